@@ -1,0 +1,2 @@
+//! Source offset storage. Standalone mode keeps offsets in a file
+//! (`offset.storage.file.filename`), rewritten atomically (temp file + rename).

@@ -1,0 +1,68 @@
+//! The traits the runtime drives. They know nothing about WebAssembly: `wasm/` adapts
+//! components to them, and tests may implement them natively.
+//!
+//! All calls are synchronous and may take CPU time: the runtime calls them from the task's
+//! own thread, never from an async executor thread.
+
+use crate::data::{ConnectRecord, SourceRecord};
+
+/// The failure of a whole call into a plugin.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskError {
+    /// Transient: retry the same call with backoff.
+    #[error("{0}")]
+    Retriable(String),
+    /// The task must stop; the message goes into its FAILED status trace.
+    #[error("{0}")]
+    Fatal(String),
+    /// The plugin trapped (a bug or a breached limit). The instance is unusable.
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+}
+
+/// One record of a batch that failed (index into the input batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFailure {
+    pub index: u32,
+    pub message: String,
+}
+
+/// A sink's position in one partition: offset of the next record to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicPartitionOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+pub trait SourceTask: Send {
+    /// Up to `max_records` new records; empty when nothing is available right now.
+    fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError>;
+    fn stop(&mut self);
+}
+
+pub trait SinkTask: Send {
+    /// Delivers a batch; returns the records that failed individually.
+    fn put(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError>;
+    /// Makes everything accepted so far durable, before consumer offsets are committed.
+    fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError>;
+    fn stop(&mut self);
+}
+
+/// What a transform made of one input record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Keep(ConnectRecord),
+    Drop,
+    Fail(String),
+}
+
+pub trait Transform: Send {
+    /// One outcome per input record, in input order.
+    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError>;
+}
+
+pub trait Predicate: Send {
+    /// One answer per input record.
+    fn test(&mut self, records: &[ConnectRecord]) -> Result<Vec<Result<bool, String>>, TaskError>;
+}

@@ -1,0 +1,22 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `plugins`    build every plugin in `plugins/` to wasm32-wasip2 (release) and collect the
+//!                components into `target/plugin-path/` (test-only plugins into
+//!                `target/test-plugins/`).
+//! - `test`       install what the tests need (wasm target, tansu broker), build the plugins,
+//!                run the whole test suite. This is what CI runs.
+//! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
+//! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
+
+mod plugins;
+
+use anyhow::{bail, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("plugins") => plugins::build_all().map(|_| ()),
+        Some(other) => bail!("unknown xtask command `{other}`; try: plugins, test, quickstart, bench"),
+        None => bail!("usage: cargo xtask <plugins|test|quickstart|bench>"),
+    }
+}
