@@ -4,5 +4,8 @@
 pub mod config;
 pub mod convert;
 pub mod data;
+pub mod kafka;
 pub mod offsets;
+pub mod rest;
 pub mod runtime;
+pub mod wasm;

@@ -1,1 +1,202 @@
-fn main() {}
+//! The `sluice` binary: `sluice standalone WORKER.properties [CONNECTOR.(properties|json)...]`.
+//!
+//! Design decision: every input file is read and checked before anything starts (a malformed
+//! connector file is a startup error with its file:line, as in Kafka's standalone mode), but a
+//! connector whose config is valid syntax yet cannot start (unknown class, bad value) is only
+//! logged: the worker keeps running the others. Exit codes: 0 clean shutdown, 1 startup
+//! error, 2 usage error (clap), 130 when a second signal forces an immediate exit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use sluice::config::{self, get, Config, WorkerConfig};
+use sluice::kafka::{EmbeddedBroker, KafkaSettings};
+use sluice::offsets::FileOffsetStore;
+use sluice::rest;
+use sluice::runtime::plugin::PluginCatalog;
+use sluice::runtime::status::Herder;
+use sluice::runtime::Worker;
+use sluice::wasm;
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "Kafka Connect-compatible connector host for WebAssembly plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a standalone worker with the given connectors (offsets in a local file).
+    Standalone {
+        /// The worker's .properties file.
+        worker: PathBuf,
+        /// Connector configs: .properties, or .json ({"name":…,"config":{…}} or flat).
+        connectors: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e:#}");
+                eprintln!("sluice: {e:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().compact().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Runs until SIGINT/SIGTERM. `Err` only for startup errors.
+fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
+    let worker_config = config::load_worker(worker_path)?;
+    // Read every connector file first: a malformed one stops the worker before anything runs.
+    let mut connectors: Vec<(PathBuf, Config)> = Vec::new();
+    for p in connector_paths {
+        connectors.push((p.clone(), config::load_connector(p)?));
+    }
+
+    let mut embedded: Option<EmbeddedBroker> = None;
+    let kafka = match &worker_config.bootstrap_servers {
+        Some(b) => KafkaSettings::from_worker(&worker_config, b.clone()),
+        None => {
+            let broker = EmbeddedBroker::start().context("no bootstrap.servers is configured")?;
+            tracing::warn!(
+                bootstrap_servers = broker.bootstrap_servers(),
+                "no bootstrap.servers configured: started an embedded IN-MEMORY Kafka broker. It is for development only; all its data is lost when sluice exits. Set bootstrap.servers to use a real cluster."
+            );
+            let kafka = KafkaSettings::from_worker(&worker_config, String::new()).using_embedded(&broker);
+            embedded = Some(broker);
+            kafka
+        }
+    };
+
+    let store = Arc::new(FileOffsetStore::open(&worker_config.offset_storage_file)?);
+    let cache_dir = get(&worker_config.raw, "plugin.cache.dir")
+        .filter(|v| !v.trim().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(wasm::default_cache_dir);
+    let plugins = wasm::WasmPlugins::load(&worker_config.plugin_path, &cache_dir)?;
+    for r in plugins.rejected() {
+        tracing::warn!(path = %r.path.display(), "plugin not loaded: {}", r.reason);
+    }
+    tracing::info!(
+        plugins = ?plugins.plugins().iter().map(|p| p.spec().name.clone()).collect::<Vec<_>>(),
+        "plugins loaded"
+    );
+
+    let listener = worker_config.listeners.first().cloned().unwrap_or_else(|| "http://:8083".to_string());
+    let worker = Arc::new(Worker::new(worker_config.clone(), kafka, Arc::new(plugins), store.clone()));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sluice-async")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
+        let herder: Arc<dyn Herder> = worker.clone();
+        let (addr, rest_task) = rest::serve(&listener, herder, async move {
+            let _ = rest_stopped.await;
+        })
+        .await?;
+        let worker_id = advertised_worker_id(&worker_config, addr);
+        tracing::info!(%worker_id, "REST API listening on {addr}");
+        worker.set_worker_id(worker_id);
+        worker.discover_cluster_id();
+
+        // Starting connectors calls into plugins (CPU work): not on an async thread.
+        let starter = worker.clone();
+        let started = tokio::task::spawn_blocking(move || {
+            for (path, raw) in connectors {
+                match starter.start_connector(raw) {
+                    Ok(name) => tracing::info!(connector = %name, file = %path.display(), "connector started"),
+                    Err(e) => tracing::error!(file = %path.display(), "connector failed to start: {e}"),
+                }
+            }
+        });
+
+        let signal = wait_for_signal().await?;
+        tracing::info!("received {signal}: shutting down (send it again to exit immediately)");
+        tokio::spawn(async {
+            if let Ok(s) = wait_for_signal().await {
+                eprintln!("sluice: received {s} again: exiting immediately");
+                std::process::exit(130);
+            }
+        });
+        let _ = started.await;
+        let _ = stop_rest.send(());
+        let stopper = worker.clone();
+        tokio::task::spawn_blocking(move || stopper.stop_all()).await.context("stopping the tasks")?;
+        let _ = rest_task.await;
+        if let Err(e) = store.flush() {
+            tracing::warn!("cannot write source offsets on shutdown: {e}");
+        }
+        anyhow::Ok(())
+    })?;
+    drop(embedded);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Kafka Connect's `worker_id`: `rest.advertised.host.name` / `rest.advertised.port` when set,
+/// else the bound address (the host name when bound to all interfaces).
+fn advertised_worker_id(worker: &WorkerConfig, addr: SocketAddr) -> String {
+    let host = get(&worker.raw, "rest.advertised.host.name")
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            if addr.ip().is_unspecified() {
+                hostname()
+            } else {
+                addr.ip().to_string()
+            }
+        });
+    let port = get(&worker.raw, "rest.advertised.port")
+        .and_then(|p| p.trim().parse::<u16>().ok())
+        .unwrap_or(addr.port());
+    format!("{host}:{port}")
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+async fn wait_for_signal() -> Result<&'static str> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => { r.context("cannot listen for SIGINT")?; Ok("SIGINT") }
+            _ = term.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+        Ok("Ctrl-C")
+    }
+}

@@ -1,4 +1,206 @@
-mod _check_source { wit_bindgen::generate!({ world: "source", path: "../wit" }); }
-mod _check_sink { wit_bindgen::generate!({ world: "sink", path: "../wit" }); }
-mod _check_transform { wit_bindgen::generate!({ world: "transform", path: "../wit" }); }
-mod _check_predicate { wit_bindgen::generate!({ world: "predicate", path: "../wit" }); }
+//! Write Sluice source, sink, transform and predicate plugins in ordinary Rust.
+//!
+//! A plugin is one WebAssembly component (built for `wasm32-wasip2`) that a Sluice worker
+//! loads from its `plugin.path`. This crate hides the WIT bindings (`sluice:connect@0.1.0`)
+//! behind four traits — [`Source`], [`Sink`], [`Transform`], [`Predicate`] — and a Connect
+//! data model ([`Schema`], [`Value`], [`Struct`], [`Record`], [`SourceRecord`]); one
+//! `export_*!` macro turns an implementation into the component's exports.
+//!
+//! Design note: data crosses the boundary in batches of flattened trees; the SDK converts
+//! whole batches at once and interns schemas, so share one [`SchemaRef`] between the records
+//! you build and a batch carries it once.
+//!
+//! # A complete plugin
+//!
+//! `Cargo.toml`:
+//!
+//! ```toml
+//! [lib]
+//! crate-type = ["cdylib"]
+//!
+//! [dependencies]
+//! sluice-plugin-sdk = { path = "../plugin-sdk" }
+//! ```
+//!
+//! `src/lib.rs` — a transform that upper-cases string values:
+//!
+//! ```
+//! use sluice_plugin_sdk::{log, Config, ConfigDef, Outcome, PluginSpec, Record, Transform, Value};
+//!
+//! pub struct Upper {
+//!     skip_nulls: bool,
+//! }
+//!
+//! impl Transform for Upper {
+//!     fn spec() -> PluginSpec {
+//!         PluginSpec::new("com.example.Upper", "0.1.0")
+//!             .alias("upper")
+//!             .description("Upper-cases string values.")
+//!             .config(ConfigDef::boolean("skip.nulls").default(true).doc("Drop null values."))
+//!     }
+//!
+//!     fn create(config: Config) -> Result<Self, String> {
+//!         let skip_nulls = config.bool("skip.nulls")?;
+//!         log::info!("upper: skip.nulls={skip_nulls}");
+//!         Ok(Upper { skip_nulls })
+//!     }
+//!
+//!     fn apply(&mut self, mut record: Record) -> Outcome {
+//!         match record.value {
+//!             Value::String(s) => {
+//!                 record.value = Value::String(s.to_uppercase());
+//!                 Outcome::Keep(record)
+//!             }
+//!             Value::Null if self.skip_nulls => Outcome::Drop,
+//!             other => Outcome::Fail(format!("expected a string value, got {other:?}")),
+//!         }
+//!     }
+//! }
+//!
+//! sluice_plugin_sdk::export_transform!(Upper);
+//! # fn main() {
+//! #     let mut t = Upper::create(Config::with_defs(vec![], &Upper::spec().config)).unwrap_or_else(|e| panic!("{e}"));
+//! #     assert!(matches!(t.apply(Record::new("t").with_value(None, "a")), Outcome::Keep(r) if r.value == Value::from("A")));
+//! #     assert_eq!(t.apply(Record::new("t")), Outcome::Drop);
+//! # }
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2`; the `.wasm` in
+//! `target/wasm32-wasip2/release/` is the component to drop into `plugin.path`.
+//!
+//! A panic in plugin code aborts the instance (a trap): the host fails that task only. Use
+//! [`TaskError`], [`RecordFailure`], [`Outcome::Fail`] for expected failures.
+
+#[doc(hidden)]
+pub mod bindings;
+mod config;
+pub mod log;
+mod plugin;
+mod predicate;
+mod record;
+mod schema;
+mod sink;
+mod source;
+mod transform;
+mod value;
+mod wire;
+
+pub use config::{
+    Config, ConfigDef, ConfigError, ConfigProblem, ConfigType, FileAccess, Importance, PluginSpec,
+};
+pub use predicate::Predicate;
+pub use record::{
+    Header, OffsetMap, OffsetValue, Record, RecordFailure, SourcePosition, SourceRecord, TaskError,
+    TimestampType, TopicPartitionOffset,
+};
+pub use schema::{logical, Field, Schema, SchemaRef, SchemaType, StructSchemaBuilder};
+pub use sink::Sink;
+pub use source::Source;
+pub use transform::{Outcome, Transform};
+pub use value::{DataError, Struct, Value};
+
+/// Used by the export macros; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::bindings;
+    pub use crate::predicate::PredicateExport;
+    pub use crate::sink::SinkExport;
+    pub use crate::source::SourceExport;
+    pub use crate::transform::TransformExport;
+}
+
+/// Exports a [`Source`] implementation as the component's `source` world.
+///
+/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_source!(MySource);`
+#[macro_export]
+macro_rules! export_source {
+    ($ty:ty) => {
+        // Native builds (unit tests of plugin logic) get no exports: the WIT export names
+        // are not valid native symbol names. They still check the trait is implemented.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn implements<T: $crate::Source>() {}
+            implements::<$ty>();
+        };
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __SluiceExport = $crate::__private::SourceExport<$ty>;
+    $crate::__private::bindings::plugin_world::__sluice_export_plugin_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::plugin_world);
+    $crate::__private::bindings::source::__sluice_export_source_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::source);
+        };
+    };
+}
+
+/// Exports a [`Sink`] implementation as the component's `sink` world.
+///
+/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_sink!(MySink);`
+#[macro_export]
+macro_rules! export_sink {
+    ($ty:ty) => {
+        // Native builds (unit tests of plugin logic) get no exports: the WIT export names
+        // are not valid native symbol names. They still check the trait is implemented.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn implements<T: $crate::Sink>() {}
+            implements::<$ty>();
+        };
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __SluiceExport = $crate::__private::SinkExport<$ty>;
+    $crate::__private::bindings::plugin_world::__sluice_export_plugin_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::plugin_world);
+    $crate::__private::bindings::sink::__sluice_export_sink_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::sink);
+        };
+    };
+}
+
+/// Exports a [`Transform`] implementation as the component's `transform` world.
+///
+/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_transform!(MyTransform);`
+#[macro_export]
+macro_rules! export_transform {
+    ($ty:ty) => {
+        // Native builds (unit tests of plugin logic) get no exports: the WIT export names
+        // are not valid native symbol names. They still check the trait is implemented.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn implements<T: $crate::Transform>() {}
+            implements::<$ty>();
+        };
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __SluiceExport = $crate::__private::TransformExport<$ty>;
+    $crate::__private::bindings::plugin_world::__sluice_export_plugin_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::plugin_world);
+    $crate::__private::bindings::transform::__sluice_export_transform_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::transform);
+        };
+    };
+}
+
+/// Exports a [`Predicate`] implementation as the component's `predicate` world.
+///
+/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_predicate!(MyPredicate);`
+#[macro_export]
+macro_rules! export_predicate {
+    ($ty:ty) => {
+        // Native builds (unit tests of plugin logic) get no exports: the WIT export names
+        // are not valid native symbol names. They still check the trait is implemented.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn implements<T: $crate::Predicate>() {}
+            implements::<$ty>();
+        };
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __SluiceExport = $crate::__private::PredicateExport<$ty>;
+    $crate::__private::bindings::plugin_world::__sluice_export_plugin_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::plugin_world);
+    $crate::__private::bindings::predicate::__sluice_export_predicate_part!(
+                __SluiceExport with_types_in $crate::__private::bindings::predicate);
+        };
+    };
+}

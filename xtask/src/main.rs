@@ -8,7 +8,11 @@
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
 
+mod bench;
+mod cmd;
 mod plugins;
+mod quickstart;
+mod test;
 
 use anyhow::{bail, Result};
 
@@ -16,6 +20,9 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("plugins") => plugins::build_all().map(|_| ()),
+        Some("test") => test::run_all(),
+        Some("quickstart") => quickstart::run_quickstart(),
+        Some("bench") => bench::run_bench(&args[1..]),
         Some(other) => bail!("unknown xtask command `{other}`; try: plugins, test, quickstart, bench"),
         None => bail!("usage: cargo xtask <plugins|test|quickstart|bench>"),
     }

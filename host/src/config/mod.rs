@@ -1,5 +1,14 @@
 //! Worker and connector configuration: parsed from `.properties` / JSON, then checked in one
 //! pass that reports every problem at once (naming the key, the value and what is accepted).
+//!
+//! Layout: `files` reads the two file formats into a raw [`Config`] (string pairs, as Kafka
+//! Connect sees them), `worker` turns a worker file into a [`WorkerConfig`], `connector`
+//! checks a connector config against the plugin catalog, and `types` holds Kafka's
+//! `ConfigDef` value parsing so both give the same messages as Kafka Connect.
+//!
+//! The design decision to know: configs stay raw strings until checked. Nothing is coerced
+//! while reading, so `GET /connectors/{name}/config` can show exactly what was submitted and
+//! every check reports on the text the user wrote.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,5 +62,79 @@ pub struct ConnectorConfig {
 
 /// Looks up a key in a config.
 pub fn get<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
-    config.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    config
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+mod connector;
+mod files;
+mod types;
+mod worker;
+
+pub use connector::{check_connector, describe_problems};
+pub use files::{load_connector, read_properties};
+pub use types::{check_type, invalid_value, parse_int, parse_long};
+pub use worker::{load_worker, worker_from_config};
+
+/// Kafka's default key and value converter class.
+pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+/// Kafka's default header converter class.
+pub const SIMPLE_HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// Why a worker or connector config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A syntax error; `line` (and `column` for JSON) are 1-based.
+    #[error("{path}:{line}{}: {message}", column.map(|c| format!(":{c}")).unwrap_or_default())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: Option<usize>,
+        message: String,
+    },
+    /// The file parsed, but keys have values that are not accepted (every problem, in order).
+    #[error("{path}: invalid configuration:\n  {}", problems.join("\n  "))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+}
+
+/// The converter configured under `key` (`key.converter`, `value.converter`, `header.converter`)
+/// with its `<key>.<prop>` properties, the prefix removed. `None` when `key` is not set.
+pub fn converter_config(config: &Config, key: &str) -> Option<ConverterConfig> {
+    let class = get(config, key)?.trim().to_string();
+    Some(ConverterConfig {
+        class,
+        props: with_prefix(config, &format!("{key}.")),
+    })
+}
+
+/// The keys that start with `prefix`, with the prefix removed (Kafka's `originalsWithPrefix`).
+pub fn with_prefix(config: &Config, prefix: &str) -> Config {
+    let mut props: Config = Vec::new();
+    for (k, v) in config {
+        if let Some(prop) = k.strip_prefix(prefix) {
+            set(&mut props, prop, v);
+        }
+    }
+    props
+}
+
+/// Sets `key` to `value`, replacing an earlier value in place (Java `Properties` semantics: the
+/// last occurrence wins, the first position is kept).
+pub fn set(config: &mut Config, key: &str, value: &str) {
+    match config.iter_mut().find(|(k, _)| k == key) {
+        Some(entry) => entry.1 = value.to_string(),
+        None => config.push((key.to_string(), value.to_string())),
+    }
 }

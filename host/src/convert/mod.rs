@@ -4,6 +4,9 @@
 //! Converters live in the host (as in Kafka Connect), so plugins only ever see structured
 //! data. Kafka's class names are the config values.
 
+use std::sync::Arc;
+
+use crate::config::ConverterConfig;
 use crate::data::Data;
 
 /// A converter failed on one record (Connect's `DataException`).
@@ -12,6 +15,8 @@ use crate::data::Data;
 pub struct ConvertError(pub String);
 
 /// A configured key or value converter.
+// The method names mirror Kafka's `fromConnectData`/`toConnectData`.
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send + Sync {
     /// Connect data -> bytes; `None` is a Kafka null (tombstone).
     fn from_connect(&self, topic: &str, data: &Data) -> Result<Option<Vec<u8>>, ConvertError>;
@@ -20,7 +25,195 @@ pub trait Converter: Send + Sync {
 }
 
 /// A configured header converter.
+#[allow(clippy::wrong_self_convention)]
 pub trait HeaderConverter: Send + Sync {
-    fn from_connect_header(&self, topic: &str, key: &str, data: &Data) -> Result<Option<Vec<u8>>, ConvertError>;
-    fn to_connect_header(&self, topic: &str, key: &str, bytes: Option<&[u8]>) -> Result<Data, ConvertError>;
+    fn from_connect_header(
+        &self,
+        topic: &str,
+        key: &str,
+        data: &Data,
+    ) -> Result<Option<Vec<u8>>, ConvertError>;
+    fn to_connect_header(
+        &self,
+        topic: &str,
+        key: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Data, ConvertError>;
+}
+
+mod bytearray;
+mod header;
+mod json;
+mod string;
+
+pub use bytearray::ByteArrayConverter;
+pub use header::SimpleHeaderConverter;
+pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
+pub use string::StringConverter;
+
+const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
+const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
+const BYTE_ARRAY: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
+const SIMPLE_HEADER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// Which converter a class name denotes: Kafka's FQCN, the simple class name, or the simple
+/// name without its `Converter` suffix (Kafka's plugin aliases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Json,
+    String,
+    ByteArray,
+    SimpleHeader,
+}
+
+fn kind(class: &str) -> Option<Kind> {
+    let class = class.trim();
+    let simple = class.rsplit('.').next().unwrap_or(class);
+    // Only our own package prefix or no package at all: a different package's
+    // `JsonConverter` (e.g. a schema-registry one) is not ours.
+    let packaged_ok = |fqcn: &str| class == fqcn || !class.contains('.');
+    match simple {
+        "JsonConverter" | "Json" if packaged_ok(JSON) => Some(Kind::Json),
+        "StringConverter" | "String" if packaged_ok(STRING) => Some(Kind::String),
+        "ByteArrayConverter" | "ByteArray" if packaged_ok(BYTE_ARRAY) => Some(Kind::ByteArray),
+        "SimpleHeaderConverter" | "SimpleHeader" if packaged_ok(SIMPLE_HEADER) => {
+            Some(Kind::SimpleHeader)
+        }
+        _ => None,
+    }
+}
+
+/// Builds a key or value converter from its class name and properties (`schemas.enable`, ...).
+pub fn converter(
+    config: &ConverterConfig,
+    is_key: bool,
+) -> Result<Arc<dyn Converter>, ConvertError> {
+    // Key and value converters are configured alike here; Kafka only passes `is_key` on to
+    // serializers that ignore it for these classes.
+    let _ = is_key;
+    let with_class = |e: ConvertError| ConvertError(format!("{}: {}", config.class, e.0));
+    match kind(&config.class) {
+        Some(Kind::Json) => Ok(Arc::new(
+            JsonConverter::from_props(&config.props).map_err(with_class)?,
+        )),
+        Some(Kind::String) => Ok(Arc::new(
+            StringConverter::from_props(&config.props).map_err(with_class)?,
+        )),
+        Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
+        Some(Kind::SimpleHeader) | None => Err(ConvertError(format!(
+            "converter class '{}' is not available; accepted: {} (or their simple names)",
+            config.class,
+            converter_classes().join(", ")
+        ))),
+    }
+}
+
+/// Builds a header converter (default class org.apache.kafka.connect.storage.SimpleHeaderConverter).
+pub fn header_converter(
+    config: &ConverterConfig,
+) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
+    let with_class = |e: ConvertError| ConvertError(format!("{}: {}", config.class, e.0));
+    match kind(&config.class) {
+        Some(Kind::SimpleHeader) => Ok(Arc::new(SimpleHeaderConverter)),
+        Some(Kind::Json) => Ok(Arc::new(
+            JsonConverter::from_props(&config.props).map_err(with_class)?,
+        )),
+        Some(Kind::String) => Ok(Arc::new(
+            StringConverter::from_props(&config.props).map_err(with_class)?,
+        )),
+        Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
+        None => Err(ConvertError(format!(
+            "header converter class '{}' is not available; accepted: {} (or their simple names)",
+            config.class,
+            header_converter_classes().join(", ")
+        ))),
+    }
+}
+
+/// Class names accepted for key/value converters (for error messages and REST plugin listing).
+pub fn converter_classes() -> &'static [&'static str] {
+    &[JSON, STRING, BYTE_ARRAY]
+}
+
+/// Class names accepted for header converters: `SimpleHeaderConverter` plus the key/value
+/// converters.
+pub fn header_converter_classes() -> &'static [&'static str] {
+    &[SIMPLE_HEADER, JSON, STRING, BYTE_ARRAY]
+}
+
+/// The JsonConverter type name of a schema type (`float`, not `float32`), for messages.
+pub(crate) fn json_type_name(ty: crate::data::SchemaType) -> &'static str {
+    ty.json_name()
+}
+
+/// A short name of a value's kind, for messages.
+pub(crate) fn value_kind(v: &crate::data::Value) -> &'static str {
+    use crate::data::Value;
+    match v {
+        Value::Null => "null",
+        Value::Boolean(_) => "boolean",
+        Value::Int8(_) => "int8",
+        Value::Int16(_) => "int16",
+        Value::Int32(_) => "int32",
+        Value::Int64(_) => "int64",
+        Value::Float32(_) => "float32",
+        Value::Float64(_) => "float64",
+        Value::String(_) => "string",
+        Value::Bytes(_) => "bytes",
+        Value::Array(_) => "array",
+        Value::Map(_) => "map",
+        Value::Struct(_) => "struct",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::data::{Data, Value};
+
+    fn cc(class: &str, props: &[(&str, &str)]) -> ConverterConfig {
+        ConverterConfig {
+            class: class.into(),
+            props: props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn builds_by_fqcn_and_simple_name() {
+        for class in [JSON, "JsonConverter", "Json"] {
+            let c = converter(&cc(class, &[("schemas.enable", "false")]), false).expect(class);
+            let out = c
+                .from_connect("t", &Data::schemaless(Value::Int64(1)))
+                .unwrap();
+            assert_eq!(out, Some(b"1".to_vec()), "{class}");
+        }
+        assert!(converter(&cc(STRING, &[]), true).is_ok());
+        assert!(converter(&cc("ByteArrayConverter", &[]), false).is_ok());
+        assert!(header_converter(&cc(SIMPLE_HEADER, &[])).is_ok());
+        assert!(header_converter(&cc("JsonConverter", &[])).is_ok());
+    }
+
+    #[test]
+    fn unknown_class_lists_accepted_ones() {
+        let e = converter(&cc("io.confluent.connect.avro.AvroConverter", &[]), false)
+            .map(|_| ())
+            .expect_err("unknown");
+        assert!(
+            e.0.contains("io.confluent.connect.avro.AvroConverter") && e.0.contains(JSON),
+            "{e}"
+        );
+        assert!(converter(&cc("com.other.JsonConverter", &[]), false).is_err());
+        assert!(converter(&cc(SIMPLE_HEADER, &[]), false).is_err());
+        let e = converter(&cc(JSON, &[("decimal.format", "x")]), false)
+            .map(|_| ())
+            .expect_err("bad prop");
+        assert!(
+            e.0.starts_with(JSON) && e.0.contains("decimal.format"),
+            "{e}"
+        );
+    }
 }

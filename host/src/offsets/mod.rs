@@ -1,2 +1,28 @@
 //! Source offset storage. Standalone mode keeps offsets in a file
 //! (`offset.storage.file.filename`), rewritten atomically (temp file + rename).
+//!
+//! The design decision to know: offsets are *staged* in memory after the producer acknowledged
+//! the records and only become durable on [`FileOffsetStore::flush`] (every
+//! `offset.flush.interval.ms` and on task stop), exactly like Kafka Connect's offset writer —
+//! so a crash replays at most one flush interval (at-least-once), and a flush never leaves a
+//! half-written file behind.
+
+mod file;
+
+pub use file::FileOffsetStore;
+
+use std::path::PathBuf;
+
+/// Why the offset file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum OffsetError {
+    #[error("cannot {action} offset file {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("offset file {path} is corrupt: {message} (fix or move the file away; starting empty would re-read every source from the beginning)")]
+    Corrupt { path: PathBuf, message: String },
+}

@@ -1,5 +1,21 @@
 //! Worker, connector and task lifecycle. Drives the [`task`] traits; knows nothing about WASM.
+//!
+//! Design decision: one OS thread per task (plugin calls are synchronous CPU work; Kafka
+//! clients are rdkafka's synchronous ones); the async runtime only serves REST, signals and
+//! supervision.
 
+pub mod backoff;
+pub mod connector;
 pub mod plugin;
+pub mod sink_task;
+pub mod source_offsets;
+pub mod source_task;
 pub mod status;
 pub mod task;
+#[cfg(test)]
+mod test_doubles;
+pub mod worker;
+
+pub use connector::Converters;
+pub use source_offsets::{OffsetTracker, SourceOffsetStore};
+pub use worker::{StartError, Worker};

@@ -1,0 +1,704 @@
+//! Checking a connector config against the plugin catalog and the plugin's spec.
+//!
+//! One pass collects every problem (as Kafka's `/config/validate` does) instead of stopping
+//! at the first: common keys (`name`, `connector.class`, `tasks.max`, converter overrides),
+//! sink topic selection, the plugin's declared config defs (required keys, types), then the
+//! plugin's own `validate`. Messages use Kafka Connect's wording so operators recognise them.
+
+use std::sync::Arc;
+
+use super::worker::list;
+use super::{check_type, converter_config, get, invalid_value, parse_int, Config, ConnectorConfig};
+use crate::runtime::plugin::{ConfigProblem, Plugin, PluginCatalog, PluginKind};
+
+/// Checks a raw connector config against the catalog and the plugin's spec; returns every problem.
+pub fn check_connector(
+    raw: &Config,
+    catalog: &dyn PluginCatalog,
+) -> Result<(ConnectorConfig, Arc<dyn Plugin>), Vec<ConfigProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |key: &str, message: String| {
+        problems.push(ConfigProblem {
+            key: key.to_string(),
+            message,
+        })
+    };
+
+    let name = get(raw, "name").unwrap_or_default().to_string();
+    match get(raw, "name") {
+        None => problem("name", missing("name")),
+        Some("") => problem(
+            "name",
+            invalid_value("name", "", false, "String may not be empty"),
+        ),
+        Some(n) if n.chars().any(char::is_control) => {
+            let controls: Vec<String> = n
+                .chars()
+                .filter(|c| c.is_control())
+                .map(|c| format!("\\u{:04x}", c as u32))
+                .collect();
+            problem(
+                "name",
+                invalid_value(
+                    "name",
+                    n,
+                    false,
+                    &format!(
+                        "String may not contain control sequences but had the following ASCII \
+                         control characters: {}",
+                        controls.join(", ")
+                    ),
+                ),
+            )
+        }
+        Some(_) => {}
+    }
+
+    let class = get(raw, "connector.class")
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    let plugin = if class.is_empty() {
+        problem("connector.class", missing("connector.class"));
+        None
+    } else {
+        match catalog.find(&class) {
+            Some(p) if matches!(p.spec().kind, PluginKind::Source | PluginKind::Sink) => Some(p),
+            Some(p) => {
+                problem(
+                    "connector.class",
+                    format!(
+                        "Invalid value {class} for configuration connector.class: {} is a {}, \
+                         not a source or sink connector; available connectors are: {}",
+                        p.spec().name,
+                        p.spec().kind.rest_name(),
+                        available(catalog)
+                    ),
+                );
+                None
+            }
+            None => {
+                problem(
+                    "connector.class",
+                    format!(
+                        "Failed to find any class that implements Connector and which name \
+                         matches {class}, available connectors are: {}",
+                        available(catalog)
+                    ),
+                );
+                None
+            }
+        }
+    };
+
+    let tasks_max = match get(raw, "tasks.max") {
+        None => 1,
+        Some(v) => match parse_int("tasks.max", v) {
+            Ok(n) if n >= 1 => n as u32,
+            Ok(_) => {
+                problem(
+                    "tasks.max",
+                    invalid_value("tasks.max", v, false, "Value must be at least 1"),
+                );
+                1
+            }
+            Err(e) => {
+                problem("tasks.max", e);
+                1
+            }
+        },
+    };
+
+    let mut converter = |key: &str| {
+        let c = converter_config(raw, key)?;
+        if c.class.is_empty() {
+            problem(
+                key,
+                invalid_value(key, "", false, "expected a converter class name"),
+            );
+            return None;
+        }
+        Some(c)
+    };
+    let key_converter = converter("key.converter");
+    let value_converter = converter("value.converter");
+    let header_converter = converter("header.converter");
+
+    let is_sink = plugin
+        .as_ref()
+        .is_some_and(|p| p.spec().kind == PluginKind::Sink);
+    let (topics, topics_regex) = if is_sink {
+        check_sink_topics(raw, &mut problem)
+    } else {
+        (Vec::new(), None)
+    };
+
+    if let Some(plugin) = &plugin {
+        for def in &plugin.spec().config {
+            match get(raw, &def.name) {
+                None if def.required && def.default.is_none() => {
+                    problem(&def.name, missing(&def.name))
+                }
+                None => {}
+                Some(v) => {
+                    if let Err(e) = check_type(&def.name, v, def.ty, def.secret) {
+                        problem(&def.name, e)
+                    }
+                }
+            }
+        }
+        match plugin.validate(raw) {
+            Ok(found) => problems.extend(found),
+            Err(e) => problems.push(ConfigProblem {
+                key: "connector.class".to_string(),
+                message: format!("{class} could not validate the configuration: {e}"),
+            }),
+        }
+    }
+
+    match plugin {
+        Some(plugin) if problems.is_empty() => Ok((
+            ConnectorConfig {
+                name,
+                class,
+                tasks_max,
+                key_converter,
+                value_converter,
+                header_converter,
+                topics,
+                topics_regex,
+                raw: raw.clone(),
+            },
+            plugin,
+        )),
+        _ => Err(problems),
+    }
+}
+
+/// Sink topic selection, with Kafka's `SinkConnectorConfig.validate` messages (a problem about
+/// both keys is reported on both, as Kafka does).
+fn check_sink_topics(
+    raw: &Config,
+    problem: &mut impl FnMut(&str, String),
+) -> (Vec<String>, Option<String>) {
+    let topics_raw = get(raw, "topics").unwrap_or_default();
+    let regex_raw = get(raw, "topics.regex").unwrap_or_default();
+    let topics = list(topics_raw);
+    let has_topics = !topics_raw.trim().is_empty();
+    let has_regex = !regex_raw.trim().is_empty();
+    if has_topics && has_regex {
+        let m = "topics and topics.regex are mutually exclusive options, but both are set.";
+        problem("topics", invalid_value("topics", topics_raw, false, m));
+        problem(
+            "topics.regex",
+            invalid_value("topics.regex", regex_raw, false, m),
+        );
+    }
+    if !has_topics && !has_regex {
+        let m = "Must configure one of topics or topics.regex";
+        problem("topics", invalid_value("topics", topics_raw, false, m));
+        problem(
+            "topics.regex",
+            invalid_value("topics.regex", regex_raw, false, m),
+        );
+    }
+    // Kafka matches the whole topic name (`Matcher.matches`), so anchor the pattern.
+    let compiled = if has_regex {
+        match regex::Regex::new(&format!("^(?:{regex_raw})$")) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                problem(
+                    "topics.regex",
+                    invalid_value("topics.regex", regex_raw, false, &format!("{e}")),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let dlq = get(raw, "errors.deadletterqueue.topic.name")
+        .unwrap_or_default()
+        .trim();
+    if !dlq.is_empty() {
+        if topics.iter().any(|t| t == dlq) {
+            problem(
+                "topics",
+                format!(
+                    "The DLQ topic '{dlq}' may not be included in the list of topics \
+                     ('topics=[{}]') consumed by the connector",
+                    topics.join(", ")
+                ),
+            );
+        }
+        if compiled.as_ref().is_some_and(|r| r.is_match(dlq)) {
+            problem(
+                "topics.regex",
+                format!(
+                    "The DLQ topic '{dlq}' may not be included in the regex matching the \
+                     topics ('topics.regex={regex_raw}') consumed by the connector"
+                ),
+            );
+        }
+    }
+    let regex = has_regex.then(|| regex_raw.trim().to_string());
+    (if has_regex { Vec::new() } else { topics }, regex)
+}
+
+/// Kafka's message for a required key without a default.
+fn missing(key: &str) -> String {
+    format!("Missing required configuration \"{key}\" which has no default value.")
+}
+
+/// Every source and sink plugin name, sorted (the list Kafka prints for an unknown class).
+fn available(catalog: &dyn PluginCatalog) -> String {
+    let mut names: Vec<String> = catalog
+        .plugins()
+        .iter()
+        .filter(|p| matches!(p.spec().kind, PluginKind::Source | PluginKind::Sink))
+        .map(|p| p.spec().name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        "(none: no source or sink plugin was found in plugin.path)".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Renders problems the way Kafka Connect does ("Connector configuration is invalid and contains
+/// the following N error(s):\n…"). A plugin message that does not mention its key is prefixed
+/// with `<key>: ` (Kafka prints the bare message, which leaves the reader guessing).
+pub fn describe_problems(problems: &[ConfigProblem]) -> String {
+    let mut out = format!(
+        "Connector configuration is invalid and contains the following {} error(s):",
+        problems.len()
+    );
+    for p in problems {
+        out.push('\n');
+        if !p.key.is_empty() && !p.message.contains(&p.key) {
+            out.push_str(&p.key);
+            out.push_str(": ");
+        }
+        out.push_str(&p.message);
+    }
+    out.push_str(
+        "\nYou can also find the above list of errors at the endpoint \
+         `/connector-plugins/{connectorType}/config/validate`",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::SourcePosition;
+    use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginSpec, TaskId};
+    use crate::runtime::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
+
+    struct Fake {
+        spec: PluginSpec,
+        /// Problems `validate` reports (or an error).
+        validate: Result<Vec<ConfigProblem>, TaskError>,
+    }
+
+    impl Plugin for Fake {
+        fn spec(&self) -> &PluginSpec {
+            &self.spec
+        }
+        fn validate(&self, _: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
+            self.validate.clone()
+        }
+        fn task_configs(&self, c: &Config, _: u32) -> Result<Vec<Config>, TaskError> {
+            Ok(vec![c.clone()])
+        }
+        fn open_source(
+            &self,
+            _: &TaskId,
+            _: &Config,
+            _: Vec<SourcePosition>,
+        ) -> Result<Box<dyn SourceTask>, TaskError> {
+            Err(TaskError::Fatal("test double".into()))
+        }
+        fn open_sink(&self, _: &TaskId, _: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
+            Err(TaskError::Fatal("test double".into()))
+        }
+        fn open_transform(&self, _: &TaskId, _: &Config) -> Result<Box<dyn Transform>, TaskError> {
+            Err(TaskError::Fatal("test double".into()))
+        }
+        fn open_predicate(&self, _: &TaskId, _: &Config) -> Result<Box<dyn Predicate>, TaskError> {
+            Err(TaskError::Fatal("test double".into()))
+        }
+    }
+
+    struct Catalog(Vec<Arc<dyn Plugin>>);
+
+    impl PluginCatalog for Catalog {
+        fn find(&self, class: &str) -> Option<Arc<dyn Plugin>> {
+            self.0.iter().find(|p| p.spec().answers_to(class)).cloned()
+        }
+        fn plugins(&self) -> Vec<Arc<dyn Plugin>> {
+            self.0.clone()
+        }
+    }
+
+    fn def(name: &str, ty: ConfigType, required: bool, secret: bool) -> ConfigDef {
+        ConfigDef {
+            name: name.into(),
+            ty,
+            default: None,
+            required,
+            secret,
+            importance: Importance::High,
+            documentation: String::new(),
+            group: None,
+            recommended_values: Vec::new(),
+            file_access: None,
+        }
+    }
+
+    fn plugin(name: &str, kind: PluginKind, config: Vec<ConfigDef>) -> Arc<dyn Plugin> {
+        Arc::new(Fake {
+            spec: PluginSpec {
+                name: name.into(),
+                aliases: Vec::new(),
+                version: "1.0".into(),
+                kind,
+                description: String::new(),
+                config,
+            },
+            validate: Ok(Vec::new()),
+        })
+    }
+
+    fn catalog() -> Catalog {
+        Catalog(vec![
+            plugin(
+                "org.apache.kafka.connect.file.FileStreamSinkConnector",
+                PluginKind::Sink,
+                vec![def("file", ConfigType::String, true, false)],
+            ),
+            plugin(
+                "org.apache.kafka.connect.file.FileStreamSourceConnector",
+                PluginKind::Source,
+                vec![
+                    def("file", ConfigType::String, true, false),
+                    def("batch.size", ConfigType::Int, false, false),
+                    def("api.pin", ConfigType::Long, false, true),
+                    def("verbose", ConfigType::Boolean, false, false),
+                ],
+            ),
+            plugin(
+                "org.apache.kafka.connect.transforms.InsertField$Value",
+                PluginKind::Transform,
+                vec![],
+            ),
+            plugin("a.JdbcSource", PluginKind::Source, vec![]),
+        ])
+    }
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn problems(pairs: &[(&str, &str)]) -> Vec<ConfigProblem> {
+        match check_connector(&cfg(pairs), &catalog()) {
+            Ok((c, _)) => panic!("expected problems, got {c:?}"),
+            Err(p) => p,
+        }
+    }
+
+    fn messages(p: &[ConfigProblem]) -> Vec<String> {
+        p.iter()
+            .map(|p| format!("{}: {}", p.key, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn valid_sink_with_converter_overrides() {
+        let raw = cfg(&[
+            ("name", "local-file-sink"),
+            ("connector.class", "FileStreamSink"),
+            ("tasks.max", "3"),
+            ("file", "/tmp/out.txt"),
+            ("topics", "a, b,,c"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            ("value.converter.encoding", "UTF-16"),
+        ]);
+        let (c, p) = check_connector(&raw, &catalog()).expect("valid");
+        assert_eq!(p.spec().kind, PluginKind::Sink);
+        assert_eq!(c.name, "local-file-sink");
+        assert_eq!(c.class, "FileStreamSink");
+        assert_eq!(c.tasks_max, 3);
+        assert_eq!(c.topics, vec!["a", "b", "c"]);
+        assert_eq!(c.topics_regex, None);
+        assert_eq!(c.key_converter, None);
+        let v = c.value_converter.expect("override");
+        assert_eq!(v.class, "org.apache.kafka.connect.storage.StringConverter");
+        assert_eq!(v.props, cfg(&[("encoding", "UTF-16")]));
+        assert_eq!(c.raw, raw);
+    }
+
+    #[test]
+    fn valid_source_defaults_tasks_max() {
+        let raw = cfg(&[
+            ("name", "src"),
+            (
+                "connector.class",
+                "org.apache.kafka.connect.file.FileStreamSourceConnector",
+            ),
+            ("file", "/tmp/in"),
+            ("batch.size", " 100 "),
+            ("verbose", "TRUE"),
+        ]);
+        let (c, _) = check_connector(&raw, &catalog()).expect("valid");
+        assert_eq!(c.tasks_max, 1);
+        assert!(c.topics.is_empty());
+    }
+
+    #[test]
+    fn missing_name_class_and_required_keys() {
+        let p = problems(&[]);
+        assert_eq!(
+            messages(&p),
+            vec![
+                "name: Missing required configuration \"name\" which has no default value.",
+                "connector.class: Missing required configuration \"connector.class\" which has no default value.",
+            ]
+        );
+        let p = problems(&[("name", "s"), ("connector.class", "FileStreamSource")]);
+        assert_eq!(
+            messages(&p),
+            vec!["file: Missing required configuration \"file\" which has no default value."]
+        );
+    }
+
+    #[test]
+    fn bad_names() {
+        let p = problems(&[
+            ("name", ""),
+            ("connector.class", "FileStreamSource"),
+            ("file", "f"),
+        ]);
+        assert_eq!(
+            messages(&p),
+            vec!["name: Invalid value  for configuration name: String may not be empty"]
+        );
+        let p = problems(&[
+            ("name", "a\tb"),
+            ("connector.class", "FileStreamSource"),
+            ("file", "f"),
+        ]);
+        assert!(
+            p[0].message.contains("control characters: \\u0009"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_class_lists_sorted_connectors() {
+        let p = problems(&[("name", "x"), ("connector.class", "com.example.Nope")]);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].key, "connector.class");
+        assert_eq!(
+            p[0].message,
+            "Failed to find any class that implements Connector and which name matches \
+             com.example.Nope, available connectors are: a.JdbcSource, \
+             org.apache.kafka.connect.file.FileStreamSinkConnector, \
+             org.apache.kafka.connect.file.FileStreamSourceConnector"
+        );
+    }
+
+    #[test]
+    fn transform_as_connector_class_is_explained() {
+        let p = problems(&[("name", "x"), ("connector.class", "InsertField$Value")]);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].message
+                .contains("is a transformation, not a source or sink connector"),
+            "{p:?}"
+        );
+        assert!(p[0].message.contains("a.JdbcSource"), "{p:?}");
+    }
+
+    #[test]
+    fn tasks_max_and_types_use_kafka_messages() {
+        // Spec keys are reported in the spec's order, secrets masked.
+        let p = problems(&[
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("file", "f"),
+            ("tasks.max", "0"),
+            ("batch.size", "lots"),
+            ("verbose", "yes"),
+            ("api.pin", "secret-1234"),
+        ]);
+        assert_eq!(
+            messages(&p),
+            vec![
+                "tasks.max: Invalid value 0 for configuration tasks.max: Value must be at least 1",
+                "batch.size: Invalid value lots for configuration batch.size: Not a number of type INT",
+                "api.pin: Invalid value [hidden] for configuration api.pin: Not a number of type LONG",
+                "verbose: Invalid value yes for configuration verbose: Expected value to be either true or false",
+            ]
+        );
+        let p = problems(&[
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("file", "f"),
+            ("tasks.max", "x"),
+        ]);
+        assert_eq!(
+            p[0].message,
+            "Invalid value x for configuration tasks.max: Not a number of type INT"
+        );
+    }
+
+    #[test]
+    fn sink_topic_rules() {
+        let base = [
+            ("name", "k"),
+            ("connector.class", "FileStreamSink"),
+            ("file", "f"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = base.to_vec();
+            all.extend_from_slice(extra);
+            problems(&all)
+        };
+        let p = with(&[]);
+        assert_eq!(p.len(), 2);
+        assert!(p.iter().all(|p| p
+            .message
+            .contains("Must configure one of topics or topics.regex")));
+        assert_eq!(
+            (p[0].key.as_str(), p[1].key.as_str()),
+            ("topics", "topics.regex")
+        );
+        let p = with(&[("topics", "a"), ("topics.regex", "a.*")]);
+        assert_eq!(p.len(), 2);
+        assert!(p[0]
+            .message
+            .contains("topics and topics.regex are mutually exclusive options, but both are set."));
+        let p = with(&[("topics.regex", "a(")]);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].message
+                .starts_with("Invalid value a( for configuration topics.regex: "),
+            "{p:?}"
+        );
+        let p = with(&[
+            ("topics", "a,dlq"),
+            ("errors.deadletterqueue.topic.name", "dlq"),
+        ]);
+        assert!(
+            p[0].message
+                .contains("The DLQ topic 'dlq' may not be included in the list of topics"),
+            "{p:?}"
+        );
+        let p = with(&[
+            ("topics.regex", "d.*"),
+            ("errors.deadletterqueue.topic.name", "dlq"),
+        ]);
+        assert!(
+            p[0].message.contains("may not be included in the regex"),
+            "{p:?}"
+        );
+        // The regex must match the whole name, as Java's Matcher.matches does.
+        let (c, _) = check_connector(
+            &cfg(&[
+                ("name", "k"),
+                ("connector.class", "FileStreamSink"),
+                ("file", "f"),
+                ("topics.regex", "d"),
+                ("errors.deadletterqueue.topic.name", "dlq"),
+            ]),
+            &catalog(),
+        )
+        .expect("valid: 'd' does not match all of 'dlq'");
+        assert_eq!(c.topics_regex.as_deref(), Some("d"));
+        assert!(c.topics.is_empty());
+    }
+
+    #[test]
+    fn plugin_validate_problems_are_collected_with_host_ones() {
+        let mut spec = catalog().0[1].spec().clone();
+        spec.name = "v.Source".into();
+        let reporting: Arc<dyn Plugin> = Arc::new(Fake {
+            spec: spec.clone(),
+            validate: Ok(vec![ConfigProblem {
+                key: "file".into(),
+                message: "must be absolute".into(),
+            }]),
+        });
+        spec.name = "e.Source".into();
+        let failing: Arc<dyn Plugin> = Arc::new(Fake {
+            spec,
+            validate: Err(TaskError::Trap("out of fuel".into())),
+        });
+        let cat = Catalog(vec![reporting, failing]);
+        let p = check_connector(
+            &cfg(&[
+                ("name", "s"),
+                ("connector.class", "v.Source"),
+                ("file", "rel"),
+                ("tasks.max", "-1"),
+            ]),
+            &cat,
+        )
+        .map(|_| ())
+        .expect_err("must fail");
+        assert_eq!(p.len(), 2);
+        assert_eq!(
+            p[1],
+            ConfigProblem {
+                key: "file".into(),
+                message: "must be absolute".into()
+            }
+        );
+        let p = check_connector(
+            &cfg(&[
+                ("name", "s"),
+                ("connector.class", "e.Source"),
+                ("file", "f"),
+            ]),
+            &cat,
+        )
+        .map(|_| ())
+        .expect_err("must fail");
+        assert_eq!(
+            p[0].message,
+            "e.Source could not validate the configuration: plugin trapped: out of fuel"
+        );
+    }
+
+    #[test]
+    fn describe_like_kafka() {
+        let text = describe_problems(&[
+            ConfigProblem {
+                key: "file".into(),
+                message: "Missing required configuration \"file\" which has no default value."
+                    .into(),
+            },
+            ConfigProblem {
+                key: "file".into(),
+                message: "must be absolute".into(),
+            },
+        ]);
+        assert_eq!(
+            text,
+            "Connector configuration is invalid and contains the following 2 error(s):\n\
+             Missing required configuration \"file\" which has no default value.\n\
+             file: must be absolute\n\
+             You can also find the above list of errors at the endpoint \
+             `/connector-plugins/{connectorType}/config/validate`"
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Kafka I/O settings shared by every task: how producer, consumer and admin clients are
+//! configured, topic creation, and the embedded development broker.
+//!
+//! Design decision: tasks use rdkafka's **synchronous** clients (`BaseProducer`,
+//! `BaseConsumer`) on their own OS threads; this module only builds their configuration.
+//! Worker pass-through keys (`producer.*`, `consumer.*`, `admin.*`) are Java client keys;
+//! librdkafka rejects many of them (`key.serializer`, `interceptor.classes`, …), so every
+//! pass-through key is checked against librdkafka first and ignored with a WARN when it is
+//! not accepted, instead of making client creation fail.
+
+pub mod embedded;
+pub mod topics;
+
+use rdkafka::config::ClientConfig;
+
+use crate::config::{get, Config, WorkerConfig};
+
+pub use embedded::{EmbeddedBroker, EmbeddedTopics};
+pub use topics::{TopicCreator, TopicSettings};
+
+/// Why a Kafka client could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("cannot create Kafka {client} client: {source}")]
+    Client {
+        client: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("cannot start the embedded development broker: {0}")]
+    Embedded(String),
+}
+
+/// Worker setting that opts sink consumers into static group membership (`group.instance.id`
+/// = `<group>-<task>`). Off by default: dynamic membership is what works with every broker
+/// we test against (see ARCHITECTURE.md on tansu).
+pub const STATIC_MEMBERSHIP_KEY: &str = "consumer.static.membership";
+
+/// Everything a task needs to build its Kafka clients.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    /// Worker `producer.*` keys (prefix removed), already checked against librdkafka.
+    pub producer: Config,
+    /// Worker `consumer.*` keys (prefix removed), already checked against librdkafka.
+    pub consumer: Config,
+    /// Worker `admin.*` keys (prefix removed), already checked against librdkafka.
+    pub admin: Config,
+    pub static_membership: bool,
+    /// Worker `topic.creation.enable` (default true).
+    pub topic_creation_enable: bool,
+    /// Set when the brokers are the embedded mock cluster, which creates topics this way.
+    pub embedded: Option<EmbeddedTopics>,
+}
+
+impl KafkaSettings {
+    /// Builds the settings from a worker config and the bootstrap servers actually in use
+    /// (the configured ones, or the embedded broker's).
+    pub fn from_worker(worker: &WorkerConfig, bootstrap_servers: String) -> Self {
+        let static_membership =
+            get(&worker.raw, STATIC_MEMBERSHIP_KEY).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let topic_creation_enable =
+            !get(&worker.raw, "topic.creation.enable").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+        KafkaSettings {
+            bootstrap_servers,
+            producer: passthrough(&worker.raw, "producer.", "worker"),
+            consumer: passthrough(&worker.raw, "consumer.", "worker"),
+            admin: passthrough(&worker.raw, "admin.", "worker"),
+            static_membership,
+            topic_creation_enable,
+            embedded: None,
+        }
+    }
+
+    /// Settings with no pass-through keys (tests, embedded use).
+    pub fn plain(bootstrap_servers: impl Into<String>) -> Self {
+        KafkaSettings {
+            bootstrap_servers: bootstrap_servers.into(),
+            producer: Vec::new(),
+            consumer: Vec::new(),
+            admin: Vec::new(),
+            static_membership: false,
+            topic_creation_enable: true,
+            embedded: None,
+        }
+    }
+
+    /// Settings for the embedded broker: its address, and topic creation through it.
+    pub fn using_embedded(mut self, broker: &EmbeddedBroker) -> Self {
+        self.bootstrap_servers = broker.bootstrap_servers().to_string();
+        self.embedded = Some(broker.topics());
+        self
+    }
+
+    /// A source task's producer: idempotent, `acks=all`, never times out queued records (so a
+    /// broker outage delays delivery instead of failing it), batched for throughput. Then the
+    /// worker `producer.*` keys and the connector's `producer.override.*` keys, in that order.
+    pub fn producer_config(&self, connector: &str, task: u32, connector_raw: &Config) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", format!("connector-producer-{connector}-{task}"))
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            // 0 = infinite: records wait in the queue while the broker is unreachable.
+            .set("message.timeout.ms", "0")
+            .set("linger.ms", "5")
+            .set("batch.num.messages", "10000")
+            .set("queue.buffering.max.messages", "1000000")
+            .set("compression.type", "none");
+        apply(&mut c, &self.producer);
+        apply(&mut c, &passthrough(connector_raw, "producer.override.", connector));
+        c
+    }
+
+    /// A sink task's consumer: group `connect-<name>`, manual commits, earliest reset, then
+    /// worker `consumer.*` and connector `consumer.override.*`.
+    pub fn consumer_config(&self, connector: &str, task: u32, connector_raw: &Config) -> ClientConfig {
+        let group = format!("connect-{connector}");
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", format!("connector-consumer-{connector}-{task}"))
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false");
+        if self.static_membership {
+            c.set("group.instance.id", format!("{group}-{task}"));
+        }
+        apply(&mut c, &self.consumer);
+        apply(&mut c, &passthrough(connector_raw, "consumer.override.", connector));
+        c
+    }
+
+    /// An admin client for topic creation.
+    pub fn admin_config(&self, client_id: &str) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("client.id", client_id)
+            // Our metadata checks must not auto-create a topic with the broker's defaults
+            // (which would bypass `topic.creation.*`).
+            .set("allow.auto.create.topics", "false");
+        apply(&mut c, &self.admin);
+        c
+    }
+}
+
+fn apply(c: &mut ClientConfig, keys: &Config) {
+    for (k, v) in keys {
+        c.set(k, v);
+    }
+}
+
+/// The keys under `prefix` (prefix removed) that librdkafka accepts; the others are logged
+/// and dropped. Values never appear in the log (they may be passwords).
+fn passthrough(config: &Config, prefix: &str, owner: &str) -> Config {
+    let mut out = Config::new();
+    for (k, v) in config {
+        let Some(key) = k.strip_prefix(prefix) else { continue };
+        if key.is_empty() || key == "bootstrap.servers" && prefix.ends_with("override.") {
+            continue;
+        }
+        let mut probe = ClientConfig::new();
+        probe.set(key, v);
+        match probe.create_native_config() {
+            Ok(_) => out.push((key.to_string(), v.clone())),
+            Err(e) => tracing::warn!(
+                "ignoring {owner} key {k}: librdkafka does not accept {key:?} ({})",
+                redact_value(&e.to_string(), v)
+            ),
+        }
+    }
+    out
+}
+
+/// librdkafka error texts may quote the value; never let a secret through.
+fn redact_value(message: &str, value: &str) -> String {
+    if value.is_empty() {
+        message.to_string()
+    } else {
+        message.replace(value, "[hidden]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn passthrough_keeps_librdkafka_keys_and_drops_java_only_keys() {
+        let raw = cfg(&[
+            ("producer.linger.ms", "20"),
+            ("producer.key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer"),
+            ("consumer.max.poll.interval.ms", "600000"),
+            ("bootstrap.servers", "x:9092"),
+        ]);
+        assert_eq!(passthrough(&raw, "producer.", "worker"), cfg(&[("linger.ms", "20")]));
+        assert_eq!(passthrough(&raw, "consumer.", "worker"), cfg(&[("max.poll.interval.ms", "600000")]));
+    }
+
+    #[test]
+    fn producer_config_forces_idempotence_and_names_the_client() {
+        let s = KafkaSettings::plain("b:1");
+        let c = s.producer_config("orders", 2, &cfg(&[("producer.override.linger.ms", "50")]));
+        assert_eq!(c.get("client.id"), Some("connector-producer-orders-2"));
+        assert_eq!(c.get("enable.idempotence"), Some("true"));
+        assert_eq!(c.get("acks"), Some("all"));
+        assert_eq!(c.get("linger.ms"), Some("50"));
+        let c = s.consumer_config("orders", 1, &Vec::new());
+        assert_eq!(c.get("group.id"), Some("connect-orders"));
+        assert_eq!(c.get("client.id"), Some("connector-consumer-orders-1"));
+        assert_eq!(c.get("group.instance.id"), None);
+    }
+}

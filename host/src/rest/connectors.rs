@@ -1,0 +1,267 @@
+//! `/connectors` read endpoints: list (with `expand=status|info`), info, config and status, in
+//! Kafka Connect's JSON shapes (reference §1.3).
+//!
+//! TODO(next): create/update/delete, pause/resume/stop/restart, tasks and offsets endpoints
+//! (they need write methods on `Herder`).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value as JsonValue};
+
+use super::ApiError;
+use crate::runtime::plugin::PluginKind;
+use crate::runtime::status::{ConnectorStatus, Herder};
+
+type Herd = State<Arc<dyn Herder>>;
+
+pub(super) fn routes() -> Router<Arc<dyn Herder>> {
+    Router::new()
+        .route("/connectors", get(list))
+        .route("/connectors/{name}", get(info))
+        .route("/connectors/{name}/config", get(config))
+        .route("/connectors/{name}/status", get(status))
+}
+
+/// `GET /connectors[?expand=status&expand=info]`: names, sorted; with `expand`, an object
+/// keyed by name. Unknown `expand` values are ignored, as in Kafka.
+async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue> {
+    let mut names = herder.connectors();
+    names.sort();
+    let expand: Vec<&str> = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("expand="))
+        .collect();
+    let (with_status, with_info) = (expand.contains(&"status"), expand.contains(&"info"));
+    if !with_status && !with_info {
+        return Json(json!(names));
+    }
+    let mut out = Map::new();
+    for name in names {
+        let mut entry = Map::new();
+        if with_status {
+            if let Some(s) = herder.connector_status(&name) {
+                entry.insert("status".into(), state_info(&s, &herder.worker_id()));
+            }
+        }
+        if with_info {
+            if let Some(i) = connector_info(herder.as_ref(), &name) {
+                entry.insert("info".into(), i);
+            }
+        }
+        out.insert(name, JsonValue::Object(entry));
+    }
+    Json(JsonValue::Object(out))
+}
+
+/// `GET /connectors/{name}`: ConnectorInfo.
+async fn info(State(herder): Herd, Path(name): Path<String>) -> Result<Json<JsonValue>, ApiError> {
+    connector_info(herder.as_ref(), &name)
+        .map(Json)
+        .ok_or_else(|| not_found(&name))
+}
+
+/// `GET /connectors/{name}/config`: the config as submitted.
+async fn config(
+    State(herder): Herd,
+    Path(name): Path<String>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let config = herder
+        .connector_config(&name)
+        .ok_or_else(|| not_found(&name))?;
+    Ok(Json(config_object(&config)))
+}
+
+/// `GET /connectors/{name}/status`: ConnectorStateInfo.
+async fn status(
+    State(herder): Herd,
+    Path(name): Path<String>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let s = herder
+        .connector_status(&name)
+        .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
+    Ok(Json(state_info(&s, &herder.worker_id())))
+}
+
+fn not_found(name: &str) -> ApiError {
+    ApiError::not_found(format!("Connector {name} not found"))
+}
+
+fn config_object(config: &[(String, String)]) -> JsonValue {
+    let mut m = Map::new();
+    for (k, v) in config {
+        m.insert(k.clone(), JsonValue::String(v.clone()));
+    }
+    JsonValue::Object(m)
+}
+
+/// Kafka's connector `type`: `source`, `sink` or `unknown`.
+fn type_name(kind: Option<PluginKind>) -> &'static str {
+    match kind {
+        Some(k @ (PluginKind::Source | PluginKind::Sink)) => k.rest_name(),
+        _ => "unknown",
+    }
+}
+
+/// ConnectorInfo: `{"name","config","tasks":[{"connector","task"}],"type"}`.
+fn connector_info(herder: &dyn Herder, name: &str) -> Option<JsonValue> {
+    let config = herder.connector_config(name)?;
+    let status = herder.connector_status(name);
+    let mut ids: Vec<u32> = status
+        .iter()
+        .flat_map(|s| s.tasks.iter().map(|t| t.id))
+        .collect();
+    ids.sort_unstable();
+    let tasks: Vec<JsonValue> = ids
+        .iter()
+        .map(|id| json!({"connector": name, "task": id}))
+        .collect();
+    Some(json!({
+        "name": name,
+        "config": config_object(&config),
+        "tasks": tasks,
+        "type": type_name(status.map(|s| s.kind)),
+    }))
+}
+
+/// ConnectorStateInfo; `trace` is left out when empty, tasks are sorted by id.
+fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
+    let with_trace = |mut obj: Map<String, JsonValue>, trace: &Option<String>| {
+        if let Some(t) = trace.as_deref().filter(|t| !t.is_empty()) {
+            obj.insert("trace".into(), JsonValue::String(t.to_string()));
+        }
+        JsonValue::Object(obj)
+    };
+    let mut connector = Map::new();
+    connector.insert("state".into(), json!(s.state.as_str()));
+    connector.insert("worker_id".into(), json!(worker_id));
+    let mut tasks: Vec<_> = s.tasks.iter().collect();
+    tasks.sort_by_key(|t| t.id);
+    let tasks: Vec<JsonValue> = tasks
+        .into_iter()
+        .map(|t| {
+            let mut obj = Map::new();
+            obj.insert("id".into(), json!(t.id));
+            obj.insert("state".into(), json!(t.state.as_str()));
+            obj.insert("worker_id".into(), json!(worker_id));
+            with_trace(obj, &t.trace)
+        })
+        .collect();
+    json!({
+        "name": s.name,
+        "connector": with_trace(connector, &s.trace),
+        "tasks": tasks,
+        "type": type_name(Some(s.kind)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{request, start};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn list_is_sorted() {
+        let (addr, _stop, _h) = start().await;
+        let (status, body) = request(addr, "GET", "/connectors").await;
+        assert_eq!(status, 200);
+        assert_eq!(body, json!(["alpha-src", "zeta-sink"]));
+        let (_, body) = request(addr, "GET", "/connectors?expand=bogus").await;
+        assert_eq!(body, json!(["alpha-src", "zeta-sink"]));
+    }
+
+    #[tokio::test]
+    async fn list_expands_status_and_info() {
+        let (addr, _stop, _h) = start().await;
+        let (status, body) = request(addr, "GET", "/connectors?expand=status&expand=info").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["alpha-src"]["status"]["connector"]["state"], "RUNNING");
+        assert_eq!(body["alpha-src"]["info"]["type"], "source");
+        assert_eq!(
+            body["zeta-sink"]["info"]["config"]["connector.class"],
+            "FileStreamSink"
+        );
+        let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["alpha-src", "zeta-sink"]);
+        let (_, body) = request(addr, "GET", "/connectors?expand=status").await;
+        assert!(body["zeta-sink"].get("info").is_none());
+        assert_eq!(body["zeta-sink"]["status"]["type"], "sink");
+    }
+
+    #[tokio::test]
+    async fn status_matches_kafka_shape() {
+        let (addr, _stop, _h) = start().await;
+        let (status, body) = request(addr, "GET", "/connectors/zeta-sink/status").await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({
+                "name": "zeta-sink",
+                "connector": {"state": "RUNNING", "worker_id": "10.0.0.5:8083"},
+                "tasks": [
+                    {"id": 0, "state": "RUNNING", "worker_id": "10.0.0.5:8083"},
+                    {"id": 1, "state": "FAILED", "worker_id": "10.0.0.5:8083", "trace": "boom\n\tat x"}
+                ],
+                "type": "sink"
+            })
+        );
+        // An empty trace is left out, as in Kafka.
+        let (_, body) = request(addr, "GET", "/connectors/alpha-src/status").await;
+        assert_eq!(
+            body["tasks"][0],
+            json!({"id": 0, "state": "RUNNING", "worker_id": "10.0.0.5:8083"})
+        );
+        assert_eq!(body["type"], "source");
+    }
+
+    #[tokio::test]
+    async fn missing_connector_is_404_with_kafka_message() {
+        let (addr, _stop, _h) = start().await;
+        let (status, body) = request(addr, "GET", "/connectors/ghost/status").await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"error_code": 404, "message": "No status found for connector ghost"})
+        );
+        let (status, body) = request(addr, "GET", "/connectors/ghost").await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"error_code": 404, "message": "Connector ghost not found"})
+        );
+        let (status, _) = request(addr, "GET", "/connectors/ghost/config").await;
+        assert_eq!(status, 404);
+        let (status, body) = request(addr, "POST", "/connectors/zeta-sink/status").await;
+        assert_eq!(status, 405);
+        assert_eq!(body["error_code"], 405);
+    }
+
+    #[tokio::test]
+    async fn info_and_config() {
+        let (addr, _stop, _h) = start().await;
+        let (status, body) = request(addr, "GET", "/connectors/zeta-sink").await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({
+                "name": "zeta-sink",
+                "config": {"connector.class": "FileStreamSink", "name": "zeta-sink", "tasks.max": "2"},
+                "tasks": [{"connector": "zeta-sink", "task": 0}, {"connector": "zeta-sink", "task": 1}],
+                "type": "sink"
+            })
+        );
+        let (status, body) = request(addr, "GET", "/connectors/alpha-src/config").await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({"connector.class": "FileStreamSource", "name": "alpha-src", "tasks.max": "2"})
+        );
+        // Insertion order is kept (serde_json preserve_order).
+        let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+        assert_eq!(keys, ["connector.class", "name", "tasks.max"]);
+    }
+}

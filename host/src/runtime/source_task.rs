@@ -1,0 +1,285 @@
+//! The source task loop: poll the plugin, convert, produce, commit source offsets after acks.
+//!
+//! Design decision: the producer is rdkafka's `BaseProducer`, polled on this task's own
+//! thread, so delivery callbacks run here too and feed the [`OffsetTracker`] without
+//! cross-thread hand-offs. Offsets are committed every `offset.flush.interval.ms` (and on
+//! stop) only up to the last record that was acked together with every earlier record of its
+//! source partition. A full producer queue means back-pressure: poll and retry, never drop.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+
+use super::backoff::{Backoff, WarnThrottle};
+use super::connector::{Converters, TaskControl};
+use super::plugin::TaskId;
+use super::source_offsets::{OffsetTracker, SourceOffsetStore};
+use super::task::{SourceTask, TaskError};
+use crate::config::Config;
+use crate::data::SourceRecord;
+use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
+
+/// Upper bound on records asked of the plugin per poll.
+pub const MAX_POLL_RECORDS: u32 = 2000;
+
+/// Everything a source task loop needs besides the plugin instance.
+pub struct SourceTaskSetup {
+    pub id: TaskId,
+    /// The connector's config (for `producer.override.*` and `topic.creation.*`).
+    pub connector_config: Config,
+    pub converters: Converters,
+    pub kafka: KafkaSettings,
+    pub store: Arc<dyn SourceOffsetStore>,
+    pub flush_interval: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+/// Delivery reports land here (on the task thread, inside `producer.poll`).
+#[derive(Default)]
+struct DeliveryContext {
+    reports: Mutex<Vec<(u64, Option<String>)>>,
+    throttle: Mutex<WarnThrottle>,
+}
+
+impl ClientContext for DeliveryContext {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        // Transport errors while the broker is down repeat constantly; librdkafka reconnects.
+        if let Some(n) = self.throttle.lock().allow() {
+            tracing::warn!(suppressed = n, "producer: {error}: {reason}");
+        }
+    }
+}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        let err = result.as_ref().err().map(|(e, _)| e.to_string());
+        self.reports.lock().push((seq as u64, err));
+    }
+}
+
+/// A record converted to bytes, ready for the producer (the shape a DLQ would also need).
+struct Produced {
+    topic: String,
+    partition: Option<i32>,
+    timestamp: Option<i64>,
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// Converts one source record. `Err` names the stage, topic and converter message.
+// TODO(next): errors.tolerance=all for source converters turns this error into a skip + log.
+fn convert(record: &SourceRecord, c: &Converters) -> Result<Produced, String> {
+    let r = &record.record;
+    let topic = r.topic.as_str();
+    let mut headers = Vec::with_capacity(r.headers.len());
+    for h in &r.headers {
+        let bytes = c
+            .header
+            .from_connect_header(topic, &h.key, &h.value)
+            .map_err(|e| format!("converting header {:?} of a record for topic {topic:?} failed: {e}", h.key))?;
+        headers.push((h.key.clone(), bytes));
+    }
+    let key = c
+        .key
+        .from_connect(topic, &r.key)
+        .map_err(|e| format!("converting the key of a record for topic {topic:?} failed: {e}"))?;
+    let value = c
+        .value
+        .from_connect(topic, &r.value)
+        .map_err(|e| format!("converting the value of a record for topic {topic:?} failed: {e}"))?;
+    Ok(Produced { topic: r.topic.clone(), partition: r.kafka_partition, timestamp: r.timestamp, key, value, headers })
+}
+
+/// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
+pub fn run(
+    setup: SourceTaskSetup,
+    mut task: Box<dyn SourceTask>,
+    control: TaskControl,
+    mark_running: &dyn Fn(),
+) -> Result<(), String> {
+    let SourceTaskSetup { id, connector_config, converters, kafka, store, flush_interval, shutdown_timeout } = setup;
+    let producer: BaseProducer<DeliveryContext> = kafka
+        .producer_config(&id.connector, id.task, &connector_config)
+        .create_with_context(DeliveryContext::default())
+        .map_err(|e| format!("cannot create the producer: {e}"))?;
+    let topic_settings = TopicSettings::from_connector(&id.connector, &connector_config)?;
+    let mut topics = TopicCreator::new(&kafka, &format!("connector-adminclient-{}-{}", id.connector, id.task), topic_settings)
+        .map_err(|e| e.to_string())?;
+    mark_running();
+
+    let mut tracker = OffsetTracker::new();
+    let mut committer = Committer { store, connector: id.connector.clone(), throttle: WarnThrottle::default() };
+    let mut failure: Option<String> = None;
+    let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
+    let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    let mut last_commit = Instant::now();
+    let mut queue_full = WarnThrottle::default();
+
+    'outer: while !control.stopping() {
+        let batch = match task.poll(MAX_POLL_RECORDS) {
+            Ok(b) => {
+                retry.reset();
+                b
+            }
+            Err(TaskError::Retriable(m)) => {
+                tracing::warn!("poll failed, retrying: {m}");
+                retry.sleep(&control.stop);
+                continue;
+            }
+            Err(e) => {
+                failure = Some(format!("poll failed: {e}"));
+                break;
+            }
+        };
+        if batch.is_empty() {
+            producer.poll(Duration::ZERO);
+            if let Err(f) = drain(&producer, &mut tracker) {
+                failure = Some(f);
+                break;
+            }
+            if last_commit.elapsed() >= flush_interval {
+                committer.commit(&mut tracker);
+                last_commit = Instant::now();
+            }
+            idle.sleep(&control.stop);
+            continue;
+        }
+        idle.reset();
+
+        for record in &batch {
+            let produced = match convert(record, &converters) {
+                Ok(p) => p,
+                Err(f) => {
+                    failure = Some(f);
+                    break 'outer;
+                }
+            };
+            match topics.ensure(&produced.topic, &control.stop) {
+                Ok(true) => {}
+                Ok(false) => break 'outer, // stopped while the broker was unreachable
+                Err(f) => {
+                    failure = Some(f);
+                    break 'outer;
+                }
+            }
+            let seq = tracker.submit(&record.source_partition, &record.source_offset);
+            let mut headers = OwnedHeaders::new_with_capacity(produced.headers.len());
+            for (k, v) in &produced.headers {
+                headers = headers.insert(KafkaHeader { key: k, value: v.as_deref() });
+            }
+            let mut rec: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(&produced.topic, seq as usize).headers(headers);
+            if let Some(k) = &produced.key {
+                rec = rec.key(k.as_slice());
+            }
+            if let Some(v) = &produced.value {
+                rec = rec.payload(v.as_slice());
+            }
+            if let Some(p) = produced.partition {
+                rec = rec.partition(p);
+            }
+            if let Some(t) = produced.timestamp {
+                rec = rec.timestamp(t);
+            }
+            loop {
+                match producer.send(rec) {
+                    Ok(()) => break,
+                    Err((rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        // Back-pressure: serve delivery reports until there is room again.
+                        if let Some(n) = queue_full.allow() {
+                            tracing::debug!(suppressed = n, "producer queue full, waiting for acks");
+                        }
+                        producer.poll(Duration::from_millis(100));
+                        if let Err(f) = drain(&producer, &mut tracker) {
+                            tracker.withdraw(seq);
+                            failure = Some(f);
+                            break 'outer;
+                        }
+                        if control.stopping() {
+                            tracker.withdraw(seq);
+                            break 'outer;
+                        }
+                        rec = back;
+                    }
+                    Err((e, _)) => {
+                        tracker.withdraw(seq);
+                        failure = Some(format!("cannot send a record to topic {:?}: {e}", produced.topic));
+                        break 'outer;
+                    }
+                }
+            }
+        }
+        producer.poll(Duration::ZERO);
+        if let Err(f) = drain(&producer, &mut tracker) {
+            failure = Some(f);
+            break;
+        }
+        if last_commit.elapsed() >= flush_interval {
+            committer.commit(&mut tracker);
+            last_commit = Instant::now();
+        }
+    }
+
+    // Stop: no more polls; deliver what is queued (bounded), then commit what was acked.
+    task.stop();
+    if let Err(e) = producer.flush(shutdown_timeout) {
+        tracing::warn!(
+            pending = tracker.pending(),
+            "not every record was acknowledged within task.shutdown.graceful.timeout.ms ({} ms): {e}; their offsets are not committed",
+            shutdown_timeout.as_millis()
+        );
+    }
+    if let Err(f) = drain(&producer, &mut tracker) {
+        failure.get_or_insert(f);
+    }
+    committer.commit(&mut tracker);
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// Applies delivery reports to the tracker; the first failed delivery is the task's failure.
+fn drain(producer: &BaseProducer<DeliveryContext>, tracker: &mut OffsetTracker) -> Result<(), String> {
+    let reports = std::mem::take(&mut *producer.context().reports.lock());
+    let mut first_error = None;
+    for (seq, err) in reports {
+        match err {
+            None => tracker.ack(seq),
+            Some(e) => {
+                tracker.fail(seq);
+                first_error.get_or_insert(format!("a record could not be delivered to Kafka: {e}"));
+            }
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+struct Committer {
+    store: Arc<dyn SourceOffsetStore>,
+    connector: String,
+    throttle: WarnThrottle,
+}
+
+impl Committer {
+    fn commit(&mut self, tracker: &mut OffsetTracker) {
+        let offsets = tracker.take_committable();
+        if offsets.is_empty() {
+            return;
+        }
+        self.store.stage(&self.connector, offsets);
+        // A failed flush keeps the offsets staged; the next commit writes them again.
+        if let Err(e) = self.store.flush() {
+            if let Some(n) = self.throttle.allow() {
+                tracing::warn!(suppressed = n, "cannot write source offsets: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,444 @@
+//! The standalone worker: owns the plugin catalog, the offset store, the Kafka settings and
+//! the running connectors, and answers the REST layer as its [`Herder`].
+//!
+//! Design decision: starting a connector validates it completely (config check, converters,
+//! task configs) before any task thread exists; a connector that fails to start is reported
+//! with the precise problem and never affects the other connectors.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rdkafka::producer::Producer;
+
+use super::connector::{ConnectorRuntime, Converters};
+use super::plugin::{Config, PluginCatalog, PluginKind, TaskId};
+use super::sink_task::{self, SinkTaskSetup};
+use super::source_offsets::SourceOffsetStore;
+use super::source_task::{self, SourceTaskSetup};
+use super::status::{ConnectorStatus, Herder};
+use crate::config::{check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig};
+use crate::convert::{self, ConvertError, Converter, HeaderConverter};
+use crate::kafka::KafkaSettings;
+
+/// Why a connector could not be started.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StartError {
+    /// The config is invalid (Kafka Connect's "Connector configuration is invalid…" text).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("connector {0:?} already exists")]
+    AlreadyExists(String),
+    #[error("connector {name:?}: {message}")]
+    Converter { name: String, message: String },
+    #[error("connector {name:?} is a {kind} plugin; only source and sink plugins can run as connectors")]
+    NotAConnector { name: String, kind: &'static str },
+    /// The plugin could not split the connector into tasks.
+    #[error("connector {name:?} failed to create task configs: {message}")]
+    TaskConfigs { name: String, message: String },
+    #[error("{0}")]
+    Spawn(String),
+}
+
+/// Builds the converters of a connector from their configs (the `convert` module's
+/// factories in production; tests substitute simple ones).
+pub trait ConverterFactory: Send + Sync {
+    fn converter(&self, config: &ConverterConfig, is_key: bool) -> Result<Arc<dyn Converter>, ConvertError>;
+    fn header_converter(&self, config: &ConverterConfig) -> Result<Arc<dyn HeaderConverter>, ConvertError>;
+}
+
+/// The built-in converters (`convert::converter`, `convert::header_converter`).
+pub struct BuiltinConverters;
+
+impl ConverterFactory for BuiltinConverters {
+    fn converter(&self, config: &ConverterConfig, is_key: bool) -> Result<Arc<dyn Converter>, ConvertError> {
+        convert::converter(config, is_key)
+    }
+    fn header_converter(&self, config: &ConverterConfig) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
+        convert::header_converter(config)
+    }
+}
+
+/// A standalone worker.
+pub struct Worker {
+    converter_factory: Arc<dyn ConverterFactory>,
+    catalog: Arc<dyn PluginCatalog>,
+    config: WorkerConfig,
+    kafka: KafkaSettings,
+    store: Arc<dyn SourceOffsetStore>,
+    worker_id: Mutex<String>,
+    cluster_id: Mutex<Option<String>>,
+    connectors: Mutex<BTreeMap<String, ConnectorRuntime>>,
+}
+
+impl Worker {
+    pub fn new(
+        config: WorkerConfig,
+        kafka: KafkaSettings,
+        catalog: Arc<dyn PluginCatalog>,
+        store: Arc<dyn SourceOffsetStore>,
+    ) -> Self {
+        Worker {
+            converter_factory: Arc::new(BuiltinConverters),
+            catalog,
+            config,
+            kafka,
+            store,
+            worker_id: Mutex::new(String::new()),
+            cluster_id: Mutex::new(None),
+            connectors: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Replaces the converter factory (before connectors start).
+    pub fn with_converter_factory(mut self, factory: Arc<dyn ConverterFactory>) -> Self {
+        self.converter_factory = factory;
+        self
+    }
+
+    /// Sets the advertised `host:port` (known once the REST listener is bound).
+    pub fn set_worker_id(&self, id: String) {
+        *self.worker_id.lock() = id;
+    }
+
+    pub fn kafka(&self) -> &KafkaSettings {
+        &self.kafka
+    }
+
+    /// Looks up the Kafka cluster id on a background thread (retrying while the broker is
+    /// unreachable) so REST `GET /` never blocks on the network.
+    pub fn discover_cluster_id(self: &Arc<Self>) {
+        let worker = Arc::downgrade(self);
+        let config = self.kafka.admin_config("sluice-worker-cluster-id");
+        let spawned = std::thread::Builder::new().name("sluice-cluster-id".into()).spawn(move || {
+            let client: rdkafka::producer::BaseProducer = match config.create() {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("cannot create a client to read the Kafka cluster id: {e}");
+                    return;
+                }
+            };
+            let mut delay = Duration::from_millis(200);
+            loop {
+                if let Some(id) = client.client().fetch_cluster_id(Duration::from_secs(5)) {
+                    match worker.upgrade() {
+                        Some(w) => *w.cluster_id.lock() = Some(id),
+                        None => return,
+                    }
+                    return;
+                }
+                if worker.strong_count() == 0 {
+                    return;
+                }
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the cluster id lookup: {e}");
+        }
+    }
+
+    /// Validates and starts a connector: one thread per task config. Returns its name.
+    pub fn start_connector(&self, raw: Config) -> Result<String, StartError> {
+        let (cc, plugin) =
+            check_connector(&raw, self.catalog.as_ref()).map_err(|p| StartError::Invalid(describe_problems(&p)))?;
+        let name = cc.name.clone();
+        if self.connectors.lock().contains_key(&name) {
+            return Err(StartError::AlreadyExists(name));
+        }
+        let kind = plugin.spec().kind;
+        if !matches!(kind, PluginKind::Source | PluginKind::Sink) {
+            return Err(StartError::NotAConnector { name, kind: kind.rest_name() });
+        }
+        let converters = self.converters(&cc).map_err(|message| StartError::Converter { name: name.clone(), message })?;
+        let mut runtime = ConnectorRuntime::new(name.clone(), kind, raw.clone());
+        let task_configs = match plugin.task_configs(&cc.raw, cc.tasks_max) {
+            Ok(t) => t,
+            Err(e) => {
+                let message = e.to_string();
+                runtime.fail(message.clone());
+                self.connectors.lock().insert(name.clone(), runtime);
+                return Err(StartError::TaskConfigs { name, message });
+            }
+        };
+        tracing::info!(connector = %name, tasks = task_configs.len(), kind = kind.rest_name(), "starting connector");
+        for (i, task_config) in task_configs.into_iter().enumerate() {
+            let id = TaskId { connector: name.clone(), task: i as u32 };
+            let plugin = plugin.clone();
+            let converters = converters.clone();
+            let kafka = self.kafka.clone();
+            let connector_config = cc.raw.clone();
+            let flush_interval = self.config.offset_flush_interval;
+            let spawned = match kind {
+                PluginKind::Source => {
+                    let store = self.store.clone();
+                    let shutdown_timeout = self.config.task_shutdown_graceful_timeout;
+                    runtime.spawn_task(id.task, move |control, mark_running| {
+                        let committed = store.positions(&id.connector);
+                        let task = plugin
+                            .open_source(&id, &task_config, committed)
+                            .map_err(|e| format!("cannot start the source task: {e}"))?;
+                        let setup = SourceTaskSetup {
+                            id,
+                            connector_config,
+                            converters,
+                            kafka,
+                            store,
+                            flush_interval,
+                            shutdown_timeout,
+                        };
+                        source_task::run(setup, task, control, mark_running)
+                    })
+                }
+                _ => {
+                    let (topics, topics_regex) = (cc.topics.clone(), cc.topics_regex.clone());
+                    runtime.spawn_task(id.task, move |control, mark_running| {
+                        let task = plugin
+                            .open_sink(&id, &task_config)
+                            .map_err(|e| format!("cannot start the sink task: {e}"))?;
+                        let setup = SinkTaskSetup {
+                            id,
+                            connector_config,
+                            topics,
+                            topics_regex,
+                            converters,
+                            kafka,
+                            flush_interval,
+                        };
+                        sink_task::run(setup, task, control, mark_running)
+                    })
+                }
+            };
+            if let Err(e) = spawned {
+                runtime.signal_stop();
+                return Err(StartError::Spawn(e));
+            }
+        }
+        self.connectors.lock().insert(name.clone(), runtime);
+        Ok(name)
+    }
+
+    /// Connector overrides, else the worker's converters.
+    fn converters(&self, cc: &ConnectorConfig) -> Result<Converters, String> {
+        let pick = |o: &Option<ConverterConfig>, w: &ConverterConfig| o.clone().unwrap_or_else(|| w.clone());
+        let key_cfg = pick(&cc.key_converter, &self.config.key_converter);
+        let value_cfg = pick(&cc.value_converter, &self.config.value_converter);
+        let header_cfg = pick(&cc.header_converter, &self.config.header_converter);
+        Ok(Converters {
+            key: self.converter_factory.converter(&key_cfg, true).map_err(|e| format!("key.converter {}: {e}", key_cfg.class))?,
+            value: self.converter_factory.converter(&value_cfg, false)
+                .map_err(|e| format!("value.converter {}: {e}", value_cfg.class))?,
+            header: self.converter_factory.header_converter(&header_cfg)
+                .map_err(|e| format!("header.converter {}: {e}", header_cfg.class))?,
+        })
+    }
+
+    /// Stops one connector and waits (bounded by `task.shutdown.graceful.timeout.ms`) for its
+    /// tasks. Returns false if it does not exist.
+    pub fn stop_connector(&self, name: &str) -> bool {
+        let Some(mut c) = self.connectors.lock().remove(name) else { return false };
+        c.signal_stop();
+        let stuck = c.join(Instant::now() + self.join_budget());
+        if !stuck.is_empty() {
+            tracing::warn!(connector = name, ?stuck, "tasks did not stop in time");
+        }
+        true
+    }
+
+    /// Stops every connector: all tasks are signalled at once, then joined.
+    pub fn stop_all(&self) {
+        let mut connectors = std::mem::take(&mut *self.connectors.lock());
+        for c in connectors.values() {
+            c.signal_stop();
+        }
+        let deadline = Instant::now() + self.join_budget();
+        for (name, c) in connectors.iter_mut() {
+            let stuck = c.join(deadline);
+            if !stuck.is_empty() {
+                tracing::warn!(connector = %name, ?stuck, "tasks did not stop within the shutdown timeout");
+            }
+        }
+    }
+
+    /// Tasks flush within `task.shutdown.graceful.timeout.ms`; commits and closing the
+    /// consumer group need a little more.
+    fn join_budget(&self) -> Duration {
+        self.config.task_shutdown_graceful_timeout + Duration::from_secs(5)
+    }
+}
+
+impl Herder for Worker {
+    fn worker_id(&self) -> String {
+        self.worker_id.lock().clone()
+    }
+    fn kafka_cluster_id(&self) -> Option<String> {
+        self.cluster_id.lock().clone()
+    }
+    fn connectors(&self) -> Vec<String> {
+        self.connectors.lock().keys().cloned().collect()
+    }
+    fn connector_status(&self, name: &str) -> Option<ConnectorStatus> {
+        self.connectors.lock().get(name).map(ConnectorRuntime::status)
+    }
+    fn connector_config(&self, name: &str) -> Option<Config> {
+        self.connectors.lock().get(name).map(|c| c.config.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::EmbeddedBroker;
+    use crate::runtime::status::State;
+    use crate::runtime::task::TopicPartitionOffset;
+    use crate::runtime::test_doubles::*;
+    use crate::data::Value;
+    use serde_json::json;
+
+    fn worker_config(flush_ms: u64) -> WorkerConfig {
+        let conv = |class: &str| ConverterConfig { class: class.to_string(), props: Vec::new() };
+        WorkerConfig {
+            bootstrap_servers: None,
+            key_converter: conv("org.apache.kafka.connect.storage.StringConverter"),
+            value_converter: conv("org.apache.kafka.connect.storage.StringConverter"),
+            header_converter: conv("org.apache.kafka.connect.storage.SimpleHeaderConverter"),
+            offset_storage_file: "/nonexistent/unused".into(),
+            offset_flush_interval: Duration::from_millis(flush_ms),
+            plugin_path: Vec::new(),
+            listeners: Vec::new(),
+            task_shutdown_graceful_timeout: Duration::from_secs(5),
+            raw: Vec::new(),
+        }
+    }
+
+    fn worker(bootstrap: &str, store: Arc<MemoryOffsetStore>, plugins: Vec<Arc<dyn crate::runtime::plugin::Plugin>>) -> Worker {
+        Worker::new(worker_config(200), KafkaSettings::plain(bootstrap), Arc::new(TestCatalog(plugins)), store)
+            .with_converter_factory(Arc::new(Utf8Converters))
+    }
+
+    /// Nothing listens on port 1: clients are created (librdkafka connects lazily) but no
+    /// broker is ever reached, which these tests do not need.
+    const NO_BROKER: &str = "127.0.0.1:1";
+
+    #[test]
+    fn unknown_connector_class_is_reported_in_the_start_error() {
+        let source = TestPlugin::new("com.example.TestSourceConnector", PluginKind::Source);
+        let w = worker(NO_BROKER, Arc::default(), vec![source]);
+        let err = w
+            .start_connector(cfg(&[("name", "bad"), ("connector.class", "com.example.Missing")]))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, StartError::Invalid(_)), "{err:?}");
+        assert!(text.contains("com.example.Missing"), "{text}");
+        assert!(text.contains("connector.class"), "{text}");
+        assert!(w.connectors().is_empty());
+        // The worker still starts valid connectors afterwards.
+        let name = w
+            .start_connector(cfg(&[("name", "good"), ("connector.class", "TestSource")]))
+            .unwrap();
+        assert_eq!(name, "good");
+        w.stop_all();
+    }
+
+    #[test]
+    fn a_failing_task_is_failed_with_its_trace_and_nothing_else_stops() {
+        let source = TestPlugin::new("com.example.TestSourceConnector", PluginKind::Source);
+        let sink = TestPlugin::new("com.example.TestSinkConnector", PluginKind::Sink);
+        let w = worker(NO_BROKER, Arc::default(), vec![source, sink]);
+        w.start_connector(cfg(&[
+            ("name", "src"),
+            ("connector.class", "com.example.TestSourceConnector"),
+            ("tasks.max", "2"),
+            ("test.behaviour.0", "idle"),
+            ("test.behaviour.1", "trap:wasm trap: unreachable instruction executed"),
+        ]))
+        .unwrap();
+        w.start_connector(cfg(&[("name", "snk"), ("connector.class", "TestSinkConnector"), ("topics", "t")]))
+            .unwrap();
+
+        let failed = wait_until(Duration::from_secs(10), || {
+            w.connector_status("src").is_some_and(|s| s.tasks[1].state == State::Failed)
+        });
+        assert!(failed, "task 1 never failed: {:?}", w.connector_status("src"));
+        // Give a wrongly propagated failure the time to show.
+        std::thread::sleep(Duration::from_millis(300));
+        let src = w.connector_status("src").unwrap();
+        assert_eq!(src.state, State::Running);
+        assert_eq!(src.tasks[0].state, State::Running, "{src:?}");
+        let trace = src.tasks[1].trace.clone().unwrap_or_default();
+        assert!(trace.contains("unreachable instruction executed"), "{trace}");
+        assert!(trace.contains("trapped"), "{trace}");
+        let snk = w.connector_status("snk").unwrap();
+        assert_eq!((snk.state, snk.tasks[0].state), (State::Running, State::Running), "{snk:?}");
+        assert_eq!(snk.kind, PluginKind::Sink);
+        assert_eq!(w.connectors(), vec!["snk".to_string(), "src".to_string()]);
+        w.stop_all();
+    }
+
+    /// Source -> topic -> sink through librdkafka's in-process mock broker; then both
+    /// connectors restart and resume from their committed offsets without duplicates.
+    #[test]
+    fn source_to_sink_round_trip_resumes_from_committed_offsets() {
+        init_logs();
+        let broker = EmbeddedBroker::start().unwrap();
+        let store = Arc::new(MemoryOffsetStore::default());
+        let source = TestPlugin::new("com.example.TestSourceConnector", PluginKind::Source);
+        let sink = TestPlugin::new("com.example.TestSinkConnector", PluginKind::Sink);
+        let log = sink.sink_log.clone();
+        let w = Worker::new(
+            worker_config(200),
+            KafkaSettings::plain("").using_embedded(&broker),
+            Arc::new(TestCatalog(vec![source, sink])),
+            store.clone(),
+        )
+        .with_converter_factory(Arc::new(Utf8Converters));
+        let src_cfg = |total: u32| {
+            cfg(&[
+                ("name", "rt-src"),
+                ("connector.class", "TestSource"),
+                ("test.behaviour.0", &format!("count:rt-topic:{total}")),
+            ])
+        };
+        let sink_cfg = cfg(&[("name", "rt-sink"), ("connector.class", "TestSink"), ("topics", "rt-topic")]);
+        w.start_connector(src_cfg(500)).unwrap();
+        w.start_connector(sink_cfg.clone()).unwrap();
+
+        let got_all = wait_until(Duration::from_secs(60), || log.received.lock().len() >= 500);
+        assert!(got_all, "sink got {} records; status {:?}", log.received.lock().len(), w.connector_status("rt-sink"));
+        {
+            let received = log.received.lock();
+            for (i, r) in received.iter().enumerate() {
+                assert_eq!(r.topic, "rt-topic");
+                assert_eq!(r.kafka_partition, Some(0));
+                assert_eq!(r.kafka_offset, Some(i as i64));
+                assert_eq!(r.key.value, Value::String(format!("k{i}")));
+                assert_eq!(r.value.value, Value::String(format!("v{i}")));
+                assert_eq!(r.headers.len(), 1);
+                assert_eq!((r.headers[0].key.as_str(), &r.headers[0].value.value), ("h", &Value::String(format!("x{i}"))));
+            }
+        }
+        w.stop_all();
+        // Source offsets: the last acked record's offset.
+        let positions = store.positions("rt-src");
+        assert_eq!(positions.len(), 1);
+        assert_eq!(positions[0].offset.get("pos"), Some(&json!(499)));
+        // The sink was flushed with the next offset before the commit.
+        let last_flush = log.flushes.lock().last().cloned().unwrap_or_default();
+        assert_eq!(last_flush, vec![TopicPartitionOffset { topic: "rt-topic".into(), partition: 0, offset: 500 }]);
+
+        // Restart: the source resumes after 499, the sink after its committed offset 500.
+        w.start_connector(src_cfg(600)).unwrap();
+        w.start_connector(sink_cfg).unwrap();
+        let got_more = wait_until(Duration::from_secs(60), || log.received.lock().len() >= 600);
+        std::thread::sleep(Duration::from_millis(500));
+        let received = log.received.lock().len();
+        assert!(got_more && received == 600, "expected exactly 600 records, got {received}");
+        let values: Vec<Value> = log.received.lock()[500..].iter().map(|r| r.value.value.clone()).collect();
+        let expected: Vec<Value> = (500..600).map(|i| Value::String(format!("v{i}"))).collect();
+        assert_eq!(values, expected);
+        w.stop_all();
+        assert_eq!(store.positions("rt-src")[0].offset.get("pos"), Some(&json!(599)));
+    }
+}

@@ -1,0 +1,41 @@
+//! The host's only `wasmtime::component::bindgen!` site.
+//!
+//! Design decision: instead of one `bindgen!` per plugin world (source, sink, transform,
+//! predicate) glued together with `with:` remappings, we generate ONE synthetic world that
+//! imports `host` and exports `plugin` plus all four kind interfaces. Every WIT type is then
+//! generated exactly once and shared by all kinds. We never instantiate that synthetic world
+//! as a whole (no real plugin exports all four interfaces); instead each exported interface
+//! has its own generated `GuestIndices::new(&instance_pre)`, which is exactly the check "does
+//! this component export the interface of the world its spec claims" (what `SourcePre::new`
+//! would do for the `source` world), and `GuestIndices::load` type-checks the functions.
+//! In wasmtime 48 `with:` remaps imported interfaces reliably but exported ones are
+//! regenerated per world, so the per-world approach would duplicate `plugin-spec` & co four
+//! times.
+
+#![allow(clippy::all, missing_docs, dead_code)]
+
+wasmtime::component::bindgen!({
+    inline: "
+        package sluice:host-bindings;
+        world all-kinds {
+            import sluice:connect/host@0.1.0;
+            export sluice:connect/plugin@0.1.0;
+            export sluice:connect/source-connector@0.1.0;
+            export sluice:connect/sink-connector@0.1.0;
+            export sluice:connect/transforms@0.1.0;
+            export sluice:connect/predicates@0.1.0;
+        }
+    ",
+    path: "../wit",
+    world: "sluice:host-bindings/all-kinds",
+});
+
+pub use exports::sluice::connect::{plugin, predicates, sink_connector, source_connector, transforms};
+pub use sluice::connect::{host, types};
+
+/// The interface names a component must export, per kind (for error messages and checks).
+pub const PLUGIN_INTERFACE: &str = "sluice:connect/plugin@0.1.0";
+pub const SOURCE_INTERFACE: &str = "sluice:connect/source-connector@0.1.0";
+pub const SINK_INTERFACE: &str = "sluice:connect/sink-connector@0.1.0";
+pub const TRANSFORM_INTERFACE: &str = "sluice:connect/transforms@0.1.0";
+pub const PREDICATE_INTERFACE: &str = "sluice:connect/predicates@0.1.0";

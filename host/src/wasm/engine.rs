@@ -1,0 +1,137 @@
+//! The process-wide `wasmtime::Engine`, its `Linker`, the epoch ticker and per-store limits.
+//!
+//! Design decision: there is exactly one engine per process (a `OnceLock`), because compiled
+//! components are tied to the engine that compiled them and the epoch ticker is per engine.
+//! CPU time is bounded per *call* with epoch interruption (a ticker thread bumps the epoch
+//! every [`EPOCH_TICK`]; every call into a plugin first sets a fresh deadline), memory per
+//! *store* with `StoreLimits`. Both surface as traps, which poison only that one instance.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{host, AllKinds};
+use super::WasmError;
+
+/// How often the ticker thread advances the engine's epoch.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Resource limits applied to every plugin instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Maximum linear memory per store (all memories of the instance together), in bytes.
+    pub memory_bytes: usize,
+    /// Maximum wall time of one call into the plugin; a call running longer traps.
+    pub call_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 512 << 20, call_timeout: Duration::from_secs(60) }
+    }
+}
+
+impl Limits {
+    /// The call timeout in epoch ticks (at least one).
+    pub(crate) fn deadline_ticks(&self) -> u64 {
+        let ticks = self.call_timeout.as_millis() / EPOCH_TICK.as_millis().max(1);
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+}
+
+/// Who a store belongs to; tags logs and guest output.
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    pub connector: String,
+    /// Task number, or a label such as `validate` for host-internal calls.
+    pub task: String,
+}
+
+/// The data of every `Store`: WASI state, limits, and the owner for log tagging.
+pub(crate) struct HostState {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limits: StoreLimits,
+    pub owner: Owner,
+}
+
+impl HostState {
+    pub fn new(wasi: WasiCtx, limits: &Limits, owner: Owner) -> Self {
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                // A plugin growing past its limit is a bug or an attack: trap instead of
+                // handing it a failed `memory.grow` it would most likely mishandle.
+                .trap_on_grow_failure(true)
+                .build(),
+            owner,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl host::Host for HostState {
+    fn log(&mut self, level: host::LogLevel, message: String) {
+        let (connector, task) = (self.owner.connector.as_str(), self.owner.task.as_str());
+        match level {
+            host::LogLevel::Trace => tracing::trace!(connector, task, "{message}"),
+            host::LogLevel::Debug => tracing::debug!(connector, task, "{message}"),
+            host::LogLevel::Info => tracing::info!(connector, task, "{message}"),
+            host::LogLevel::Warn => tracing::warn!(connector, task, "{message}"),
+            host::LogLevel::Error => tracing::error!(connector, task, "{message}"),
+        }
+    }
+}
+
+// The `types` interface has no functions; bindgen still wants it implemented.
+impl super::bindings::types::Host for HostState {}
+
+/// The engine and the linker every plugin is instantiated with.
+pub(crate) struct Runtime {
+    pub engine: Engine,
+    pub linker: Linker<HostState>,
+}
+
+/// The process-wide runtime, created (with its ticker thread) on first use.
+pub(crate) fn runtime() -> Result<&'static Runtime, WasmError> {
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME.get_or_init(|| build_runtime().map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| WasmError::Engine(e.clone()))
+}
+
+fn build_runtime() -> wasmtime::Result<Runtime> {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    // Traps carry the guest backtrace (wasmtime's default), which ends up in the task's
+    // FAILED trace.
+    let engine = Engine::new(&config)?;
+
+    let mut linker = Linker::<HostState>::new(&engine);
+    // WASI p2, synchronous: every task calls its plugin from its own OS thread. What a guest
+    // can actually reach is decided per store by its `WasiCtx` (see `wasi.rs`).
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    AllKinds::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("sluice-wasm-epoch".into())
+        .spawn(move || {
+            // Ends when the engine is gone (never, for the process-wide one).
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+    Ok(Runtime { engine, linker })
+}

@@ -1,0 +1,102 @@
+//! One instantiated plugin in its own `Store`: the unit a trap poisons.
+//!
+//! Design decision: every call goes through [`PluginInstance::call`], which arms a fresh
+//! epoch deadline (so a stuck plugin traps after the call timeout instead of hanging the
+//! task) and turns a wasmtime error into `TaskError::Trap`. After the first trap the
+//! instance is poisoned: its state may be half-updated, so later calls return the same
+//! error without entering the guest again.
+
+use wasmtime::component::{Instance, InstancePre};
+use wasmtime::{Store, WasmBacktrace};
+use wasmtime_wasi::WasiCtx;
+
+use super::engine::{HostState, Limits, Owner};
+use super::wasi::StderrTail;
+use crate::runtime::task::TaskError;
+
+pub(crate) struct PluginInstance {
+    store: Store<HostState>,
+    instance: Instance,
+    deadline_ticks: u64,
+    stderr: StderrTail,
+    poisoned: Option<String>,
+}
+
+impl PluginInstance {
+    pub fn new(
+        pre: &InstancePre<HostState>,
+        (wasi, stderr): (WasiCtx, StderrTail),
+        limits: &Limits,
+        owner: Owner,
+    ) -> Result<Self, TaskError> {
+        let mut store = Store::new(pre.engine(), HostState::new(wasi, limits, owner));
+        store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_trap();
+        let deadline_ticks = limits.deadline_ticks();
+        store.set_epoch_deadline(deadline_ticks);
+        let instance = match pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(e) => return Err(TaskError::Trap(describe(&e, stderr.take()))),
+        };
+        Ok(PluginInstance { store, instance, deadline_ticks, stderr, poisoned: None })
+    }
+
+    /// Calls into the guest with a fresh deadline; a trap poisons the instance.
+    pub fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, TaskError> {
+        if let Some(trap) = &self.poisoned {
+            return Err(TaskError::Trap(trap.clone()));
+        }
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.stderr.clear();
+        match f(&mut self.store, &self.instance) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let message = describe(&e, self.stderr.take());
+                self.poisoned = Some(message.clone());
+                Err(TaskError::Trap(message))
+            }
+        }
+    }
+
+    /// Like [`call`](Self::call) but for setup work (looking up exports) that cannot
+    /// trap; a failure there means the component does not match its interface.
+    pub fn with<R>(&mut self, f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>) -> Result<R, TaskError> {
+        f(&mut self.store, &self.instance).map_err(|e| TaskError::Fatal(format!("{e:#}")))
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.is_some()
+    }
+}
+
+/// A trap as one message: the trap reason, what the guest last wrote to stderr (a Rust
+/// guest's panic message), and the wasm backtrace when there is one.
+pub(crate) fn describe(e: &wasmtime::Error, stderr: Option<String>) -> String {
+    let mut message = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::Interrupt) => {
+            "the call exceeded its time limit (epoch deadline reached: wasm trap: interrupt)".to_owned()
+        }
+        Some(trap) => format!("{trap}"),
+        None => format!("{:#}", e.root_cause()),
+    };
+    // A limiter-triggered memory.grow failure surfaces as an error with this context.
+    if e.downcast_ref::<wasmtime::Trap>().is_none() && message.contains("memory") {
+        message = format!("{message} (memory limit reached?)");
+    }
+    if let Some(stderr) = stderr {
+        message.push_str("\nguest stderr:\n");
+        message.push_str(&stderr);
+    }
+    if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
+        let bt = bt.to_string();
+        let bt = bt.trim_end();
+        if !bt.is_empty() {
+            message.push('\n');
+            message.push_str(bt.strip_prefix("error while executing at ").unwrap_or(bt));
+        }
+    }
+    message
+}

@@ -1,0 +1,53 @@
+//! The WebAssembly component engine: loads Sluice plugins (`.wasm` components) from
+//! `plugin.path` and adapts them to the runtime's plugin and task traits.
+//!
+//! This is the only place in the host that knows about WebAssembly. Design decision: one
+//! `wasmtime::Engine` for the process, components precompiled into an on-disk cache keyed by
+//! the file's hash and the engine's compatibility hash, and **one `Store` per task** (or per
+//! transform/predicate instance), so a trap or a breached limit poisons exactly one task.
+//!
+//! Map: `registry` (scan + checks) → `cache` (precompiled artifacts, cached specs) →
+//! `plugin` (a loaded component as `runtime::plugin::Plugin`) → `source`/`sink`/`transform`
+//! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data,
+//! `wasi` builds the deny-by-default sandbox, `engine` owns the engine, linker and limits.
+
+mod bindings;
+mod cache;
+mod engine;
+mod instance;
+mod lift;
+mod lower;
+mod plugin;
+mod registry;
+mod sink;
+mod source;
+mod spec;
+mod transform;
+mod wasi;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use engine::Limits;
+pub use registry::WasmPlugins;
+
+/// Errors that stop the whole plugin catalog from loading (a single bad plugin file never
+/// does: it is recorded in [`WasmPlugins::rejected`]).
+#[derive(Debug, thiserror::Error)]
+pub enum WasmError {
+    #[error("cannot create the WebAssembly engine: {0}")]
+    Engine(String),
+}
+
+/// `$XDG_CACHE_HOME/sluice`, else `~/.cache/sluice`, else `<temp dir>/sluice-cache`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("sluice");
+    }
+    if let Some(h) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(h).join(".cache").join("sluice");
+    }
+    std::env::temp_dir().join("sluice-cache")
+}

@@ -1,0 +1,160 @@
+//! A loaded component as a runtime [`Plugin`]: validates configs and opens task instances.
+//!
+//! Design decision: the component is linked once (`InstancePre`), and every call that needs
+//! the guest — `validate`, `task_configs`, each task, each transform/predicate — gets a
+//! fresh `Store` whose WASI sandbox is derived from *that call's* config (see `wasi.rs`).
+
+use std::path::PathBuf;
+
+use wasmtime::component::InstancePre;
+
+use super::bindings::{plugin as wit_plugin, predicates, sink_connector, source_connector, transforms, types as wit};
+use super::engine::{HostState, Limits, Owner};
+use super::instance::PluginInstance;
+use super::sink::WasmSinkTask;
+use super::source::WasmSourceTask;
+use super::spec::{kind_name, problem};
+use super::transform::{WasmPredicate, WasmTransform};
+use super::wasi::{self, Missing};
+use super::{lower, spec};
+use crate::data::SourcePosition;
+use crate::runtime::plugin::{Config, ConfigProblem, Plugin, PluginKind, PluginSpec, TaskId};
+use crate::runtime::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
+
+/// Export indices of the kind interface, resolved once at load time.
+#[derive(Clone)]
+pub(crate) enum KindIndices {
+    Source(source_connector::GuestIndices),
+    Sink(sink_connector::GuestIndices),
+    Transform(transforms::GuestIndices),
+    Predicate(predicates::GuestIndices),
+}
+
+pub(crate) struct WasmPlugin {
+    pub path: PathBuf,
+    pub spec: PluginSpec,
+    pub pre: InstancePre<HostState>,
+    pub plugin: wit_plugin::GuestIndices,
+    pub kind: KindIndices,
+    pub limits: Limits,
+}
+
+pub(crate) fn task_error(e: wit::TaskError) -> TaskError {
+    match e {
+        wit::TaskError::Retriable(m) => TaskError::Retriable(m),
+        wit::TaskError::Fatal(m) => TaskError::Fatal(m),
+    }
+}
+
+impl WasmPlugin {
+    /// A fresh instance whose sandbox is what `config` grants; returns the config to hand
+    /// the plugin (path-valued keys made absolute).
+    fn instantiate(&self, config: &Config, owner: Owner, missing: Missing) -> Result<(PluginInstance, Config), TaskError> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| TaskError::Fatal(format!("cannot determine the worker's current directory: {e}")))?;
+        let (config, grants) = wasi::grants(&self.spec, config, &cwd).map_err(TaskError::Fatal)?;
+        let ctx = wasi::context(&grants, &owner, missing).map_err(TaskError::Fatal)?;
+        let instance = PluginInstance::new(&self.pre, ctx, &self.limits, owner)?;
+        Ok((instance, config))
+    }
+
+    fn host_owner(&self, what: &str) -> Owner {
+        Owner { connector: self.spec.name.clone(), task: what.to_owned() }
+    }
+
+    fn task_owner(id: &TaskId) -> Owner {
+        Owner { connector: id.connector.clone(), task: id.task.to_string() }
+    }
+
+    fn wrong_kind(&self, wanted: PluginKind) -> TaskError {
+        TaskError::Fatal(format!(
+            "plugin `{}` ({}) is a {} plugin, not a {} plugin",
+            self.spec.name,
+            self.path.display(),
+            kind_name(self.spec.kind),
+            kind_name(wanted)
+        ))
+    }
+}
+
+impl Plugin for WasmPlugin {
+    fn spec(&self) -> &PluginSpec {
+        &self.spec
+    }
+
+    fn validate(&self, config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
+        let (mut inst, config) = self.instantiate(config, self.host_owner("validate"), Missing::Lenient)?;
+        let guest = inst.with(|store, i| self.plugin.load(store, i))?;
+        let problems = inst.call(|store, _| guest.call_validate(store, &config))?;
+        Ok(problems.into_iter().map(problem).collect())
+    }
+
+    fn task_configs(&self, config: &Config, max_tasks: u32) -> Result<Vec<Config>, TaskError> {
+        let (mut inst, config) = self.instantiate(config, self.host_owner("task-configs"), Missing::Lenient)?;
+        let result = match &self.kind {
+            KindIndices::Source(idx) => {
+                let guest = inst.with(|store, i| idx.load(store, i))?;
+                inst.call(|store, _| guest.call_task_configs(store, &config, max_tasks))?
+            }
+            KindIndices::Sink(idx) => {
+                let guest = inst.with(|store, i| idx.load(store, i))?;
+                inst.call(|store, _| guest.call_task_configs(store, &config, max_tasks))?
+            }
+            KindIndices::Transform(_) | KindIndices::Predicate(_) => {
+                return Err(TaskError::Fatal(format!(
+                    "plugin `{}` is a {} plugin: only source and sink connectors have task configs",
+                    self.spec.name,
+                    kind_name(self.spec.kind)
+                )))
+            }
+        };
+        result.map_err(TaskError::Fatal)
+    }
+
+    fn open_source(&self, id: &TaskId, config: &Config, committed: Vec<SourcePosition>) -> Result<Box<dyn SourceTask>, TaskError> {
+        let KindIndices::Source(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Source)) };
+        let committed = lower::positions(committed).map_err(TaskError::Fatal)?;
+        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        let guest = inst.with(|store, i| idx.load(store, i))?;
+        let task = inst.call(|store, _| guest.source_task().call_open(store, &config, &committed))?.map_err(task_error)?;
+        Ok(Box::new(WasmSourceTask::new(inst, guest, task)))
+    }
+
+    fn open_sink(&self, id: &TaskId, config: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
+        let KindIndices::Sink(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Sink)) };
+        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        let guest = inst.with(|store, i| idx.load(store, i))?;
+        let task = inst.call(|store, _| guest.sink_task().call_open(store, &config))?.map_err(task_error)?;
+        Ok(Box::new(WasmSinkTask::new(inst, guest, task)))
+    }
+
+    fn open_transform(&self, id: &TaskId, config: &Config) -> Result<Box<dyn Transform>, TaskError> {
+        let KindIndices::Transform(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Transform)) };
+        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        let guest = inst.with(|store, i| idx.load(store, i))?;
+        let t = inst.call(|store, _| guest.transformer().call_create(store, &config))?.map_err(TaskError::Fatal)?;
+        Ok(Box::new(WasmTransform::new(inst, guest, t)))
+    }
+
+    fn open_predicate(&self, id: &TaskId, config: &Config) -> Result<Box<dyn Predicate>, TaskError> {
+        let KindIndices::Predicate(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Predicate)) };
+        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        let guest = inst.with(|store, i| idx.load(store, i))?;
+        let t = inst.call(|store, _| guest.tester().call_create(store, &config))?.map_err(TaskError::Fatal)?;
+        Ok(Box::new(WasmPredicate::new(inst, guest, t)))
+    }
+}
+
+/// Reads the spec from a fresh, fully sandboxed instance (load time, before any config).
+pub(crate) fn read_spec(
+    pre: &InstancePre<HostState>,
+    plugin: &wit_plugin::GuestIndices,
+    limits: &Limits,
+    owner: Owner,
+) -> Result<(PluginSpec, PluginInstance), TaskError> {
+    let ctx = wasi::context(&[], &owner, Missing::Strict).map_err(TaskError::Fatal)?;
+    let mut inst = PluginInstance::new(pre, ctx, limits, owner)?;
+    let guest = inst.with(|store, i| plugin.load(store, i))?;
+    let s = inst.call(|store, _| guest.call_spec(store))?;
+    Ok((spec::spec(s), inst))
+}

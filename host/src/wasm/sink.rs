@@ -1,0 +1,73 @@
+//! A sink component's task resource as a runtime [`SinkTask`].
+
+use wasmtime::component::ResourceAny;
+
+use super::bindings::sink_connector::Guest;
+use super::bindings::types as wit;
+use super::instance::PluginInstance;
+use super::lower;
+use super::plugin::task_error;
+use crate::data::ConnectRecord;
+use crate::runtime::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
+
+pub(crate) struct WasmSinkTask {
+    inst: PluginInstance,
+    guest: Guest,
+    task: Option<ResourceAny>,
+}
+
+impl WasmSinkTask {
+    pub fn new(inst: PluginInstance, guest: Guest, task: ResourceAny) -> Self {
+        WasmSinkTask { inst, guest, task: Some(task) }
+    }
+
+    fn task(&self) -> Result<ResourceAny, TaskError> {
+        self.task.ok_or_else(|| TaskError::Fatal("sink task used after stop".into()))
+    }
+}
+
+impl SinkTask for WasmSinkTask {
+    fn put(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
+        let task = self.task()?;
+        let count = records.len();
+        let batch = lower::batch(records);
+        let guest = &self.guest;
+        let failures = self.inst.call(|store, _| guest.sink_task().call_put(store, task, &batch))?.map_err(task_error)?;
+        failures
+            .into_iter()
+            .map(|f| {
+                if f.index as usize >= count {
+                    return Err(TaskError::Fatal(format!(
+                        "sink plugin reported a failure for record {} of a batch of {count}",
+                        f.index
+                    )));
+                }
+                Ok(RecordFailure { index: f.index, message: f.message })
+            })
+            .collect()
+    }
+
+    fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
+        let task = self.task()?;
+        let offsets: Vec<wit::TopicPartitionOffset> = offsets
+            .iter()
+            .map(|o| wit::TopicPartitionOffset { topic: o.topic.clone(), partition: o.partition, offset: o.offset })
+            .collect();
+        let guest = &self.guest;
+        self.inst.call(|store, _| guest.sink_task().call_flush(store, task, &offsets))?.map_err(task_error)
+    }
+
+    fn stop(&mut self) {
+        let Some(task) = self.task.take() else { return };
+        if self.inst.is_poisoned() {
+            return;
+        }
+        let guest = &self.guest;
+        if let Err(e) = self.inst.call(|store, _| {
+            guest.sink_task().call_stop(&mut *store, task)?;
+            task.resource_drop(store)
+        }) {
+            tracing::warn!("sink task failed while stopping: {e}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! A source component's task resource as a runtime [`SourceTask`].
+
+use wasmtime::component::ResourceAny;
+
+use super::bindings::source_connector::Guest;
+use super::instance::PluginInstance;
+use super::lift;
+use super::plugin::task_error;
+use crate::data::SourceRecord;
+use crate::runtime::task::{SourceTask, TaskError};
+
+pub(crate) struct WasmSourceTask {
+    inst: PluginInstance,
+    guest: Guest,
+    task: Option<ResourceAny>,
+}
+
+impl WasmSourceTask {
+    pub fn new(inst: PluginInstance, guest: Guest, task: ResourceAny) -> Self {
+        WasmSourceTask { inst, guest, task: Some(task) }
+    }
+}
+
+impl SourceTask for WasmSourceTask {
+    fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
+        let Some(task) = self.task else { return Err(TaskError::Fatal("source task polled after stop".into())) };
+        let guest = &self.guest;
+        let batch = self.inst.call(|store, _| guest.source_task().call_poll(store, task, max_records))?.map_err(task_error)?;
+        lift::source_batch(batch).map_err(|e| TaskError::Fatal(format!("source plugin returned malformed records: {e}")))
+    }
+
+    fn stop(&mut self) {
+        let Some(task) = self.task.take() else { return };
+        if self.inst.is_poisoned() {
+            return; // never call into a trapped instance; dropping the store frees it
+        }
+        let guest = &self.guest;
+        if let Err(e) = self.inst.call(|store, _| {
+            guest.source_task().call_stop(&mut *store, task)?;
+            task.resource_drop(store)
+        }) {
+            tracing::warn!("source task failed while stopping: {e}");
+        }
+    }
+}

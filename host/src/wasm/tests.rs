@@ -1,0 +1,320 @@
+//! Tests of the engine with real components built by `cargo xtask plugins` (the built-in
+//! plugins in `target/plugin-path/`, test fixtures in `target/test-plugins/`). A missing
+//! component fails the test loudly; nothing here is skipped.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::data::{ConnectRecord, Data, Value};
+use crate::runtime::plugin::{Config, PluginCatalog, PluginKind, TaskId};
+use crate::runtime::task::TaskError;
+
+/// Where `cargo xtask plugins` put the components (`SLUICE_TEST_TARGET_DIR` overrides it,
+/// e.g. to test components built elsewhere).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("SLUICE_TEST_TARGET_DIR").or_else(|| std::env::var_os("CARGO_TARGET_DIR")) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+    }
+}
+
+fn plugin_dir() -> PathBuf {
+    target_dir().join("plugin-path")
+}
+
+/// The built-in plugin directory, checked to hold all three built-in plugins.
+fn plugin_path() -> PathBuf {
+    let dir = plugin_dir();
+    for name in ["file-source", "file-sink", "datagen"] {
+        built(&dir, name);
+    }
+    dir
+}
+
+/// `<dir>/<name>.wasm`, which must exist.
+fn built(dir: &Path, name: &str) -> PathBuf {
+    let file = dir.join(format!("{name}.wasm"));
+    assert!(file.is_file(), "{} is missing: run `cargo xtask plugins` first", file.display());
+    file
+}
+
+fn test_plugin(name: &str) -> PathBuf {
+    built(&target_dir().join("test-plugins"), name)
+}
+
+fn id(task: u32) -> TaskId {
+    TaskId { connector: "wasm-test".into(), task }
+}
+
+fn config(pairs: &[(&str, &str)]) -> Config {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn load(paths: &[PathBuf]) -> (WasmPlugins, tempfile::TempDir) {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let plugins = WasmPlugins::load(paths, cache.path()).expect("engine starts");
+    (plugins, cache)
+}
+
+#[test]
+fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
+    let (plugins, _cache) = load(&[plugin_path()]);
+    assert!(plugins.rejected().is_empty(), "rejected: {:?}", plugins.rejected());
+    let mut listed: Vec<(String, PluginKind)> =
+        plugins.plugins().iter().map(|p| (p.spec().name.clone(), p.spec().kind)).collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        listed,
+        vec![
+            ("datagen".to_string(), PluginKind::Source),
+            ("org.apache.kafka.connect.file.FileStreamSinkConnector".to_string(), PluginKind::Sink),
+            ("org.apache.kafka.connect.file.FileStreamSourceConnector".to_string(), PluginKind::Source),
+        ]
+    );
+    for (class, kind) in [
+        ("org.apache.kafka.connect.file.FileStreamSourceConnector", PluginKind::Source),
+        ("FileStreamSourceConnector", PluginKind::Source),
+        ("FileStreamSource", PluginKind::Source),
+        ("org.apache.kafka.connect.file.FileStreamSinkConnector", PluginKind::Sink),
+        ("FileStreamSink", PluginKind::Sink),
+        ("datagen", PluginKind::Source),
+    ] {
+        let plugin = plugins.find(class).unwrap_or_else(|| panic!("no plugin answers to {class}"));
+        assert_eq!(plugin.spec().kind, kind, "{class}");
+    }
+    assert!(plugins.find("com.example.Nope").is_none());
+}
+
+#[test]
+fn bad_files_are_rejected_with_a_precise_reason_while_the_others_load() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("garbage.wasm"), b"this is not wasm at all").expect("write");
+    std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    std::fs::copy(test_plugin("test-not-sluice"), dir.path().join("not-sluice.wasm")).expect("copy");
+    let nested = dir.path().join("nested/deeper");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    std::fs::copy(built(&plugin_dir(), "file-source"), nested.join("file-source.wasm")).expect("copy");
+    std::fs::write(dir.path().join("README.txt"), b"ignored: not a .wasm file").expect("write");
+
+    let (plugins, _cache) = load(&[dir.path().to_path_buf()]);
+    let reason = |file: &str| -> String {
+        let path = dir.path().join(file);
+        plugins
+            .rejected()
+            .iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("{file} not rejected; rejected: {:?}", plugins.rejected()))
+            .reason
+            .clone()
+    };
+    assert!(reason("garbage.wasm").contains("not a WebAssembly file"), "{}", reason("garbage.wasm"));
+    assert!(reason("core.wasm").contains("core WebAssembly module, not a component"), "{}", reason("core.wasm"));
+    let wrong_world = reason("not-sluice.wasm");
+    assert!(
+        wrong_world.contains(
+            "exports the wrong world: expected one of source/sink/transform/predicate (package sluice:connect@0.1.0)"
+        ),
+        "{wrong_world}"
+    );
+    assert!(wrong_world.contains("wasi:cli/run"), "names what it does export: {wrong_world}");
+    assert_eq!(plugins.rejected().len(), 3, "{:?}", plugins.rejected());
+    assert_eq!(plugins.plugins().len(), 1);
+    assert!(plugins.find("FileStreamSource").is_some());
+}
+
+#[test]
+fn a_duplicate_plugin_name_keeps_the_first_file_and_names_both() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        std::fs::copy(built(&plugin_dir(), "file-source"), dir.path().join(sub).join("file-source.wasm")).expect("copy");
+    }
+    let (plugins, _cache) = load(&[dir.path().to_path_buf()]);
+    assert_eq!(plugins.plugins().len(), 1);
+    assert_eq!(plugins.rejected().len(), 1, "{:?}", plugins.rejected());
+    let rejected = &plugins.rejected()[0];
+    assert_eq!(rejected.path, dir.path().join("b/file-source.wasm"));
+    assert!(
+        rejected.reason.contains("duplicate plugin name `org.apache.kafka.connect.file.FileStreamSourceConnector`"),
+        "{}",
+        rejected.reason
+    );
+    assert!(rejected.reason.contains(&dir.path().join("a/file-source.wasm").display().to_string()), "{}", rejected.reason);
+}
+
+#[test]
+fn the_second_load_uses_the_cache_and_a_corrupt_artifact_is_rebuilt() {
+    let file = built(&plugin_dir(), "file-source");
+    let data = tempfile::tempdir().expect("temp dir");
+    let input = data.path().join("in.txt");
+    std::fs::write(&input, "cached\n").expect("write");
+    let task_config = config(&[("file", input.to_str().expect("utf-8")), ("topic", "t")]);
+    let reads_a_line = |plugins: &WasmPlugins| {
+        let source = plugins.find("FileStreamSource").expect("file source");
+        let mut task = source.open_source(&id(0), &task_config, vec![]).expect("open");
+        let records = task.poll(10).expect("poll");
+        task.stop();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].record.value.value, Value::from("cached"));
+    };
+
+    let (first, cache) = load(std::slice::from_ref(&file));
+    assert!(first.rejected().is_empty(), "{:?}", first.rejected());
+    let entries = |ext: &str| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(cache.path())
+            .expect("cache dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let cwasm = entries(".cwasm");
+    assert_eq!(cwasm.len(), 1, "one artifact: {cwasm:?}");
+    assert_eq!(entries(".spec.json").len(), 1, "the spec is cached next to it");
+    let artifact = std::fs::read(&cwasm[0]).expect("read artifact");
+    let modified = std::fs::metadata(&cwasm[0]).and_then(|m| m.modified()).expect("mtime");
+
+    // Warm: served from the cache (the artifact is not rewritten), same spec, works.
+    let warm = WasmPlugins::load(std::slice::from_ref(&file), cache.path()).expect("warm load");
+    assert!(warm.rejected().is_empty(), "{:?}", warm.rejected());
+    assert_eq!(std::fs::metadata(&cwasm[0]).and_then(|m| m.modified()).expect("mtime"), modified);
+    assert_eq!(
+        warm.find("FileStreamSource").expect("file source").spec(),
+        first.find("FileStreamSource").expect("file source").spec()
+    );
+    reads_a_line(&warm);
+
+    // Corrupt: detected, deleted, rebuilt.
+    std::fs::write(&cwasm[0], b"\x7fELF garbage garbage garbage").expect("corrupt");
+    let rebuilt = WasmPlugins::load(std::slice::from_ref(&file), cache.path()).expect("load after corruption");
+    assert!(rebuilt.rejected().is_empty(), "{:?}", rebuilt.rejected());
+    let rewritten = std::fs::read(&cwasm[0]).expect("read artifact");
+    assert!(rewritten.starts_with(b"\x7fELF") && rewritten.len() == artifact.len(), "artifact rebuilt");
+    reads_a_line(&rebuilt);
+
+    // A damaged cached spec is re-read from the component.
+    std::fs::write(&entries(".spec.json")[0], b"{not json").expect("corrupt spec");
+    let respec = WasmPlugins::load(std::slice::from_ref(&file), cache.path()).expect("load after spec corruption");
+    assert_eq!(
+        respec.find("FileStreamSource").expect("file source").spec(),
+        first.find("FileStreamSource").expect("file source").spec()
+    );
+}
+
+fn datagen_config() -> Config {
+    config(&[("topic", "gen"), ("seed", "42"), ("quickstart", "users"), ("count", "-1"), ("rate", "0"), ("batch.size", "1000")])
+}
+
+#[test]
+fn datagen_polls_deterministic_records_through_the_adapter() {
+    let (plugins, _cache) = load(&[plugin_path()]);
+    let datagen = plugins.find("datagen").expect("datagen");
+    let poll = |task: u32| {
+        let mut t = datagen.open_source(&id(task), &datagen_config(), vec![]).expect("open");
+        let first = t.poll(10).expect("poll");
+        let second = t.poll(10).expect("poll");
+        t.stop();
+        (first, second)
+    };
+    let (a1, a2) = poll(0);
+    let (b1, b2) = poll(1);
+    assert_eq!(a1.len(), 10);
+    assert_eq!((&a1, &a2), (&b1, &b2), "same config, same records");
+    assert_ne!(a1, a2, "a second poll continues, it does not repeat");
+    for r in a1.iter().chain(&a2) {
+        assert_eq!(r.record.topic, "gen");
+        assert!(!r.source_partition.is_empty() && !r.source_offset.is_empty(), "{r:?}");
+    }
+}
+
+#[test]
+fn a_trapping_source_fails_with_a_trap_and_stays_poisoned() {
+    let (plugins, _cache) = load(&[test_plugin("test-trap-source")]);
+    assert!(plugins.rejected().is_empty(), "{:?}", plugins.rejected());
+    let plugin = plugins.plugins().pop().expect("one plugin");
+    let mut task = plugin.open_source(&id(0), &config(&[("topic", "t"), ("trap.after", "15")]), vec![]).expect("open");
+    let mut trap = None;
+    for _ in 0..10 {
+        match task.poll(10) {
+            Ok(_) => continue,
+            Err(e) => {
+                trap = Some(e);
+                break;
+            }
+        }
+    }
+    let trap = trap.expect("the trap source traps within 10 polls");
+    // (first poll: 10 records, second: 5, third: trap)
+    let TaskError::Trap(message) = &trap else { panic!("expected a trap, got {trap:?}") };
+    assert!(message.contains("wasm trap") || message.contains("unreachable"), "{message}");
+    assert!(message.contains("wasm backtrace"), "{message}");
+    assert_eq!(task.poll(10).unwrap_err(), trap, "poisoned: the same error, no call into the guest");
+    task.stop(); // must not panic
+    assert_eq!(task.poll(1).unwrap_err(), TaskError::Fatal("source task polled after stop".into()));
+}
+
+#[test]
+fn a_trapping_sink_fails_with_a_trap_and_stop_does_not_panic() {
+    let (plugins, _cache) = load(&[test_plugin("test-trap-sink")]);
+    let plugin = plugins.find("test-trap-sink").expect("test-trap-sink");
+    let mut task = plugin.open_sink(&id(0), &config(&[("topics", "t"), ("trap.on", "boom")])).expect("open");
+    let record = |v: &str| ConnectRecord::new("t", Data::NULL, Data::schemaless(Value::from(v)));
+    assert_eq!(task.put(vec![record("fine"), record("also fine")]).expect("put"), vec![]);
+    let trap = task.put(vec![record("fine"), record("boom")]).unwrap_err();
+    let TaskError::Trap(message) = &trap else { panic!("expected a trap, got {trap:?}") };
+    assert!(message.contains("triggers the trap"), "the guest's panic message is in the error: {message}");
+    assert_eq!(task.flush(&[]).unwrap_err(), trap);
+    task.stop();
+}
+
+#[test]
+fn opening_the_wrong_kind_is_a_clear_fatal_error() {
+    let (plugins, _cache) = load(&[plugin_path()]);
+    let sink = plugins.find("FileStreamSink").expect("file sink");
+    let err = sink.open_source(&id(0), &config(&[]), vec![]).err().expect("not a source");
+    let TaskError::Fatal(message) = err else { panic!("expected Fatal, got {err:?}") };
+    assert!(message.contains("is a sink plugin, not a source plugin"), "{message}");
+    assert!(sink.open_transform(&id(0), &config(&[])).is_err());
+    assert!(sink.open_predicate(&id(0), &config(&[])).is_err());
+}
+
+#[test]
+fn file_source_reads_the_granted_directory_and_nothing_else() {
+    let (plugins, _cache) = load(&[built(&plugin_dir(), "file-source")]);
+    let source = plugins.find("FileStreamSource").expect("file source");
+    let root = tempfile::tempdir().expect("temp dir");
+    let granted = root.path().join("granted");
+    let secret_dir = root.path().join("secret");
+    std::fs::create_dir_all(&granted).expect("mkdir");
+    std::fs::create_dir_all(&secret_dir).expect("mkdir");
+    std::fs::write(granted.join("in.txt"), "line one\nline two\n").expect("write");
+    std::fs::write(secret_dir.join("secret.txt"), "top secret\n").expect("write");
+
+    let lines = |file: &Path| -> Result<Vec<String>, TaskError> {
+        let cfg = config(&[("file", file.to_str().expect("utf-8")), ("topic", "lines")]);
+        let mut task = source.open_source(&id(0), &cfg, vec![])?;
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            for r in task.poll(100)? {
+                out.push(r.record.value.value.as_str().unwrap_or_default().to_owned());
+            }
+        }
+        task.stop();
+        Ok(out)
+    };
+    assert_eq!(lines(&granted.join("in.txt")).expect("reads the granted file"), vec!["line one", "line two"]);
+
+    // A symlink inside the granted directory pointing outside of it must not leak the file.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(secret_dir.join("secret.txt"), granted.join("escape.txt")).expect("symlink");
+        match lines(&granted.join("escape.txt")) {
+            Ok(read) => assert!(read.iter().all(|l| !l.contains("secret")), "sandbox escaped: {read:?}"),
+            Err(_) => {} // refusing is fine too
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Transform and predicate component resources as runtime [`Transform`] / [`Predicate`].
+
+use wasmtime::component::ResourceAny;
+
+use super::bindings::{predicates, transforms};
+use super::instance::PluginInstance;
+use super::{lift, lower};
+use crate::data::ConnectRecord;
+use crate::runtime::task::{Outcome, Predicate, TaskError, Transform};
+
+pub(crate) struct WasmTransform {
+    inst: PluginInstance,
+    guest: transforms::Guest,
+    transformer: ResourceAny,
+}
+
+impl WasmTransform {
+    pub fn new(inst: PluginInstance, guest: transforms::Guest, transformer: ResourceAny) -> Self {
+        WasmTransform { inst, guest, transformer }
+    }
+}
+
+impl Transform for WasmTransform {
+    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
+        let count = records.len();
+        let batch = lower::batch(records);
+        let (guest, t) = (&self.guest, self.transformer);
+        let out = self.inst.call(|store, _| guest.transformer().call_apply(store, t, &batch))?;
+        lift::transform_output(out, count).map_err(|e| TaskError::Fatal(format!("transform plugin returned malformed output: {e}")))
+    }
+}
+
+pub(crate) struct WasmPredicate {
+    inst: PluginInstance,
+    guest: predicates::Guest,
+    tester: ResourceAny,
+}
+
+impl WasmPredicate {
+    pub fn new(inst: PluginInstance, guest: predicates::Guest, tester: ResourceAny) -> Self {
+        WasmPredicate { inst, guest, tester }
+    }
+}
+
+impl Predicate for WasmPredicate {
+    fn test(&mut self, records: &[ConnectRecord]) -> Result<Vec<Result<bool, String>>, TaskError> {
+        // The trait lends the records (the transform that follows needs them), so this
+        // lowering copies; predicates are rare enough on the data path for that to be fine.
+        let batch = lower::batch(records.to_vec());
+        let (guest, t) = (&self.guest, self.tester);
+        let answers = self.inst.call(|store, _| guest.tester().call_test(store, t, &batch))?;
+        if answers.len() != records.len() {
+            return Err(TaskError::Fatal(format!(
+                "predicate plugin returned {} answers for {} records",
+                answers.len(),
+                records.len()
+            )));
+        }
+        Ok(answers)
+    }
+}

@@ -1,0 +1,301 @@
+//! Records: [`Record`] (Connect's `ConnectRecord`/`SinkRecord`), [`SourceRecord`] with its
+//! source partition and offset, headers, and the small task-level types shared by the
+//! plugin traits ([`TaskError`], [`RecordFailure`], [`TopicPartitionOffset`]).
+//!
+//! Key and value each carry an optional schema next to the value (Connect's
+//! `keySchema()/key()`): `None` means schemaless data, as with JsonConverter
+//! `schemas.enable=false`.
+
+use std::fmt;
+
+use crate::schema::SchemaRef;
+use crate::value::Value;
+
+/// How the record timestamp was set (Kafka's `TimestampType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    #[default]
+    NoTimestampType,
+    CreateTime,
+    LogAppendTime,
+}
+
+/// A record header: a key and a schema/value pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    pub key: String,
+    pub schema: Option<SchemaRef>,
+    pub value: Value,
+}
+
+/// A Connect record: what transforms see, what sinks receive, and the payload of a
+/// [`SourceRecord`].
+///
+/// ```
+/// use sluice_plugin_sdk::{Record, Schema, Value};
+///
+/// let string = Schema::string().into_ref();
+/// let record = Record::new("events")
+///     .with_key(Some(string.clone()), "k1")
+///     .with_value(Some(string), "hello")
+///     .with_timestamp(1_700_000_000_000);
+/// assert_eq!(record.value, Value::from("hello"));
+/// assert_eq!(record.partition, None);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub topic: String,
+    /// Kafka partition: set on sink records; on source records `None` lets the producer's
+    /// partitioner choose.
+    pub partition: Option<i32>,
+    /// Kafka offset: set on sink records only.
+    pub offset: Option<i64>,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: Option<i64>,
+    pub timestamp_type: TimestampType,
+    pub key_schema: Option<SchemaRef>,
+    pub key: Value,
+    pub value_schema: Option<SchemaRef>,
+    pub value: Value,
+    pub headers: Vec<Header>,
+}
+
+impl Record {
+    /// A record for `topic` with null key and value and no timestamp.
+    pub fn new(topic: impl Into<String>) -> Record {
+        Record {
+            topic: topic.into(),
+            partition: None,
+            offset: None,
+            timestamp: None,
+            timestamp_type: TimestampType::NoTimestampType,
+            key_schema: None,
+            key: Value::Null,
+            value_schema: None,
+            value: Value::Null,
+            headers: Vec::new(),
+        }
+    }
+    pub fn with_key(mut self, schema: Option<SchemaRef>, key: impl Into<Value>) -> Record {
+        self.key_schema = schema;
+        self.key = key.into();
+        self
+    }
+    pub fn with_value(mut self, schema: Option<SchemaRef>, value: impl Into<Value>) -> Record {
+        self.value_schema = schema;
+        self.value = value.into();
+        self
+    }
+    pub fn with_partition(mut self, partition: i32) -> Record {
+        self.partition = Some(partition);
+        self
+    }
+    /// Sets a create-time timestamp (epoch milliseconds).
+    pub fn with_timestamp(mut self, epoch_millis: i64) -> Record {
+        self.timestamp = Some(epoch_millis);
+        self.timestamp_type = TimestampType::CreateTime;
+        self
+    }
+    pub fn with_header(
+        mut self,
+        key: impl Into<String>,
+        schema: Option<SchemaRef>,
+        value: impl Into<Value>,
+    ) -> Record {
+        self.headers.push(Header {
+            key: key.into(),
+            schema,
+            value: value.into(),
+        });
+        self
+    }
+}
+
+/// A primitive in a source partition or offset map (Connect allows only primitives there).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OffsetValue {
+    Null,
+    Boolean(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+}
+
+impl OffsetValue {
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            OffsetValue::Int(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            OffsetValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for OffsetValue {
+    fn from(v: i64) -> Self {
+        OffsetValue::Int(v)
+    }
+}
+impl From<i32> for OffsetValue {
+    fn from(v: i32) -> Self {
+        OffsetValue::Int(v.into())
+    }
+}
+impl From<u32> for OffsetValue {
+    fn from(v: u32) -> Self {
+        OffsetValue::Int(v.into())
+    }
+}
+impl From<bool> for OffsetValue {
+    fn from(v: bool) -> Self {
+        OffsetValue::Boolean(v)
+    }
+}
+impl From<f64> for OffsetValue {
+    fn from(v: f64) -> Self {
+        OffsetValue::Float(v)
+    }
+}
+impl From<String> for OffsetValue {
+    fn from(v: String) -> Self {
+        OffsetValue::String(v)
+    }
+}
+impl From<&str> for OffsetValue {
+    fn from(v: &str) -> Self {
+        OffsetValue::String(v.to_owned())
+    }
+}
+
+/// A source partition or source offset: a string-keyed map of primitives, in insertion order.
+///
+/// ```
+/// use sluice_plugin_sdk::OffsetMap;
+///
+/// let offset = OffsetMap::new().with("position", 42i64);
+/// assert_eq!(offset.get_i64("position"), Some(42));
+/// assert_eq!(offset.get_str("position"), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OffsetMap(pub Vec<(String, OffsetValue)>);
+
+impl OffsetMap {
+    pub fn new() -> OffsetMap {
+        OffsetMap(Vec::new())
+    }
+    /// Adds (or replaces) an entry.
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<OffsetValue>) -> OffsetMap {
+        let key = key.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.0.push((key, value)),
+        }
+        self
+    }
+    pub fn get(&self, key: &str) -> Option<&OffsetValue> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    pub fn get_i64(&self, key: &str) -> Option<i64> {
+        self.get(key).and_then(OffsetValue::as_i64)
+    }
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(OffsetValue::as_str)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &OffsetValue)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// A record produced by a source, with the position it was read from. The host commits
+/// `source_offset` for `source_partition` once Kafka has acknowledged the record.
+///
+/// ```
+/// use sluice_plugin_sdk::{OffsetMap, Record, Schema, SourceRecord};
+///
+/// let record = SourceRecord::new(
+///     OffsetMap::new().with("filename", "/data/in.txt"),
+///     OffsetMap::new().with("position", 6i64),
+///     Record::new("lines").with_value(Some(Schema::string().into_ref()), "hello"),
+/// );
+/// assert_eq!(record.source_offset.get_i64("position"), Some(6));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    pub source_partition: OffsetMap,
+    pub source_offset: OffsetMap,
+    pub record: Record,
+}
+
+impl SourceRecord {
+    pub fn new(source_partition: OffsetMap, source_offset: OffsetMap, record: Record) -> Self {
+        SourceRecord {
+            source_partition,
+            source_offset,
+            record,
+        }
+    }
+}
+
+/// A committed source position, handed to [`Source::open`](crate::Source::open).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourcePosition {
+    pub partition: OffsetMap,
+    pub offset: OffsetMap,
+}
+
+/// A failure of a whole task call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskError {
+    /// A transient problem: the host retries the same call with backoff.
+    Retriable(String),
+    /// The task cannot go on: it is marked FAILED with this message.
+    Fatal(String),
+}
+
+impl TaskError {
+    pub fn fatal(message: impl Into<String>) -> TaskError {
+        TaskError::Fatal(message.into())
+    }
+    pub fn retriable(message: impl Into<String>) -> TaskError {
+        TaskError::Retriable(message.into())
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Retriable(m) => write!(f, "retriable: {m}"),
+            TaskError::Fatal(m) => write!(f, "fatal: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+impl From<crate::config::ConfigError> for TaskError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        TaskError::Fatal(e.to_string())
+    }
+}
+
+/// A single record a sink could not write; `index` is its position in the batch given to
+/// [`Sink::put`](crate::Sink::put).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordFailure {
+    pub index: u32,
+    pub message: String,
+}
+
+/// A sink's consumed position for one partition: the offset of the next record to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicPartitionOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}

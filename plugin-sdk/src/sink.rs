@@ -1,0 +1,168 @@
+//! Sink plugins: the [`Sink`] trait and its adapter to the `sink-connector` export.
+//!
+//! Records the SDK cannot decode are reported as failures of their own (so they reach the
+//! dead letter queue) and never reach [`Sink::put`]; failure indices the plugin returns are
+//! mapped back to positions in the host's batch.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
+use crate::bindings::plugin_world::sluice::connect::types as wit;
+use crate::bindings::sink::exports::sluice::connect::sink_connector as export;
+use crate::config::{Config, ConfigProblem, PluginSpec};
+use crate::plugin::{self, Describe};
+use crate::record::{Record, RecordFailure, TaskError, TopicPartitionOffset};
+use crate::source::lower_task_error;
+use crate::wire;
+
+/// A sink connector and its task. Export it with [`export_sink!`](crate::export_sink).
+///
+/// ```
+/// use sluice_plugin_sdk::*;
+///
+/// /// Keeps string values in memory; fails records that are not strings.
+/// struct Collect { lines: Vec<String> }
+///
+/// impl Sink for Collect {
+///     fn spec() -> PluginSpec {
+///         PluginSpec::new("collect", "0.1.0").config(ConfigDef::list("topics"))
+///     }
+///     fn open(_config: Config) -> Result<Self, TaskError> {
+///         Ok(Collect { lines: Vec::new() })
+///     }
+///     fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError> {
+///         let mut failures = Vec::new();
+///         for (i, r) in records.into_iter().enumerate() {
+///             match r.value {
+///                 Value::String(s) => self.lines.push(s),
+///                 _ => failures.push(RecordFailure { index: i as u32, message: "not a string".into() }),
+///             }
+///         }
+///         Ok(failures)
+///     }
+/// }
+/// # let mut s = Collect::open(Config::default()).unwrap();
+/// # let f = s.put(vec![Record::new("t").with_value(None, "a"), Record::new("t")]).unwrap();
+/// # assert_eq!(f[0].index, 1);
+/// ```
+pub trait Sink: Sized + 'static {
+    /// Describes the plugin; read once when the host loads the component.
+    fn spec() -> PluginSpec;
+
+    /// Checks the config beyond what the config definitions express.
+    fn validate(_config: &Config) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
+    /// Splits the connector config into at most `max_tasks` task configs. The default gives
+    /// every task the connector's config (`max_tasks` copies), as Kafka's FileStreamSink.
+    fn task_configs(config: &Config, max_tasks: u32) -> Result<Vec<Config>, String> {
+        Ok((0..max_tasks).map(|_| config.clone()).collect())
+    }
+
+    /// Starts a task.
+    fn open(config: Config) -> Result<Self, TaskError>;
+
+    /// Delivers a batch; the sink may buffer. Returns the records (by index in `records`)
+    /// that were not written; every other record counts as accepted.
+    fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError>;
+
+    /// Makes everything accepted so far durable. The host commits `offsets` (next offset to
+    /// read per partition) only after this returns `Ok`.
+    fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
+        Ok(())
+    }
+
+    /// Called when the task stops.
+    fn stop(&mut self) {}
+}
+
+#[doc(hidden)]
+pub struct SinkExport<T>(PhantomData<T>);
+
+impl<T: Sink> Describe for SinkExport<T> {
+    const KIND: PluginKind = PluginKind::Sink;
+    fn spec() -> PluginSpec {
+        T::spec()
+    }
+    fn validate(config: &Config) -> Vec<ConfigProblem> {
+        T::validate(config)
+    }
+}
+
+impl<T: Sink> export::Guest for SinkExport<T> {
+    type SinkTask = SinkTaskExport<T>;
+
+    fn task_configs(config: wit::Config, max_tasks: u32) -> Result<Vec<wit::Config>, String> {
+        let config = plugin::config::<Self>(config);
+        T::task_configs(&config, max_tasks)
+            .map(|cs| cs.into_iter().map(Config::into_entries).collect())
+    }
+}
+
+#[doc(hidden)]
+pub struct SinkTaskExport<T>(RefCell<T>);
+
+impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
+    fn open(config: wit::Config) -> Result<export::SinkTask, wit::TaskError> {
+        let config = plugin::config::<SinkExport<T>>(config);
+        let task = T::open(config).map_err(lower_task_error)?;
+        Ok(export::SinkTask::new(SinkTaskExport(RefCell::new(task))))
+    }
+
+    fn put(&self, batch: wit::Batch) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        let mut failures = Vec::new();
+        let mut records = Vec::with_capacity(batch.records.len());
+        // `positions[i]` is the host-batch index of `records[i]`.
+        let mut positions = Vec::with_capacity(batch.records.len());
+        for (i, lifted) in wire::lift_batch(batch).into_iter().enumerate() {
+            match lifted {
+                Ok(r) => {
+                    records.push(r);
+                    positions.push(i as u32);
+                }
+                Err(e) => failures.push(wit::RecordFailure {
+                    index: i as u32,
+                    message: e.to_string(),
+                }),
+            }
+        }
+        if !records.is_empty() {
+            for f in self.0.borrow_mut().put(records).map_err(lower_task_error)? {
+                let index = positions.get(f.index as usize).copied().ok_or_else(|| {
+                    wit::TaskError::Fatal(format!(
+                        "plugin bug: put() reported a failure at index {} of a {}-record batch",
+                        f.index,
+                        positions.len()
+                    ))
+                })?;
+                failures.push(wit::RecordFailure {
+                    index,
+                    message: f.message,
+                });
+            }
+        }
+        failures.sort_by_key(|f| f.index);
+        Ok(failures)
+    }
+
+    fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
+        let offsets: Vec<TopicPartitionOffset> = offsets
+            .into_iter()
+            .map(|o| TopicPartitionOffset {
+                topic: o.topic,
+                partition: o.partition,
+                offset: o.offset,
+            })
+            .collect();
+        self.0
+            .borrow_mut()
+            .flush(&offsets)
+            .map_err(lower_task_error)
+    }
+
+    fn stop(&self) {
+        self.0.borrow_mut().stop();
+    }
+}

@@ -1,0 +1,116 @@
+//! Single message transforms: the [`Transform`] trait and its adapter to the `transforms`
+//! export.
+//!
+//! The plugin sees one record at a time, but the WASM call stays batched: the SDK lifts the
+//! whole batch, loops over it, and lowers every kept record into one shared schema table.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+
+use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
+use crate::bindings::plugin_world::sluice::connect::types as wit;
+use crate::bindings::transform::exports::sluice::connect::transforms as export;
+use crate::config::{Config, ConfigProblem, PluginSpec};
+use crate::plugin::{self, Describe};
+use crate::record::Record;
+use crate::wire;
+
+/// What became of one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The (possibly changed or re-routed) record.
+    Keep(Record),
+    /// Filtered out; its offset still counts as processed.
+    Drop,
+    /// This record could not be transformed (Connect's `DataException`).
+    Fail(String),
+}
+
+/// A single message transform. Export it with [`export_transform!`](crate::export_transform).
+///
+/// ```
+/// use sluice_plugin_sdk::*;
+///
+/// /// Routes every record to `<prefix><topic>`.
+/// struct Prefix { prefix: String }
+///
+/// impl Transform for Prefix {
+///     fn spec() -> PluginSpec {
+///         PluginSpec::new("prefix", "0.1.0").config(ConfigDef::string("prefix").required())
+///     }
+///     fn create(config: Config) -> Result<Self, String> {
+///         Ok(Prefix { prefix: config.required_str("prefix")?.to_string() })
+///     }
+///     fn apply(&mut self, mut record: Record) -> Outcome {
+///         record.topic = format!("{}{}", self.prefix, record.topic);
+///         Outcome::Keep(record)
+///     }
+/// }
+/// # let mut t = Prefix::create(Config::new(vec![("prefix".into(), "x-".into())])).unwrap();
+/// # assert!(matches!(t.apply(Record::new("a")), Outcome::Keep(r) if r.topic == "x-a"));
+/// ```
+pub trait Transform: Sized + 'static {
+    /// Describes the plugin; read once when the host loads the component.
+    fn spec() -> PluginSpec;
+
+    /// Checks the config beyond what the config definitions express.
+    fn validate(_config: &Config) -> Vec<ConfigProblem> {
+        Vec::new()
+    }
+
+    /// Configures one instance (`transforms.<alias>.*` with the prefix removed).
+    fn create(config: Config) -> Result<Self, String>;
+
+    /// Transforms one record.
+    fn apply(&mut self, record: Record) -> Outcome;
+}
+
+#[doc(hidden)]
+pub struct TransformExport<T>(PhantomData<T>);
+
+impl<T: Transform> Describe for TransformExport<T> {
+    const KIND: PluginKind = PluginKind::Transform;
+    fn spec() -> PluginSpec {
+        T::spec()
+    }
+    fn validate(config: &Config) -> Vec<ConfigProblem> {
+        T::validate(config)
+    }
+}
+
+impl<T: Transform> export::Guest for TransformExport<T> {
+    type Transformer = TransformerExport<T>;
+}
+
+#[doc(hidden)]
+pub struct TransformerExport<T>(RefCell<T>);
+
+impl<T: Transform> export::GuestTransformer for TransformerExport<T> {
+    fn create(config: wit::Config) -> Result<export::Transformer, String> {
+        let config = plugin::config::<TransformExport<T>>(config);
+        let transform = T::create(config)?;
+        Ok(export::Transformer::new(TransformerExport(RefCell::new(
+            transform,
+        ))))
+    }
+
+    fn apply(&self, batch: wit::Batch) -> export::TransformOutput {
+        let mut transform = self.0.borrow_mut();
+        let mut lowerer = wire::Lowerer::new();
+        let outcomes = wire::lift_batch(batch)
+            .into_iter()
+            .map(|lifted| match lifted {
+                Err(e) => export::Outcome::Fail(e.to_string()),
+                Ok(record) => match transform.apply(record) {
+                    Outcome::Keep(r) => export::Outcome::Keep(lowerer.record(r)),
+                    Outcome::Drop => export::Outcome::Drop,
+                    Outcome::Fail(m) => export::Outcome::Fail(m),
+                },
+            })
+            .collect();
+        export::TransformOutput {
+            schemas: lowerer.finish(),
+            outcomes,
+        }
+    }
+}

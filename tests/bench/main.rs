@@ -1,0 +1,356 @@
+//! `sluice-bench`: Sluice against the reference Kafka Connect on the same tansu broker and the
+//! same 1 000 000 ~80-byte JSON lines. Run it through `cargo xtask bench`, which builds the release
+//! binary and the plugins and installs the reference first; the method is in docs/benchmarks.md.
+//!
+//! For each system, two phases, each in a fresh worker process with one connector:
+//! - file → Kafka (FileStreamSource): from the first record seen in the topic to the last,
+//!   counted by consuming (tansu's high watermarks can under-report);
+//! - Kafka → file (FileStreamSink): from the first line in the output file to the last, then the
+//!   output is compared with the input byte for byte.
+//! Peak RSS is the worker process's VmHWM at the end of each phase.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use sluice_tests::{free_port, Broker};
+
+const PHASE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+struct Args {
+    sluice: PathBuf,
+    reference: Option<PathBuf>,
+    out: Option<PathBuf>,
+    records: usize,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args { sluice: PathBuf::from("target/release/sluice"), reference: None, out: None, records: 1_000_000 };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{a} needs a value"));
+        match a.as_str() {
+            "--sluice" => args.sluice = value()?.into(),
+            "--reference" => args.reference = Some(value()?.into()),
+            "--out" => args.out = Some(value()?.into()),
+            "--records" => args.records = value()?.parse().context("--records takes a number")?,
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N"),
+        }
+    }
+    Ok(args)
+}
+
+#[derive(Clone, Copy)]
+enum System {
+    Sluice,
+    Reference,
+}
+
+impl System {
+    fn label(self) -> &'static str {
+        match self {
+            System::Sluice => "Sluice",
+            System::Reference => "Kafka Connect 3.9",
+        }
+    }
+}
+
+struct Phase {
+    /// First record to last record.
+    active: Duration,
+    /// Process start to last record (includes start-up).
+    wall: Duration,
+    peak_rss_kib: u64,
+}
+
+struct SystemResult {
+    system: System,
+    source: Phase,
+    sink: Phase,
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let work = sluice_tests::workspace_root().join("target/bench");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let input = work.join("input.jsonl");
+    let bytes = generate_input(&input, args.records)?;
+    eprintln!("bench: {} records, {:.1} MiB in {}", args.records, bytes as f64 / 1048576.0, input.display());
+
+    let broker = Broker::start();
+    let mut results = Vec::new();
+    let mut systems = vec![System::Sluice];
+    if args.reference.is_some() {
+        systems.push(System::Reference);
+    }
+    for system in systems {
+        results.push(run_system(system, &args, &broker, &work, &input)?);
+    }
+    let report = render(&results, args.records);
+    println!("{report}");
+    if let Some(out) = &args.out {
+        let existing = std::fs::read_to_string(out).unwrap_or_default();
+        std::fs::write(out, update_docs(&existing, &report)).with_context(|| format!("write {}", out.display()))?;
+        eprintln!("bench: wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// ~80-byte JSON lines, all distinct.
+fn generate_input(path: &Path, n: usize) -> Result<u64> {
+    let mut w = std::io::BufWriter::new(File::create(path)?);
+    let mut bytes = 0u64;
+    for i in 0..n {
+        let line = format!(
+            "{{\"id\":{i},\"name\":\"user_{i:07}\",\"email\":\"user_{i:07}@example.com\",\"score\":0.{:03}}}\n",
+            (i * 7919) % 1000
+        );
+        bytes += line.len() as u64;
+        w.write_all(line.as_bytes())?;
+    }
+    w.flush()?;
+    Ok(bytes)
+}
+
+fn run_system(system: System, args: &Args, broker: &Broker, work: &Path, input: &Path) -> Result<SystemResult> {
+    let tag = match system {
+        System::Sluice => "sluice",
+        System::Reference => "reference",
+    };
+    let dir = work.join(tag);
+    std::fs::create_dir_all(&dir)?;
+    let topic = format!("bench-{tag}");
+    broker.create_topic(&topic, 1);
+
+    let source = format!(
+        "name={tag}-source\nconnector.class=org.apache.kafka.connect.file.FileStreamSourceConnector\n\
+         tasks.max=1\nfile={}\ntopic={topic}\nbatch.size=2000\n",
+        input.display()
+    );
+    let mut worker = start(system, args, broker, &dir, "source", &source)?;
+    let started = Instant::now();
+    let mut reader = broker.reader(&topic);
+    let mut seen = 0usize;
+    let mut first = None;
+    while seen < args.records {
+        reader.read_for(Duration::from_millis(50));
+        seen += reader.messages.len();
+        reader.messages.clear();
+        if seen > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        check_alive(&mut worker, &dir, started)?;
+    }
+    let done = Instant::now();
+    let source_phase = Phase {
+        active: done - first.unwrap_or(started),
+        wall: done - started,
+        peak_rss_kib: peak_rss_kib(worker.id()),
+    };
+    stop(worker);
+    eprintln!("bench: {} file→Kafka: {:.1} s", system.label(), source_phase.active.as_secs_f64());
+
+    let output = dir.join("output.jsonl");
+    let sink = format!(
+        "name={tag}-sink\nconnector.class=org.apache.kafka.connect.file.FileStreamSinkConnector\n\
+         tasks.max=1\nfile={}\ntopics={topic}\n",
+        output.display()
+    );
+    let mut worker = start(system, args, broker, &dir, "sink", &sink)?;
+    let started = Instant::now();
+    let mut lines = LineCounter::default();
+    let mut first = None;
+    while lines.count < args.records {
+        std::thread::sleep(Duration::from_millis(50));
+        lines.update(&output)?;
+        if lines.count > 0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        check_alive(&mut worker, &dir, started)?;
+    }
+    let done = Instant::now();
+    let sink_phase = Phase {
+        active: done - first.unwrap_or(started),
+        wall: done - started,
+        peak_rss_kib: peak_rss_kib(worker.id()),
+    };
+    stop(worker);
+    eprintln!("bench: {} Kafka→file: {:.1} s", system.label(), sink_phase.active.as_secs_f64());
+    if std::fs::read(&output)? != std::fs::read(input)? {
+        bail!("{}: the sink output {} differs from the input", system.label(), output.display());
+    }
+    Ok(SystemResult { system, source: source_phase, sink: sink_phase })
+}
+
+/// Starts a worker of `system` with one connector; its output goes to `<dir>/<phase>.log`.
+fn start(system: System, args: &Args, broker: &Broker, dir: &Path, phase: &str, connector: &str) -> Result<Child> {
+    let port = free_port();
+    let common = format!(
+        "bootstrap.servers={}\n\
+         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         offset.flush.interval.ms=10000\n\
+         listeners=http://127.0.0.1:{port}\n",
+        broker.bootstrap()
+    );
+    let root = sluice_tests::workspace_root();
+    let worker_props = match system {
+        System::Sluice => format!(
+            "{common}offset.storage.file.filename={}\nplugin.path={}\nplugin.cache.dir={}\n",
+            dir.join(format!("{phase}.offsets.json")).display(),
+            root.join("target/plugin-path").display(),
+            root.join("target/plugin-cache").display()
+        ),
+        System::Reference => {
+            let empty = dir.join("empty-plugin-path");
+            std::fs::create_dir_all(&empty)?;
+            format!(
+                "{common}offset.storage.file.filename={}\nplugin.discovery=service_load\nplugin.path={}\n",
+                dir.join(format!("{phase}.offsets.dat")).display(),
+                empty.display()
+            )
+        }
+    };
+    let worker_file = dir.join(format!("{phase}-worker.properties"));
+    std::fs::write(&worker_file, worker_props)?;
+    let connector_file = dir.join(format!("{phase}.properties"));
+    std::fs::write(&connector_file, connector)?;
+    let log = File::create(dir.join(format!("{phase}.log")))?;
+    let mut cmd = match system {
+        System::Sluice => Command::new(&args.sluice),
+        System::Reference => {
+            let mut c = Command::new("bash");
+            c.arg(args.reference.as_ref().context("no --reference")?.join("run.sh"));
+            c
+        }
+    };
+    cmd.arg("standalone").arg(&worker_file).arg(&connector_file).current_dir(dir);
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("start {}", system.label()))?;
+    Ok(child)
+}
+
+fn check_alive(worker: &mut Child, dir: &Path, started: Instant) -> Result<()> {
+    if let Some(status) = worker.try_wait()? {
+        bail!("the worker exited ({status}); see the logs in {}", dir.display());
+    }
+    if started.elapsed() > PHASE_TIMEOUT {
+        bail!("the phase did not finish within {PHASE_TIMEOUT:?}; see the logs in {}", dir.display());
+    }
+    Ok(())
+}
+
+fn stop(mut worker: Child) {
+    let _ = Command::new("kill").arg("-TERM").arg(worker.id().to_string()).status();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = worker.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+}
+
+/// VmHWM (peak resident set) of a live process, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Counts newlines in a growing file, reading only what was appended since the last call.
+#[derive(Default)]
+struct LineCounter {
+    offset: u64,
+    count: usize,
+}
+
+impl LineCounter {
+    fn update(&mut self, path: &Path) -> Result<()> {
+        let Ok(mut f) = File::open(path) else { return Ok(()) };
+        f.seek(SeekFrom::Start(self.offset))?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        self.offset += buf.len() as u64;
+        self.count += buf.iter().filter(|&&b| b == b'\n').count();
+        Ok(())
+    }
+}
+
+fn rate(records: usize, d: Duration) -> f64 {
+    records as f64 / d.as_secs_f64().max(1e-9)
+}
+
+fn render(results: &[SystemResult], records: usize) -> String {
+    let mut s = String::new();
+    s.push_str("| system | file → Kafka (records/s) | Kafka → file (records/s) | file → Kafka incl. start-up (s) | Kafka → file incl. start-up (s) | peak RSS source / sink (MiB) |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for r in results {
+        s.push_str(&format!(
+            "| {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} / {:.0} |\n",
+            r.system.label(),
+            rate(records, r.source.active),
+            rate(records, r.sink.active),
+            r.source.wall.as_secs_f64(),
+            r.sink.wall.as_secs_f64(),
+            r.source.peak_rss_kib as f64 / 1024.0,
+            r.sink.peak_rss_kib as f64 / 1024.0,
+        ));
+    }
+    if let [sluice, reference] = results {
+        s.push_str(&format!(
+            "| ratio Sluice / reference | {:.2}× | {:.2}× | | | {:.2}× / {:.2}× |\n",
+            rate(records, sluice.source.active) / rate(records, reference.source.active),
+            rate(records, sluice.sink.active) / rate(records, reference.sink.active),
+            sluice.source.peak_rss_kib as f64 / reference.source.peak_rss_kib.max(1) as f64,
+            sluice.sink.peak_rss_kib as f64 / reference.sink.peak_rss_kib.max(1) as f64,
+        ));
+    }
+    s
+}
+
+fn command_output(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+const BEGIN: &str = "<!-- bench:results -->";
+const END: &str = "<!-- /bench:results -->";
+
+/// Puts the results between the markers in docs/benchmarks.md, keeping the method text around them.
+fn update_docs(existing: &str, table: &str) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name")).map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let results = format!(
+        "{BEGIN}\nMeasured {} on {} ({} cores, {}) with `cargo xtask bench`.\n\n{table}{END}",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        cpu,
+        command_output("nproc", &[]),
+        command_output("uname", &["-srm"]),
+    );
+    match (existing.find(BEGIN), existing.find(END)) {
+        (Some(b), Some(e)) if b < e => format!("{}{results}{}", &existing[..b], &existing[e + END.len()..]),
+        _ => format!("# Benchmarks\n\n## Results\n\n{results}\n"),
+    }
+}

@@ -1,0 +1,51 @@
+//! `cargo xtask test`: everything CI runs, on a fresh machine. Installs what the tests need
+//! (skipping what is present), builds the plugins, runs every test suite.
+//!
+//! The tansu install is the slow step (~8 min on 2 cores), so it is skipped whenever the right
+//! version is already on PATH.
+
+use anyhow::{bail, Result};
+use std::process::Command;
+
+use crate::plugins;
+use crate::cmd::{cargo, output, root, run};
+
+/// The broker version the integration tests are written against.
+pub const TANSU_VERSION: &str = "0.6.0";
+
+pub fn run_all() -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_tansu()?;
+    plugins::build_all()?;
+    // `--no-fail-fast`: a failing unit test must not hide the integration results (and vice versa).
+    run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    // The plugins workspace unit-tests its pure logic on the host target.
+    if root().join("plugins/Cargo.toml").is_file() {
+        run(cargo().args(["test", "--manifest-path", "plugins/Cargo.toml", "--workspace", "--no-fail-fast"]))?;
+    }
+    Ok(())
+}
+
+/// `rustup target add wasm32-wasip2` unless it is installed.
+pub fn ensure_wasm_target() -> Result<()> {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-wasip2") {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+}
+
+/// Installs tansu from crates.io unless `tansu --version` already reports [`TANSU_VERSION`].
+pub fn ensure_tansu() -> Result<()> {
+    let version = output(Command::new("tansu").arg("--version")).unwrap_or_default();
+    if version.split_whitespace().any(|w| w == TANSU_VERSION) {
+        return Ok(());
+    }
+    eprintln!("xtask: tansu {TANSU_VERSION} not on PATH (found: {:?}); installing it (takes several minutes)", version.trim());
+    run(cargo().args(["install", "tansu", "--version", TANSU_VERSION, "--locked", "--features", "dynostore"]))?;
+    let version = output(Command::new("tansu").arg("--version")).unwrap_or_default();
+    if !version.contains(TANSU_VERSION) {
+        bail!("installed tansu, but `tansu --version` says {:?}: is ~/.cargo/bin on PATH?", version.trim());
+    }
+    Ok(())
+}
