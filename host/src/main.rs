@@ -25,7 +25,11 @@ use sluice::runtime::Worker;
 use sluice::wasm;
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "Kafka Connect-compatible connector host for WebAssembly plugins")]
+#[command(
+    name = "sluice",
+    version,
+    about = "Kafka Connect-compatible connector host for WebAssembly plugins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,17 +53,39 @@ fn main() -> ExitCode {
         Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                tracing::error!("{e:#}");
-                eprintln!("sluice: {e:#}");
+                eprintln!("sluice: {}", error_chain(&e));
                 ExitCode::from(1)
             }
         },
     }
 }
 
+/// The error and its causes, skipping a cause whose text the previous message already
+/// contains (our error types embed their source in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt().compact().with_env_filter(filter).with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .compact()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Runs until SIGINT/SIGTERM. `Err` only for startup errors.
@@ -80,7 +106,8 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
                 bootstrap_servers = broker.bootstrap_servers(),
                 "no bootstrap.servers configured: started an embedded IN-MEMORY Kafka broker. It is for development only; all its data is lost when sluice exits. Set bootstrap.servers to use a real cluster."
             );
-            let kafka = KafkaSettings::from_worker(&worker_config, String::new()).using_embedded(&broker);
+            let kafka =
+                KafkaSettings::from_worker(&worker_config, String::new()).using_embedded(&broker);
             embedded = Some(broker);
             kafka
         }
@@ -100,8 +127,17 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         "plugins loaded"
     );
 
-    let listener = worker_config.listeners.first().cloned().unwrap_or_else(|| "http://:8083".to_string());
-    let worker = Arc::new(Worker::new(worker_config.clone(), kafka, Arc::new(plugins), store.clone()));
+    let listener = worker_config
+        .listeners
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "http://:8083".to_string());
+    let worker = Arc::new(Worker::new(
+        worker_config.clone(),
+        kafka,
+        Arc::new(plugins),
+        store.clone(),
+    ));
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -117,7 +153,7 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         })
         .await?;
         let worker_id = advertised_worker_id(&worker_config, addr);
-        tracing::info!(%worker_id, "REST API listening on {addr}");
+        tracing::info!(%worker_id, %addr, "worker started");
         worker.set_worker_id(worker_id);
         worker.discover_cluster_id();
 
@@ -196,7 +232,9 @@ async fn wait_for_signal() -> Result<&'static str> {
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.context("cannot listen for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot listen for Ctrl-C")?;
         Ok("Ctrl-C")
     }
 }

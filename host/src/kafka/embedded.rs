@@ -15,7 +15,12 @@ use rdkafka::mocking::MockCluster;
 use super::KafkaError;
 
 enum Command {
-    CreateTopic { name: String, partitions: i32, replication_factor: i32, reply: mpsc::Sender<Result<(), String>> },
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        replication_factor: i32,
+        reply: mpsc::Sender<Result<(), String>>,
+    },
     Stop,
 }
 
@@ -39,12 +44,24 @@ impl std::fmt::Debug for EmbeddedTopics {
 }
 
 impl EmbeddedTopics {
-    pub fn create_topic(&self, name: &str, partitions: i32, replication_factor: i32) -> Result<(), String> {
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i32,
+    ) -> Result<(), String> {
         let (reply, answer) = mpsc::channel();
         self.commands
-            .send(Command::CreateTopic { name: name.to_string(), partitions, replication_factor, reply })
+            .send(Command::CreateTopic {
+                name: name.to_string(),
+                partitions,
+                replication_factor,
+                reply,
+            })
             .map_err(|_| "the embedded broker has stopped".to_string())?;
-        answer.recv().map_err(|_| "the embedded broker has stopped".to_string())?
+        answer
+            .recv()
+            .map_err(|_| "the embedded broker has stopped".to_string())?
     }
 }
 
@@ -60,7 +77,12 @@ impl EmbeddedBroker {
                     let _ = ready_tx.send(Ok(cluster.bootstrap_servers()));
                     while let Ok(cmd) = command_rx.recv() {
                         match cmd {
-                            Command::CreateTopic { name, partitions, replication_factor, reply } => {
+                            Command::CreateTopic {
+                                name,
+                                partitions,
+                                replication_factor,
+                                reply,
+                            } => {
                                 let r = cluster
                                     .create_topic(&name, partitions, replication_factor)
                                     .map_err(|e| format!("cannot create topic {name:?}: {e}"));
@@ -77,14 +99,20 @@ impl EmbeddedBroker {
             })
             .map_err(|e| KafkaError::Embedded(format!("cannot spawn its thread: {e}")))?;
         match ready_rx.recv() {
-            Ok(Ok(bootstrap_servers)) => Ok(EmbeddedBroker { bootstrap_servers, commands, thread: Some(thread) }),
+            Ok(Ok(bootstrap_servers)) => Ok(EmbeddedBroker {
+                bootstrap_servers,
+                commands,
+                thread: Some(thread),
+            }),
             Ok(Err(message)) => {
                 let _ = thread.join();
                 Err(KafkaError::Embedded(message))
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(KafkaError::Embedded("its thread ended before reporting an address".into()))
+                Err(KafkaError::Embedded(
+                    "its thread ended before reporting an address".into(),
+                ))
             }
         }
     }
@@ -96,7 +124,9 @@ impl EmbeddedBroker {
 
     /// A handle for creating topics (the mock broker has no CreateTopics API).
     pub fn topics(&self) -> EmbeddedTopics {
-        EmbeddedTopics { commands: self.commands.clone() }
+        EmbeddedTopics {
+            commands: self.commands.clone(),
+        }
     }
 }
 

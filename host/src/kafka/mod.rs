@@ -33,8 +33,9 @@ pub enum KafkaError {
 
 /// Worker setting that opts sink consumers into static group membership (`group.instance.id`
 /// = `<group>-<task>`). Off by default: dynamic membership is what works with every broker
-/// we test against (see ARCHITECTURE.md on tansu).
-pub const STATIC_MEMBERSHIP_KEY: &str = "consumer.static.membership";
+/// we test against (see ARCHITECTURE.md on tansu). Not under `consumer.`: those keys go to
+/// librdkafka as they are.
+pub const STATIC_MEMBERSHIP_KEY: &str = "sink.static.membership";
 
 /// Everything a task needs to build its Kafka clients.
 #[derive(Debug, Clone)]
@@ -57,10 +58,10 @@ impl KafkaSettings {
     /// Builds the settings from a worker config and the bootstrap servers actually in use
     /// (the configured ones, or the embedded broker's).
     pub fn from_worker(worker: &WorkerConfig, bootstrap_servers: String) -> Self {
-        let static_membership =
-            get(&worker.raw, STATIC_MEMBERSHIP_KEY).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let topic_creation_enable =
-            !get(&worker.raw, "topic.creation.enable").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+        let static_membership = get(&worker.raw, STATIC_MEMBERSHIP_KEY)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let topic_creation_enable = !get(&worker.raw, "topic.creation.enable")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
         KafkaSettings {
             bootstrap_servers,
             producer: passthrough(&worker.raw, "producer.", "worker"),
@@ -95,10 +96,18 @@ impl KafkaSettings {
     /// A source task's producer: idempotent, `acks=all`, never times out queued records (so a
     /// broker outage delays delivery instead of failing it), batched for throughput. Then the
     /// worker `producer.*` keys and the connector's `producer.override.*` keys, in that order.
-    pub fn producer_config(&self, connector: &str, task: u32, connector_raw: &Config) -> ClientConfig {
+    pub fn producer_config(
+        &self,
+        connector: &str,
+        task: u32,
+        connector_raw: &Config,
+    ) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap_servers)
-            .set("client.id", format!("connector-producer-{connector}-{task}"))
+            .set(
+                "client.id",
+                format!("connector-producer-{connector}-{task}"),
+            )
             .set("enable.idempotence", "true")
             .set("acks", "all")
             // 0 = infinite: records wait in the queue while the broker is unreachable.
@@ -108,17 +117,28 @@ impl KafkaSettings {
             .set("queue.buffering.max.messages", "1000000")
             .set("compression.type", "none");
         apply(&mut c, &self.producer);
-        apply(&mut c, &passthrough(connector_raw, "producer.override.", connector));
+        apply(
+            &mut c,
+            &passthrough(connector_raw, "producer.override.", connector),
+        );
         c
     }
 
     /// A sink task's consumer: group `connect-<name>`, manual commits, earliest reset, then
     /// worker `consumer.*` and connector `consumer.override.*`.
-    pub fn consumer_config(&self, connector: &str, task: u32, connector_raw: &Config) -> ClientConfig {
+    pub fn consumer_config(
+        &self,
+        connector: &str,
+        task: u32,
+        connector_raw: &Config,
+    ) -> ClientConfig {
         let group = format!("connect-{connector}");
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap_servers)
-            .set("client.id", format!("connector-consumer-{connector}-{task}"))
+            .set(
+                "client.id",
+                format!("connector-consumer-{connector}-{task}"),
+            )
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
@@ -128,7 +148,10 @@ impl KafkaSettings {
             c.set("group.instance.id", format!("{group}-{task}"));
         }
         apply(&mut c, &self.consumer);
-        apply(&mut c, &passthrough(connector_raw, "consumer.override.", connector));
+        apply(
+            &mut c,
+            &passthrough(connector_raw, "consumer.override.", connector),
+        );
         c
     }
 
@@ -156,7 +179,9 @@ fn apply(c: &mut ClientConfig, keys: &Config) {
 fn passthrough(config: &Config, prefix: &str, owner: &str) -> Config {
     let mut out = Config::new();
     for (k, v) in config {
-        let Some(key) = k.strip_prefix(prefix) else { continue };
+        let Some(key) = k.strip_prefix(prefix) else {
+            continue;
+        };
         if key.is_empty() || key == "bootstrap.servers" && prefix.ends_with("override.") {
             continue;
         }
@@ -183,23 +208,36 @@ fn redact_value(message: &str, value: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn passthrough_keeps_librdkafka_keys_and_drops_java_only_keys() {
         let raw = cfg(&[
             ("producer.linger.ms", "20"),
-            ("producer.key.serializer", "org.apache.kafka.common.serialization.ByteArraySerializer"),
+            (
+                "producer.key.serializer",
+                "org.apache.kafka.common.serialization.ByteArraySerializer",
+            ),
             ("consumer.max.poll.interval.ms", "600000"),
             ("bootstrap.servers", "x:9092"),
         ]);
-        assert_eq!(passthrough(&raw, "producer.", "worker"), cfg(&[("linger.ms", "20")]));
-        assert_eq!(passthrough(&raw, "consumer.", "worker"), cfg(&[("max.poll.interval.ms", "600000")]));
+        assert_eq!(
+            passthrough(&raw, "producer.", "worker"),
+            cfg(&[("linger.ms", "20")])
+        );
+        assert_eq!(
+            passthrough(&raw, "consumer.", "worker"),
+            cfg(&[("max.poll.interval.ms", "600000")])
+        );
     }
 
     #[test]
@@ -214,5 +252,8 @@ mod tests {
         assert_eq!(c.get("group.id"), Some("connect-orders"));
         assert_eq!(c.get("client.id"), Some("connector-consumer-orders-1"));
         assert_eq!(c.get("group.instance.id"), None);
+        let s = KafkaSettings { static_membership: true, ..s };
+        let c = s.consumer_config("orders", 1, &Vec::new());
+        assert_eq!(c.get("group.instance.id"), Some("connect-orders-1"));
     }
 }

@@ -32,7 +32,7 @@ pub struct TopicSettings {
 impl TopicSettings {
     /// Reads `topic.creation.default.*`; unset (or `-1`, "broker default", which not every
     /// broker supports) partitions / replication factor become 1, and that is logged.
-    pub fn from_connector(connector: &str, config: &Config) -> Result<Self, String> {
+    pub fn from_connector(config: &Config) -> Result<Self, String> {
         let number = |key: &str| -> Result<Option<i32>, String> {
             let full = format!("{PREFIX}{key}");
             match get(config, &full).map(str::trim) {
@@ -40,15 +40,17 @@ impl TopicSettings {
                 Some(v) => match v.parse::<i32>() {
                     Ok(-1) => Ok(None),
                     Ok(n) if n >= 1 => Ok(Some(n)),
-                    _ => Err(format!("invalid value {v:?} for {full}: expected a positive integer or -1")),
+                    _ => Err(format!(
+                        "invalid value {v:?} for {full}: expected a positive integer or -1"
+                    )),
                 },
             }
         };
         let partitions = number("partitions")?;
         let replication_factor = number("replication.factor")?;
         if partitions.is_none() || replication_factor.is_none() {
+            // The task's span already carries the connector name.
             tracing::info!(
-                connector,
                 "topic.creation.default.partitions / .replication.factor not set (or -1): missing topics are created with {} partition(s), replication factor {}",
                 partitions.unwrap_or(1),
                 replication_factor.unwrap_or(1)
@@ -57,7 +59,12 @@ impl TopicSettings {
         let configs = config
             .iter()
             .filter_map(|(k, v)| Some((k.strip_prefix(PREFIX)?.to_string(), v.clone())))
-            .filter(|(k, _)| !matches!(k.as_str(), "partitions" | "replication.factor" | "include" | "exclude"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "partitions" | "replication.factor" | "include" | "exclude"
+                )
+            })
             .collect();
         Ok(TopicSettings {
             partitions: partitions.unwrap_or(1),
@@ -82,11 +89,19 @@ pub struct TopicCreator {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl TopicCreator {
-    pub fn new(kafka: &KafkaSettings, client_id: &str, settings: TopicSettings) -> Result<Self, KafkaError> {
-        let admin = kafka
-            .admin_config(client_id)
-            .create()
-            .map_err(|source| KafkaError::Client { client: "admin", source })?;
+    pub fn new(
+        kafka: &KafkaSettings,
+        client_id: &str,
+        settings: TopicSettings,
+    ) -> Result<Self, KafkaError> {
+        let admin =
+            kafka
+                .admin_config(client_id)
+                .create()
+                .map_err(|source| KafkaError::Client {
+                    client: "admin",
+                    source,
+                })?;
         // The admin futures only await a channel fed by rdkafka's own polling thread; a
         // current-thread runtime on the task's thread is enough to block on them.
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -120,7 +135,11 @@ impl TopicCreator {
                 Err(Attempt::Permanent(m)) => return Err(m),
                 Err(Attempt::Retry(m)) => {
                     if let Some(n) = self.throttle.allow() {
-                        tracing::warn!(topic, suppressed = n, "cannot check or create topic, retrying: {m}");
+                        tracing::warn!(
+                            topic,
+                            suppressed = n,
+                            "cannot check or create topic, retrying: {m}"
+                        );
                     }
                     if !backoff.sleep(stop) {
                         return Ok(false);
@@ -164,11 +183,21 @@ impl TopicCreator {
         if let Some(embedded) = &self.embedded {
             // A failure here (e.g. a racing task created it) is retried; the next metadata
             // check then finds the topic.
-            embedded.create_topic(topic, s.partitions, s.replication_factor).map_err(Attempt::Retry)?;
-            tracing::info!(topic, partitions = s.partitions, "created topic on the embedded broker");
+            embedded
+                .create_topic(topic, s.partitions, s.replication_factor)
+                .map_err(Attempt::Retry)?;
+            tracing::info!(
+                topic,
+                partitions = s.partitions,
+                "created topic on the embedded broker"
+            );
             return Ok(());
         }
-        let mut new_topic = NewTopic::new(topic, s.partitions, TopicReplication::Fixed(s.replication_factor));
+        let mut new_topic = NewTopic::new(
+            topic,
+            s.partitions,
+            TopicReplication::Fixed(s.replication_factor),
+        );
         for (k, v) in &s.configs {
             new_topic = new_topic.set(k, v);
         }
@@ -190,18 +219,25 @@ impl TopicCreator {
                     );
                 }
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((_, code @ (RDKafkaErrorCode::InvalidTopic
-                | RDKafkaErrorCode::TopicAuthorizationFailed
-                | RDKafkaErrorCode::InvalidPartitions
-                | RDKafkaErrorCode::InvalidReplicationFactor
-                | RDKafkaErrorCode::InvalidConfig
-                | RDKafkaErrorCode::PolicyViolation))) => {
+                Err((
+                    _,
+                    code @ (RDKafkaErrorCode::InvalidTopic
+                    | RDKafkaErrorCode::TopicAuthorizationFailed
+                    | RDKafkaErrorCode::InvalidPartitions
+                    | RDKafkaErrorCode::InvalidReplicationFactor
+                    | RDKafkaErrorCode::InvalidConfig
+                    | RDKafkaErrorCode::PolicyViolation),
+                )) => {
                     return Err(Attempt::Permanent(format!(
-                        "cannot create topic {topic:?} ({} partitions, replication factor {}): {code}",
-                        s.partitions, s.replication_factor
+                    "cannot create topic {topic:?} ({} partitions, replication factor {}): {code}",
+                    s.partitions, s.replication_factor
+                )))
+                }
+                Err((_, code)) => {
+                    return Err(Attempt::Retry(format!(
+                        "CreateTopics for {topic:?}: {code}"
                     )))
                 }
-                Err((_, code)) => return Err(Attempt::Retry(format!("CreateTopics for {topic:?}: {code}"))),
             }
         }
         Ok(())
@@ -214,31 +250,39 @@ enum Attempt {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn topic_settings_default_to_one_and_pass_topic_configs() {
-        let s = TopicSettings::from_connector("c", &cfg(&[])).unwrap();
+        let s = TopicSettings::from_connector(&cfg(&[])).unwrap();
         assert_eq!((s.partitions, s.replication_factor), (1, 1));
-        let s = TopicSettings::from_connector(
-            "c",
-            &cfg(&[
-                ("topic.creation.default.partitions", "6"),
-                ("topic.creation.default.replication.factor", "-1"),
-                ("topic.creation.default.cleanup.policy", "compact"),
-                ("topic.creation.default.include", ".*"),
-            ]),
-        )
+        let s = TopicSettings::from_connector(&cfg(&[
+            ("topic.creation.default.partitions", "6"),
+            ("topic.creation.default.replication.factor", "-1"),
+            ("topic.creation.default.cleanup.policy", "compact"),
+            ("topic.creation.default.include", ".*"),
+        ]))
         .unwrap();
         assert_eq!((s.partitions, s.replication_factor), (6, 1));
-        assert_eq!(s.configs, vec![("cleanup.policy".to_string(), "compact".to_string())]);
-        let e = TopicSettings::from_connector("c", &cfg(&[("topic.creation.default.partitions", "zero")]))
-            .unwrap_err();
-        assert!(e.contains("topic.creation.default.partitions") && e.contains("zero"), "{e}");
+        assert_eq!(
+            s.configs,
+            vec![("cleanup.policy".to_string(), "compact".to_string())]
+        );
+        let e =
+            TopicSettings::from_connector(&cfg(&[("topic.creation.default.partitions", "zero")]))
+                .unwrap_err();
+        assert!(
+            e.contains("topic.creation.default.partitions") && e.contains("zero"),
+            "{e}"
+        );
     }
 }

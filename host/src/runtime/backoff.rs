@@ -16,7 +16,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(min: Duration, max: Duration) -> Self {
-        Backoff { min, max, next: min }
+        Backoff {
+            min,
+            max,
+            next: min,
+        }
     }
 
     /// The next delay (then doubles it, up to `max`).
@@ -61,13 +65,20 @@ pub struct WarnThrottle {
 
 impl WarnThrottle {
     pub fn new(every: Duration) -> Self {
-        WarnThrottle { every, last: None, suppressed: 0 }
+        WarnThrottle {
+            every,
+            last: None,
+            suppressed: 0,
+        }
     }
 
     /// `Some(n)` when a warning should be logged now (`n` = how many were suppressed since).
     pub fn allow(&mut self) -> Option<u64> {
         let now = Instant::now();
-        if self.last.is_some_and(|l| now.duration_since(l) < self.every) {
+        if self
+            .last
+            .is_some_and(|l| now.duration_since(l) < self.every)
+        {
             self.suppressed += 1;
             return None;
         }
@@ -83,6 +94,7 @@ impl Default for WarnThrottle {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

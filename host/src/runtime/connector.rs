@@ -57,7 +57,14 @@ pub struct ConnectorRuntime {
 
 impl ConnectorRuntime {
     pub fn new(name: String, kind: PluginKind, config: Config) -> Self {
-        ConnectorRuntime { name, kind, config, state: State::Unassigned, trace: None, tasks: Vec::new() }
+        ConnectorRuntime {
+            name,
+            kind,
+            config,
+            state: State::Unassigned,
+            trace: None,
+            tasks: Vec::new(),
+        }
     }
 
     /// The connector itself failed (e.g. splitting it into task configs).
@@ -73,7 +80,11 @@ impl ConnectorRuntime {
     where
         F: FnOnce(TaskControl, &dyn Fn()) -> Result<(), String> + Send + 'static,
     {
-        let status = Arc::new(Mutex::new(TaskStatus { id, state: State::Unassigned, trace: None }));
+        let status = Arc::new(Mutex::new(TaskStatus {
+            id,
+            state: State::Unassigned,
+            trace: None,
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let control = TaskControl { stop: stop.clone() };
         let thread_status = status.clone();
@@ -85,7 +96,8 @@ impl ConnectorRuntime {
                 let _entered = span.enter();
                 let running_status = thread_status.clone();
                 let mark_running = move || running_status.lock().state = State::Running;
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| body(control, &mark_running)));
+                let result =
+                    std::panic::catch_unwind(AssertUnwindSafe(|| body(control, &mark_running)));
                 let mut st = thread_status.lock();
                 match result {
                     Ok(Ok(())) => {
@@ -111,7 +123,12 @@ impl ConnectorRuntime {
                 }
             })
             .map_err(|e| format!("cannot spawn a thread for task {}-{id}: {e}", self.name))?;
-        self.tasks.push(TaskHandle { id, status, stop, thread: Some(thread) });
+        self.tasks.push(TaskHandle {
+            id,
+            status,
+            stop,
+            thread: Some(thread),
+        });
         if self.state != State::Failed {
             self.state = State::Running;
         }
@@ -140,7 +157,9 @@ impl ConnectorRuntime {
     pub fn join(&mut self, deadline: Instant) -> Vec<u32> {
         let mut stuck = Vec::new();
         for t in &mut self.tasks {
-            let Some(handle) = t.thread.take() else { continue };
+            let Some(handle) = t.thread.take() else {
+                continue;
+            };
             while !handle.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }

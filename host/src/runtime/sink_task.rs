@@ -81,8 +81,15 @@ impl SinkShared {
         }
         let mut tpl = TopicPartitionList::with_capacity(offsets.len());
         for o in &offsets {
-            if let Err(e) = tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.offset)) {
-                tracing::warn!("cannot commit {}-{} at {}: {e}", o.topic, o.partition, o.offset);
+            if let Err(e) =
+                tpl.add_partition_offset(&o.topic, o.partition, Offset::Offset(o.offset))
+            {
+                tracing::warn!(
+                    "cannot commit {}-{} at {}: {e}",
+                    o.topic,
+                    o.partition,
+                    o.offset
+                );
             }
         }
         match consumer.commit(&tpl, CommitMode::Sync) {
@@ -92,7 +99,10 @@ impl SinkShared {
             }
             Err(e) => {
                 if let Some(n) = self.throttle.allow() {
-                    tracing::warn!(suppressed = n, "cannot commit consumer offsets (will retry): {e}");
+                    tracing::warn!(
+                        suppressed = n,
+                        "cannot commit consumer offsets (will retry): {e}"
+                    );
                 }
             }
         }
@@ -160,13 +170,27 @@ fn to_connect(msg: &BorrowedMessage<'_>, c: &Converters) -> Result<ConnectRecord
             let value = c
                 .header
                 .to_connect_header(topic, h.key, h.value)
-                .map_err(|e| format!("converting header {:?} of record {} failed: {e}", h.key, at()))?;
-            headers.push(Header { key: h.key.to_string(), value });
+                .map_err(|e| {
+                    format!(
+                        "converting header {:?} of record {} failed: {e}",
+                        h.key,
+                        at()
+                    )
+                })?;
+            headers.push(Header {
+                key: h.key.to_string(),
+                value,
+            });
         }
     }
-    let key = c.key.to_connect(topic, msg.key()).map_err(|e| format!("converting the key of record {} failed: {e}", at()))?;
-    let value =
-        c.value.to_connect(topic, msg.payload()).map_err(|e| format!("converting the value of record {} failed: {e}", at()))?;
+    let key = c
+        .key
+        .to_connect(topic, msg.key())
+        .map_err(|e| format!("converting the key of record {} failed: {e}", at()))?;
+    let value = c
+        .value
+        .to_connect(topic, msg.payload())
+        .map_err(|e| format!("converting the value of record {} failed: {e}", at()))?;
     let (timestamp, timestamp_type) = match msg.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
@@ -185,8 +209,21 @@ fn to_connect(msg: &BorrowedMessage<'_>, c: &Converters) -> Result<ConnectRecord
 }
 
 /// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
-pub fn run(setup: SinkTaskSetup, task: Box<dyn SinkTask>, control: TaskControl, mark_running: &dyn Fn()) -> Result<(), String> {
-    let SinkTaskSetup { id, connector_config, topics, topics_regex, converters, kafka, flush_interval } = setup;
+pub fn run(
+    setup: SinkTaskSetup,
+    task: Box<dyn SinkTask>,
+    control: TaskControl,
+    mark_running: &dyn Fn(),
+) -> Result<(), String> {
+    let SinkTaskSetup {
+        id,
+        connector_config,
+        topics,
+        topics_regex,
+        converters,
+        kafka,
+        flush_interval,
+    } = setup;
     let shared = Arc::new(Mutex::new(SinkShared {
         task,
         uncommitted: BTreeMap::new(),
@@ -194,7 +231,10 @@ pub fn run(setup: SinkTaskSetup, task: Box<dyn SinkTask>, control: TaskControl, 
         failure: None,
         throttle: WarnThrottle::default(),
     }));
-    let context = SinkContext { shared: shared.clone(), throttle: Mutex::new(WarnThrottle::default()) };
+    let context = SinkContext {
+        shared: shared.clone(),
+        throttle: Mutex::new(WarnThrottle::default()),
+    };
     let consumer: BaseConsumer<SinkContext> = kafka
         .consumer_config(&id.connector, id.task, &connector_config)
         .create_with_context(context)
@@ -204,7 +244,9 @@ pub fn run(setup: SinkTaskSetup, task: Box<dyn SinkTask>, control: TaskControl, 
         None => topics.clone(),
     };
     let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
-    consumer.subscribe(&refs).map_err(|e| format!("cannot subscribe to {subscription:?}: {e}"))?;
+    consumer
+        .subscribe(&refs)
+        .map_err(|e| format!("cannot subscribe to {subscription:?}: {e}"))?;
     mark_running();
 
     let mut failure: Option<String> = None;
@@ -251,7 +293,11 @@ pub fn run(setup: SinkTaskSetup, task: Box<dyn SinkTask>, control: TaskControl, 
 }
 
 /// Up to [`MAX_BATCH`] converted records; waits at most [`FIRST_RECORD_WAIT`] for the first.
-fn collect(consumer: &BaseConsumer<SinkContext>, c: &Converters, throttle: &mut WarnThrottle) -> Result<Vec<ConnectRecord>, String> {
+fn collect(
+    consumer: &BaseConsumer<SinkContext>,
+    c: &Converters,
+    throttle: &mut WarnThrottle,
+) -> Result<Vec<ConnectRecord>, String> {
     let mut out = Vec::new();
     let mut wait = FIRST_RECORD_WAIT;
     while out.len() < MAX_BATCH {
@@ -266,6 +312,10 @@ fn collect(consumer: &BaseConsumer<SinkContext>, c: &Converters, throttle: &mut 
                 if let Some(n) = throttle.allow() {
                     tracing::warn!(suppressed = n, "consumer poll: {e}");
                 }
+                if out.is_empty() {
+                    // Errors return at once; do not spin while the broker is unreachable.
+                    std::thread::sleep(FIRST_RECORD_WAIT);
+                }
                 break;
             }
         }
@@ -275,18 +325,30 @@ fn collect(consumer: &BaseConsumer<SinkContext>, c: &Converters, throttle: &mut 
 
 /// `put`s one batch, retrying it on `Retriable`; on success records the next offsets.
 /// Returns `Ok(false)` when stopped while retrying (the batch is then not committed).
-fn deliver(shared: &Mutex<SinkShared>, batch: Vec<ConnectRecord>, control: &TaskControl) -> Result<bool, String> {
+fn deliver(
+    shared: &Mutex<SinkShared>,
+    batch: Vec<ConnectRecord>,
+    control: &TaskControl,
+) -> Result<bool, String> {
     // Kept aside because `put` consumes the batch; needed for offsets and error messages.
     let positions: Vec<(String, i32, i64)> = batch
         .iter()
-        .map(|r| (r.topic.clone(), r.kafka_partition.unwrap_or(-1), r.kafka_offset.unwrap_or(-1)))
+        .map(|r| {
+            (
+                r.topic.clone(),
+                r.kafka_partition.unwrap_or(-1),
+                r.kafka_offset.unwrap_or(-1),
+            )
+        })
         .collect();
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     // `put` consumes the batch, so a copy is kept for a retriable failure (Kafka Connect also
     // redelivers the same batch). The copy is cheap next to encoding it for the plugin.
     let mut pending = Some(batch);
     loop {
-        let Some(records) = pending.take() else { return Ok(false) };
+        let Some(records) = pending.take() else {
+            return Ok(false);
+        };
         let keep = records.clone();
         let result = shared.lock().task.put(records);
         match result {
@@ -305,7 +367,10 @@ fn deliver(shared: &Mutex<SinkShared>, batch: Vec<ConnectRecord>, control: &Task
                 ));
             }
             Err(TaskError::Retriable(m)) => {
-                tracing::warn!(records = positions.len(), "put failed, retrying the same batch: {m}");
+                tracing::warn!(
+                    records = positions.len(),
+                    "put failed, retrying the same batch: {m}"
+                );
                 // TODO(next): pause the assignment and keep polling so a retry loop longer
                 // than max.poll.interval.ms does not cost the group membership.
                 if !backoff.sleep(&control.stop) {
@@ -329,6 +394,7 @@ fn deliver(shared: &Mutex<SinkShared>, batch: Vec<ConnectRecord>, control: &Task
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -84,12 +84,17 @@ impl OffsetTracker {
         let idx = match self.index.get(&key) {
             Some(i) => *i,
             None => {
-                self.partitions.push(PartitionQueue { partition: partition.clone(), queue: VecDeque::new() });
+                self.partitions.push(PartitionQueue {
+                    partition: partition.clone(),
+                    queue: VecDeque::new(),
+                });
                 self.index.insert(key, self.partitions.len() - 1);
                 self.partitions.len() - 1
             }
         };
-        self.partitions[idx].queue.push_back((seq, offset.clone(), Delivery::Pending));
+        self.partitions[idx]
+            .queue
+            .push_back((seq, offset.clone(), Delivery::Pending));
         self.owner.insert(seq, idx);
         seq
     }
@@ -111,7 +116,9 @@ impl OffsetTracker {
     }
 
     fn mark(&mut self, seq: u64, d: Delivery) {
-        let Some(&idx) = self.owner.get(&seq) else { return };
+        let Some(&idx) = self.owner.get(&seq) else {
+            return;
+        };
         let q = &mut self.partitions[idx].queue;
         // Sequence numbers grow in send order, so each queue is sorted.
         if let Ok(pos) = q.binary_search_by_key(&seq, |(s, _, _)| *s) {
@@ -125,7 +132,11 @@ impl OffsetTracker {
         let mut out = Vec::new();
         for p in &mut self.partitions {
             let mut last = None;
-            while p.queue.front().is_some_and(|(_, _, d)| *d == Delivery::Acked) {
+            while p
+                .queue
+                .front()
+                .is_some_and(|(_, _, d)| *d == Delivery::Acked)
+            {
                 if let Some((seq, offset, _)) = p.queue.pop_front() {
                     self.owner.remove(&seq);
                     last = Some(offset);
@@ -140,11 +151,16 @@ impl OffsetTracker {
 
     /// Records sent but neither acked nor failed.
     pub fn pending(&self) -> usize {
-        self.partitions.iter().flat_map(|p| &p.queue).filter(|(_, _, d)| *d == Delivery::Pending).count()
+        self.partitions
+            .iter()
+            .flat_map(|p| &p.queue)
+            .filter(|(_, _, d)| *d == Delivery::Pending)
+            .count()
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -162,7 +178,10 @@ mod tests {
         let s3 = t.submit(&file, &m("pos", json!(3)));
         t.ack(s1);
         t.ack(s3);
-        assert_eq!(t.take_committable(), vec![(file.clone(), m("pos", json!(1)))]);
+        assert_eq!(
+            t.take_committable(),
+            vec![(file.clone(), m("pos", json!(1)))]
+        );
         assert_eq!(t.take_committable(), vec![], "nothing new until 2 is acked");
         t.ack(s2);
         assert_eq!(t.take_committable(), vec![(file, m("pos", json!(3)))]);

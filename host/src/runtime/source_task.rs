@@ -83,7 +83,12 @@ fn convert(record: &SourceRecord, c: &Converters) -> Result<Produced, String> {
         let bytes = c
             .header
             .from_connect_header(topic, &h.key, &h.value)
-            .map_err(|e| format!("converting header {:?} of a record for topic {topic:?} failed: {e}", h.key))?;
+            .map_err(|e| {
+                format!(
+                    "converting header {:?} of a record for topic {topic:?} failed: {e}",
+                    h.key
+                )
+            })?;
         headers.push((h.key.clone(), bytes));
     }
     let key = c
@@ -94,7 +99,14 @@ fn convert(record: &SourceRecord, c: &Converters) -> Result<Produced, String> {
         .value
         .from_connect(topic, &r.value)
         .map_err(|e| format!("converting the value of a record for topic {topic:?} failed: {e}"))?;
-    Ok(Produced { topic: r.topic.clone(), partition: r.kafka_partition, timestamp: r.timestamp, key, value, headers })
+    Ok(Produced {
+        topic: r.topic.clone(),
+        partition: r.kafka_partition,
+        timestamp: r.timestamp,
+        key,
+        value,
+        headers,
+    })
 }
 
 /// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
@@ -104,18 +116,34 @@ pub fn run(
     control: TaskControl,
     mark_running: &dyn Fn(),
 ) -> Result<(), String> {
-    let SourceTaskSetup { id, connector_config, converters, kafka, store, flush_interval, shutdown_timeout } = setup;
+    let SourceTaskSetup {
+        id,
+        connector_config,
+        converters,
+        kafka,
+        store,
+        flush_interval,
+        shutdown_timeout,
+    } = setup;
     let producer: BaseProducer<DeliveryContext> = kafka
         .producer_config(&id.connector, id.task, &connector_config)
         .create_with_context(DeliveryContext::default())
         .map_err(|e| format!("cannot create the producer: {e}"))?;
-    let topic_settings = TopicSettings::from_connector(&id.connector, &connector_config)?;
-    let mut topics = TopicCreator::new(&kafka, &format!("connector-adminclient-{}-{}", id.connector, id.task), topic_settings)
-        .map_err(|e| e.to_string())?;
+    let topic_settings = TopicSettings::from_connector(&connector_config)?;
+    let mut topics = TopicCreator::new(
+        &kafka,
+        &format!("connector-adminclient-{}-{}", id.connector, id.task),
+        topic_settings,
+    )
+    .map_err(|e| e.to_string())?;
     mark_running();
 
     let mut tracker = OffsetTracker::new();
-    let mut committer = Committer { store, connector: id.connector.clone(), throttle: WarnThrottle::default() };
+    let mut committer = Committer {
+        store,
+        connector: id.connector.clone(),
+        throttle: WarnThrottle::default(),
+    };
     let mut failure: Option<String> = None;
     let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
@@ -172,7 +200,10 @@ pub fn run(
             let seq = tracker.submit(&record.source_partition, &record.source_offset);
             let mut headers = OwnedHeaders::new_with_capacity(produced.headers.len());
             for (k, v) in &produced.headers {
-                headers = headers.insert(KafkaHeader { key: k, value: v.as_deref() });
+                headers = headers.insert(KafkaHeader {
+                    key: k,
+                    value: v.as_deref(),
+                });
             }
             let mut rec: BaseRecord<'_, [u8], [u8], usize> =
                 BaseRecord::with_opaque_to(&produced.topic, seq as usize).headers(headers);
@@ -191,10 +222,16 @@ pub fn run(
             loop {
                 match producer.send(rec) {
                     Ok(()) => break,
-                    Err((rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                        back,
+                    )) => {
                         // Back-pressure: serve delivery reports until there is room again.
                         if let Some(n) = queue_full.allow() {
-                            tracing::debug!(suppressed = n, "producer queue full, waiting for acks");
+                            tracing::debug!(
+                                suppressed = n,
+                                "producer queue full, waiting for acks"
+                            );
                         }
                         producer.poll(Duration::from_millis(100));
                         if let Err(f) = drain(&producer, &mut tracker) {
@@ -210,7 +247,10 @@ pub fn run(
                     }
                     Err((e, _)) => {
                         tracker.withdraw(seq);
-                        failure = Some(format!("cannot send a record to topic {:?}: {e}", produced.topic));
+                        failure = Some(format!(
+                            "cannot send a record to topic {:?}: {e}",
+                            produced.topic
+                        ));
                         break 'outer;
                     }
                 }
@@ -247,7 +287,10 @@ pub fn run(
 }
 
 /// Applies delivery reports to the tracker; the first failed delivery is the task's failure.
-fn drain(producer: &BaseProducer<DeliveryContext>, tracker: &mut OffsetTracker) -> Result<(), String> {
+fn drain(
+    producer: &BaseProducer<DeliveryContext>,
+    tracker: &mut OffsetTracker,
+) -> Result<(), String> {
     let reports = std::mem::take(&mut *producer.context().reports.lock());
     let mut first_error = None;
     for (seq, err) in reports {

@@ -10,7 +10,9 @@ use serde_json::json;
 
 use super::plugin::{Config, ConfigProblem, Plugin, PluginCatalog, PluginKind, PluginSpec, TaskId};
 use super::source_offsets::SourceOffsetStore;
-use super::task::{Predicate, RecordFailure, SinkTask, SourceTask, TaskError, Transform, TopicPartitionOffset};
+use super::task::{
+    Predicate, RecordFailure, SinkTask, SourceTask, TaskError, TopicPartitionOffset, Transform,
+};
 use super::worker::ConverterFactory;
 use crate::config::{get, ConverterConfig};
 use crate::convert::{ConvertError, Converter, HeaderConverter};
@@ -23,7 +25,9 @@ fn to_bytes(data: &Data) -> Result<Option<Vec<u8>>, ConvertError> {
     match &data.value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
-        other => Err(ConvertError(format!("test converter only takes strings, got {other:?}"))),
+        other => Err(ConvertError(format!(
+            "test converter only takes strings, got {other:?}"
+        ))),
     }
 }
 
@@ -44,10 +48,20 @@ impl Converter for Utf8Converter {
 }
 
 impl HeaderConverter for Utf8Converter {
-    fn from_connect_header(&self, _t: &str, _k: &str, data: &Data) -> Result<Option<Vec<u8>>, ConvertError> {
+    fn from_connect_header(
+        &self,
+        _t: &str,
+        _k: &str,
+        data: &Data,
+    ) -> Result<Option<Vec<u8>>, ConvertError> {
         to_bytes(data)
     }
-    fn to_connect_header(&self, _t: &str, _k: &str, bytes: Option<&[u8]>) -> Result<Data, ConvertError> {
+    fn to_connect_header(
+        &self,
+        _t: &str,
+        _k: &str,
+        bytes: Option<&[u8]>,
+    ) -> Result<Data, ConvertError> {
         Ok(from_bytes(bytes))
     }
 }
@@ -55,10 +69,17 @@ impl HeaderConverter for Utf8Converter {
 pub struct Utf8Converters;
 
 impl ConverterFactory for Utf8Converters {
-    fn converter(&self, _c: &ConverterConfig, _is_key: bool) -> Result<Arc<dyn Converter>, ConvertError> {
+    fn converter(
+        &self,
+        _c: &ConverterConfig,
+        _is_key: bool,
+    ) -> Result<Arc<dyn Converter>, ConvertError> {
         Ok(Arc::new(Utf8Converter))
     }
-    fn header_converter(&self, _c: &ConverterConfig) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
+    fn header_converter(
+        &self,
+        _c: &ConverterConfig,
+    ) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
         Ok(Arc::new(Utf8Converter))
     }
 }
@@ -76,13 +97,19 @@ impl SourceOffsetStore for MemoryOffsetStore {
             .lock()
             .iter()
             .filter(|((c, _), _)| c == connector)
-            .map(|(_, (p, o))| SourcePosition { partition: p.clone(), offset: o.clone() })
+            .map(|(_, (p, o))| SourcePosition {
+                partition: p.clone(),
+                offset: o.clone(),
+            })
             .collect()
     }
     fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
         let mut staged = self.staged.lock();
         for (p, o) in offsets {
-            let key = (connector.to_string(), serde_json::to_string(&p).unwrap_or_default());
+            let key = (
+                connector.to_string(),
+                serde_json::to_string(&p).unwrap_or_default(),
+            );
             staged.insert(key, (p, o));
         }
     }
@@ -116,7 +143,10 @@ impl SourceTask for TestSource {
                     Data::schemaless(Value::String(format!("k{i}"))),
                     Data::schemaless(Value::String(format!("v{i}"))),
                 );
-                record.headers.push(Header { key: "h".into(), value: Data::schemaless(Value::String(format!("x{i}"))) });
+                record.headers.push(Header {
+                    key: "h".into(),
+                    value: Data::schemaless(Value::String(format!("x{i}"))),
+                });
                 SourceRecord {
                     source_partition: [("src".to_string(), json!("test"))].into_iter().collect(),
                     source_offset: [("pos".to_string(), json!(i))].into_iter().collect(),
@@ -139,12 +169,25 @@ pub struct SinkLog {
 
 pub struct TestSink {
     log: Arc<SinkLog>,
+    /// `test.fail.value`: records with this value are rejected one by one.
+    fail_value: Option<String>,
 }
 
 impl SinkTask for TestSink {
     fn put(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
+        let failures: Vec<RecordFailure> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                self.fail_value.is_some() && r.value.value.as_str() == self.fail_value.as_deref()
+            })
+            .map(|(i, r)| RecordFailure {
+                index: i as u32,
+                message: format!("cannot store {:?}", r.value.value),
+            })
+            .collect();
         self.log.received.lock().extend(records);
-        Ok(Vec::new())
+        Ok(failures)
     }
     fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
         self.log.flushes.lock().push(offsets.to_vec());
@@ -190,36 +233,67 @@ impl Plugin for TestPlugin {
             })
             .collect())
     }
-    fn open_source(&self, _id: &TaskId, config: &Config, committed: Vec<SourcePosition>) -> Result<Box<dyn SourceTask>, TaskError> {
+    fn open_source(
+        &self,
+        _id: &TaskId,
+        config: &Config,
+        committed: Vec<SourcePosition>,
+    ) -> Result<Box<dyn SourceTask>, TaskError> {
         let task = get(config, "test.task").unwrap_or("0");
-        let behaviour = get(config, &format!("test.behaviour.{task}")).unwrap_or("idle").to_string();
+        let behaviour = get(config, &format!("test.behaviour.{task}"))
+            .unwrap_or("idle")
+            .to_string();
         let resume = committed
             .iter()
             .filter_map(|p| p.offset.get("pos").and_then(serde_json::Value::as_u64))
             .max()
             .map_or(0, |p| p + 1);
         if let Some(msg) = behaviour.strip_prefix("trap:") {
-            return Ok(Box::new(TestSource { topic: String::new(), next: 0, total: 0, trap: Some(msg.to_string()) }));
+            return Ok(Box::new(TestSource {
+                topic: String::new(),
+                next: 0,
+                total: 0,
+                trap: Some(msg.to_string()),
+            }));
         }
         let mut parts = behaviour.splitn(3, ':');
         let source = match (parts.next(), parts.next(), parts.next()) {
             (Some("count"), Some(topic), Some(total)) => TestSource {
                 topic: topic.to_string(),
                 next: resume,
-                total: total.parse().map_err(|_| TaskError::Fatal(format!("bad total {total}")))?,
+                total: total
+                    .parse()
+                    .map_err(|_| TaskError::Fatal(format!("bad total {total}")))?,
                 trap: None,
             },
-            _ => TestSource { topic: String::new(), next: 0, total: 0, trap: None },
+            _ => TestSource {
+                topic: String::new(),
+                next: 0,
+                total: 0,
+                trap: None,
+            },
         };
         Ok(Box::new(source))
     }
-    fn open_sink(&self, _id: &TaskId, _config: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
-        Ok(Box::new(TestSink { log: self.sink_log.clone() }))
+    fn open_sink(&self, _id: &TaskId, config: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
+        let fail_value = get(config, "test.fail.value").map(str::to_string);
+        Ok(Box::new(TestSink {
+            log: self.sink_log.clone(),
+            fail_value,
+        }))
     }
-    fn open_transform(&self, _id: &TaskId, _config: &Config) -> Result<Box<dyn Transform>, TaskError> {
+    fn open_transform(
+        &self,
+        _id: &TaskId,
+        _config: &Config,
+    ) -> Result<Box<dyn Transform>, TaskError> {
         Err(TaskError::Fatal("not a transform".into()))
     }
-    fn open_predicate(&self, _id: &TaskId, _config: &Config) -> Result<Box<dyn Predicate>, TaskError> {
+    fn open_predicate(
+        &self,
+        _id: &TaskId,
+        _config: &Config,
+    ) -> Result<Box<dyn Predicate>, TaskError> {
         Err(TaskError::Fatal("not a predicate".into()))
     }
 }
@@ -236,7 +310,10 @@ impl PluginCatalog for TestCatalog {
 }
 
 pub fn cfg(pairs: &[(&str, &str)]) -> Config {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// Polls `cond` every 20 ms until it holds or `timeout` passes.
@@ -255,5 +332,9 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 pub fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().compact().with_env_filter(filter).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt()
+        .compact()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
 }

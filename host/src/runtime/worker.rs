@@ -18,7 +18,9 @@ use super::sink_task::{self, SinkTaskSetup};
 use super::source_offsets::SourceOffsetStore;
 use super::source_task::{self, SourceTaskSetup};
 use super::status::{ConnectorStatus, Herder};
-use crate::config::{check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig};
+use crate::config::{
+    check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig,
+};
 use crate::convert::{self, ConvertError, Converter, HeaderConverter};
 use crate::kafka::KafkaSettings;
 
@@ -32,7 +34,9 @@ pub enum StartError {
     AlreadyExists(String),
     #[error("connector {name:?}: {message}")]
     Converter { name: String, message: String },
-    #[error("connector {name:?} is a {kind} plugin; only source and sink plugins can run as connectors")]
+    #[error(
+        "connector {name:?} is a {kind} plugin; only source and sink plugins can run as connectors"
+    )]
     NotAConnector { name: String, kind: &'static str },
     /// The plugin could not split the connector into tasks.
     #[error("connector {name:?} failed to create task configs: {message}")]
@@ -44,18 +48,32 @@ pub enum StartError {
 /// Builds the converters of a connector from their configs (the `convert` module's
 /// factories in production; tests substitute simple ones).
 pub trait ConverterFactory: Send + Sync {
-    fn converter(&self, config: &ConverterConfig, is_key: bool) -> Result<Arc<dyn Converter>, ConvertError>;
-    fn header_converter(&self, config: &ConverterConfig) -> Result<Arc<dyn HeaderConverter>, ConvertError>;
+    fn converter(
+        &self,
+        config: &ConverterConfig,
+        is_key: bool,
+    ) -> Result<Arc<dyn Converter>, ConvertError>;
+    fn header_converter(
+        &self,
+        config: &ConverterConfig,
+    ) -> Result<Arc<dyn HeaderConverter>, ConvertError>;
 }
 
 /// The built-in converters (`convert::converter`, `convert::header_converter`).
 pub struct BuiltinConverters;
 
 impl ConverterFactory for BuiltinConverters {
-    fn converter(&self, config: &ConverterConfig, is_key: bool) -> Result<Arc<dyn Converter>, ConvertError> {
+    fn converter(
+        &self,
+        config: &ConverterConfig,
+        is_key: bool,
+    ) -> Result<Arc<dyn Converter>, ConvertError> {
         convert::converter(config, is_key)
     }
-    fn header_converter(&self, config: &ConverterConfig) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
+    fn header_converter(
+        &self,
+        config: &ConverterConfig,
+    ) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
         convert::header_converter(config)
     }
 }
@@ -111,30 +129,32 @@ impl Worker {
     pub fn discover_cluster_id(self: &Arc<Self>) {
         let worker = Arc::downgrade(self);
         let config = self.kafka.admin_config("sluice-worker-cluster-id");
-        let spawned = std::thread::Builder::new().name("sluice-cluster-id".into()).spawn(move || {
-            let client: rdkafka::producer::BaseProducer = match config.create() {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!("cannot create a client to read the Kafka cluster id: {e}");
-                    return;
-                }
-            };
-            let mut delay = Duration::from_millis(200);
-            loop {
-                if let Some(id) = client.client().fetch_cluster_id(Duration::from_secs(5)) {
-                    match worker.upgrade() {
-                        Some(w) => *w.cluster_id.lock() = Some(id),
-                        None => return,
+        let spawned = std::thread::Builder::new()
+            .name("sluice-cluster-id".into())
+            .spawn(move || {
+                let client: rdkafka::producer::BaseProducer = match config.create() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("cannot create a client to read the Kafka cluster id: {e}");
+                        return;
                     }
-                    return;
+                };
+                let mut delay = Duration::from_millis(200);
+                loop {
+                    if let Some(id) = client.client().fetch_cluster_id(Duration::from_secs(5)) {
+                        match worker.upgrade() {
+                            Some(w) => *w.cluster_id.lock() = Some(id),
+                            None => return,
+                        }
+                        return;
+                    }
+                    if worker.strong_count() == 0 {
+                        return;
+                    }
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(10));
                 }
-                if worker.strong_count() == 0 {
-                    return;
-                }
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(10));
-            }
-        });
+            });
         if let Err(e) = spawned {
             tracing::warn!("cannot start the cluster id lookup: {e}");
         }
@@ -142,17 +162,25 @@ impl Worker {
 
     /// Validates and starts a connector: one thread per task config. Returns its name.
     pub fn start_connector(&self, raw: Config) -> Result<String, StartError> {
-        let (cc, plugin) =
-            check_connector(&raw, self.catalog.as_ref()).map_err(|p| StartError::Invalid(describe_problems(&p)))?;
+        let (cc, plugin) = check_connector(&raw, self.catalog.as_ref())
+            .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
         let name = cc.name.clone();
         if self.connectors.lock().contains_key(&name) {
             return Err(StartError::AlreadyExists(name));
         }
         let kind = plugin.spec().kind;
         if !matches!(kind, PluginKind::Source | PluginKind::Sink) {
-            return Err(StartError::NotAConnector { name, kind: kind.rest_name() });
+            return Err(StartError::NotAConnector {
+                name,
+                kind: kind.rest_name(),
+            });
         }
-        let converters = self.converters(&cc).map_err(|message| StartError::Converter { name: name.clone(), message })?;
+        let converters = self
+            .converters(&cc)
+            .map_err(|message| StartError::Converter {
+                name: name.clone(),
+                message,
+            })?;
         let mut runtime = ConnectorRuntime::new(name.clone(), kind, raw.clone());
         let task_configs = match plugin.task_configs(&cc.raw, cc.tasks_max) {
             Ok(t) => t,
@@ -165,7 +193,10 @@ impl Worker {
         };
         tracing::info!(connector = %name, tasks = task_configs.len(), kind = kind.rest_name(), "starting connector");
         for (i, task_config) in task_configs.into_iter().enumerate() {
-            let id = TaskId { connector: name.clone(), task: i as u32 };
+            let id = TaskId {
+                connector: name.clone(),
+                task: i as u32,
+            };
             let plugin = plugin.clone();
             let converters = converters.clone();
             let kafka = self.kafka.clone();
@@ -222,15 +253,24 @@ impl Worker {
 
     /// Connector overrides, else the worker's converters.
     fn converters(&self, cc: &ConnectorConfig) -> Result<Converters, String> {
-        let pick = |o: &Option<ConverterConfig>, w: &ConverterConfig| o.clone().unwrap_or_else(|| w.clone());
+        let pick = |o: &Option<ConverterConfig>, w: &ConverterConfig| {
+            o.clone().unwrap_or_else(|| w.clone())
+        };
         let key_cfg = pick(&cc.key_converter, &self.config.key_converter);
         let value_cfg = pick(&cc.value_converter, &self.config.value_converter);
         let header_cfg = pick(&cc.header_converter, &self.config.header_converter);
         Ok(Converters {
-            key: self.converter_factory.converter(&key_cfg, true).map_err(|e| format!("key.converter {}: {e}", key_cfg.class))?,
-            value: self.converter_factory.converter(&value_cfg, false)
+            key: self
+                .converter_factory
+                .converter(&key_cfg, true)
+                .map_err(|e| format!("key.converter {}: {e}", key_cfg.class))?,
+            value: self
+                .converter_factory
+                .converter(&value_cfg, false)
                 .map_err(|e| format!("value.converter {}: {e}", value_cfg.class))?,
-            header: self.converter_factory.header_converter(&header_cfg)
+            header: self
+                .converter_factory
+                .header_converter(&header_cfg)
                 .map_err(|e| format!("header.converter {}: {e}", header_cfg.class))?,
         })
     }
@@ -238,7 +278,9 @@ impl Worker {
     /// Stops one connector and waits (bounded by `task.shutdown.graceful.timeout.ms`) for its
     /// tasks. Returns false if it does not exist.
     pub fn stop_connector(&self, name: &str) -> bool {
-        let Some(mut c) = self.connectors.lock().remove(name) else { return false };
+        let Some(mut c) = self.connectors.lock().remove(name) else {
+            return false;
+        };
         c.signal_stop();
         let stuck = c.join(Instant::now() + self.join_budget());
         if !stuck.is_empty() {
@@ -280,7 +322,10 @@ impl Herder for Worker {
         self.connectors.lock().keys().cloned().collect()
     }
     fn connector_status(&self, name: &str) -> Option<ConnectorStatus> {
-        self.connectors.lock().get(name).map(ConnectorRuntime::status)
+        self.connectors
+            .lock()
+            .get(name)
+            .map(ConnectorRuntime::status)
     }
     fn connector_config(&self, name: &str) -> Option<Config> {
         self.connectors.lock().get(name).map(|c| c.config.clone())
@@ -288,17 +333,21 @@ impl Herder for Worker {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::data::Value;
     use crate::kafka::EmbeddedBroker;
     use crate::runtime::status::State;
     use crate::runtime::task::TopicPartitionOffset;
     use crate::runtime::test_doubles::*;
-    use crate::data::Value;
     use serde_json::json;
 
     fn worker_config(flush_ms: u64) -> WorkerConfig {
-        let conv = |class: &str| ConverterConfig { class: class.to_string(), props: Vec::new() };
+        let conv = |class: &str| ConverterConfig {
+            class: class.to_string(),
+            props: Vec::new(),
+        };
         WorkerConfig {
             bootstrap_servers: None,
             key_converter: conv("org.apache.kafka.connect.storage.StringConverter"),
@@ -313,9 +362,18 @@ mod tests {
         }
     }
 
-    fn worker(bootstrap: &str, store: Arc<MemoryOffsetStore>, plugins: Vec<Arc<dyn crate::runtime::plugin::Plugin>>) -> Worker {
-        Worker::new(worker_config(200), KafkaSettings::plain(bootstrap), Arc::new(TestCatalog(plugins)), store)
-            .with_converter_factory(Arc::new(Utf8Converters))
+    fn worker(
+        bootstrap: &str,
+        store: Arc<MemoryOffsetStore>,
+        plugins: Vec<Arc<dyn crate::runtime::plugin::Plugin>>,
+    ) -> Worker {
+        Worker::new(
+            worker_config(200),
+            KafkaSettings::plain(bootstrap),
+            Arc::new(TestCatalog(plugins)),
+            store,
+        )
+        .with_converter_factory(Arc::new(Utf8Converters))
     }
 
     /// Nothing listens on port 1: clients are created (librdkafka connects lazily) but no
@@ -327,7 +385,10 @@ mod tests {
         let source = TestPlugin::new("com.example.TestSourceConnector", PluginKind::Source);
         let w = worker(NO_BROKER, Arc::default(), vec![source]);
         let err = w
-            .start_connector(cfg(&[("name", "bad"), ("connector.class", "com.example.Missing")]))
+            .start_connector(cfg(&[
+                ("name", "bad"),
+                ("connector.class", "com.example.Missing"),
+            ]))
             .unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, StartError::Invalid(_)), "{err:?}");
@@ -352,28 +413,111 @@ mod tests {
             ("connector.class", "com.example.TestSourceConnector"),
             ("tasks.max", "2"),
             ("test.behaviour.0", "idle"),
-            ("test.behaviour.1", "trap:wasm trap: unreachable instruction executed"),
+            (
+                "test.behaviour.1",
+                "trap:wasm trap: unreachable instruction executed",
+            ),
         ]))
         .unwrap();
-        w.start_connector(cfg(&[("name", "snk"), ("connector.class", "TestSinkConnector"), ("topics", "t")]))
-            .unwrap();
+        w.start_connector(cfg(&[
+            ("name", "snk"),
+            ("connector.class", "TestSinkConnector"),
+            ("topics", "t"),
+        ]))
+        .unwrap();
 
         let failed = wait_until(Duration::from_secs(10), || {
-            w.connector_status("src").is_some_and(|s| s.tasks[1].state == State::Failed)
+            w.connector_status("src")
+                .is_some_and(|s| s.tasks[1].state == State::Failed)
         });
-        assert!(failed, "task 1 never failed: {:?}", w.connector_status("src"));
+        assert!(
+            failed,
+            "task 1 never failed: {:?}",
+            w.connector_status("src")
+        );
         // Give a wrongly propagated failure the time to show.
         std::thread::sleep(Duration::from_millis(300));
         let src = w.connector_status("src").unwrap();
         assert_eq!(src.state, State::Running);
         assert_eq!(src.tasks[0].state, State::Running, "{src:?}");
         let trace = src.tasks[1].trace.clone().unwrap_or_default();
-        assert!(trace.contains("unreachable instruction executed"), "{trace}");
+        assert!(
+            trace.contains("unreachable instruction executed"),
+            "{trace}"
+        );
         assert!(trace.contains("trapped"), "{trace}");
         let snk = w.connector_status("snk").unwrap();
-        assert_eq!((snk.state, snk.tasks[0].state), (State::Running, State::Running), "{snk:?}");
+        assert_eq!(
+            (snk.state, snk.tasks[0].state),
+            (State::Running, State::Running),
+            "{snk:?}"
+        );
         assert_eq!(snk.kind, PluginKind::Sink);
         assert_eq!(w.connectors(), vec!["snk".to_string(), "src".to_string()]);
+        w.stop_all();
+    }
+
+    fn embedded_worker(
+        broker: &EmbeddedBroker,
+        store: Arc<MemoryOffsetStore>,
+        plugins: Vec<Arc<dyn crate::runtime::plugin::Plugin>>,
+    ) -> Worker {
+        let mut kafka = KafkaSettings::plain("").using_embedded(broker);
+        // The mock group coordinator only completes a rejoin after the previous member's
+        // session timed out (45 s by default), although that member left the group.
+        kafka.consumer = cfg(&[
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "500"),
+        ]);
+        Worker::new(
+            worker_config(200),
+            kafka,
+            Arc::new(TestCatalog(plugins)),
+            store,
+        )
+        .with_converter_factory(Arc::new(Utf8Converters))
+    }
+
+    /// A record the sink rejects fails the sink task (no DLQ yet) with the record's position
+    /// in the trace, and its offset is never committed.
+    #[test]
+    fn a_rejected_sink_record_fails_the_task_and_is_not_committed() {
+        init_logs();
+        let broker = EmbeddedBroker::start().unwrap();
+        let source = TestPlugin::new("com.example.TestSourceConnector", PluginKind::Source);
+        let sink = TestPlugin::new("com.example.TestSinkConnector", PluginKind::Sink);
+        let log = sink.sink_log.clone();
+        let w = embedded_worker(&broker, Arc::default(), vec![source, sink]);
+        w.start_connector(cfg(&[
+            ("name", "f-src"),
+            ("connector.class", "TestSource"),
+            ("test.behaviour.0", "count:f-topic:10"),
+        ]))
+        .unwrap();
+        w.start_connector(cfg(&[
+            ("name", "f-sink"),
+            ("connector.class", "TestSink"),
+            ("topics", "f-topic"),
+            ("test.fail.value", "v3"),
+        ]))
+        .unwrap();
+        let failed = wait_until(Duration::from_secs(60), || {
+            w.connector_status("f-sink")
+                .is_some_and(|s| s.tasks[0].state == State::Failed)
+        });
+        let status = w.connector_status("f-sink").unwrap();
+        assert!(failed, "{status:?}");
+        let trace = status.tasks[0].trace.clone().unwrap_or_default();
+        assert!(
+            trace.contains("f-topic-0@3") && trace.contains("cannot store"),
+            "{trace}"
+        );
+        assert_eq!(
+            w.connector_status("f-src").unwrap().tasks[0].state,
+            State::Running
+        );
+        let flushed_past_failure = log.flushes.lock().iter().flatten().any(|o| o.offset > 3);
+        assert!(!flushed_past_failure, "{:?}", log.flushes.lock());
         w.stop_all();
     }
 
@@ -387,13 +531,7 @@ mod tests {
         let source = TestPlugin::new("com.example.TestSourceConnector", PluginKind::Source);
         let sink = TestPlugin::new("com.example.TestSinkConnector", PluginKind::Sink);
         let log = sink.sink_log.clone();
-        let w = Worker::new(
-            worker_config(200),
-            KafkaSettings::plain("").using_embedded(&broker),
-            Arc::new(TestCatalog(vec![source, sink])),
-            store.clone(),
-        )
-        .with_converter_factory(Arc::new(Utf8Converters));
+        let w = embedded_worker(&broker, store.clone(), vec![source, sink]);
         let src_cfg = |total: u32| {
             cfg(&[
                 ("name", "rt-src"),
@@ -401,12 +539,21 @@ mod tests {
                 ("test.behaviour.0", &format!("count:rt-topic:{total}")),
             ])
         };
-        let sink_cfg = cfg(&[("name", "rt-sink"), ("connector.class", "TestSink"), ("topics", "rt-topic")]);
+        let sink_cfg = cfg(&[
+            ("name", "rt-sink"),
+            ("connector.class", "TestSink"),
+            ("topics", "rt-topic"),
+        ]);
         w.start_connector(src_cfg(500)).unwrap();
         w.start_connector(sink_cfg.clone()).unwrap();
 
         let got_all = wait_until(Duration::from_secs(60), || log.received.lock().len() >= 500);
-        assert!(got_all, "sink got {} records; status {:?}", log.received.lock().len(), w.connector_status("rt-sink"));
+        assert!(
+            got_all,
+            "sink got {} records; status {:?}",
+            log.received.lock().len(),
+            w.connector_status("rt-sink")
+        );
         {
             let received = log.received.lock();
             for (i, r) in received.iter().enumerate() {
@@ -416,7 +563,10 @@ mod tests {
                 assert_eq!(r.key.value, Value::String(format!("k{i}")));
                 assert_eq!(r.value.value, Value::String(format!("v{i}")));
                 assert_eq!(r.headers.len(), 1);
-                assert_eq!((r.headers[0].key.as_str(), &r.headers[0].value.value), ("h", &Value::String(format!("x{i}"))));
+                assert_eq!(
+                    (r.headers[0].key.as_str(), &r.headers[0].value.value),
+                    ("h", &Value::String(format!("x{i}")))
+                );
             }
         }
         w.stop_all();
@@ -426,7 +576,14 @@ mod tests {
         assert_eq!(positions[0].offset.get("pos"), Some(&json!(499)));
         // The sink was flushed with the next offset before the commit.
         let last_flush = log.flushes.lock().last().cloned().unwrap_or_default();
-        assert_eq!(last_flush, vec![TopicPartitionOffset { topic: "rt-topic".into(), partition: 0, offset: 500 }]);
+        assert_eq!(
+            last_flush,
+            vec![TopicPartitionOffset {
+                topic: "rt-topic".into(),
+                partition: 0,
+                offset: 500
+            }]
+        );
 
         // Restart: the source resumes after 499, the sink after its committed offset 500.
         w.start_connector(src_cfg(600)).unwrap();
@@ -434,11 +591,20 @@ mod tests {
         let got_more = wait_until(Duration::from_secs(60), || log.received.lock().len() >= 600);
         std::thread::sleep(Duration::from_millis(500));
         let received = log.received.lock().len();
-        assert!(got_more && received == 600, "expected exactly 600 records, got {received}");
-        let values: Vec<Value> = log.received.lock()[500..].iter().map(|r| r.value.value.clone()).collect();
+        assert!(
+            got_more && received == 600,
+            "expected exactly 600 records, got {received}"
+        );
+        let values: Vec<Value> = log.received.lock()[500..]
+            .iter()
+            .map(|r| r.value.value.clone())
+            .collect();
         let expected: Vec<Value> = (500..600).map(|i| Value::String(format!("v{i}"))).collect();
         assert_eq!(values, expected);
         w.stop_all();
-        assert_eq!(store.positions("rt-src")[0].offset.get("pos"), Some(&json!(599)));
+        assert_eq!(
+            store.positions("rt-src")[0].offset.get("pos"),
+            Some(&json!(599))
+        );
     }
 }

@@ -30,7 +30,9 @@ wasmtime::component::bindgen!({
     world: "sluice:host-bindings/all-kinds",
 });
 
-pub use exports::sluice::connect::{plugin, predicates, sink_connector, source_connector, transforms};
+pub use exports::sluice::connect::{
+    plugin, predicates, sink_connector, source_connector, transforms,
+};
 pub use sluice::connect::{host, types};
 
 /// The interface names a component must export, per kind (for error messages and checks).

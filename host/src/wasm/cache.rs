@@ -16,7 +16,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use crate::runtime::plugin::{ConfigDef, ConfigType, FileAccess, Importance, PluginKind, PluginSpec};
+use crate::runtime::plugin::{
+    ConfigDef, ConfigType, FileAccess, Importance, PluginKind, PluginSpec,
+};
 
 /// Where one component's cache entry lives.
 #[derive(Debug, Clone)]
@@ -32,7 +34,10 @@ impl Entry {
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let engine_hash = hex(&hasher.0.finalize()[..8]);
         let stem = format!("{file_hash}-{engine_hash}");
-        Entry { cwasm: cache_dir.join(format!("{stem}.cwasm")), spec: cache_dir.join(format!("{stem}.spec.json")) }
+        Entry {
+            cwasm: cache_dir.join(format!("{stem}.cwasm")),
+            spec: cache_dir.join(format!("{stem}.spec.json")),
+        }
     }
 }
 
@@ -54,7 +59,12 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Loads the component from the cache, or compiles it and stores the artifact.
 /// Returns whether the cache was used. `source` only names the plugin file in messages.
-pub(crate) fn component(engine: &Engine, entry: &Entry, wasm: &[u8], source: &Path) -> Result<(Component, bool), String> {
+pub(crate) fn component(
+    engine: &Engine,
+    entry: &Entry,
+    wasm: &[u8],
+    source: &Path,
+) -> Result<(Component, bool), String> {
     if let Ok(artifact) = std::fs::read(&entry.cwasm) {
         // We read the artifact into memory instead of `Component::deserialize_file`: that
         // one mmaps the file, and anything truncating or rewriting it in place later (a
@@ -76,13 +86,16 @@ pub(crate) fn component(engine: &Engine, entry: &Entry, wasm: &[u8], source: &Pa
             }
         }
     }
-    let artifact = engine.precompile_component(wasm).map_err(|e| format!("does not compile: {e:#}"))?;
+    let artifact = engine
+        .precompile_component(wasm)
+        .map_err(|e| format!("does not compile: {e:#}"))?;
     if let Err(e) = write_atomic(&entry.cwasm, &artifact) {
         // Not fatal: the plugin works, it is just compiled again next start.
         tracing::warn!(cache = %entry.cwasm.display(), "cannot write precompiled plugin to the cache: {e}");
     }
     // SAFETY: `artifact` was produced by `precompile_component` of this very engine just now.
-    let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| format!("does not load: {e:#}"))?;
+    let component = unsafe { Component::deserialize(engine, &artifact) }
+        .map_err(|e| format!("does not load: {e:#}"))?;
     Ok((component, false))
 }
 
@@ -107,7 +120,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The cached spec, if present and readable (a damaged one is deleted and re-read).
 pub(crate) fn read_spec(entry: &Entry) -> Option<PluginSpec> {
     let text = std::fs::read(&entry.spec).ok()?;
-    match serde_json::from_slice::<SpecFile>(&text).map_err(|e| e.to_string()).and_then(PluginSpec::try_from) {
+    match serde_json::from_slice::<SpecFile>(&text)
+        .map_err(|e| e.to_string())
+        .and_then(PluginSpec::try_from)
+    {
         Ok(spec) => Some(spec),
         Err(e) => {
             tracing::warn!(cache = %entry.spec.display(), "discarding unreadable cached plugin spec: {e}");
@@ -119,7 +135,9 @@ pub(crate) fn read_spec(entry: &Entry) -> Option<PluginSpec> {
 
 pub(crate) fn write_spec(entry: &Entry, spec: &PluginSpec) {
     let file = SpecFile::from(spec);
-    let result = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other).and_then(|b| write_atomic(&entry.spec, &b));
+    let result = serde_json::to_vec_pretty(&file)
+        .map_err(std::io::Error::other)
+        .and_then(|b| write_atomic(&entry.spec, &b));
     if let Err(e) = result {
         tracing::warn!(cache = %entry.spec.display(), "cannot write plugin spec to the cache: {e}");
     }
@@ -169,7 +187,11 @@ const TYPES: [(ConfigType, &str); 9] = [
     (ConfigType::Class, "class"),
     (ConfigType::Password, "password"),
 ];
-const IMPORTANCES: [(Importance, &str); 3] = [(Importance::High, "high"), (Importance::Medium, "medium"), (Importance::Low, "low")];
+const IMPORTANCES: [(Importance, &str); 3] = [
+    (Importance::High, "high"),
+    (Importance::Medium, "medium"),
+    (Importance::Low, "low"),
+];
 const ACCESSES: [(FileAccess, &str); 4] = [
     (FileAccess::ReadFile, "read-file"),
     (FileAccess::WriteFile, "write-file"),
@@ -178,7 +200,11 @@ const ACCESSES: [(FileAccess, &str); 4] = [
 ];
 
 fn name_of<T: PartialEq + Copy>(table: &[(T, &'static str)], v: T) -> String {
-    table.iter().find(|(t, _)| *t == v).map(|(_, n)| (*n).to_owned()).unwrap_or_default()
+    table
+        .iter()
+        .find(|(t, _)| *t == v)
+        .map(|(_, n)| (*n).to_owned())
+        .unwrap_or_default()
 }
 
 impl From<&PluginSpec> for SpecFile {
@@ -213,7 +239,11 @@ impl TryFrom<SpecFile> for PluginSpec {
     type Error = String;
     fn try_from(s: SpecFile) -> Result<Self, String> {
         fn parse<T: Copy>(table: &[(T, &'static str)], what: &str, v: &str) -> Result<T, String> {
-            table.iter().find(|(_, n)| *n == v).map(|(t, _)| *t).ok_or_else(|| format!("unknown {what} `{v}`"))
+            table
+                .iter()
+                .find(|(_, n)| *n == v)
+                .map(|(t, _)| *t)
+                .ok_or_else(|| format!("unknown {what} `{v}`"))
         }
         Ok(PluginSpec {
             name: s.name,
@@ -228,7 +258,11 @@ impl TryFrom<SpecFile> for PluginSpec {
                     Ok(ConfigDef {
                         ty: parse(&TYPES, "config type", &d.ty)?,
                         importance: parse(&IMPORTANCES, "importance", &d.importance)?,
-                        file_access: d.file_access.as_deref().map(|a| parse(&ACCESSES, "file access", a)).transpose()?,
+                        file_access: d
+                            .file_access
+                            .as_deref()
+                            .map(|a| parse(&ACCESSES, "file access", a))
+                            .transpose()?,
                         name: d.name,
                         default: d.default,
                         required: d.required,

@@ -30,7 +30,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 512 << 20, call_timeout: Duration::from_secs(60) }
+        Limits {
+            memory_bytes: 512 << 20,
+            call_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -76,7 +79,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -105,7 +111,10 @@ pub(crate) struct Runtime {
 /// The process-wide runtime, created (with its ticker thread) on first use.
 pub(crate) fn runtime() -> Result<&'static Runtime, WasmError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-    RUNTIME.get_or_init(|| build_runtime().map_err(|e| format!("{e:#}"))).as_ref().map_err(|e| WasmError::Engine(e.clone()))
+    RUNTIME
+        .get_or_init(|| build_runtime().map_err(|e| format!("{e:#}")))
+        .as_ref()
+        .map_err(|e| WasmError::Engine(e.clone()))
 }
 
 fn build_runtime() -> wasmtime::Result<Runtime> {

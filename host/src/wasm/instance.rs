@@ -38,7 +38,13 @@ impl PluginInstance {
             Ok(i) => i,
             Err(e) => return Err(TaskError::Trap(describe(&e, stderr.take()))),
         };
-        Ok(PluginInstance { store, instance, deadline_ticks, stderr, poisoned: None })
+        Ok(PluginInstance {
+            store,
+            instance,
+            deadline_ticks,
+            stderr,
+            poisoned: None,
+        })
     }
 
     /// Calls into the guest with a fresh deadline; a trap poisons the instance.
@@ -63,7 +69,10 @@ impl PluginInstance {
 
     /// Like [`call`](Self::call) but for setup work (looking up exports) that cannot
     /// trap; a failure there means the component does not match its interface.
-    pub fn with<R>(&mut self, f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>) -> Result<R, TaskError> {
+    pub fn with<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, TaskError> {
         f(&mut self.store, &self.instance).map_err(|e| TaskError::Fatal(format!("{e:#}")))
     }
 
@@ -77,7 +86,8 @@ impl PluginInstance {
 pub(crate) fn describe(e: &wasmtime::Error, stderr: Option<String>) -> String {
     let mut message = match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::Interrupt) => {
-            "the call exceeded its time limit (epoch deadline reached: wasm trap: interrupt)".to_owned()
+            "the call exceeded its time limit (epoch deadline reached: wasm trap: interrupt)"
+                .to_owned()
         }
         Some(trap) => format!("{trap}"),
         None => format!("{:#}", e.root_cause()),

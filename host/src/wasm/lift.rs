@@ -7,7 +7,10 @@
 
 use super::bindings::transforms::{Outcome as WitOutcome, TransformOutput};
 use super::bindings::types as wit;
-use crate::data::{ConnectRecord, Data, Field, Header, OffsetMap, Schema, SchemaRef, SchemaType, SourceRecord, TimestampType, Value};
+use crate::data::{
+    ConnectRecord, Data, Field, Header, OffsetMap, Schema, SchemaRef, SchemaType, SourceRecord,
+    TimestampType, Value,
+};
 use crate::runtime::task::Outcome;
 
 /// Deeper trees than this are rejected (they would only exhaust the host's stack).
@@ -19,7 +22,11 @@ pub(crate) fn schemas(schemas: Vec<wit::Schema>) -> LiftResult<Vec<SchemaRef>> {
     schemas
         .iter()
         .enumerate()
-        .map(|(i, s)| schema(s).map(SchemaRef::new).map_err(|e| format!("schema table entry {i}: {e}")))
+        .map(|(i, s)| {
+            schema(s)
+                .map(SchemaRef::new)
+                .map_err(|e| format!("schema table entry {i}: {e}"))
+        })
         .collect()
 }
 
@@ -32,16 +39,25 @@ pub(crate) fn schema(s: &wit::Schema) -> LiftResult<Schema> {
 
 fn schema_node(s: &wit::Schema, at: u32, depth: usize) -> LiftResult<Schema> {
     if depth > MAX_DEPTH {
-        return Err(format!("schema nested deeper than {MAX_DEPTH} levels (or cyclic)"));
+        return Err(format!(
+            "schema nested deeper than {MAX_DEPTH} levels (or cyclic)"
+        ));
     }
-    let node = s.nodes.get(at as usize).ok_or_else(|| format!("schema node index {at} out of range ({} nodes)", s.nodes.len()))?;
+    let node = s.nodes.get(at as usize).ok_or_else(|| {
+        format!(
+            "schema node index {at} out of range ({} nodes)",
+            s.nodes.len()
+        )
+    })?;
     let child = |i: Option<u32>| -> LiftResult<Option<SchemaRef>> {
-        i.map(|i| schema_node(s, i, depth + 1).map(SchemaRef::new)).transpose()
+        i.map(|i| schema_node(s, i, depth + 1).map(SchemaRef::new))
+            .transpose()
     };
     let default = match node.default_value {
         None => None,
         Some(root) => {
-            let mut nodes: Vec<Option<wit::ValueNode>> = s.defaults.iter().cloned().map(Some).collect();
+            let mut nodes: Vec<Option<wit::ValueNode>> =
+                s.defaults.iter().cloned().map(Some).collect();
             Some(value(&mut nodes, root, 0)?)
         }
     };
@@ -60,7 +76,10 @@ fn schema_node(s: &wit::Schema, at: u32, depth: usize) -> LiftResult<Schema> {
             .fields
             .iter()
             .map(|f| {
-                Ok(Field { name: f.name.clone(), schema: SchemaRef::new(schema_node(s, f.schema, depth + 1)?) })
+                Ok(Field {
+                    name: f.name.clone(),
+                    schema: SchemaRef::new(schema_node(s, f.schema, depth + 1)?),
+                })
             })
             .collect::<LiftResult<_>>()?,
     })
@@ -89,8 +108,12 @@ fn value(nodes: &mut [Option<wit::ValueNode>], at: u32, depth: usize) -> LiftRes
         return Err(format!("value nested deeper than {MAX_DEPTH} levels"));
     }
     let len = nodes.len();
-    let slot = nodes.get_mut(at as usize).ok_or_else(|| format!("value node index {at} out of range ({len} nodes)"))?;
-    let node = slot.take().ok_or_else(|| format!("value node {at} is referenced more than once"))?;
+    let slot = nodes
+        .get_mut(at as usize)
+        .ok_or_else(|| format!("value node index {at} out of range ({len} nodes)"))?;
+    let node = slot
+        .take()
+        .ok_or_else(|| format!("value node {at} is referenced more than once"))?;
     Ok(match node {
         wit::ValueNode::Null => Value::Null,
         wit::ValueNode::Boolean(b) => Value::Boolean(b),
@@ -102,36 +125,45 @@ fn value(nodes: &mut [Option<wit::ValueNode>], at: u32, depth: usize) -> LiftRes
         wit::ValueNode::Float64(x) => Value::Float64(x),
         wit::ValueNode::String(s) => Value::String(s),
         wit::ValueNode::Bytes(b) => Value::Bytes(b),
-        wit::ValueNode::Array(items) => {
-            Value::Array(items.into_iter().map(|i| value(nodes, i, depth + 1)).collect::<LiftResult<_>>()?)
-        }
+        wit::ValueNode::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| value(nodes, i, depth + 1))
+                .collect::<LiftResult<_>>()?,
+        ),
         wit::ValueNode::Map(entries) => Value::Map(
             entries
                 .into_iter()
                 .map(|(k, v)| Ok((value(nodes, k, depth + 1)?, value(nodes, v, depth + 1)?)))
                 .collect::<LiftResult<_>>()?,
         ),
-        wit::ValueNode::Struct(fields) => {
-            Value::Struct(fields.into_iter().map(|i| value(nodes, i, depth + 1)).collect::<LiftResult<_>>()?)
-        }
+        wit::ValueNode::Struct(fields) => Value::Struct(
+            fields
+                .into_iter()
+                .map(|i| value(nodes, i, depth + 1))
+                .collect::<LiftResult<_>>()?,
+        ),
     })
 }
 
 pub(crate) fn data(d: wit::Data, table: &[SchemaRef]) -> LiftResult<Data> {
     let schema = match d.schema {
         None => None,
-        Some(i) => Some(
-            table
-                .get(i as usize)
-                .cloned()
-                .ok_or_else(|| format!("schema index {i} out of range (batch has {} schemas)", table.len()))?,
-        ),
+        Some(i) => Some(table.get(i as usize).cloned().ok_or_else(|| {
+            format!(
+                "schema index {i} out of range (batch has {} schemas)",
+                table.len()
+            )
+        })?),
     };
     if d.value.is_empty() {
         return Err("data has an empty value node list (a null value is `[null]`)".into());
     }
     let mut nodes: Vec<Option<wit::ValueNode>> = d.value.into_iter().map(Some).collect();
-    Ok(Data { schema, value: value(&mut nodes, 0, 0)? })
+    Ok(Data {
+        schema,
+        value: value(&mut nodes, 0, 0)?,
+    })
 }
 
 pub(crate) fn record(r: wit::ConnectRecord, table: &[SchemaRef]) -> LiftResult<ConnectRecord> {
@@ -183,8 +215,10 @@ pub(crate) fn source_batch(batch: wit::SourceBatch) -> LiftResult<Vec<SourceReco
         .enumerate()
         .map(|(i, r)| {
             Ok(SourceRecord {
-                source_partition: offset_map(r.source_partition).map_err(|e| format!("record {i}: source partition: {e}"))?,
-                source_offset: offset_map(r.source_offset).map_err(|e| format!("record {i}: source offset: {e}"))?,
+                source_partition: offset_map(r.source_partition)
+                    .map_err(|e| format!("record {i}: source partition: {e}"))?,
+                source_offset: offset_map(r.source_offset)
+                    .map_err(|e| format!("record {i}: source offset: {e}"))?,
                 record: record(r.record, &table).map_err(|e| format!("record {i}: {e}"))?,
             })
         })
@@ -205,7 +239,10 @@ pub(crate) fn batch(batch: wit::Batch) -> LiftResult<Vec<ConnectRecord>> {
 /// A transform's outcomes; there must be exactly one per input record.
 pub(crate) fn transform_output(out: TransformOutput, inputs: usize) -> LiftResult<Vec<Outcome>> {
     if out.outcomes.len() != inputs {
-        return Err(format!("transform returned {} outcomes for {inputs} input records", out.outcomes.len()));
+        return Err(format!(
+            "transform returned {} outcomes for {inputs} input records",
+            out.outcomes.len()
+        ));
     }
     let table = schemas(out.schemas)?;
     out.outcomes
@@ -213,7 +250,9 @@ pub(crate) fn transform_output(out: TransformOutput, inputs: usize) -> LiftResul
         .enumerate()
         .map(|(i, o)| {
             Ok(match o {
-                WitOutcome::Keep(r) => Outcome::Keep(record(r, &table).map_err(|e| format!("record {i}: {e}"))?),
+                WitOutcome::Keep(r) => {
+                    Outcome::Keep(record(r, &table).map_err(|e| format!("record {i}: {e}"))?)
+                }
                 WitOutcome::Drop => Outcome::Drop,
                 WitOutcome::Fail(message) => Outcome::Fail(message),
             })
@@ -231,18 +270,29 @@ mod tests {
 
     fn sample_schema() -> SchemaRef {
         Schema::structure(vec![
-            Field { name: "id".into(), schema: Schema::new(SchemaType::Int64).into_ref() },
+            Field {
+                name: "id".into(),
+                schema: Schema::new(SchemaType::Int64).into_ref(),
+            },
             Field {
                 name: "tags".into(),
-                schema: Schema::array(Schema::new(SchemaType::String).into_ref()).optional().into_ref(),
+                schema: Schema::array(Schema::new(SchemaType::String).into_ref())
+                    .optional()
+                    .into_ref(),
             },
             Field {
                 name: "attrs".into(),
-                schema: Schema::map(Schema::new(SchemaType::String).into_ref(), Schema::new(SchemaType::Int32).into_ref())
-                    .with_default(Value::Map(vec![(Value::from("a"), Value::Int32(1))]))
-                    .into_ref(),
+                schema: Schema::map(
+                    Schema::new(SchemaType::String).into_ref(),
+                    Schema::new(SchemaType::Int32).into_ref(),
+                )
+                .with_default(Value::Map(vec![(Value::from("a"), Value::Int32(1))]))
+                .into_ref(),
             },
-            Field { name: "price".into(), schema: Schema::decimal(2).optional().into_ref() },
+            Field {
+                name: "price".into(),
+                schema: Schema::decimal(2).optional().into_ref(),
+            },
         ])
         .with_name("com.example.Row")
         .with_version(3)
@@ -267,7 +317,10 @@ mod tests {
         r.kafka_offset = Some(100 + i);
         r.timestamp = Some(1_700_000_000_000);
         r.timestamp_type = TimestampType::CreateTime;
-        r.headers.push(Header { key: "h".into(), value: Data::schemaless(Value::Bytes(vec![1, 2, 3])) });
+        r.headers.push(Header {
+            key: "h".into(),
+            value: Data::schemaless(Value::Bytes(vec![1, 2, 3])),
+        });
         r
     }
 
@@ -276,32 +329,61 @@ mod tests {
         let schema = sample_schema();
         let records: Vec<_> = (0..3).map(|i| sample_record(&schema, i)).collect();
         let lowered = lower::batch(records.clone());
-        assert_eq!(lowered.schemas.len(), 1, "one shared schema, one table entry");
-        assert!(lowered.records.iter().all(|r| r.value.schema == Some(0) && r.key.schema.is_none()));
+        assert_eq!(
+            lowered.schemas.len(),
+            1,
+            "one shared schema, one table entry"
+        );
+        assert!(lowered
+            .records
+            .iter()
+            .all(|r| r.value.schema == Some(0) && r.key.schema.is_none()));
         let lifted = batch(lowered).unwrap();
         assert_eq!(lifted, records);
         // Lifted records share one Arc per table entry.
-        let ptrs: Vec<_> = lifted.iter().map(|r| Arc::as_ptr(r.value.schema.as_ref().unwrap())).collect();
+        let ptrs: Vec<_> = lifted
+            .iter()
+            .map(|r| Arc::as_ptr(r.value.schema.as_ref().unwrap()))
+            .collect();
         assert!(ptrs.windows(2).all(|w| w[0] == w[1]));
     }
 
     #[test]
     fn value_nodes_are_pre_order_with_the_root_first() {
         let mut nodes = Vec::new();
-        lower::value(Value::Array(vec![Value::Int8(1), Value::Array(vec![Value::Null])]), &mut nodes);
+        lower::value(
+            Value::Array(vec![Value::Int8(1), Value::Array(vec![Value::Null])]),
+            &mut nodes,
+        );
         assert!(matches!(&nodes[0], wit::ValueNode::Array(c) if c == &vec![1, 2]));
         assert!(matches!(&nodes[2], wit::ValueNode::Array(c) if c == &vec![3]));
     }
 
     #[test]
     fn malformed_plugin_data_is_an_error_not_a_panic() {
-        let cyclic = wit::Data { schema: None, value: vec![wit::ValueNode::Array(vec![0])] };
+        let cyclic = wit::Data {
+            schema: None,
+            value: vec![wit::ValueNode::Array(vec![0])],
+        };
         assert!(data(cyclic, &[]).unwrap_err().contains("more than once"));
-        let out_of_range = wit::Data { schema: None, value: vec![wit::ValueNode::Array(vec![7])] };
-        assert!(data(out_of_range, &[]).unwrap_err().contains("out of range"));
-        let bad_schema = wit::Data { schema: Some(3), value: vec![wit::ValueNode::Null] };
-        assert!(data(bad_schema, &[]).unwrap_err().contains("schema index 3"));
-        let empty = wit::Data { schema: None, value: vec![] };
+        let out_of_range = wit::Data {
+            schema: None,
+            value: vec![wit::ValueNode::Array(vec![7])],
+        };
+        assert!(data(out_of_range, &[])
+            .unwrap_err()
+            .contains("out of range"));
+        let bad_schema = wit::Data {
+            schema: Some(3),
+            value: vec![wit::ValueNode::Null],
+        };
+        assert!(data(bad_schema, &[])
+            .unwrap_err()
+            .contains("schema index 3"));
+        let empty = wit::Data {
+            schema: None,
+            value: vec![],
+        };
         assert!(data(empty, &[]).is_err());
         let cyclic_schema = wit::Schema {
             nodes: vec![wit::SchemaNode {
@@ -333,7 +415,10 @@ mod tests {
         assert_eq!(offset_map(lower::offset_map(&map).unwrap()).unwrap(), map);
         map.insert("nested".into(), serde_json::json!({"a": 1}));
         let err = lower::offset_map(&map).unwrap_err();
-        assert!(err.contains("`nested`") && err.contains("nested value"), "{err}");
+        assert!(
+            err.contains("`nested`") && err.contains("nested value"),
+            "{err}"
+        );
         let nan = vec![("f".to_string(), wit::OffsetValue::Float(f64::NAN))];
         assert!(offset_map(nan).unwrap_err().contains("`f`"));
     }

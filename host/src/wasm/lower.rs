@@ -8,7 +8,10 @@
 use std::collections::HashMap;
 
 use super::bindings::types as wit;
-use crate::data::{ConnectRecord, Data, Header, OffsetMap, Schema, SchemaRef, SchemaType, SourcePosition, TimestampType, Value};
+use crate::data::{
+    ConnectRecord, Data, Header, OffsetMap, Schema, SchemaRef, SchemaType, SourcePosition,
+    TimestampType, Value,
+};
 
 /// The schema table of one batch under construction.
 #[derive(Default)]
@@ -41,7 +44,10 @@ impl SchemaTable {
 pub(crate) fn batch(records: Vec<ConnectRecord>) -> wit::Batch {
     let mut table = SchemaTable::default();
     let records = records.into_iter().map(|r| record(r, &mut table)).collect();
-    wit::Batch { schemas: table.into_schemas(), records }
+    wit::Batch {
+        schemas: table.into_schemas(),
+        records,
+    }
 }
 
 pub(crate) fn record(r: ConnectRecord, table: &mut SchemaTable) -> wit::ConnectRecord {
@@ -57,7 +63,14 @@ pub(crate) fn record(r: ConnectRecord, table: &mut SchemaTable) -> wit::ConnectR
         },
         key: data(r.key, table),
         value: data(r.value, table),
-        headers: r.headers.into_iter().map(|Header { key, value }| wit::Header { key, value: data(value, table) }).collect(),
+        headers: r
+            .headers
+            .into_iter()
+            .map(|Header { key, value }| wit::Header {
+                key,
+                value: data(value, table),
+            })
+            .collect(),
     }
 }
 
@@ -65,7 +78,10 @@ pub(crate) fn data(d: Data, table: &mut SchemaTable) -> wit::Data {
     let schema = d.schema.as_ref().map(|s| table.intern(s));
     let mut nodes = Vec::new();
     value(d.value, &mut nodes);
-    wit::Data { schema, value: nodes }
+    wit::Data {
+        schema,
+        value: nodes,
+    }
 }
 
 fn index(nodes: &[wit::ValueNode]) -> u32 {
@@ -96,7 +112,10 @@ pub(crate) fn value(v: Value, nodes: &mut Vec<wit::ValueNode>) -> u32 {
         }
         Value::Map(entries) => {
             nodes.push(wit::ValueNode::Null);
-            let children = entries.into_iter().map(|(k, v)| (value(k, nodes), value(v, nodes))).collect();
+            let children = entries
+                .into_iter()
+                .map(|(k, v)| (value(k, nodes), value(v, nodes)))
+                .collect();
             nodes[at as usize] = wit::ValueNode::Map(children);
             return at;
         }
@@ -113,7 +132,10 @@ pub(crate) fn value(v: Value, nodes: &mut Vec<wit::ValueNode>) -> u32 {
 
 /// Flattens one schema tree (once per batch, so cloning its strings is fine).
 pub(crate) fn lower_schema(schema: &Schema) -> wit::Schema {
-    let mut out = wit::Schema { nodes: Vec::new(), defaults: Vec::new() };
+    let mut out = wit::Schema {
+        nodes: Vec::new(),
+        defaults: Vec::new(),
+    };
     schema_node(schema, &mut out);
     out
 }
@@ -136,8 +158,14 @@ fn schema_node(s: &Schema, out: &mut wit::Schema) -> u32 {
     let items = s.items.as_deref().map(|c| schema_node(c, out));
     let keys = s.keys.as_deref().map(|c| schema_node(c, out));
     let values = s.values.as_deref().map(|c| schema_node(c, out));
-    let fields: Vec<wit::Field> =
-        s.fields.iter().map(|f| wit::Field { name: f.name.clone(), schema: schema_node(&f.schema, out) }).collect();
+    let fields: Vec<wit::Field> = s
+        .fields
+        .iter()
+        .map(|f| wit::Field {
+            name: f.name.clone(),
+            schema: schema_node(&f.schema, out),
+        })
+        .collect();
     let node = &mut out.nodes[at as usize];
     node.items = items;
     node.keys = keys;
@@ -186,9 +214,16 @@ pub(crate) fn offset_map(map: &OffsetMap) -> Result<wit::OffsetMap, String> {
         .collect()
 }
 
-pub(crate) fn positions(positions: Vec<SourcePosition>) -> Result<Vec<wit::SourcePosition>, String> {
+pub(crate) fn positions(
+    positions: Vec<SourcePosition>,
+) -> Result<Vec<wit::SourcePosition>, String> {
     positions
         .iter()
-        .map(|p| Ok(wit::SourcePosition { partition: offset_map(&p.partition)?, offset: offset_map(&p.offset)? }))
+        .map(|p| {
+            Ok(wit::SourcePosition {
+                partition: offset_map(&p.partition)?,
+                offset: offset_map(&p.offset)?,
+            })
+        })
         .collect()
 }

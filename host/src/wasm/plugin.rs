@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use wasmtime::component::InstancePre;
 
-use super::bindings::{plugin as wit_plugin, predicates, sink_connector, source_connector, transforms, types as wit};
+use super::bindings::{
+    plugin as wit_plugin, predicates, sink_connector, source_connector, transforms, types as wit,
+};
 use super::engine::{HostState, Limits, Owner};
 use super::instance::PluginInstance;
 use super::sink::WasmSinkTask;
@@ -49,9 +51,17 @@ pub(crate) fn task_error(e: wit::TaskError) -> TaskError {
 impl WasmPlugin {
     /// A fresh instance whose sandbox is what `config` grants; returns the config to hand
     /// the plugin (path-valued keys made absolute).
-    fn instantiate(&self, config: &Config, owner: Owner, missing: Missing) -> Result<(PluginInstance, Config), TaskError> {
-        let cwd = std::env::current_dir()
-            .map_err(|e| TaskError::Fatal(format!("cannot determine the worker's current directory: {e}")))?;
+    fn instantiate(
+        &self,
+        config: &Config,
+        owner: Owner,
+        missing: Missing,
+    ) -> Result<(PluginInstance, Config), TaskError> {
+        let cwd = std::env::current_dir().map_err(|e| {
+            TaskError::Fatal(format!(
+                "cannot determine the worker's current directory: {e}"
+            ))
+        })?;
         let (config, grants) = wasi::grants(&self.spec, config, &cwd).map_err(TaskError::Fatal)?;
         let ctx = wasi::context(&grants, &owner, missing).map_err(TaskError::Fatal)?;
         let instance = PluginInstance::new(&self.pre, ctx, &self.limits, owner)?;
@@ -59,11 +69,17 @@ impl WasmPlugin {
     }
 
     fn host_owner(&self, what: &str) -> Owner {
-        Owner { connector: self.spec.name.clone(), task: what.to_owned() }
+        Owner {
+            connector: self.spec.name.clone(),
+            task: what.to_owned(),
+        }
     }
 
     fn task_owner(id: &TaskId) -> Owner {
-        Owner { connector: id.connector.clone(), task: id.task.to_string() }
+        Owner {
+            connector: id.connector.clone(),
+            task: id.task.to_string(),
+        }
     }
 
     fn wrong_kind(&self, wanted: PluginKind) -> TaskError {
@@ -83,14 +99,16 @@ impl Plugin for WasmPlugin {
     }
 
     fn validate(&self, config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
-        let (mut inst, config) = self.instantiate(config, self.host_owner("validate"), Missing::Lenient)?;
+        let (mut inst, config) =
+            self.instantiate(config, self.host_owner("validate"), Missing::Lenient)?;
         let guest = inst.with(|store, i| self.plugin.load(store, i))?;
         let problems = inst.call(|store, _| guest.call_validate(store, &config))?;
         Ok(problems.into_iter().map(problem).collect())
     }
 
     fn task_configs(&self, config: &Config, max_tasks: u32) -> Result<Vec<Config>, TaskError> {
-        let (mut inst, config) = self.instantiate(config, self.host_owner("task-configs"), Missing::Lenient)?;
+        let (mut inst, config) =
+            self.instantiate(config, self.host_owner("task-configs"), Missing::Lenient)?;
         let result = match &self.kind {
             KindIndices::Source(idx) => {
                 let guest = inst.with(|store, i| idx.load(store, i))?;
@@ -111,36 +129,65 @@ impl Plugin for WasmPlugin {
         result.map_err(TaskError::Fatal)
     }
 
-    fn open_source(&self, id: &TaskId, config: &Config, committed: Vec<SourcePosition>) -> Result<Box<dyn SourceTask>, TaskError> {
-        let KindIndices::Source(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Source)) };
+    fn open_source(
+        &self,
+        id: &TaskId,
+        config: &Config,
+        committed: Vec<SourcePosition>,
+    ) -> Result<Box<dyn SourceTask>, TaskError> {
+        let KindIndices::Source(idx) = &self.kind else {
+            return Err(self.wrong_kind(PluginKind::Source));
+        };
         let committed = lower::positions(committed).map_err(TaskError::Fatal)?;
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
-        let task = inst.call(|store, _| guest.source_task().call_open(store, &config, &committed))?.map_err(task_error)?;
+        let task = inst
+            .call(|store, _| guest.source_task().call_open(store, &config, &committed))?
+            .map_err(task_error)?;
         Ok(Box::new(WasmSourceTask::new(inst, guest, task)))
     }
 
     fn open_sink(&self, id: &TaskId, config: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
-        let KindIndices::Sink(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Sink)) };
+        let KindIndices::Sink(idx) = &self.kind else {
+            return Err(self.wrong_kind(PluginKind::Sink));
+        };
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
-        let task = inst.call(|store, _| guest.sink_task().call_open(store, &config))?.map_err(task_error)?;
+        let task = inst
+            .call(|store, _| guest.sink_task().call_open(store, &config))?
+            .map_err(task_error)?;
         Ok(Box::new(WasmSinkTask::new(inst, guest, task)))
     }
 
-    fn open_transform(&self, id: &TaskId, config: &Config) -> Result<Box<dyn Transform>, TaskError> {
-        let KindIndices::Transform(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Transform)) };
+    fn open_transform(
+        &self,
+        id: &TaskId,
+        config: &Config,
+    ) -> Result<Box<dyn Transform>, TaskError> {
+        let KindIndices::Transform(idx) = &self.kind else {
+            return Err(self.wrong_kind(PluginKind::Transform));
+        };
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
-        let t = inst.call(|store, _| guest.transformer().call_create(store, &config))?.map_err(TaskError::Fatal)?;
+        let t = inst
+            .call(|store, _| guest.transformer().call_create(store, &config))?
+            .map_err(TaskError::Fatal)?;
         Ok(Box::new(WasmTransform::new(inst, guest, t)))
     }
 
-    fn open_predicate(&self, id: &TaskId, config: &Config) -> Result<Box<dyn Predicate>, TaskError> {
-        let KindIndices::Predicate(idx) = &self.kind else { return Err(self.wrong_kind(PluginKind::Predicate)) };
+    fn open_predicate(
+        &self,
+        id: &TaskId,
+        config: &Config,
+    ) -> Result<Box<dyn Predicate>, TaskError> {
+        let KindIndices::Predicate(idx) = &self.kind else {
+            return Err(self.wrong_kind(PluginKind::Predicate));
+        };
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
-        let t = inst.call(|store, _| guest.tester().call_create(store, &config))?.map_err(TaskError::Fatal)?;
+        let t = inst
+            .call(|store, _| guest.tester().call_create(store, &config))?
+            .map_err(TaskError::Fatal)?;
         Ok(Box::new(WasmPredicate::new(inst, guest, t)))
     }
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use wasmtime::component::Component;
 
-use super::bindings::{self, plugin as wit_plugin, predicates, sink_connector, source_connector, transforms};
+use super::bindings::{
+    self, plugin as wit_plugin, predicates, sink_connector, source_connector, transforms,
+};
 use super::cache::{self, Entry};
 use super::engine::{self, Limits, Owner, Runtime};
 use super::plugin::{read_spec, KindIndices, WasmPlugin};
@@ -34,13 +36,20 @@ impl WasmPlugins {
     }
 
     /// [`load`](Self::load) with explicit per-instance limits.
-    pub fn load_with_limits(plugin_path: &[PathBuf], cache_dir: &Path, limits: Limits) -> Result<Self, WasmError> {
+    pub fn load_with_limits(
+        plugin_path: &[PathBuf],
+        cache_dir: &Path,
+        limits: Limits,
+    ) -> Result<Self, WasmError> {
         let runtime = engine::runtime()?;
         if let Err(e) = std::fs::create_dir_all(cache_dir) {
             // Not fatal: plugins still load, they are just compiled on every start.
             tracing::warn!(cache = %cache_dir.display(), "cannot create the plugin cache directory: {e}");
         }
-        let mut registry = WasmPlugins { plugins: Vec::new(), rejected: Vec::new() };
+        let mut registry = WasmPlugins {
+            plugins: Vec::new(),
+            rejected: Vec::new(),
+        };
         for file in candidates(plugin_path, &mut registry.rejected) {
             match load_one(runtime, &file, cache_dir, &limits) {
                 Ok(plugin) => registry.add(plugin),
@@ -66,8 +75,12 @@ impl WasmPlugins {
     fn add(&mut self, plugin: WasmPlugin) {
         let names = || std::iter::once(&plugin.spec.name).chain(&plugin.spec.aliases);
         let clash = self.plugins.iter().find_map(|existing| {
-            let theirs: Vec<&String> = std::iter::once(&existing.spec.name).chain(&existing.spec.aliases).collect();
-            names().find(|n| theirs.contains(n)).map(|n| (existing, n.clone()))
+            let theirs: Vec<&String> = std::iter::once(&existing.spec.name)
+                .chain(&existing.spec.aliases)
+                .collect();
+            names()
+                .find(|n| theirs.contains(n))
+                .map(|n| (existing, n.clone()))
         });
         match clash {
             None => self.plugins.push(Arc::new(plugin)),
@@ -85,10 +98,16 @@ impl WasmPlugins {
 
 impl PluginCatalog for WasmPlugins {
     fn find(&self, class: &str) -> Option<Arc<dyn Plugin>> {
-        self.plugins.iter().find(|p| p.spec.answers_to(class)).map(|p| p.clone() as Arc<dyn Plugin>)
+        self.plugins
+            .iter()
+            .find(|p| p.spec.answers_to(class))
+            .map(|p| p.clone() as Arc<dyn Plugin>)
     }
     fn plugins(&self) -> Vec<Arc<dyn Plugin>> {
-        self.plugins.iter().map(|p| p.clone() as Arc<dyn Plugin>).collect()
+        self.plugins
+            .iter()
+            .map(|p| p.clone() as Arc<dyn Plugin>)
+            .collect()
     }
 }
 
@@ -99,7 +118,10 @@ fn candidates(plugin_path: &[PathBuf], rejected: &mut Vec<RejectedPlugin>) -> Ve
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), "cannot read plugin directory: {e}");
-                rejected.push(RejectedPlugin { path: dir.to_path_buf(), reason: format!("cannot read directory: {e}") });
+                rejected.push(RejectedPlugin {
+                    path: dir.to_path_buf(),
+                    reason: format!("cannot read directory: {e}"),
+                });
                 return;
             }
         };
@@ -121,7 +143,10 @@ fn candidates(plugin_path: &[PathBuf], rejected: &mut Vec<RejectedPlugin>) -> Ve
             out.push(entry.clone());
         } else {
             tracing::warn!(path = %entry.display(), "plugin.path entry does not exist");
-            rejected.push(RejectedPlugin { path: entry.clone(), reason: "plugin.path entry does not exist".into() });
+            rejected.push(RejectedPlugin {
+                path: entry.clone(),
+                reason: "plugin.path entry does not exist".into(),
+            });
         }
     }
     out
@@ -155,7 +180,12 @@ fn sluice_exports(component: &Component, runtime: &Runtime) -> String {
     }
 }
 
-fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -> Result<WasmPlugin, String> {
+fn load_one(
+    runtime: &Runtime,
+    path: &Path,
+    cache_dir: &Path,
+    limits: &Limits,
+) -> Result<WasmPlugin, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     check_header(&bytes)?;
     let entry = Entry::new(cache_dir, &bytes, &runtime.engine);
@@ -174,14 +204,17 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
     })?;
 
     let owner = Owner {
-        connector: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        connector: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         task: "spec".into(),
     };
     let (spec, instance) = match cache::read_spec(&entry) {
         Some(spec) => (spec, None),
         None => {
-            let (spec, instance) =
-                read_spec(&pre, &plugin, limits, owner).map_err(|e| format!("calling spec() failed: {e}"))?;
+            let (spec, instance) = read_spec(&pre, &plugin, limits, owner)
+                .map_err(|e| format!("calling spec() failed: {e}"))?;
             (spec, Some(instance))
         }
     };
@@ -190,10 +223,22 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
     }
 
     let (interface, kind) = match spec.kind {
-        PluginKind::Source => (bindings::SOURCE_INTERFACE, source_connector::GuestIndices::new(&pre).map(KindIndices::Source)),
-        PluginKind::Sink => (bindings::SINK_INTERFACE, sink_connector::GuestIndices::new(&pre).map(KindIndices::Sink)),
-        PluginKind::Transform => (bindings::TRANSFORM_INTERFACE, transforms::GuestIndices::new(&pre).map(KindIndices::Transform)),
-        PluginKind::Predicate => (bindings::PREDICATE_INTERFACE, predicates::GuestIndices::new(&pre).map(KindIndices::Predicate)),
+        PluginKind::Source => (
+            bindings::SOURCE_INTERFACE,
+            source_connector::GuestIndices::new(&pre).map(KindIndices::Source),
+        ),
+        PluginKind::Sink => (
+            bindings::SINK_INTERFACE,
+            sink_connector::GuestIndices::new(&pre).map(KindIndices::Sink),
+        ),
+        PluginKind::Transform => (
+            bindings::TRANSFORM_INTERFACE,
+            transforms::GuestIndices::new(&pre).map(KindIndices::Transform),
+        ),
+        PluginKind::Predicate => (
+            bindings::PREDICATE_INTERFACE,
+            predicates::GuestIndices::new(&pre).map(KindIndices::Predicate),
+        ),
     };
     let kind = kind.map_err(|_| {
         format!(
@@ -207,17 +252,22 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
     // On a cold load we have a live instance: also type-check the kind interface, so a
     // component built against a different contract is rejected now, not at first use.
     if let Some(mut instance) = instance {
-        let checked = instance.with(|store, i| {
-            match &kind {
-                KindIndices::Source(x) => x.load(store, i).map(drop),
-                KindIndices::Sink(x) => x.load(store, i).map(drop),
-                KindIndices::Transform(x) => x.load(store, i).map(drop),
-                KindIndices::Predicate(x) => x.load(store, i).map(drop),
-            }
+        let checked = instance.with(|store, i| match &kind {
+            KindIndices::Source(x) => x.load(store, i).map(drop),
+            KindIndices::Sink(x) => x.load(store, i).map(drop),
+            KindIndices::Transform(x) => x.load(store, i).map(drop),
+            KindIndices::Predicate(x) => x.load(store, i).map(drop),
         });
         checked.map_err(|e| format!("its {interface} export does not match the contract: {e}"))?;
         cache::write_spec(&entry, &spec);
     }
 
-    Ok(WasmPlugin { path: path.to_path_buf(), spec, pre, plugin, kind, limits: limits.clone() })
+    Ok(WasmPlugin {
+        path: path.to_path_buf(),
+        spec,
+        pre,
+        plugin,
+        kind,
+        limits: limits.clone(),
+    })
 }

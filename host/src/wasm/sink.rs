@@ -18,11 +18,16 @@ pub(crate) struct WasmSinkTask {
 
 impl WasmSinkTask {
     pub fn new(inst: PluginInstance, guest: Guest, task: ResourceAny) -> Self {
-        WasmSinkTask { inst, guest, task: Some(task) }
+        WasmSinkTask {
+            inst,
+            guest,
+            task: Some(task),
+        }
     }
 
     fn task(&self) -> Result<ResourceAny, TaskError> {
-        self.task.ok_or_else(|| TaskError::Fatal("sink task used after stop".into()))
+        self.task
+            .ok_or_else(|| TaskError::Fatal("sink task used after stop".into()))
     }
 }
 
@@ -32,7 +37,10 @@ impl SinkTask for WasmSinkTask {
         let count = records.len();
         let batch = lower::batch(records);
         let guest = &self.guest;
-        let failures = self.inst.call(|store, _| guest.sink_task().call_put(store, task, &batch))?.map_err(task_error)?;
+        let failures = self
+            .inst
+            .call(|store, _| guest.sink_task().call_put(store, task, &batch))?
+            .map_err(task_error)?;
         failures
             .into_iter()
             .map(|f| {
@@ -42,7 +50,10 @@ impl SinkTask for WasmSinkTask {
                         f.index
                     )));
                 }
-                Ok(RecordFailure { index: f.index, message: f.message })
+                Ok(RecordFailure {
+                    index: f.index,
+                    message: f.message,
+                })
             })
             .collect()
     }
@@ -51,10 +62,16 @@ impl SinkTask for WasmSinkTask {
         let task = self.task()?;
         let offsets: Vec<wit::TopicPartitionOffset> = offsets
             .iter()
-            .map(|o| wit::TopicPartitionOffset { topic: o.topic.clone(), partition: o.partition, offset: o.offset })
+            .map(|o| wit::TopicPartitionOffset {
+                topic: o.topic.clone(),
+                partition: o.partition,
+                offset: o.offset,
+            })
             .collect();
         let guest = &self.guest;
-        self.inst.call(|store, _| guest.sink_task().call_flush(store, task, &offsets))?.map_err(task_error)
+        self.inst
+            .call(|store, _| guest.sink_task().call_flush(store, task, &offsets))?
+            .map_err(task_error)
     }
 
     fn stop(&mut self) {

@@ -17,16 +17,26 @@ pub(crate) struct WasmSourceTask {
 
 impl WasmSourceTask {
     pub fn new(inst: PluginInstance, guest: Guest, task: ResourceAny) -> Self {
-        WasmSourceTask { inst, guest, task: Some(task) }
+        WasmSourceTask {
+            inst,
+            guest,
+            task: Some(task),
+        }
     }
 }
 
 impl SourceTask for WasmSourceTask {
     fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
-        let Some(task) = self.task else { return Err(TaskError::Fatal("source task polled after stop".into())) };
+        let Some(task) = self.task else {
+            return Err(TaskError::Fatal("source task polled after stop".into()));
+        };
         let guest = &self.guest;
-        let batch = self.inst.call(|store, _| guest.source_task().call_poll(store, task, max_records))?.map_err(task_error)?;
-        lift::source_batch(batch).map_err(|e| TaskError::Fatal(format!("source plugin returned malformed records: {e}")))
+        let batch = self
+            .inst
+            .call(|store, _| guest.source_task().call_poll(store, task, max_records))?
+            .map_err(task_error)?;
+        lift::source_batch(batch)
+            .map_err(|e| TaskError::Fatal(format!("source plugin returned malformed records: {e}")))
     }
 
     fn stop(&mut self) {

@@ -1,7 +1,9 @@
 //! The WIT `plugin-spec` as the runtime's [`PluginSpec`].
 
 use super::bindings::plugin as wit;
-use crate::runtime::plugin::{ConfigDef, ConfigProblem, ConfigType, FileAccess, Importance, PluginKind, PluginSpec};
+use crate::runtime::plugin::{
+    ConfigDef, ConfigProblem, ConfigType, FileAccess, Importance, PluginKind, PluginSpec,
+};
 
 pub(crate) fn kind(k: wit::PluginKind) -> PluginKind {
     match k {
@@ -60,7 +62,10 @@ fn config_def(d: wit::ConfigDef) -> ConfigDef {
 }
 
 pub(crate) fn problem(p: wit::ConfigProblem) -> ConfigProblem {
-    ConfigProblem { key: p.key, message: p.message }
+    ConfigProblem {
+        key: p.key,
+        message: p.message,
+    }
 }
 
 /// The WIT name of a kind (as in the world names).

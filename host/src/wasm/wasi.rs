@@ -32,11 +32,17 @@ pub(crate) struct Grant {
 ///
 /// Relative values are resolved against `cwd` (the worker's current directory). Keys that
 /// are unset or empty grant nothing. Fails if a path is not valid UTF-8 after resolution.
-pub(crate) fn grants(spec: &PluginSpec, config: &Config, cwd: &Path) -> Result<(Config, Vec<Grant>), String> {
+pub(crate) fn grants(
+    spec: &PluginSpec,
+    config: &Config,
+    cwd: &Path,
+) -> Result<(Config, Vec<Grant>), String> {
     let mut config = config.clone();
     let mut grants: Vec<Grant> = Vec::new();
     for def in &spec.config {
-        let Some(access) = def.file_access else { continue };
+        let Some(access) = def.file_access else {
+            continue;
+        };
         for (key, value) in config.iter_mut().filter(|(k, _)| *k == def.name) {
             if value.trim().is_empty() {
                 continue;
@@ -44,7 +50,10 @@ pub(crate) fn grants(spec: &PluginSpec, config: &Config, cwd: &Path) -> Result<(
             let absolute = normalize(&cwd.join(value.as_str()));
             let (dir, writable) = match access {
                 FileAccess::ReadFile | FileAccess::WriteFile => {
-                    let parent = absolute.parent().map(Path::to_path_buf).unwrap_or_else(|| absolute.clone());
+                    let parent = absolute
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| absolute.clone());
                     (parent, access == FileAccess::WriteFile)
                 }
                 FileAccess::ReadDir => (absolute.clone(), false),
@@ -59,7 +68,11 @@ pub(crate) fn grants(spec: &PluginSpec, config: &Config, cwd: &Path) -> Result<(
             *value = abs_str.to_owned();
             match grants.iter_mut().find(|g| g.dir == dir) {
                 Some(existing) => existing.writable |= writable,
-                None => grants.push(Grant { key: key.clone(), dir, writable }),
+                None => grants.push(Grant {
+                    key: key.clone(),
+                    dir,
+                    writable,
+                }),
             }
         }
     }
@@ -118,7 +131,11 @@ impl StderrTail {
 }
 
 /// Builds the deny-by-default WASI context for one store.
-pub(crate) fn context(grants: &[Grant], owner: &Owner, missing: Missing) -> Result<(WasiCtx, StderrTail), String> {
+pub(crate) fn context(
+    grants: &[Grant],
+    owner: &Owner,
+    missing: Missing,
+) -> Result<(WasiCtx, StderrTail), String> {
     let tail = StderrTail::default();
     let mut builder = WasiCtxBuilder::new();
     let mut stderr = LogStream::new(owner.clone(), "stderr");
@@ -130,8 +147,14 @@ pub(crate) fn context(grants: &[Grant], owner: &Owner, missing: Missing) -> Resu
         .allow_udp(false)
         .allow_ip_name_lookup(false);
     for grant in grants {
-        let perms = if grant.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-        let Some(guest) = grant.dir.to_str() else { continue };
+        let perms = if grant.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
+        let Some(guest) = grant.dir.to_str() else {
+            continue;
+        };
         if let Err(e) = builder.preopened_dir(&grant.dir, guest, perms) {
             match missing {
                 Missing::Strict => {
@@ -166,7 +189,12 @@ pub(crate) struct LogStream {
 
 impl LogStream {
     fn new(owner: Owner, stream: &'static str) -> Self {
-        LogStream { owner: Arc::new(owner), stream, pending: Arc::default(), tail: None }
+        LogStream {
+            owner: Arc::new(owner),
+            stream,
+            pending: Arc::default(),
+            tail: None,
+        }
     }
 
     fn emit(&self, line: &[u8]) {
@@ -206,7 +234,8 @@ impl Drop for LogStream {
     fn drop(&mut self) {
         // The last clone flushes an unterminated final line.
         if Arc::strong_count(&self.pending) == 1 {
-            let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            let pending =
+                std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
             if !pending.is_empty() {
                 self.emit(&pending);
             }
@@ -257,10 +286,16 @@ impl tokio::io::AsyncWrite for LogStream {
         self.push(buf);
         std::task::Poll::Ready(Ok(buf.len()))
     }
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
-    fn poll_shutdown(self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 }
@@ -295,29 +330,74 @@ mod tests {
 
     #[test]
     fn relative_file_is_made_absolute_and_its_parent_granted() {
-        let config = vec![("file".to_string(), "data/../in/x.txt".to_string()), ("topic".into(), "t".into())];
-        let (rewritten, grants) = grants(&spec(FileAccess::ReadFile), &config, Path::new("/work/dir")).unwrap();
+        let config = vec![
+            ("file".to_string(), "data/../in/x.txt".to_string()),
+            ("topic".into(), "t".into()),
+        ];
+        let (rewritten, grants) =
+            grants(&spec(FileAccess::ReadFile), &config, Path::new("/work/dir")).unwrap();
         assert_eq!(rewritten[0].1, "/work/dir/in/x.txt");
         assert_eq!(rewritten[1], ("topic".to_string(), "t".to_string()));
-        assert_eq!(grants, vec![Grant { key: "file".into(), dir: "/work/dir/in".into(), writable: false }]);
+        assert_eq!(
+            grants,
+            vec![Grant {
+                key: "file".into(),
+                dir: "/work/dir/in".into(),
+                writable: false
+            }]
+        );
     }
 
     #[test]
     fn write_dir_grants_the_directory_itself_writable_and_unset_keys_grant_nothing() {
-        let (_, g) = grants(&spec(FileAccess::WriteDir), &vec![("file".into(), "/out".into())], Path::new("/")).unwrap();
-        assert_eq!(g, vec![Grant { key: "file".into(), dir: "/out".into(), writable: true }]);
-        let (_, g) = grants(&spec(FileAccess::WriteDir), &vec![("other".into(), "/out".into())], Path::new("/")).unwrap();
+        let (_, g) = grants(
+            &spec(FileAccess::WriteDir),
+            &vec![("file".into(), "/out".into())],
+            Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(
+            g,
+            vec![Grant {
+                key: "file".into(),
+                dir: "/out".into(),
+                writable: true
+            }]
+        );
+        let (_, g) = grants(
+            &spec(FileAccess::WriteDir),
+            &vec![("other".into(), "/out".into())],
+            Path::new("/"),
+        )
+        .unwrap();
         assert!(g.is_empty());
-        let (_, g) = grants(&spec(FileAccess::ReadFile), &vec![("file".into(), "".into())], Path::new("/")).unwrap();
+        let (_, g) = grants(
+            &spec(FileAccess::ReadFile),
+            &vec![("file".into(), "".into())],
+            Path::new("/"),
+        )
+        .unwrap();
         assert!(g.is_empty());
     }
 
     #[test]
     fn strict_context_names_the_key_of_a_missing_directory() {
-        let grant = Grant { key: "file".into(), dir: "/definitely/not/here".into(), writable: false };
-        let owner = Owner { connector: "c".into(), task: "0".into() };
-        let err = context(&[grant.clone()], &owner, Missing::Strict).err().unwrap();
-        assert!(err.contains("config key `file`") && err.contains("/definitely/not/here"), "{err}");
+        let grant = Grant {
+            key: "file".into(),
+            dir: "/definitely/not/here".into(),
+            writable: false,
+        };
+        let owner = Owner {
+            connector: "c".into(),
+            task: "0".into(),
+        };
+        let err = context(std::slice::from_ref(&grant), &owner, Missing::Strict)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("config key `file`") && err.contains("/definitely/not/here"),
+            "{err}"
+        );
         assert!(context(&[grant], &owner, Missing::Lenient).is_ok());
     }
 }

@@ -91,15 +91,14 @@ fn settings(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
     };
     let rate = match config.optional_double(RATE) {
         Ok(Some(r)) if r > 0.0 && r.is_finite() => Some(r),
-        Ok(Some(r)) if r == 0.0 => None,
-        Ok(None) => None,
-        Ok(Some(r)) => {
+        Ok(Some(r)) if r != 0.0 => {
             problem(
                 RATE,
                 format!("{r} is not valid; use 0 (as fast as possible) or records per second"),
             );
             None
         }
+        Ok(_) => None,
         Err(e) => {
             problem(RATE, e.message);
             None
