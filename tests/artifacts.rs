@@ -42,7 +42,8 @@ impl Plugins {
     pub fn test_plugin(&self, name: &str) -> PathBuf {
         let candidates = [
             self.test_plugins.join(format!("{name}.wasm")),
-            self.test_plugins.join(format!("{}.wasm", name.replace('-', "_"))),
+            self.test_plugins
+                .join(format!("{}.wasm", name.replace('-', "_"))),
         ];
         for c in &candidates {
             if c.is_file() {
@@ -83,9 +84,16 @@ pub fn plugins() -> &'static Plugins {
 pub fn sluice_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        run_cargo(&["build", "-p", "sluice", "--bin", "sluice"], "building the sluice binary");
+        run_cargo(
+            &["build", "-p", "sluice", "--bin", "sluice"],
+            "building the sluice binary",
+        );
         let bin = target_dir().join("debug").join("sluice");
-        assert!(bin.is_file(), "cargo built sluice but {} does not exist", bin.display());
+        assert!(
+            bin.is_file(),
+            "cargo built sluice but {} does not exist",
+            bin.display()
+        );
         bin
     })
 }
@@ -109,7 +117,11 @@ fn run_cargo(args: &[&str], what: &str) {
 
 fn list_dir(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names

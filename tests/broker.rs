@@ -74,8 +74,16 @@ impl Broker {
         BufReader::new(child.stdout.take().expect("piped stdout"))
             .read_line(&mut first)
             .expect("read tansu pid");
-        let tansu_pid: u32 = first.trim().parse().unwrap_or_else(|_| panic!("tansu guard printed {first:?}"));
-        let broker = Broker { port, tansu_pid, guard: Mutex::new(Some((child, stdin))), log };
+        let tansu_pid: u32 = first
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("tansu guard printed {first:?}"));
+        let broker = Broker {
+            port,
+            tansu_pid,
+            guard: Mutex::new(Some((child, stdin))),
+            log,
+        };
         broker.wait_ready(Duration::from_secs(60));
         broker
     }
@@ -101,7 +109,10 @@ impl Broker {
     }
 
     fn wait_ready(&self, timeout: Duration) {
-        let client: BaseConsumer = self.client_config().create().expect("create metadata client");
+        let client: BaseConsumer = self
+            .client_config()
+            .create()
+            .expect("create metadata client");
         let deadline = Instant::now() + timeout;
         loop {
             match client.fetch_metadata(None, Duration::from_secs(2)) {
@@ -123,7 +134,9 @@ impl Broker {
 
     fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", self.bootstrap()).set("log_level", "3");
+        config
+            .set("bootstrap.servers", self.bootstrap())
+            .set("log_level", "3");
         config
     }
 
@@ -133,9 +146,15 @@ impl Broker {
         let admin: AdminClient<DefaultClientContext> =
             self.client_config().create().expect("create admin client");
         let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
         let results = runtime
-            .block_on(admin.create_topics([&new_topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)))))
+            .block_on(admin.create_topics(
+                [&new_topic],
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))),
+            ))
             .unwrap_or_else(|e| panic!("create topic {topic}: {e}"));
         for result in results {
             match result {
@@ -143,24 +162,42 @@ impl Broker {
                 Err((name, code)) => panic!("create topic {name}: {code}"),
             }
         }
-        let client: BaseConsumer = self.client_config().create().expect("create metadata client");
+        let client: BaseConsumer = self
+            .client_config()
+            .create()
+            .expect("create metadata client");
         crate::wait_until(
             &format!("topic {topic} to show {partitions} partitions"),
             Duration::from_secs(30),
             || {
-                let md = client.fetch_metadata(Some(topic), Duration::from_secs(2)).ok()?;
+                let md = client
+                    .fetch_metadata(Some(topic), Duration::from_secs(2))
+                    .ok()?;
                 let t = md.topics().iter().find(|t| t.name() == topic)?;
                 (t.error().is_none() && t.partitions().len() == partitions as usize).then_some(())
             },
-            || format!("{:?}", client.fetch_metadata(Some(topic), Duration::from_secs(2)).map(|m| m.topics().len())),
+            || {
+                format!(
+                    "{:?}",
+                    client
+                        .fetch_metadata(Some(topic), Duration::from_secs(2))
+                        .map(|m| m.topics().len())
+                )
+            },
         );
     }
 
     /// Produces `values` (no key) to partition 0 of `topic`, in order, and waits for the acks.
     pub fn produce<V: AsRef<[u8]>>(&self, topic: &str, values: &[V]) {
-        let producer: BaseProducer = self.client_config().set("linger.ms", "5").create().expect("create producer");
+        let producer: BaseProducer = self
+            .client_config()
+            .set("linger.ms", "5")
+            .create()
+            .expect("create producer");
         for value in values {
-            let mut record = BaseRecord::<(), [u8]>::to(topic).payload(value.as_ref()).partition(0);
+            let mut record = BaseRecord::<(), [u8]>::to(topic)
+                .payload(value.as_ref())
+                .partition(0);
             loop {
                 match producer.send(record) {
                     Ok(()) => break,
@@ -173,7 +210,9 @@ impl Broker {
             }
             producer.poll(Duration::ZERO);
         }
-        producer.flush(Duration::from_secs(60)).unwrap_or_else(|e| panic!("flush producer for {topic}: {e}"));
+        producer
+            .flush(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("flush producer for {topic}: {e}"));
     }
 
     /// A reader of every partition of `topic` from the beginning.
@@ -189,7 +228,9 @@ impl Broker {
             &format!("metadata for topic {topic}"),
             Duration::from_secs(30),
             || {
-                let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(2)).ok()?;
+                let md = consumer
+                    .fetch_metadata(Some(topic), Duration::from_secs(2))
+                    .ok()?;
                 let t = md.topics().iter().find(|t| t.name() == topic)?;
                 (t.error().is_none() && !t.partitions().is_empty()).then(|| t.partitions().len())
             },
@@ -197,10 +238,17 @@ impl Broker {
         );
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions as i32 {
-            tpl.add_partition_offset(topic, p, Offset::Beginning).expect("add partition");
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .expect("add partition");
         }
-        consumer.assign(&tpl).unwrap_or_else(|e| panic!("assign {topic}: {e}"));
-        TopicReader { topic: topic.to_string(), consumer, messages: Vec::new() }
+        consumer
+            .assign(&tpl)
+            .unwrap_or_else(|e| panic!("assign {topic}: {e}"));
+        TopicReader {
+            topic: topic.to_string(),
+            consumer,
+            messages: Vec::new(),
+        }
     }
 
     /// Reads `topic` until at least `expected` records arrived; panics after `timeout` saying
@@ -249,12 +297,18 @@ impl Message {
     /// The value as UTF-8 (panics naming the offset when it is not).
     pub fn value_str(&self) -> &str {
         let bytes = self.value.as_deref().unwrap_or_default();
-        std::str::from_utf8(bytes)
-            .unwrap_or_else(|e| panic!("value at {}/{} is not UTF-8: {e}", self.partition, self.offset))
+        std::str::from_utf8(bytes).unwrap_or_else(|e| {
+            panic!(
+                "value at {}/{} is not UTF-8: {e}",
+                self.partition, self.offset
+            )
+        })
     }
 
     pub fn key_str(&self) -> Option<&str> {
-        self.key.as_deref().map(|k| std::str::from_utf8(k).expect("key is UTF-8"))
+        self.key
+            .as_deref()
+            .map(|k| std::str::from_utf8(k).expect("key is UTF-8"))
     }
 }
 
@@ -293,11 +347,19 @@ impl TopicReader {
     }
 
     /// Polls while `more(messages)` holds; panics after `timeout`.
-    pub fn read_while(&mut self, timeout: Duration, mut more: impl FnMut(&[Message]) -> bool) -> &[Message] {
+    pub fn read_while(
+        &mut self,
+        timeout: Duration,
+        mut more: impl FnMut(&[Message]) -> bool,
+    ) -> &[Message] {
         let deadline = Instant::now() + timeout;
         while more(&self.messages) {
             if Instant::now() >= deadline {
-                panic!("timed out after {timeout:?} reading topic {}: {} records held", self.topic, self.messages.len());
+                panic!(
+                    "timed out after {timeout:?} reading topic {}: {} records held",
+                    self.topic,
+                    self.messages.len()
+                );
             }
             self.poll_once(Duration::from_millis(200));
         }

@@ -18,8 +18,12 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// The body parsed as JSON; panics with the body when it is not JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("response (HTTP {}) is not JSON ({e}): {:?}", self.status, self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "response (HTTP {}) is not JSON ({e}): {:?}",
+                self.status, self.body
+            )
+        })
     }
 }
 
@@ -53,8 +57,15 @@ fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
         let l = l.to_ascii_lowercase();
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
-    let body = if chunked { dechunk(body)? } else { body.to_vec() };
-    Ok(HttpResponse { status, body: String::from_utf8_lossy(&body).into_owned() })
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_vec()
+    };
+    Ok(HttpResponse {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, String> {
@@ -85,12 +96,12 @@ mod tests {
 
     #[test]
     fn parses_content_length_and_chunked_bodies() {
-        let plain = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]").unwrap();
+        let plain = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]").expect("plain response");
         assert_eq!((plain.status, plain.body.as_str()), (200, "[]"));
         let chunked = parse_response(
             b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\n\r\n",
         )
-        .unwrap();
+        .expect("chunked response");
         assert_eq!((chunked.status, chunked.body.as_str()), (404, "{\"a\":1}"));
     }
 }

@@ -33,7 +33,11 @@ use std::time::{Duration, Instant};
 /// consumer-group names made with it never collide between tests sharing a broker.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A loopback TCP port that was free a moment ago.
@@ -99,7 +103,10 @@ pub fn wait_until<T>(
             return v;
         }
         if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}; last seen: {}", describe());
+            panic!(
+                "timed out after {timeout:?} waiting for {what}; last seen: {}",
+                describe()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -107,7 +114,9 @@ pub fn wait_until<T>(
 
 /// Number of complete (newline-terminated) lines in a file; 0 when it does not exist yet.
 pub fn count_lines(path: &Path) -> usize {
-    std::fs::read(path).map(|b| b.iter().filter(|&&c| c == b'\n').count()).unwrap_or(0)
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+        .unwrap_or(0)
 }
 
 /// Reads a file as UTF-8, panicking with the path on failure.
@@ -142,7 +151,12 @@ pub fn assert_all_seqs(seen: &[i64], count: i64) -> usize {
             None => out_of_range.push(s),
         }
     }
-    let missing: Vec<usize> = hits.iter().enumerate().filter(|(_, &h)| h == 0).map(|(i, _)| i).collect();
+    let missing: Vec<usize> = hits
+        .iter()
+        .enumerate()
+        .filter(|(_, &h)| h == 0)
+        .map(|(i, _)| i)
+        .collect();
     let duplicates: usize = hits.iter().map(|&h| h.saturating_sub(1) as usize).sum();
     assert!(
         missing.is_empty() && out_of_range.is_empty(),

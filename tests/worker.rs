@@ -68,7 +68,10 @@ impl Worker {
     /// for a broker that is not up yet).
     pub fn spawn(dir: &TestDir, worker_props: &str, connectors: &[(&str, &str)]) -> Worker {
         let port = crate::free_port();
-        let worker_file = dir.write("worker.properties", format!("{worker_props}\nlisteners=http://127.0.0.1:{port}\n"));
+        let worker_file = dir.write(
+            "worker.properties",
+            format!("{worker_props}\nlisteners=http://127.0.0.1:{port}\n"),
+        );
         let mut args = vec![worker_file];
         for (name, contents) in connectors {
             args.push(dir.write(name, contents));
@@ -95,17 +98,27 @@ impl Worker {
             .arg("standalone")
             .args(args)
             .current_dir(cwd)
+            // Plain log lines: tests search them, and people read them in a failed test's output.
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", sluice_bin().display()));
-        Worker { child: Some(child), rest, log, exit: None }
+        Worker {
+            child: Some(child),
+            rest,
+            log,
+            exit: None,
+        }
     }
 
     /// The process id (for signals).
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).expect("worker process present")
+        self.child
+            .as_ref()
+            .map(Child::id)
+            .expect("worker process present")
     }
 
     /// Waits until `GET /` answers 200; panics (with the log) if the worker exits first.
@@ -118,10 +131,17 @@ impl Worker {
                 }
             }
             if let Some(status) = self.try_exit() {
-                panic!("worker exited ({status}) before its REST API came up; log:\n{}", self.log_tail(80));
+                panic!(
+                    "worker exited ({status}) before its REST API came up; log:\n{}",
+                    self.log_tail(80)
+                );
             }
             if Instant::now() >= deadline {
-                panic!("worker REST API on {} not ready after {timeout:?}; log:\n{}", self.rest, self.log_tail(80));
+                panic!(
+                    "worker REST API on {} not ready after {timeout:?}; log:\n{}",
+                    self.rest,
+                    self.log_tail(80)
+                );
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -160,13 +180,23 @@ impl Worker {
     }
 
     /// Waits until task `task` of connector `name` is in `state`; returns the task's status.
-    pub fn wait_for_task_state(&self, name: &str, task: u64, state: &str, timeout: Duration) -> Value {
+    pub fn wait_for_task_state(
+        &self,
+        name: &str,
+        task: u64,
+        state: &str,
+        timeout: Duration,
+    ) -> Value {
         crate::wait_until(
             &format!("task {name}-{task} to be {state}"),
             timeout,
             || {
                 let s = self.status(name)?;
-                let t = s["tasks"].as_array()?.iter().find(|t| t["id"] == task)?.clone();
+                let t = s["tasks"]
+                    .as_array()?
+                    .iter()
+                    .find(|t| t["id"] == task)?
+                    .clone();
                 (t["state"] == state).then_some(t)
             },
             || format!("{:?}; log tail:\n{}", self.status(name), self.log_tail(20)),
@@ -186,11 +216,21 @@ impl Worker {
     }
 
     /// Waits until a log line satisfies `matches`; returns that line.
-    pub fn wait_for_log_line(&self, what: &str, timeout: Duration, matches: impl Fn(&str) -> bool) -> String {
+    pub fn wait_for_log_line(
+        &self,
+        what: &str,
+        timeout: Duration,
+        matches: impl Fn(&str) -> bool,
+    ) -> String {
         crate::wait_until(
             what,
             timeout,
-            || self.log_text().lines().find(|l| matches(l)).map(str::to_string),
+            || {
+                self.log_text()
+                    .lines()
+                    .find(|l| matches(l))
+                    .map(str::to_string)
+            },
             || format!("no such line; log tail:\n{}", self.log_tail(40)),
         )
     }
@@ -229,7 +269,10 @@ impl Worker {
                 return status;
             }
             if Instant::now() >= deadline {
-                panic!("worker did not exit within {timeout:?}; log tail:\n{}", self.log_tail(60));
+                panic!(
+                    "worker did not exit within {timeout:?}; log tail:\n{}",
+                    self.log_tail(60)
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -239,7 +282,11 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("---- tail of worker log {} ----\n{}\n---- end of worker log ----", self.log.display(), self.log_tail(80));
+            eprintln!(
+                "---- tail of worker log {} ----\n{}\n---- end of worker log ----",
+                self.log.display(),
+                self.log_tail(80)
+            );
         }
         if self.try_exit().is_none() {
             if let Some(child) = self.child.as_mut() {

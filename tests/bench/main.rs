@@ -3,10 +3,11 @@
 //! binary and the plugins and installs the reference first; the method is in docs/benchmarks.md.
 //!
 //! For each system, two phases, each in a fresh worker process with one connector:
-//! - file → Kafka (FileStreamSource): from the first record seen in the topic to the last,
-//!   counted by consuming (tansu's high watermarks can under-report);
-//! - Kafka → file (FileStreamSink): from the first line in the output file to the last, then the
+//! - file → Kafka (FileStreamSource): from the worker's REST API answering (start-up done) to the
+//!   last record in the topic, counted by consuming (tansu's high watermarks can under-report);
+//! - Kafka → file (FileStreamSink): from REST up to the last line in the output file, then the
 //!   output is compared with the input byte for byte.
+//!
 //! Peak RSS is the worker process's VmHWM at the end of each phase.
 
 use std::fs::File;
@@ -16,7 +17,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use sluice_tests::{free_port, Broker};
+use std::net::SocketAddr;
+
+use sluice_tests::{free_port, http_get, Broker};
 
 const PHASE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
@@ -28,13 +31,18 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { sluice: PathBuf::from("target/release/sluice"), reference: None, out: None, records: 1_000_000 };
+    let mut args = Args {
+        sluice: sluice_tests::workspace_root().join("target/release/sluice"),
+        reference: None,
+        out: None,
+        records: 1_000_000,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--sluice" => args.sluice = value()?.into(),
-            "--reference" => args.reference = Some(value()?.into()),
+            "--sluice" => args.sluice = std::path::absolute(value()?)?,
+            "--reference" => args.reference = Some(std::path::absolute(value()?)?),
             "--out" => args.out = Some(value()?.into()),
             "--records" => args.records = value()?.parse().context("--records takes a number")?,
             other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N"),
@@ -59,7 +67,7 @@ impl System {
 }
 
 struct Phase {
-    /// First record to last record.
+    /// REST API up (the worker has started) to last record.
     active: Duration,
     /// Process start to last record (includes start-up).
     wall: Duration,
@@ -79,7 +87,12 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let input = work.join("input.jsonl");
     let bytes = generate_input(&input, args.records)?;
-    eprintln!("bench: {} records, {:.1} MiB in {}", args.records, bytes as f64 / 1048576.0, input.display());
+    eprintln!(
+        "bench: {} records, {:.1} MiB in {}",
+        args.records,
+        bytes as f64 / 1048576.0,
+        input.display()
+    );
 
     let broker = Broker::start();
     let mut results = Vec::new();
@@ -94,7 +107,8 @@ fn main() -> Result<()> {
     println!("{report}");
     if let Some(out) = &args.out {
         let existing = std::fs::read_to_string(out).unwrap_or_default();
-        std::fs::write(out, update_docs(&existing, &report)).with_context(|| format!("write {}", out.display()))?;
+        std::fs::write(out, update_docs(&existing, &report))
+            .with_context(|| format!("write {}", out.display()))?;
         eprintln!("bench: wrote {}", out.display());
     }
     Ok(())
@@ -116,7 +130,13 @@ fn generate_input(path: &Path, n: usize) -> Result<u64> {
     Ok(bytes)
 }
 
-fn run_system(system: System, args: &Args, broker: &Broker, work: &Path, input: &Path) -> Result<SystemResult> {
+fn run_system(
+    system: System,
+    args: &Args,
+    broker: &Broker,
+    work: &Path,
+    input: &Path,
+) -> Result<SystemResult> {
     let tag = match system {
         System::Sluice => "sluice",
         System::Reference => "reference",
@@ -131,28 +151,29 @@ fn run_system(system: System, args: &Args, broker: &Broker, work: &Path, input: 
          tasks.max=1\nfile={}\ntopic={topic}\nbatch.size=2000\n",
         input.display()
     );
-    let mut worker = start(system, args, broker, &dir, "source", &source)?;
     let started = Instant::now();
+    let (mut worker, rest) = start(system, args, broker, &dir, "source", &source)?;
     let mut reader = broker.reader(&topic);
+    let ready = wait_rest(&mut worker, rest, &dir, started)?;
     let mut seen = 0usize;
-    let mut first = None;
     while seen < args.records {
         reader.read_for(Duration::from_millis(50));
         seen += reader.messages.len();
         reader.messages.clear();
-        if seen > 0 && first.is_none() {
-            first = Some(Instant::now());
-        }
         check_alive(&mut worker, &dir, started)?;
     }
     let done = Instant::now();
     let source_phase = Phase {
-        active: done - first.unwrap_or(started),
+        active: done - ready,
         wall: done - started,
         peak_rss_kib: peak_rss_kib(worker.id()),
     };
     stop(worker);
-    eprintln!("bench: {} file→Kafka: {:.1} s", system.label(), source_phase.active.as_secs_f64());
+    eprintln!(
+        "bench: {} file→Kafka: {:.1} s",
+        system.label(),
+        source_phase.active.as_secs_f64()
+    );
 
     let output = dir.join("output.jsonl");
     let sink = format!(
@@ -160,40 +181,56 @@ fn run_system(system: System, args: &Args, broker: &Broker, work: &Path, input: 
          tasks.max=1\nfile={}\ntopics={topic}\n",
         output.display()
     );
-    let mut worker = start(system, args, broker, &dir, "sink", &sink)?;
     let started = Instant::now();
+    let (mut worker, rest) = start(system, args, broker, &dir, "sink", &sink)?;
+    let ready = wait_rest(&mut worker, rest, &dir, started)?;
     let mut lines = LineCounter::default();
-    let mut first = None;
     while lines.count < args.records {
         std::thread::sleep(Duration::from_millis(50));
         lines.update(&output)?;
-        if lines.count > 0 && first.is_none() {
-            first = Some(Instant::now());
-        }
         check_alive(&mut worker, &dir, started)?;
     }
     let done = Instant::now();
     let sink_phase = Phase {
-        active: done - first.unwrap_or(started),
+        active: done - ready,
         wall: done - started,
         peak_rss_kib: peak_rss_kib(worker.id()),
     };
     stop(worker);
-    eprintln!("bench: {} Kafka→file: {:.1} s", system.label(), sink_phase.active.as_secs_f64());
+    eprintln!(
+        "bench: {} Kafka→file: {:.1} s",
+        system.label(),
+        sink_phase.active.as_secs_f64()
+    );
     if std::fs::read(&output)? != std::fs::read(input)? {
-        bail!("{}: the sink output {} differs from the input", system.label(), output.display());
+        bail!(
+            "{}: the sink output {} differs from the input",
+            system.label(),
+            output.display()
+        );
     }
-    Ok(SystemResult { system, source: source_phase, sink: sink_phase })
+    Ok(SystemResult {
+        system,
+        source: source_phase,
+        sink: sink_phase,
+    })
 }
 
 /// Starts a worker of `system` with one connector; its output goes to `<dir>/<phase>.log`.
-fn start(system: System, args: &Args, broker: &Broker, dir: &Path, phase: &str, connector: &str) -> Result<Child> {
+fn start(
+    system: System,
+    args: &Args,
+    broker: &Broker,
+    dir: &Path,
+    phase: &str,
+    connector: &str,
+) -> Result<(Child, SocketAddr)> {
     let port = free_port();
     let common = format!(
         "bootstrap.servers={}\n\
          key.converter=org.apache.kafka.connect.storage.StringConverter\n\
          value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         offset.flush.interval.ms=10000\n\
+         offset.flush.interval.ms=1000\n\
          listeners=http://127.0.0.1:{port}\n",
         broker.bootstrap()
     );
@@ -224,32 +261,65 @@ fn start(system: System, args: &Args, broker: &Broker, dir: &Path, phase: &str, 
         System::Sluice => Command::new(&args.sluice),
         System::Reference => {
             let mut c = Command::new("bash");
-            c.arg(args.reference.as_ref().context("no --reference")?.join("run.sh"));
+            c.arg(
+                args.reference
+                    .as_ref()
+                    .context("no --reference")?
+                    .join("run.sh"),
+            );
             c
         }
     };
-    cmd.arg("standalone").arg(&worker_file).arg(&connector_file).current_dir(dir);
+    cmd.arg("standalone")
+        .arg(&worker_file)
+        .arg(&connector_file)
+        .current_dir(dir);
     let child = cmd
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
         .with_context(|| format!("start {}", system.label()))?;
-    Ok(child)
+    Ok((child, SocketAddr::from(([127, 0, 0, 1], port))))
+}
+
+/// Waits until the worker's REST API answers `GET /`; returns when it did.
+fn wait_rest(
+    worker: &mut Child,
+    rest: SocketAddr,
+    dir: &Path,
+    started: Instant,
+) -> Result<Instant> {
+    loop {
+        if matches!(http_get(rest, "/"), Ok(r) if r.status == 200) {
+            return Ok(Instant::now());
+        }
+        check_alive(worker, dir, started)?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn check_alive(worker: &mut Child, dir: &Path, started: Instant) -> Result<()> {
     if let Some(status) = worker.try_wait()? {
-        bail!("the worker exited ({status}); see the logs in {}", dir.display());
+        bail!(
+            "the worker exited ({status}); see the logs in {}",
+            dir.display()
+        );
     }
     if started.elapsed() > PHASE_TIMEOUT {
-        bail!("the phase did not finish within {PHASE_TIMEOUT:?}; see the logs in {}", dir.display());
+        bail!(
+            "the phase did not finish within {PHASE_TIMEOUT:?}; see the logs in {}",
+            dir.display()
+        );
     }
     Ok(())
 }
 
 fn stop(mut worker: Child) {
-    let _ = Command::new("kill").arg("-TERM").arg(worker.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(worker.id().to_string())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = worker.try_wait() {
@@ -283,7 +353,9 @@ struct LineCounter {
 
 impl LineCounter {
     fn update(&mut self, path: &Path) -> Result<()> {
-        let Ok(mut f) = File::open(path) else { return Ok(()) };
+        let Ok(mut f) = File::open(path) else {
+            return Ok(());
+        };
         f.seek(SeekFrom::Start(self.offset))?;
         let mut buf = Vec::new();
         f.read_to_end(&mut buf)?;
@@ -340,7 +412,11 @@ const END: &str = "<!-- /bench:results -->";
 fn update_docs(existing: &str, table: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name")).map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let results = format!(
         "{BEGIN}\nMeasured {} on {} ({} cores, {}) with `cargo xtask bench`.\n\n{table}{END}",
@@ -350,7 +426,9 @@ fn update_docs(existing: &str, table: &str) -> String {
         command_output("uname", &["-srm"]),
     );
     match (existing.find(BEGIN), existing.find(END)) {
-        (Some(b), Some(e)) if b < e => format!("{}{results}{}", &existing[..b], &existing[e + END.len()..]),
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{results}{}", &existing[..b], &existing[e + END.len()..])
+        }
         _ => format!("# Benchmarks\n\n## Results\n\n{results}\n"),
     }
 }

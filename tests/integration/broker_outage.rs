@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use sluice_tests::{assert_all_seqs, default_worker_props, free_port, seqs, unique, Broker, TestDir, Worker};
+use sluice_tests::{
+    assert_all_seqs, default_worker_props, free_port, seqs, unique, Broker, TestDir, Worker,
+};
 
 use crate::datagen;
 
@@ -18,7 +20,14 @@ fn broker_unreachable_at_start_then_all_records_arrive() {
         "{}bootstrap.servers=127.0.0.1:{port}\n",
         default_worker_props(None, dir.path())
     );
-    let mut worker = Worker::spawn(&dir, &props, &[("datagen.properties", &datagen(&name, &topic, COUNT as u64, 100))]);
+    let mut worker = Worker::spawn(
+        &dir,
+        &props,
+        &[(
+            "datagen.properties",
+            &datagen(&name, &topic, COUNT as u64, 100),
+        )],
+    );
     std::thread::sleep(Duration::from_secs(5));
     assert!(
         worker.try_exit().is_none(),
@@ -38,7 +47,10 @@ fn broker_unreachable_at_start_then_all_records_arrive() {
         (s.len() as i64) < COUNT
     });
     let duplicates = assert_all_seqs(&seqs(all), COUNT);
-    eprintln!("late broker: {} records, {duplicates} duplicates", all.len());
+    eprintln!(
+        "late broker: {} records, {duplicates} duplicates",
+        all.len()
+    );
 }
 
 #[test]
@@ -49,8 +61,19 @@ fn broker_paused_mid_run_then_all_records_arrive() {
     let topic = unique("pause");
     broker.create_topic(&topic, 1);
     let name = unique("datagen");
-    let props = format!("{}bootstrap.servers={}\n", default_worker_props(None, dir.path()), broker.bootstrap());
-    let worker = Worker::start(&dir, &props, &[("datagen.properties", &datagen(&name, &topic, COUNT as u64, 300))]);
+    let props = format!(
+        "{}bootstrap.servers={}\n",
+        default_worker_props(None, dir.path()),
+        broker.bootstrap()
+    );
+    let worker = Worker::start(
+        &dir,
+        &props,
+        &[(
+            "datagen.properties",
+            &datagen(&name, &topic, COUNT as u64, 300),
+        )],
+    );
 
     let mut reader = broker.reader(&topic);
     reader.read_until(500, Duration::from_secs(180));
@@ -65,7 +88,13 @@ fn broker_paused_mid_run_then_all_records_arrive() {
         (s.len() as i64) < COUNT
     });
     let duplicates = assert_all_seqs(&seqs(all), COUNT);
-    eprintln!("paused broker: {} records, {duplicates} duplicates", all.len());
+    eprintln!(
+        "paused broker: {} records, {duplicates} duplicates",
+        all.len()
+    );
     let status = worker.wait_for_state(&name, "RUNNING", Duration::from_secs(60));
-    assert_eq!(status["connector"]["state"], "RUNNING", "after the outage: {status}");
+    assert_eq!(
+        status["connector"]["state"], "RUNNING",
+        "after the outage: {status}"
+    );
 }

@@ -44,7 +44,10 @@ fn sigkill_mid_stream_then_restart_delivers_every_record() {
     let all_seqs = seqs(all);
     for m in all.iter().take(100) {
         let key = m.key_str().unwrap_or_default();
-        assert!(key.starts_with("user_"), "datagen key {key:?} should be user_<n>");
+        assert!(
+            key.starts_with("user_"),
+            "datagen key {key:?} should be user_<n>"
+        );
     }
     let duplicates = assert_all_seqs(&all_seqs, COUNT);
     eprintln!(

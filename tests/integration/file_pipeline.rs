@@ -7,13 +7,22 @@
 
 use std::time::Duration;
 
-use sluice_tests::{count_lines, default_worker_props, read_to_string, unique, wait_until, Broker, TestDir, Worker};
+use sluice_tests::{
+    count_lines, default_worker_props, read_to_string, unique, wait_until, Broker, TestDir, Worker,
+};
 
 use crate::{file_sink, file_source, JSON_CONVERTER};
 
 /// Distinct lines with some non-ASCII text, JSON-special characters and varying length.
 fn lines(n: usize) -> Vec<String> {
-    const WORDS: [&str; 6] = ["naïve café", "日本語のテキスト", "Ελληνικά", "emoji 🦀✓", "tab\there", "quote \" and \\ backslash"];
+    const WORDS: [&str; 6] = [
+        "naïve café",
+        "日本語のテキスト",
+        "Ελληνικά",
+        "emoji 🦀✓",
+        "tab\there",
+        "quote \" and \\ backslash",
+    ];
     (0..n)
         .map(|i| format!("{i:06} {} {}", WORDS[i % WORDS.len()], "x".repeat(i % 37)))
         .collect()
@@ -37,8 +46,14 @@ fn file_to_kafka_to_file_100k_lines_in_order() {
         &dir,
         &default_worker_props(Some(broker), dir.path()),
         &[
-            ("source.properties", &file_source(&unique("src"), &in_file, &topic)),
-            ("sink.properties", &file_sink(&unique("sink"), &out_file, &topic)),
+            (
+                "source.properties",
+                &file_source(&unique("src"), &in_file, &topic),
+            ),
+            (
+                "sink.properties",
+                &file_sink(&unique("sink"), &out_file, &topic),
+            ),
         ],
     );
 
@@ -65,9 +80,32 @@ fn file_to_kafka_to_file_100k_lines_in_order() {
     let messages = broker.consume_all(&topic, N, Duration::from_secs(120));
     assert_eq!(messages.len(), N, "records in topic {topic}");
     for (i, (m, line)) in messages.iter().zip(&input).enumerate() {
-        assert_eq!(m.value_str(), line, "record {i} (offset {}) in topic {topic}", m.offset);
+        assert_eq!(
+            m.value_str(),
+            line,
+            "record {i} (offset {}) in topic {topic}",
+            m.offset
+        );
     }
     drop(worker);
+}
+
+/// A JSON string as Kafka's JsonConverter (Jackson 2.16, `UTF8JsonGenerator`) writes it: like
+/// serde_json, except that characters outside the BMP become two upper-case `\uXXXX` surrogate
+/// escapes instead of raw UTF-8.
+fn jackson_string(s: &str) -> String {
+    let mut out = String::new();
+    for c in serde_json::to_string(s).expect("encode line").chars() {
+        if (c as u32) > 0xFFFF {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{:04X}", u));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[test]
@@ -91,8 +129,14 @@ fn json_converter_with_schemas_writes_kafka_connect_envelope() {
         &dir,
         &props,
         &[
-            ("source.properties", &file_source(&unique("src"), &in_file, &topic)),
-            ("sink.properties", &file_sink(&unique("sink"), &out_file, &topic)),
+            (
+                "source.properties",
+                &file_source(&unique("src"), &in_file, &topic),
+            ),
+            (
+                "sink.properties",
+                &file_sink(&unique("sink"), &out_file, &topic),
+            ),
         ],
     );
 
@@ -100,9 +144,13 @@ fn json_converter_with_schemas_writes_kafka_connect_envelope() {
     for (m, line) in messages.iter().zip(&input) {
         let expected = format!(
             r#"{{"schema":{{"type":"string","optional":false}},"payload":{}}}"#,
-            serde_json::to_string(line).expect("encode line")
+            jackson_string(line)
         );
-        assert_eq!(m.value_str(), expected, "JsonConverter wire format of line {line:?}");
+        assert_eq!(
+            m.value_str(),
+            expected,
+            "JsonConverter wire format of line {line:?}"
+        );
     }
     wait_until(
         "the sink file to hold every line",
@@ -110,5 +158,9 @@ fn json_converter_with_schemas_writes_kafka_connect_envelope() {
         || (count_lines(&out_file) >= N).then_some(()),
         || format!("{} lines", count_lines(&out_file)),
     );
-    assert_eq!(read_to_string(&out_file), text, "sink output after a JsonConverter round trip");
+    assert_eq!(
+        read_to_string(&out_file),
+        text,
+        "sink output after a JsonConverter round trip"
+    );
 }

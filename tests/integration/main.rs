@@ -24,12 +24,18 @@ pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 
 /// A FileStreamSource connector file (`.properties`), exactly as Kafka's example writes one.
 pub fn file_source(name: &str, file: &Path, topic: &str) -> String {
-    format!("name={name}\nconnector.class={FILE_SOURCE}\ntasks.max=1\nfile={}\ntopic={topic}\n", file.display())
+    format!(
+        "name={name}\nconnector.class={FILE_SOURCE}\ntasks.max=1\nfile={}\ntopic={topic}\n",
+        file.display()
+    )
 }
 
 /// A FileStreamSink connector file (`.properties`).
 pub fn file_sink(name: &str, file: &Path, topics: &str) -> String {
-    format!("name={name}\nconnector.class={FILE_SINK}\ntasks.max=1\nfile={}\ntopics={topics}\n", file.display())
+    format!(
+        "name={name}\nconnector.class={FILE_SINK}\ntasks.max=1\nfile={}\ntopics={topics}\n",
+        file.display()
+    )
 }
 
 /// A datagen connector writing `count` users at `rate` records/s to `topic`, values as schemaless

@@ -36,14 +36,22 @@ fn quickstart_examples_produce_users_file() {
     let datagen_file = examples.join("datagen-users.properties");
     let sink_file = examples.join("file-sink.properties");
     let out = std::path::PathBuf::from(property(&sink_file, "file"));
-    let count: usize = property(&datagen_file, "count").parse().expect("count is a number");
+    let count: usize = property(&datagen_file, "count")
+        .parse()
+        .expect("count is a number");
     assert!(
-        !read_to_string(&worker_file).lines().any(|l| l.trim_start().starts_with("bootstrap.servers")),
+        !read_to_string(&worker_file)
+            .lines()
+            .any(|l| l.trim_start().starts_with("bootstrap.servers")),
         "the quickstart must run on the embedded broker (no bootstrap.servers)"
     );
     // A previous run's offsets would make datagen resume at its end and produce nothing.
+    // `cargo xtask quickstart` does the same: clear the directory, then create it (like Kafka's
+    // FileStreamSink and offset store, Sluice does not create missing parent directories).
     if let Some(parent) = out.parent() {
         let _ = std::fs::remove_dir_all(parent);
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("create {}: {e}", parent.display()));
     }
     let listener = property(&worker_file, "listeners");
     let rest: SocketAddr = listener
@@ -54,7 +62,10 @@ fn quickstart_examples_produce_users_file() {
     let mut worker = Worker::launch(root, &[worker_file, datagen_file, sink_file], rest);
     worker.wait_rest_ready(Duration::from_secs(240));
     let log = worker.log_text().to_lowercase();
-    assert!(log.contains("in-memory"), "the worker must say loudly that the embedded broker is in-memory:\n{log}");
+    assert!(
+        log.contains("in-memory"),
+        "the worker must say loudly that the embedded broker is in-memory:\n{log}"
+    );
 
     wait_until(
         &format!("{count} users in {}", out.display()),
@@ -69,5 +80,9 @@ fn quickstart_examples_produce_users_file() {
         .collect();
     seqs.sort_unstable();
     seqs.dedup();
-    assert_eq!(seqs, (0..count as u64).collect::<Vec<_>>(), "every generated user reached the file");
+    assert_eq!(
+        seqs,
+        (0..count as u64).collect::<Vec<_>>(),
+        "every generated user reached the file"
+    );
 }

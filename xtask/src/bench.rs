@@ -7,9 +7,9 @@ use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::cmd::{cargo, root, run};
 use crate::plugins;
 use crate::test::ensure_tansu;
-use crate::cmd::{cargo, root, run};
 
 pub fn run_bench(args: &[String]) -> Result<()> {
     ensure_tansu()?;
@@ -31,13 +31,23 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         run(Command::new("bash").arg(reference.join("setup.sh")))?;
     }
 
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     let mut cmd = cargo();
-    cmd.args(["run", "--release", "-p", "sluice-tests", "--bin", "sluice-bench", "--"])
-        .arg("--sluice")
-        .arg(target.join("release/sluice"))
-        .arg("--out")
-        .arg(root().join("docs/benchmarks.md"));
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "sluice-tests",
+        "--bin",
+        "sluice-bench",
+        "--",
+    ])
+    .arg("--sluice")
+    .arg(target.join("release/sluice"))
+    .arg("--out")
+    .arg(root().join("docs/benchmarks.md"));
     if !skip_reference {
         cmd.arg("--reference").arg(&reference);
     }

@@ -6,7 +6,10 @@ use std::process::Command;
 
 /// The repository root (xtask lives in `<root>/xtask`).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_path_buf()
 }
 
 /// The cargo that runs this xtask (`CARGO`), so nested builds use the same toolchain.
@@ -19,7 +22,9 @@ pub fn cargo() -> Command {
 /// Runs `cmd` with inherited stdio; fails naming the command when it exits non-zero.
 pub fn run(cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: running {}", describe(cmd));
-    let status = cmd.status().with_context(|| format!("cannot start {}", describe(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {}", describe(cmd)))?;
     if !status.success() {
         bail!("{} failed ({status})", describe(cmd));
     }
@@ -29,7 +34,9 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 /// Runs `cmd` and returns its stdout, or `None` if it cannot run or fails.
 pub fn output(cmd: &mut Command) -> Option<String> {
     let out = cmd.output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn describe(cmd: &Command) -> String {

@@ -1,10 +1,10 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `plugins`    build every plugin in `plugins/` to wasm32-wasip2 (release) and collect the
-//!                components into `target/plugin-path/` (test-only plugins into
-//!                `target/test-plugins/`).
+//!   components into `target/plugin-path/` (test-only plugins into
+//!   `target/test-plugins/`).
 //! - `test`       install what the tests need (wasm target, tansu broker), build the plugins,
-//!                run the whole test suite. This is what CI runs.
+//!   run the whole test suite. This is what CI runs.
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
 

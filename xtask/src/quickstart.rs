@@ -4,8 +4,8 @@
 
 use anyhow::{Context, Result};
 
-use crate::plugins;
 use crate::cmd::{cargo, run};
+use crate::plugins;
 
 /// Where the quickstart writes (also set in `examples/quickstart/*.properties`).
 pub const OUT_DIR: &str = "/tmp/sluice-quickstart";

@@ -7,8 +7,8 @@
 use anyhow::{bail, Result};
 use std::process::Command;
 
-use crate::plugins;
 use crate::cmd::{cargo, output, root, run};
+use crate::plugins;
 
 /// The broker version the integration tests are written against.
 pub const TANSU_VERSION: &str = "0.6.0";
@@ -17,18 +17,34 @@ pub fn run_all() -> Result<()> {
     ensure_wasm_target()?;
     ensure_tansu()?;
     plugins::build_all()?;
-    // `--no-fail-fast`: a failing unit test must not hide the integration results (and vice versa).
-    run(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    // `--no-fail-fast` and both suites always run: one failure must not hide the other results.
+    let mut failed = Vec::new();
+    if let Err(e) = run(cargo().args(["test", "--workspace", "--no-fail-fast"])) {
+        failed.push(e.to_string());
+    }
     // The plugins workspace unit-tests its pure logic on the host target.
     if root().join("plugins/Cargo.toml").is_file() {
-        run(cargo().args(["test", "--manifest-path", "plugins/Cargo.toml", "--workspace", "--no-fail-fast"]))?;
+        let plugin_tests = run(cargo().args([
+            "test",
+            "--manifest-path",
+            "plugins/Cargo.toml",
+            "--workspace",
+            "--no-fail-fast",
+        ]));
+        if let Err(e) = plugin_tests {
+            failed.push(e.to_string());
+        }
+    }
+    if !failed.is_empty() {
+        bail!("tests failed:\n  {}", failed.join("\n  "));
     }
     Ok(())
 }
 
 /// `rustup target add wasm32-wasip2` unless it is installed.
 pub fn ensure_wasm_target() -> Result<()> {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if installed.lines().any(|l| l.trim() == "wasm32-wasip2") {
         return Ok(());
     }
@@ -42,10 +58,21 @@ pub fn ensure_tansu() -> Result<()> {
         return Ok(());
     }
     eprintln!("xtask: tansu {TANSU_VERSION} not on PATH (found: {:?}); installing it (takes several minutes)", version.trim());
-    run(cargo().args(["install", "tansu", "--version", TANSU_VERSION, "--locked", "--features", "dynostore"]))?;
+    run(cargo().args([
+        "install",
+        "tansu",
+        "--version",
+        TANSU_VERSION,
+        "--locked",
+        "--features",
+        "dynostore",
+    ]))?;
     let version = output(Command::new("tansu").arg("--version")).unwrap_or_default();
     if !version.contains(TANSU_VERSION) {
-        bail!("installed tansu, but `tansu --version` says {:?}: is ~/.cargo/bin on PATH?", version.trim());
+        bail!(
+            "installed tansu, but `tansu --version` says {:?}: is ~/.cargo/bin on PATH?",
+            version.trim()
+        );
     }
     Ok(())
 }
