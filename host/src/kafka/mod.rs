@@ -114,7 +114,11 @@ impl KafkaSettings {
             .set("message.timeout.ms", "0")
             .set("linger.ms", "5")
             .set("batch.num.messages", "10000")
-            .set("queue.buffering.max.messages", "1000000")
+            // Bounded queue: a source that reads faster than the broker accepts must feel
+            // back-pressure (QueueFull -> poll and retry) instead of buffering its whole input
+            // in memory. 32 MiB keeps several full batches in flight per partition.
+            .set("queue.buffering.max.messages", "100000")
+            .set("queue.buffering.max.kbytes", "32768")
             .set("compression.type", "none");
         apply(&mut c, &self.producer);
         apply(
