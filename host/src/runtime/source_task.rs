@@ -21,7 +21,7 @@ use super::plugin::TaskId;
 use super::source_offsets::{OffsetTracker, SourceOffsetStore};
 use super::task::{SourceTask, TaskError};
 use crate::config::Config;
-use crate::data::SourceRecord;
+use crate::data::{ConnectRecord, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 
 /// Upper bound on records asked of the plugin per poll.
@@ -64,8 +64,8 @@ impl ProducerContext for DeliveryContext {
 }
 
 /// A record converted to bytes, ready for the producer (the shape a DLQ would also need).
-struct Produced {
-    topic: String,
+struct Produced<'a> {
+    topic: &'a str,
     partition: Option<i32>,
     timestamp: Option<i64>,
     key: Option<Vec<u8>>,
@@ -75,8 +75,7 @@ struct Produced {
 
 /// Converts one source record. `Err` names the stage, topic and converter message.
 // TODO(next): errors.tolerance=all for source converters turns this error into a skip + log.
-fn convert(record: &SourceRecord, c: &Converters) -> Result<Produced, String> {
-    let r = &record.record;
+fn convert<'a>(r: &'a ConnectRecord, c: &Converters) -> Result<Produced<'a>, String> {
     let topic = r.topic.as_str();
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {
@@ -100,7 +99,7 @@ fn convert(record: &SourceRecord, c: &Converters) -> Result<Produced, String> {
         .from_connect(topic, &r.value)
         .map_err(|e| format!("converting the value of a record for topic {topic:?} failed: {e}"))?;
     Ok(Produced {
-        topic: r.topic.clone(),
+        topic,
         partition: r.kafka_partition,
         timestamp: r.timestamp,
         key,
@@ -181,15 +180,20 @@ pub fn run(
         }
         idle.reset();
 
-        for record in &batch {
-            let produced = match convert(record, &converters) {
+        for SourceRecord {
+            source_partition,
+            source_offset,
+            record,
+        } in batch
+        {
+            let produced = match convert(&record, &converters) {
                 Ok(p) => p,
                 Err(f) => {
                     failure = Some(f);
                     break 'outer;
                 }
             };
-            match topics.ensure(&produced.topic, &control.stop) {
+            match topics.ensure(produced.topic, &control.stop) {
                 Ok(true) => {}
                 Ok(false) => break 'outer, // stopped while the broker was unreachable
                 Err(f) => {
@@ -197,16 +201,19 @@ pub fn run(
                     break 'outer;
                 }
             }
-            let seq = tracker.submit(&record.source_partition, &record.source_offset);
-            let mut headers = OwnedHeaders::new_with_capacity(produced.headers.len());
-            for (k, v) in &produced.headers {
-                headers = headers.insert(KafkaHeader {
-                    key: k,
-                    value: v.as_deref(),
-                });
-            }
+            let seq = tracker.submit(&source_partition, source_offset);
             let mut rec: BaseRecord<'_, [u8], [u8], usize> =
-                BaseRecord::with_opaque_to(&produced.topic, seq as usize).headers(headers);
+                BaseRecord::with_opaque_to(produced.topic, seq as usize);
+            if !produced.headers.is_empty() {
+                let mut headers = OwnedHeaders::new_with_capacity(produced.headers.len());
+                for (k, v) in &produced.headers {
+                    headers = headers.insert(KafkaHeader {
+                        key: k,
+                        value: v.as_deref(),
+                    });
+                }
+                rec = rec.headers(headers);
+            }
             if let Some(k) = &produced.key {
                 rec = rec.key(k.as_slice());
             }
