@@ -30,7 +30,10 @@ impl ByteArrayConverter {
     }
 
     pub fn deserialize(&self, bytes: Option<&[u8]>) -> Data {
-        let schema = Some(Schema::new(SchemaType::Bytes).optional().into_ref());
+        // Shared, so the per-batch schema table interns it once (see StringConverter).
+        static OPTIONAL_BYTES: std::sync::LazyLock<crate::data::SchemaRef> =
+            std::sync::LazyLock::new(|| Schema::new(SchemaType::Bytes).optional().into_ref());
+        let schema = Some(OPTIONAL_BYTES.clone());
         Data::new(
             schema,
             bytes

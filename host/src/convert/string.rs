@@ -40,7 +40,11 @@ impl StringConverter {
     }
 
     pub fn deserialize(&self, bytes: Option<&[u8]>) -> Result<Data, ConvertError> {
-        let schema = Some(Schema::new(SchemaType::String).optional().into_ref());
+        // One shared schema for every record: batches intern schemas by pointer, so a fresh
+        // Arc per record would put a copy of the schema into the batch for each record.
+        static OPTIONAL_STRING: std::sync::LazyLock<crate::data::SchemaRef> =
+            std::sync::LazyLock::new(|| Schema::new(SchemaType::String).optional().into_ref());
+        let schema = Some(OPTIONAL_STRING.clone());
         let Some(bytes) = bytes else {
             return Ok(Data::new(schema, Value::Null));
         };

@@ -18,6 +18,9 @@ use crate::data::{
 pub(crate) struct SchemaTable {
     schemas: Vec<wit::Schema>,
     by_ptr: HashMap<*const Schema, u32>,
+    /// The last schema interned: consecutive records nearly always share one, so this skips
+    /// the hash lookup on the per-record path.
+    last: Option<(*const Schema, u32)>,
     // Keeps every interned schema alive so its address cannot be reused within the batch.
     keep: Vec<SchemaRef>,
 }
@@ -25,13 +28,20 @@ pub(crate) struct SchemaTable {
 impl SchemaTable {
     pub fn intern(&mut self, schema: &SchemaRef) -> u32 {
         let ptr = std::sync::Arc::as_ptr(schema);
+        if let Some((p, i)) = self.last {
+            if p == ptr {
+                return i;
+            }
+        }
         if let Some(&i) = self.by_ptr.get(&ptr) {
+            self.last = Some((ptr, i));
             return i;
         }
         let index = u32::try_from(self.schemas.len()).unwrap_or(u32::MAX);
         self.schemas.push(lower_schema(schema));
         self.by_ptr.insert(ptr, index);
         self.keep.push(schema.clone());
+        self.last = Some((ptr, index));
         index
     }
 
