@@ -49,6 +49,21 @@ enum Command {
         /// Connector configs: .properties, or .json ({"name":…,"config":{…}} or flat).
         connectors: Vec<PathBuf>,
     },
+    /// Plugin tools.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// Prints a component's kind, name, aliases, version, config definitions and the
+    /// capabilities (WASI interfaces) it imports.
+    Inspect {
+        /// The plugin's .wasm component file.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -62,7 +77,102 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Plugins {
+            command: PluginsCommand::Inspect { file },
+        } => match wasm::inspect(&file) {
+            Ok(found) => {
+                print!("{}", plugin_report(&found));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sluice: {e}");
+                ExitCode::from(1)
+            }
+        },
     }
+}
+
+/// The text `sluice plugins inspect` prints. Secret defaults are never shown.
+fn plugin_report(found: &wasm::Inspection) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "file:         {}", found.path.display());
+    match &found.spec {
+        Ok(spec) => {
+            let _ = writeln!(out, "kind:         {}", spec.kind.rest_name());
+            let _ = writeln!(out, "name:         {}", spec.name);
+            let aliases = if spec.aliases.is_empty() {
+                "-".to_string()
+            } else {
+                spec.aliases.join(", ")
+            };
+            let _ = writeln!(out, "aliases:      {aliases}");
+            let _ = writeln!(out, "version:      {}", spec.version);
+            if !spec.description.is_empty() {
+                let _ = writeln!(out, "description:  {}", spec.description);
+            }
+            let _ = writeln!(out, "\nconfig ({} keys):", spec.config.len());
+            let rows: Vec<[String; 6]> = spec
+                .config
+                .iter()
+                .map(|d| {
+                    let default = match (&d.default, d.secret) {
+                        (Some(_), true) => "(hidden)".to_string(),
+                        (Some(v), false) => v.clone(),
+                        (None, _) => "-".to_string(),
+                    };
+                    let access = d.file_access.map_or("-".to_string(), |a| format!("{a:?}"));
+                    let flags = [
+                        d.required.then_some("required"),
+                        d.secret.then_some("secret"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(",");
+                    [
+                        d.name.clone(),
+                        d.ty.rest_name().to_string(),
+                        default,
+                        if flags.is_empty() { "-".into() } else { flags },
+                        access,
+                        d.documentation.clone(),
+                    ]
+                })
+                .collect();
+            let header =
+                ["NAME", "TYPE", "DEFAULT", "FLAGS", "FILE ACCESS", "DOC"].map(String::from);
+            let mut widths = [0usize; 5];
+            for row in std::iter::once(&header).chain(&rows) {
+                for (w, cell) in widths.iter_mut().zip(row.iter()) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            for row in std::iter::once(&header).chain(&rows) {
+                let mut line = String::from("  ");
+                for (w, cell) in widths.iter().zip(row.iter()) {
+                    let _ = write!(line, "{cell:<w$}  ");
+                }
+                line.push_str(&row[5]);
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "spec:         unreadable: {e}");
+        }
+    }
+    let _ = writeln!(out, "\ncapabilities (imports):");
+    if found.capabilities.is_empty() {
+        let _ = writeln!(out, "  none");
+    }
+    for c in &found.capabilities {
+        let _ = writeln!(out, "  {:<12} {}", c.name, c.meaning);
+        for i in &c.interfaces {
+            let _ = writeln!(out, "      {i}");
+        }
+    }
+    let _ = writeln!(out, "\nexports: {}", found.exports.join(", "));
+    out
 }
 
 /// The error and its causes, skipping a cause whose text the previous message already
@@ -137,12 +247,17 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         .first()
         .cloned()
         .unwrap_or_else(|| "http://:8083".to_string());
-    let worker = Arc::new(Worker::new(
-        worker_config.clone(),
-        kafka,
-        Arc::new(plugins),
-        store.clone(),
-    ));
+    // Connectors created or changed through REST (and their target states) survive restarts.
+    let config_store = sluice::runtime::config_store::ConfigStore::for_worker(&worker_config);
+    let worker = Arc::new(
+        Worker::new(
+            worker_config.clone(),
+            kafka,
+            Arc::new(plugins),
+            store.clone(),
+        )
+        .with_config_store(config_store)?,
+    );
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -166,9 +281,16 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         let starter = worker.clone();
         let started = tokio::task::spawn_blocking(move || {
             for (path, raw) in connectors {
-                match starter.start_connector(raw) {
+                match starter.start_configured(raw) {
                     Ok(name) => tracing::info!(connector = %name, file = %path.display(), "connector started"),
                     Err(e) => tracing::error!(file = %path.display(), "connector failed to start: {e}"),
+                }
+            }
+            // Stored connectors that no file on the command line replaced.
+            for (name, error) in starter.start_stored_connectors() {
+                match error {
+                    None => tracing::info!(connector = %name, "stored connector started"),
+                    Some(e) => tracing::error!(connector = %name, "stored connector failed to start: {e}"),
                 }
             }
         });

@@ -39,7 +39,7 @@
 //!             .config(ConfigDef::boolean("skip.nulls").default(true).doc("Drop null values."))
 //!     }
 //!
-//!     fn create(config: Config) -> Result<Self, String> {
+//!     fn create(_class: &str, config: Config) -> Result<Self, String> {
 //!         let skip_nulls = config.bool("skip.nulls")?;
 //!         log::info!("upper: skip.nulls={skip_nulls}");
 //!         Ok(Upper { skip_nulls })
@@ -59,7 +59,7 @@
 //!
 //! sluice_plugin_sdk::export_transform!(Upper);
 //! # fn main() {
-//! #     let mut t = Upper::create(Config::with_defs(vec![], &Upper::spec().config)).unwrap_or_else(|e| panic!("{e}"));
+//! #     let mut t = Upper::create("upper", Config::with_defs(vec![], &Upper::spec().config)).unwrap_or_else(|e| panic!("{e}"));
 //! #     assert!(matches!(t.apply(Record::new("t").with_value(None, "a")), Outcome::Keep(r) if r.value == Value::from("A")));
 //! #     assert_eq!(t.apply(Record::new("t")), Outcome::Drop);
 //! # }

@@ -25,7 +25,7 @@ use crate::wire;
 ///     fn spec() -> PluginSpec {
 ///         PluginSpec::new("is-tombstone", "0.1.0")
 ///     }
-///     fn create(_config: Config) -> Result<Self, String> {
+///     fn create(_class: &str, _config: Config) -> Result<Self, String> {
 ///         Ok(IsTombstone)
 ///     }
 ///     fn test(&mut self, record: &Record) -> Result<bool, String> {
@@ -43,8 +43,9 @@ pub trait Predicate: Sized + 'static {
         Vec::new()
     }
 
-    /// Configures one instance (`predicates.<alias>.*` with the prefix removed).
-    fn create(config: Config) -> Result<Self, String>;
+    /// Configures one instance (`predicates.<alias>.*` with the prefix removed); `class` is
+    /// the configured `predicates.<alias>.type` (the spec name or an alias).
+    fn create(class: &str, config: Config) -> Result<Self, String>;
 
     /// Whether the predicate holds for `record`.
     fn test(&mut self, record: &Record) -> Result<bool, String>;
@@ -71,9 +72,9 @@ impl<T: Predicate> export::Guest for PredicateExport<T> {
 pub struct TesterExport<T>(RefCell<T>);
 
 impl<T: Predicate> export::GuestTester for TesterExport<T> {
-    fn create(config: wit::Config) -> Result<export::Tester, String> {
+    fn create(class: String, config: wit::Config) -> Result<export::Tester, String> {
         let config = plugin::config::<PredicateExport<T>>(config);
-        let predicate = T::create(config)?;
+        let predicate = T::create(&class, config)?;
         Ok(export::Tester::new(TesterExport(RefCell::new(predicate))))
     }
 

@@ -38,7 +38,7 @@ pub enum Outcome {
 ///     fn spec() -> PluginSpec {
 ///         PluginSpec::new("prefix", "0.1.0").config(ConfigDef::string("prefix").required())
 ///     }
-///     fn create(config: Config) -> Result<Self, String> {
+///     fn create(_class: &str, config: Config) -> Result<Self, String> {
 ///         Ok(Prefix { prefix: config.required_str("prefix")?.to_string() })
 ///     }
 ///     fn apply(&mut self, mut record: Record) -> Outcome {
@@ -46,7 +46,7 @@ pub enum Outcome {
 ///         Outcome::Keep(record)
 ///     }
 /// }
-/// # let mut t = Prefix::create(Config::new(vec![("prefix".into(), "x-".into())])).unwrap();
+/// # let mut t = Prefix::create("prefix", Config::new(vec![("prefix".into(), "x-".into())])).unwrap();
 /// # assert!(matches!(t.apply(Record::new("a")), Outcome::Keep(r) if r.topic == "x-a"));
 /// ```
 pub trait Transform: Sized + 'static {
@@ -58,8 +58,10 @@ pub trait Transform: Sized + 'static {
         Vec::new()
     }
 
-    /// Configures one instance (`transforms.<alias>.*` with the prefix removed).
-    fn create(config: Config) -> Result<Self, String>;
+    /// Configures one instance (`transforms.<alias>.*` with the prefix removed). `class` is
+    /// the configured `transforms.<alias>.type`: the spec name or one of its aliases, so one
+    /// plugin can serve Kafka's `…$Key` and `…$Value` classes.
+    fn create(class: &str, config: Config) -> Result<Self, String>;
 
     /// Transforms one record.
     fn apply(&mut self, record: Record) -> Outcome;
@@ -86,9 +88,9 @@ impl<T: Transform> export::Guest for TransformExport<T> {
 pub struct TransformerExport<T>(RefCell<T>);
 
 impl<T: Transform> export::GuestTransformer for TransformerExport<T> {
-    fn create(config: wit::Config) -> Result<export::Transformer, String> {
+    fn create(class: String, config: wit::Config) -> Result<export::Transformer, String> {
         let config = plugin::config::<TransformExport<T>>(config);
-        let transform = T::create(config)?;
+        let transform = T::create(&class, config)?;
         Ok(export::Transformer::new(TransformerExport(RefCell::new(
             transform,
         ))))

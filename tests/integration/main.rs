@@ -8,10 +8,13 @@
 mod bad_config;
 mod broker_outage;
 mod crash_recovery;
+mod dlq;
 mod file_pipeline;
 mod harness;
 mod plugin_failures;
 mod quickstart;
+mod rest_api;
+mod sandbox;
 mod shutdown;
 
 use std::path::Path;

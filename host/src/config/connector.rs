@@ -133,6 +133,18 @@ pub fn check_connector(
         (Vec::new(), None)
     };
 
+    // `transforms` / `predicates` (resolved against the catalog) and `errors.*`.
+    if let Err(found) = crate::runtime::transforms::ChainSpec::resolve(raw, catalog) {
+        for p in found {
+            problem(&p.key, p.message);
+        }
+    }
+    if let Err(found) = crate::runtime::errors::ErrorSettings::from_connector(raw) {
+        for (key, message) in found {
+            problem(&key, message);
+        }
+    }
+
     if let Some(plugin) = &plugin {
         for def in &plugin.spec().config {
             match get(raw, &def.name) {
@@ -324,10 +336,20 @@ mod tests {
         fn open_sink(&self, _: &TaskId, _: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
             Err(TaskError::Fatal("test double".into()))
         }
-        fn open_transform(&self, _: &TaskId, _: &Config) -> Result<Box<dyn Transform>, TaskError> {
+        fn open_transform(
+            &self,
+            _: &TaskId,
+            _: &str,
+            _: &Config,
+        ) -> Result<Box<dyn Transform>, TaskError> {
             Err(TaskError::Fatal("test double".into()))
         }
-        fn open_predicate(&self, _: &TaskId, _: &Config) -> Result<Box<dyn Predicate>, TaskError> {
+        fn open_predicate(
+            &self,
+            _: &TaskId,
+            _: &str,
+            _: &Config,
+        ) -> Result<Box<dyn Predicate>, TaskError> {
             Err(TaskError::Fatal("test double".into()))
         }
     }

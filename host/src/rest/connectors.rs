@@ -1,28 +1,167 @@
-//! `/connectors` read endpoints: list (with `expand=status|info`), info, config and status, in
-//! Kafka Connect's JSON shapes (reference §1.3).
+//! `/connectors` and `/connectors/{name}[/config|/status]`: list (with `expand=status|info`),
+//! create, info, delete, config get/put/patch and status, in Kafka Connect's JSON shapes and
+//! status codes (reference §1.2, §1.3). Lifecycle and task endpoints are in `lifecycle`.
 //!
-//! TODO(next): create/update/delete, pause/resume/stop/restart, tasks and offsets endpoints
-//! (they need write methods on `Herder`).
+//! Writes are validated completely by the herder before anything changes: an invalid config is
+//! a 400 with Kafka's "Connector configuration is invalid…" text and leaves the worker as it was.
+//!
+//! TODO(next): `/connectors/{name}/offsets`, `/topics`, `/tasks-config`.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value as JsonValue};
 
-use super::ApiError;
-use crate::runtime::plugin::PluginKind;
-use crate::runtime::status::{ConnectorStatus, Herder};
+use super::body::{self, bad_request};
+use super::{blocking, ApiError};
+use crate::runtime::plugin::{Config, PluginKind};
+use crate::runtime::status::{ConnectorStatus, Herder, TargetState};
 
-type Herd = State<Arc<dyn Herder>>;
+pub(super) type Herd = State<Arc<dyn Herder>>;
+type Body = Result<Bytes, BytesRejection>;
 
 pub(super) fn routes() -> Router<Arc<dyn Herder>> {
     Router::new()
-        .route("/connectors", get(list))
-        .route("/connectors/{name}", get(info))
-        .route("/connectors/{name}/config", get(config))
+        .route("/connectors", get(list).post(create))
+        .route("/connectors/{name}", get(info).delete(delete))
+        .route(
+            "/connectors/{name}/config",
+            get(config).put(put_config).patch(patch_config),
+        )
         .route("/connectors/{name}/status", get(status))
+}
+
+/// `POST /connectors` `{"name":…,"config":{…},"initial_state":…}`: 201 + `Location` +
+/// ConnectorInfo.
+async fn create(State(herder): Herd, body: Body) -> Result<Response, ApiError> {
+    let body = body::json(body)?;
+    let request = body::object(&body, "The request body")?;
+    for key in request.keys() {
+        if !matches!(key.as_str(), "name" | "config" | "initial_state") {
+            return Err(bad_request(format!(
+                "Unrecognized field {key:?} in the request body; expected \"name\", \"config\" \
+                 and optionally \"initial_state\""
+            )));
+        }
+    }
+    // Kafka trims the name and lets config validation report an empty one.
+    let name = match request.get("name") {
+        None | Some(JsonValue::Null) => String::new(),
+        Some(JsonValue::String(n)) => n.trim().to_string(),
+        Some(other) => {
+            return Err(bad_request(format!(
+                "\"name\" must be a string, not {}",
+                body::kind(other)
+            )))
+        }
+    };
+    let mut config = match request.get("config") {
+        Some(c @ JsonValue::Object(_)) => body::config(body::object(c, "\"config\"")?)?,
+        None | Some(JsonValue::Null) => {
+            return Err(bad_request(
+                "The request body has no \"config\" object (expected {\"name\":…,\"config\":{…}})",
+            ))
+        }
+        Some(other) => {
+            return Err(bad_request(format!(
+                "\"config\" must be a JSON object, not {}",
+                body::kind(other)
+            )))
+        }
+    };
+    let initial = match request.get("initial_state") {
+        None | Some(JsonValue::Null) => TargetState::Started,
+        Some(JsonValue::String(s)) => match s.trim().to_ascii_uppercase().as_str() {
+            "RUNNING" => TargetState::Started,
+            "PAUSED" => TargetState::Paused,
+            "STOPPED" => TargetState::Stopped,
+            _ => {
+                return Err(bad_request(format!(
+                    "Invalid initial_state {s:?}; expected RUNNING, PAUSED or STOPPED"
+                )))
+            }
+        },
+        Some(other) => {
+            return Err(bad_request(format!(
+                "\"initial_state\" must be a string (RUNNING, PAUSED or STOPPED), not {}",
+                body::kind(other)
+            )))
+        }
+    };
+    body::check_and_put_name(&name, &mut config)?;
+    let h = herder.clone();
+    blocking(move || h.create_connector(config, initial)).await??;
+    created_response(herder.as_ref(), &name, StatusCode::CREATED)
+}
+
+/// ConnectorInfo with `status`, plus `Location` when created.
+fn created_response(
+    herder: &dyn Herder,
+    name: &str,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let info = connector_info(herder, name).ok_or_else(|| not_found(name))?;
+    if status == StatusCode::CREATED {
+        let location = format!("/connectors/{}", body::encode_segment(name));
+        Ok((status, [(header::LOCATION, location)], Json(info)).into_response())
+    } else {
+        Ok((status, Json(info)).into_response())
+    }
+}
+
+/// `PUT /connectors/{name}/config`: 201 (+ `Location`) when created, 200 when updated.
+async fn put_config(
+    State(herder): Herd,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = body::json(body)?;
+    let mut config = body::config(body::object(&body, "The connector config")?)?;
+    body::check_and_put_name(&name, &mut config)?;
+    let (h, n) = (herder.clone(), name.clone());
+    let created = blocking(move || h.put_connector_config(&n, config)).await??;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    created_response(herder.as_ref(), &name, status)
+}
+
+/// `PATCH /connectors/{name}/config` (KIP-477): merges the given keys into the config; a
+/// `null` value removes its key. 404 when the connector does not exist.
+async fn patch_config(
+    State(herder): Herd,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = body::json(body)?;
+    let patch = body::config_entries(body::object(&body, "The config patch")?, true)?;
+    let mut config: Config = herder
+        .connector_config(&name)
+        .ok_or_else(|| not_found(&name))?;
+    for (key, value) in patch {
+        match value {
+            Some(v) => crate::config::set(&mut config, &key, &v),
+            None => config.retain(|(k, _)| *k != key),
+        }
+    }
+    body::check_and_put_name(&name, &mut config)?;
+    let (h, n) = (herder.clone(), name.clone());
+    blocking(move || h.put_connector_config(&n, config)).await??;
+    created_response(herder.as_ref(), &name, StatusCode::OK)
+}
+
+/// `DELETE /connectors/{name}`: 204.
+async fn delete(State(herder): Herd, Path(name): Path<String>) -> Result<StatusCode, ApiError> {
+    blocking(move || herder.delete_connector(&name)).await??;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /connectors[?expand=status&expand=info]`: names, sorted; with `expand`, an object
@@ -87,11 +226,11 @@ async fn status(
     Ok(Json(state_info(&s, &herder.worker_id())))
 }
 
-fn not_found(name: &str) -> ApiError {
+pub(super) fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("Connector {name} not found"))
 }
 
-fn config_object(config: &[(String, String)]) -> JsonValue {
+pub(super) fn config_object(config: &[(String, String)]) -> JsonValue {
     let mut m = Map::new();
     for (k, v) in config {
         m.insert(k.clone(), JsonValue::String(v.clone()));
@@ -100,7 +239,7 @@ fn config_object(config: &[(String, String)]) -> JsonValue {
 }
 
 /// Kafka's connector `type`: `source`, `sink` or `unknown`.
-fn type_name(kind: Option<PluginKind>) -> &'static str {
+pub(super) fn type_name(kind: Option<PluginKind>) -> &'static str {
     match kind {
         Some(k @ (PluginKind::Source | PluginKind::Sink)) => k.rest_name(),
         _ => "unknown",
@@ -129,7 +268,7 @@ fn connector_info(herder: &dyn Herder, name: &str) -> Option<JsonValue> {
 }
 
 /// ConnectorStateInfo; `trace` is left out when empty, tasks are sorted by id.
-fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
+pub(super) fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
     let with_trace = |mut obj: Map<String, JsonValue>, trace: &Option<String>| {
         if let Some(t) = trace.as_deref().filter(|t| !t.is_empty()) {
             obj.insert("trace".into(), JsonValue::String(t.to_string()));

@@ -6,7 +6,10 @@
 //! The design decision to know: handlers only read from the [`Herder`] trait, so the whole API
 //! is testable with a fake herder and a real socket, without a broker or plugins.
 
+mod body;
 mod connectors;
+mod lifecycle;
+mod plugins;
 mod root;
 
 use std::future::Future;
@@ -17,7 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 
-use crate::runtime::status::Herder;
+use crate::runtime::status::{Herder, HerderError};
 
 const ACCEPTED_FORM: &str =
     "expected http://<host>:<port>, e.g. http://0.0.0.0:8083 or http://:8083 (empty host = all \
@@ -124,6 +127,9 @@ pub fn router(herder: Arc<dyn Herder>) -> Router {
     Router::new()
         .merge(root::routes())
         .merge(connectors::routes())
+        .merge(lifecycle::routes())
+        .merge(plugins::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "HTTP 404 Not Found") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -154,6 +160,32 @@ impl ApiError {
     }
 }
 
+impl From<HerderError> for ApiError {
+    fn from(e: HerderError) -> Self {
+        let status = match &e {
+            HerderError::NotFound(_) => StatusCode::NOT_FOUND,
+            HerderError::AlreadyExists(_) => StatusCode::CONFLICT,
+            HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HerderError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+/// Runs a herder call that may block (it stops and starts task threads, calls plugins, writes
+/// files) off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the worker operation failed: {e}"),
+        )
+    })
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({"error_code": self.status.as_u16(), "message": self.message});
@@ -168,8 +200,12 @@ pub(crate) mod tests {
     use crate::runtime::status::{ConnectorStatus, State, TaskStatus};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A herder with two connectors: a running source and a sink with a failed task.
-    pub(crate) struct FakeHerder;
+    /// A herder with two connectors: a running source and a sink with a failed task; it
+    /// accepts new connectors that name a `connector.class` (kept in `created`).
+    #[derive(Default)]
+    pub(crate) struct FakeHerder {
+        created: parking_lot::Mutex<Vec<Config>>,
+    }
 
     impl Herder for FakeHerder {
         fn worker_id(&self) -> String {
@@ -215,7 +251,47 @@ pub(crate) mod tests {
                 _ => None,
             }
         }
+        fn create_connector(
+            &self,
+            config: Config,
+            _: crate::runtime::status::TargetState,
+        ) -> Result<(), HerderError> {
+            let name = crate::config::get(&config, "name").unwrap_or_default().to_string();
+            if self.connector_config(&name).is_some() {
+                return Err(HerderError::AlreadyExists(format!(
+                    "Connector {name} already exists"
+                )));
+            }
+            if crate::config::get(&config, "connector.class").is_none() {
+                return Err(HerderError::BadRequest(crate::config::describe_problems(&[
+                    crate::runtime::plugin::ConfigProblem {
+                        key: "connector.class".into(),
+                        message: "Missing required configuration \"connector.class\" which has no default value.".into(),
+                    },
+                ])));
+            }
+            self.created.lock().push(config);
+            Ok(())
+        }
+        fn set_target_state(
+            &self,
+            name: &str,
+            _: crate::runtime::status::TargetState,
+        ) -> Result<(), HerderError> {
+            match self.connector_config(name) {
+                Some(_) => Ok(()),
+                None => Err(HerderError::NotFound(format!("Connector {name} not found"))),
+            }
+        }
         fn connector_config(&self, name: &str) -> Option<Config> {
+            if let Some(c) = self
+                .created
+                .lock()
+                .iter()
+                .find(|c| crate::config::get(c, "name") == Some(name))
+            {
+                return Some(c.clone());
+            }
             let class = match name {
                 "alpha-src" => "FileStreamSource",
                 "zeta-sink" => "FileStreamSink",
@@ -236,7 +312,7 @@ pub(crate) mod tests {
         tokio::task::JoinHandle<()>,
     ) {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, handle) = serve("http://127.0.0.1:0", Arc::new(FakeHerder), async {
+        let (addr, handle) = serve("http://127.0.0.1:0", Arc::new(FakeHerder::default()), async {
             let _ = rx.await;
         })
         .await
@@ -271,6 +347,120 @@ pub(crate) mod tests {
         );
         let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("body {body:?}: {e}"));
         (status, json)
+    }
+
+    /// One HTTP/1.1 request with a body; returns the status, the head (lower-cased) and the
+    /// body text.
+    pub(crate) async fn send(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> (u16, String, String) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.expect("write");
+        // A server may answer (413) before reading the whole body.
+        let _ = s.write_all(body).await;
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf).await;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").expect("http response");
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        (status, head.to_ascii_lowercase(), body.to_string())
+    }
+
+    /// `send`, expecting a JSON body.
+    async fn send_json(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (u16, String, serde_json::Value) {
+        let (status, head, text) = send(addr, method, path, body.as_bytes()).await;
+        let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body {text:?}: {e}"));
+        (status, head, json)
+    }
+
+    #[tokio::test]
+    async fn write_requests_with_bad_bodies_are_precise_4xx() {
+        let (addr, _stop, _h) = start().await;
+        let cases: &[(&str, &str, &str, u16, &str)] = &[
+            ("POST", "/connectors", "{\"name\": ", 400, "Request body is not valid JSON: EOF while parsing a value at line 1 column 9"),
+            ("POST", "/connectors", "", 400, "Request body is empty; expected a JSON object"),
+            ("POST", "/connectors", "[1]", 400, "The request body must be a JSON object of string keys and values, not an array"),
+            ("POST", "/connectors", r#"{"name":"n"}"#, 400, "The request body has no \"config\" object (expected {\"name\":…,\"config\":{…}})"),
+            ("POST", "/connectors", r#"{"name":5,"config":{}}"#, 400, "\"name\" must be a string, not a number"),
+            ("POST", "/connectors", r#"{"name":"n","config":{"a":[1]}}"#, 400, "Config value of \"a\" is an array; expected a string, number or boolean"),
+            ("POST", "/connectors", r#"{"name":"n","config":{},"extra":1}"#, 400, "Unrecognized field \"extra\" in the request body; expected \"name\", \"config\" and optionally \"initial_state\""),
+            ("POST", "/connectors", r#"{"name":"n","config":{},"initial_state":"GO"}"#, 400, "Invalid initial_state \"GO\"; expected RUNNING, PAUSED or STOPPED"),
+            ("POST", "/connectors", r#"{"name":"n","config":{"name":"m"}}"#, 400, "Connector name configuration (m) doesn't match connector name in the URL (n)"),
+            ("POST", "/connectors", r#"{"name":"alpha-src","config":{"connector.class":"X"}}"#, 409, "Connector alpha-src already exists"),
+            ("PUT", "/connectors/a/config", r#"{"name":"b"}"#, 400, "Connector name configuration (b) doesn't match connector name in the URL (a)"),
+            ("PATCH", "/connectors/ghost/config", r#"{"k":null}"#, 404, "Connector ghost not found"),
+            ("PUT", "/connectors/ghost/pause", "", 404, "Connector ghost not found"),
+            ("GET", "/connectors/zeta-sink/tasks/9/status", "", 404, "No status found for task zeta-sink-9"),
+            ("GET", "/connectors/zeta-sink/tasks/x/status", "", 404, "No status found for task zeta-sink-x"),
+            ("GET", "/connector-plugins/Nope/config", "", 404, "Unknown plugin Nope."),
+        ];
+        for (method, path, body, status, message) in cases {
+            let (got, _, json) = send_json(addr, method, path, body).await;
+            assert_eq!(
+                (got, json),
+                (*status, serde_json::json!({"error_code": status, "message": message})),
+                "{method} {path} {body}"
+            );
+        }
+        // Invalid config: Kafka's message, from the herder's validation.
+        let (got, _, json) = send_json(addr, "POST", "/connectors", r#"{"name":"n","config":{}}"#).await;
+        assert_eq!(got, 400);
+        assert_eq!(
+            json["message"],
+            "Connector configuration is invalid and contains the following 1 error(s):\n\
+             Missing required configuration \"connector.class\" which has no default value.\n\
+             You can also find the above list of errors at the endpoint \
+             `/connector-plugins/{connectorType}/config/validate`"
+        );
+        // Oversized: 413 with a JSON body, never a 500 or a plain-text page.
+        let big = format!(r#"{{"name":"n","config":{{"a":"{}"}}}}"#, "x".repeat(body::MAX_BODY_BYTES));
+        let (got, _, text) = send(addr, "POST", "/connectors", big.as_bytes()).await;
+        assert_eq!(got, 413);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).expect("json"),
+            serde_json::json!({"error_code": 413, "message": format!("Request body is larger than the limit of {} bytes", body::MAX_BODY_BYTES)})
+        );
+    }
+
+    #[tokio::test]
+    async fn create_trims_the_name_injects_it_and_answers_201_with_location() {
+        let (addr, _stop, _h) = start().await;
+        let (status, head, json) = send_json(
+            addr,
+            "POST",
+            "/connectors",
+            r#"{"name":"  new one ","config":{"connector.class":"FileStreamSource","tasks.max":2}}"#,
+        )
+        .await;
+        assert_eq!(status, 201, "{json}");
+        assert!(head.contains("location: /connectors/new%20one\r\n"), "{head}");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "new one",
+                "config": {"connector.class": "FileStreamSource", "tasks.max": "2", "name": "new one"},
+                "tasks": [],
+                "type": "unknown"
+            })
+        );
+        let (status, _, _) = send(addr, "PUT", "/connectors/new%20one/pause", b"").await;
+        assert_eq!(status, 202);
     }
 
     #[test]
@@ -319,7 +509,7 @@ pub(crate) mod tests {
     async fn bind_error_names_the_listener() {
         let (addr, _stop, _h) = start().await;
         let taken = format!("http://127.0.0.1:{}", addr.port());
-        let e = serve(&taken, Arc::new(FakeHerder), std::future::pending())
+        let e = serve(&taken, Arc::new(FakeHerder::default()), std::future::pending())
             .await
             .expect_err("must fail");
         assert!(e.to_string().contains(&taken), "{e}");

@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::plugin::{Config, PluginKind};
+use super::plugin::{Config, PluginCatalog, PluginKind};
 use super::status::{ConnectorStatus, State, TaskStatus};
+use super::transforms::ChainSpec;
+use crate::config::{describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig};
 use crate::convert::{Converter, HeaderConverter};
 
 /// The converters a task uses (connector overrides, else the worker's).
@@ -23,6 +25,45 @@ pub struct Converters {
     pub key: Arc<dyn Converter>,
     pub value: Arc<dyn Converter>,
     pub header: Arc<dyn HeaderConverter>,
+}
+
+/// The converter class names a task reports in `__connect.errors.class.name` and logs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConverterClasses {
+    pub key: String,
+    pub value: String,
+    pub header: String,
+}
+
+/// What the worker resolves once per connector for all its tasks: the SMT chain (each task
+/// opens its own instances) and the converter class names.
+#[derive(Clone, Default)]
+pub struct Pipeline {
+    pub chain: ChainSpec,
+    pub converter_classes: ConverterClasses,
+}
+
+impl Pipeline {
+    /// Resolves the chain against the catalog (already validated by `check_connector`, so
+    /// an error here is rendered like a config error).
+    pub fn resolve(
+        cc: &ConnectorConfig,
+        worker: &WorkerConfig,
+        catalog: &dyn PluginCatalog,
+    ) -> Result<Pipeline, String> {
+        let chain = ChainSpec::resolve(&cc.raw, catalog).map_err(|p| describe_problems(&p))?;
+        let pick = |o: &Option<ConverterConfig>, w: &ConverterConfig| {
+            o.as_ref().unwrap_or(w).class.clone()
+        };
+        Ok(Pipeline {
+            chain,
+            converter_classes: ConverterClasses {
+                key: pick(&cc.key_converter, &worker.key_converter),
+                value: pick(&cc.value_converter, &worker.value_converter),
+                header: pick(&cc.header_converter, &worker.header_converter),
+            },
+        })
+    }
 }
 
 /// What a task loop sees of its supervisor: the stop flag.

@@ -5,17 +5,20 @@
 //! supervision.
 
 pub mod backoff;
+pub mod config_store;
 pub mod connector;
+pub mod errors;
 pub mod plugin;
 pub mod sink_task;
 pub mod source_offsets;
 pub mod source_task;
 pub mod status;
 pub mod task;
+pub mod transforms;
 #[cfg(test)]
 mod test_doubles;
 pub mod worker;
 
-pub use connector::Converters;
+pub use connector::{Converters, Pipeline};
 pub use source_offsets::{OffsetTracker, SourceOffsetStore};
 pub use worker::{StartError, Worker};

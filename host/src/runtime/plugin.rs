@@ -151,8 +151,21 @@ pub trait Plugin: Send + Sync {
         committed: Vec<SourcePosition>,
     ) -> Result<Box<dyn SourceTask>, TaskError>;
     fn open_sink(&self, id: &TaskId, config: &Config) -> Result<Box<dyn SinkTask>, TaskError>;
-    fn open_transform(&self, id: &TaskId, config: &Config) -> Result<Box<dyn Transform>, TaskError>;
-    fn open_predicate(&self, id: &TaskId, config: &Config) -> Result<Box<dyn Predicate>, TaskError>;
+    /// Opens one transform instance. `class` is the configured `transforms.<alias>.type`
+    /// (the name or alias the user wrote), so one plugin can serve `…$Key` and `…$Value`.
+    fn open_transform(
+        &self,
+        id: &TaskId,
+        class: &str,
+        config: &Config,
+    ) -> Result<Box<dyn Transform>, TaskError>;
+    /// Opens one predicate instance; `class` is the configured `predicates.<alias>.type`.
+    fn open_predicate(
+        &self,
+        id: &TaskId,
+        class: &str,
+        config: &Config,
+    ) -> Result<Box<dyn Predicate>, TaskError>;
 }
 
 /// Why a plugin file could not be loaded (reported, never fatal to the worker).

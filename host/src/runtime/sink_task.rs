@@ -1,4 +1,5 @@
-//! The sink task loop: consume, convert, `put(batch)`, then `flush` and commit offsets.
+//! The sink task loop: consume, convert, transform, `put(batch)`, then `flush` and commit
+//! offsets. Records failing a stage go through `errors.*` (tolerance, log, dead letter queue).
 //!
 //! Design decision: the plugin instance and the put-but-uncommitted offsets live behind one
 //! mutex shared with the consumer's rebalance callback. The callback runs on this same thread
@@ -16,9 +17,11 @@ use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::backoff::{Backoff, WarnThrottle};
-use super::connector::{Converters, TaskControl};
+use super::connector::{ConverterClasses, Converters, Pipeline, TaskControl};
+use super::errors::{ErrorReporter, ErrorSettings, Failure, OriginalRecord, Stage};
 use super::plugin::TaskId;
-use super::task::{SinkTask, TaskError, TopicPartitionOffset};
+use super::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
+use super::transforms::{ChainOutcome, TransformChain};
 use crate::config::Config;
 use crate::data::{ConnectRecord, Header, TimestampType};
 use crate::kafka::KafkaSettings;
@@ -38,6 +41,8 @@ pub struct SinkTaskSetup {
     pub converters: Converters,
     pub kafka: KafkaSettings,
     pub flush_interval: Duration,
+    /// The SMT chain and converter class names (from the worker).
+    pub pipeline: Pipeline,
 }
 
 /// The plugin and the offsets it has been given but that are not committed yet.
@@ -159,23 +164,43 @@ pub fn subscription_pattern(regex: &str) -> String {
     format!("^({inner})$")
 }
 
-/// Converts one consumed message.
-// TODO(next): errors.tolerance=all + DLQ: report the raw message instead of failing.
-fn to_connect(msg: &BorrowedMessage<'_>, c: &Converters) -> Result<ConnectRecord, String> {
+/// The consumed message's bytes, kept for the dead letter queue.
+fn original(msg: &BorrowedMessage<'_>) -> OriginalRecord {
+    OriginalRecord {
+        topic: msg.topic().to_string(),
+        partition: msg.partition(),
+        offset: msg.offset(),
+        timestamp: msg.timestamp().to_millis(),
+        key: msg.key().map(<[u8]>::to_vec),
+        value: msg.payload().map(<[u8]>::to_vec),
+        headers: msg
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Converts one consumed message; a failure names its stage and converter class.
+fn to_connect(
+    msg: &BorrowedMessage<'_>,
+    c: &Converters,
+    classes: &ConverterClasses,
+) -> Result<ConnectRecord, Failure> {
     let topic = msg.topic();
-    let at = || format!("{topic}-{}@{}", msg.partition(), msg.offset());
     let mut headers = Vec::new();
     if let Some(hs) = msg.headers() {
         for h in hs.iter() {
             let value = c
                 .header
                 .to_connect_header(topic, h.key, h.value)
-                .map_err(|e| {
-                    format!(
-                        "converting header {:?} of record {} failed: {e}",
-                        h.key,
-                        at()
-                    )
+                .map_err(|e| Failure {
+                    stage: Stage::HeaderConverter,
+                    class: classes.header.clone(),
+                    message: format!("converting header {:?} failed: {e}", h.key),
                 })?;
             headers.push(Header {
                 key: h.key.to_string(),
@@ -183,14 +208,19 @@ fn to_connect(msg: &BorrowedMessage<'_>, c: &Converters) -> Result<ConnectRecord
             });
         }
     }
-    let key = c
-        .key
-        .to_connect(topic, msg.key())
-        .map_err(|e| format!("converting the key of record {} failed: {e}", at()))?;
+    let key = c.key.to_connect(topic, msg.key()).map_err(|e| Failure {
+        stage: Stage::KeyConverter,
+        class: classes.key.clone(),
+        message: format!("converting the key failed: {e}"),
+    })?;
     let value = c
         .value
         .to_connect(topic, msg.payload())
-        .map_err(|e| format!("converting the value of record {} failed: {e}", at()))?;
+        .map_err(|e| Failure {
+            stage: Stage::ValueConverter,
+            class: classes.value.clone(),
+            message: format!("converting the value failed: {e}"),
+        })?;
     let (timestamp, timestamp_type) = match msg.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
         Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
@@ -208,6 +238,14 @@ fn to_connect(msg: &BorrowedMessage<'_>, c: &Converters) -> Result<ConnectRecord
     })
 }
 
+/// The per-task pieces between the consumer and `put`.
+struct Stages {
+    converters: Converters,
+    classes: ConverterClasses,
+    chain: TransformChain,
+    errors: ErrorReporter,
+}
+
 /// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
 pub fn run(
     setup: SinkTaskSetup,
@@ -223,7 +261,20 @@ pub fn run(
         converters,
         kafka,
         flush_interval,
+        pipeline,
     } = setup;
+    let settings = ErrorSettings::from_connector(&connector_config)
+        .map_err(|p| p.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "))?;
+    let chain = pipeline
+        .chain
+        .open(&id, settings.retry_policy(control.stop.clone()))?;
+    let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)?;
+    let mut stages = Stages {
+        converters,
+        classes: pipeline.converter_classes.clone(),
+        chain,
+        errors,
+    };
     let shared = Arc::new(Mutex::new(SinkShared {
         task,
         uncommitted: BTreeMap::new(),
@@ -257,15 +308,9 @@ pub fn run(
             failure = Some(f);
             break;
         }
-        let batch = match collect(&consumer, &converters, &mut poll_throttle) {
-            Ok(b) => b,
-            Err(f) => {
-                failure = Some(f);
-                break;
-            }
-        };
+        let batch = collect(&consumer, &mut poll_throttle);
         if !batch.is_empty() {
-            match deliver(&shared, batch, &control) {
+            match process(&shared, &batch, &mut stages, &control) {
                 Ok(true) => {}
                 Ok(false) => break, // stopped while retrying
                 Err(f) => {
@@ -274,6 +319,7 @@ pub fn run(
                 }
             }
         }
+        drop(batch);
         if last_commit.elapsed() >= flush_interval {
             shared.lock().flush_and_commit(&consumer);
             last_commit = Instant::now();
@@ -292,19 +338,19 @@ pub fn run(
     failure.map_or(Ok(()), Err)
 }
 
-/// Up to [`MAX_BATCH`] converted records; waits at most [`FIRST_RECORD_WAIT`] for the first.
-fn collect(
-    consumer: &BaseConsumer<SinkContext>,
-    c: &Converters,
+/// Up to [`MAX_BATCH`] messages; waits at most [`FIRST_RECORD_WAIT`] for the first. The
+/// messages are kept (not copied) until the batch is done, for the dead letter queue.
+fn collect<'c>(
+    consumer: &'c BaseConsumer<SinkContext>,
     throttle: &mut WarnThrottle,
-) -> Result<Vec<ConnectRecord>, String> {
+) -> Vec<BorrowedMessage<'c>> {
     let mut out = Vec::new();
     let mut wait = FIRST_RECORD_WAIT;
     while out.len() < MAX_BATCH {
         match consumer.poll(wait) {
             None => break,
             Some(Ok(msg)) => {
-                out.push(to_connect(&msg, c)?);
+                out.push(msg);
                 wait = Duration::ZERO;
             }
             Some(Err(e)) => {
@@ -320,77 +366,127 @@ fn collect(
             }
         }
     }
-    Ok(out)
+    out
 }
 
-/// `put`s one batch, retrying it on `Retriable`; on success records the next offsets.
+/// Converts, transforms and `put`s one batch; failed records go through `errors.*`. On
+/// success every message of the batch (kept, dropped or tolerated) counts as processed.
 /// Returns `Ok(false)` when stopped while retrying (the batch is then not committed).
-fn deliver(
+fn process(
+    shared: &Mutex<SinkShared>,
+    msgs: &[BorrowedMessage<'_>],
+    stages: &mut Stages,
+    control: &TaskControl,
+) -> Result<bool, String> {
+    let mut converted = Vec::with_capacity(msgs.len());
+    let mut converted_idx = Vec::with_capacity(msgs.len());
+    for (i, msg) in msgs.iter().enumerate() {
+        match to_connect(msg, &stages.converters, &stages.classes) {
+            Ok(r) => {
+                converted.push(r);
+                converted_idx.push(i);
+            }
+            Err(f) => stages
+                .errors
+                .report(&f, Some(&original(msg)), &control.stop)?,
+        }
+    }
+    let (records, record_idx) = if stages.chain.is_empty() {
+        (converted, converted_idx)
+    } else {
+        let outcomes = stages.chain.apply(converted).map_err(|e| e.to_string())?;
+        let mut kept = Vec::with_capacity(outcomes.len());
+        let mut kept_idx = Vec::with_capacity(outcomes.len());
+        for (o, i) in outcomes.into_iter().zip(converted_idx) {
+            match o {
+                ChainOutcome::Keep(r) => {
+                    kept.push(r);
+                    kept_idx.push(i);
+                }
+                ChainOutcome::Drop => {}
+                ChainOutcome::Fail { class, message } => {
+                    let f = Failure {
+                        stage: Stage::Transformation,
+                        class,
+                        message,
+                    };
+                    stages
+                        .errors
+                        .report(&f, Some(&original(&msgs[i])), &control.stop)?;
+                }
+            }
+        }
+        (kept, kept_idx)
+    };
+    if !records.is_empty() {
+        let failures = match put(shared, records, control)? {
+            Some(f) => f,
+            None => return Ok(false),
+        };
+        for f in failures {
+            let Some(&i) = record_idx.get(f.index as usize) else {
+                return Err(format!(
+                    "the sink reported a failure for record #{} of a batch of {}",
+                    f.index,
+                    record_idx.len()
+                ));
+            };
+            let failure = Failure {
+                stage: Stage::TaskPut,
+                class: "org.apache.kafka.connect.sink.SinkTask".into(),
+                message: f.message,
+            };
+            stages
+                .errors
+                .report(&failure, Some(&original(&msgs[i])), &control.stop)?;
+        }
+    }
+    // Tolerated records must be in the DLQ before their offsets can be committed.
+    stages.errors.flush(&control.stop)?;
+    let mut s = shared.lock();
+    for msg in msgs {
+        let tp = (msg.topic().to_string(), msg.partition());
+        // A partition revoked while this batch was being collected belongs to another task now.
+        if s.assigned.contains(&tp) {
+            let next = s.uncommitted.entry(tp).or_insert(msg.offset() + 1);
+            *next = (*next).max(msg.offset() + 1);
+        }
+    }
+    Ok(true)
+}
+
+/// `put`s one batch, retrying it on `Retriable`. Returns the records the sink rejected, or
+/// `None` when stopped while retrying.
+fn put(
     shared: &Mutex<SinkShared>,
     batch: Vec<ConnectRecord>,
     control: &TaskControl,
-) -> Result<bool, String> {
-    // Kept aside because `put` consumes the batch; needed for offsets and error messages.
-    let positions: Vec<(String, i32, i64)> = batch
-        .iter()
-        .map(|r| {
-            (
-                r.topic.clone(),
-                r.kafka_partition.unwrap_or(-1),
-                r.kafka_offset.unwrap_or(-1),
-            )
-        })
-        .collect();
+) -> Result<Option<Vec<RecordFailure>>, String> {
+    let count = batch.len();
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     // `put` consumes the batch, so a copy is kept for a retriable failure (Kafka Connect also
     // redelivers the same batch). The copy is cheap next to encoding it for the plugin.
     let mut pending = Some(batch);
     loop {
         let Some(records) = pending.take() else {
-            return Ok(false);
+            return Ok(None);
         };
         let keep = records.clone();
         let result = shared.lock().task.put(records);
         match result {
-            Ok(failures) if failures.is_empty() => break,
-            Ok(failures) => {
-                // TODO(next): errors.tolerance=all sends these to the DLQ and continues.
-                let first = &failures[0];
-                let at = positions
-                    .get(first.index as usize)
-                    .map(|(t, p, o)| format!("{t}-{p}@{o}"))
-                    .unwrap_or_else(|| format!("#{}", first.index));
-                return Err(format!(
-                    "the sink rejected {} record(s) and no dead letter queue is configured; first: record {at}: {}",
-                    failures.len(),
-                    first.message
-                ));
-            }
+            Ok(failures) => return Ok(Some(failures)),
             Err(TaskError::Retriable(m)) => {
-                tracing::warn!(
-                    records = positions.len(),
-                    "put failed, retrying the same batch: {m}"
-                );
+                tracing::warn!(records = count, "put failed, retrying the same batch: {m}");
                 // TODO(next): pause the assignment and keep polling so a retry loop longer
                 // than max.poll.interval.ms does not cost the group membership.
                 if !backoff.sleep(&control.stop) {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 pending = Some(keep);
             }
             Err(e) => return Err(format!("put failed: {e}")),
         }
     }
-    let mut s = shared.lock();
-    for (topic, partition, offset) in positions {
-        let tp = (topic, partition);
-        // A partition revoked while this batch was being collected belongs to another task now.
-        if s.assigned.contains(&tp) {
-            let next = s.uncommitted.entry(tp).or_insert(offset + 1);
-            *next = (*next).max(offset + 1);
-        }
-    }
-    Ok(true)
 }
 
 #[cfg(test)]

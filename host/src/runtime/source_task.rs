@@ -16,12 +16,14 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use super::backoff::{Backoff, WarnThrottle};
-use super::connector::{Converters, TaskControl};
+use super::connector::{Converters, Pipeline, TaskControl};
+use super::errors::{ErrorReporter, ErrorSettings, Failure, Stage};
 use super::plugin::TaskId;
 use super::source_offsets::{OffsetTracker, SourceOffsetStore};
 use super::task::{SourceTask, TaskError};
+use super::transforms::ChainOutcome;
 use crate::config::Config;
-use crate::data::{ConnectRecord, SourceRecord};
+use crate::data::ConnectRecord;
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 
 /// Upper bound on records asked of the plugin per poll.
@@ -37,6 +39,8 @@ pub struct SourceTaskSetup {
     pub store: Arc<dyn SourceOffsetStore>,
     pub flush_interval: Duration,
     pub shutdown_timeout: Duration,
+    /// The SMT chain and converter class names (from the worker).
+    pub pipeline: Pipeline,
 }
 
 /// Delivery reports land here (on the task thread, inside `producer.poll`).
@@ -73,31 +77,39 @@ struct Produced<'a> {
     headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
-/// Converts one source record. `Err` names the stage, topic and converter message.
-// TODO(next): errors.tolerance=all for source converters turns this error into a skip + log.
-fn convert<'a>(r: &'a ConnectRecord, c: &Converters) -> Result<Produced<'a>, String> {
+/// Converts one source record. `Err` names the stage, topic and converter message; the
+/// caller applies `errors.*` (tolerance=all: the record is skipped and logged).
+fn convert<'a>(
+    r: &'a ConnectRecord,
+    c: &Converters,
+    classes: &super::connector::ConverterClasses,
+) -> Result<Produced<'a>, Failure> {
     let topic = r.topic.as_str();
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {
         let bytes = c
             .header
             .from_connect_header(topic, &h.key, &h.value)
-            .map_err(|e| {
-                format!(
+            .map_err(|e| Failure {
+                stage: Stage::HeaderConverter,
+                class: classes.header.clone(),
+                message: format!(
                     "converting header {:?} of a record for topic {topic:?} failed: {e}",
                     h.key
-                )
+                ),
             })?;
         headers.push((h.key.clone(), bytes));
     }
-    let key = c
-        .key
-        .from_connect(topic, &r.key)
-        .map_err(|e| format!("converting the key of a record for topic {topic:?} failed: {e}"))?;
-    let value = c
-        .value
-        .from_connect(topic, &r.value)
-        .map_err(|e| format!("converting the value of a record for topic {topic:?} failed: {e}"))?;
+    let key = c.key.from_connect(topic, &r.key).map_err(|e| Failure {
+        stage: Stage::KeyConverter,
+        class: classes.key.clone(),
+        message: format!("converting the key of a record for topic {topic:?} failed: {e}"),
+    })?;
+    let value = c.value.from_connect(topic, &r.value).map_err(|e| Failure {
+        stage: Stage::ValueConverter,
+        class: classes.value.clone(),
+        message: format!("converting the value of a record for topic {topic:?} failed: {e}"),
+    })?;
     Ok(Produced {
         topic,
         partition: r.kafka_partition,
@@ -123,7 +135,24 @@ pub fn run(
         store,
         flush_interval,
         shutdown_timeout,
+        pipeline,
     } = setup;
+    let settings = ErrorSettings::from_connector(&connector_config)
+        .map_err(|p| p.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "))?;
+    let mut chain = pipeline
+        .chain
+        .open(&id, settings.retry_policy(control.stop.clone()))?;
+    // Source tasks have no dead letter queue (as in Kafka Connect): tolerated failures are
+    // skipped and logged; their offsets still count as processed.
+    let mut errors = ErrorReporter::new(
+        ErrorSettings {
+            dlq_topic: None,
+            ..settings
+        },
+        id.clone(),
+        &kafka,
+        &connector_config,
+    )?;
     let producer: BaseProducer<DeliveryContext> = kafka
         .producer_config(&id.connector, id.task, &connector_config)
         .create_with_context(DeliveryContext::default())
@@ -180,17 +209,56 @@ pub fn run(
         }
         idle.reset();
 
-        for SourceRecord {
-            source_partition,
-            source_offset,
-            record,
-        } in batch
-        {
-            let produced = match convert(&record, &converters) {
+        // SMTs run before the converters; a dropped or tolerated record is not produced but
+        // its source offset still counts (committed once every earlier record was acked).
+        let (positions, records): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|r| ((r.source_partition, r.source_offset), r.record))
+            .unzip();
+        let outcomes: Vec<ChainOutcome> = if chain.is_empty() {
+            records.into_iter().map(ChainOutcome::Keep).collect()
+        } else {
+            match chain.apply(records) {
+                Ok(o) => o,
+                Err(e) => {
+                    failure = Some(e.to_string());
+                    break 'outer;
+                }
+            }
+        };
+        for ((source_partition, source_offset), outcome) in positions.into_iter().zip(outcomes) {
+            let record = match outcome {
+                ChainOutcome::Keep(r) => r,
+                ChainOutcome::Drop => {
+                    let seq = tracker.submit(&source_partition, source_offset);
+                    tracker.ack(seq);
+                    continue;
+                }
+                ChainOutcome::Fail { class, message } => {
+                    let f = Failure {
+                        stage: Stage::Transformation,
+                        class,
+                        message,
+                    };
+                    if let Err(trace) = errors.report(&f, None, &control.stop) {
+                        failure = Some(trace);
+                        break 'outer;
+                    }
+                    let seq = tracker.submit(&source_partition, source_offset);
+                    tracker.ack(seq);
+                    continue;
+                }
+            };
+            let produced = match convert(&record, &converters, &pipeline.converter_classes) {
                 Ok(p) => p,
                 Err(f) => {
-                    failure = Some(f);
-                    break 'outer;
+                    if let Err(trace) = errors.report(&f, None, &control.stop) {
+                        failure = Some(trace);
+                        break 'outer;
+                    }
+                    let seq = tracker.submit(&source_partition, source_offset);
+                    tracker.ack(seq);
+                    continue;
                 }
             };
             match topics.ensure(produced.topic, &control.stop) {

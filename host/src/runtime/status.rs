@@ -54,4 +54,114 @@ pub trait Herder: Send + Sync {
     fn connector_status(&self, name: &str) -> Option<ConnectorStatus>;
     /// The config as submitted (placeholders unresolved).
     fn connector_config(&self, name: &str) -> Option<Config>;
+
+    // The write side (`POST /connectors`, pause/resume/stop, restart, …). Default bodies
+    // answer "not supported", so read-only herders (test doubles) need not implement them.
+    // Every one of these may block (stops and starts task threads, calls plugins, writes
+    // files): callers on an async runtime use `spawn_blocking`.
+
+    /// Creates a connector (`config` includes `name`). Errors: AlreadyExists, BadRequest.
+    fn create_connector(&self, config: Config, initial: TargetState) -> Result<(), HerderError> {
+        let _ = (config, initial);
+        Err(unsupported())
+    }
+    /// Creates or replaces a connector's config; `Ok(true)` when it was created.
+    fn put_connector_config(&self, name: &str, config: Config) -> Result<bool, HerderError> {
+        let _ = (name, config);
+        Err(unsupported())
+    }
+    fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
+        let _ = name;
+        Err(unsupported())
+    }
+    /// Pause, resume (`Started`) or stop.
+    fn set_target_state(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        let _ = (name, target);
+        Err(unsupported())
+    }
+    fn target_state(&self, name: &str) -> Option<TargetState> {
+        let _ = name;
+        None
+    }
+    /// Restarts what `request` selects; runs synchronously (the REST layer decides whether to
+    /// wait for it).
+    fn restart_connector(&self, name: &str, request: RestartRequest) -> Result<(), HerderError> {
+        let _ = (name, request);
+        Err(unsupported())
+    }
+    fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
+        let _ = (name, task);
+        Err(unsupported())
+    }
+    /// The task configs the connector generated, in task id order; `None`: no such connector.
+    fn task_configs(&self, name: &str) -> Option<Vec<Config>> {
+        let _ = name;
+        None
+    }
+    /// The plugins connectors can use (for `/connector-plugins`).
+    fn plugin_catalog(&self) -> Option<std::sync::Arc<dyn super::plugin::PluginCatalog>> {
+        None
+    }
+}
+
+/// What an operator asked a connector to do (Kafka's target state, stored apart from the
+/// observed [`State`]). REST's `initial_state=RUNNING` is [`TargetState::Started`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetState {
+    #[default]
+    Started,
+    Paused,
+    Stopped,
+}
+
+impl TargetState {
+    /// Kafka's config-topic spelling (`STARTED`, `PAUSED`, `STOPPED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Started => "STARTED",
+            TargetState::Paused => "PAUSED",
+            TargetState::Stopped => "STOPPED",
+        }
+    }
+
+    /// Parses Kafka's stored spelling, or REST's `initial_state` (`RUNNING`), ignoring case.
+    pub fn parse(text: &str) -> Option<TargetState> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "STARTED" | "RUNNING" => Some(TargetState::Started),
+            "PAUSED" => Some(TargetState::Paused),
+            "STOPPED" => Some(TargetState::Stopped),
+            _ => None,
+        }
+    }
+}
+
+/// Why a write through the [`Herder`] was refused; the REST layer maps each to Kafka's status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HerderError {
+    /// 404 (e.g. "Connector x not found").
+    #[error("{0}")]
+    NotFound(String),
+    /// 409 ("Connector x already exists").
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// 400: invalid config (Kafka's "Connector configuration is invalid…" text) or request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 500: the worker could not do it (e.g. the config file could not be written).
+    #[error("{0}")]
+    Internal(String),
+    /// 405/501-like: this herder does not implement the operation.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Which instances `POST /connectors/{name}/restart` restarts (KIP-745).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RestartRequest {
+    pub include_tasks: bool,
+    pub only_failed: bool,
+}
+
+fn unsupported() -> HerderError {
+    HerderError::Unsupported("this worker does not support changing connectors".into())
 }

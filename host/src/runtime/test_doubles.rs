@@ -285,6 +285,7 @@ impl Plugin for TestPlugin {
     fn open_transform(
         &self,
         _id: &TaskId,
+        _class: &str,
         _config: &Config,
     ) -> Result<Box<dyn Transform>, TaskError> {
         Err(TaskError::Fatal("not a transform".into()))
@@ -292,6 +293,7 @@ impl Plugin for TestPlugin {
     fn open_predicate(
         &self,
         _id: &TaskId,
+        _class: &str,
         _config: &Config,
     ) -> Result<Box<dyn Predicate>, TaskError> {
         Err(TaskError::Fatal("not a predicate".into()))

@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rdkafka::producer::Producer;
 
+mod admin;
+
 use super::connector::{ConnectorRuntime, Converters};
 use super::plugin::{Config, PluginCatalog, PluginKind, TaskId};
 use super::sink_task::{self, SinkTaskSetup};
 use super::source_offsets::SourceOffsetStore;
 use super::source_task::{self, SourceTaskSetup};
-use super::status::{ConnectorStatus, Herder};
+use super::status::{ConnectorStatus, Herder, HerderError, RestartRequest, TargetState};
 use crate::config::{
     check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig,
 };
@@ -88,6 +90,8 @@ pub struct Worker {
     worker_id: Mutex<String>,
     cluster_id: Mutex<Option<String>>,
     connectors: Mutex<BTreeMap<String, ConnectorRuntime>>,
+    /// Configs, target states and persistence of connectors (see `runtime::admin`).
+    admin: admin::AdminState,
 }
 
 impl Worker {
@@ -106,6 +110,7 @@ impl Worker {
             worker_id: Mutex::new(String::new()),
             cluster_id: Mutex::new(None),
             connectors: Mutex::new(BTreeMap::new()),
+            admin: Default::default(),
         }
     }
 
@@ -181,9 +186,15 @@ impl Worker {
                 name: name.clone(),
                 message,
             })?;
+        // The SMT chain (validated by check_connector) and converter names, for every task.
+        let pipeline = super::connector::Pipeline::resolve(&cc, &self.config, self.catalog.as_ref())
+            .map_err(StartError::Invalid)?;
         let mut runtime = ConnectorRuntime::new(name.clone(), kind, raw.clone());
         let task_configs = match plugin.task_configs(&cc.raw, cc.tasks_max) {
-            Ok(t) => t,
+            Ok(t) => {
+                self.admin.remember_task_configs(&name, &t);
+                t
+            }
             Err(e) => {
                 let message = e.to_string();
                 runtime.fail(message.clone());
@@ -202,6 +213,7 @@ impl Worker {
             let kafka = self.kafka.clone();
             let connector_config = cc.raw.clone();
             let flush_interval = self.config.offset_flush_interval;
+            let pipeline = pipeline.clone();
             let spawned = match kind {
                 PluginKind::Source => {
                     let store = self.store.clone();
@@ -219,6 +231,7 @@ impl Worker {
                             store,
                             flush_interval,
                             shutdown_timeout,
+                            pipeline,
                         };
                         source_task::run(setup, task, control, mark_running)
                     })
@@ -237,6 +250,7 @@ impl Worker {
                             converters,
                             kafka,
                             flush_interval,
+                            pipeline,
                         };
                         sink_task::run(setup, task, control, mark_running)
                     })
@@ -319,16 +333,56 @@ impl Herder for Worker {
         self.cluster_id.lock().clone()
     }
     fn connectors(&self) -> Vec<String> {
-        self.connectors.lock().keys().cloned().collect()
+        let mut names: Vec<String> = self.connectors.lock().keys().cloned().collect();
+        names.extend(self.admin.names());
+        names.sort();
+        names.dedup();
+        names
     }
     fn connector_status(&self, name: &str) -> Option<ConnectorStatus> {
-        self.connectors
+        let running = self
+            .connectors
             .lock()
             .get(name)
-            .map(ConnectorRuntime::status)
+            .map(ConnectorRuntime::status);
+        self.admin_status(name, running)
     }
     fn connector_config(&self, name: &str) -> Option<Config> {
-        self.connectors.lock().get(name).map(|c| c.config.clone())
+        self.admin
+            .config(name)
+            .or_else(|| self.connectors.lock().get(name).map(|c| c.config.clone()))
+    }
+    fn create_connector(&self, config: Config, initial: TargetState) -> Result<(), HerderError> {
+        self.admin_create(config, initial)
+    }
+    fn put_connector_config(&self, name: &str, config: Config) -> Result<bool, HerderError> {
+        self.admin_put(name, config)
+    }
+    fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
+        self.admin_delete(name)
+    }
+    fn set_target_state(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        self.admin_set_target(name, target)
+    }
+    fn target_state(&self, name: &str) -> Option<TargetState> {
+        self.admin.target(name).or_else(|| {
+            self.connectors
+                .lock()
+                .contains_key(name)
+                .then_some(TargetState::Started)
+        })
+    }
+    fn restart_connector(&self, name: &str, request: RestartRequest) -> Result<(), HerderError> {
+        self.admin_restart(name, request)
+    }
+    fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
+        self.admin_restart_task(name, task)
+    }
+    fn task_configs(&self, name: &str) -> Option<Vec<Config>> {
+        self.admin_task_configs(name)
+    }
+    fn plugin_catalog(&self) -> Option<Arc<dyn PluginCatalog>> {
+        Some(self.catalog.clone())
     }
 }
 

@@ -10,10 +10,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::{host, AllKinds};
+use super::guest_log::{self, LogBudget};
+use super::limits::Limiter;
 use super::WasmError;
 
 /// How often the ticker thread advances the engine's epoch.
@@ -26,6 +28,8 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Maximum wall time of one call into the plugin; a call running longer traps.
     pub call_timeout: Duration,
+    /// Maximum (estimated) host-side size of what one call may return, in bytes.
+    pub output_bytes: usize,
 }
 
 impl Default for Limits {
@@ -33,6 +37,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 512 << 20,
             call_timeout: Duration::from_secs(60),
+            output_bytes: 64 << 20,
         }
     }
 }
@@ -53,25 +58,23 @@ pub(crate) struct Owner {
     pub task: String,
 }
 
-/// The data of every `Store`: WASI state, limits, and the owner for log tagging.
+/// The data of every `Store`: WASI state, limits, the log budget and the owner for log
+/// tagging.
 pub(crate) struct HostState {
     pub wasi: WasiCtx,
     pub table: ResourceTable,
-    pub limits: StoreLimits,
+    pub limiter: Limiter,
+    pub log: LogBudget,
     pub owner: Owner,
 }
 
 impl HostState {
-    pub fn new(wasi: WasiCtx, limits: &Limits, owner: Owner) -> Self {
+    pub fn new(wasi: WasiCtx, log: LogBudget, limits: &Limits, owner: Owner) -> Self {
         HostState {
             wasi,
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                // A plugin growing past its limit is a bug or an attack: trap instead of
-                // handing it a failed `memory.grow` it would most likely mishandle.
-                .trap_on_grow_failure(true)
-                .build(),
+            limiter: Limiter::new(limits),
+            log,
             owner,
         }
     }
@@ -88,6 +91,10 @@ impl WasiView for HostState {
 
 impl host::Host for HostState {
     fn log(&mut self, level: host::LogLevel, message: String) {
+        if !self.log.admit() {
+            return;
+        }
+        let message = guest_log::truncate(&message);
         let (connector, task) = (self.owner.connector.as_str(), self.owner.task.as_str());
         match level {
             host::LogLevel::Trace => tracing::trace!(connector, task, "{message}"),

@@ -4,20 +4,22 @@
 //! epoch deadline (so a stuck plugin traps after the call timeout instead of hanging the
 //! task) and turns a wasmtime error into `TaskError::Trap`. After the first trap the
 //! instance is poisoned: its state may be half-updated, so later calls return the same
-//! error without entering the guest again.
+//! error without entering the guest again. A breached limit is reported by its config key
+//! and value ("plugin exceeded wasm.call.timeout.ms=2000 in poll").
 
 use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, WasmBacktrace};
-use wasmtime_wasi::WasiCtx;
 
 use super::engine::{HostState, Limits, Owner};
-use super::wasi::StderrTail;
+use super::limits::{MEMORY_KEY, TIMEOUT_KEY};
+use super::wasi::{Sandbox, StderrTail};
 use crate::runtime::task::TaskError;
 
 pub(crate) struct PluginInstance {
     store: Store<HostState>,
     instance: Instance,
     deadline_ticks: u64,
+    limits: Limits,
     stderr: StderrTail,
     poisoned: Option<String>,
 }
@@ -25,23 +27,31 @@ pub(crate) struct PluginInstance {
 impl PluginInstance {
     pub fn new(
         pre: &InstancePre<HostState>,
-        (wasi, stderr): (WasiCtx, StderrTail),
+        sandbox: Sandbox,
         limits: &Limits,
         owner: Owner,
     ) -> Result<Self, TaskError> {
-        let mut store = Store::new(pre.engine(), HostState::new(wasi, limits, owner));
-        store.limiter(|state| &mut state.limits);
+        let Sandbox { wasi, stderr, log } = sandbox;
+        let mut store = Store::new(pre.engine(), HostState::new(wasi, log, limits, owner));
+        store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         let deadline_ticks = limits.deadline_ticks();
         store.set_epoch_deadline(deadline_ticks);
         let instance = match pre.instantiate(&mut store) {
             Ok(i) => i,
-            Err(e) => return Err(TaskError::Trap(describe(&e, stderr.take()))),
+            Err(e) => {
+                let breach = breach(&e, &store, limits, "instantiation");
+                return Err(TaskError::Trap(with_breach(
+                    breach,
+                    describe(&e, stderr.take()),
+                )));
+            }
         };
         Ok(PluginInstance {
             store,
             instance,
             deadline_ticks,
+            limits: limits.clone(),
             stderr,
             poisoned: None,
         })
@@ -52,6 +62,15 @@ impl PluginInstance {
         &mut self,
         f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
     ) -> Result<R, TaskError> {
+        self.call_as("a call", f)
+    }
+
+    /// [`call`](Self::call), naming the export (`poll`, `put`…) in a breach message.
+    pub fn call_as<R>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut Store<HostState>, &Instance) -> wasmtime::Result<R>,
+    ) -> Result<R, TaskError> {
         if let Some(trap) = &self.poisoned {
             return Err(TaskError::Trap(trap.clone()));
         }
@@ -60,11 +79,17 @@ impl PluginInstance {
         match f(&mut self.store, &self.instance) {
             Ok(r) => Ok(r),
             Err(e) => {
-                let message = describe(&e, self.stderr.take());
+                let breach = breach(&e, &self.store, &self.limits, what);
+                let message = with_breach(breach, describe(&e, self.stderr.take()));
                 self.poisoned = Some(message.clone());
                 Err(TaskError::Trap(message))
             }
         }
+    }
+
+    /// The limits this instance runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Like [`call`](Self::call) but for setup work (looking up exports) that cannot
@@ -78,6 +103,38 @@ impl PluginInstance {
 
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.is_some()
+    }
+}
+
+/// Which limit (if any) the failed call breached, as "plugin exceeded KEY=VALUE in WHAT".
+fn breach(
+    e: &wasmtime::Error,
+    store: &Store<HostState>,
+    limits: &Limits,
+    what: &str,
+) -> Option<String> {
+    if let Some(desired) = store.data().limiter.breached {
+        return Some(format!(
+            "plugin exceeded {MEMORY_KEY}={} in {what} (it asked for {desired} bytes of memory)",
+            limits.memory_bytes
+        ));
+    }
+    if matches!(
+        e.downcast_ref::<wasmtime::Trap>(),
+        Some(wasmtime::Trap::Interrupt)
+    ) {
+        return Some(format!(
+            "plugin exceeded {TIMEOUT_KEY}={} in {what} (the call was interrupted at its deadline)",
+            limits.timeout_ms()
+        ));
+    }
+    None
+}
+
+fn with_breach(breach: Option<String>, details: String) -> String {
+    match breach {
+        Some(b) => format!("{b}\n{details}"),
+        None => details,
     }
 }
 

@@ -9,13 +9,18 @@
 //! Map: `registry` (scan + checks) → `cache` (precompiled artifacts, cached specs) →
 //! `plugin` (a loaded component as `runtime::plugin::Plugin`) → `source`/`sink`/`transform`
 //! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data,
-//! `wasi` builds the deny-by-default sandbox, `engine` owns the engine, linker and limits.
+//! `wasi` builds the deny-by-default sandbox, `engine` owns the engine and linker, `limits`
+//! the per-connector `wasm.*` limits, `guest_log` rate-limits plugin output, `inspect`
+//! describes a component file for `sluice plugins inspect`.
 
 mod bindings;
 mod cache;
 mod engine;
+mod guest_log;
+mod inspect;
 mod instance;
 mod lift;
+mod limits;
 mod lower;
 mod plugin;
 mod registry;
@@ -31,6 +36,8 @@ mod tests;
 use std::path::PathBuf;
 
 pub use engine::Limits;
+pub use inspect::{inspect, Capability, InspectError, Inspection};
+pub use limits::{MEMORY_KEY, OUTPUT_KEY, RESERVED_PREFIX, TIMEOUT_KEY};
 pub use registry::WasmPlugins;
 
 /// Errors that stop the whole plugin catalog from loading (a single bad plugin file never

@@ -2,7 +2,9 @@
 //!
 //! Design decision: the component is linked once (`InstancePre`), and every call that needs
 //! the guest — `validate`, `task_configs`, each task, each transform/predicate — gets a
-//! fresh `Store` whose WASI sandbox is derived from *that call's* config (see `wasi.rs`).
+//! fresh `Store` whose WASI sandbox is derived from *that call's* config (see `wasi.rs`),
+//! and whose limits are the worker's defaults overridden by that config's reserved `wasm.*`
+//! keys (see `limits.rs`), which are stripped before the plugin sees the config.
 
 use std::path::PathBuf;
 
@@ -13,6 +15,7 @@ use super::bindings::{
 };
 use super::engine::{HostState, Limits, Owner};
 use super::instance::PluginInstance;
+use super::limits;
 use super::sink::WasmSinkTask;
 use super::source::WasmSourceTask;
 use super::spec::{kind_name, problem};
@@ -49,22 +52,28 @@ pub(crate) fn task_error(e: wit::TaskError) -> TaskError {
 }
 
 impl WasmPlugin {
-    /// A fresh instance whose sandbox is what `config` grants; returns the config to hand
-    /// the plugin (path-valued keys made absolute).
+    /// A fresh instance whose sandbox is what `config` grants and whose limits its `wasm.*`
+    /// keys set; returns the config to hand the plugin (path-valued keys made absolute,
+    /// `wasm.*` keys removed).
     fn instantiate(
         &self,
         config: &Config,
         owner: Owner,
         missing: Missing,
     ) -> Result<(PluginInstance, Config), TaskError> {
+        let limits = self
+            .limits
+            .with_config(config)
+            .map_err(|p| TaskError::Fatal(limits::describe_problems(&p)))?;
+        let (config, _) = limits::split(config);
         let cwd = std::env::current_dir().map_err(|e| {
             TaskError::Fatal(format!(
                 "cannot determine the worker's current directory: {e}"
             ))
         })?;
-        let (config, grants) = wasi::grants(&self.spec, config, &cwd).map_err(TaskError::Fatal)?;
+        let (config, grants) = wasi::grants(&self.spec, &config, &cwd).map_err(TaskError::Fatal)?;
         let ctx = wasi::context(&grants, &owner, missing).map_err(TaskError::Fatal)?;
-        let instance = PluginInstance::new(&self.pre, ctx, &self.limits, owner)?;
+        let instance = PluginInstance::new(&self.pre, ctx, &limits, owner)?;
         Ok((instance, config))
     }
 
@@ -99,24 +108,38 @@ impl Plugin for WasmPlugin {
     }
 
     fn validate(&self, config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
+        // Bad sandbox settings are reported with the plugin's own problems; the plugin is
+        // still asked (under the default limits) so the user sees everything at once.
+        let (limit_problems, config) = match self.limits.with_config(config) {
+            Ok(_) => (Vec::new(), config.clone()),
+            Err(p) => (p, limits::split(config).0),
+        };
         let (mut inst, config) =
-            self.instantiate(config, self.host_owner("validate"), Missing::Lenient)?;
+            self.instantiate(&config, self.host_owner("validate"), Missing::Lenient)?;
         let guest = inst.with(|store, i| self.plugin.load(store, i))?;
-        let problems = inst.call(|store, _| guest.call_validate(store, &config))?;
-        Ok(problems.into_iter().map(problem).collect())
+        let problems = inst.call_as("validate", |store, _| guest.call_validate(store, &config))?;
+        Ok(limit_problems
+            .into_iter()
+            .chain(problems.into_iter().map(problem))
+            .collect())
     }
 
     fn task_configs(&self, config: &Config, max_tasks: u32) -> Result<Vec<Config>, TaskError> {
+        let reserved = limits::split(config).1;
         let (mut inst, config) =
             self.instantiate(config, self.host_owner("task-configs"), Missing::Lenient)?;
         let result = match &self.kind {
             KindIndices::Source(idx) => {
                 let guest = inst.with(|store, i| idx.load(store, i))?;
-                inst.call(|store, _| guest.call_task_configs(store, &config, max_tasks))?
+                inst.call_as("task-configs", |store, _| {
+                    guest.call_task_configs(store, &config, max_tasks)
+                })?
             }
             KindIndices::Sink(idx) => {
                 let guest = inst.with(|store, i| idx.load(store, i))?;
-                inst.call(|store, _| guest.call_task_configs(store, &config, max_tasks))?
+                inst.call_as("task-configs", |store, _| {
+                    guest.call_task_configs(store, &config, max_tasks)
+                })?
             }
             KindIndices::Transform(_) | KindIndices::Predicate(_) => {
                 return Err(TaskError::Fatal(format!(
@@ -126,7 +149,14 @@ impl Plugin for WasmPlugin {
                 )))
             }
         };
-        result.map_err(TaskError::Fatal)
+        let mut tasks = result.map_err(TaskError::Fatal)?;
+        // Each task runs under its connector's limits, whatever the plugin put in (a plugin
+        // cannot raise its own limits through a task config).
+        for task in &mut tasks {
+            task.retain(|(k, _)| !k.starts_with(limits::RESERVED_PREFIX));
+            task.extend(reserved.iter().cloned());
+        }
+        Ok(tasks)
     }
 
     fn open_source(
@@ -142,7 +172,9 @@ impl Plugin for WasmPlugin {
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let task = inst
-            .call(|store, _| guest.source_task().call_open(store, &config, &committed))?
+            .call_as("open", |store, _| {
+                guest.source_task().call_open(store, &config, &committed)
+            })?
             .map_err(task_error)?;
         Ok(Box::new(WasmSourceTask::new(inst, guest, task)))
     }
@@ -154,7 +186,9 @@ impl Plugin for WasmPlugin {
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let task = inst
-            .call(|store, _| guest.sink_task().call_open(store, &config))?
+            .call_as("open", |store, _| {
+                guest.sink_task().call_open(store, &config)
+            })?
             .map_err(task_error)?;
         Ok(Box::new(WasmSinkTask::new(inst, guest, task)))
     }
@@ -162,6 +196,7 @@ impl Plugin for WasmPlugin {
     fn open_transform(
         &self,
         id: &TaskId,
+        class: &str,
         config: &Config,
     ) -> Result<Box<dyn Transform>, TaskError> {
         let KindIndices::Transform(idx) = &self.kind else {
@@ -170,7 +205,7 @@ impl Plugin for WasmPlugin {
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let t = inst
-            .call(|store, _| guest.transformer().call_create(store, &config))?
+            .call(|store, _| guest.transformer().call_create(store, class, &config))?
             .map_err(TaskError::Fatal)?;
         Ok(Box::new(WasmTransform::new(inst, guest, t)))
     }
@@ -178,6 +213,7 @@ impl Plugin for WasmPlugin {
     fn open_predicate(
         &self,
         id: &TaskId,
+        class: &str,
         config: &Config,
     ) -> Result<Box<dyn Predicate>, TaskError> {
         let KindIndices::Predicate(idx) = &self.kind else {
@@ -186,7 +222,7 @@ impl Plugin for WasmPlugin {
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let t = inst
-            .call(|store, _| guest.tester().call_create(store, &config))?
+            .call(|store, _| guest.tester().call_create(store, class, &config))?
             .map_err(TaskError::Fatal)?;
         Ok(Box::new(WasmPredicate::new(inst, guest, t)))
     }
@@ -202,6 +238,6 @@ pub(crate) fn read_spec(
     let ctx = wasi::context(&[], &owner, Missing::Strict).map_err(TaskError::Fatal)?;
     let mut inst = PluginInstance::new(pre, ctx, limits, owner)?;
     let guest = inst.with(|store, i| plugin.load(store, i))?;
-    let s = inst.call(|store, _| guest.call_spec(store))?;
+    let s = inst.call_as("spec", |store, _| guest.call_spec(store))?;
     Ok((spec::spec(s), inst))
 }

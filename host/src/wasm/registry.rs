@@ -156,7 +156,7 @@ const WRONG_WORLD: &str =
     "exports the wrong world: expected one of source/sink/transform/predicate (package sluice:connect@0.1.0)";
 
 /// What kind of file `bytes` is, judged from the WebAssembly header alone.
-fn check_header(bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn check_header(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err("not a WebAssembly file (no `\\0asm` header)".into());
     }

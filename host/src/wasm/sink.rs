@@ -39,7 +39,9 @@ impl SinkTask for WasmSinkTask {
         let guest = &self.guest;
         let failures = self
             .inst
-            .call(|store, _| guest.sink_task().call_put(store, task, &batch))?
+            .call_as("put", |store, _| {
+                guest.sink_task().call_put(store, task, &batch)
+            })?
             .map_err(task_error)?;
         failures
             .into_iter()
@@ -70,7 +72,9 @@ impl SinkTask for WasmSinkTask {
             .collect();
         let guest = &self.guest;
         self.inst
-            .call(|store, _| guest.sink_task().call_flush(store, task, &offsets))?
+            .call_as("flush", |store, _| {
+                guest.sink_task().call_flush(store, task, &offsets)
+            })?
             .map_err(task_error)
     }
 
@@ -80,7 +84,7 @@ impl SinkTask for WasmSinkTask {
             return;
         }
         let guest = &self.guest;
-        if let Err(e) = self.inst.call(|store, _| {
+        if let Err(e) = self.inst.call_as("stop", |store, _| {
             guest.sink_task().call_stop(&mut *store, task)?;
             task.resource_drop(store)
         }) {

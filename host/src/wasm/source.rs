@@ -5,6 +5,7 @@ use wasmtime::component::ResourceAny;
 use super::bindings::source_connector::Guest;
 use super::instance::PluginInstance;
 use super::lift;
+use super::limits::{self, OUTPUT_KEY};
 use super::plugin::task_error;
 use crate::data::SourceRecord;
 use crate::runtime::task::{SourceTask, TaskError};
@@ -33,8 +34,26 @@ impl SourceTask for WasmSourceTask {
         let guest = &self.guest;
         let batch = self
             .inst
-            .call(|store, _| guest.source_task().call_poll(store, task, max_records))?
+            .call_as("poll", |store, _| {
+                guest.source_task().call_poll(store, task, max_records)
+            })?
             .map_err(task_error)?;
+        // The batch is already lifted (bounded by the guest's memory limit); refuse to go
+        // further with one the task was not allowed to return.
+        if batch.records.len() > max_records as usize {
+            return Err(TaskError::Fatal(format!(
+                "plugin exceeded max_records={max_records} in poll: it returned {} records",
+                batch.records.len()
+            )));
+        }
+        let size = limits::source_batch_size(&batch);
+        let cap = self.inst.limits().output_bytes;
+        if size > cap {
+            return Err(TaskError::Fatal(format!(
+                "plugin exceeded {OUTPUT_KEY}={cap} in poll: it returned about {size} bytes in {} records",
+                batch.records.len()
+            )));
+        }
         lift::source_batch(batch)
             .map_err(|e| TaskError::Fatal(format!("source plugin returned malformed records: {e}")))
     }
@@ -45,7 +64,7 @@ impl SourceTask for WasmSourceTask {
             return; // never call into a trapped instance; dropping the store frees it
         }
         let guest = &self.guest;
-        if let Err(e) = self.inst.call(|store, _| {
+        if let Err(e) = self.inst.call_as("stop", |store, _| {
             guest.source_task().call_stop(&mut *store, task)?;
             task.resource_drop(store)
         }) {

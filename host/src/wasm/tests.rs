@@ -97,6 +97,26 @@ fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
                 "org.apache.kafka.connect.file.FileStreamSourceConnector".to_string(),
                 PluginKind::Source
             ),
+            (
+                "org.apache.kafka.connect.transforms.Filter".to_string(),
+                PluginKind::Transform
+            ),
+            (
+                "org.apache.kafka.connect.transforms.InsertField$Value".to_string(),
+                PluginKind::Transform
+            ),
+            (
+                "org.apache.kafka.connect.transforms.RegexRouter".to_string(),
+                PluginKind::Transform
+            ),
+            (
+                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone".to_string(),
+                PluginKind::Predicate
+            ),
+            (
+                "org.apache.kafka.connect.transforms.predicates.TopicNameMatches".to_string(),
+                PluginKind::Predicate
+            ),
         ]
     );
     for (class, kind) in [
@@ -409,8 +429,8 @@ fn opening_the_wrong_kind_is_a_clear_fatal_error() {
         message.contains("is a sink plugin, not a source plugin"),
         "{message}"
     );
-    assert!(sink.open_transform(&id(0), &config(&[])).is_err());
-    assert!(sink.open_predicate(&id(0), &config(&[])).is_err());
+    assert!(sink.open_transform(&id(0), "x", &config(&[])).is_err());
+    assert!(sink.open_predicate(&id(0), "x", &config(&[])).is_err());
 }
 
 #[test]

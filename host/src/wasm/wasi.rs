@@ -6,7 +6,8 @@
 //! absolute path, hands the plugin that absolute path (so the plugin opens exactly what the
 //! user configured) and preopens the directory (the file's parent for `*-file`) at the same
 //! absolute guest path, read-only or read-write as declared. Guest stdout/stderr are not
-//! inherited: they are split into lines and forwarded to `tracing`, tagged with the owner.
+//! inherited: they are split into lines and forwarded to `tracing`, tagged with the owner,
+//! through the instance's rate-limited [`LogBudget`] (long lines cut at `guest_log::MAX_LINE`).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::engine::Owner;
+use super::guest_log::{self, LogBudget};
 use crate::runtime::plugin::{Config, FileAccess, PluginSpec};
 
 /// A directory granted to the plugin through a config key.
@@ -130,18 +132,27 @@ impl StderrTail {
     }
 }
 
+/// What one store gets from [`context`]: its WASI context, the tail of its stderr (for trap
+/// messages) and its log budget (shared with the `log` import).
+pub(crate) struct Sandbox {
+    pub wasi: WasiCtx,
+    pub stderr: StderrTail,
+    pub log: LogBudget,
+}
+
 /// Builds the deny-by-default WASI context for one store.
 pub(crate) fn context(
     grants: &[Grant],
     owner: &Owner,
     missing: Missing,
-) -> Result<(WasiCtx, StderrTail), String> {
+) -> Result<Sandbox, String> {
     let tail = StderrTail::default();
+    let budget = LogBudget::new(owner.clone());
     let mut builder = WasiCtxBuilder::new();
-    let mut stderr = LogStream::new(owner.clone(), "stderr");
+    let mut stderr = LogStream::new(owner.clone(), "stderr", budget.clone());
     stderr.tail = Some(tail.clone());
     builder
-        .stdout(LogStream::new(owner.clone(), "stdout"))
+        .stdout(LogStream::new(owner.clone(), "stdout", budget.clone()))
         .stderr(stderr)
         .allow_tcp(false)
         .allow_udp(false)
@@ -172,61 +183,88 @@ pub(crate) fn context(
             }
         }
     }
-    Ok((builder.build(), tail))
+    Ok(Sandbox {
+        wasi: builder.build(),
+        stderr: tail,
+        log: budget,
+    })
 }
-
-/// Longest line forwarded as one log event; longer output is split.
-const MAX_LINE: usize = 16 * 1024;
 
 /// Guest stdout/stderr: buffered until a newline, then one `tracing` event per line.
 #[derive(Clone)]
 pub(crate) struct LogStream {
     owner: Arc<Owner>,
     stream: &'static str,
-    pending: Arc<Mutex<Vec<u8>>>,
+    pending: Arc<Mutex<Pending>>,
     tail: Option<StderrTail>,
+    budget: LogBudget,
+}
+
+/// The unterminated line so far; `cut` counts the bytes dropped from it beyond `MAX_LINE`
+/// (buffering them would let a plugin that never writes a newline grow host memory).
+#[derive(Default)]
+struct Pending {
+    line: Vec<u8>,
+    cut: usize,
 }
 
 impl LogStream {
-    fn new(owner: Owner, stream: &'static str) -> Self {
+    fn new(owner: Owner, stream: &'static str, budget: LogBudget) -> Self {
         LogStream {
             owner: Arc::new(owner),
             stream,
             pending: Arc::default(),
             tail: None,
+            budget,
         }
     }
 
-    fn emit(&self, line: &[u8]) {
+    fn emit(&self, line: &[u8], cut: usize) {
         let line = String::from_utf8_lossy(line);
         let line = line.trim_end_matches(['\r', '\n']);
         if line.trim().is_empty() {
             return;
         }
+        let line = if cut > 0 {
+            format!("{line}… [{cut} more bytes truncated]").into()
+        } else {
+            guest_log::truncate(line)
+        };
+        // stderr: kept for the trap message whatever the log budget says.
+        if let Some(tail) = &self.tail {
+            tail.push(&line);
+        }
+        if !self.budget.admit() {
+            return;
+        }
         let (connector, task) = (self.owner.connector.as_str(), self.owner.task.as_str());
         match &self.tail {
-            // stderr: kept for the trap message, and logged louder than stdout.
-            Some(tail) => {
-                tail.push(line);
-                tracing::warn!(connector, task, stream = self.stream, "{line}");
-            }
+            // stderr is logged louder than stdout.
+            Some(_) => tracing::warn!(connector, task, stream = self.stream, "{line}"),
             None => tracing::info!(connector, task, stream = self.stream, "{line}"),
         }
     }
 
-    fn push(&self, bytes: &[u8]) {
+    fn push(&self, mut bytes: &[u8]) {
         // A poisoned lock only means another writer panicked mid-line; keep logging.
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.extend_from_slice(bytes);
-        while let Some(nl) = pending.iter().position(|&b| b == b'\n') {
-            let rest = pending.split_off(nl + 1);
-            self.emit(&pending);
-            *pending = rest;
+        while let Some(nl) = bytes.iter().position(|&b| b == b'\n') {
+            let (head, rest) = bytes.split_at(nl + 1);
+            pending.append(head);
+            let Pending { line, cut } = std::mem::take(&mut *pending);
+            self.emit(&line, cut);
+            bytes = rest;
         }
-        if pending.len() >= MAX_LINE {
-            self.emit(&pending);
-            pending.clear();
-        }
+        pending.append(bytes);
+    }
+}
+
+impl Pending {
+    fn append(&mut self, bytes: &[u8]) {
+        let room = guest_log::MAX_LINE.saturating_sub(self.line.len());
+        let keep = room.min(bytes.len());
+        self.line.extend_from_slice(&bytes[..keep]);
+        self.cut += bytes.len() - keep;
     }
 }
 
@@ -236,8 +274,8 @@ impl Drop for LogStream {
         if Arc::strong_count(&self.pending) == 1 {
             let pending =
                 std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-            if !pending.is_empty() {
-                self.emit(&pending);
+            if !pending.line.is_empty() {
+                self.emit(&pending.line, pending.cut);
             }
         }
     }

@@ -1,0 +1,480 @@
+//! `errors.*`: tolerance, retries, error logging and the sink dead letter queue.
+//!
+//! Design decision: a failed record is reported with its **original consumed bytes**
+//! ([`OriginalRecord`]), kept by the sink loop for the whole batch, so the DLQ record is
+//! byte-identical to what was consumed (Kafka Connect does the same). DLQ sends are flushed
+//! (acknowledged) before the batch's offsets may be committed: a tolerated record is never
+//! lost between the DLQ and the consumer group.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use super::plugin::{Config, TaskId};
+use super::transforms::RetryPolicy;
+use crate::config::get;
+use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
+
+/// `errors.tolerance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tolerance {
+    None,
+    All,
+}
+
+/// Where in the pipeline a record failed (Kafka's `Stage` enum names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    KeyConverter,
+    ValueConverter,
+    HeaderConverter,
+    Transformation,
+    TaskPut,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::KeyConverter => "KEY_CONVERTER",
+            Stage::ValueConverter => "VALUE_CONVERTER",
+            Stage::HeaderConverter => "HEADER_CONVERTER",
+            Stage::Transformation => "TRANSFORMATION",
+            Stage::TaskPut => "TASK_PUT",
+        }
+    }
+
+    /// The Java exception class Kafka would report for a failure in this stage.
+    fn exception_class(self) -> &'static str {
+        match self {
+            Stage::TaskPut => "org.apache.kafka.connect.errors.ConnectException",
+            _ => "org.apache.kafka.connect.errors.DataException",
+        }
+    }
+}
+
+/// The parsed `errors.*` keys of a connector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorSettings {
+    pub tolerance: Tolerance,
+    /// `errors.retry.timeout`: `None` = forever (`-1`).
+    pub retry_timeout: Option<Duration>,
+    pub retry_max_delay: Duration,
+    pub log_enable: bool,
+    pub log_include_messages: bool,
+    pub dlq_topic: Option<String>,
+    pub dlq_replication_factor: i32,
+    pub dlq_context_headers: bool,
+}
+
+impl Default for ErrorSettings {
+    fn default() -> Self {
+        ErrorSettings {
+            tolerance: Tolerance::None,
+            retry_timeout: Some(Duration::ZERO),
+            retry_max_delay: Duration::from_secs(60),
+            log_enable: false,
+            log_include_messages: false,
+            dlq_topic: None,
+            dlq_replication_factor: 3,
+            dlq_context_headers: false,
+        }
+    }
+}
+
+fn bool_key(raw: &Config, key: &str, problems: &mut Vec<(String, String)>) -> bool {
+    match get(raw, key).map(str::trim) {
+        None | Some("") => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            problems.push((
+                key.into(),
+                format!("Invalid value {v} for configuration {key}: Expected value to be either true or false"),
+            ));
+            false
+        }
+    }
+}
+
+fn long_key(raw: &Config, key: &str, default: i64, problems: &mut Vec<(String, String)>) -> i64 {
+    match get(raw, key).map(str::trim) {
+        None | Some("") => default,
+        Some(v) => v.parse::<i64>().unwrap_or_else(|_| {
+            problems.push((
+                key.into(),
+                format!("Invalid value {v} for configuration {key}: Not a number of type LONG"),
+            ));
+            default
+        }),
+    }
+}
+
+impl ErrorSettings {
+    /// Parses the `errors.*` keys; returns every problem as `(key, message)`.
+    pub fn from_connector(raw: &Config) -> Result<Self, Vec<(String, String)>> {
+        let mut problems = Vec::new();
+        let tolerance = match get(raw, "errors.tolerance").map(str::trim) {
+            None | Some("") => Tolerance::None,
+            Some(v) if v.eq_ignore_ascii_case("none") => Tolerance::None,
+            Some(v) if v.eq_ignore_ascii_case("all") => Tolerance::All,
+            Some(v) => {
+                problems.push((
+                    "errors.tolerance".into(),
+                    format!("Invalid value {v} for configuration errors.tolerance: String must be one of: none, all"),
+                ));
+                Tolerance::None
+            }
+        };
+        let timeout = long_key(raw, "errors.retry.timeout", 0, &mut problems);
+        let max_delay = long_key(raw, "errors.retry.delay.max.ms", 60_000, &mut problems);
+        if max_delay < 1 {
+            problems.push((
+                "errors.retry.delay.max.ms".into(),
+                format!("Invalid value {max_delay} for configuration errors.retry.delay.max.ms: Value must be at least 1"),
+            ));
+        }
+        let rf = long_key(
+            raw,
+            "errors.deadletterqueue.topic.replication.factor",
+            3,
+            &mut problems,
+        );
+        let settings = ErrorSettings {
+            tolerance,
+            retry_timeout: (timeout >= 0).then(|| Duration::from_millis(timeout as u64)),
+            retry_max_delay: Duration::from_millis(max_delay.max(1) as u64),
+            log_enable: bool_key(raw, "errors.log.enable", &mut problems),
+            log_include_messages: bool_key(raw, "errors.log.include.messages", &mut problems),
+            dlq_topic: get(raw, "errors.deadletterqueue.topic.name")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            dlq_replication_factor: if rf == -1 { 1 } else { rf as i32 },
+            dlq_context_headers: bool_key(
+                raw,
+                "errors.deadletterqueue.context.headers.enable",
+                &mut problems,
+            ),
+        };
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn retry_policy(&self, stop: Arc<AtomicBool>) -> RetryPolicy {
+        RetryPolicy {
+            timeout: self.retry_timeout,
+            max_delay: self.retry_max_delay,
+            stop,
+        }
+    }
+}
+
+/// A consumed record exactly as it came from Kafka.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OriginalRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: Option<i64>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// One record's failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub stage: Stage,
+    /// The class that was executing (converter, SMT, or the sink task).
+    pub class: String,
+    pub message: String,
+}
+
+/// Applies `errors.*` to failed records of one task.
+pub struct ErrorReporter {
+    settings: ErrorSettings,
+    task: TaskId,
+    dlq: Option<Dlq>,
+}
+
+struct Dlq {
+    topic: String,
+    producer: BaseProducer,
+    topics: TopicCreator,
+    /// Sends since the last flush.
+    pending: usize,
+}
+
+impl ErrorReporter {
+    /// A reporter; opens the DLQ producer when a DLQ topic is configured.
+    pub fn new(
+        settings: ErrorSettings,
+        task: TaskId,
+        kafka: &KafkaSettings,
+        connector_config: &Config,
+    ) -> Result<Self, String> {
+        let dlq = match &settings.dlq_topic {
+            None => None,
+            Some(topic) => {
+                let mut pc = kafka.producer_config(&task.connector, task.task, connector_config);
+                pc.set(
+                    "client.id",
+                    format!("connector-dlq-producer-{}-{}", task.connector, task.task),
+                );
+                let producer: BaseProducer = pc
+                    .create()
+                    .map_err(|e| format!("cannot create the dead letter queue producer: {e}"))?;
+                let topics = TopicCreator::new(
+                    kafka,
+                    &format!("connector-dlq-adminclient-{}-{}", task.connector, task.task),
+                    TopicSettings {
+                        partitions: 1,
+                        replication_factor: settings.dlq_replication_factor,
+                        configs: Vec::new(),
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+                Some(Dlq {
+                    topic: topic.clone(),
+                    producer,
+                    topics,
+                    pending: 0,
+                })
+            }
+        };
+        Ok(ErrorReporter {
+            settings,
+            task,
+            dlq,
+        })
+    }
+
+    pub fn settings(&self) -> &ErrorSettings {
+        &self.settings
+    }
+
+    /// Handles one failed record. `Err(trace)` when it is not tolerated: the task must fail.
+    pub fn report(
+        &mut self,
+        failure: &Failure,
+        original: Option<&OriginalRecord>,
+        stop: &AtomicBool,
+    ) -> Result<(), String> {
+        let at = original
+            .map(|o| format!("{}-{}@{}", o.topic, o.partition, o.offset))
+            .unwrap_or_else(|| "(a source record)".into());
+        if self.settings.tolerance == Tolerance::None {
+            return Err(format!(
+                "Tolerance exceeded in error handler: stage {} with class {} failed for record {at}: {}",
+                failure.stage.name(),
+                failure.class,
+                failure.message
+            ));
+        }
+        if self.settings.log_enable {
+            let record = match (original, self.settings.log_include_messages) {
+                (Some(o), true) => format!(
+                    ", where consumed record is {{topic='{}', partition={}, offset={}, timestamp={}}}",
+                    o.topic,
+                    o.partition,
+                    o.offset,
+                    o.timestamp.unwrap_or(-1)
+                ),
+                _ => String::new(),
+            };
+            tracing::error!(
+                "Error encountered in task {}. Executing stage '{}' with class '{}'{record}: {}",
+                self.task,
+                failure.stage.name(),
+                failure.class,
+                failure.message
+            );
+        }
+        let (Some(dlq), Some(o)) = (&mut self.dlq, original) else {
+            return Ok(());
+        };
+        match dlq.topics.ensure(&dlq.topic, stop) {
+            Ok(true) => {}
+            Ok(false) => return Err("stopped while creating the dead letter queue topic".into()),
+            Err(e) => {
+                return Err(format!(
+                    "cannot create the dead letter queue topic {:?}: {e}",
+                    dlq.topic
+                ))
+            }
+        }
+        let mut headers = OwnedHeaders::new_with_capacity(o.headers.len() + 10);
+        for (k, v) in &o.headers {
+            headers = headers.insert(KafkaHeader {
+                key: k,
+                value: v.as_deref(),
+            });
+        }
+        if self.settings.dlq_context_headers {
+            let partition = o.partition.to_string();
+            let offset = o.offset.to_string();
+            let task = self.task.task.to_string();
+            let exception = failure.stage.exception_class();
+            let trace = format!("{exception}: {}", failure.message);
+            let context: [(&str, &str); 10] = [
+                ("__connect.errors.topic", &o.topic),
+                ("__connect.errors.partition", &partition),
+                ("__connect.errors.offset", &offset),
+                ("__connect.errors.connector.name", &self.task.connector),
+                ("__connect.errors.task.id", &task),
+                ("__connect.errors.stage", failure.stage.name()),
+                ("__connect.errors.class.name", &failure.class),
+                ("__connect.errors.exception.class.name", exception),
+                ("__connect.errors.exception.message", &failure.message),
+                ("__connect.errors.exception.stacktrace", &trace),
+            ];
+            for (k, v) in context {
+                headers = headers.insert(KafkaHeader {
+                    key: k,
+                    value: Some(v.as_bytes()),
+                });
+            }
+        }
+        let mut rec: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&dlq.topic).headers(headers);
+        if let Some(k) = &o.key {
+            rec = rec.key(k.as_slice());
+        }
+        if let Some(v) = &o.value {
+            rec = rec.payload(v.as_slice());
+        }
+        if let Some(t) = o.timestamp.filter(|t| *t >= 0) {
+            rec = rec.timestamp(t);
+        }
+        loop {
+            match dlq.producer.send(rec) {
+                Ok(()) => break,
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    back,
+                )) => {
+                    dlq.producer.poll(Duration::from_millis(100));
+                    rec = back;
+                }
+                Err((e, _)) => {
+                    return Err(format!(
+                        "cannot send record {at} to the dead letter queue {:?}: {e}",
+                        dlq.topic
+                    ))
+                }
+            }
+        }
+        dlq.pending += 1;
+        Ok(())
+    }
+
+    /// Waits until every DLQ record sent so far is acknowledged (before offsets advance).
+    pub fn flush(&mut self, stop: &AtomicBool) -> Result<(), String> {
+        let Some(dlq) = &mut self.dlq else {
+            return Ok(());
+        };
+        if dlq.pending == 0 {
+            return Ok(());
+        }
+        // `message.timeout.ms=0` keeps records queued while the broker is away: wait in
+        // slices so a stop request is still honoured.
+        loop {
+            match dlq.producer.flush(Duration::from_millis(500)) {
+                Ok(()) => {
+                    dlq.pending = 0;
+                    return Ok(());
+                }
+                Err(_) if !stop.load(std::sync::atomic::Ordering::Relaxed) => continue,
+                Err(e) => {
+                    return Err(format!(
+                        "dead letter queue records were not acknowledged before stop: {e}"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::runtime::test_doubles::cfg;
+
+    #[test]
+    fn defaults_and_parsing() {
+        assert_eq!(
+            ErrorSettings::from_connector(&cfg(&[])).unwrap(),
+            ErrorSettings::default()
+        );
+        let s = ErrorSettings::from_connector(&cfg(&[
+            ("errors.tolerance", "all"),
+            ("errors.retry.timeout", "-1"),
+            ("errors.retry.delay.max.ms", "1000"),
+            ("errors.log.enable", "true"),
+            ("errors.deadletterqueue.topic.name", " dlq "),
+            ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ("errors.deadletterqueue.context.headers.enable", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(s.tolerance, Tolerance::All);
+        assert_eq!(s.retry_timeout, None);
+        assert_eq!(s.retry_max_delay, Duration::from_millis(1000));
+        assert!(s.log_enable && s.dlq_context_headers && !s.log_include_messages);
+        assert_eq!(s.dlq_topic.as_deref(), Some("dlq"));
+        assert_eq!(s.dlq_replication_factor, 1);
+        let bad = ErrorSettings::from_connector(&cfg(&[
+            ("errors.tolerance", "some"),
+            ("errors.retry.timeout", "x"),
+        ]))
+        .unwrap_err();
+        assert_eq!(bad.len(), 2);
+        assert!(
+            bad[0].1.contains("String must be one of: none, all"),
+            "{bad:?}"
+        );
+        assert!(bad[1].1.contains("errors.retry.timeout"), "{bad:?}");
+    }
+
+    #[test]
+    fn tolerance_none_fails_with_the_stage_class_and_position() {
+        let mut r = ErrorReporter::new(
+            ErrorSettings::default(),
+            TaskId {
+                connector: "c".into(),
+                task: 0,
+            },
+            &KafkaSettings::plain("127.0.0.1:1"),
+            &Vec::new(),
+        )
+        .unwrap();
+        let o = OriginalRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset: 7,
+            timestamp: None,
+            key: None,
+            value: Some(b"{bad".to_vec()),
+            headers: Vec::new(),
+        };
+        let err = r
+            .report(
+                &Failure {
+                    stage: Stage::ValueConverter,
+                    class: "org.apache.kafka.connect.json.JsonConverter".into(),
+                    message: "bad json".into(),
+                },
+                Some(&o),
+                &AtomicBool::new(false),
+            )
+            .unwrap_err();
+        assert_eq!(err, "Tolerance exceeded in error handler: stage VALUE_CONVERTER with class org.apache.kafka.connect.json.JsonConverter failed for record t-0@7: bad json");
+    }
+}

@@ -1,0 +1,289 @@
+//! Kafka's `InsertField$Key` / `InsertField$Value`: inserts topic, partition, offset,
+//! timestamp and static fields. One plugin serves both classes: the host passes the class the
+//! user configured, and `$Key` selects the record key.
+//!
+//! Schemaless data must be a map; schema'd data a struct (whose schema gains the fields).
+//! A null operating value passes through (tombstone-safe), as in Kafka.
+
+use sluice_plugin_sdk::*;
+
+const VALUE: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
+const KEY: &str = "org.apache.kafka.connect.transforms.InsertField$Key";
+
+/// A configured field name; `!` suffix = required schema field, `?` or none = optional.
+#[derive(Debug, Clone)]
+struct FieldSpec {
+    name: String,
+    optional: bool,
+}
+
+fn field(config: &Config, key: &str) -> Option<FieldSpec> {
+    let raw = config.get(key).map(str::trim).filter(|s| !s.is_empty())?;
+    Some(match raw.strip_suffix('!') {
+        Some(n) => FieldSpec {
+            name: n.into(),
+            optional: false,
+        },
+        None => FieldSpec {
+            name: raw.strip_suffix('?').unwrap_or(raw).into(),
+            optional: true,
+        },
+    })
+}
+
+pub struct InsertField {
+    key_side: bool,
+    topic: Option<FieldSpec>,
+    partition: Option<FieldSpec>,
+    offset: Option<FieldSpec>,
+    timestamp: Option<FieldSpec>,
+    static_field: Option<(FieldSpec, String)>,
+}
+
+impl InsertField {
+    /// The fields to add, with their schema and value, for one record.
+    fn additions(&self, r: &Record) -> Result<Vec<(String, Schema, Value)>, String> {
+        let mut out = Vec::new();
+        let opt = |s: Schema, f: &FieldSpec| if f.optional { s.optional() } else { s };
+        if let Some(f) = &self.topic {
+            out.push((
+                f.name.clone(),
+                opt(Schema::string(), f),
+                Value::String(r.topic.clone()),
+            ));
+        }
+        if let Some(f) = &self.partition {
+            let v = r.partition.map_or(Value::Null, Value::Int32);
+            out.push((f.name.clone(), opt(Schema::int32(), f), v));
+        }
+        if let Some(f) = &self.offset {
+            let Some(o) = r.offset else {
+                return Err(
+                    "Only SinkRecord supported for [field insertion], found: SourceRecord".into(),
+                );
+            };
+            out.push((f.name.clone(), opt(Schema::int64(), f), Value::Int64(o)));
+        }
+        if let Some(f) = &self.timestamp {
+            let v = r.timestamp.map_or(Value::Null, Value::Int64);
+            out.push((f.name.clone(), opt(Schema::timestamp(), f), v));
+        }
+        if let Some((f, v)) = &self.static_field {
+            out.push((
+                f.name.clone(),
+                opt(Schema::string(), f),
+                Value::String(v.clone()),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn insert(
+        &self,
+        schema: Option<SchemaRef>,
+        value: Value,
+        adds: Vec<(String, Schema, Value)>,
+    ) -> Result<(Option<SchemaRef>, Value), String> {
+        match (schema, value) {
+            (s, Value::Null) => Ok((s, Value::Null)),
+            (None, Value::Map(mut entries)) => {
+                for (name, _, v) in adds {
+                    // Schemaless: a null partition/timestamp is skipped, as in Kafka.
+                    if !v.is_null() {
+                        entries.push((Value::String(name), v));
+                    }
+                }
+                Ok((None, Value::Map(entries)))
+            }
+            (None, other) => Err(format!(
+                "Only Map objects supported in absence of schema for [field insertion], found: {}",
+                kind(&other)
+            )),
+            (Some(schema), Value::Struct(s)) => {
+                let mut b = Schema::struct_builder();
+                if let Some(n) = &schema.name {
+                    b = b.name(n.clone());
+                }
+                if let Some(v) = schema.version {
+                    b = b.version(v);
+                }
+                if let Some(d) = &schema.doc {
+                    b = b.doc(d.clone());
+                }
+                if schema.optional {
+                    b = b.optional();
+                }
+                for f in &schema.fields {
+                    b = b.field(f.name.clone(), f.schema.clone());
+                }
+                let (_, mut values) = s.into_parts();
+                for (name, fs, v) in adds {
+                    b = b.field(name, fs);
+                    values.push(v);
+                }
+                let new_schema = b.build_ref();
+                let st =
+                    Struct::from_values(new_schema.clone(), values).map_err(|e| e.to_string())?;
+                Ok((Some(new_schema), Value::Struct(st)))
+            }
+            (Some(_), other) => Err(format!(
+                "Only Struct objects supported for [field insertion], found: {}",
+                kind(&other)
+            )),
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::String(_) => "java.lang.String",
+        Value::Array(_) => "java.util.ArrayList",
+        Value::Map(_) => "java.util.HashMap",
+        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
+        Value::Bytes(_) => "[B",
+        Value::Boolean(_) => "java.lang.Boolean",
+        _ => "java.lang.Number",
+    }
+}
+
+impl Transform for InsertField {
+    fn spec() -> PluginSpec {
+        let f = |n: &str, doc: &str| ConfigDef::string(n).doc(doc);
+        PluginSpec::new(VALUE, "0.1.0")
+            .alias(KEY)
+            .alias("InsertField$Value")
+            .alias("InsertField$Key")
+            .description("Insert field(s) using attributes from the record metadata or a configured static value.")
+            .config(f("topic.field", "Field name for Kafka topic. Suffix with ! to make this a required field, or ? to keep it optional (the default)."))
+            .config(f("partition.field", "Field name for Kafka partition."))
+            .config(f("offset.field", "Field name for Kafka offset - only applicable to sink connectors."))
+            .config(f("timestamp.field", "Field name for record timestamp."))
+            .config(f("static.field", "Field name for static data field."))
+            .config(f("static.value", "Static field value, if field name configured."))
+    }
+    fn validate(config: &Config) -> Vec<ConfigProblem> {
+        match Self::create(VALUE, config.clone()) {
+            Ok(_) => Vec::new(),
+            Err(message) => vec![ConfigProblem {
+                key: "static.field".into(),
+                message,
+            }],
+        }
+    }
+    fn create(class: &str, config: Config) -> Result<Self, String> {
+        let static_field = match field(&config, "static.field") {
+            None => None,
+            Some(f) => match config.get("static.value") {
+                Some(v) => Some((f, v.to_string())),
+                None => return Err("No value specified for static field: static.value".into()),
+            },
+        };
+        let t = InsertField {
+            key_side: class.ends_with("$Key"),
+            topic: field(&config, "topic.field"),
+            partition: field(&config, "partition.field"),
+            offset: field(&config, "offset.field"),
+            timestamp: field(&config, "timestamp.field"),
+            static_field,
+        };
+        if t.topic.is_none()
+            && t.partition.is_none()
+            && t.offset.is_none()
+            && t.timestamp.is_none()
+            && t.static_field.is_none()
+        {
+            return Err("No field insertion configured".into());
+        }
+        Ok(t)
+    }
+    fn apply(&mut self, mut record: Record) -> Outcome {
+        let adds = match self.additions(&record) {
+            Ok(a) => a,
+            Err(m) => return Outcome::Fail(m),
+        };
+        let result = if self.key_side {
+            let v = std::mem::replace(&mut record.key, Value::Null);
+            self.insert(record.key_schema.take(), v, adds)
+                .map(|(s, v)| {
+                    record.key_schema = s;
+                    record.key = v;
+                })
+        } else {
+            let v = std::mem::replace(&mut record.value, Value::Null);
+            self.insert(record.value_schema.take(), v, adds)
+                .map(|(s, v)| {
+                    record.value_schema = s;
+                    record.value = v;
+                })
+        };
+        match result {
+            Ok(()) => Outcome::Keep(record),
+            Err(m) => Outcome::Fail(m),
+        }
+    }
+}
+
+sluice_plugin_sdk::export_transform!(InsertField);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        Config::new(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn schemaless_value_and_struct_key() {
+        let mut t = InsertField::create(
+            VALUE,
+            cfg(&[
+                ("static.field", "src"),
+                ("static.value", "sluice"),
+                ("topic.field", "t!"),
+            ]),
+        )
+        .unwrap();
+        let r = Record::new("orders")
+            .with_value(None, Value::Map(vec![(Value::from("a"), Value::Int32(1))]));
+        let Outcome::Keep(out) = t.apply(r) else {
+            panic!()
+        };
+        assert_eq!(
+            out.value,
+            Value::Map(vec![
+                (Value::from("a"), Value::Int32(1)),
+                (Value::from("t"), Value::from("orders")),
+                (Value::from("src"), Value::from("sluice")),
+            ])
+        );
+        let mut k = InsertField::create(KEY, cfg(&[("topic.field", "t!")])).unwrap();
+        let schema = Schema::struct_builder()
+            .field("id", Schema::int32())
+            .build_ref();
+        let st = Struct::from_values(schema.clone(), vec![Value::Int32(7)]).unwrap();
+        let r = Record::new("orders").with_key(Some(schema), Value::Struct(st));
+        let Outcome::Keep(out) = k.apply(r) else {
+            panic!()
+        };
+        let s = out.key.as_struct().unwrap();
+        assert_eq!(s.get("t"), Some(&Value::from("orders")));
+        let ks = out.key_schema.unwrap();
+        assert!(!ks.fields[1].schema.optional);
+        assert!(matches!(t.apply(Record::new("x")), Outcome::Keep(r) if r.value.is_null()));
+        assert!(matches!(
+            t.apply(Record::new("x").with_value(None, "s")),
+            Outcome::Fail(_)
+        ));
+        assert_eq!(
+            InsertField::create(VALUE, cfg(&[])).err().unwrap(),
+            "No field insertion configured"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The sandbox against hostile plugins (`test-hostile-source`, `test-hostile-sink`): each
+//! attack runs next to a healthy datagen connector in the same worker. Limit breaches (busy
+//! loops, a memory bomb, oversized batches) fail only the hostile task, with a trace naming the
+//! limit and its value; contained attacks (reading files, opening a socket, flooding stdout)
+//! get nothing and cost the host a bounded log. In every case the healthy connector delivers
+//! every one of its records. Also `sluice plugins inspect`.
+
+use std::net::TcpListener;
+use std::process::Command;
+use std::time::Duration;
+
+use sluice_tests::{
+    assert_all_seqs, default_worker_props, plugins, seqs, sluice_bin, unique, Broker, TestDir,
+    Worker,
+};
+
+use crate::{datagen, STRING_CONVERTER};
+
+/// Records the healthy connector writes (at 300/s, so it runs alongside the attacks).
+const HEALTHY: u64 = 3000;
+
+fn props_with_test_plugins(dir: &TestDir) -> String {
+    let p = plugins();
+    format!(
+        "{}plugin.path={},{}\n",
+        default_worker_props(Some(Broker::shared()), dir.path()),
+        p.plugin_path.display(),
+        p.test_plugins.display()
+    )
+}
+
+/// A hostile source connector in `mode` with extra config lines; returns (name, topic, config).
+fn hostile(mode: &str, extra: &str) -> (String, String, String) {
+    let name = unique(&format!("hostile-{mode}"));
+    let topic = name.clone();
+    Broker::shared().create_topic(&topic, 1);
+    let config = format!(
+        "name={name}\nconnector.class=test-hostile-source\ntasks.max=1\ntopic={topic}\n\
+         hostile.mode={mode}\nvalue.converter={STRING_CONVERTER}\n{extra}"
+    );
+    (name, topic, config)
+}
+
+/// The healthy datagen connector delivered every record `0..HEALTHY`.
+fn assert_healthy_complete(topic: &str) {
+    let all = Broker::shared().consume_all(topic, HEALTHY as usize, Duration::from_secs(180));
+    assert_all_seqs(&seqs(&all), HEALTHY as i64);
+}
+
+fn failed_trace(worker: &Worker, name: &str) -> String {
+    let task = worker.wait_for_task_state(name, 0, "FAILED", Duration::from_secs(120));
+    task["trace"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
+    let dir = TestDir::new("sandbox-limits");
+    let broker = Broker::shared();
+    let (loop_src, _, loop_src_cfg) = hostile("loop", "wasm.call.timeout.ms=1000\n");
+    let (memory, _, memory_cfg) = hostile(
+        "memory",
+        "wasm.memory.max.bytes=67108864\nwasm.call.timeout.ms=20000\n",
+    );
+    let (batch, batch_topic, batch_cfg) = hostile(
+        "huge-batch",
+        "batch.records=100000\nwasm.memory.max.bytes=268435456\n",
+    );
+    let (bytes, bytes_topic, bytes_cfg) = hostile(
+        "huge-batch",
+        "batch.records=4\nbatch.value.bytes=2097152\nwasm.output.max.bytes=1048576\n",
+    );
+    let (bad, _, bad_cfg) = hostile("loop", "wasm.call.timeout.ms=soon\n");
+
+    let sink_topic = unique("hostile-sink-in");
+    broker.create_topic(&sink_topic, 1);
+    broker.produce(&sink_topic, &["one", "two"]);
+    let loop_sink = unique("hostile-sink");
+    let loop_sink_cfg = format!(
+        "name={loop_sink}\nconnector.class=test-hostile-sink\ntasks.max=1\ntopics={sink_topic}\n\
+         wasm.call.timeout.ms=1000\n"
+    );
+
+    let healthy_topic = unique("healthy");
+    broker.create_topic(&healthy_topic, 1);
+    let healthy = datagen(&unique("healthy"), &healthy_topic, HEALTHY, 300);
+
+    let worker = Worker::start(
+        &dir,
+        &props_with_test_plugins(&dir),
+        &[
+            ("healthy.properties", &healthy),
+            ("loop-source.properties", &loop_src_cfg),
+            ("loop-sink.properties", &loop_sink_cfg),
+            ("memory.properties", &memory_cfg),
+            ("batch.properties", &batch_cfg),
+            ("bytes.properties", &bytes_cfg),
+            ("bad.properties", &bad_cfg),
+        ],
+    );
+
+    for (name, expected) in [
+        (
+            &loop_src,
+            "plugin exceeded wasm.call.timeout.ms=1000 in poll",
+        ),
+        (
+            &loop_sink,
+            "plugin exceeded wasm.call.timeout.ms=1000 in put",
+        ),
+        (
+            &memory,
+            "plugin exceeded wasm.memory.max.bytes=67108864 in poll",
+        ),
+        (&batch, "plugin exceeded max_records="),
+        (
+            &bytes,
+            "plugin exceeded wasm.output.max.bytes=1048576 in poll",
+        ),
+    ] {
+        let trace = failed_trace(&worker, name);
+        assert!(
+            trace.contains(expected),
+            "{name}: the FAILED trace should say {expected:?}: {trace}"
+        );
+    }
+    // Nothing of an over-limit batch reached Kafka.
+    for topic in [&batch_topic, &bytes_topic] {
+        let got = broker.reader(topic).read_for(Duration::from_secs(2));
+        assert_eq!(got, 0, "records from a rejected batch reached {topic}");
+    }
+    // An invalid limit is a config error naming the key and the accepted range.
+    let line = worker.wait_for_log_line(
+        "the rejection of the invalid wasm.call.timeout.ms",
+        Duration::from_secs(60),
+        |l| l.contains("wasm.call.timeout.ms") && l.contains("soon"),
+    );
+    assert!(line.contains("from 10 to 3600000"), "{line}");
+    assert!(worker.status(&bad).is_none() || line.contains(&bad));
+
+    assert_healthy_complete(&healthy_topic);
+}
+
+#[test]
+fn files_sockets_and_stdout_floods_are_contained() {
+    let dir = TestDir::new("sandbox-contained");
+    let broker = Broker::shared();
+    let granted = dir.join("granted");
+    std::fs::create_dir_all(&granted).expect("create granted dir");
+    std::fs::write(granted.join("inside.txt"), "inside").expect("write inside.txt");
+    std::fs::write(dir.join("outside.txt"), "outside secret").expect("write outside.txt");
+    let (files, files_topic, files_cfg) = hostile("files", &format!("dir={}\n", granted.display()));
+
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a listener");
+    listener
+        .set_nonblocking(true)
+        .expect("nonblocking listener");
+    let port = listener.local_addr().expect("listener address").port();
+    let (connect, connect_topic, connect_cfg) =
+        hostile("connect", &format!("connect.port={port}\n"));
+
+    let (flood, flood_topic, flood_cfg) = hostile("stdout", "stdout.bytes=2097152\n");
+
+    let healthy_topic = unique("healthy");
+    broker.create_topic(&healthy_topic, 1);
+    let healthy = datagen(&unique("healthy"), &healthy_topic, HEALTHY, 300);
+
+    let worker = Worker::start(
+        &dir,
+        &props_with_test_plugins(&dir),
+        &[
+            ("healthy.properties", &healthy),
+            ("files.properties", &files_cfg),
+            ("connect.properties", &connect_cfg),
+            ("flood.properties", &flood_cfg),
+        ],
+    );
+
+    // Files: only the granted directory is visible; the plugin reports each probe.
+    let reports = broker.consume_all(&files_topic, 3, Duration::from_secs(120));
+    let reports: Vec<&str> = reports.iter().map(|m| m.value_str()).collect();
+    assert_eq!(reports.len(), 3, "{reports:?}");
+    assert!(reports[0].starts_with("/etc/passwd: denied"), "{reports:?}");
+    assert!(
+        reports[1].contains("/../outside.txt: denied"),
+        "a file next to the granted directory must be unreadable: {reports:?}"
+    );
+    assert!(
+        reports[2].ends_with("inside.txt: ok 6 bytes"),
+        "the granted directory must be readable: {reports:?}"
+    );
+
+    // Sockets: the connect fails inside the plugin, and nothing reaches the listener.
+    let report = broker.consume_all(&connect_topic, 1, Duration::from_secs(120));
+    let report = report.first().map(|m| m.value_str()).unwrap_or_default();
+    assert!(
+        report.starts_with(&format!("connect 127.0.0.1:{port}: denied")),
+        "{report}"
+    );
+
+    // Stdout flood: the task keeps running; its output is cut and rate-limited.
+    let polls = broker.consume_all(&flood_topic, 3, Duration::from_secs(120));
+    assert!(polls.len() >= 3, "the flooding source keeps polling");
+    worker.wait_for_log_line(
+        "a rate-limit notice for the flooding plugin",
+        Duration::from_secs(60),
+        |l| l.contains(&flood) && l.contains("suppressed"),
+    );
+
+    assert_healthy_complete(&healthy_topic);
+    worker.wait_for_task_state(&flood, 0, "RUNNING", Duration::from_secs(10));
+    worker.wait_for_task_state(&files, 0, "RUNNING", Duration::from_secs(10));
+    worker.wait_for_task_state(&connect, 0, "RUNNING", Duration::from_secs(10));
+
+    let log = worker.log_text();
+    let chatty = log
+        .lines()
+        .filter(|l| l.contains(&flood) && l.contains("chatty"))
+        .count();
+    let written = polls.len() * 2097152 / 2 / 99;
+    assert!(
+        chatty <= 2000,
+        "at most the burst plus {} lines/s may reach the log, got {chatty} of ≥{written} lines",
+        50
+    );
+    let longest = log.lines().map(str::len).max().unwrap_or(0);
+    assert!(
+        longest < 8 * 1024,
+        "a log line of {longest} bytes: long lines must be cut"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&flood) && l.contains("more bytes truncated")),
+        "the endless line is logged cut, with a marker"
+    );
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        Ok((_, from)) => {
+            panic!("the sandboxed plugin connected to the test's listener from {from}")
+        }
+        Err(e) => panic!("listener error: {e}"),
+    }
+}
+
+#[test]
+fn plugins_inspect_shows_spec_config_and_capabilities() {
+    let p = plugins();
+    let out = Command::new(sluice_bin())
+        .args(["plugins", "inspect"])
+        .arg(p.test_plugin("test-hostile-source"))
+        .output()
+        .expect("run sluice plugins inspect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "kind:         source",
+        "name:         test-hostile-source",
+        "version:      0.1.0",
+        "hostile.mode",
+        "ReadDir",
+        "filesystem",
+        "wasi:filesystem/preopens@0.2",
+        "sockets",
+        "sluice-host",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+
+    let dir = TestDir::new("inspect-garbage");
+    let garbage = dir.write("garbage.wasm", "not wasm");
+    let out = Command::new(sluice_bin())
+        .args(["plugins", "inspect"])
+        .arg(&garbage)
+        .output()
+        .expect("run sluice plugins inspect");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("garbage.wasm is not a WebAssembly component"),
+        "{err}"
+    );
+}
