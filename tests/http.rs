@@ -96,7 +96,8 @@ mod tests {
 
     #[test]
     fn parses_content_length_and_chunked_bodies() {
-        let plain = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]").expect("plain response");
+        let plain = parse_response(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]")
+            .expect("plain response");
         assert_eq!((plain.status, plain.body.as_str()), (200, "[]"));
         let chunked = parse_response(
             b"HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n2\r\n\":\r\n2\r\n1}\r\n0\r\n\r\n",

@@ -25,12 +25,11 @@ fn input(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// A consumed record's value and its headers as UTF-8 text.
+type ValueAndHeaders = (Vec<u8>, Vec<(String, String)>);
+
 /// (value, headers) of every record in `topic`, read with a plain consumer.
-fn read_with_headers(
-    broker: &Broker,
-    topic: &str,
-    expected: usize,
-) -> Vec<(Vec<u8>, Vec<(String, String)>)> {
+fn read_with_headers(broker: &Broker, topic: &str, expected: usize) -> Vec<ValueAndHeaders> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
         .set("group.id", unique("dlq-reader"))

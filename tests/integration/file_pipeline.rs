@@ -164,3 +164,63 @@ fn json_converter_with_schemas_writes_kafka_connect_envelope() {
         "sink output after a JsonConverter round trip"
     );
 }
+
+/// Kafka's FileStreamSource tails its file: lines appended after the task reached the end of
+/// the file (including one whose first half was already there, without its newline) are read
+/// and delivered without a restart.
+#[test]
+fn file_source_tails_lines_appended_after_end_of_file() {
+    let broker = Broker::shared();
+    let dir = TestDir::new("file-tail");
+    let topic = unique("file-tail");
+    broker.create_topic(&topic, 1);
+    let in_file = dir.write("input.txt", "first\nsecond\nhalf of a li");
+    let out_file = dir.join("output.txt");
+    let _worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &[
+            (
+                "source.properties",
+                &file_source(&unique("src"), &in_file, &topic),
+            ),
+            (
+                "sink.properties",
+                &file_sink(&unique("sink"), &out_file, &topic),
+            ),
+        ],
+    );
+    wait_until(
+        "the first two lines in the sink file",
+        Duration::from_secs(120),
+        || (count_lines(&out_file) >= 2).then_some(()),
+        || format!("{} lines", count_lines(&out_file)),
+    );
+    // The source has now seen end of file; keep polling at EOF for a moment, then append.
+    std::thread::sleep(Duration::from_secs(1));
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&in_file)
+            .expect("open input for append");
+        f.write_all(b"ne\nthird\n").expect("append");
+    }
+    wait_until(
+        "the appended lines in the sink file",
+        Duration::from_secs(120),
+        || (count_lines(&out_file) >= 4).then_some(()),
+        || {
+            format!(
+                "{} lines: {:?}",
+                count_lines(&out_file),
+                read_to_string(&out_file)
+            )
+        },
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        read_to_string(&out_file),
+        "first\nsecond\nhalf of a line\nthird\n"
+    );
+}

@@ -23,7 +23,9 @@ fn main() -> Result<()> {
         Some("test") => test::run_all(),
         Some("quickstart") => quickstart::run_quickstart(),
         Some("bench") => bench::run_bench(&args[1..]),
-        Some(other) => bail!("unknown xtask command `{other}`; try: plugins, test, quickstart, bench"),
+        Some(other) => {
+            bail!("unknown xtask command `{other}`; try: plugins, test, quickstart, bench")
+        }
         None => bail!("usage: cargo xtask <plugins|test|quickstart|bench>"),
     }
 }

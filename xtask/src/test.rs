@@ -35,6 +35,31 @@ pub fn run_all() -> Result<()> {
             failed.push(e.to_string());
         }
     }
+    // House rules (STYLE.md): formatted, and clippy-clean with warnings as errors. Run after
+    // the tests so a lint never hides a test result.
+    let lints: [&[&str]; 3] = [
+        &["fmt", "--all", "--check"],
+        &[
+            "fmt",
+            "--all",
+            "--check",
+            "--manifest-path",
+            "plugins/Cargo.toml",
+        ],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ];
+    for args in lints {
+        if let Err(e) = run(cargo().args(args)) {
+            failed.push(e.to_string());
+        }
+    }
     if !failed.is_empty() {
         bail!("tests failed:\n  {}", failed.join("\n  "));
     }

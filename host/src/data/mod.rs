@@ -9,6 +9,8 @@ mod record;
 mod schema;
 mod value;
 
-pub use record::{ConnectRecord, Data, Header, OffsetMap, SourcePosition, SourceRecord, TimestampType};
+pub use record::{
+    ConnectRecord, Data, Header, OffsetMap, SourcePosition, SourceRecord, TimestampType,
+};
 pub use schema::{logical, Field, Schema, SchemaRef, SchemaType};
 pub use value::Value;

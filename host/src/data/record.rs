@@ -10,12 +10,18 @@ pub struct Data {
 }
 
 impl Data {
-    pub const NULL: Data = Data { schema: None, value: Value::Null };
+    pub const NULL: Data = Data {
+        schema: None,
+        value: Value::Null,
+    };
     pub fn new(schema: Option<SchemaRef>, value: Value) -> Self {
         Data { schema, value }
     }
     pub fn schemaless(value: Value) -> Self {
-        Data { schema: None, value }
+        Data {
+            schema: None,
+            value,
+        }
     }
 }
 

@@ -97,13 +97,23 @@ impl Schema {
         }
     }
     pub fn array(items: SchemaRef) -> Self {
-        Schema { items: Some(items), ..Schema::new(SchemaType::Array) }
+        Schema {
+            items: Some(items),
+            ..Schema::new(SchemaType::Array)
+        }
     }
     pub fn map(keys: SchemaRef, values: SchemaRef) -> Self {
-        Schema { keys: Some(keys), values: Some(values), ..Schema::new(SchemaType::Map) }
+        Schema {
+            keys: Some(keys),
+            values: Some(values),
+            ..Schema::new(SchemaType::Map)
+        }
     }
     pub fn structure(fields: Vec<Field>) -> Self {
-        Schema { fields, ..Schema::new(SchemaType::Struct) }
+        Schema {
+            fields,
+            ..Schema::new(SchemaType::Struct)
+        }
     }
     pub fn optional(mut self) -> Self {
         self.optional = true;
@@ -138,19 +148,28 @@ impl Schema {
     }
     /// Connect's `Date.SCHEMA` builder (days since epoch).
     pub fn date() -> Self {
-        Schema::new(SchemaType::Int32).with_name(logical::DATE).with_version(1)
+        Schema::new(SchemaType::Int32)
+            .with_name(logical::DATE)
+            .with_version(1)
     }
     /// Connect's `Time.SCHEMA` builder (ms since midnight).
     pub fn time() -> Self {
-        Schema::new(SchemaType::Int32).with_name(logical::TIME).with_version(1)
+        Schema::new(SchemaType::Int32)
+            .with_name(logical::TIME)
+            .with_version(1)
     }
     /// Connect's `Timestamp.SCHEMA` builder (epoch ms).
     pub fn timestamp() -> Self {
-        Schema::new(SchemaType::Int64).with_name(logical::TIMESTAMP).with_version(1)
+        Schema::new(SchemaType::Int64)
+            .with_name(logical::TIMESTAMP)
+            .with_version(1)
     }
 
     pub fn parameter(&self, key: &str) -> Option<&str> {
-        self.parameters.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
         self.fields.iter().enumerate().find(|(_, f)| f.name == name)

@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(c.get("group.id"), Some("connect-orders"));
         assert_eq!(c.get("client.id"), Some("connector-consumer-orders-1"));
         assert_eq!(c.get("group.instance.id"), None);
-        let s = KafkaSettings { static_membership: true, ..s };
+        let s = KafkaSettings {
+            static_membership: true,
+            ..s
+        };
         let c = s.consumer_config("orders", 1, &Vec::new());
         assert_eq!(c.get("group.instance.id"), Some("connect-orders-1"));
     }

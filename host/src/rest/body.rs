@@ -175,7 +175,11 @@ mod tests {
     fn bad_json_is_a_400_with_the_position() {
         let e = json(Ok(Bytes::from_static(b"{\"a\": "))).expect_err("bad");
         assert_eq!(e.status, 400);
-        assert!(e.message.starts_with("Request body is not valid JSON: "), "{}", e.message);
+        assert!(
+            e.message.starts_with("Request body is not valid JSON: "),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("line 1 column 6"), "{}", e.message);
         let e = json(Ok(Bytes::from_static(b"  "))).expect_err("empty");
         assert_eq!(e.message, "Request body is empty; expected a JSON object");

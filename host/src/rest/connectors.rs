@@ -61,20 +61,19 @@ async fn create(State(herder): Herd, body: Body) -> Result<Response, ApiError> {
             )))
         }
     };
-    let mut config = match request.get("config") {
-        Some(c @ JsonValue::Object(_)) => body::config(body::object(c, "\"config\"")?)?,
-        None | Some(JsonValue::Null) => {
-            return Err(bad_request(
+    let mut config =
+        match request.get("config") {
+            Some(c @ JsonValue::Object(_)) => body::config(body::object(c, "\"config\"")?)?,
+            None | Some(JsonValue::Null) => return Err(bad_request(
                 "The request body has no \"config\" object (expected {\"name\":…,\"config\":{…}})",
-            ))
-        }
-        Some(other) => {
-            return Err(bad_request(format!(
-                "\"config\" must be a JSON object, not {}",
-                body::kind(other)
-            )))
-        }
-    };
+            )),
+            Some(other) => {
+                return Err(bad_request(format!(
+                    "\"config\" must be a JSON object, not {}",
+                    body::kind(other)
+                )))
+            }
+        };
     let initial = match request.get("initial_state") {
         None | Some(JsonValue::Null) => TargetState::Started,
         Some(JsonValue::String(s)) => match s.trim().to_ascii_uppercase().as_str() {

@@ -25,10 +25,17 @@ pub(super) fn routes() -> Router<Arc<dyn Herder>> {
         .route("/connectors/{name}/restart", post(restart))
         .route("/connectors/{name}/tasks", get(tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
-        .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
+        .route(
+            "/connectors/{name}/tasks/{task}/restart",
+            post(restart_task),
+        )
 }
 
-async fn set_target(herder: Arc<dyn Herder>, name: String, target: TargetState) -> Result<(), ApiError> {
+async fn set_target(
+    herder: Arc<dyn Herder>,
+    name: String,
+    target: TargetState,
+) -> Result<(), ApiError> {
     blocking(move || herder.set_target_state(&name, target)).await??;
     Ok(())
 }
@@ -57,8 +64,7 @@ fn flag(query: Option<&str>, key: &str) -> bool {
         .unwrap_or_default()
         .split('&')
         .filter_map(|kv| kv.split_once('='))
-        .filter(|(k, _)| *k == key)
-        .last()
+        .rfind(|(k, _)| *k == key)
         .is_some_and(|(_, v)| v.eq_ignore_ascii_case("true"))
 }
 
@@ -73,7 +79,9 @@ async fn restart(
         include_tasks: flag(query.as_deref(), "includeTasks"),
         only_failed: flag(query.as_deref(), "onlyFailed"),
     };
-    let mut status = herder.connector_status(&name).ok_or_else(|| not_found(&name))?;
+    let mut status = herder
+        .connector_status(&name)
+        .ok_or_else(|| not_found(&name))?;
     if !request.include_tasks && !request.only_failed {
         blocking(move || herder.restart_connector(&name, request)).await??;
         return Ok(StatusCode::NO_CONTENT.into_response());
@@ -158,8 +166,14 @@ mod tests {
 
     #[test]
     fn flags_read_like_jax_rs() {
-        assert!(flag(Some("includeTasks=true&onlyFailed=false"), "includeTasks"));
-        assert!(!flag(Some("includeTasks=true&onlyFailed=false"), "onlyFailed"));
+        assert!(flag(
+            Some("includeTasks=true&onlyFailed=false"),
+            "includeTasks"
+        ));
+        assert!(!flag(
+            Some("includeTasks=true&onlyFailed=false"),
+            "onlyFailed"
+        ));
         assert!(flag(Some("onlyFailed=TRUE"), "onlyFailed"));
         assert!(!flag(Some("onlyFailed=yes"), "onlyFailed"));
         assert!(!flag(None, "onlyFailed"));

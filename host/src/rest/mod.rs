@@ -256,7 +256,9 @@ pub(crate) mod tests {
             config: Config,
             _: crate::runtime::status::TargetState,
         ) -> Result<(), HerderError> {
-            let name = crate::config::get(&config, "name").unwrap_or_default().to_string();
+            let name = crate::config::get(&config, "name")
+                .unwrap_or_default()
+                .to_string();
             if self.connector_config(&name).is_some() {
                 return Err(HerderError::AlreadyExists(format!(
                     "Connector {name} already exists"
@@ -312,9 +314,13 @@ pub(crate) mod tests {
         tokio::task::JoinHandle<()>,
     ) {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, handle) = serve("http://127.0.0.1:0", Arc::new(FakeHerder::default()), async {
-            let _ = rx.await;
-        })
+        let (addr, handle) = serve(
+            "http://127.0.0.1:0",
+            Arc::new(FakeHerder::default()),
+            async {
+                let _ = rx.await;
+            },
+        )
         .await
         .expect("serve");
         (addr, tx, handle)
@@ -414,12 +420,16 @@ pub(crate) mod tests {
             let (got, _, json) = send_json(addr, method, path, body).await;
             assert_eq!(
                 (got, json),
-                (*status, serde_json::json!({"error_code": status, "message": message})),
+                (
+                    *status,
+                    serde_json::json!({"error_code": status, "message": message})
+                ),
                 "{method} {path} {body}"
             );
         }
         // Invalid config: Kafka's message, from the herder's validation.
-        let (got, _, json) = send_json(addr, "POST", "/connectors", r#"{"name":"n","config":{}}"#).await;
+        let (got, _, json) =
+            send_json(addr, "POST", "/connectors", r#"{"name":"n","config":{}}"#).await;
         assert_eq!(got, 400);
         assert_eq!(
             json["message"],
@@ -429,7 +439,10 @@ pub(crate) mod tests {
              `/connector-plugins/{connectorType}/config/validate`"
         );
         // Oversized: 413 with a JSON body, never a 500 or a plain-text page.
-        let big = format!(r#"{{"name":"n","config":{{"a":"{}"}}}}"#, "x".repeat(body::MAX_BODY_BYTES));
+        let big = format!(
+            r#"{{"name":"n","config":{{"a":"{}"}}}}"#,
+            "x".repeat(body::MAX_BODY_BYTES)
+        );
         let (got, _, text) = send(addr, "POST", "/connectors", big.as_bytes()).await;
         assert_eq!(got, 413);
         assert_eq!(
@@ -449,7 +462,10 @@ pub(crate) mod tests {
         )
         .await;
         assert_eq!(status, 201, "{json}");
-        assert!(head.contains("location: /connectors/new%20one\r\n"), "{head}");
+        assert!(
+            head.contains("location: /connectors/new%20one\r\n"),
+            "{head}"
+        );
         assert_eq!(
             json,
             serde_json::json!({
@@ -509,9 +525,13 @@ pub(crate) mod tests {
     async fn bind_error_names_the_listener() {
         let (addr, _stop, _h) = start().await;
         let taken = format!("http://127.0.0.1:{}", addr.port());
-        let e = serve(&taken, Arc::new(FakeHerder::default()), std::future::pending())
-            .await
-            .expect_err("must fail");
+        let e = serve(
+            &taken,
+            Arc::new(FakeHerder::default()),
+            std::future::pending(),
+        )
+        .await
+        .expect_err("must fail");
         assert!(e.to_string().contains(&taken), "{e}");
     }
 }

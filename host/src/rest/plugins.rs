@@ -46,7 +46,11 @@ async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue>
         .filter_map(|kv| kv.split_once('='))
         .any(|(k, v)| k == "connectorsOnly" && v.eq_ignore_ascii_case("false"));
     let mut entries: Vec<(String, &'static str, Option<String>)> = Vec::new();
-    for p in herder.plugin_catalog().map(|c| c.plugins()).unwrap_or_default() {
+    for p in herder
+        .plugin_catalog()
+        .map(|c| c.plugins())
+        .unwrap_or_default()
+    {
         let spec = p.spec();
         let is_connector = matches!(spec.kind, PluginKind::Source | PluginKind::Sink);
         if connectors_only && !is_connector {
@@ -107,7 +111,9 @@ async fn validate(
     let catalog = herder
         .plugin_catalog()
         .ok_or_else(|| unknown_plugin(&plugin))?;
-    let target = catalog.find(&plugin).ok_or_else(|| unknown_plugin(&plugin))?;
+    let target = catalog
+        .find(&plugin)
+        .ok_or_else(|| unknown_plugin(&plugin))?;
     match config_get(&config, "connector.class").map(str::trim) {
         Some(included) => {
             let same = included == plugin
@@ -130,7 +136,12 @@ async fn validate(
     })
     .await?;
     let spec = target.spec();
-    Ok(Json(config_infos(&config, spec.kind, &spec.config, &problems)))
+    Ok(Json(config_infos(
+        &config,
+        spec.kind,
+        &spec.config,
+        &problems,
+    )))
 }
 
 /// A common key Kafka defines for every connector: (name, type, default, importance, group,
@@ -148,28 +159,218 @@ type CommonDef = (
 );
 
 const COMMON: &[CommonDef] = &[
-    ("name", ConfigType::String, None, Importance::High, "Common", 1, "MEDIUM", "Connector name", "Globally unique name to use for this connector."),
-    ("connector.class", ConfigType::String, None, Importance::High, "Common", 2, "LONG", "Connector class", "Name or alias of the plugin to use for this connector."),
-    ("tasks.max", ConfigType::Int, Some("1"), Importance::High, "Common", 3, "SHORT", "Tasks max", "Maximum number of tasks to use for this connector."),
-    ("key.converter", ConfigType::Class, None, Importance::Low, "Common", 5, "SHORT", "Key converter class", "Converter class for the keys (overrides the worker's)."),
-    ("value.converter", ConfigType::Class, None, Importance::Low, "Common", 6, "SHORT", "Value converter class", "Converter class for the values (overrides the worker's)."),
-    ("header.converter", ConfigType::Class, None, Importance::Low, "Common", 7, "SHORT", "Header converter class", "Header converter class (overrides the worker's)."),
-    ("config.action.reload", ConfigType::String, Some("restart"), Importance::Low, "Common", 8, "MEDIUM", "Reload Action", "What to do when a config provider reports a change: none or restart."),
-    ("transforms", ConfigType::List, Some(""), Importance::Low, "Transforms", 1, "LONG", "Transforms", "Aliases for the transformations to apply to records."),
-    ("predicates", ConfigType::List, Some(""), Importance::Low, "Predicates", 1, "LONG", "Predicates", "Aliases for the predicates used by transformations."),
-    ("errors.retry.timeout", ConfigType::Long, Some("0"), Importance::Medium, "Error Handling", 1, "MEDIUM", "Retry Timeout for Errors", "Milliseconds to retry a failed operation; 0 = no retries, -1 = forever."),
-    ("errors.retry.delay.max.ms", ConfigType::Long, Some("60000"), Importance::Medium, "Error Handling", 2, "MEDIUM", "Maximum Delay Between Retries for Errors", "Maximum milliseconds between consecutive retries."),
-    ("errors.tolerance", ConfigType::String, Some("none"), Importance::Medium, "Error Handling", 3, "SHORT", "Error Tolerance", "none: fail the task on an error; all: skip problematic records."),
-    ("errors.log.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "Error Handling", 4, "SHORT", "Log Errors", "Log each error and the failed operation."),
-    ("errors.log.include.messages", ConfigType::Boolean, Some("false"), Importance::Medium, "Error Handling", 5, "SHORT", "Log Error Details", "Include the failed record in the error log."),
+    (
+        "name",
+        ConfigType::String,
+        None,
+        Importance::High,
+        "Common",
+        1,
+        "MEDIUM",
+        "Connector name",
+        "Globally unique name to use for this connector.",
+    ),
+    (
+        "connector.class",
+        ConfigType::String,
+        None,
+        Importance::High,
+        "Common",
+        2,
+        "LONG",
+        "Connector class",
+        "Name or alias of the plugin to use for this connector.",
+    ),
+    (
+        "tasks.max",
+        ConfigType::Int,
+        Some("1"),
+        Importance::High,
+        "Common",
+        3,
+        "SHORT",
+        "Tasks max",
+        "Maximum number of tasks to use for this connector.",
+    ),
+    (
+        "key.converter",
+        ConfigType::Class,
+        None,
+        Importance::Low,
+        "Common",
+        5,
+        "SHORT",
+        "Key converter class",
+        "Converter class for the keys (overrides the worker's).",
+    ),
+    (
+        "value.converter",
+        ConfigType::Class,
+        None,
+        Importance::Low,
+        "Common",
+        6,
+        "SHORT",
+        "Value converter class",
+        "Converter class for the values (overrides the worker's).",
+    ),
+    (
+        "header.converter",
+        ConfigType::Class,
+        None,
+        Importance::Low,
+        "Common",
+        7,
+        "SHORT",
+        "Header converter class",
+        "Header converter class (overrides the worker's).",
+    ),
+    (
+        "config.action.reload",
+        ConfigType::String,
+        Some("restart"),
+        Importance::Low,
+        "Common",
+        8,
+        "MEDIUM",
+        "Reload Action",
+        "What to do when a config provider reports a change: none or restart.",
+    ),
+    (
+        "transforms",
+        ConfigType::List,
+        Some(""),
+        Importance::Low,
+        "Transforms",
+        1,
+        "LONG",
+        "Transforms",
+        "Aliases for the transformations to apply to records.",
+    ),
+    (
+        "predicates",
+        ConfigType::List,
+        Some(""),
+        Importance::Low,
+        "Predicates",
+        1,
+        "LONG",
+        "Predicates",
+        "Aliases for the predicates used by transformations.",
+    ),
+    (
+        "errors.retry.timeout",
+        ConfigType::Long,
+        Some("0"),
+        Importance::Medium,
+        "Error Handling",
+        1,
+        "MEDIUM",
+        "Retry Timeout for Errors",
+        "Milliseconds to retry a failed operation; 0 = no retries, -1 = forever.",
+    ),
+    (
+        "errors.retry.delay.max.ms",
+        ConfigType::Long,
+        Some("60000"),
+        Importance::Medium,
+        "Error Handling",
+        2,
+        "MEDIUM",
+        "Maximum Delay Between Retries for Errors",
+        "Maximum milliseconds between consecutive retries.",
+    ),
+    (
+        "errors.tolerance",
+        ConfigType::String,
+        Some("none"),
+        Importance::Medium,
+        "Error Handling",
+        3,
+        "SHORT",
+        "Error Tolerance",
+        "none: fail the task on an error; all: skip problematic records.",
+    ),
+    (
+        "errors.log.enable",
+        ConfigType::Boolean,
+        Some("false"),
+        Importance::Medium,
+        "Error Handling",
+        4,
+        "SHORT",
+        "Log Errors",
+        "Log each error and the failed operation.",
+    ),
+    (
+        "errors.log.include.messages",
+        ConfigType::Boolean,
+        Some("false"),
+        Importance::Medium,
+        "Error Handling",
+        5,
+        "SHORT",
+        "Log Error Details",
+        "Include the failed record in the error log.",
+    ),
 ];
 
 const SINK: &[CommonDef] = &[
-    ("topics", ConfigType::List, Some(""), Importance::High, "Common", 4, "LONG", "Topics", "Topics to consume (or use topics.regex)."),
-    ("topics.regex", ConfigType::String, Some(""), Importance::High, "Common", 4, "LONG", "Topics regex", "Regular expression of the topics to consume (or use topics)."),
-    ("errors.deadletterqueue.topic.name", ConfigType::String, Some(""), Importance::Medium, "Error Handling", 6, "MEDIUM", "Dead Letter Queue Topic Name", "Topic for records that failed; empty = no DLQ."),
-    ("errors.deadletterqueue.topic.replication.factor", ConfigType::Short, Some("3"), Importance::Medium, "Error Handling", 7, "MEDIUM", "Dead Letter Queue Topic Replication Factor", "Replication factor of the DLQ topic when it is created."),
-    ("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean, Some("false"), Importance::Medium, "Error Handling", 8, "MEDIUM", "Enable Error Context Headers", "Add __connect.errors.* headers to DLQ records."),
+    (
+        "topics",
+        ConfigType::List,
+        Some(""),
+        Importance::High,
+        "Common",
+        4,
+        "LONG",
+        "Topics",
+        "Topics to consume (or use topics.regex).",
+    ),
+    (
+        "topics.regex",
+        ConfigType::String,
+        Some(""),
+        Importance::High,
+        "Common",
+        4,
+        "LONG",
+        "Topics regex",
+        "Regular expression of the topics to consume (or use topics).",
+    ),
+    (
+        "errors.deadletterqueue.topic.name",
+        ConfigType::String,
+        Some(""),
+        Importance::Medium,
+        "Error Handling",
+        6,
+        "MEDIUM",
+        "Dead Letter Queue Topic Name",
+        "Topic for records that failed; empty = no DLQ.",
+    ),
+    (
+        "errors.deadletterqueue.topic.replication.factor",
+        ConfigType::Short,
+        Some("3"),
+        Importance::Medium,
+        "Error Handling",
+        7,
+        "MEDIUM",
+        "Dead Letter Queue Topic Replication Factor",
+        "Replication factor of the DLQ topic when it is created.",
+    ),
+    (
+        "errors.deadletterqueue.context.headers.enable",
+        ConfigType::Boolean,
+        Some("false"),
+        Importance::Medium,
+        "Error Handling",
+        8,
+        "MEDIUM",
+        "Enable Error Context Headers",
+        "Add __connect.errors.* headers to DLQ records.",
+    ),
 ];
 
 fn importance(i: Importance) -> &'static str {
@@ -207,7 +408,8 @@ fn key_info_common(d: &CommonDef) -> JsonValue {
     json!({
         "name": name,
         "type": ty.rest_name(),
-        "required": default.is_none(),
+        // Kafka's converter keys default to null without being required.
+        "required": matches!(name, "name" | "connector.class"),
         "default_value": default,
         "importance": importance(imp),
         "documentation": doc,
@@ -322,14 +524,34 @@ mod tests {
             ("tasks.max".into(), "0".into()),
         ];
         let problems = vec![
-            ConfigProblem { key: "file".into(), message: "Missing required configuration \"file\" which has no default value.".into() },
-            ConfigProblem { key: "tasks.max".into(), message: "Invalid value 0 for configuration tasks.max: Value must be at least 1".into() },
-            ConfigProblem { key: "mystery".into(), message: "bad".into() },
+            ConfigProblem {
+                key: "file".into(),
+                message: "Missing required configuration \"file\" which has no default value."
+                    .into(),
+            },
+            ConfigProblem {
+                key: "tasks.max".into(),
+                message: "Invalid value 0 for configuration tasks.max: Value must be at least 1"
+                    .into(),
+            },
+            ConfigProblem {
+                key: "mystery".into(),
+                message: "bad".into(),
+            },
         ];
         let infos = config_infos(&config, PluginKind::Sink, &defs, &problems);
         assert_eq!(infos["name"], "FileStreamSink");
         assert_eq!(infos["error_count"], 3);
-        assert_eq!(infos["groups"], json!(["Common", "Transforms", "Predicates", "Error Handling", "Files"]));
+        assert_eq!(
+            infos["groups"],
+            json!([
+                "Common",
+                "Transforms",
+                "Predicates",
+                "Error Handling",
+                "Files"
+            ])
+        );
         let find = |key: &str| {
             infos["configs"]
                 .as_array()

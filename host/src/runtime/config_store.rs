@@ -245,12 +245,21 @@ mod tests {
         for (text, expected) in [
             ("{", "EOF"),
             (r#"{"version":2,"connectors":[]}"#, "reads version 1"),
-            (r#"{"version":1,"connectors":[{"name":"x","config":{"k":1}}]}"#, "\"k\" must be a string"),
-            (r#"{"version":1,"connectors":[{"name":"x","config":{},"target_state":"GONE"}]}"#, "GONE"),
+            (
+                r#"{"version":1,"connectors":[{"name":"x","config":{"k":1}}]}"#,
+                "\"k\" must be a string",
+            ),
+            (
+                r#"{"version":1,"connectors":[{"name":"x","config":{},"target_state":"GONE"}]}"#,
+                "GONE",
+            ),
         ] {
             std::fs::write(&path, text).unwrap();
             let e = store.load().unwrap_err().to_string();
-            assert!(e.contains(&path.display().to_string()) && e.contains(expected), "{e}");
+            assert!(
+                e.contains(&path.display().to_string()) && e.contains(expected),
+                "{e}"
+            );
         }
     }
 }

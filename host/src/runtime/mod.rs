@@ -14,9 +14,9 @@ pub mod source_offsets;
 pub mod source_task;
 pub mod status;
 pub mod task;
-pub mod transforms;
 #[cfg(test)]
 mod test_doubles;
+pub mod transforms;
 pub mod worker;
 
 pub use connector::{Converters, Pipeline};

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::task::{SinkTask, SourceTask, TaskError, Transform, Predicate};
+use super::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
 use crate::data::SourcePosition;
 
 /// A connector or transform config: Kafka Connect's string keys and values, in order.

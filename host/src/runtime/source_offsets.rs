@@ -212,7 +212,10 @@ mod tests {
             "nothing past the unacked record 2 (1..3 form one run)"
         );
         t.ack(s2);
-        assert_eq!(t.take_committable(), vec![(file.clone(), m("pos", json!(3)))]);
+        assert_eq!(
+            t.take_committable(),
+            vec![(file.clone(), m("pos", json!(3)))]
+        );
         // A later run commits on its own once acked.
         let s4 = t.submit(&file, m("pos", json!(4)));
         assert_eq!(t.take_committable(), vec![]);
@@ -250,7 +253,11 @@ mod tests {
         assert_eq!(t.take_committable(), vec![(a.clone(), m("pos", json!(2)))]);
         let w = t.submit(&a, m("pos", json!(3)));
         t.withdraw(w);
-        assert_eq!(t.take_committable(), vec![], "a withdrawn record was never sent");
+        assert_eq!(
+            t.take_committable(),
+            vec![],
+            "a withdrawn record was never sent"
+        );
         assert_eq!(t.pending(), 0);
     }
 
@@ -258,13 +265,18 @@ mod tests {
     fn memory_is_per_run_not_per_record() {
         let mut t = OffsetTracker::new();
         let a = m("file", json!("a"));
-        let seqs: Vec<u64> = (0..10_000).map(|i| t.submit(&a, m("pos", json!(i)))).collect();
+        let seqs: Vec<u64> = (0..10_000)
+            .map(|i| t.submit(&a, m("pos", json!(i))))
+            .collect();
         assert_eq!(t.runs.len(), 5, "10 000 records in runs of at most 2048");
         for s in &seqs[..5000] {
             t.ack(*s);
         }
         // Runs 0 and 1 (records 0..4095) are complete; run 2 is only partly acked.
-        assert_eq!(t.take_committable(), vec![(a.clone(), m("pos", json!(4095)))]);
+        assert_eq!(
+            t.take_committable(),
+            vec![(a.clone(), m("pos", json!(4095)))]
+        );
         for s in &seqs[5000..] {
             t.ack(*s);
         }

@@ -90,7 +90,7 @@ pub struct Worker {
     worker_id: Mutex<String>,
     cluster_id: Mutex<Option<String>>,
     connectors: Mutex<BTreeMap<String, ConnectorRuntime>>,
-    /// Configs, target states and persistence of connectors (see `runtime::admin`).
+    /// Configs, target states and persistence of connectors (see the `admin` submodule).
     admin: admin::AdminState,
 }
 
@@ -187,8 +187,9 @@ impl Worker {
                 message,
             })?;
         // The SMT chain (validated by check_connector) and converter names, for every task.
-        let pipeline = super::connector::Pipeline::resolve(&cc, &self.config, self.catalog.as_ref())
-            .map_err(StartError::Invalid)?;
+        let pipeline =
+            super::connector::Pipeline::resolve(&cc, &self.config, self.catalog.as_ref())
+                .map_err(StartError::Invalid)?;
         let mut runtime = ConnectorRuntime::new(name.clone(), kind, raw.clone());
         let task_configs = match plugin.task_configs(&cc.raw, cc.tasks_max) {
             Ok(t) => {

@@ -40,6 +40,8 @@ pub struct FileSource {
     /// `None` until the file exists and is open (Kafka also waits for a missing file).
     reader: Option<(File, LineSplitter)>,
     warned_missing: bool,
+    /// Whether the file was opened before (reopening at EOF is silent).
+    opened: bool,
 }
 
 fn file_problem() -> ConfigProblem {
@@ -139,6 +141,7 @@ impl Source for FileSource {
             start_position,
             reader: None,
             warned_missing: false,
+            opened: false,
         })
     }
 
@@ -174,6 +177,14 @@ impl Source for FileSource {
             match file.read(spare) {
                 Ok(0) => {
                     splitter.filled(CHUNK, 0);
+                    // At end of file. wasi-libc keeps a file's input stream closed once it
+                    // reported EOF, so lines appended later would never be seen through this
+                    // handle, while Kafka's FileStreamSource tails the file. Reopen on the
+                    // next poll at the last complete line (a partial trailing line is read
+                    // again from there).
+                    let position = splitter.position();
+                    self.start_position = position;
+                    self.reader = None;
                     return Ok(records);
                 }
                 Ok(n) => splitter.filled(CHUNK, n),
@@ -229,11 +240,14 @@ impl FileSource {
                     ))
                 })?;
         }
-        log::info!(
-            "file-source: reading {} from byte {}",
-            self.file_name,
-            self.start_position
-        );
+        if !self.opened {
+            log::info!(
+                "file-source: reading {} from byte {}",
+                self.file_name,
+                self.start_position
+            );
+            self.opened = true;
+        }
         self.reader = Some((file, LineSplitter::at(self.start_position)));
         Ok(true)
     }

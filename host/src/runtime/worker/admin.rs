@@ -173,12 +173,7 @@ impl Worker {
             TargetState::Started => status(State::Unassigned, None, Vec::new()),
             TargetState::Stopped => status(State::Stopped, None, Vec::new()),
             TargetState::Paused => {
-                let count = self
-                    .admin
-                    .task_configs
-                    .lock()
-                    .get(name)
-                    .map_or(0, Vec::len);
+                let count = self.admin.task_configs.lock().get(name).map_or(0, Vec::len);
                 let tasks = (0..count as u32)
                     .map(|id| TaskStatus {
                         id,
@@ -294,8 +289,8 @@ impl Worker {
     }
 
     fn generate_task_configs(&self, raw: &Config) -> Result<Vec<Config>, String> {
-        let (cc, plugin) = check_connector(raw, self.catalog.as_ref())
-            .map_err(|p| describe_problems(&p))?;
+        let (cc, plugin) =
+            check_connector(raw, self.catalog.as_ref()).map_err(|p| describe_problems(&p))?;
         plugin
             .task_configs(&cc.raw, cc.tasks_max)
             .map_err(|e| format!("connector {:?} failed to create task configs: {e}", cc.name))
@@ -382,7 +377,11 @@ impl Worker {
                 e.persist = true;
             }
         })?;
-        tracing::info!(connector = name, target = target.as_str(), "target state changed");
+        tracing::info!(
+            connector = name,
+            target = target.as_str(),
+            "target state changed"
+        );
         self.apply(name);
         Ok(())
     }
@@ -447,7 +446,9 @@ impl Worker {
             }
         };
         if !has_task {
-            return Err(HerderError::NotFound(format!("Task {name}-{task} not found")));
+            return Err(HerderError::NotFound(format!(
+                "Task {name}-{task} not found"
+            )));
         }
         let _ops = self.admin.ops.lock();
         self.ensure_entry(name);
@@ -537,7 +538,9 @@ mod tests {
         w.create_connector(idle("a"), TargetState::Started).unwrap();
         assert_eq!(
             w.create_connector(idle("a"), TargetState::Started),
-            Err(HerderError::AlreadyExists("Connector a already exists".into()))
+            Err(HerderError::AlreadyExists(
+                "Connector a already exists".into()
+            ))
         );
         assert_eq!(w.task_configs("a").unwrap().len(), 2);
         w.set_target_state("a", TargetState::Paused).unwrap();
@@ -581,7 +584,12 @@ mod tests {
             Err(HerderError::NotFound("Connector a not found".into()))
         );
         assert_eq!(
-            store.load().unwrap().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            store
+                .load()
+                .unwrap()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
             ["b"]
         );
         w2.stop_all();
