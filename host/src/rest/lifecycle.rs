@@ -2,9 +2,10 @@
 //! `restart` (KIP-745: 204, or 202 with a RESTARTING snapshot), `GET …/tasks`,
 //! `GET …/tasks/{id}/status`, `POST …/tasks/{id}/restart` (reference §1.2, §1.4, §1.5).
 //!
-//! The decision to know: a restart with `includeTasks` or `onlyFailed` answers at once with the
-//! snapshot Kafka shows (the selected instances as RESTARTING) and restarts in the background,
-//! as Kafka's asynchronous restart does; the plain restart (both false) completes before its 204.
+//! The decision to know: a restart with `includeTasks` or `onlyFailed` answers 202 with the
+//! snapshot Kafka shows (the selected instances as RESTARTING), taken before the restart; the
+//! restart itself is applied before the answer goes out, so a client that polls the status
+//! next never sees the old instances. The plain restart (both false) answers 204.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -103,12 +104,10 @@ async fn restart(
         }
     }
     let worker_id = herder.worker_id();
+    // The restart has begun (old tasks stopped, new ones starting) when the 202 goes out, so a
+    // client polling the status afterwards never sees the pre-restart RUNNING state.
     let (h, n) = (herder.clone(), name.clone());
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = h.restart_connector(&n, request) {
-            tracing::error!(connector = %n, "restart failed: {e}");
-        }
-    });
+    blocking(move || h.restart_connector(&n, request)).await??;
     Ok((StatusCode::ACCEPTED, Json(state_info(&status, &worker_id))).into_response())
 }
 

@@ -409,7 +409,9 @@ impl Worker {
         let Some(status) = self.admin_status(name, running) else {
             return Err(not_found(name));
         };
-        let connector_failed = status.state != State::Running;
+        // Only FAILED counts: a connector whose tasks are still starting (UNASSIGNED) has not
+        // failed, and `onlyFailed=true` must leave it alone.
+        let connector_failed = status.state == State::Failed;
         let restart_connector = !request.only_failed || connector_failed;
         let restart_tasks = request.include_tasks
             && status
