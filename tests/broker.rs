@@ -189,6 +189,11 @@ impl Broker {
 
     /// Produces `values` (no key) to partition 0 of `topic`, in order, and waits for the acks.
     pub fn produce<V: AsRef<[u8]>>(&self, topic: &str, values: &[V]) {
+        self.produce_to(topic, 0, values)
+    }
+
+    /// Produces `values` (no key) to `partition` of `topic`, in order, and waits for the acks.
+    pub fn produce_to<V: AsRef<[u8]>>(&self, topic: &str, partition: i32, values: &[V]) {
         let producer: BaseProducer = self
             .client_config()
             .set("linger.ms", "5")
@@ -197,7 +202,7 @@ impl Broker {
         for value in values {
             let mut record = BaseRecord::<(), [u8]>::to(topic)
                 .payload(value.as_ref())
-                .partition(0);
+                .partition(partition);
             loop {
                 match producer.send(record) {
                     Ok(()) => break,

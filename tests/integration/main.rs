@@ -16,6 +16,7 @@ mod quickstart;
 mod rest_api;
 mod sandbox;
 mod shutdown;
+mod sink_tasks;
 
 use std::path::Path;
 
