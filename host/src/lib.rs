@@ -1,6 +1,7 @@
 //! Sluice: a Kafka Connect-compatible connector host whose connectors and transforms are
 //! sandboxed WebAssembly components.
 
+mod atomic_file;
 pub mod config;
 pub mod convert;
 pub mod data;

@@ -17,7 +17,6 @@
 //! their JSON (and thus the key) is canonical: the same partition always gives the same key.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
@@ -131,38 +130,11 @@ impl FileOffsetStore {
     }
 
     fn write_atomically(&self, bytes: &[u8]) -> Result<(), OffsetError> {
-        let io = |action, source| OffsetError::Io {
-            action,
+        crate::atomic_file::write(&self.path, bytes).map_err(|e| OffsetError::Io {
+            action: e.action,
             path: self.path.clone(),
-            source,
-        };
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp).map_err(|e| io("create a temp file for", e))?;
-            f.write_all(bytes).map_err(|e| io("write", e))?;
-            f.sync_all().map_err(|e| io("fsync", e))?;
-            drop(f);
-            std::fs::rename(&tmp, &self.path).map_err(|e| io("replace", e))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result?;
-        // The rename is durable only once the directory entry is synced (Unix); not possible
-        // (nor needed) on every platform, so a failure to open the directory is not fatal.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            d.sync_all().map_err(|e| io("fsync the directory of", e))?;
-        }
-        Ok(())
+            source: e.source,
+        })
     }
 }
 
