@@ -17,6 +17,7 @@ mod rest_api;
 mod sandbox;
 mod shutdown;
 mod sink_tasks;
+mod transforms;
 
 use std::path::Path;
 
