@@ -115,3 +115,61 @@ fn source_chain_routes_and_inserts_a_field() {
         assert!(v["email"].is_string(), "the original fields are kept: {v}");
     }
 }
+
+#[test]
+fn sink_chain_filters_records_by_header_key() {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let broker = Broker::shared();
+    let dir = TestDir::new("header-chain");
+    let topic = unique("header-chain");
+    broker.create_topic(&topic, 1);
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .expect("producer");
+    for (value, drop) in [("keep-1", false), ("drop-1", true), ("keep-2", false)] {
+        let mut r = BaseRecord::<(), str>::to(&topic)
+            .partition(0)
+            .payload(value);
+        if drop {
+            r = r.headers(OwnedHeaders::new().insert(Header {
+                key: "x-drop",
+                value: Some("yes"),
+            }));
+        }
+        producer.send(r).map_err(|(e, _)| e).expect("send");
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+
+    let out_file = dir.join("out.txt");
+    let connector = format!(
+        "name={}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n\
+         transforms=dropMarked\n\
+         transforms.dropMarked.type={T}.Filter\n\
+         transforms.dropMarked.predicate=marked\n\
+         predicates=marked\n\
+         predicates.marked.type={T}.predicates.HasHeaderKey\n\
+         predicates.marked.name=x-drop\n",
+        unique("sink"),
+        out_file.display()
+    );
+    let worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &[("sink.properties", &connector)],
+    );
+    wait_until(
+        "two lines in the sink file",
+        Duration::from_secs(120),
+        || (count_lines(&out_file) >= 2).then_some(()),
+        || {
+            format!(
+                "{} lines; log:\n{}",
+                count_lines(&out_file),
+                worker.log_tail(30)
+            )
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(read_to_string(&out_file), "keep-1\nkeep-2\n");
+}

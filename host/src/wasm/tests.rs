@@ -110,6 +110,10 @@ fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
                 PluginKind::Transform
             ),
             (
+                "org.apache.kafka.connect.transforms.predicates.HasHeaderKey".to_string(),
+                PluginKind::Predicate
+            ),
+            (
                 "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone".to_string(),
                 PluginKind::Predicate
             ),
