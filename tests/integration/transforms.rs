@@ -15,58 +15,50 @@ use crate::{datagen, JSON_CONVERTER};
 
 const T: &str = "org.apache.kafka.connect.transforms";
 
-/// Produces JSON values and tombstones (`None`) to partition 0, in order.
-fn produce_with_tombstones(broker: &Broker, topic: &str, values: &[Option<&str>]) {
+/// A raw record: its value (`None` = tombstone) and an optional (key, value) header.
+type RawRecord<'a> = (Option<&'a str>, Option<(&'a str, &'a str)>);
+
+/// Produces `records` to partition 0 of `topic`, in order.
+fn produce_raw(broker: &Broker, topic: &str, records: &[RawRecord<'_>]) {
+    use rdkafka::message::{Header, OwnedHeaders};
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
         .create()
         .expect("producer");
-    for v in values {
+    for (value, header) in records {
         let mut r = BaseRecord::<(), str>::to(topic).partition(0);
-        if let Some(v) = v {
+        if let Some(v) = value {
             r = r.payload(*v);
+        }
+        if let Some((key, v)) = header {
+            r = r.headers(OwnedHeaders::new().insert(Header {
+                key,
+                value: Some(*v),
+            }));
         }
         producer.send(r).map_err(|(e, _)| e).expect("send");
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
 
-#[test]
-fn sink_chain_drops_tombstones_and_inserts_a_field() {
-    let broker = Broker::shared();
-    let dir = TestDir::new("sink-chain");
-    let topic = unique("sink-chain");
-    broker.create_topic(&topic, 1);
-    produce_with_tombstones(
-        broker,
-        &topic,
-        &[Some(r#"{"id":1}"#), None, Some(r#"{"id":2}"#)],
-    );
-
+/// Runs one FileStreamSink connector (`config` = its keys after `file`) until its file has
+/// `lines` lines, waits a little longer for anything extra, and returns the file.
+fn sink_output(broker: &Broker, dir: &TestDir, topic: &str, config: &str, lines: usize) -> String {
     let out_file = dir.join("out.txt");
     let connector = format!(
-        "name={}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n\
-         value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=false\n\
-         transforms=dropTombstones,origin\n\
-         transforms.dropTombstones.type={T}.Filter\n\
-         transforms.dropTombstones.predicate=isTombstone\n\
-         transforms.origin.type={T}.InsertField$Value\n\
-         transforms.origin.static.field=origin\n\
-         transforms.origin.static.value=sluice\n\
-         predicates=isTombstone\n\
-         predicates.isTombstone.type={T}.predicates.RecordIsTombstone\n",
+        "name={}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n{config}",
         unique("sink"),
         out_file.display()
     );
     let worker = Worker::start(
-        &dir,
+        dir,
         &default_worker_props(Some(broker), dir.path()),
         &[("sink.properties", &connector)],
     );
     wait_until(
-        "two lines in the sink file",
+        &format!("{lines} lines in the sink file"),
         Duration::from_secs(120),
-        || (count_lines(&out_file) >= 2).then_some(()),
+        || (count_lines(&out_file) >= lines).then_some(()),
         || {
             format!(
                 "{} lines; log:\n{}",
@@ -75,13 +67,46 @@ fn sink_chain_drops_tombstones_and_inserts_a_field() {
             )
         },
     );
+    // Let a wrong extra record show up before the caller compares.
     std::thread::sleep(Duration::from_secs(2));
+    read_to_string(&out_file)
+}
+
+#[test]
+fn sink_chain_drops_tombstones_and_inserts_a_field() {
+    let broker = Broker::shared();
+    let dir = TestDir::new("sink-chain");
+    let topic = unique("sink-chain");
+    broker.create_topic(&topic, 1);
+    produce_raw(
+        broker,
+        &topic,
+        &[
+            (Some(r#"{"id":1}"#), None),
+            (None, None),
+            (Some(r#"{"id":2}"#), None),
+        ],
+    );
+    let output = sink_output(
+        broker,
+        &dir,
+        &topic,
+        &format!(
+            "value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=false\n\
+             transforms=dropTombstones,origin\n\
+             transforms.dropTombstones.type={T}.Filter\n\
+             transforms.dropTombstones.predicate=isTombstone\n\
+             transforms.origin.type={T}.InsertField$Value\n\
+             transforms.origin.static.field=origin\n\
+             transforms.origin.static.value=sluice\n\
+             predicates=isTombstone\n\
+             predicates.isTombstone.type={T}.predicates.RecordIsTombstone\n"
+        ),
+        2,
+    );
     // FileStreamSink prints the value as Java's Map.toString(); the tombstone was filtered out
     // (without the Filter it would be a `null` line).
-    assert_eq!(
-        read_to_string(&out_file),
-        "{id=1, origin=sluice}\n{id=2, origin=sluice}\n"
-    );
+    assert_eq!(output, "{id=1, origin=sluice}\n{id=2, origin=sluice}\n");
 }
 
 #[test]
@@ -118,58 +143,33 @@ fn source_chain_routes_and_inserts_a_field() {
 
 #[test]
 fn sink_chain_filters_records_by_header_key() {
-    use rdkafka::message::{Header, OwnedHeaders};
     let broker = Broker::shared();
     let dir = TestDir::new("header-chain");
     let topic = unique("header-chain");
     broker.create_topic(&topic, 1);
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .create()
-        .expect("producer");
-    for (value, drop) in [("keep-1", false), ("drop-1", true), ("keep-2", false)] {
-        let mut r = BaseRecord::<(), str>::to(&topic)
-            .partition(0)
-            .payload(value);
-        if drop {
-            r = r.headers(OwnedHeaders::new().insert(Header {
-                key: "x-drop",
-                value: Some("yes"),
-            }));
-        }
-        producer.send(r).map_err(|(e, _)| e).expect("send");
-    }
-    producer.flush(Duration::from_secs(30)).expect("flush");
-
-    let out_file = dir.join("out.txt");
-    let connector = format!(
-        "name={}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n\
-         transforms=dropMarked\n\
-         transforms.dropMarked.type={T}.Filter\n\
-         transforms.dropMarked.predicate=marked\n\
-         predicates=marked\n\
-         predicates.marked.type={T}.predicates.HasHeaderKey\n\
-         predicates.marked.name=x-drop\n",
-        unique("sink"),
-        out_file.display()
+    let marked = Some(("x-drop", "yes"));
+    produce_raw(
+        broker,
+        &topic,
+        &[
+            (Some("keep-1"), None),
+            (Some("drop-1"), marked),
+            (Some("keep-2"), None),
+        ],
     );
-    let worker = Worker::start(
+    let output = sink_output(
+        broker,
         &dir,
-        &default_worker_props(Some(broker), dir.path()),
-        &[("sink.properties", &connector)],
+        &topic,
+        &format!(
+            "transforms=dropMarked\n\
+             transforms.dropMarked.type={T}.Filter\n\
+             transforms.dropMarked.predicate=marked\n\
+             predicates=marked\n\
+             predicates.marked.type={T}.predicates.HasHeaderKey\n\
+             predicates.marked.name=x-drop\n"
+        ),
+        2,
     );
-    wait_until(
-        "two lines in the sink file",
-        Duration::from_secs(120),
-        || (count_lines(&out_file) >= 2).then_some(()),
-        || {
-            format!(
-                "{} lines; log:\n{}",
-                count_lines(&out_file),
-                worker.log_tail(30)
-            )
-        },
-    );
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(read_to_string(&out_file), "keep-1\nkeep-2\n");
+    assert_eq!(output, "keep-1\nkeep-2\n");
 }
