@@ -40,6 +40,33 @@ pub fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<HttpResponse> {
     parse_response(&raw).map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))
 }
 
+/// `METHOD path` to `addr` with an optional JSON body (sent with `Content-Type:
+/// application/json` and a `Content-Length`, even when empty, as curl does for `-X PUT`).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json_body: Option<&str>,
+) -> std::io::Result<HttpResponse> {
+    let body = json_body.unwrap_or_default();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    // Kafka Connect answers a slow herder call after its own 90 s timeout.
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let content_type = if json_body.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw).map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))
+}
+
 fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
     let split = raw
         .windows(4)

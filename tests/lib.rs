@@ -18,11 +18,13 @@
 mod artifacts;
 mod broker;
 mod http;
+mod reference;
 mod worker;
 
 pub use artifacts::{plugins, sluice_bin, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
-pub use http::{http_get, HttpResponse};
+pub use http::{http_get, http_request, HttpResponse};
+pub use reference::ReferenceConnect;
 pub use worker::{default_worker_props, Worker};
 
 use std::path::{Path, PathBuf};

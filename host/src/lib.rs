@@ -2,6 +2,7 @@
 //! sandboxed WebAssembly components.
 
 mod atomic_file;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod data;

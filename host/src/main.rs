@@ -49,11 +49,45 @@ enum Command {
         /// Connector configs: .properties, or .json ({"name":…,"config":{…}} or flat).
         connectors: Vec<PathBuf>,
     },
+    /// Runs JSONL records through a connector config's SMT chain (`transforms=…`) with the
+    /// real plugins and prints one JSONL line per record: the result, {"dropped":true} or
+    /// {"error":…}. Test your SMT chain locally, without Kafka.
+    Transform {
+        /// A plugin directory or .wasm file (repeatable), like the worker's plugin.path.
+        #[arg(long = "plugin-path", required = true)]
+        plugin_path: Vec<PathBuf>,
+        /// Where precompiled plugins are cached (default: ~/.cache/sluice).
+        #[arg(long = "plugin-cache-dir")]
+        cache_dir: Option<PathBuf>,
+        /// Records per call into the chain.
+        #[arg(long = "batch-size", default_value_t = sluice::cli::transform::DEFAULT_BATCH_SIZE)]
+        batch_size: usize,
+        /// Connector config (.properties or .json) with transforms=… and predicates=….
+        config: PathBuf,
+        /// JSONL records (default: stdin):
+        /// {"topic":…,"partition":…,"timestamp":…,"key":K,"value":V,"headers":[{"key":…,"value":H}]}
+        /// with K/V/H JsonConverter envelopes {"schema":…,"payload":…} or null.
+        input: Option<PathBuf>,
+    },
     /// Plugin tools.
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Creates plugin projects: `sluice plugin new --lang rust|js|python NAME`.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Manages the connectors of a running worker through its REST API (see docs/cli.md).
+    /// Exit codes: 0 ok, 1 API error, 2 usage, 3 cannot reach the worker.
+    Connectors(sluice::cli::client::ConnectorsArgs),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Scaffolds a plugin project (with a README and a unit test) that builds as is.
+    New(sluice::cli::scaffold::NewArgs),
 }
 
 #[derive(Subcommand)]
@@ -64,10 +98,20 @@ enum PluginsCommand {
         /// The plugin's .wasm component file.
         file: PathBuf,
     },
+    /// Lists a running worker's plugins (GET /connector-plugins).
+    List(sluice::cli::client::PluginsListArgs),
+    /// Validates a connector config file against a running worker's plugin
+    /// (PUT /connector-plugins/CLASS/config/validate); exits 1 when the config has errors.
+    Validate(sluice::cli::client::PluginsValidateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `sluice transform` is a filter (stdout is data): without RUST_LOG, only warnings, so the
+    // plugin-loading lines do not drown its one summary line.
+    if matches!(cli.command, Command::Transform { .. }) && std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "warn");
+    }
     init_tracing();
     match cli.command {
         Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
@@ -77,6 +121,58 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Transform {
+            plugin_path,
+            cache_dir,
+            batch_size,
+            config,
+            input,
+        } => {
+            let options = sluice::cli::transform::Options {
+                plugin_path,
+                cache_dir,
+                config,
+                input,
+                batch_size,
+            };
+            match sluice::cli::transform::run(&options, &mut std::io::stdout().lock()) {
+                Ok(s) => {
+                    let per_record_ns = s.chain_time.as_nanos() / u128::from(s.records.max(1));
+                    eprintln!(
+                        "sluice transform: {} records: {} kept, {} dropped, {} failed; chain_ns_per_record={per_record_ns}",
+                        s.records, s.kept, s.dropped, s.failed
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("sluice: {}", error_chain(&e));
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Connectors(args) => sluice::cli::client::run_connectors(&args),
+        Command::Plugin {
+            command: PluginCommand::New(args),
+        } => match sluice::cli::scaffold::create(&args) {
+            Ok((dir, files)) => {
+                println!(
+                    "created {} ({} files); see its README.md",
+                    dir.display(),
+                    files.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Plugins {
+            command: PluginsCommand::List(args),
+        } => sluice::cli::client::run_plugins_list(&args),
+        Command::Plugins {
+            command: PluginsCommand::Validate(args),
+        } => sluice::cli::client::run_plugins_validate(&args),
         Command::Plugins {
             command: PluginsCommand::Inspect { file },
         } => match wasm::inspect(&file) {
@@ -193,14 +289,32 @@ fn error_chain(e: &anyhow::Error) -> String {
 }
 
 fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .compact()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let (filter, initial) = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| EnvFilter::try_new(&v).ok().map(|f| (f, v)))
+        .unwrap_or_else(|| (EnvFilter::new("info"), "info".to_string()));
+    // Reloadable, so `PUT /admin/loggers/{logger}` can change levels at runtime.
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .compact()
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr),
+        )
         .init();
+    rest::loggers::install(
+        &initial,
+        Box::new(move |spec| {
+            let filter = EnvFilter::try_new(spec).map_err(|e| e.to_string())?;
+            handle.reload(filter).map_err(|e| e.to_string())
+        }),
+    );
 }
 
 /// Runs until SIGINT/SIGTERM. `Err` only for startup errors.
@@ -233,9 +347,17 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         .filter(|v| !v.trim().is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(wasm::default_cache_dir);
-    let plugins = wasm::WasmPlugins::load(&worker_config.plugin_path, &cache_dir)?;
-    for r in plugins.rejected() {
-        tracing::warn!(path = %r.path.display(), "plugin not loaded: {}", r.reason);
+    // Checked before loading, so a typo is a start-up error, not a silent default.
+    let rescan = wasm::rescan_interval(&worker_config.raw).map_err(anyhow::Error::msg)?;
+    // Each rejected file is logged (once) by the registry itself.
+    let plugins = Arc::new(wasm::WasmPlugins::load(
+        &worker_config.plugin_path,
+        &cache_dir,
+    )?);
+    if let Some(every) = rescan {
+        plugins
+            .watch(every)
+            .context("cannot start the plugin.path rescan thread")?;
     }
     tracing::info!(
         plugins = ?plugins.plugins().iter().map(|p| p.spec().name.clone()).collect::<Vec<_>>(),
@@ -250,13 +372,8 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
     // Connectors created or changed through REST (and their target states) survive restarts.
     let config_store = sluice::runtime::config_store::ConfigStore::for_worker(&worker_config);
     let worker = Arc::new(
-        Worker::new(
-            worker_config.clone(),
-            kafka,
-            Arc::new(plugins),
-            store.clone(),
-        )
-        .with_config_store(config_store)?,
+        Worker::new(worker_config.clone(), kafka, plugins, store.clone())
+            .with_config_store(config_store)?,
     );
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -64,6 +64,40 @@ impl Value {
             _ => None,
         }
     }
+    /// The Java class Kafka Connect would hold this value as (`java.lang.Integer`,
+    /// `java.util.Date` for Date/Time/Timestamp, `java.math.BigDecimal` for Decimal, ...),
+    /// given its schema. Kafka's SMT error messages name that class ("Only Struct objects
+    /// supported for [..], found: java.lang.String"), so plugins use this to match them.
+    ///
+    /// ```
+    /// use sluice_plugin_sdk::{Schema, Value};
+    ///
+    /// assert_eq!(Value::Int32(1).java_class_name(None), "java.lang.Integer");
+    /// assert_eq!(Value::Int32(1).java_class_name(Some(&Schema::date())), "java.util.Date");
+    /// assert_eq!(Value::Null.java_class_name(None), "null");
+    /// ```
+    pub fn java_class_name(&self, schema: Option<&crate::schema::Schema>) -> &'static str {
+        use crate::schema::logical;
+        let logical_name = schema.and_then(|s| s.name.as_deref());
+        match (self, logical_name) {
+            (Value::Null, _) => "null",
+            (Value::Int32(_), Some(logical::DATE | logical::TIME))
+            | (Value::Int64(_), Some(logical::TIMESTAMP)) => "java.util.Date",
+            (Value::Bytes(_), Some(logical::DECIMAL)) => "java.math.BigDecimal",
+            (Value::Boolean(_), _) => "java.lang.Boolean",
+            (Value::Int8(_), _) => "java.lang.Byte",
+            (Value::Int16(_), _) => "java.lang.Short",
+            (Value::Int32(_), _) => "java.lang.Integer",
+            (Value::Int64(_), _) => "java.lang.Long",
+            (Value::Float32(_), _) => "java.lang.Float",
+            (Value::Float64(_), _) => "java.lang.Double",
+            (Value::String(_), _) => "java.lang.String",
+            (Value::Bytes(_), _) => "[B",
+            (Value::Array(_), _) => "java.util.ArrayList",
+            (Value::Map(_), _) => "java.util.HashMap",
+            (Value::Struct(_), _) => "org.apache.kafka.connect.data.Struct",
+        }
+    }
     /// A Decimal value: `unscaled` as the minimal two's-complement big-endian byte string,
     /// exactly what Java's `BigInteger.toByteArray()` (and so Connect's `Decimal`) produces.
     ///
@@ -200,6 +234,29 @@ impl Struct {
     /// A field's value by name; `None` if the schema has no such field.
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.schema.field(field).map(|(i, _)| &self.values[i])
+    }
+
+    /// A field's value with Connect's `Struct.get` semantics: a null value reads as the
+    /// field schema's default, if it has one. `None` if the schema has no such field.
+    /// Kafka's SMTs read fields this way when `replace.null.with.default=true`.
+    ///
+    /// ```
+    /// use sluice_plugin_sdk::{Schema, Struct, Value};
+    ///
+    /// let schema = Schema::struct_builder()
+    ///     .field("region", Schema::string().optional().with_default("eu"))
+    ///     .build_ref();
+    /// let s = Struct::from_values(schema, vec![Value::Null])?;
+    /// assert_eq!(s.get("region"), Some(&Value::Null));
+    /// assert_eq!(s.get_or_default("region"), Some(&Value::from("eu")));
+    /// # Ok::<(), sluice_plugin_sdk::DataError>(())
+    /// ```
+    pub fn get_or_default(&self, field: &str) -> Option<&Value> {
+        let (i, f) = self.schema.field(field)?;
+        match (&self.values[i], &f.schema.default) {
+            (Value::Null, Some(default)) => Some(default),
+            (v, _) => Some(v),
+        }
     }
 
     pub fn schema(&self) -> &SchemaRef {

@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 
 use sluice_tests::{free_port, http_get, Broker};
 
+mod startup;
+
 const PHASE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 struct Args {
@@ -28,6 +30,10 @@ struct Args {
     reference: Option<PathBuf>,
     out: Option<PathBuf>,
     records: usize,
+    /// `--startup`: the start-up benchmark instead of the throughput one.
+    startup: bool,
+    /// Timed start-ups per system and cache state (`--runs`).
+    runs: usize,
 }
 
 fn parse_args() -> Result<Args> {
@@ -36,6 +42,8 @@ fn parse_args() -> Result<Args> {
         reference: None,
         out: None,
         records: 1_000_000,
+        startup: false,
+        runs: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -45,7 +53,14 @@ fn parse_args() -> Result<Args> {
             "--reference" => args.reference = Some(std::path::absolute(value()?)?),
             "--out" => args.out = Some(value()?.into()),
             "--records" => args.records = value()?.parse().context("--records takes a number")?,
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N"),
+            "--startup" => args.startup = true,
+            "--runs" => {
+                args.runs = value()?.parse().context("--runs takes a number")?;
+                if args.runs == 0 {
+                    bail!("--runs must be at least 1");
+                }
+            }
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N"),
         }
     }
     Ok(args)
@@ -82,6 +97,9 @@ struct SystemResult {
 
 fn main() -> Result<()> {
     let args = parse_args()?;
+    if args.startup {
+        return startup::run(&args);
+    }
     let work = sluice_tests::workspace_root().join("target/bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
@@ -249,6 +267,32 @@ fn start(
     phase: &str,
     connector: &str,
 ) -> Result<(Child, SocketAddr)> {
+    let root = sluice_tests::workspace_root();
+    let setup = WorkerSetup {
+        plugin_path: root.join("target/plugin-path"),
+        cache_dir: root.join("target/plugin-cache"),
+        connectors: vec![(phase.to_string(), connector.to_string())],
+    };
+    start_with(system, args, broker, dir, phase, &setup)
+}
+
+/// Where a Sluice worker finds its plugins, and the connector files to start it with.
+struct WorkerSetup {
+    plugin_path: PathBuf,
+    cache_dir: PathBuf,
+    /// (file stem, `.properties` contents)
+    connectors: Vec<(String, String)>,
+}
+
+/// Starts a worker of `system` with `setup`'s connectors; output goes to `<dir>/<phase>.log`.
+fn start_with(
+    system: System,
+    args: &Args,
+    broker: &Broker,
+    dir: &Path,
+    phase: &str,
+    setup: &WorkerSetup,
+) -> Result<(Child, SocketAddr)> {
     let port = free_port();
     let common = format!(
         "bootstrap.servers={}\n\
@@ -258,13 +302,12 @@ fn start(
          listeners=http://127.0.0.1:{port}\n",
         broker.bootstrap()
     );
-    let root = sluice_tests::workspace_root();
     let worker_props = match system {
         System::Sluice => format!(
             "{common}offset.storage.file.filename={}\nplugin.path={}\nplugin.cache.dir={}\n",
             dir.join(format!("{phase}.offsets.json")).display(),
-            root.join("target/plugin-path").display(),
-            root.join("target/plugin-cache").display()
+            setup.plugin_path.display(),
+            setup.cache_dir.display()
         ),
         System::Reference => {
             let empty = dir.join("empty-plugin-path");
@@ -278,8 +321,12 @@ fn start(
     };
     let worker_file = dir.join(format!("{phase}-worker.properties"));
     std::fs::write(&worker_file, worker_props)?;
-    let connector_file = dir.join(format!("{phase}.properties"));
-    std::fs::write(&connector_file, connector)?;
+    let mut connector_files = Vec::new();
+    for (stem, contents) in &setup.connectors {
+        let file = dir.join(format!("{stem}.properties"));
+        std::fs::write(&file, contents)?;
+        connector_files.push(file);
+    }
     let log = File::create(dir.join(format!("{phase}.log")))?;
     let mut cmd = match system {
         System::Sluice => Command::new(&args.sluice),
@@ -296,7 +343,7 @@ fn start(
     };
     cmd.arg("standalone")
         .arg(&worker_file)
-        .arg(&connector_file)
+        .args(&connector_files)
         .current_dir(dir);
     let child = cmd
         .stdin(Stdio::null())

@@ -7,16 +7,25 @@
 
 mod bad_config;
 mod broker_outage;
+mod cli;
 mod crash_recovery;
 mod dlq;
+mod examples;
 mod file_pipeline;
 mod harness;
+mod lifecycle;
 mod plugin_failures;
+mod polyglot;
 mod quickstart;
+mod rest_admin;
 mod rest_api;
+mod rest_differential;
+mod rest_offsets;
+mod rest_secrets;
 mod sandbox;
 mod shutdown;
 mod sink_tasks;
+mod smt_fixtures;
 mod transforms;
 
 use std::path::Path;

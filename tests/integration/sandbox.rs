@@ -1,17 +1,20 @@
-//! The sandbox against hostile plugins (`test-hostile-source`, `test-hostile-sink`): each
-//! attack runs next to a healthy datagen connector in the same worker. Limit breaches (busy
-//! loops, a memory bomb, oversized batches) fail only the hostile task, with a trace naming the
-//! limit and its value; contained attacks (reading files, opening a socket, flooding stdout)
-//! get nothing and cost the host a bounded log. In every case the healthy connector delivers
-//! every one of its records. Also `sluice plugins inspect`.
+//! The sandbox against hostile plugins (`test-hostile-source`, `test-hostile-sink`,
+//! `test-hostile-transform`): each attack runs next to a healthy datagen connector in the same
+//! worker. Limit breaches (busy loops in poll/put/apply, a memory bomb, oversized batches) and
+//! panics fail only the hostile task, with a trace naming the limit and its value (or the
+//! panic); contained attacks (reading files, opening a socket outside `wasm.network.allow`,
+//! flooding stdout) get nothing and cost the host a bounded log, while an allow-listed
+//! connection does arrive. In every case the healthy connector delivers every one of its
+//! records. Also `sluice plugins inspect`.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::time::Duration;
 
 use sluice_tests::{
-    assert_all_seqs, default_worker_props, plugins, seqs, sluice_bin, unique, Broker, TestDir,
-    Worker,
+    assert_all_seqs, default_worker_props, free_port, plugins, seqs, sluice_bin, unique,
+    wait_until, Broker, TestDir, Worker,
 };
 
 use crate::{datagen, STRING_CONVERTER};
@@ -70,6 +73,17 @@ fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
         "batch.records=4\nbatch.value.bytes=2097152\nwasm.output.max.bytes=1048576\n",
     );
     let (bad, _, bad_cfg) = hostile("loop", "wasm.call.timeout.ms=soon\n");
+    let (panic, _, panic_cfg) = hostile("panic", "");
+
+    // A busy loop in a transform's apply, in the chain of an otherwise healthy datagen source.
+    let apply_topic = unique("hostile-apply");
+    broker.create_topic(&apply_topic, 1);
+    let apply = unique("hostile-apply");
+    let apply_cfg = format!(
+        "{}transforms=stuck\ntransforms.stuck.type=test-hostile-transform\n\
+         transforms.stuck.hostile.mode=loop\ntransforms.stuck.wasm.call.timeout.ms=1000\n",
+        datagen(&apply, &apply_topic, 10, 100)
+    );
 
     let sink_topic = unique("hostile-sink-in");
     broker.create_topic(&sink_topic, 1);
@@ -95,10 +109,14 @@ fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
             ("batch.properties", &batch_cfg),
             ("bytes.properties", &bytes_cfg),
             ("bad.properties", &bad_cfg),
+            ("panic.properties", &panic_cfg),
+            ("apply.properties", &apply_cfg),
         ],
     );
 
     for (name, expected) in [
+        (&apply, "plugin exceeded wasm.call.timeout.ms=1000 in apply"),
+        (&panic, "test-hostile-source panics on purpose in poll"),
         (
             &loop_src,
             "plugin exceeded wasm.call.timeout.ms=1000 in poll",
@@ -123,8 +141,8 @@ fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
             "{name}: the FAILED trace should say {expected:?}: {trace}"
         );
     }
-    // Nothing of an over-limit batch reached Kafka.
-    for topic in [&batch_topic, &bytes_topic] {
+    // Nothing of an over-limit batch, nor of a batch stuck in a transform, reached Kafka.
+    for topic in [&batch_topic, &bytes_topic, &apply_topic] {
         let got = broker.reader(topic).read_for(Duration::from_secs(2));
         assert_eq!(got, 0, "records from a rejected batch reached {topic}");
     }
@@ -157,6 +175,31 @@ fn files_sockets_and_stdout_floods_are_contained() {
     let port = listener.local_addr().expect("listener address").port();
     let (connect, connect_topic, connect_cfg) =
         hostile("connect", &format!("connect.port={port}\n"));
+    // An allow-list that names other things: `*` must not open loopback, and another port on
+    // the same address is not this one.
+    let other_port = free_port();
+    let (fenced, fenced_topic, fenced_cfg) = hostile(
+        "connect",
+        &format!("connect.port={port}\nwasm.network.allow=*:*, 127.0.0.1:{other_port}\n"),
+    );
+    // Allowed by name: `localhost` goes through the guest's name lookup, and the connection
+    // arrives at a listener of the test's own.
+    let open_listener = TcpListener::bind("127.0.0.1:0").expect("bind a listener");
+    open_listener
+        .set_nonblocking(true)
+        .expect("nonblocking listener");
+    let open_port = open_listener.local_addr().expect("listener address").port();
+    let (allowed, allowed_topic, allowed_cfg) = hostile(
+        "connect",
+        &format!(
+            "connect.host=localhost\nconnect.port={open_port}\n\
+             wasm.network.allow=localhost:{open_port}\n"
+        ),
+    );
+    let (bad_list, _, bad_list_cfg) = hostile(
+        "connect",
+        &format!("connect.port={port}\nwasm.network.allow=db.internal\n"),
+    );
 
     let (flood, flood_topic, flood_cfg) = hostile("stdout", "stdout.bytes=2097152\n");
 
@@ -171,6 +214,9 @@ fn files_sockets_and_stdout_floods_are_contained() {
             ("healthy.properties", &healthy),
             ("files.properties", &files_cfg),
             ("connect.properties", &connect_cfg),
+            ("fenced.properties", &fenced_cfg),
+            ("allowed.properties", &allowed_cfg),
+            ("bad-list.properties", &bad_list_cfg),
             ("flood.properties", &flood_cfg),
         ],
     );
@@ -189,13 +235,55 @@ fn files_sockets_and_stdout_floods_are_contained() {
         "the granted directory must be readable: {reports:?}"
     );
 
-    // Sockets: the connect fails inside the plugin, and nothing reaches the listener.
-    let report = broker.consume_all(&connect_topic, 1, Duration::from_secs(120));
-    let report = report.first().map(|m| m.value_str()).unwrap_or_default();
-    assert!(
-        report.starts_with(&format!("connect 127.0.0.1:{port}: denied")),
-        "{report}"
+    // Sockets: without an allow-list, and outside the one given, the connect fails inside
+    // the plugin (nothing reaches the listener: checked at the end).
+    for (topic, label) in [(&connect_topic, "no allow-list"), (&fenced_topic, "*:*")] {
+        let report = broker.consume_all(topic, 1, Duration::from_secs(120));
+        let report = report.first().map(|m| m.value_str()).unwrap_or_default();
+        assert!(
+            report.starts_with(&format!("connect 127.0.0.1:{port}: denied"))
+                && report.to_lowercase().contains("permission denied"),
+            "{label}: the plugin should get a permission error: {report}"
+        );
+    }
+    // The denial is logged once per attempt, naming connector, task, address and the key.
+    let line = worker.wait_for_log_line(
+        "the denial of the fenced connector's connect",
+        Duration::from_secs(30),
+        |l| l.contains(&fenced) && l.contains("network access denied"),
     );
+    for expected in [
+        format!("TCP connect to 127.0.0.1:{port}"),
+        "not allowed by wasm.network.allow".to_string(),
+    ] {
+        assert!(line.contains(&expected), "missing {expected:?}: {line}");
+    }
+    assert!(
+        line.contains("task=0") || line.contains("task=\"0\""),
+        "the task is named: {line}"
+    );
+    // Allowed: the connection arrives, carrying what the plugin wrote.
+    let report = broker.consume_all(&allowed_topic, 1, Duration::from_secs(120));
+    let report = report.first().map(|m| m.value_str()).unwrap_or_default();
+    assert_eq!(report, format!("connect localhost:{open_port}: ok"));
+    let (stream, _) = wait_until(
+        "the allow-listed connection at the test's listener",
+        Duration::from_secs(30),
+        || open_listener.accept().ok(),
+        || "no connection".into(),
+    );
+    assert_eq!(read_line(stream), "hello from the sandbox");
+    // A malformed allow-list is a config error naming the key, the entry and what is accepted.
+    let line = worker.wait_for_log_line(
+        "the rejection of the malformed wasm.network.allow",
+        Duration::from_secs(60),
+        |l| l.contains("invalid entry `db.internal` in wasm.network.allow"),
+    );
+    assert!(
+        line.contains("a port is required") && line.contains("CIDR:port"),
+        "{line}"
+    );
+    assert!(worker.status(&bad_list).is_none() || line.contains(&bad_list));
 
     // Stdout flood: the task keeps running; its output is cut and rate-limited.
     let polls = broker.consume_all(&flood_topic, 3, Duration::from_secs(120));
@@ -209,7 +297,9 @@ fn files_sockets_and_stdout_floods_are_contained() {
     assert_healthy_complete(&healthy_topic);
     worker.wait_for_task_state(&flood, 0, "RUNNING", Duration::from_secs(10));
     worker.wait_for_task_state(&files, 0, "RUNNING", Duration::from_secs(10));
-    worker.wait_for_task_state(&connect, 0, "RUNNING", Duration::from_secs(10));
+    for name in [&connect, &fenced, &allowed] {
+        worker.wait_for_task_state(name, 0, "RUNNING", Duration::from_secs(10));
+    }
 
     let log = worker.log_text();
     let chatty = log
@@ -264,6 +354,9 @@ fn plugins_inspect_shows_spec_config_and_capabilities() {
         "filesystem",
         "wasi:filesystem/preopens@0.2",
         "sockets",
+        "wasi:sockets/tcp@0.2",
+        "wasi:sockets/ip-name-lookup@0.2",
+        "wasm.network.allow",
         "sluice-host",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
@@ -282,4 +375,19 @@ fn plugins_inspect_shows_spec_config_and_capabilities() {
         err.contains("garbage.wasm is not a WebAssembly component"),
         "{err}"
     );
+}
+
+/// The first line the peer sends (the hostile plugin writes one and then goes away).
+fn read_line(stream: TcpStream) -> String {
+    stream
+        .set_nonblocking(false)
+        .expect("blocking accepted stream");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("read timeout");
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .expect("read from the plugin's connection");
+    line.trim_end().to_string()
 }

@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: Sluice against the reference Kafka Connect 3.9, same broker, same data
 //! (release builds). The measuring program is `sluice-bench` in the tests crate (it reuses the
 //! test harness's broker and Kafka client); this command prepares everything it needs.
-//! The method is described in docs/benchmarks.md.
+//! The method is described in docs/benchmarks.md. `cargo xtask bench --startup` runs the
+//! start-up benchmark instead (worker start to all connectors RUNNING, cold and warm cache,
+//! 20 plugins; `--runs N` timed starts per row); other flags are passed to `sluice-bench`.
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;

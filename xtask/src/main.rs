@@ -5,11 +5,14 @@
 //!   `target/test-plugins/`).
 //! - `test`       install what the tests need (wasm target, tansu broker), build the plugins,
 //!   run the whole test suite. This is what CI runs.
+//! - `examples`   build the example plugins in `examples/` (Rust, JavaScript, Python) into
+//!   `target/example-plugins/`, installing the JS and Python toolchains under `target/` first.
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
 
 mod bench;
 mod cmd;
+mod examples;
 mod plugins;
 mod quickstart;
 mod test;
@@ -20,12 +23,15 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("plugins") => plugins::build_all().map(|_| ()),
+        Some("examples") => examples::build_all().map(|_| ()),
         Some("test") => test::run_all(),
         Some("quickstart") => quickstart::run_quickstart(),
         Some("bench") => bench::run_bench(&args[1..]),
         Some(other) => {
-            bail!("unknown xtask command `{other}`; try: plugins, test, quickstart, bench")
+            bail!(
+                "unknown xtask command `{other}`; try: plugins, examples, test, quickstart, bench"
+            )
         }
-        None => bail!("usage: cargo xtask <plugins|test|quickstart|bench>"),
+        None => bail!("usage: cargo xtask <plugins|examples|test|quickstart|bench>"),
     }
 }

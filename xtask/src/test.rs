@@ -16,7 +16,10 @@ pub const TANSU_VERSION: &str = "0.6.0";
 pub fn run_all() -> Result<()> {
     ensure_wasm_target()?;
     ensure_tansu()?;
+    ensure_reference_connect()?;
     plugins::build_all()?;
+    // The JS/Python/Rust example plugins (installs their toolchains under target/ when missing).
+    crate::examples::build_all()?;
     // `--no-fail-fast` and both suites always run: one failure must not hide the other results.
     let mut failed = Vec::new();
     if let Err(e) = run(cargo().args(["test", "--workspace", "--no-fail-fast"])) {
@@ -34,6 +37,10 @@ pub fn run_all() -> Result<()> {
         if let Err(e) = plugin_tests {
             failed.push(e.to_string());
         }
+    }
+    // Guest SDK and example unit tests (JavaScript under Node, the Rust example natively).
+    if let Err(e) = crate::examples::test_all() {
+        failed.push(e.to_string());
     }
     // House rules (STYLE.md): formatted, and clippy-clean with warnings as errors. Run after
     // the tests so a lint never hides a test result.
@@ -69,6 +76,34 @@ pub fn ensure_wasm_target() -> Result<()> {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+}
+
+/// Installs the reference Kafka Connect 3.9 (the REST differential test runs against it) with
+/// shared/tools/reference-connect/setup.sh, unless `$REF_HOME/classpath.txt` (default
+/// /tmp/reference-connect) already exists. `SLUICE_REFERENCE_CONNECT` overrides where the
+/// scripts are, as for `cargo xtask bench`.
+pub fn ensure_reference_connect() -> Result<()> {
+    let home = std::env::var_os("REF_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/tmp/reference-connect".into());
+    if home.join("classpath.txt").is_file() {
+        return Ok(());
+    }
+    let scripts = std::env::var_os("SLUICE_REFERENCE_CONNECT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/tools/reference-connect"));
+    if !scripts.join("setup.sh").is_file() {
+        bail!(
+            "the reference Kafka Connect is not installed in {} and its setup script is not in {} (set REF_HOME or SLUICE_REFERENCE_CONNECT)",
+            home.display(),
+            scripts.display()
+        );
+    }
+    eprintln!(
+        "xtask: installing the reference Kafka Connect into {}",
+        home.display()
+    );
+    run(Command::new("bash").arg(scripts.join("setup.sh")))
 }
 
 /// Installs tansu from crates.io unless `tansu --version` already reports [`TANSU_VERSION`].

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::worker::list;
 use super::{check_type, converter_config, get, invalid_value, parse_int, Config, ConnectorConfig};
-use crate::runtime::plugin::{ConfigProblem, Plugin, PluginCatalog, PluginKind};
+use crate::runtime::plugin::{ConfigProblem, ConfigType, Plugin, PluginCatalog, PluginKind};
 
 /// Checks a raw connector config against the catalog and the plugin's spec; returns every problem.
 pub fn check_connector(
@@ -103,11 +103,23 @@ pub fn check_connector(
                 1
             }
             Err(e) => {
+                // Kafka reports the parse error, then its `atLeast(1)` validator's error about
+                // the (unparsed, so null) value: two errors, as the reference shows.
                 problem("tasks.max", e);
+                problem(
+                    "tasks.max",
+                    invalid_value("tasks.max", "null", false, "Value must be non-null"),
+                );
                 1
             }
         },
     };
+    // Honoured when task configs are generated (`enforce_tasks_max`).
+    if let Some(v) = get(raw, "tasks.max.enforce") {
+        if let Err(e) = check_type("tasks.max.enforce", v, ConfigType::Boolean, false) {
+            problem("tasks.max.enforce", e);
+        }
+    }
 
     let mut converter = |key: &str| {
         let c = converter_config(raw, key)?;
@@ -132,6 +144,14 @@ pub fn check_connector(
     } else {
         (Vec::new(), None)
     };
+    // Kafka defines the exactly-once keys for source connectors only (`SourceConnectorConfig`);
+    // for a sink they are ordinary plugin keys.
+    if plugin
+        .as_ref()
+        .is_some_and(|p| p.spec().kind == PluginKind::Source)
+    {
+        check_exactly_once(raw, &mut problem);
+    }
 
     // `transforms` / `predicates` (resolved against the catalog) and `errors.*`.
     if let Err(found) = crate::runtime::transforms::ChainSpec::resolve(raw, catalog) {
@@ -142,6 +162,12 @@ pub fn check_connector(
     if let Err(found) = crate::runtime::errors::ErrorSettings::from_connector(raw) {
         for (key, message) in found {
             problem(&key, message);
+        }
+    }
+    // The host's `restart.*` keys: checked here, never shown to the plugin.
+    if let Err(found) = crate::runtime::restart::RestartPolicy::from_connector(raw) {
+        for p in found {
+            problem(&p.key, p.message);
         }
     }
 
@@ -159,7 +185,7 @@ pub fn check_connector(
                 }
             }
         }
-        match plugin.validate(raw) {
+        match plugin.validate(&crate::runtime::restart::plugin_view(raw)) {
             Ok(found) => problems.extend(found),
             Err(e) => problems.push(ConfigProblem {
                 key: "connector.class".to_string(),
@@ -183,12 +209,22 @@ pub fn check_connector(
             },
             plugin,
         )),
-        _ => Err(problems),
+        _ => {
+            // Plugins write their own messages and may quote a value they were given; `raw`
+            // may hold resolved `${provider:…}` values. No secret leaves in a problem (they
+            // reach REST errors, the validate response and the log).
+            let secrets = super::secrets::Secrets::of(raw, Some(catalog));
+            for p in &mut problems {
+                p.message = secrets.redact(&p.message);
+            }
+            Err(problems)
+        }
     }
 }
 
 /// Sink topic selection, with Kafka's `SinkConnectorConfig.validate` messages (a problem about
-/// both keys is reported on both, as Kafka does).
+/// both keys is reported on both, as Kafka does). The two "which key" rules are bare messages
+/// in Kafka (no "Invalid value … for configuration …" prefix), as the reference shows.
 fn check_sink_topics(
     raw: &Config,
     problem: &mut impl FnMut(&str, String),
@@ -200,19 +236,13 @@ fn check_sink_topics(
     let has_regex = !regex_raw.trim().is_empty();
     if has_topics && has_regex {
         let m = "topics and topics.regex are mutually exclusive options, but both are set.";
-        problem("topics", invalid_value("topics", topics_raw, false, m));
-        problem(
-            "topics.regex",
-            invalid_value("topics.regex", regex_raw, false, m),
-        );
+        problem("topics", m.to_string());
+        problem("topics.regex", m.to_string());
     }
     if !has_topics && !has_regex {
         let m = "Must configure one of topics or topics.regex";
-        problem("topics", invalid_value("topics", topics_raw, false, m));
-        problem(
-            "topics.regex",
-            invalid_value("topics.regex", regex_raw, false, m),
-        );
+        problem("topics", m.to_string());
+        problem("topics.regex", m.to_string());
     }
     // Kafka matches the whole topic name (`Matcher.matches`), so anchor the pattern.
     let compiled = if has_regex {
@@ -221,7 +251,12 @@ fn check_sink_topics(
             Err(e) => {
                 problem(
                     "topics.regex",
-                    invalid_value("topics.regex", regex_raw, false, &format!("{e}")),
+                    invalid_value(
+                        "topics.regex",
+                        regex_raw,
+                        false,
+                        &format!("Invalid regex: {e}"),
+                    ),
                 );
                 None
             }
@@ -247,14 +282,119 @@ fn check_sink_topics(
             problem(
                 "topics.regex",
                 format!(
-                    "The DLQ topic '{dlq}' may not be included in the regex matching the \
-                     topics ('topics.regex={regex_raw}') consumed by the connector"
+                    "The DLQ topic '{dlq}' may not be matched by the regex for the topics \
+                     ('topics.regex={regex_raw}') consumed by the connector"
                 ),
             );
         }
     }
     let regex = has_regex.then(|| regex_raw.trim().to_string());
     (if has_regex { Vec::new() } else { topics }, regex)
+}
+
+/// The exactly-once keys of Kafka's source connector config (KIP-618). Kafka's standalone
+/// worker accepts every valid value and ignores them (it never runs source tasks in
+/// transactions). Sluice's sources are at-least-once too, but it refuses the values that
+/// *ask* for more than that (`exactly.once.support=required`, a `transaction.boundary` other
+/// than `poll`) instead of silently running without the requested guarantee. Values Kafka
+/// would reject get Kafka's message. `offsets.storage.topic` is accepted and, as in Kafka's
+/// standalone mode, has no effect: offsets live in `offset.storage.file.filename`.
+fn check_exactly_once(raw: &Config, problem: &mut impl FnMut(&str, String)) {
+    const AT_LEAST_ONCE: &str = "Sluice's source connectors deliver at-least-once: their \
+         records are not written in producer transactions";
+    if let Some(v) = get(raw, "exactly.once.support") {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "requested" => {}
+            "required" => problem(
+                "exactly.once.support",
+                invalid_value(
+                    "exactly.once.support",
+                    v,
+                    false,
+                    &format!(
+                        "{AT_LEAST_ONCE}, so exactly-once support cannot be required; use \
+                         requested (the default) or leave the key out"
+                    ),
+                ),
+            ),
+            _ => problem(
+                "exactly.once.support",
+                invalid_value(
+                    "exactly.once.support",
+                    v,
+                    false,
+                    "String must be one of (case insensitive): REQUIRED, REQUESTED",
+                ),
+            ),
+        }
+    }
+    if let Some(v) = get(raw, "transaction.boundary") {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "poll" => {}
+            "interval" | "connector" => problem(
+                "transaction.boundary",
+                invalid_value(
+                    "transaction.boundary",
+                    v,
+                    false,
+                    &format!(
+                        "{AT_LEAST_ONCE}, so they have no transaction boundaries to define; \
+                         use poll (the default) or leave the key out"
+                    ),
+                ),
+            ),
+            _ => problem(
+                "transaction.boundary",
+                invalid_value(
+                    "transaction.boundary",
+                    v,
+                    false,
+                    "String must be one of (case insensitive): INTERVAL, POLL, CONNECTOR",
+                ),
+            ),
+        }
+    }
+    let key = "transaction.boundary.interval.ms";
+    if let Some(v) = get(raw, key) {
+        match check_type(key, v, ConfigType::Long, false) {
+            Err(e) => problem(key, e),
+            Ok(()) if v.trim().parse::<i64>().is_ok_and(|n| n < 0) => problem(
+                key,
+                invalid_value(key, v, false, "Value must be at least 0"),
+            ),
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Kafka's `tasks.max.enforce`: a connector whose plugin generated more task configs than
+/// `tasks.max` fails with Kafka's `TooManyTasksException` message, unless the key is `false`
+/// (deprecated in Kafka, honoured for configs written for it), which runs them all with a
+/// warning. The key was checked by [`check_connector`]; anything but `false` enforces.
+pub fn enforce_tasks_max(cc: &ConnectorConfig, generated: usize) -> Result<(), String> {
+    if generated <= cc.tasks_max as usize {
+        return Ok(());
+    }
+    let enforce =
+        !get(&cc.raw, "tasks.max.enforce").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
+    if enforce {
+        return Err(format!(
+            "The connector {} has generated {generated} tasks, which is greater than {}, the \
+             maximum number of tasks it is configured to create. This behaviour should be \
+             considered a bug and is disallowed. If necessary, it can be permitted by \
+             reconfiguring the connector with 'tasks.max.enforce' set to false; however, this \
+             option will be removed in a future release of Kafka Connect.",
+            cc.name, cc.tasks_max
+        ));
+    }
+    tracing::warn!(
+        connector = %cc.name,
+        generated,
+        tasks_max = cc.tasks_max,
+        "the connector generated more tasks than tasks.max; running them all because \
+         tasks.max.enforce=false"
+    );
+    Ok(())
 }
 
 /// Kafka's message for a required key without a default.
@@ -551,6 +691,40 @@ mod tests {
     }
 
     #[test]
+    fn a_plugin_quoting_a_secret_in_its_problems_is_redacted() {
+        let quoting = Arc::new(Fake {
+            spec: PluginSpec {
+                name: "Quoting".into(),
+                aliases: Vec::new(),
+                version: "1.0".into(),
+                kind: PluginKind::Source,
+                description: String::new(),
+                config: vec![def("api.key", ConfigType::Password, true, true)],
+            },
+            validate: Ok(vec![ConfigProblem {
+                key: "api.key".into(),
+                message: "api.key 's3cr3t-value' was refused; also bad: s3cr3t-value".into(),
+            }]),
+        });
+        let raw: Config = [
+            ("name", "q"),
+            ("connector.class", "Quoting"),
+            ("api.key", "s3cr3t-value"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let p = match check_connector(&raw, &Catalog(vec![quoting])) {
+            Err(p) => p,
+            Ok(_) => panic!("the plugin reports a problem"),
+        };
+        assert_eq!(
+            messages(&p),
+            vec!["api.key: api.key '[hidden]' was refused; also bad: [hidden]"]
+        );
+    }
+
+    #[test]
     fn tasks_max_and_types_use_kafka_messages() {
         // Spec keys are reported in the spec's order, secrets masked.
         let p = problems(&[
@@ -577,9 +751,135 @@ mod tests {
             ("file", "f"),
             ("tasks.max", "x"),
         ]);
+        // Kafka's two errors: the parse error, then the validator's about the null value.
         assert_eq!(
-            p[0].message,
-            "Invalid value x for configuration tasks.max: Not a number of type INT"
+            messages(&p),
+            vec![
+                "tasks.max: Invalid value x for configuration tasks.max: Not a number of type INT",
+                "tasks.max: Invalid value null for configuration tasks.max: Value must be non-null",
+            ]
+        );
+    }
+
+    #[test]
+    fn exactly_once_keys_accept_at_least_once_values_only() {
+        let source = [
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("file", "f"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut all = source.to_vec();
+            all.extend_from_slice(extra);
+            check_connector(&cfg(&all), &catalog()).map(|_| ())
+        };
+        // Kafka's defaults, any case, and the keys that have no effect in standalone mode.
+        assert_eq!(
+            with(&[
+                ("exactly.once.support", " REQUESTED "),
+                ("transaction.boundary", "Poll"),
+                ("transaction.boundary.interval.ms", "0"),
+                ("offsets.storage.topic", "my-offsets"),
+                ("tasks.max.enforce", "false"),
+            ]),
+            Ok(())
+        );
+        let refused = |extra: &[(&'static str, &'static str)]| {
+            messages(&with(extra).expect_err("must be refused"))
+        };
+        assert_eq!(
+            refused(&[("exactly.once.support", "required")]),
+            vec![
+                "exactly.once.support: Invalid value required for configuration \
+                  exactly.once.support: Sluice's source connectors deliver at-least-once: their \
+                  records are not written in producer transactions, so exactly-once support \
+                  cannot be required; use requested (the default) or leave the key out"
+            ]
+        );
+        assert_eq!(
+            refused(&[("transaction.boundary", "connector")]),
+            vec![
+                "transaction.boundary: Invalid value connector for configuration \
+                  transaction.boundary: Sluice's source connectors deliver at-least-once: their \
+                  records are not written in producer transactions, so they have no transaction \
+                  boundaries to define; use poll (the default) or leave the key out"
+            ]
+        );
+        assert!(
+            refused(&[("transaction.boundary", "interval")])[0].contains("use poll (the default)")
+        );
+        // Values Kafka itself rejects get Kafka's messages.
+        assert_eq!(
+            refused(&[
+                ("exactly.once.support", "maybe"),
+                ("transaction.boundary", "never"),
+                ("transaction.boundary.interval.ms", "-5"),
+                ("tasks.max.enforce", "sometimes"),
+            ]),
+            vec![
+                "tasks.max.enforce: Invalid value sometimes for configuration tasks.max.enforce: \
+                 Expected value to be either true or false",
+                "exactly.once.support: Invalid value maybe for configuration exactly.once.support: \
+                 String must be one of (case insensitive): REQUIRED, REQUESTED",
+                "transaction.boundary: Invalid value never for configuration transaction.boundary: \
+                 String must be one of (case insensitive): INTERVAL, POLL, CONNECTOR",
+                "transaction.boundary.interval.ms: Invalid value -5 for configuration \
+                 transaction.boundary.interval.ms: Value must be at least 0",
+            ]
+        );
+        assert_eq!(
+            refused(&[("transaction.boundary.interval.ms", "soon")]),
+            vec![
+                "transaction.boundary.interval.ms: Invalid value soon for configuration \
+                  transaction.boundary.interval.ms: Not a number of type LONG"
+            ]
+        );
+        // For a sink they are not Kafka's keys: the plugin's business, never refused here.
+        assert_eq!(
+            check_connector(
+                &cfg(&[
+                    ("name", "k"),
+                    ("connector.class", "FileStreamSink"),
+                    ("file", "f"),
+                    ("topics", "t"),
+                    ("exactly.once.support", "required"),
+                ]),
+                &catalog()
+            )
+            .map(|_| ()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn tasks_max_enforce_fails_extra_tasks_unless_false() {
+        let cc = |extra: &[(&'static str, &'static str)]| {
+            let mut all = vec![
+                ("name", "s"),
+                ("connector.class", "FileStreamSource"),
+                ("file", "f"),
+                ("tasks.max", "2"),
+            ];
+            all.extend_from_slice(extra);
+            check_connector(&cfg(&all), &catalog()).expect("valid").0
+        };
+        assert_eq!(enforce_tasks_max(&cc(&[]), 2), Ok(()));
+        assert_eq!(enforce_tasks_max(&cc(&[]), 1), Ok(()));
+        assert_eq!(
+            enforce_tasks_max(&cc(&[]), 3),
+            Err(
+                "The connector s has generated 3 tasks, which is greater than 2, the maximum \
+                 number of tasks it is configured to create. This behaviour should be considered \
+                 a bug and is disallowed. If necessary, it can be permitted by reconfiguring the \
+                 connector with 'tasks.max.enforce' set to false; however, this option will be \
+                 removed in a future release of Kafka Connect."
+                    .into()
+            )
+        );
+        assert!(enforce_tasks_max(&cc(&[("tasks.max.enforce", "true")]), 3).is_err());
+        assert_eq!(
+            enforce_tasks_max(&cc(&[("tasks.max.enforce", " FALSE ")]), 3),
+            Ok(())
         );
     }
 
@@ -595,25 +895,25 @@ mod tests {
             all.extend_from_slice(extra);
             problems(&all)
         };
+        // Kafka's exact (bare) messages, as the reference's validate shows them.
         let p = with(&[]);
         assert_eq!(p.len(), 2);
-        assert!(p.iter().all(|p| p
-            .message
-            .contains("Must configure one of topics or topics.regex")));
+        assert!(p
+            .iter()
+            .all(|p| p.message == "Must configure one of topics or topics.regex"));
         assert_eq!(
             (p[0].key.as_str(), p[1].key.as_str()),
             ("topics", "topics.regex")
         );
         let p = with(&[("topics", "a"), ("topics.regex", "a.*")]);
         assert_eq!(p.len(), 2);
-        assert!(p[0]
-            .message
-            .contains("topics and topics.regex are mutually exclusive options, but both are set."));
+        assert!(p.iter().all(|p| p.message
+            == "topics and topics.regex are mutually exclusive options, but both are set."));
         let p = with(&[("topics.regex", "a(")]);
         assert_eq!(p.len(), 1);
         assert!(
             p[0].message
-                .starts_with("Invalid value a( for configuration topics.regex: "),
+                .starts_with("Invalid value a( for configuration topics.regex: Invalid regex: "),
             "{p:?}"
         );
         let p = with(&[
@@ -629,9 +929,10 @@ mod tests {
             ("topics.regex", "d.*"),
             ("errors.deadletterqueue.topic.name", "dlq"),
         ]);
-        assert!(
-            p[0].message.contains("may not be included in the regex"),
-            "{p:?}"
+        assert_eq!(
+            p[0].message,
+            "The DLQ topic 'dlq' may not be matched by the regex for the topics \
+             ('topics.regex=d.*') consumed by the connector"
         );
         // The regex must match the whole name, as Java's Matcher.matches does.
         let (c, _) = check_connector(

@@ -71,10 +71,12 @@ pub fn get<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
 
 mod connector;
 mod files;
+pub mod providers;
+pub mod secrets;
 mod types;
 mod worker;
 
-pub use connector::{check_connector, describe_problems};
+pub use connector::{check_connector, describe_problems, enforce_tasks_max};
 pub use files::{load_connector, read_properties};
 pub use types::{check_type, invalid_value, parse_int, parse_long};
 pub use worker::{load_worker, worker_from_config};

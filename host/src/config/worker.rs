@@ -141,6 +141,11 @@ fn check(raw: Config) -> Result<WorkerConfig, Vec<(&'static str, String)>> {
         }
     }
 
+    // Config providers are built again where connectors start; a bad one stops the worker here.
+    if let Err(bad) = super::providers::ConfigProviders::from_worker(&raw) {
+        problems.extend(bad.into_iter().map(|m| ("config.providers", m)));
+    }
+
     if problems.is_empty() {
         Ok(WorkerConfig {
             bootstrap_servers,

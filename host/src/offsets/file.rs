@@ -112,6 +112,23 @@ impl FileOffsetStore {
         state.version += 1;
     }
 
+    /// Removes the offsets of `partitions` (`None`: all of the connector's); durable on the
+    /// next `flush`. A partition without an offset is ignored, like a tombstone for nothing.
+    pub fn remove(&self, connector: &str, partitions: Option<&[OffsetMap]>) {
+        let mut state = self.state.lock();
+        match partitions {
+            None => state.entries.retain(|(c, _), _| c != connector),
+            Some(list) => {
+                for p in list {
+                    state
+                        .entries
+                        .remove(&(connector.to_string(), partition_json(p)));
+                }
+            }
+        }
+        state.version += 1;
+    }
+
     /// Writes everything staged to disk atomically (temp file in the same dir, fsync, rename,
     /// fsync dir). Does nothing when nothing changed since the last flush.
     pub fn flush(&self) -> Result<(), OffsetError> {

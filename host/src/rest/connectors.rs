@@ -5,7 +5,12 @@
 //! Writes are validated completely by the herder before anything changes: an invalid config is
 //! a 400 with Kafka's "Connector configuration is invalid…" text and leaves the worker as it was.
 //!
-//! TODO(next): `/connectors/{name}/offsets`, `/topics`, `/tasks-config`.
+//! Secrets (unlike Kafka, which echoes them): every config in a response goes through
+//! [`Secrets::mask`] (`[hidden]`), task failure traces and write errors through
+//! [`Secrets::redact`]; a PUT or PATCH value of `[hidden]` for a secret key keeps the stored
+//! value, so GET-then-PUT loses nothing (`config::secrets` has the rule).
+//!
+//! Offsets and active topics are in `offsets`. TODO(next): the deprecated `/tasks-config`.
 
 use std::sync::Arc;
 
@@ -15,26 +20,31 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Map, Value as JsonValue};
 
 use super::body::{self, bad_request};
-use super::{blocking, ApiError};
+use super::{blocking, ApiError, Routes};
+use crate::config::secrets::Secrets;
 use crate::runtime::plugin::{Config, PluginKind};
-use crate::runtime::status::{ConnectorStatus, Herder, TargetState};
+use crate::runtime::status::{ConnectorStatus, Herder, HerderError, TargetState};
 
 pub(super) type Herd = State<Arc<dyn Herder>>;
 type Body = Result<Bytes, BytesRejection>;
 
-pub(super) fn routes() -> Router<Arc<dyn Herder>> {
-    Router::new()
-        .route("/connectors", get(list).post(create))
-        .route("/connectors/{name}", get(info).delete(delete))
-        .route(
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add("/connectors", &["GET", "POST"], get(list).post(create))
+        .add(
+            "/connectors/{name}",
+            &["GET", "DELETE"],
+            get(info).delete(delete),
+        )
+        .add(
             "/connectors/{name}/config",
+            &["GET", "PUT", "PATCH"],
             get(config).put(put_config).patch(patch_config),
         )
-        .route("/connectors/{name}/status", get(status))
+        .add("/connectors/{name}/status", &["GET"], get(status))
 }
 
 /// `POST /connectors` `{"name":…,"config":{…},"initial_state":…}`: 201 + `Location` +
@@ -94,8 +104,18 @@ async fn create(State(herder): Herd, body: Body) -> Result<Response, ApiError> {
         }
     };
     body::check_and_put_name(&name, &mut config)?;
+    let secrets = secrets_of(herder.as_ref(), &config);
+    // An existing connector is Kafka's 409, answered by the herder; otherwise a `[hidden]`
+    // secret has nothing to stand for.
+    if herder.connector_config(&name).is_none() {
+        secrets
+            .keep_hidden(&mut config, None)
+            .map_err(bad_request)?;
+    }
     let h = herder.clone();
-    blocking(move || h.create_connector(config, initial)).await??;
+    blocking(move || h.create_connector(config, initial))
+        .await?
+        .map_err(|e| redacted(e, &secrets))?;
     created_response(herder.as_ref(), &name, StatusCode::CREATED)
 }
 
@@ -123,8 +143,11 @@ async fn put_config(
     let body = body::json(body)?;
     let mut config = body::config(body::object(&body, "The connector config")?)?;
     body::check_and_put_name(&name, &mut config)?;
+    let secrets = keep_stored_secrets(herder.as_ref(), &name, &mut config)?;
     let (h, n) = (herder.clone(), name.clone());
-    let created = blocking(move || h.put_connector_config(&n, config)).await??;
+    let created = blocking(move || h.put_connector_config(&n, config))
+        .await?
+        .map_err(|e| redacted(e, &secrets))?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -152,8 +175,11 @@ async fn patch_config(
         }
     }
     body::check_and_put_name(&name, &mut config)?;
+    let secrets = keep_stored_secrets(herder.as_ref(), &name, &mut config)?;
     let (h, n) = (herder.clone(), name.clone());
-    blocking(move || h.put_connector_config(&n, config)).await??;
+    blocking(move || h.put_connector_config(&n, config))
+        .await?
+        .map_err(|e| redacted(e, &secrets))?;
     created_response(herder.as_ref(), &name, StatusCode::OK)
 }
 
@@ -182,7 +208,7 @@ async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue>
     for name in names {
         let mut entry = Map::new();
         if with_status {
-            if let Some(s) = herder.connector_status(&name) {
+            if let Some(s) = redacted_status(herder.as_ref(), &name) {
                 entry.insert("status".into(), state_info(&s, &herder.worker_id()));
             }
         }
@@ -203,7 +229,7 @@ async fn info(State(herder): Herd, Path(name): Path<String>) -> Result<Json<Json
         .ok_or_else(|| not_found(&name))
 }
 
-/// `GET /connectors/{name}/config`: the config as submitted.
+/// `GET /connectors/{name}/config`: the config as submitted, secrets masked.
 async fn config(
     State(herder): Herd,
     Path(name): Path<String>,
@@ -211,7 +237,8 @@ async fn config(
     let config = herder
         .connector_config(&name)
         .ok_or_else(|| not_found(&name))?;
-    Ok(Json(config_object(&config)))
+    let shown = secrets_of(herder.as_ref(), &config).mask(&config);
+    Ok(Json(config_object(&shown)))
 }
 
 /// `GET /connectors/{name}/status`: ConnectorStateInfo.
@@ -219,14 +246,68 @@ async fn status(
     State(herder): Herd,
     Path(name): Path<String>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let s = herder
-        .connector_status(&name)
+    let s = redacted_status(herder.as_ref(), &name)
         .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
     Ok(Json(state_info(&s, &herder.worker_id())))
 }
 
 pub(super) fn not_found(name: &str) -> ApiError {
     ApiError::not_found(format!("Connector {name} not found"))
+}
+
+/// The secrets of `config`, with the plugins' declarations from the herder's catalog.
+pub(super) fn secrets_of(herder: &dyn Herder, config: &Config) -> Secrets {
+    Secrets::of(config, herder.plugin_catalog().as_deref())
+}
+
+/// The secrets of connector `name`'s stored config (none when it does not exist).
+pub(super) fn stored_secrets(herder: &dyn Herder, name: &str) -> Secrets {
+    herder
+        .connector_config(name)
+        .map(|c| secrets_of(herder, &c))
+        .unwrap_or_default()
+}
+
+/// A write's error as the API answers it, without the secret values the request carried (a
+/// plugin's validation message may quote them).
+fn redacted(e: HerderError, secrets: &Secrets) -> ApiError {
+    let mut error = ApiError::from(e);
+    error.message = secrets.redact(&error.message);
+    error
+}
+
+/// Replaces `[hidden]` secret values of a PUT or PATCH with the stored ones; a 400 when there
+/// is none to keep. Returns the secrets of the config about to be written.
+fn keep_stored_secrets(
+    herder: &dyn Herder,
+    name: &str,
+    config: &mut Config,
+) -> Result<Secrets, ApiError> {
+    let secrets = secrets_of(herder, config);
+    let stored = herder.connector_config(name);
+    let stored_secrets = stored.as_ref().map(|c| secrets_of(herder, c));
+    secrets
+        .keep_hidden(config, stored.as_ref().zip(stored_secrets.as_ref()))
+        .map_err(bad_request)?;
+    // The real values are in `config` now: those are what an error must not quote.
+    Ok(secrets_of(herder, config))
+}
+
+/// Connector `name`'s status with secret values cut out of its failure traces (a plugin's
+/// error may quote its config).
+pub(super) fn redacted_status(herder: &dyn Herder, name: &str) -> Option<ConnectorStatus> {
+    let mut status = herder.connector_status(name)?;
+    let secrets = stored_secrets(herder, name);
+    let redact = |trace: &mut Option<String>| {
+        if let Some(t) = trace.as_mut() {
+            *t = secrets.redact(t);
+        }
+    };
+    redact(&mut status.trace);
+    for task in &mut status.tasks {
+        redact(&mut task.trace);
+    }
+    Some(status)
 }
 
 pub(super) fn config_object(config: &[(String, String)]) -> JsonValue {
@@ -258,9 +339,10 @@ fn connector_info(herder: &dyn Herder, name: &str) -> Option<JsonValue> {
         .iter()
         .map(|id| json!({"connector": name, "task": id}))
         .collect();
+    let shown = secrets_of(herder, &config).mask(&config);
     Some(json!({
         "name": name,
-        "config": config_object(&config),
+        "config": config_object(&shown),
         "tasks": tasks,
         "type": type_name(status.map(|s| s.kind)),
     }))
@@ -299,8 +381,134 @@ pub(super) fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{request, start};
+    use super::super::tests::{request, send_json, start, start_with, FakeHerder};
     use serde_json::json;
+    use std::sync::Arc;
+
+    /// Secrets are `[hidden]` in every response that shows a config, traces and write errors
+    /// never quote them, and `[hidden]` sent back keeps the stored value.
+    #[tokio::test]
+    async fn secrets_are_hidden_everywhere_and_kept_on_put() {
+        let herder = Arc::new(FakeHerder::default());
+        let (addr, _stop, _h) = start_with(herder.clone()).await;
+        let (key, jaas) = ("k3y-s3cret-1", "jaas-s3cret-2");
+        let config = json!({
+            "connector.class": "SecretSource",
+            "api.key": key,
+            "producer.override.sasl.jaas.config": jaas,
+            "db.password": "${env:DB_PW}",
+            "note": "[hidden]",
+        });
+        let body = json!({"name": "vault", "config": config}).to_string();
+        let (status, _, created) = send_json(addr, "POST", "/connectors", &body).await;
+        assert_eq!(status, 201, "{created}");
+        let shown = json!({
+            "connector.class": "SecretSource",
+            "api.key": "[hidden]",
+            "producer.override.sasl.jaas.config": "[hidden]",
+            // Only a placeholder: where the secret lives, shown as written.
+            "db.password": "${env:DB_PW}",
+            // Not a secret key: "[hidden]" is an ordinary value.
+            "note": "[hidden]",
+            "name": "vault",
+        });
+        assert_eq!(created["config"], shown);
+        let (_, got) = request(addr, "GET", "/connectors/vault/config").await;
+        assert_eq!(got, shown);
+        let (_, got) = request(addr, "GET", "/connectors/vault").await;
+        assert_eq!(got["config"], shown);
+        let (_, got) = request(addr, "GET", "/connectors?expand=info&expand=status").await;
+        assert_eq!(got["vault"]["info"]["config"], shown);
+        let (_, tasks) = request(addr, "GET", "/connectors/vault/tasks").await;
+        assert_eq!(tasks[0]["config"]["api.key"], "[hidden]");
+        assert_eq!(tasks[0]["config"]["task.credential"], "[hidden]", "{tasks}");
+        let (_, got) = request(addr, "GET", "/connectors/vault/status").await;
+        assert_eq!(got["tasks"][0]["trace"], "login refused for key [hidden]");
+        let (_, got) = request(addr, "GET", "/connectors/vault/tasks/0/status").await;
+        assert_eq!(got["trace"], "login refused for key [hidden]");
+        for path in [
+            "/connectors/vault",
+            "/connectors/vault/config",
+            "/connectors/vault/tasks",
+            "/connectors/vault/status",
+            "/connectors/vault/tasks/0/status",
+            "/connectors?expand=info&expand=status",
+        ] {
+            let (_, body) = request(addr, "GET", path).await;
+            let text = body.to_string();
+            assert!(
+                !text.contains(key) && !text.contains(jaas),
+                "{path}: {text}"
+            );
+        }
+        let stored = || {
+            use crate::runtime::status::Herder;
+            herder.connector_config("vault").expect("stored")
+        };
+
+        // GET-then-PUT keeps the real values.
+        let (status, _, put) =
+            send_json(addr, "PUT", "/connectors/vault/config", &shown.to_string()).await;
+        assert_eq!((status, &put["config"]), (200, &shown));
+        let s = stored();
+        assert_eq!(crate::config::get(&s, "api.key"), Some(key));
+        assert_eq!(
+            crate::config::get(&s, "producer.override.sasl.jaas.config"),
+            Some(jaas)
+        );
+        assert_eq!(crate::config::get(&s, "note"), Some("[hidden]"));
+        // PATCH likewise; a new value replaces the secret.
+        let patch = json!({"api.key": "[hidden]", "tasks.max": "2"}).to_string();
+        let (status, _, _) = send_json(addr, "PATCH", "/connectors/vault/config", &patch).await;
+        assert_eq!(status, 200);
+        assert_eq!(crate::config::get(&stored(), "api.key"), Some(key));
+        assert_eq!(crate::config::get(&stored(), "tasks.max"), Some("2"));
+        let patch = json!({"api.key": "n3w-k3y"}).to_string();
+        let (status, _, _) = send_json(addr, "PATCH", "/connectors/vault/config", &patch).await;
+        assert_eq!(status, 200);
+        assert_eq!(crate::config::get(&stored(), "api.key"), Some("n3w-k3y"));
+
+        // A refused write does not quote the secret it carried.
+        let patch = json!({"api.key": "x9z"}).to_string();
+        let (status, _, got) = send_json(addr, "PATCH", "/connectors/vault/config", &patch).await;
+        assert_eq!(
+            (status, got),
+            (
+                400,
+                json!({"error_code": 400, "message": "api.key [hidden] is too short"})
+            )
+        );
+
+        // `[hidden]` with nothing stored to keep: a precise 400.
+        let hidden_message = |what: &str| {
+            format!(
+                "The value of secret config \"api.key\" is \"[hidden]\", the mask REST \
+                 responses show for secrets; {what}. Send the real value or a \
+                 ${{provider:…}} placeholder"
+            )
+        };
+        let body = json!({"name": "fresh", "config": {"connector.class": "SecretSource", "api.key": "[hidden]"}});
+        let (status, _, got) = send_json(addr, "POST", "/connectors", &body.to_string()).await;
+        assert_eq!(
+            (status, got["message"].as_str()),
+            (
+                400,
+                Some(
+                    hidden_message(
+                        "the connector does not exist yet, so there is no stored value to keep"
+                    )
+                    .as_str()
+                )
+            )
+        );
+        let body = json!({"connector.class": "SecretSource", "api.key": "[hidden]"}).to_string();
+        let (status, _, got) = send_json(addr, "PUT", "/connectors/fresh/config", &body).await;
+        assert_eq!(status, 400, "{got}");
+        // An existing connector stays Kafka's 409, whatever the body holds.
+        let body = json!({"name": "vault", "config": {"connector.class": "SecretSource", "api.key": "[hidden]"}});
+        let (status, _, _) = send_json(addr, "POST", "/connectors", &body.to_string()).await;
+        assert_eq!(status, 409);
+    }
 
     #[tokio::test]
     async fn list_is_sorted() {

@@ -9,6 +9,8 @@
 mod body;
 mod connectors;
 mod lifecycle;
+pub mod loggers;
+mod offsets;
 mod plugins;
 mod root;
 
@@ -122,13 +124,54 @@ pub async fn serve(
     Ok((local, handle))
 }
 
+/// The router under construction plus the table of every (method, path) it serves, so the
+/// OpenAPI document (docs/openapi.json) can be checked against the routes actually served:
+/// every route goes through [`Routes::add`], which records what it registers.
+pub(crate) struct Routes {
+    router: Router<Arc<dyn Herder>>,
+    table: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    /// Registers `handlers` on `path`; `methods` lists the methods `handlers` answers (a test
+    /// sends every method to every path and fails when the two disagree).
+    pub(crate) fn add(
+        mut self,
+        path: &'static str,
+        methods: &[&'static str],
+        handlers: axum::routing::MethodRouter<Arc<dyn Herder>>,
+    ) -> Self {
+        self.router = self.router.route(path, handlers);
+        self.table.extend(methods.iter().map(|m| (*m, path)));
+        self
+    }
+}
+
+fn all_routes() -> Routes {
+    let r = Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    };
+    let r = root::routes(r);
+    let r = connectors::routes(r);
+    let r = lifecycle::routes(r);
+    let r = offsets::routes(r);
+    let r = plugins::routes(r);
+    loggers::routes(r)
+}
+
+/// Every (method, path) the API serves, sorted (paths in axum's `{param}` syntax, which is
+/// also OpenAPI's).
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    let mut t = all_routes().table;
+    t.sort_by_key(|(m, p)| (*p, *m));
+    t
+}
+
 /// The API's routes over `herder` (exposed for in-process use and tests).
 pub fn router(herder: Arc<dyn Herder>) -> Router {
-    Router::new()
-        .merge(root::routes())
-        .merge(connectors::routes())
-        .merge(lifecycle::routes())
-        .merge(plugins::routes())
+    all_routes()
+        .router
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "HTTP 404 Not Found") })
         .method_not_allowed_fallback(|| async {
@@ -166,6 +209,7 @@ impl From<HerderError> for ApiError {
             HerderError::NotFound(_) => StatusCode::NOT_FOUND,
             HerderError::AlreadyExists(_) => StatusCode::CONFLICT,
             HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HerderError::Forbidden(_) => StatusCode::FORBIDDEN,
             HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HerderError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
         };
@@ -215,7 +259,14 @@ pub(crate) mod tests {
             Some("abc123".into())
         }
         fn connectors(&self) -> Vec<String> {
-            vec!["zeta-sink".into(), "alpha-src".into()]
+            let mut names: Vec<String> = vec!["zeta-sink".into(), "alpha-src".into()];
+            names.extend(
+                self.created
+                    .lock()
+                    .iter()
+                    .filter_map(|c| crate::config::get(c, "name").map(str::to_string)),
+            );
+            names
         }
         fn connector_status(&self, name: &str) -> Option<ConnectorStatus> {
             match name {
@@ -227,6 +278,22 @@ pub(crate) mod tests {
                         id: 0,
                         state: State::Running,
                         trace: Some(String::new()),
+                    }],
+                    kind: PluginKind::Source,
+                }),
+                _ if self.is_secret_source(name) => Some(ConnectorStatus {
+                    name: name.into(),
+                    state: State::Running,
+                    trace: None,
+                    tasks: vec![TaskStatus {
+                        id: 0,
+                        state: State::Failed,
+                        // A plugin error quoting the secret it was given.
+                        trace: crate::config::get(
+                            &self.connector_config(name).unwrap_or_default(),
+                            "api.key",
+                        )
+                        .map(|k| format!("login refused for key {k}")),
                     }],
                     kind: PluginKind::Source,
                 }),
@@ -275,6 +342,29 @@ pub(crate) mod tests {
             self.created.lock().push(config);
             Ok(())
         }
+        fn put_connector_config(&self, name: &str, config: Config) -> Result<bool, HerderError> {
+            // Like a plugin's validation message, quoting the value it refuses.
+            if let Some(key) = crate::config::get(&config, "api.key").filter(|k| k.len() < 4) {
+                return Err(HerderError::BadRequest(format!(
+                    "api.key {key} is too short"
+                )));
+            }
+            let mut created = self.created.lock();
+            created.retain(|c| crate::config::get(c, "name") != Some(name));
+            created.push(config);
+            Ok(false)
+        }
+        fn task_configs(&self, name: &str) -> Option<Vec<Config>> {
+            // One task whose plugin copied the secret under another key.
+            let mut task = self.connector_config(name)?;
+            if let Some(k) = crate::config::get(&task, "api.key").map(str::to_string) {
+                task.push(("task.credential".into(), k));
+            }
+            Some(vec![task])
+        }
+        fn plugin_catalog(&self) -> Option<Arc<dyn crate::runtime::plugin::PluginCatalog>> {
+            Some(Arc::new(SecretCatalog))
+        }
         fn set_target_state(
             &self,
             name: &str,
@@ -283,6 +373,25 @@ pub(crate) mod tests {
             match self.connector_config(name) {
                 Some(_) => Ok(()),
                 None => Err(HerderError::NotFound(format!("Connector {name} not found"))),
+            }
+        }
+        fn connector_offsets(
+            &self,
+            name: &str,
+        ) -> Result<Vec<crate::runtime::status::ConnectorOffset>, HerderError> {
+            let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+            match name {
+                "alpha-src" => Ok(vec![crate::runtime::status::ConnectorOffset {
+                    partition: obj(serde_json::json!({"filename": "/tmp/a.txt"})),
+                    offset: Some(obj(serde_json::json!({"position": 42}))),
+                }]),
+                _ => Err(HerderError::NotFound(format!("Connector {name} not found"))),
+            }
+        }
+        fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+            match name {
+                "alpha-src" => Ok(vec!["t1".into(), "t2".into()]),
+                _ => Err(HerderError::NotFound(format!("Connector {name} not found"))),
             }
         }
         fn connector_config(&self, name: &str) -> Option<Config> {
@@ -307,20 +416,131 @@ pub(crate) mod tests {
         }
     }
 
+    impl FakeHerder {
+        fn is_secret_source(&self, name: &str) -> bool {
+            self.created.lock().iter().any(|c| {
+                crate::config::get(c, "name") == Some(name)
+                    && crate::config::get(c, "connector.class") == Some("SecretSource")
+            })
+        }
+    }
+
+    /// A catalog of one source, `SecretSource`, whose `api.key` is a PASSWORD.
+    struct SecretCatalog;
+
+    impl crate::runtime::plugin::PluginCatalog for SecretCatalog {
+        fn find(&self, class: &str) -> Option<Arc<dyn crate::runtime::plugin::Plugin>> {
+            (class == "SecretSource").then(|| Arc::new(SecretSource::new()) as _)
+        }
+        fn plugins(&self) -> Vec<Arc<dyn crate::runtime::plugin::Plugin>> {
+            vec![Arc::new(SecretSource::new())]
+        }
+    }
+
+    /// Only its spec matters here: the REST layer reads which keys are secret from it.
+    struct SecretSource(crate::runtime::plugin::PluginSpec);
+
+    impl SecretSource {
+        fn new() -> Self {
+            use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginSpec};
+            SecretSource(PluginSpec {
+                name: "SecretSource".into(),
+                aliases: Vec::new(),
+                version: "1.0".into(),
+                kind: PluginKind::Source,
+                description: String::new(),
+                config: vec![ConfigDef {
+                    name: "api.key".into(),
+                    ty: ConfigType::Password,
+                    default: None,
+                    required: true,
+                    secret: true,
+                    importance: Importance::High,
+                    documentation: String::new(),
+                    group: None,
+                    recommended_values: Vec::new(),
+                    file_access: None,
+                }],
+            })
+        }
+    }
+
+    impl crate::runtime::plugin::Plugin for SecretSource {
+        fn spec(&self) -> &crate::runtime::plugin::PluginSpec {
+            &self.0
+        }
+        fn validate(
+            &self,
+            _: &Config,
+        ) -> Result<Vec<crate::runtime::plugin::ConfigProblem>, crate::runtime::task::TaskError>
+        {
+            Ok(Vec::new())
+        }
+        fn task_configs(
+            &self,
+            c: &Config,
+            _: u32,
+        ) -> Result<Vec<Config>, crate::runtime::task::TaskError> {
+            Ok(vec![c.clone()])
+        }
+        fn open_source(
+            &self,
+            _: &crate::runtime::plugin::TaskId,
+            _: &Config,
+            _: Vec<crate::data::SourcePosition>,
+        ) -> Result<Box<dyn crate::runtime::task::SourceTask>, crate::runtime::task::TaskError>
+        {
+            Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
+        }
+        fn open_sink(
+            &self,
+            _: &crate::runtime::plugin::TaskId,
+            _: &Config,
+        ) -> Result<Box<dyn crate::runtime::task::SinkTask>, crate::runtime::task::TaskError>
+        {
+            Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
+        }
+        fn open_transform(
+            &self,
+            _: &crate::runtime::plugin::TaskId,
+            _: &str,
+            _: &Config,
+        ) -> Result<Box<dyn crate::runtime::task::Transform>, crate::runtime::task::TaskError>
+        {
+            Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
+        }
+        fn open_predicate(
+            &self,
+            _: &crate::runtime::plugin::TaskId,
+            _: &str,
+            _: &Config,
+        ) -> Result<Box<dyn crate::runtime::task::Predicate>, crate::runtime::task::TaskError>
+        {
+            Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
+        }
+    }
+
     /// Starts the API on a free port; returns its address and a trigger that stops it.
     pub(crate) async fn start() -> (
         SocketAddr,
         tokio::sync::oneshot::Sender<()>,
         tokio::task::JoinHandle<()>,
     ) {
+        start_with(Arc::new(FakeHerder::default())).await
+    }
+
+    /// [`start`] over a given herder (so a test can look at what it stored).
+    pub(crate) async fn start_with(
+        herder: Arc<FakeHerder>,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr, handle) = serve(
-            "http://127.0.0.1:0",
-            Arc::new(FakeHerder::default()),
-            async {
-                let _ = rx.await;
-            },
-        )
+        let (addr, handle) = serve("http://127.0.0.1:0", herder, async {
+            let _ = rx.await;
+        })
         .await
         .expect("serve");
         (addr, tx, handle)
@@ -384,7 +604,7 @@ pub(crate) mod tests {
     }
 
     /// `send`, expecting a JSON body.
-    async fn send_json(
+    pub(crate) async fn send_json(
         addr: SocketAddr,
         method: &str,
         path: &str,
@@ -411,7 +631,8 @@ pub(crate) mod tests {
             ("POST", "/connectors", r#"{"name":"alpha-src","config":{"connector.class":"X"}}"#, 409, "Connector alpha-src already exists"),
             ("PUT", "/connectors/a/config", r#"{"name":"b"}"#, 400, "Connector name configuration (b) doesn't match connector name in the URL (a)"),
             ("PATCH", "/connectors/ghost/config", r#"{"k":null}"#, 404, "Connector ghost not found"),
-            ("PUT", "/connectors/ghost/pause", "", 404, "Connector ghost not found"),
+            ("PUT", "/connectors/ghost/pause", "", 404, "Unknown connector ghost"),
+            ("PUT", "/connectors/ghost/resume", "", 404, "Unknown connector ghost"),
             ("GET", "/connectors/zeta-sink/tasks/9/status", "", 404, "No status found for task zeta-sink-9"),
             ("GET", "/connectors/zeta-sink/tasks/x/status", "", 404, "No status found for task zeta-sink-x"),
             ("GET", "/connector-plugins/Nope/config", "", 404, "Unknown plugin Nope."),
@@ -519,6 +740,53 @@ pub(crate) mod tests {
         );
         stop.send(()).expect("server alive");
         handle.await.expect("server task ends after shutdown");
+    }
+
+    /// docs/openapi.json documents exactly the routes served, and every route answers exactly
+    /// the methods the table lists (any other method is the 405 fallback).
+    #[tokio::test]
+    async fn openapi_document_and_routes_agree() {
+        let doc: serde_json::Value =
+            serde_json::from_str(root::OPENAPI).expect("docs/openapi.json is JSON");
+        assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+        let mut documented: Vec<(String, String)> = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("path item").keys() {
+                if method != "parameters" {
+                    documented.push((method.to_ascii_uppercase(), path.clone()));
+                }
+            }
+        }
+        documented.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+        let served: Vec<(String, String)> = route_table()
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(served, documented, "routes vs docs/openapi.json");
+
+        let (addr, _stop, _h) = start().await;
+        let mut paths: Vec<&str> = route_table().into_iter().map(|(_, p)| p).collect();
+        paths.dedup();
+        for path in paths {
+            let concrete = path
+                .replace("{name}", "alpha-src")
+                .replace("{task}", "0")
+                .replace("{plugin}", "Nope")
+                .replace("{logger}", "root");
+            for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+                let listed = route_table().contains(&(method, path));
+                let (status, _, body) = send(addr, method, &concrete, b"").await;
+                assert_eq!(
+                    status == 405,
+                    !listed,
+                    "{method} {path}: {status} {body} (listed: {listed})"
+                );
+            }
+        }
+        let (status, head, body) = send(addr, "GET", "/openapi.json", b"").await;
+        assert_eq!(status, 200);
+        assert!(head.contains("content-type: application/json"), "{head}");
+        assert_eq!(body, root::OPENAPI);
     }
 
     #[tokio::test]

@@ -7,35 +7,40 @@
 //! definition appears with `"definition": null`, as in Kafka). Password values and defaults
 //! are always `[hidden]`.
 //!
-//! TODO(next): the per-alias `transforms.<a>.*` / `predicates.<a>.*` groups, and the
-//! topic-creation and exactly-once groups of source connectors.
-
-use std::sync::Arc;
+//! Each transform and predicate alias gets its `Transforms: <alias>` / `Predicates: <alias>`
+//! group (Kafka's `ConnectorConfig.enrich`), with the plugin's own keys under the prefix.
+//! Source connectors also get Kafka's `Topic Creation`, `Exactly Once Support` and
+//! `offsets.topic` groups (what Sluice accepts in them: `config::check_connector`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value as JsonValue};
 
 use super::body::{self, bad_request};
 use super::connectors::Herd;
-use super::{blocking, ApiError};
-use crate::config::{check_connector, get as config_get};
+use super::{blocking, ApiError, Routes};
+use crate::config::secrets::{host_secret, HIDDEN};
+use crate::config::{check_connector, check_type, get as config_get};
 use crate::runtime::plugin::{
     Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind,
 };
-use crate::runtime::status::Herder;
 
-pub(super) fn routes() -> Router<Arc<dyn Herder>> {
-    Router::new()
-        .route("/connector-plugins", get(list))
-        .route("/connector-plugins/{plugin}/config", get(plugin_config))
-        .route("/connector-plugins/{plugin}/config/validate", put(validate))
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add("/connector-plugins", &["GET"], get(list))
+        .add(
+            "/connector-plugins/{plugin}/config",
+            &["GET"],
+            get(plugin_config),
+        )
+        .add(
+            "/connector-plugins/{plugin}/config/validate",
+            &["PUT"],
+            put(validate),
+        )
 }
-
-const HIDDEN: &str = "[hidden]";
 
 /// `GET /connector-plugins[?connectorsOnly=false]`: PluginInfo list, sorted by class.
 async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue> {
@@ -83,20 +88,47 @@ async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue>
     Json(JsonValue::Array(list))
 }
 
+/// Finds `plugin`; when it is unknown, rescans `plugin.path` once (file I/O, so on a
+/// blocking thread) so a `.wasm` dropped in a moment ago is found at once (hot reload).
+async fn find_or_rescan(
+    catalog: &std::sync::Arc<dyn crate::runtime::plugin::PluginCatalog>,
+    plugin: &str,
+) -> Result<std::sync::Arc<dyn crate::runtime::plugin::Plugin>, ApiError> {
+    if let Some(found) = catalog.find(plugin) {
+        return Ok(found);
+    }
+    let (rescanned, name) = (catalog.clone(), plugin.to_string());
+    blocking(move || {
+        rescanned.rescan();
+        rescanned.find(&name)
+    })
+    .await?
+    .ok_or_else(|| unknown_plugin(plugin))
+}
+
 fn unknown_plugin(plugin: &str) -> ApiError {
     ApiError::not_found(format!("Unknown plugin {plugin}."))
 }
 
-/// `GET /connector-plugins/{plugin}/config`: the plugin's own ConfigKeyInfo list.
+/// `GET /connector-plugins/{plugin}/config`: the plugin's own ConfigKeyInfo list; for a
+/// source or sink connector followed by the framework keys Kafka defines for its kind (the
+/// reference 3.9 lists them too), except those the plugin defines itself.
 async fn plugin_config(
     State(herder): Herd,
     Path(plugin): Path<String>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let found = herder
+    let catalog = herder
         .plugin_catalog()
-        .and_then(|c| c.find(&plugin))
         .ok_or_else(|| unknown_plugin(&plugin))?;
-    let defs: Vec<JsonValue> = found.spec().config.iter().map(key_info_plugin).collect();
+    let found = find_or_rescan(&catalog, &plugin).await?;
+    let spec = found.spec();
+    let mut defs: Vec<JsonValue> = spec.config.iter().map(key_info_plugin).collect();
+    let connector = matches!(spec.kind, PluginKind::Source | PluginKind::Sink);
+    for d in framework_defs(spec.kind).filter(|_| connector) {
+        if !spec.config.iter().any(|p| p.name == d.0) {
+            defs.push(key_info_common(d));
+        }
+    }
     Ok(Json(JsonValue::Array(defs)))
 }
 
@@ -111,9 +143,7 @@ async fn validate(
     let catalog = herder
         .plugin_catalog()
         .ok_or_else(|| unknown_plugin(&plugin))?;
-    let target = catalog
-        .find(&plugin)
-        .ok_or_else(|| unknown_plugin(&plugin))?;
+    let target = find_or_rescan(&catalog, &plugin).await?;
     match config_get(&config, "connector.class").map(str::trim) {
         Some(included) => {
             let same = included == plugin
@@ -130,18 +160,131 @@ async fn validate(
     }
     // Plugin validation may call into WebAssembly: not on an async thread.
     let checked = config.clone();
-    let problems = blocking(move || match check_connector(&checked, catalog.as_ref()) {
+    let checker = catalog.clone();
+    let problems = blocking(move || match check_connector(&checked, checker.as_ref()) {
         Ok(_) => Vec::new(),
         Err(p) => p,
     })
     .await?;
     let spec = target.spec();
+    let aliases = alias_groups(&config, catalog.as_ref());
     Ok(Json(config_infos(
         &config,
         spec.kind,
         &spec.config,
+        &aliases,
         &problems,
     )))
+}
+
+/// One `Transforms: <alias>` or `Predicates: <alias>` group of the validate response: the
+/// framework keys Kafka defines for the alias, then the plugin's own keys, all prefixed.
+struct AliasGroup {
+    group: String,
+    prefix: String,
+    /// (definition with the full key name, order in the group).
+    defs: Vec<(ConfigDef, i32)>,
+}
+
+/// Kafka's `ConnectorConfig.enrich`: for each alias in `transforms` (then `predicates`), a
+/// group with `<prefix>.type`, for transforms `predicate` and `negate`, and the keys of the
+/// plugin `type` names (none when it names no known plugin; the type error says why).
+fn alias_groups(
+    config: &Config,
+    catalog: &dyn crate::runtime::plugin::PluginCatalog,
+) -> Vec<AliasGroup> {
+    let mut out = Vec::new();
+    for (list_key, label, what) in [
+        ("transforms", "Transforms", "transformation"),
+        ("predicates", "Predicates", "predicate"),
+    ] {
+        let mut seen: Vec<String> = Vec::new();
+        for alias in config_get(config, list_key)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            if seen.iter().any(|s| s == alias) {
+                continue;
+            }
+            seen.push(alias.to_string());
+            let prefix = format!("{list_key}.{alias}.");
+            let group = format!("{label}: {alias}");
+            let def = |name: &str, ty, default: Option<&str>, importance, doc: String| ConfigDef {
+                name: format!("{prefix}{name}"),
+                ty,
+                default: default.map(str::to_string),
+                required: default.is_none() && name == "type",
+                secret: false,
+                importance,
+                documentation: doc,
+                group: Some(group.clone()),
+                recommended_values: Vec::new(),
+                file_access: None,
+            };
+            let mut defs = vec![def(
+                "type",
+                ConfigType::Class,
+                None,
+                Importance::High,
+                format!("Class for the '{alias}' {what}."),
+            )];
+            if list_key == "transforms" {
+                defs.push(def(
+                    "predicate",
+                    ConfigType::String,
+                    None,
+                    Importance::Medium,
+                    "The alias of a predicate used to determine whether to apply this transformation.".into(),
+                ));
+                defs.push(def(
+                    "negate",
+                    ConfigType::Boolean,
+                    Some("false"),
+                    Importance::Medium,
+                    "Whether the configured predicate should be negated.".into(),
+                ));
+            }
+            if let Some(plugin) =
+                config_get(config, &format!("{prefix}type")).and_then(|t| catalog.find(t.trim()))
+            {
+                for d in &plugin.spec().config {
+                    let mut d = d.clone();
+                    d.name = format!("{prefix}{}", d.name);
+                    d.group = Some(group.clone());
+                    defs.push(d);
+                }
+            }
+            // Kafka lists `type` first, then the embedded keys sorted by name (as the
+            // reference's validate response shows).
+            defs[1..].sort_by(|a, b| a.name.cmp(&b.name));
+            let kind = if list_key == "transforms" {
+                PluginKind::Transform
+            } else {
+                PluginKind::Predicate
+            };
+            let mut types: Vec<String> = catalog
+                .plugins()
+                .iter()
+                .map(|p| p.spec())
+                .filter(|s| s.kind == kind)
+                .map(|s| s.name.clone())
+                .collect();
+            types.sort();
+            defs[0].recommended_values = types;
+            out.push(AliasGroup {
+                group,
+                prefix,
+                defs: defs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, d)| (d, i as i32))
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 /// A common key Kafka defines for every connector: (name, type, default, importance, group,
@@ -193,6 +336,18 @@ const COMMON: &[CommonDef] = &[
         "Maximum number of tasks to use for this connector.",
     ),
     (
+        "tasks.max.enforce",
+        ConfigType::Boolean,
+        Some("true"),
+        Importance::Low,
+        "Common",
+        4,
+        "SHORT",
+        "Enforce tasks max",
+        "(Deprecated in Kafka) Whether a connector that generates more task configs than \
+         tasks.max fails (true) or runs them all (false).",
+    ),
+    (
         "key.converter",
         ConfigType::Class,
         None,
@@ -226,26 +381,15 @@ const COMMON: &[CommonDef] = &[
         "Header converter class (overrides the worker's).",
     ),
     (
-        "config.action.reload",
-        ConfigType::String,
-        Some("restart"),
-        Importance::Low,
-        "Common",
-        8,
-        "MEDIUM",
-        "Reload Action",
-        "What to do when a config provider reports a change: none or restart.",
-    ),
-    (
         "transforms",
         ConfigType::List,
         Some(""),
         Importance::Low,
         "Transforms",
-        1,
+        8,
         "LONG",
         "Transforms",
-        "Aliases for the transformations to apply to records.",
+        "Aliases for the transformations to be applied to records.",
     ),
     (
         "predicates",
@@ -253,10 +397,21 @@ const COMMON: &[CommonDef] = &[
         Some(""),
         Importance::Low,
         "Predicates",
-        1,
+        9,
         "LONG",
         "Predicates",
         "Aliases for the predicates used by transformations.",
+    ),
+    (
+        "config.action.reload",
+        ConfigType::String,
+        Some("restart"),
+        Importance::Low,
+        "Common",
+        10,
+        "MEDIUM",
+        "Reload Action",
+        "What to do when a config provider reports a change: none or restart.",
     ),
     (
         "errors.retry.timeout",
@@ -373,6 +528,82 @@ const SINK: &[CommonDef] = &[
     ),
 ];
 
+/// Source connectors: Kafka's `Topic Creation` group (Sluice creates topics from
+/// `topic.creation.*`), and its `Exactly Once Support` and `offsets.topic` groups with Kafka's
+/// definitions, so tools that read them find them. Sluice's sources are at-least-once:
+/// `check_connector` refuses the values that ask for transactions, and
+/// `offsets.storage.topic` has no effect in standalone mode (as in Kafka).
+const SOURCE: &[CommonDef] = &[
+    (
+        "topic.creation.groups",
+        ConfigType::List,
+        Some(""),
+        Importance::Low,
+        "Topic Creation",
+        1,
+        "LONG",
+        "Topic Creation Groups",
+        "Groups of configurations for topics created by source connectors",
+    ),
+    (
+        "exactly.once.support",
+        ConfigType::String,
+        Some("requested"),
+        Importance::Medium,
+        "Exactly Once Support",
+        2,
+        "SHORT",
+        "Exactly once support",
+        "requested or required. Sluice's source connectors deliver at-least-once, so \
+         required is refused.",
+    ),
+    (
+        "transaction.boundary",
+        ConfigType::String,
+        Some("poll"),
+        Importance::Medium,
+        "Exactly Once Support",
+        3,
+        "SHORT",
+        "Transaction Boundary",
+        "poll, interval or connector. Sluice's source connectors do not write in producer \
+         transactions, so only poll is accepted.",
+    ),
+    (
+        "transaction.boundary.interval.ms",
+        ConfigType::Long,
+        None,
+        Importance::Low,
+        "Exactly Once Support",
+        4,
+        "SHORT",
+        "Transaction boundary interval",
+        "Commit interval for transaction.boundary=interval (at least 0); unused by Sluice.",
+    ),
+    (
+        "offsets.storage.topic",
+        ConfigType::String,
+        None,
+        Importance::Low,
+        "offsets.topic",
+        1,
+        "LONG",
+        "Offsets topic",
+        "A separate offsets topic for this connector (distributed mode). No effect in \
+         standalone mode: offsets are kept in offset.storage.file.filename.",
+    ),
+];
+
+/// The framework keys Kafka defines for a connector of `kind`, in Kafka's order.
+fn framework_defs(kind: PluginKind) -> impl Iterator<Item = &'static CommonDef> {
+    let specific: &[CommonDef] = match kind {
+        PluginKind::Sink => SINK,
+        PluginKind::Source => SOURCE,
+        _ => &[],
+    };
+    COMMON.iter().chain(specific)
+}
+
 fn importance(i: Importance) -> &'static str {
     match i {
         Importance::High => "HIGH",
@@ -426,11 +657,17 @@ fn config_infos(
     config: &Config,
     kind: PluginKind,
     defs: &[ConfigDef],
+    aliases: &[AliasGroup],
     problems: &[ConfigProblem],
 ) -> JsonValue {
     let mut groups: Vec<String> = ["Common", "Transforms", "Predicates", "Error Handling"]
         .map(String::from)
         .to_vec();
+    if kind == PluginKind::Source {
+        groups
+            .extend(["Topic Creation", "Exactly Once Support", "offsets.topic"].map(String::from));
+    }
+    groups.extend(aliases.iter().map(|a| a.group.clone()));
     for g in defs.iter().filter_map(|d| d.group.clone()) {
         if !groups.contains(&g) {
             groups.push(g);
@@ -443,37 +680,70 @@ fn config_infos(
             .map(|p| p.message.clone())
             .collect()
     };
-    let value_of = |key: &str, default: Option<&str>, hidden: bool, recommended: &[String]| {
-        let value = config_get(config, key)
-            .map(|v| if hidden { HIDDEN } else { v })
-            .or(default.map(|d| if hidden { HIDDEN } else { d }));
-        json!({
-            "name": key,
-            "value": value,
-            "recommended_values": recommended,
-            "errors": errors_for(key),
-            "visible": true,
-        })
-    };
+    let value_of =
+        |key: &str, ty: ConfigType, default: Option<&str>, hidden: bool, recommended: &[String]| {
+            // Keys the host knows as secret (e.g. `producer.override.sasl.jaas.config`) are
+            // masked even without a definition, as GET /connectors/{name}/config masks them.
+            let hidden = hidden || host_secret(key);
+            let value = match config_get(config, key) {
+                // Kafka's `ConfigDef.validate` keeps only values that parse as their type, so one
+                // that does not shows as null (its error quotes what was given).
+                Some(v) if check_type(key, v, ty, hidden).is_err() => None,
+                Some(v) => Some(if hidden { HIDDEN } else { v }),
+                None => default.map(|d| if hidden { HIDDEN } else { d }),
+            };
+            json!({
+                "name": key,
+                "value": value,
+                "recommended_values": recommended,
+                "errors": errors_for(key),
+                "visible": true,
+            })
+        };
     let mut configs = Vec::new();
     let mut defined: Vec<&str> = Vec::new();
-    let sink: &[CommonDef] = if kind == PluginKind::Sink { SINK } else { &[] };
-    for d in COMMON.iter().chain(sink) {
+    for d in framework_defs(kind) {
         if defs.iter().any(|p| p.name == d.0) {
             continue; // the plugin's own definition of the key wins
         }
         defined.push(d.0);
         configs.push(json!({
             "definition": key_info_common(d),
-            "value": value_of(d.0, d.2, false, &[]),
+            "value": value_of(d.0, d.1, d.2, false, &[]),
         }));
     }
+    for a in aliases {
+        for (def, order) in &a.defs {
+            defined.push(&def.name);
+            let hidden = secret(def.ty, def.secret);
+            let mut info = key_info_plugin(def);
+            info["order"] = json!(order);
+            if *order == 0 {
+                // `<prefix>type`: Kafka's width and display name.
+                info["width"] = json!("LONG");
+                let alias = a.group.split_once(": ").map_or("", |(_, alias)| alias);
+                let what = if a.prefix.starts_with("transforms.") {
+                    "Transformation"
+                } else {
+                    "Predicate"
+                };
+                info["display_name"] = json!(format!("{what} type for {alias}"));
+            } else {
+                info["display_name"] = json!(def.name.strip_prefix(&a.prefix).unwrap_or(&def.name));
+            }
+            configs.push(json!({
+            "definition": info,
+            "value": value_of(&def.name, def.ty, def.default.as_deref(), hidden, &def.recommended_values),
+        }));
+        }
+    }
+    // The connector's own keys come last, as in Kafka.
     for def in defs {
         defined.push(&def.name);
         let hidden = secret(def.ty, def.secret);
         configs.push(json!({
             "definition": key_info_plugin(def),
-            "value": value_of(&def.name, def.default.as_deref(), hidden, &def.recommended_values),
+            "value": value_of(&def.name, def.ty, def.default.as_deref(), hidden, &def.recommended_values),
         }));
     }
     let mut undefined: Vec<&str> = Vec::new();
@@ -483,7 +753,7 @@ fn config_infos(
         }
     }
     for key in undefined {
-        configs.push(json!({"definition": null, "value": value_of(key, None, false, &[])}));
+        configs.push(json!({"definition": null, "value": value_of(key, ConfigType::String, None, false, &[])}));
     }
     json!({
         "name": config_get(config, "connector.class").unwrap_or_default(),
@@ -539,7 +809,7 @@ mod tests {
                 message: "bad".into(),
             },
         ];
-        let infos = config_infos(&config, PluginKind::Sink, &defs, &problems);
+        let infos = config_infos(&config, PluginKind::Sink, &defs, &[], &problems);
         assert_eq!(infos["name"], "FileStreamSink");
         assert_eq!(infos["error_count"], 3);
         assert_eq!(
@@ -582,5 +852,88 @@ mod tests {
         assert_eq!(file["value"]["errors"].as_array().map(Vec::len), Some(1));
         assert_eq!(find("mystery")["definition"], JsonValue::Null);
         assert_eq!(find("topics")["definition"]["group"], "Common");
+    }
+
+    #[test]
+    fn source_infos_have_kafkas_groups_and_unparsed_values_are_null() {
+        let config: Config = vec![
+            ("connector.class".into(), "FileStreamSource".into()),
+            ("tasks.max".into(), "abc".into()),
+            ("tasks.max.enforce".into(), "maybe".into()),
+        ];
+        let problems = vec![ConfigProblem {
+            key: "tasks.max".into(),
+            message: "Invalid value abc for configuration tasks.max: Not a number of type INT"
+                .into(),
+        }];
+        let infos = config_infos(&config, PluginKind::Source, &[], &[], &problems);
+        assert_eq!(
+            infos["groups"],
+            json!([
+                "Common",
+                "Transforms",
+                "Predicates",
+                "Error Handling",
+                "Topic Creation",
+                "Exactly Once Support",
+                "offsets.topic"
+            ])
+        );
+        let by_name: std::collections::HashMap<String, JsonValue> = infos["configs"]
+            .as_array()
+            .expect("configs")
+            .iter()
+            .map(|c| {
+                (
+                    c["value"]["name"].as_str().unwrap_or("").to_string(),
+                    c.clone(),
+                )
+            })
+            .collect();
+        // As Kafka shows them: a value that does not parse as its type is null.
+        assert_eq!(by_name["tasks.max"]["value"]["value"], JsonValue::Null);
+        assert_eq!(
+            by_name["tasks.max.enforce"]["value"]["value"],
+            JsonValue::Null
+        );
+        for (key, ty, default, group) in [
+            ("tasks.max.enforce", "BOOLEAN", json!("true"), "Common"),
+            ("topic.creation.groups", "LIST", json!(""), "Topic Creation"),
+            (
+                "exactly.once.support",
+                "STRING",
+                json!("requested"),
+                "Exactly Once Support",
+            ),
+            (
+                "transaction.boundary",
+                "STRING",
+                json!("poll"),
+                "Exactly Once Support",
+            ),
+            (
+                "transaction.boundary.interval.ms",
+                "LONG",
+                JsonValue::Null,
+                "Exactly Once Support",
+            ),
+            (
+                "offsets.storage.topic",
+                "STRING",
+                JsonValue::Null,
+                "offsets.topic",
+            ),
+        ] {
+            let d = &by_name[key]["definition"];
+            assert_eq!(
+                (&d["type"], &d["default_value"], &d["group"], &d["required"]),
+                (&json!(ty), &default, &json!(group), &json!(false)),
+                "{key}"
+            );
+        }
+        // The exactly-once groups are Kafka's source connector keys only.
+        let sink = config_infos(&config, PluginKind::Sink, &[], &[], &[]);
+        assert!(!sink.to_string().contains("exactly.once.support"));
+        assert!(sink.to_string().contains("tasks.max.enforce"));
     }
 }

@@ -7,16 +7,47 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 
+use super::Routes;
 use crate::runtime::status::Herder;
 
 /// The Kafka Connect REST API version Sluice is compatible with.
 pub const KAFKA_API_VERSION: &str = "3.9.0";
 
-pub(super) fn routes() -> Router<Arc<dyn Herder>> {
-    Router::new().route("/", get(server_info))
+pub(super) fn routes(r: Routes) -> Routes {
+    r.add("/", &["GET"], get(server_info))
+        .add("/health", &["GET"], get(health))
+        .add("/openapi.json", &["GET"], get(openapi))
+}
+
+/// The OpenAPI 3 document of this API (docs/openapi.json, checked against the routes by a
+/// test).
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// `GET /health` (KIP-1017, Kafka 4.0's shape): 200 once the worker has started its
+/// connectors, 503 before.
+async fn health(State(herder): State<Arc<dyn Herder>>) -> Response {
+    if herder.is_ready() {
+        let body = serde_json::json!({
+            "status": "healthy",
+            "message": "Worker has completed startup and is ready to handle requests."
+        });
+        (StatusCode::OK, Json(body)).into_response()
+    } else {
+        let body = serde_json::json!({
+            "status": "starting",
+            "message": "Worker is still starting up."
+        });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    }
 }
 
 async fn server_info(State(herder): State<Arc<dyn Herder>>) -> Json<serde_json::Value> {

@@ -3,8 +3,10 @@
 //! Design decision: **one OS thread per task** (`sluice-<connector>-<task>`). Plugin calls
 //! are synchronous CPU work and rdkafka's synchronous clients block, so none of this may run
 //! on the async executor. A task's failure (error, trap, panic) is caught on its own thread
-//! and recorded as FAILED with a trace; it stops nothing else.
+//! and recorded as FAILED with a trace; it stops nothing else. With `restart.on.failure=true`
+//! the task's thread also restarts it after a backoff (see `restart.rs`).
 
+use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::backoff::sleep_unless_stopped;
 use super::plugin::{Config, PluginCatalog, PluginKind};
+use super::restart::{Decision, RestartPolicy, Schedule};
 use super::status::{ConnectorStatus, State, TaskStatus};
 use super::transforms::ChainSpec;
 use crate::config::{describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig};
@@ -117,9 +121,19 @@ impl ConnectorRuntime {
     /// Starts task `id` on its own thread. `body` runs there; `Err(trace)` or a panic marks the
     /// task FAILED, `Ok` (a requested stop) leaves it UNASSIGNED. `body` reports RUNNING
     /// itself through the callback it is given, once its clients and plugin are open.
-    pub fn spawn_task<F>(&mut self, id: u32, body: F) -> Result<(), String>
+    ///
+    /// With a `restart` policy the same thread supervises the task: after a failure it waits
+    /// the backoff (status FAILED, the trace saying which restart comes when), then runs
+    /// `body` again (status RESTARTING until it reports RUNNING). Stopping the task cancels
+    /// a pending restart. See `restart.rs` for the schedule.
+    pub fn spawn_task<F>(
+        &mut self,
+        id: u32,
+        restart: Option<RestartPolicy>,
+        mut body: F,
+    ) -> Result<(), String>
     where
-        F: FnOnce(TaskControl, &dyn Fn()) -> Result<(), String> + Send + 'static,
+        F: FnMut(TaskControl, &dyn Fn()) -> Result<(), String> + Send + 'static,
     {
         let status = Arc::new(Mutex::new(TaskStatus {
             id,
@@ -135,32 +149,80 @@ impl ConnectorRuntime {
             .spawn(move || {
                 let span = tracing::info_span!("task", connector = %connector, task = id);
                 let _entered = span.enter();
-                let running_status = thread_status.clone();
-                let mark_running = move || running_status.lock().state = State::Running;
-                let result =
-                    std::panic::catch_unwind(AssertUnwindSafe(|| body(control, &mark_running)));
-                let mut st = thread_status.lock();
-                match result {
-                    Ok(Ok(())) => {
-                        st.state = State::Unassigned;
-                        tracing::info!("task stopped");
-                    }
-                    Ok(Err(trace)) => {
-                        tracing::error!("task failed: {trace}");
+                let mut schedule = restart.map(Schedule::new);
+                loop {
+                    // When this run reached RUNNING (for the restart counter's reset rule).
+                    let running_since = Cell::new(None::<Instant>);
+                    let running_status = thread_status.clone();
+                    let mark_running = || {
+                        running_since.set(Some(Instant::now()));
+                        let mut st = running_status.lock();
+                        st.state = State::Running;
+                        st.trace = None;
+                    };
+                    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        body(control.clone(), &mark_running)
+                    }));
+                    let trace = match result {
+                        Ok(Ok(())) => {
+                            thread_status.lock().state = State::Unassigned;
+                            tracing::info!("task stopped");
+                            return;
+                        }
+                        Ok(Err(trace)) => {
+                            tracing::error!("task failed: {trace}");
+                            trace
+                        }
+                        Err(panic) => {
+                            let msg = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".into());
+                            let trace = format!("task thread panicked: {msg}");
+                            tracing::error!("{trace}");
+                            trace
+                        }
+                    };
+                    let fail = |trace: String| {
+                        let mut st = thread_status.lock();
                         st.state = State::Failed;
                         st.trace = Some(trace);
+                    };
+                    let Some(schedule) = schedule.as_mut().filter(|_| !control.stopping()) else {
+                        fail(trace);
+                        return;
+                    };
+                    let healthy_for = running_since
+                        .get()
+                        .map_or(Duration::ZERO, |t| t.elapsed());
+                    let decision = schedule.on_failure(healthy_for);
+                    let note = schedule.describe(&decision);
+                    fail(format!("{trace}\n\n({note})"));
+                    let Decision::Restart { attempt, delay } = decision else {
+                        tracing::error!(connector = %connector, task = id, "task {connector}-{id}: {note}");
+                        return;
+                    };
+                    tracing::warn!(
+                        connector = %connector,
+                        task = id,
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "task {connector}-{id} failed: {note}"
+                    );
+                    if !sleep_unless_stopped(delay, &control.stop) {
+                        // Stopped while waiting (REST restart, pause, stop, delete, shutdown):
+                        // the pending restart is cancelled.
+                        fail(trace);
+                        tracing::info!("pending automatic restart cancelled: the task was stopped");
+                        return;
                     }
-                    Err(panic) => {
-                        let msg = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        let trace = format!("task thread panicked: {msg}");
-                        tracing::error!("{trace}");
-                        st.state = State::Failed;
-                        st.trace = Some(trace);
+                    {
+                        let mut st = thread_status.lock();
+                        st.state = State::Restarting;
+                        st.trace = None;
                     }
+                    tracing::info!(attempt, "restarting task {connector}-{id} automatically");
                 }
             })
             .map_err(|e| format!("cannot spawn a thread for task {}-{id}: {e}", self.name))?;
@@ -213,5 +275,89 @@ impl ConnectorRuntime {
         }
         self.state = State::Unassigned;
         stuck
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod supervision_tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    fn policy(max_attempts: Option<u32>, delay_ms: u64) -> RestartPolicy {
+        RestartPolicy {
+            initial: Duration::from_millis(delay_ms),
+            max: Duration::from_millis(delay_ms * 2),
+            max_attempts,
+            healthy_after: Duration::from_secs(600),
+        }
+    }
+
+    fn wait_for(rt: &ConnectorRuntime, what: impl Fn(&TaskStatus) -> bool) -> TaskStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let t = rt.status().tasks[0].clone();
+            if what(&t) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "last status: {t:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_failed_task_is_run_again_until_it_stays_up() {
+        let runs = Arc::new(AtomicU32::new(0));
+        let counted = runs.clone();
+        let mut rt = ConnectorRuntime::new("c".into(), PluginKind::Source, Vec::new());
+        rt.spawn_task(
+            0,
+            Some(policy(Some(5), 10)),
+            move |control, mark_running| {
+                let run = counted.fetch_add(1, Ordering::SeqCst);
+                if run < 2 {
+                    return Err(format!("boom {run}"));
+                }
+                mark_running();
+                while !control.stopping() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        let t = wait_for(&rt, |t| t.state == State::Running);
+        assert_eq!(t.trace, None);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        rt.signal_stop();
+        assert!(rt.join(Instant::now() + Duration::from_secs(10)).is_empty());
+    }
+
+    #[test]
+    fn the_limit_leaves_it_failed_and_a_stop_cancels_a_pending_restart() {
+        let mut rt = ConnectorRuntime::new("c".into(), PluginKind::Source, Vec::new());
+        rt.spawn_task(0, Some(policy(Some(1), 10)), |_, _| Err("boom".into()))
+            .unwrap();
+        let t = wait_for(&rt, |t| {
+            t.trace
+                .as_deref()
+                .is_some_and(|s| s.contains("not restarted again"))
+        });
+        assert_eq!(t.state, State::Failed);
+        assert!(t.trace.unwrap().starts_with("boom\n\n("));
+        assert!(rt.join(Instant::now() + Duration::from_secs(10)).is_empty());
+
+        // A ten-minute backoff is cut short by the stop flag.
+        let mut rt = ConnectorRuntime::new("c".into(), PluginKind::Source, Vec::new());
+        rt.spawn_task(0, Some(policy(None, 600_000)), |_, _| Err("boom".into()))
+            .unwrap();
+        let t = wait_for(&rt, |t| t.state == State::Failed);
+        assert!(t
+            .trace
+            .unwrap()
+            .contains("automatic restart 1 (no limit) in 600000 ms"));
+        rt.signal_stop();
+        assert!(rt.join(Instant::now() + Duration::from_secs(10)).is_empty());
+        assert_eq!(rt.status().tasks[0].trace.as_deref(), Some("boom"));
     }
 }

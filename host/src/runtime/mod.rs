@@ -4,11 +4,13 @@
 //! clients are rdkafka's synchronous ones); the async runtime only serves REST, signals and
 //! supervision.
 
+pub mod active_topics;
 pub mod backoff;
 pub mod config_store;
 pub mod connector;
 pub mod errors;
 pub mod plugin;
+pub mod restart;
 pub mod sink_task;
 pub mod source_offsets;
 pub mod source_task;

@@ -180,4 +180,8 @@ pub trait PluginCatalog: Send + Sync {
     /// Finds a plugin by `connector.class` / `type` value (name or alias).
     fn find(&self, class: &str) -> Option<Arc<dyn Plugin>>;
     fn plugins(&self) -> Vec<Arc<dyn Plugin>>;
+    /// Looks again for plugins added, replaced or removed since the last look (hot reload),
+    /// e.g. before reporting a class as unknown. Blocking (reads and may compile files):
+    /// never call it on an async thread. Default: the set of plugins is fixed.
+    fn rescan(&self) {}
 }

@@ -303,12 +303,16 @@ pub fn run(
     let mut failure: Option<String> = None;
     let mut last_commit = Instant::now();
     let mut poll_throttle = WarnThrottle::default();
+    let mut active_topics = super::active_topics::TaskTopics::new(&id.connector);
     while !control.stopping() {
         if let Some(f) = shared.lock().failure.take() {
             failure = Some(f);
             break;
         }
         let batch = collect(&consumer, &mut poll_throttle);
+        for msg in &batch {
+            active_topics.saw(msg.topic());
+        }
         if !batch.is_empty() {
             match process(&shared, &batch, &mut stages, &control) {
                 Ok(true) => {}

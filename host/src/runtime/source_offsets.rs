@@ -17,6 +17,12 @@ pub trait SourceOffsetStore: Send + Sync {
     fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>);
     /// Makes staged offsets durable; the error text names the file.
     fn flush(&self) -> Result<(), String>;
+    /// Removes the offsets of these partitions (`None`: every partition of the connector),
+    /// durably (REST `PATCH`/`DELETE /connectors/{name}/offsets` on a stopped connector).
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        let _ = (connector, partitions);
+        Err("this offset store cannot remove offsets".into())
+    }
 }
 
 impl SourceOffsetStore for FileOffsetStore {
@@ -27,6 +33,10 @@ impl SourceOffsetStore for FileOffsetStore {
         FileOffsetStore::stage(self, connector, offsets)
     }
     fn flush(&self) -> Result<(), String> {
+        FileOffsetStore::flush(self).map_err(|e| e.to_string())
+    }
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        FileOffsetStore::remove(self, connector, partitions.as_deref());
         FileOffsetStore::flush(self).map_err(|e| e.to_string())
     }
 }
@@ -40,6 +50,9 @@ impl<T: SourceOffsetStore + ?Sized> SourceOffsetStore for Arc<T> {
     }
     fn flush(&self) -> Result<(), String> {
         (**self).flush()
+    }
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        (**self).remove(connector, partitions)
     }
 }
 

@@ -167,6 +167,7 @@ pub fn run(
     mark_running();
 
     let mut tracker = OffsetTracker::new();
+    let mut active_topics = super::active_topics::TaskTopics::new(&id.connector);
     let mut committer = Committer {
         store,
         connector: id.connector.clone(),
@@ -262,7 +263,7 @@ pub fn run(
                 }
             };
             match topics.ensure(produced.topic, &control.stop) {
-                Ok(true) => {}
+                Ok(true) => active_topics.saw(produced.topic),
                 Ok(false) => break 'outer, // stopped while the broker was unreachable
                 Err(f) => {
                     failure = Some(f);

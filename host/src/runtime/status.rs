@@ -102,6 +102,54 @@ pub trait Herder: Send + Sync {
     fn plugin_catalog(&self) -> Option<std::sync::Arc<dyn super::plugin::PluginCatalog>> {
         None
     }
+
+    // Readiness, offsets (KIP-875) and active topics (KIP-558); defaults for test doubles.
+
+    /// False while the worker is still starting its configured connectors (`GET /health`).
+    fn is_ready(&self) -> bool {
+        true
+    }
+    /// The connector's committed offsets (source: the offset store; sink: its consumer group).
+    fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
+        let _ = name;
+        Err(unsupported())
+    }
+    /// Alters offsets of a STOPPED connector: (partition, offset) pairs as the request gave
+    /// them (`None`: JSON null or missing; a `None` offset removes that partition's offset).
+    /// Returns Kafka's success message.
+    fn alter_offsets(&self, name: &str, offsets: Vec<OffsetPatch>) -> Result<String, HerderError> {
+        let _ = (name, offsets);
+        Err(unsupported())
+    }
+    /// Removes every offset of a STOPPED connector; returns Kafka's success message.
+    fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
+        let _ = name;
+        Err(unsupported())
+    }
+    /// Topics the connector's records were produced to (source) or consumed from (sink).
+    fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        let _ = name;
+        Err(unsupported())
+    }
+    fn reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        let _ = name;
+        Err(unsupported())
+    }
+}
+
+/// One entry of a `PATCH …/offsets` body: partition and offset, each `None` when null/missing.
+pub type OffsetPatch = (
+    Option<serde_json::Map<String, serde_json::Value>>,
+    Option<serde_json::Map<String, serde_json::Value>>,
+);
+
+/// One entry of Kafka's offsets payload: `{"partition":{…},"offset":{…}|null}`. For sinks the
+/// partition is `{"kafka_topic","kafka_partition"}` and the offset `{"kafka_offset"}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorOffset {
+    pub partition: serde_json::Map<String, serde_json::Value>,
+    /// `None`: no offset (in a PATCH: remove it).
+    pub offset: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// What an operator asked a connector to do (Kafka's target state, stored apart from the
@@ -147,6 +195,9 @@ pub enum HerderError {
     /// 400: invalid config (Kafka's "Connector configuration is invalid…" text) or request.
     #[error("{0}")]
     BadRequest(String),
+    /// 403 (e.g. "Topic tracking is disabled.").
+    #[error("{0}")]
+    Forbidden(String),
     /// 500: the worker could not do it (e.g. the config file could not be written).
     #[error("{0}")]
     Internal(String),

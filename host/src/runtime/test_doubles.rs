@@ -118,6 +118,17 @@ impl SourceOffsetStore for MemoryOffsetStore {
         self.flushed.lock().extend(staged);
         Ok(())
     }
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        let keys: Option<Vec<String>> = partitions.map(|ps| {
+            ps.iter()
+                .map(|p| serde_json::to_string(p).unwrap_or_default())
+                .collect()
+        });
+        self.flushed
+            .lock()
+            .retain(|(c, p), _| c != connector || keys.as_ref().is_some_and(|k| !k.contains(p)));
+        Ok(())
+    }
 }
 
 /// What a test source task does; chosen per task by the `test.behaviour.<task>` key.

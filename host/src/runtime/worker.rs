@@ -13,13 +13,17 @@ use parking_lot::Mutex;
 use rdkafka::producer::Producer;
 
 mod admin;
+mod offsets;
 
 use super::connector::{ConnectorRuntime, Converters};
 use super::plugin::{Config, PluginCatalog, PluginKind, TaskId};
+use super::restart::{plugin_view, RestartPolicy};
 use super::sink_task::{self, SinkTaskSetup};
 use super::source_offsets::SourceOffsetStore;
 use super::source_task::{self, SourceTaskSetup};
-use super::status::{ConnectorStatus, Herder, HerderError, RestartRequest, TargetState};
+use super::status::{
+    ConnectorOffset, ConnectorStatus, Herder, HerderError, OffsetPatch, RestartRequest, TargetState,
+};
 use crate::config::{
     check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig,
 };
@@ -167,7 +171,11 @@ impl Worker {
 
     /// Validates and starts a connector: one thread per task config. Returns its name.
     pub fn start_connector(&self, raw: Config) -> Result<String, StartError> {
-        let (cc, plugin) = check_connector(&raw, self.catalog.as_ref())
+        // `${provider:…}` placeholders are resolved for the plugin only; `raw` stays as stored.
+        let resolved = self
+            .resolve_placeholders(&raw)
+            .map_err(StartError::Invalid)?;
+        let (cc, plugin) = check_connector(&resolved, self.catalog.as_ref())
             .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
         let name = cc.name.clone();
         if self.connectors.lock().contains_key(&name) {
@@ -190,14 +198,22 @@ impl Worker {
         let pipeline =
             super::connector::Pipeline::resolve(&cc, &self.config, self.catalog.as_ref())
                 .map_err(StartError::Invalid)?;
+        // Validated by check_connector, so this cannot fail here; `restart.*` keys are the
+        // host's and never reach the plugin.
+        let restart = RestartPolicy::from_connector(&cc.raw)
+            .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
         let mut runtime = ConnectorRuntime::new(name.clone(), kind, raw.clone());
-        let task_configs = match plugin.task_configs(&cc.raw, cc.tasks_max) {
+        // More task configs than `tasks.max` fail the connector unless `tasks.max.enforce=false`.
+        let generated = plugin
+            .task_configs(&plugin_view(&cc.raw), cc.tasks_max)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::config::enforce_tasks_max(&cc, t.len()).map(|()| t));
+        let task_configs = match generated {
             Ok(t) => {
-                self.admin.remember_task_configs(&name, &t);
+                self.admin.remember_shown_task_configs(&name, &raw, &t);
                 t
             }
-            Err(e) => {
-                let message = e.to_string();
+            Err(message) => {
                 runtime.fail(message.clone());
                 self.connectors.lock().insert(name.clone(), runtime);
                 return Err(StartError::TaskConfigs { name, message });
@@ -219,39 +235,40 @@ impl Worker {
                 PluginKind::Source => {
                     let store = self.store.clone();
                     let shutdown_timeout = self.config.task_shutdown_graceful_timeout;
-                    runtime.spawn_task(id.task, move |control, mark_running| {
+                    // Called again for each automatic restart: everything is cloned per run.
+                    runtime.spawn_task(id.task, restart.clone(), move |control, mark_running| {
                         let committed = store.positions(&id.connector);
                         let task = plugin
                             .open_source(&id, &task_config, committed)
                             .map_err(|e| format!("cannot start the source task: {e}"))?;
                         let setup = SourceTaskSetup {
-                            id,
-                            connector_config,
-                            converters,
-                            kafka,
-                            store,
+                            id: id.clone(),
+                            connector_config: connector_config.clone(),
+                            converters: converters.clone(),
+                            kafka: kafka.clone(),
+                            store: store.clone(),
                             flush_interval,
                             shutdown_timeout,
-                            pipeline,
+                            pipeline: pipeline.clone(),
                         };
                         source_task::run(setup, task, control, mark_running)
                     })
                 }
                 _ => {
                     let (topics, topics_regex) = (cc.topics.clone(), cc.topics_regex.clone());
-                    runtime.spawn_task(id.task, move |control, mark_running| {
+                    runtime.spawn_task(id.task, restart.clone(), move |control, mark_running| {
                         let task = plugin
                             .open_sink(&id, &task_config)
                             .map_err(|e| format!("cannot start the sink task: {e}"))?;
                         let setup = SinkTaskSetup {
-                            id,
-                            connector_config,
-                            topics,
-                            topics_regex,
-                            converters,
-                            kafka,
+                            id: id.clone(),
+                            connector_config: connector_config.clone(),
+                            topics: topics.clone(),
+                            topics_regex: topics_regex.clone(),
+                            converters: converters.clone(),
+                            kafka: kafka.clone(),
                             flush_interval,
-                            pipeline,
+                            pipeline: pipeline.clone(),
                         };
                         sink_task::run(setup, task, control, mark_running)
                     })
@@ -264,6 +281,23 @@ impl Worker {
         }
         self.connectors.lock().insert(name.clone(), runtime);
         Ok(name)
+    }
+
+    /// Hot reload on demand: when `raw` names a plugin class (connector, transform or
+    /// predicate) the catalog does not know, rescan `plugin.path` once before judging it, so
+    /// a `.wasm` dropped in a moment ago is found without waiting for the periodic scan.
+    /// Blocking: callers run on a task or blocking thread.
+    fn rescan_if_unknown(&self, raw: &Config) {
+        let unknown = raw.iter().any(|(k, v)| {
+            let names_a_class = k == "connector.class"
+                || ((k.starts_with("transforms.") || k.starts_with("predicates."))
+                    && k.ends_with(".type")
+                    && k.matches('.').count() == 2);
+            names_a_class && !v.trim().is_empty() && self.catalog.find(v.trim()).is_none()
+        });
+        if unknown {
+            self.catalog.rescan();
+        }
     }
 
     /// Connector overrides, else the worker's converters.
@@ -384,6 +418,25 @@ impl Herder for Worker {
     }
     fn plugin_catalog(&self) -> Option<Arc<dyn PluginCatalog>> {
         Some(self.catalog.clone())
+    }
+    // Readiness, offsets and active topics: see `admin`.
+    fn is_ready(&self) -> bool {
+        self.admin_ready()
+    }
+    fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
+        self.admin_offsets(name)
+    }
+    fn alter_offsets(&self, name: &str, offsets: Vec<OffsetPatch>) -> Result<String, HerderError> {
+        self.admin_alter_offsets(name, offsets)
+    }
+    fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
+        self.admin_reset_offsets(name)
+    }
+    fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        self.admin_active_topics(name)
+    }
+    fn reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        self.admin_reset_active_topics(name)
     }
 }
 

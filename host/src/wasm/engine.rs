@@ -6,7 +6,7 @@
 //! every [`EPOCH_TICK`]; every call into a plugin first sets a fresh deadline), memory per
 //! *store* with `StoreLimits`. Both surface as traps, which poison only that one instance.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -16,6 +16,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::{host, AllKinds};
 use super::guest_log::{self, LogBudget};
 use super::limits::Limiter;
+use super::network::{Guard, NetworkPolicy};
 use super::WasmError;
 
 /// How often the ticker thread advances the engine's epoch.
@@ -30,6 +31,8 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Maximum (estimated) host-side size of what one call may return, in bytes.
     pub output_bytes: usize,
+    /// What the plugin may reach on the network (`wasm.network.allow*`); empty: nothing.
+    pub network: NetworkPolicy,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             memory_bytes: 512 << 20,
             call_timeout: Duration::from_secs(60),
             output_bytes: 64 << 20,
+            network: NetworkPolicy::default(),
         }
     }
 }
@@ -66,16 +70,25 @@ pub(crate) struct HostState {
     pub limiter: Limiter,
     pub log: LogBudget,
     pub owner: Owner,
+    /// The network allow-list enforcement of this store, if it has any network.
+    pub network: Option<Arc<Guard>>,
 }
 
 impl HostState {
-    pub fn new(wasi: WasiCtx, log: LogBudget, limits: &Limits, owner: Owner) -> Self {
+    pub fn new(
+        wasi: WasiCtx,
+        log: LogBudget,
+        network: Option<Arc<Guard>>,
+        limits: &Limits,
+        owner: Owner,
+    ) -> Self {
         HostState {
             wasi,
             table: ResourceTable::new(),
             limiter: Limiter::new(limits),
             log,
             owner,
+            network,
         }
     }
 }
@@ -136,6 +149,7 @@ fn build_runtime() -> wasmtime::Result<Runtime> {
     // WASI p2, synchronous: every task calls its plugin from its own OS thread. What a guest
     // can actually reach is decided per store by its `WasiCtx` (see `wasi.rs`).
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    super::network::add_name_lookup_to_linker(&mut linker)?;
     AllKinds::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
 
     let weak = engine.weak();

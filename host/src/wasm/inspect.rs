@@ -60,7 +60,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
     (
         "wasi:sockets",
         "sockets",
-        "network sockets: denied by the host",
+        "network sockets: only what the connector's wasm.network.allow(.udp) grants (deny by default)",
     ),
     (
         "wasi:http",

@@ -31,8 +31,16 @@ impl PluginInstance {
         limits: &Limits,
         owner: Owner,
     ) -> Result<Self, TaskError> {
-        let Sandbox { wasi, stderr, log } = sandbox;
-        let mut store = Store::new(pre.engine(), HostState::new(wasi, log, limits, owner));
+        let Sandbox {
+            wasi,
+            stderr,
+            log,
+            network,
+        } = sandbox;
+        let mut store = Store::new(
+            pre.engine(),
+            HostState::new(wasi, log, network, limits, owner),
+        );
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_trap();
         let deadline_ticks = limits.deadline_ticks();

@@ -1,5 +1,6 @@
-//! Per-connector sandbox limits: the reserved `wasm.*` config keys, their validation, the
-//! store's memory limiter, and the size check on what a plugin returns.
+//! Per-connector sandbox limits: the reserved `wasm.*` config keys (including the network
+//! allow-lists `wasm.network.allow*`, parsed by `network.rs`), their validation, the store's
+//! memory limiter, and the size check on what a plugin returns.
 //!
 //! Design decision: limits are ordinary connector config keys under the reserved `wasm.`
 //! prefix, read by the wasm layer from the config it is handed (`validate`, `task-configs`,
@@ -15,6 +16,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use super::bindings::types as wit;
 use super::engine::Limits;
+use super::network::{NetworkPolicy, Proto, NETWORK_KEY, NETWORK_UDP_KEY};
 use crate::runtime::plugin::{Config, ConfigProblem};
 
 /// The prefix reserved for host-side sandbox settings; never passed to a plugin.
@@ -52,12 +54,29 @@ impl Limits {
                 MEMORY_KEY => MEMORY_RANGE,
                 TIMEOUT_KEY => TIMEOUT_RANGE,
                 OUTPUT_KEY => OUTPUT_RANGE,
+                NETWORK_KEY | NETWORK_UDP_KEY => {
+                    let proto = if key == NETWORK_KEY {
+                        Proto::Tcp
+                    } else {
+                        Proto::Udp
+                    };
+                    // A worker default never leaks into a connector that sets its own list.
+                    let mut policy = NetworkPolicy::default();
+                    match policy.add(proto, value) {
+                        Ok(()) => limits.network.replace(proto, policy),
+                        Err(message) => problems.push(ConfigProblem {
+                            key: key.clone(),
+                            message,
+                        }),
+                    }
+                    continue;
+                }
                 _ => {
                     problems.push(ConfigProblem {
                         key: key.clone(),
                         message: format!(
                             "unknown sandbox setting `{key}`: keys starting with `{RESERVED_PREFIX}` are reserved for the host; \
-                             use {MEMORY_KEY}, {TIMEOUT_KEY} or {OUTPUT_KEY}"
+                             use {MEMORY_KEY}, {TIMEOUT_KEY}, {OUTPUT_KEY}, {NETWORK_KEY} or {NETWORK_UDP_KEY}"
                         ),
                     });
                     continue;
@@ -297,6 +316,30 @@ mod tests {
             problems[3].message.contains("reserved"),
             "{}",
             problems[3].message
+        );
+    }
+
+    #[test]
+    fn network_allow_lists_are_parsed_and_bad_entries_reported() {
+        let l = Limits::default()
+            .with_config(&cfg(&[
+                (NETWORK_KEY, "127.0.0.1:9092"),
+                (NETWORK_UDP_KEY, "10.0.0.53:53"),
+            ]))
+            .unwrap();
+        assert!(l.network.tcp() && l.network.udp());
+        assert!(Limits::default().network.is_empty());
+        let problems = Limits::default()
+            .with_config(&cfg(&[(NETWORK_KEY, "db.internal")]))
+            .unwrap_err();
+        assert_eq!(problems[0].key, NETWORK_KEY);
+        assert!(
+            problems[0]
+                .message
+                .contains("invalid entry `db.internal` in wasm.network.allow")
+                && problems[0].message.contains("accepted entries"),
+            "{}",
+            problems[0].message
         );
     }
 

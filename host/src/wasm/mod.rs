@@ -9,7 +9,8 @@
 //! Map: `registry` (scan + checks) → `cache` (precompiled artifacts, cached specs) →
 //! `plugin` (a loaded component as `runtime::plugin::Plugin`) → `source`/`sink`/`transform`
 //! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data,
-//! `wasi` builds the deny-by-default sandbox, `engine` owns the engine and linker, `limits`
+//! `wasi` builds the deny-by-default sandbox, `network` the
+//! allow-listed network access, `engine` owns the engine and linker, `limits`
 //! the per-connector `wasm.*` limits, `guest_log` rate-limits plugin output, `inspect`
 //! describes a component file for `sluice plugins inspect`.
 
@@ -22,6 +23,7 @@ mod instance;
 mod lift;
 mod limits;
 mod lower;
+mod network;
 mod plugin;
 mod registry;
 mod sink;
@@ -38,7 +40,8 @@ use std::path::PathBuf;
 pub use engine::Limits;
 pub use inspect::{inspect, Capability, InspectError, Inspection};
 pub use limits::{MEMORY_KEY, OUTPUT_KEY, RESERVED_PREFIX, TIMEOUT_KEY};
-pub use registry::WasmPlugins;
+pub use network::{NetworkPolicy, NETWORK_KEY, NETWORK_UDP_KEY};
+pub use registry::{rescan_interval, WasmPlugins, DEFAULT_RESCAN_INTERVAL, RESCAN_INTERVAL_KEY};
 
 /// Errors that stop the whole plugin catalog from loading (a single bad plugin file never
 /// does: it is recorded in [`WasmPlugins::rejected`]).

@@ -72,7 +72,8 @@ impl WasmPlugin {
             ))
         })?;
         let (config, grants) = wasi::grants(&self.spec, &config, &cwd).map_err(TaskError::Fatal)?;
-        let ctx = wasi::context(&grants, &owner, missing).map_err(TaskError::Fatal)?;
+        let ctx =
+            wasi::context(&grants, &limits.network, &owner, missing).map_err(TaskError::Fatal)?;
         let instance = PluginInstance::new(&self.pre, ctx, &limits, owner)?;
         Ok((instance, config))
     }
@@ -235,7 +236,8 @@ pub(crate) fn read_spec(
     limits: &Limits,
     owner: Owner,
 ) -> Result<(PluginSpec, PluginInstance), TaskError> {
-    let ctx = wasi::context(&[], &owner, Missing::Strict).map_err(TaskError::Fatal)?;
+    let ctx = wasi::context(&[], &Default::default(), &owner, Missing::Strict)
+        .map_err(TaskError::Fatal)?;
     let mut inst = PluginInstance::new(pre, ctx, limits, owner)?;
     let guest = inst.with(|store, i| plugin.load(store, i))?;
     let s = inst.call_as("spec", |store, _| guest.call_spec(store))?;

@@ -85,44 +85,44 @@ fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
         .map(|p| (p.spec().name.clone(), p.spec().kind))
         .collect();
     listed.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(
-        listed,
-        vec![
-            ("datagen".to_string(), PluginKind::Source),
-            (
-                "org.apache.kafka.connect.file.FileStreamSinkConnector".to_string(),
-                PluginKind::Sink
-            ),
-            (
-                "org.apache.kafka.connect.file.FileStreamSourceConnector".to_string(),
-                PluginKind::Source
-            ),
-            (
-                "org.apache.kafka.connect.transforms.Filter".to_string(),
-                PluginKind::Transform
-            ),
-            (
-                "org.apache.kafka.connect.transforms.InsertField$Value".to_string(),
-                PluginKind::Transform
-            ),
-            (
-                "org.apache.kafka.connect.transforms.RegexRouter".to_string(),
-                PluginKind::Transform
-            ),
-            (
-                "org.apache.kafka.connect.transforms.predicates.HasHeaderKey".to_string(),
-                PluginKind::Predicate
-            ),
-            (
-                "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone".to_string(),
-                PluginKind::Predicate
-            ),
-            (
-                "org.apache.kafka.connect.transforms.predicates.TopicNameMatches".to_string(),
-                PluginKind::Predicate
-            ),
-        ]
-    );
+    // Every built-in plugin, under Kafka's class name (a `$Key` variant is an alias of the
+    // same component, so each SMT family is one entry).
+    const T: &str = "org.apache.kafka.connect.transforms.";
+    let mut expected: Vec<(String, PluginKind)> = vec![
+        ("datagen".to_string(), PluginKind::Source),
+        (
+            "org.apache.kafka.connect.file.FileStreamSinkConnector".to_string(),
+            PluginKind::Sink,
+        ),
+        (
+            "org.apache.kafka.connect.file.FileStreamSourceConnector".to_string(),
+            PluginKind::Source,
+        ),
+    ];
+    for smt in [
+        "Cast$Value",
+        "DropHeaders",
+        "ExtractField$Value",
+        "Filter",
+        "Flatten$Value",
+        "HeaderFrom$Value",
+        "HoistField$Value",
+        "InsertField$Value",
+        "InsertHeader",
+        "MaskField$Value",
+        "RegexRouter",
+        "ReplaceField$Value",
+        "SetSchemaMetadata$Value",
+        "TimestampConverter$Value",
+        "TimestampRouter",
+        "ValueToKey",
+    ] {
+        expected.push((format!("{T}{smt}"), PluginKind::Transform));
+    }
+    for predicate in ["HasHeaderKey", "RecordIsTombstone", "TopicNameMatches"] {
+        expected.push((format!("{T}predicates.{predicate}"), PluginKind::Predicate));
+    }
+    assert_eq!(listed, expected);
     for (class, kind) in [
         (
             "org.apache.kafka.connect.file.FileStreamSourceConnector",
@@ -480,4 +480,79 @@ fn file_source_reads_the_granted_directory_and_nothing_else() {
             );
         }
     }
+}
+
+#[test]
+fn rescans_pick_up_added_replaced_removed_and_broken_files_without_disturbing_loaded_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (plugins, _cache) = load(&[dir.path().to_path_buf()]);
+    assert!(plugins.find("test-trap-source").is_none());
+
+    // Added.
+    let file = dir.path().join("trap.wasm");
+    let original = std::fs::read(test_plugin("test-trap-source")).expect("read");
+    std::fs::write(&file, &original).expect("write");
+    plugins.rescan();
+    let v1 = plugins.find("test-trap-source").expect("added");
+    assert_eq!(v1.spec().version, "0.1.0+build.1");
+
+    // Replaced (a distinct component: the version's build number patched), written in place.
+    let mut patched = original.clone();
+    let at = patched
+        .windows(13)
+        .position(|w| w == b"0.1.0+build.1")
+        .expect("version marker");
+    patched[at + 12] = b'2';
+    std::fs::write(&file, &patched).expect("rewrite");
+    plugins.rescan();
+    let v2 = plugins.find("test-trap-source").expect("replaced");
+    assert_eq!(v2.spec().version, "0.1.0+build.2");
+    // What was handed out before still works: it holds its own compiled component.
+    let mut task = v1
+        .open_source(
+            &id(0),
+            &config(&[("topic", "t"), ("trap.after", "3")]),
+            vec![],
+        )
+        .expect("open the old version");
+    assert_eq!(task.poll(10).expect("poll").len(), 3);
+
+    // A broken replacement keeps the last good version in service; a broken new file is
+    // rejected; neither is loaded again while unchanged.
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0 truncated").expect("break");
+    std::fs::write(dir.path().join("junk.wasm"), b"junk").expect("junk");
+    plugins.rescan();
+    plugins.rescan();
+    assert_eq!(
+        plugins
+            .find("test-trap-source")
+            .expect("kept")
+            .spec()
+            .version,
+        "0.1.0+build.2"
+    );
+    let rejected = plugins.rejected();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(
+        rejected[0].path.ends_with("junk.wasm") && rejected[1].path.ends_with("trap.wasm"),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[1]
+            .reason
+            .contains("keeping the previously loaded version 0.1.0+build.2"),
+        "{rejected:?}"
+    );
+
+    // Removed: no longer offered; the open task is unaffected.
+    std::fs::remove_file(&file).expect("remove");
+    plugins.rescan();
+    assert!(plugins.find("test-trap-source").is_none());
+    assert!(plugins.plugins().is_empty());
+    // It still runs its own instance: after `trap.after` records it traps, as it should.
+    let trapped = task.poll(10);
+    assert!(
+        matches!(&trapped, Err(TaskError::Trap(m)) if m.contains("trap after 3 records")),
+        "{trapped:?}"
+    );
 }

@@ -29,9 +29,9 @@ impl Transform for WasmTransform {
         let count = records.len();
         let batch = lower::batch(records);
         let (guest, t) = (&self.guest, self.transformer);
-        let out = self
-            .inst
-            .call(|store, _| guest.transformer().call_apply(store, t, &batch))?;
+        let out = self.inst.call_as("apply", |store, _| {
+            guest.transformer().call_apply(store, t, &batch)
+        })?;
         lift::transform_output(out, count).map_err(|e| {
             TaskError::Fatal(format!("transform plugin returned malformed output: {e}"))
         })
@@ -60,9 +60,9 @@ impl Predicate for WasmPredicate {
         // lowering copies; predicates are rare enough on the data path for that to be fine.
         let batch = lower::batch(records.to_vec());
         let (guest, t) = (&self.guest, self.tester);
-        let answers = self
-            .inst
-            .call(|store, _| guest.tester().call_test(store, t, &batch))?;
+        let answers = self.inst.call_as("test", |store, _| {
+            guest.tester().call_test(store, t, &batch)
+        })?;
         if answers.len() != records.len() {
             return Err(TaskError::Fatal(format!(
                 "predicate plugin returned {} answers for {} records",

@@ -1,6 +1,7 @@
 //! WASI for plugins, deny by default: what a plugin instance may see of the host.
 //!
-//! Design decision: a plugin gets no environment, no arguments, no stdin, no network and no
+//! Design decision: a plugin gets no environment, no arguments, no stdin, no network (unless
+//! its connector grants some with `wasm.network.allow*`, enforced by `network.rs`) and no
 //! files. The only files it can reach are the directories its *config* grants: every
 //! `config-def` with `file-access` whose key is set names a path; the host resolves it to an
 //! absolute path, hands the plugin that absolute path (so the plugin opens exactly what the
@@ -18,6 +19,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::engine::Owner;
 use super::guest_log::{self, LogBudget};
+use super::network::{Guard, NetworkPolicy};
 use crate::runtime::plugin::{Config, FileAccess, PluginSpec};
 
 /// A directory granted to the plugin through a config key.
@@ -138,11 +140,15 @@ pub(crate) struct Sandbox {
     pub wasi: WasiCtx,
     pub stderr: StderrTail,
     pub log: LogBudget,
+    /// The allow-list enforcement (also consulted by name lookups), if `network` grants any.
+    pub network: Option<Arc<Guard>>,
 }
 
-/// Builds the deny-by-default WASI context for one store.
+/// Builds the deny-by-default WASI context for one store: the directories in `grants`, and
+/// TCP/UDP/name lookup only as far as `network` grants them.
 pub(crate) fn context(
     grants: &[Grant],
+    network: &NetworkPolicy,
     owner: &Owner,
     missing: Missing,
 ) -> Result<Sandbox, String> {
@@ -154,9 +160,19 @@ pub(crate) fn context(
     builder
         .stdout(LogStream::new(owner.clone(), "stdout", budget.clone()))
         .stderr(stderr)
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
+        .allow_tcp(network.tcp())
+        .allow_udp(network.udp())
+        .allow_ip_name_lookup(network.names());
+    // Without any grant wasmtime-wasi's default check (deny everything) stays, and sockets
+    // cannot even be created.
+    let guard = (!network.is_empty()).then(|| Arc::new(Guard::new(network.clone(), owner.clone())));
+    if let Some(guard) = &guard {
+        let guard = Arc::clone(guard);
+        builder.socket_addr_check(move |addr, what| {
+            let allowed = guard.allows(addr, what);
+            Box::pin(async move { allowed })
+        });
+    }
     for grant in grants {
         let perms = if grant.writable {
             FsPerms::ReadWrite
@@ -187,6 +203,7 @@ pub(crate) fn context(
         wasi: builder.build(),
         stderr: tail,
         log: budget,
+        network: guard,
     })
 }
 
@@ -429,13 +446,14 @@ mod tests {
             connector: "c".into(),
             task: "0".into(),
         };
-        let err = context(std::slice::from_ref(&grant), &owner, Missing::Strict)
+        let none = NetworkPolicy::default();
+        let err = context(std::slice::from_ref(&grant), &none, &owner, Missing::Strict)
             .err()
             .unwrap();
         assert!(
             err.contains("config key `file`") && err.contains("/definitely/not/here"),
             "{err}"
         );
-        assert!(context(&[grant], &owner, Missing::Lenient).is_ok());
+        assert!(context(&[grant], &none, &owner, Missing::Lenient).is_ok());
     }
 }

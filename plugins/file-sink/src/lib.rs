@@ -38,11 +38,6 @@ impl Sink for FileSink {
                     .doc("Destination filename. Required in Sluice (Kafka writes to standard output when unset).")
                     .file_access(FileAccess::WriteFile),
             )
-            .config(
-                ConfigDef::list("topics")
-                    .importance(Importance::High)
-                    .doc("Topics to consume (handled by the host)."),
-            )
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {

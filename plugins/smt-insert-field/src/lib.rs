@@ -38,7 +38,13 @@ pub struct InsertField {
     offset: Option<FieldSpec>,
     timestamp: Option<FieldSpec>,
     static_field: Option<(FieldSpec, String)>,
+    /// `replace.null.with.default` (Kafka 3.9, KIP-1040), default true.
+    replace_null_with_default: bool,
+    /// (input struct schema, output schema), most recently used first.
+    schema_cache: Vec<(SchemaRef, SchemaRef)>,
 }
+
+const SCHEMA_CACHE_SIZE: usize = 16;
 
 impl InsertField {
     /// The fields to add, with their schema and value, for one record.
@@ -78,8 +84,59 @@ impl InsertField {
         Ok(out)
     }
 
+    /// The input struct schema plus the inserted fields, cached per input schema (as Kafka's
+    /// LRU of 16): every record of a batch then shares one output `Arc`, which the SDK sends
+    /// across the WASM boundary once per batch instead of once per record.
+    fn updated_schema(
+        &mut self,
+        schema: &SchemaRef,
+        adds: &[(String, Schema, Value)],
+    ) -> Result<SchemaRef, String> {
+        // The cache holds its input `Arc`s, so a pointer cannot be reused by another schema.
+        if let Some(i) = self
+            .schema_cache
+            .iter()
+            .position(|(k, _)| std::sync::Arc::ptr_eq(k, schema) || **k == **schema)
+        {
+            let hit = self.schema_cache.remove(i);
+            let out = hit.1.clone();
+            self.schema_cache.insert(0, hit);
+            return Ok(out);
+        }
+        // Kafka's SchemaUtil.copySchemaBasics: name, version, doc and parameters are kept;
+        // optionality and the default are not (the new struct is required).
+        let mut b = Schema::struct_builder();
+        if let Some(n) = &schema.name {
+            b = b.name(n.clone());
+        }
+        if let Some(v) = schema.version {
+            b = b.version(v);
+        }
+        if let Some(d) = &schema.doc {
+            b = b.doc(d.clone());
+        }
+        for (k, v) in &schema.parameters {
+            b = b.parameter(k.clone(), v.clone());
+        }
+        for f in &schema.fields {
+            b = b.field(f.name.clone(), f.schema.clone());
+        }
+        for (name, fs, _) in adds {
+            if schema.field(name).is_some() {
+                return Err(format!(
+                    "Cannot create field because of field name duplication {name}"
+                ));
+            }
+            b = b.field(name.clone(), fs.clone());
+        }
+        let out = b.build_ref();
+        self.schema_cache.insert(0, (schema.clone(), out.clone()));
+        self.schema_cache.truncate(SCHEMA_CACHE_SIZE);
+        Ok(out)
+    }
+
     fn insert(
-        &self,
+        &mut self,
         schema: Option<SchemaRef>,
         value: Value,
         adds: Vec<(String, Schema, Value)>,
@@ -89,8 +146,14 @@ impl InsertField {
             (None, Value::Map(mut entries)) => {
                 for (name, _, v) in adds {
                     // Schemaless: a null partition/timestamp is skipped, as in Kafka.
-                    if !v.is_null() {
-                        entries.push((Value::String(name), v));
+                    if v.is_null() {
+                        continue;
+                    }
+                    // Kafka puts into a HashMap copy: an existing key is overwritten.
+                    let key = Value::String(name);
+                    match entries.iter_mut().find(|(k, _)| *k == key) {
+                        Some(entry) => entry.1 = v,
+                        None => entries.push((key, v)),
                     }
                 }
                 Ok((None, Value::Map(entries)))
@@ -100,28 +163,17 @@ impl InsertField {
                 kind(&other)
             )),
             (Some(schema), Value::Struct(s)) => {
-                let mut b = Schema::struct_builder();
-                if let Some(n) = &schema.name {
-                    b = b.name(n.clone());
-                }
-                if let Some(v) = schema.version {
-                    b = b.version(v);
-                }
-                if let Some(d) = &schema.doc {
-                    b = b.doc(d.clone());
-                }
-                if schema.optional {
-                    b = b.optional();
-                }
-                for f in &schema.fields {
-                    b = b.field(f.name.clone(), f.schema.clone());
-                }
-                let (_, mut values) = s.into_parts();
-                for (name, fs, v) in adds {
-                    b = b.field(name, fs);
-                    values.push(v);
-                }
-                let new_schema = b.build_ref();
+                let new_schema = self.updated_schema(&schema, &adds)?;
+                // `Struct.get` reads a null field with a default as the default;
+                // replace.null.with.default=false keeps the null (`getWithoutDefault`).
+                let mut values: Vec<Value> = if self.replace_null_with_default {
+                    s.iter()
+                        .map(|(name, _)| s.get_or_default(name).cloned().unwrap_or(Value::Null))
+                        .collect()
+                } else {
+                    s.into_parts().1
+                };
+                values.extend(adds.into_iter().map(|(_, _, v)| v));
                 let st =
                     Struct::from_values(new_schema.clone(), values).map_err(|e| e.to_string())?;
                 Ok((Some(new_schema), Value::Struct(st)))
@@ -161,8 +213,22 @@ impl Transform for InsertField {
             .config(f("timestamp.field", "Field name for record timestamp."))
             .config(f("static.field", "Field name for static data field."))
             .config(f("static.value", "Static field value, if field name configured."))
+            .config(
+                ConfigDef::boolean("replace.null.with.default")
+                    .default("true")
+                    .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."),
+            )
     }
     fn validate(config: &Config) -> Vec<ConfigProblem> {
+        if config.optional_bool("replace.null.with.default").is_err() {
+            return vec![ConfigProblem {
+                key: "replace.null.with.default".into(),
+                message: format!(
+                    "Invalid value {} for configuration replace.null.with.default: Expected value to be either true or false",
+                    config.get("replace.null.with.default").unwrap_or_default()
+                ),
+            }];
+        }
         match Self::create(VALUE, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
@@ -186,6 +252,11 @@ impl Transform for InsertField {
             offset: field(&config, "offset.field"),
             timestamp: field(&config, "timestamp.field"),
             static_field,
+            replace_null_with_default: config
+                .optional_bool("replace.null.with.default")
+                .map_err(|e| e.to_string())?
+                .unwrap_or(true),
+            schema_cache: Vec::new(),
         };
         if t.topic.is_none()
             && t.partition.is_none()
@@ -284,6 +355,79 @@ mod tests {
         assert_eq!(
             InsertField::create(VALUE, cfg(&[])).err().unwrap(),
             "No field insertion configured"
+        );
+    }
+
+    /// Matches Kafka 3.9 (captured in tests/fixtures/smt): an existing schemaless key is
+    /// overwritten, an existing struct field is an error, the new struct schema keeps name,
+    /// version, doc and parameters but not optionality, and null fields read as their default
+    /// unless replace.null.with.default=false.
+    #[test]
+    fn kafka_schema_rules() {
+        let mut t = InsertField::create(
+            VALUE,
+            cfg(&[("static.field", "a"), ("static.value", "new")]),
+        )
+        .unwrap();
+        let r = Record::new("t")
+            .with_value(None, Value::Map(vec![(Value::from("a"), Value::Int32(1))]));
+        let Outcome::Keep(out) = t.apply(r) else {
+            panic!()
+        };
+        assert_eq!(
+            out.value,
+            Value::Map(vec![(Value::from("a"), Value::from("new"))])
+        );
+
+        let schema = Schema::struct_builder()
+            .name("S")
+            .version(3)
+            .doc("d")
+            .parameter("p", "v")
+            .optional()
+            .field(
+                "a",
+                Schema::int32().optional().with_default(Value::Int32(7)),
+            )
+            .build_ref();
+        let st = Struct::from_values(schema.clone(), vec![Value::Null]).unwrap();
+        let dup =
+            t.apply(Record::new("t").with_value(Some(schema.clone()), Value::Struct(st.clone())));
+        assert_eq!(
+            dup,
+            Outcome::Fail("Cannot create field because of field name duplication a".into())
+        );
+
+        for (replace, want) in [("true", Value::Int32(7)), ("false", Value::Null)] {
+            let mut t = InsertField::create(
+                VALUE,
+                cfg(&[("topic.field", "t"), ("replace.null.with.default", replace)]),
+            )
+            .unwrap();
+            let r = Record::new("x").with_value(Some(schema.clone()), Value::Struct(st.clone()));
+            let Outcome::Keep(out) = t.apply(r) else {
+                panic!()
+            };
+            let s = out.value_schema.unwrap();
+            assert!(!s.optional);
+            assert_eq!(
+                (s.name.as_deref(), s.version, s.doc.as_deref()),
+                (Some("S"), Some(3), Some("d"))
+            );
+            assert_eq!(s.parameters, vec![("p".to_string(), "v".to_string())]);
+            assert_eq!(
+                out.value.as_struct().unwrap().get("a"),
+                Some(&want),
+                "{replace}"
+            );
+        }
+        assert_eq!(
+            InsertField::validate(&cfg(&[
+                ("topic.field", "t"),
+                ("replace.null.with.default", "yes")
+            ]))[0]
+                .key,
+            "replace.null.with.default"
         );
     }
 }

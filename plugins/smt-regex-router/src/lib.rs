@@ -15,7 +15,7 @@ fn compile(regex: &str) -> Result<Regex, String> {
 }
 
 /// Java's replacement syntax (`$1`, `${name}`, `\$`) into the regex crate's (`${1}`, `$$`).
-fn java_replacement(r: &str) -> String {
+fn java_replacement(r: &str, groups: usize) -> String {
     let mut out = String::new();
     let mut chars = r.chars().peekable();
     while let Some(c) = chars.next() {
@@ -29,12 +29,25 @@ fn java_replacement(r: &str) -> String {
                 if chars.peek() == Some(&'{') {
                     out.push('$');
                 } else {
-                    let mut digits = String::new();
-                    while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                        digits.push(*d);
+                    // Java's Matcher: the first digit is always the group number; each next
+                    // digit joins it only while the number stays a group of the regex
+                    // (`$10` with 3 groups is group 1 then a literal 0).
+                    let mut group: usize = 0;
+                    let mut first = true;
+                    while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                        let next = group * 10 + d as usize;
+                        if !first && next > groups {
+                            break;
+                        }
+                        group = next;
+                        first = false;
                         chars.next();
                     }
-                    out.push_str(&format!("${{{digits}}}"));
+                    if first {
+                        out.push('$');
+                    } else {
+                        out.push_str(&format!("${{{group}}}"));
+                    }
                 }
             }
             o => out.push(o),
@@ -61,14 +74,16 @@ impl Transform for RegexRouter {
         }
     }
     fn create(_class: &str, config: Config) -> Result<Self, String> {
-        Ok(RegexRouter {
-            regex: compile(config.required_str("regex").map_err(|e| e.to_string())?)?,
-            replacement: java_replacement(
-                config
-                    .required_str("replacement")
-                    .map_err(|e| e.to_string())?,
-            ),
-        })
+        let regex = compile(config.required_str("regex").map_err(|e| e.to_string())?)?;
+        // Group 0 is the whole match; `compile`'s wrapper group is non-capturing.
+        let groups = regex.captures_len() - 1;
+        let replacement = java_replacement(
+            config
+                .required_str("replacement")
+                .map_err(|e| e.to_string())?,
+            groups,
+        );
+        Ok(RegexRouter { regex, replacement })
     }
     fn apply(&mut self, mut record: Record) -> Outcome {
         if self.regex.is_match(&record.topic) {
@@ -90,7 +105,7 @@ mod tests {
     fn routes_whole_matches_only() {
         let mut r = RegexRouter {
             regex: compile("(.*)-raw").unwrap(),
-            replacement: java_replacement("clean-$1"),
+            replacement: java_replacement("clean-$1", 1),
         };
         let topic = |o: Outcome| match o {
             Outcome::Keep(r) => r.topic,
@@ -98,5 +113,12 @@ mod tests {
         };
         assert_eq!(topic(r.apply(Record::new("orders-raw"))), "clean-orders");
         assert_eq!(topic(r.apply(Record::new("orders-raw-x"))), "orders-raw-x");
+    }
+
+    #[test]
+    fn java_group_references() {
+        assert_eq!(java_replacement("$10-\\$-$1", 3), "${1}0-$$-${1}");
+        assert_eq!(java_replacement("$12", 12), "${12}");
+        assert_eq!(java_replacement("${name}x", 1), "${name}x");
     }
 }

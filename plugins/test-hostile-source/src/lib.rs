@@ -6,9 +6,10 @@
 //! `connect`) report what happened as string records (`<probe>: ok …` / `<probe>: denied: …`)
 //! on their first poll and stay idle afterwards, so a test can tell "denied" from "not tried".
 //!
-//! Modes: `loop` (busy loop in poll), `memory` (allocates until it dies), `files` (reads
-//! `/etc/passwd`, `<dir>/../outside.txt` and `<dir>/inside.txt`), `connect` (TCP connect to
-//! 127.0.0.1:`connect.port`), `huge-batch` (returns `batch.records` records of
+//! Modes: `loop` (busy loop in poll), `memory` (allocates until it dies), `panic` (panics in
+//! poll), `files` (reads `/etc/passwd`, `<dir>/../outside.txt` and `<dir>/inside.txt`),
+//! `connect` (TCP connect to `connect.host`:`connect.port`; a host name goes through
+//! `wasi:sockets/ip-name-lookup`), `huge-batch` (returns `batch.records` records of
 //! `batch.value.bytes` bytes each, ignoring max_records), `stdout` (writes `stdout.bytes` bytes
 //! to stdout on every poll — one endless line, then many short ones — and returns one record).
 
@@ -24,6 +25,7 @@ pub struct HostileSource {
     topic: String,
     mode: String,
     dir: Option<String>,
+    host: String,
     port: i64,
     batch_records: u64,
     value_bytes: usize,
@@ -57,15 +59,16 @@ impl HostileSource {
     }
 
     fn probe_connect(&self) -> String {
+        let host = self.host.as_str();
         let Ok(port) = u16::try_from(self.port) else {
-            return format!("connect 127.0.0.1:{}: denied: bad port", self.port);
+            return format!("connect {host}:{}: denied: bad port", self.port);
         };
-        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        match std::net::TcpStream::connect((host, port)) {
             Ok(mut s) => {
-                let _ = s.write_all(b"escaped the sandbox\n");
-                format!("connect 127.0.0.1:{port}: ok")
+                let _ = s.write_all(b"hello from the sandbox\n");
+                format!("connect {host}:{port}: ok")
             }
-            Err(e) => format!("connect 127.0.0.1:{port}: denied: {e}"),
+            Err(e) => format!("connect {host}:{port}: denied: {e}"),
         }
     }
 }
@@ -82,13 +85,26 @@ impl Source for HostileSource {
             .config(
                 ConfigDef::string("hostile.mode")
                     .required()
-                    .recommended(["loop", "memory", "files", "connect", "huge-batch", "stdout"])
+                    .recommended([
+                        "loop",
+                        "memory",
+                        "panic",
+                        "files",
+                        "connect",
+                        "huge-batch",
+                        "stdout",
+                    ])
                     .doc("The attack."),
             )
             .config(
                 ConfigDef::string("dir")
                     .file_access(FileAccess::ReadDir)
                     .doc("The one directory the plugin is granted (files mode)."),
+            )
+            .config(
+                ConfigDef::string("connect.host")
+                    .default("127.0.0.1")
+                    .doc("Host (name or IP) to connect to (connect mode)."),
             )
             .config(
                 ConfigDef::int("connect.port")
@@ -121,6 +137,7 @@ impl Source for HostileSource {
             topic: config.required_str("topic")?.to_string(),
             mode: config.required_str("hostile.mode")?.to_string(),
             dir: config.optional_str("dir").map(str::to_string),
+            host: config.required_str("connect.host")?.to_string(),
             port: config.required_int("connect.port")?,
             batch_records: number("batch.records")?,
             value_bytes: number("batch.value.bytes")? as usize,
@@ -146,6 +163,7 @@ impl Source for HostileSource {
                     hoard.push(std::hint::black_box(vec![0xA5u8; 1 << 20]));
                 }
             }
+            "panic" => panic!("test-hostile-source panics on purpose in poll"),
             "files" if self.polls == 1 => Ok(self
                 .probe_files()
                 .into_iter()

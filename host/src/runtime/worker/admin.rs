@@ -15,15 +15,21 @@
 //! - Write operations are serialised by one lock (`ops`), held while tasks stop and start.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
 use parking_lot::Mutex;
+use serde_json::{Map, Value as JsonValue};
 
 use super::{StartError, Worker};
+use crate::config::providers::{self, ConfigProviders};
 use crate::config::{check_connector, describe_problems, get};
+use crate::runtime::active_topics;
 use crate::runtime::config_store::{ConfigStore, ConfigStoreError, StoredConnector};
 use crate::runtime::plugin::{Config, ConfigProblem, PluginKind};
 use crate::runtime::status::{
-    ConnectorStatus, HerderError, RestartRequest, State, TargetState, TaskStatus,
+    ConnectorOffset, ConnectorStatus, HerderError, OffsetPatch, RestartRequest, State, TargetState,
+    TaskStatus,
 };
 
 /// What the operator asked for, per connector.
@@ -46,6 +52,11 @@ pub(super) struct AdminState {
     store: Mutex<Option<ConfigStore>>,
     /// Loaded from the store and not yet started (see `Worker::start_stored_connectors`).
     pending: Mutex<BTreeMap<String, StoredConnector>>,
+    /// Set once the configured and stored connectors were started (`GET /health`).
+    ready: AtomicBool,
+    /// The worker's config providers, built on first use from the worker config (which
+    /// `config::load_worker` already checked).
+    providers: OnceLock<Result<ConfigProviders, String>>,
 }
 
 impl AdminState {
@@ -53,6 +64,15 @@ impl AdminState {
         self.task_configs
             .lock()
             .insert(name.to_string(), configs.to_vec());
+    }
+    /// Remembers task configs generated from a resolved config as REST shows them: with the
+    /// raw config's `${…}` placeholders back in place of resolved values (KAFKA-5117).
+    pub(super) fn remember_shown_task_configs(&self, name: &str, raw: &Config, configs: &[Config]) {
+        let shown: Vec<Config> = configs
+            .iter()
+            .map(|c| providers::restore_placeholders(raw, c))
+            .collect();
+        self.remember_task_configs(name, &shown);
     }
     pub(super) fn names(&self) -> Vec<String> {
         self.entries.lock().keys().cloned().collect()
@@ -141,6 +161,7 @@ impl Worker {
             let error = self.apply(&name);
             out.push((name, error));
         }
+        self.admin.ready.store(true, Ordering::Release);
         out
     }
 
@@ -218,6 +239,7 @@ impl Worker {
 
     /// Checks a config completely (as starting it would), with Kafka's 400 message.
     fn validate(&self, raw: &Config) -> Result<(), HerderError> {
+        self.rescan_if_unknown(raw);
         let (cc, _) = check_connector(raw, self.catalog.as_ref())
             .map_err(|p| HerderError::BadRequest(describe_problems(&p)))?;
         self.converters(&cc).map_err(|message| {
@@ -291,9 +313,11 @@ impl Worker {
     fn generate_task_configs(&self, raw: &Config) -> Result<Vec<Config>, String> {
         let (cc, plugin) =
             check_connector(raw, self.catalog.as_ref()).map_err(|p| describe_problems(&p))?;
-        plugin
-            .task_configs(&cc.raw, cc.tasks_max)
-            .map_err(|e| format!("connector {:?} failed to create task configs: {e}", cc.name))
+        let configs = plugin
+            .task_configs(&crate::runtime::restart::plugin_view(&cc.raw), cc.tasks_max)
+            .map_err(|e| format!("connector {:?} failed to create task configs: {e}", cc.name))?;
+        crate::config::enforce_tasks_max(&cc, configs.len())?;
+        Ok(configs)
     }
 
     pub(super) fn admin_create(
@@ -354,6 +378,7 @@ impl Worker {
         })?;
         self.stop_connector(name);
         self.admin.task_configs.lock().remove(name);
+        active_topics::remove(name);
         tracing::info!(connector = name, "connector deleted");
         Ok(())
     }
@@ -461,6 +486,147 @@ impl Worker {
         Ok(())
     }
 
+    pub(super) fn admin_ready(&self) -> bool {
+        self.admin.ready.load(Ordering::Acquire)
+    }
+
+    /// `config` with its `${provider:…}` placeholders resolved (for the plugin only).
+    pub(super) fn resolve_placeholders(&self, config: &Config) -> Result<Config, String> {
+        if !config.iter().any(|(_, v)| providers::has_placeholder(v)) {
+            return Ok(config.clone());
+        }
+        let built = self.admin.providers.get_or_init(|| {
+            ConfigProviders::from_worker(&self.config.raw).map_err(|p| p.join("; "))
+        });
+        let providers = built
+            .as_ref()
+            .map_err(|e| format!("the worker's config providers are invalid: {e}"))?;
+        providers.resolve(config).map_err(|e| e.to_string())
+    }
+
+    /// The stored config of an existing connector, else Kafka's 404.
+    fn existing_config(&self, name: &str) -> Result<Config, HerderError> {
+        self.admin
+            .config(name)
+            .or_else(|| self.connectors.lock().get(name).map(|c| c.config.clone()))
+            .ok_or_else(|| not_found(name))
+    }
+
+    pub(super) fn admin_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
+        let config = self.existing_config(name)?;
+        match self.kind_of(&config) {
+            PluginKind::Sink => {
+                super::offsets::read(&self.kafka, name, &config).map_err(HerderError::Internal)
+            }
+            _ => Ok(self
+                .store
+                .positions(name)
+                .into_iter()
+                .map(|p| ConnectorOffset {
+                    partition: p.partition.into_iter().collect(),
+                    offset: Some(p.offset.into_iter().collect()),
+                })
+                .collect()),
+        }
+    }
+
+    /// Kafka's precondition for altering or resetting offsets: the connector exists and is
+    /// STOPPED. Returns its config.
+    fn stopped_config(&self, name: &str) -> Result<Config, HerderError> {
+        let config = self.existing_config(name)?;
+        if self.admin.target(name) != Some(TargetState::Stopped) {
+            return Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. \
+                 This can be done for the specified connector by issuing a 'PUT' request to the \
+                 '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        Ok(config)
+    }
+
+    pub(super) fn admin_alter_offsets(
+        &self,
+        name: &str,
+        offsets: Vec<OffsetPatch>,
+    ) -> Result<String, HerderError> {
+        let _ops = self.admin.ops.lock();
+        let config = self.stopped_config(name)?;
+        match self.kind_of(&config) {
+            PluginKind::Sink => {
+                let parsed = parse_sink_offsets(&offsets)?;
+                super::offsets::alter(&self.kafka, name, &config, &parsed)
+                    .map_err(HerderError::Internal)?;
+            }
+            _ => {
+                let mut set = Vec::new();
+                let mut removed = Vec::new();
+                for (partition, offset) in offsets {
+                    let partition = partition.ok_or_else(|| {
+                        HerderError::BadRequest(
+                            "The partition for a source connector offset cannot be null or missing"
+                                .into(),
+                        )
+                    })?;
+                    let partition: crate::data::OffsetMap = partition.into_iter().collect();
+                    match offset {
+                        Some(o) => set.push((partition, o.into_iter().collect())),
+                        None => removed.push(partition),
+                    }
+                }
+                if !removed.is_empty() {
+                    self.store
+                        .remove(name, Some(removed))
+                        .map_err(HerderError::Internal)?;
+                }
+                self.store.stage(name, set);
+                self.store.flush().map_err(HerderError::Internal)?;
+            }
+        }
+        tracing::info!(connector = name, "offsets altered through REST");
+        Ok("The offsets for this connector have been altered successfully".into())
+    }
+
+    pub(super) fn admin_reset_offsets(&self, name: &str) -> Result<String, HerderError> {
+        let _ops = self.admin.ops.lock();
+        let config = self.stopped_config(name)?;
+        match self.kind_of(&config) {
+            PluginKind::Sink => {
+                super::offsets::reset(&self.kafka, name, &config).map_err(HerderError::Internal)?
+            }
+            _ => self
+                .store
+                .remove(name, None)
+                .map_err(HerderError::Internal)?,
+        }
+        tracing::info!(connector = name, "offsets reset through REST");
+        Ok("The offsets for this connector have been reset successfully".into())
+    }
+
+    fn worker_flag(&self, key: &str) -> bool {
+        !get(&self.config.raw, key).is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+    }
+
+    pub(super) fn admin_active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        if !self.worker_flag("topic.tracking.enable") {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        // Like Kafka, an unknown connector simply has no active topics (no 404).
+        Ok(active_topics::topics(name))
+    }
+
+    pub(super) fn admin_reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
+        if !self.worker_flag("topic.tracking.enable") {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if !self.worker_flag("topic.tracking.allow.reset") {
+            return Err(HerderError::Forbidden(
+                "Topic tracking reset is disabled.".into(),
+            ));
+        }
+        active_topics::reset(name);
+        Ok(())
+    }
+
     pub(super) fn admin_task_configs(&self, name: &str) -> Option<Vec<Config>> {
         if !self.exists(name) {
             return None;
@@ -477,6 +643,63 @@ impl Worker {
                 .unwrap_or_default(),
         )
     }
+}
+
+/// Kafka's `SinkUtils.parseSinkConnectorOffsets`: `{"kafka_topic","kafka_partition"}` and
+/// `{"kafka_offset"}|null`, numbers given as numbers or strings, with Kafka's messages.
+fn parse_sink_offsets(
+    offsets: &[OffsetPatch],
+) -> Result<Vec<(String, i32, Option<i64>)>, HerderError> {
+    let bad = |m: String| HerderError::BadRequest(m);
+    // Java's `String.valueOf` of a JSON value: strings without quotes.
+    let text = |v: &JsonValue| match v {
+        JsonValue::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = Vec::with_capacity(offsets.len());
+    for (partition, offset) in offsets {
+        let partition: &Map<String, JsonValue> = partition.as_ref().ok_or_else(|| {
+            bad("The partition for a sink connector offset cannot be null or missing".into())
+        })?;
+        let (Some(topic), Some(part)) = (
+            partition.get("kafka_topic"),
+            partition.get("kafka_partition"),
+        ) else {
+            return Err(bad("The partition for a sink connector offset must contain the keys 'kafka_topic' and 'kafka_partition'".into()));
+        };
+        if topic.is_null() {
+            return Err(bad(
+                "Kafka topic names must be valid strings and may not be null".into(),
+            ));
+        }
+        if part.is_null() {
+            return Err(bad(
+                "Kafka partitions must be valid numbers and may not be null".into(),
+            ));
+        }
+        let part: i32 = text(part).parse().map_err(|_| {
+            bad(format!(
+                "Failed to parse the following Kafka partition value in the provided offsets: '{}'. Partition values for sink connectors need to be integers.",
+                text(part)
+            ))
+        })?;
+        let offset = match offset {
+            None => None,
+            Some(o) => {
+                let v = o.get("kafka_offset").ok_or_else(|| {
+                    bad("The offset for a sink connector should either be null or contain the key 'kafka_offset'".into())
+                })?;
+                Some(text(v).parse::<i64>().map_err(|_| {
+                    bad(format!(
+                        "Failed to parse the following Kafka offset value in the provided offsets: '{}'. Offset values for sink connectors need to be integers.",
+                        text(v)
+                    ))
+                })?)
+            }
+        };
+        out.push((text(topic), part, offset));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -506,7 +729,17 @@ mod tests {
             plugin_path: Vec::new(),
             listeners: Vec::new(),
             task_shutdown_graceful_timeout: Duration::from_secs(5),
-            raw: Vec::new(),
+            raw: cfg(&[
+                ("config.providers", "env"),
+                (
+                    "config.providers.env.class",
+                    "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+                ),
+                (
+                    "config.providers.env.param.allowlist.pattern",
+                    "SLUICE_ADMIN_.*",
+                ),
+            ]),
         };
         // Nothing listens on port 1: clients are created lazily and idle tasks never connect.
         let w = Worker::new(
@@ -622,5 +855,118 @@ mod tests {
         assert_eq!(w.put_connector_config("t", idle("t")), Ok(false));
         assert_eq!(w.put_connector_config("u", idle("u")), Ok(true));
         w.stop_all();
+    }
+
+    fn obj(v: serde_json::Value) -> Map<String, JsonValue> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn source_offsets_change_only_when_stopped() {
+        let w = worker(None);
+        w.create_connector(idle("o"), TargetState::Started).unwrap();
+        let set = vec![(
+            Some(obj(serde_json::json!({"f": "a"}))),
+            Some(obj(serde_json::json!({"pos": 3}))),
+        )];
+        let not_stopped = HerderError::BadRequest("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/o/stop' endpoint".into());
+        assert_eq!(w.alter_offsets("o", set.clone()), Err(not_stopped.clone()));
+        assert_eq!(w.reset_offsets("o"), Err(not_stopped));
+        w.set_target_state("o", TargetState::Stopped).unwrap();
+        assert_eq!(
+            w.alter_offsets("o", set).unwrap(),
+            "The offsets for this connector have been altered successfully"
+        );
+        assert_eq!(
+            w.connector_offsets("o").unwrap(),
+            vec![ConnectorOffset {
+                partition: obj(serde_json::json!({"f": "a"})),
+                offset: Some(obj(serde_json::json!({"pos": 3}))),
+            }]
+        );
+        // A null offset removes the partition; a null partition is refused.
+        w.alter_offsets("o", vec![(Some(obj(serde_json::json!({"f": "a"}))), None)])
+            .unwrap();
+        assert_eq!(w.connector_offsets("o").unwrap(), Vec::new());
+        assert_eq!(
+            w.alter_offsets("o", vec![(None, None)]),
+            Err(HerderError::BadRequest(
+                "The partition for a source connector offset cannot be null or missing".into()
+            ))
+        );
+        assert_eq!(
+            w.reset_offsets("o").unwrap(),
+            "The offsets for this connector have been reset successfully"
+        );
+        assert_eq!(
+            w.connector_offsets("ghost"),
+            Err(HerderError::NotFound("Connector ghost not found".into()))
+        );
+        w.stop_all();
+    }
+
+    #[test]
+    fn placeholders_resolve_for_tasks_and_stay_in_rest_task_configs() {
+        std::env::set_var("SLUICE_ADMIN_BEHAVIOUR", "idle");
+        let w = worker(None);
+        let mut config = idle("p");
+        crate::config::set(
+            &mut config,
+            "test.behaviour.0",
+            "${env:SLUICE_ADMIN_BEHAVIOUR}",
+        );
+        w.create_connector(config.clone(), TargetState::Started)
+            .unwrap();
+        let tasks = w.task_configs("p").unwrap();
+        assert_eq!(
+            get(&tasks[0], "test.behaviour.0"),
+            Some("${env:SLUICE_ADMIN_BEHAVIOUR}")
+        );
+        assert_eq!(w.connector_config("p"), Some(config));
+        let s = w.connector_status("p").unwrap();
+        assert_ne!(s.state, State::Failed, "{s:?}");
+        // An env var outside the allowlist fails the connector with a precise message.
+        let mut bad = idle("q");
+        crate::config::set(&mut bad, "test.behaviour.0", "${env:HOME}");
+        w.create_connector(bad, TargetState::Started).unwrap();
+        let s = w.connector_status("q").unwrap();
+        assert_eq!(s.state, State::Failed);
+        assert_eq!(
+            s.trace.as_deref(),
+            Some("cannot resolve the config provider placeholder in \"test.behaviour.0\": environment variable \"HOME\" is not allowed by config.providers.env.param.allowlist.pattern")
+        );
+        w.stop_all();
+    }
+
+    #[test]
+    fn sink_offsets_are_parsed_like_kafka() {
+        let p = |v: serde_json::Value, o: Option<serde_json::Value>| -> OffsetPatch {
+            (Some(obj(v)), o.map(obj))
+        };
+        let ok = parse_sink_offsets(&[
+            p(
+                serde_json::json!({"kafka_topic": "t", "kafka_partition": "2"}),
+                Some(serde_json::json!({"kafka_offset": 10})),
+            ),
+            p(
+                serde_json::json!({"kafka_topic": "t", "kafka_partition": 3}),
+                None,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            ok,
+            vec![("t".to_string(), 2, Some(10)), ("t".to_string(), 3, None)]
+        );
+        let e = parse_sink_offsets(&[p(
+            serde_json::json!({"kafka_topic": null, "kafka_partition": 1}),
+            None,
+        )]);
+        assert_eq!(
+            e,
+            Err(HerderError::BadRequest(
+                "Kafka topic names must be valid strings and may not be null".into()
+            ))
+        );
     }
 }

@@ -1,0 +1,211 @@
+//! Kafka's `HoistField$Key` / `HoistField$Value`: wraps the whole key/value in a one-field
+//! struct (with a schema) or a one-entry map (schemaless). One plugin serves both classes;
+//! `$Key` selects the record key.
+//!
+//! With a schema the wrapper is a fresh, required, unnamed struct whose only field has the
+//! original schema — so a null value only fits when that schema is optional, and otherwise
+//! fails as Kafka's `Struct.put` validation does. Schemaless, a null becomes `{field: null}`.
+
+use std::sync::Arc;
+
+use sluice_plugin_sdk::*;
+
+const VALUE: &str = "org.apache.kafka.connect.transforms.HoistField$Value";
+const KEY: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
+/// Kafka keeps the last 16 wrapper schemas per instance; so do we.
+const CACHE_SIZE: usize = 16;
+
+pub struct HoistField {
+    key_side: bool,
+    field: String,
+    /// (original schema, wrapper schema), most recent first.
+    cache: Vec<(SchemaRef, SchemaRef)>,
+}
+
+/// Connect's name for a schema type in validation errors (`Schema.Type` constant names).
+fn type_name(ty: SchemaType) -> &'static str {
+    match ty {
+        SchemaType::Int8 => "INT8",
+        SchemaType::Int16 => "INT16",
+        SchemaType::Int32 => "INT32",
+        SchemaType::Int64 => "INT64",
+        SchemaType::Float32 => "FLOAT32",
+        SchemaType::Float64 => "FLOAT64",
+        SchemaType::Boolean => "BOOLEAN",
+        SchemaType::String => "STRING",
+        SchemaType::Bytes => "BYTES",
+        SchemaType::Array => "ARRAY",
+        SchemaType::Map => "MAP",
+        SchemaType::Struct => "STRUCT",
+    }
+}
+
+impl HoistField {
+    fn wrapper(&mut self, schema: &SchemaRef) -> SchemaRef {
+        if let Some(pos) = self
+            .cache
+            .iter()
+            .position(|(k, _)| Arc::ptr_eq(k, schema) || **k == **schema)
+        {
+            // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
+            // of this batch hit the cheap pointer comparison.
+            let (_, cached) = self.cache.remove(pos);
+            let entry = (schema.clone(), cached);
+            let wrapper = entry.1.clone();
+            self.cache.insert(0, entry);
+            return wrapper;
+        }
+        let wrapper = Schema::struct_builder()
+            .field(self.field.clone(), schema.clone())
+            .build_ref();
+        self.cache.insert(0, (schema.clone(), wrapper.clone()));
+        self.cache.truncate(CACHE_SIZE);
+        wrapper
+    }
+
+    fn hoist(
+        &mut self,
+        schema: Option<SchemaRef>,
+        value: Value,
+    ) -> Result<(Option<SchemaRef>, Value), String> {
+        match schema {
+            None => Ok((
+                None,
+                Value::Map(vec![(Value::String(self.field.clone()), value)]),
+            )),
+            Some(schema) => {
+                if value.is_null() && !schema.optional {
+                    return Err(format!(
+                        "Invalid value: null used for required field: \"{}\", schema type: {}",
+                        self.field,
+                        type_name(schema.ty)
+                    ));
+                }
+                let wrapper = self.wrapper(&schema);
+                let st =
+                    Struct::from_values(wrapper.clone(), vec![value]).map_err(|e| e.to_string())?;
+                Ok((Some(wrapper), Value::Struct(st)))
+            }
+        }
+    }
+}
+
+impl Transform for HoistField {
+    fn spec() -> PluginSpec {
+        PluginSpec::new(VALUE, "0.1.0")
+            .alias(KEY)
+            .alias("HoistField$Value")
+            .alias("HoistField$Key")
+            .description("Wrap data using the specified field name in a Struct when schema present, or a Map in the case of schemaless data.")
+            .config(
+                ConfigDef::string("field")
+                    .required()
+                    .doc("Field name for the single field that will be created in the resulting Struct or Map."),
+            )
+    }
+
+    fn validate(config: &Config) -> Vec<ConfigProblem> {
+        match Self::create(VALUE, config.clone()) {
+            Ok(_) => Vec::new(),
+            Err(message) => vec![ConfigProblem {
+                key: "field".into(),
+                message,
+            }],
+        }
+    }
+
+    fn create(class: &str, config: Config) -> Result<Self, String> {
+        let Some(field) = config.get("field") else {
+            return Err(
+                "Missing required configuration \"field\" which has no default value.".into(),
+            );
+        };
+        Ok(HoistField {
+            key_side: class.ends_with("$Key"),
+            field: field.to_string(),
+            cache: Vec::new(),
+        })
+    }
+
+    fn apply(&mut self, mut record: Record) -> Outcome {
+        let result = if self.key_side {
+            let v = std::mem::replace(&mut record.key, Value::Null);
+            self.hoist(record.key_schema.take(), v).map(|(s, v)| {
+                record.key_schema = s;
+                record.key = v;
+            })
+        } else {
+            let v = std::mem::replace(&mut record.value, Value::Null);
+            self.hoist(record.value_schema.take(), v).map(|(s, v)| {
+                record.value_schema = s;
+                record.value = v;
+            })
+        };
+        match result {
+            Ok(()) => Outcome::Keep(record),
+            Err(m) => Outcome::Fail(m),
+        }
+    }
+}
+
+sluice_plugin_sdk::export_transform!(HoistField);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(class: &str, field: &str) -> HoistField {
+        HoistField::create(class, Config::new(vec![("field".into(), field.into())])).unwrap()
+    }
+
+    fn apply(t: &mut HoistField, r: Record) -> Result<Record, String> {
+        match t.apply(r) {
+            Outcome::Keep(r) => Ok(r),
+            Outcome::Fail(m) => Err(m),
+            Outcome::Drop => panic!("HoistField never drops"),
+        }
+    }
+
+    #[test]
+    fn schemaless_wraps_anything_including_null() {
+        let mut t = create(VALUE, "line");
+        let out = apply(&mut t, Record::new("t").with_value(None, "hello")).unwrap();
+        assert_eq!(
+            out.value,
+            Value::Map(vec![(Value::from("line"), Value::from("hello"))])
+        );
+        let out = apply(&mut t, Record::new("t")).unwrap();
+        assert_eq!(
+            out.value,
+            Value::Map(vec![(Value::from("line"), Value::Null)])
+        );
+    }
+
+    #[test]
+    fn with_schema_wraps_in_a_required_struct() {
+        let mut t = create(KEY, "id");
+        let s = Schema::int64().optional().into_ref();
+        let out = apply(&mut t, Record::new("t").with_key(Some(s.clone()), 5i64)).unwrap();
+        let ks = out.key_schema.clone().unwrap();
+        assert!(!ks.optional);
+        assert_eq!(ks.fields[0].name, "id");
+        assert_eq!(ks.fields[0].schema, s);
+        assert_eq!(
+            out.key.as_struct().unwrap().get("id"),
+            Some(&Value::Int64(5))
+        );
+        // Optional schema: a null key hoists to {id: null}.
+        let out = apply(&mut t, Record::new("t").with_key(Some(s), Value::Null)).unwrap();
+        assert_eq!(out.key.as_struct().unwrap().get("id"), Some(&Value::Null));
+        // Required schema: Struct.put's validation error.
+        let err = apply(
+            &mut t,
+            Record::new("t").with_key(Some(Schema::string().into_ref()), Value::Null),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            "Invalid value: null used for required field: \"id\", schema type: STRING"
+        );
+    }
+}

@@ -1,0 +1,447 @@
+//! Kafka's `ReplaceField$Key` / `ReplaceField$Value`: drops (`exclude`), keeps (`include`) and
+//! renames (`renames`) top-level fields. One plugin serves both classes; `$Key` selects the
+//! record key.
+//!
+//! Filtering uses the original field names and happens before renaming, as in Kafka 3.9. The
+//! deprecated `blacklist`/`whitelist` keys are still accepted (Kafka 3.x translates them to
+//! `exclude`/`include`; the new key wins when both are set). A null key/value passes through.
+//! With a schema, the rebuilt struct schema keeps the name, version, doc and parameters but,
+//! like Kafka's `SchemaUtil.copySchemaBasics`, not optionality or the default.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sluice_plugin_sdk::*;
+
+const VALUE: &str = "org.apache.kafka.connect.transforms.ReplaceField$Value";
+const KEY: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
+const PURPOSE: &str = "field replacement";
+/// Kafka keeps the last 16 updated schemas per instance; so do we.
+const CACHE_SIZE: usize = 16;
+
+pub struct ReplaceField {
+    key_side: bool,
+    exclude: Vec<String>,
+    include: Vec<String>,
+    renames: HashMap<String, String>,
+    reverse_renames: HashMap<String, String>,
+    replace_null_with_default: bool,
+    /// (input schema, updated schema), most recent first.
+    cache: Vec<(SchemaRef, SchemaRef)>,
+}
+
+/// Java's `String.split(":")`: trailing empty strings are removed.
+fn java_split(s: &str, sep: char) -> Vec<&str> {
+    let mut parts: Vec<&str> = s.split(sep).collect();
+    while parts.len() > 1 && parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    if parts.len() == 1 && parts[0].is_empty() {
+        // "".split(":") is [""] in Java; keep it (one part, an invalid mapping).
+        return parts;
+    }
+    parts
+}
+
+fn parse_renames(items: &[String]) -> Result<HashMap<String, String>, String> {
+    let mut map = HashMap::new();
+    for item in items {
+        let parts = java_split(item, ':');
+        if parts.len() != 2 {
+            return Err(format!(
+                "Invalid value [{}] for configuration renames: Invalid rename mapping: {item}",
+                items.join(", ")
+            ));
+        }
+        map.insert(parts[0].to_string(), parts[1].to_string());
+    }
+    Ok(map)
+}
+
+impl ReplaceField {
+    fn keeps(&self, name: &str) -> bool {
+        !self.exclude.iter().any(|e| e == name)
+            && (self.include.is_empty() || self.include.iter().any(|i| i == name))
+    }
+
+    fn renamed<'a>(&'a self, name: &'a str) -> &'a str {
+        self.renames.get(name).map_or(name, String::as_str)
+    }
+
+    fn reverse_renamed<'a>(&'a self, name: &'a str) -> &'a str {
+        self.reverse_renames.get(name).map_or(name, String::as_str)
+    }
+
+    fn updated_schema(&mut self, schema: &SchemaRef) -> Result<SchemaRef, String> {
+        if let Some(pos) = self
+            .cache
+            .iter()
+            .position(|(k, _)| Arc::ptr_eq(k, schema) || **k == **schema)
+        {
+            // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
+            // of this batch hit the cheap pointer comparison.
+            let (_, cached) = self.cache.remove(pos);
+            let entry = (schema.clone(), cached);
+            let updated = entry.1.clone();
+            self.cache.insert(0, entry);
+            return Ok(updated);
+        }
+        let mut fields: Vec<Field> = Vec::new();
+        for f in &schema.fields {
+            if !self.keeps(&f.name) {
+                continue;
+            }
+            let name = self.renamed(&f.name);
+            if fields.iter().any(|existing| existing.name == name) {
+                return Err(format!(
+                    "Cannot create field because of field name duplication {name}"
+                ));
+            }
+            fields.push(Field {
+                name: name.to_string(),
+                schema: f.schema.clone(),
+            });
+        }
+        // copySchemaBasics: name, version, doc, parameters; a fresh builder is required.
+        let updated = Arc::new(Schema {
+            fields,
+            optional: false,
+            default: None,
+            ..Schema::new(SchemaType::Struct).with_basics_of(schema)
+        });
+        self.cache.insert(0, (schema.clone(), updated.clone()));
+        self.cache.truncate(CACHE_SIZE);
+        Ok(updated)
+    }
+
+    fn replace(
+        &mut self,
+        schema: Option<SchemaRef>,
+        value: Value,
+    ) -> Result<(Option<SchemaRef>, Value), String> {
+        match (schema, value) {
+            (schema, Value::Null) => Ok((schema, Value::Null)),
+            (None, Value::Map(entries)) => {
+                let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    let Value::String(name) = &k else {
+                        return Err(format!(
+                            "class {} cannot be cast to class java.lang.String",
+                            k.java_class_name(None)
+                        ));
+                    };
+                    if !self.keeps(name) {
+                        continue;
+                    }
+                    let new_name = Value::String(self.renamed(name).to_string());
+                    // A HashMap put: a later field renamed onto an existing name replaces it.
+                    match out.iter_mut().find(|(existing, _)| *existing == new_name) {
+                        Some(slot) => slot.1 = v,
+                        None => out.push((new_name, v)),
+                    }
+                }
+                Ok((None, Value::Map(out)))
+            }
+            (None, other) => Err(format!(
+                "Only Map objects supported in absence of schema for [{PURPOSE}], found: {}",
+                other.java_class_name(None)
+            )),
+            (Some(_), Value::Struct(s)) => {
+                let updated = self.updated_schema(s.schema())?;
+                let mut values = Vec::with_capacity(updated.fields.len());
+                for f in &updated.fields {
+                    let original = self.reverse_renamed(&f.name);
+                    let v = if self.replace_null_with_default {
+                        s.get_or_default(original)
+                    } else {
+                        s.get(original)
+                    };
+                    let v = v
+                        .cloned()
+                        .ok_or_else(|| format!("{original} is not a valid field name"))?;
+                    values.push(v);
+                }
+                let st = Struct::from_values(updated.clone(), values).map_err(|e| e.to_string())?;
+                Ok((Some(updated), Value::Struct(st)))
+            }
+            (Some(schema), other) => Err(format!(
+                "Only Struct objects supported for [{PURPOSE}], found: {}",
+                other.java_class_name(Some(&schema))
+            )),
+        }
+    }
+}
+
+/// Copies what Kafka's `SchemaUtil.copySchemaBasics` copies.
+trait WithBasics {
+    fn with_basics_of(self, source: &Schema) -> Self;
+}
+
+impl WithBasics for Schema {
+    fn with_basics_of(mut self, source: &Schema) -> Schema {
+        self.name = source.name.clone();
+        self.version = source.version;
+        self.doc = source.doc.clone();
+        self.parameters = source.parameters.clone();
+        self
+    }
+}
+
+impl Transform for ReplaceField {
+    fn spec() -> PluginSpec {
+        PluginSpec::new(VALUE, "0.1.0")
+            .alias(KEY)
+            .alias("ReplaceField$Value")
+            .alias("ReplaceField$Key")
+            .description("Filter or rename fields.")
+            .config(
+                ConfigDef::list("exclude")
+                    .default("")
+                    .doc("Fields to exclude. This takes precedence over the fields to include."),
+            )
+            .config(
+                ConfigDef::list("blacklist")
+                    .importance(Importance::Low)
+                    .doc("Deprecated. Use exclude instead."),
+            )
+            .config(
+                ConfigDef::list("include")
+                    .default("")
+                    .doc("Fields to include. If specified, only these fields will be used."),
+            )
+            .config(
+                ConfigDef::list("whitelist")
+                    .importance(Importance::Low)
+                    .doc("Deprecated. Use include instead."),
+            )
+            .config(
+                ConfigDef::list("renames")
+                    .default("")
+                    .doc("Field rename mappings, e.g. foo:bar,abc:xyz."),
+            )
+            .config(
+                ConfigDef::boolean("replace.null.with.default")
+                    .default(true)
+                    .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."),
+            )
+    }
+
+    fn validate(config: &Config) -> Vec<ConfigProblem> {
+        match Self::create(VALUE, config.clone()) {
+            Ok(_) => Vec::new(),
+            Err(message) => vec![ConfigProblem {
+                key: if message.contains("renames") {
+                    "renames".into()
+                } else {
+                    "replace.null.with.default".into()
+                },
+                message,
+            }],
+        }
+    }
+
+    fn create(class: &str, config: Config) -> Result<Self, String> {
+        // ConfigUtils.translateDeprecatedConfigs: the deprecated key only counts when the
+        // new one is absent.
+        let pick = |new: &str, old: &str| {
+            if !config.contains(new) && config.contains(old) {
+                config.list(old)
+            } else {
+                config.list(new)
+            }
+        };
+        let exclude = pick("exclude", "blacklist")?;
+        let include = pick("include", "whitelist")?;
+        let renames = parse_renames(&config.list("renames")?)?;
+        let reverse_renames = renames
+            .iter()
+            .map(|(k, v)| (v.clone(), k.clone()))
+            .collect();
+        Ok(ReplaceField {
+            key_side: class.ends_with("$Key"),
+            exclude,
+            include,
+            renames,
+            reverse_renames,
+            replace_null_with_default: config.bool("replace.null.with.default")?,
+            cache: Vec::new(),
+        })
+    }
+
+    fn apply(&mut self, mut record: Record) -> Outcome {
+        let result = if self.key_side {
+            let v = std::mem::replace(&mut record.key, Value::Null);
+            self.replace(record.key_schema.take(), v).map(|(s, v)| {
+                record.key_schema = s;
+                record.key = v;
+            })
+        } else {
+            let v = std::mem::replace(&mut record.value, Value::Null);
+            self.replace(record.value_schema.take(), v).map(|(s, v)| {
+                record.value_schema = s;
+                record.value = v;
+            })
+        };
+        match result {
+            Ok(()) => Outcome::Keep(record),
+            Err(m) => Outcome::Fail(m),
+        }
+    }
+}
+
+sluice_plugin_sdk::export_transform!(ReplaceField);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        Config::with_defs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            &ReplaceField::spec().config,
+        )
+    }
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Value::from(*k), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn kept(t: &mut ReplaceField, r: Record) -> Record {
+        match t.apply(r) {
+            Outcome::Keep(r) => r,
+            other => panic!("expected a record, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn schemaless_filters_on_original_names_then_renames() {
+        let mut t =
+            ReplaceField::create(VALUE, cfg(&[("exclude", "b"), ("renames", "a:x,b:y,c:z")]))
+                .unwrap();
+        let r = Record::new("t").with_value(
+            None,
+            map(&[
+                ("a", Value::Int64(1)),
+                ("b", Value::Int64(2)),
+                ("c", Value::Null),
+            ]),
+        );
+        assert_eq!(
+            kept(&mut t, r).value,
+            map(&[("x", Value::Int64(1)), ("z", Value::Null)])
+        );
+        let mut only =
+            ReplaceField::create(VALUE, cfg(&[("include", "a,c"), ("exclude", "c")])).unwrap();
+        let r = Record::new("t").with_value(
+            None,
+            map(&[
+                ("a", Value::Int64(1)),
+                ("b", Value::Int64(2)),
+                ("c", 3i64.into()),
+            ]),
+        );
+        assert_eq!(kept(&mut only, r).value, map(&[("a", Value::Int64(1))]));
+    }
+
+    #[test]
+    fn deprecated_aliases_apply_only_without_the_new_key() {
+        let mut t = ReplaceField::create(VALUE, cfg(&[("blacklist", "a")])).unwrap();
+        let r = Record::new("t").with_value(None, map(&[("a", 1i64.into()), ("b", 2i64.into())]));
+        assert_eq!(kept(&mut t, r).value, map(&[("b", 2i64.into())]));
+        let mut t =
+            ReplaceField::create(VALUE, cfg(&[("whitelist", "a"), ("include", "b")])).unwrap();
+        let r = Record::new("t").with_value(None, map(&[("a", 1i64.into()), ("b", 2i64.into())]));
+        assert_eq!(kept(&mut t, r).value, map(&[("b", 2i64.into())]));
+    }
+
+    #[test]
+    fn struct_key_keeps_order_and_defaults_and_drops_optionality() {
+        let schema = Schema::struct_builder()
+            .name("com.example.Key")
+            .optional()
+            .field("id", Schema::int32())
+            .field("name", Schema::string().optional().with_default("anon"))
+            .field("secret", Schema::string())
+            .build_ref();
+        let st = Struct::from_values(
+            schema.clone(),
+            vec![Value::Int32(7), Value::Null, Value::from("s")],
+        )
+        .unwrap();
+        let mut t =
+            ReplaceField::create(KEY, cfg(&[("exclude", "secret"), ("renames", "id:key_id")]))
+                .unwrap();
+        let out = kept(
+            &mut t,
+            Record::new("t").with_key(Some(schema.clone()), Value::Struct(st.clone())),
+        );
+        let ks = out.key_schema.unwrap();
+        assert_eq!(ks.name.as_deref(), Some("com.example.Key"));
+        assert!(!ks.optional);
+        let names: Vec<&str> = ks.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["key_id", "name"]);
+        let s = out.key.as_struct().unwrap();
+        assert_eq!(s.get("key_id"), Some(&Value::Int32(7)));
+        assert_eq!(s.get("name"), Some(&Value::from("anon")));
+
+        let mut keep_null =
+            ReplaceField::create(KEY, cfg(&[("replace.null.with.default", "false")])).unwrap();
+        let out = kept(
+            &mut keep_null,
+            Record::new("t").with_key(Some(schema), Value::Struct(st)),
+        );
+        assert_eq!(out.key.as_struct().unwrap().get("name"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn errors_match_kafka() {
+        let err = ReplaceField::create(VALUE, cfg(&[("renames", "a:b,c")]))
+            .err()
+            .unwrap();
+        assert_eq!(
+            err,
+            "Invalid value [a:b, c] for configuration renames: Invalid rename mapping: c"
+        );
+        let mut t = ReplaceField::create(VALUE, cfg(&[])).unwrap();
+        let Outcome::Fail(m) = t.apply(Record::new("t").with_value(None, "x")) else {
+            panic!()
+        };
+        assert_eq!(
+            m,
+            "Only Map objects supported in absence of schema for [field replacement], found: java.lang.String"
+        );
+        let Outcome::Fail(m) =
+            t.apply(Record::new("t").with_value(Some(Schema::int32().into_ref()), 5i32))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            m,
+            "Only Struct objects supported for [field replacement], found: java.lang.Integer"
+        );
+        let schema = Schema::struct_builder()
+            .field("a", Schema::int32())
+            .field("b", Schema::int32())
+            .build_ref();
+        let st = Struct::from_values(schema.clone(), vec![1i32.into(), 2i32.into()]).unwrap();
+        let mut dup = ReplaceField::create(VALUE, cfg(&[("renames", "a:b")])).unwrap();
+        let Outcome::Fail(m) =
+            dup.apply(Record::new("t").with_value(Some(schema), Value::Struct(st)))
+        else {
+            panic!()
+        };
+        assert_eq!(m, "Cannot create field because of field name duplication b");
+        // Tombstones pass through, schema and all.
+        let r =
+            Record::new("t").with_value(Some(Schema::string().optional().into_ref()), Value::Null);
+        assert_eq!(kept(&mut t, r.clone()), r);
+    }
+}

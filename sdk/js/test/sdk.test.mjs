@@ -1,0 +1,90 @@
+// Unit tests of the SDK's data model and wire format (no component needed).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Config, ConfigDef, DataError, Lowerer, Outcome, PluginSpec, Record, Schema, Struct, Typed,
+  decimalBytes, exportTransform, liftBatch,
+} from "../sluice.js";
+
+const user = Schema.struct().name("User").field("id", Schema.int64()).field("name", Schema.string().asOptional()).build();
+
+test("structs are addressed by name and name their fields on a typo", () => {
+  const s = new Struct(user).put("id", 7n).put("name", "ada");
+  assert.equal(s.get("name"), "ada");
+  assert.throws(() => s.get("nope"), /no field "nope"; its fields are: id, name/);
+});
+
+test("a batch lowers and lifts back unchanged, sharing one schema", () => {
+  const lowerer = new Lowerer();
+  const records = [1n, 2n].map((id) => new Record("t", { valueSchema: user, value: new Struct(user).put("id", id) }));
+  const wire = records.map((r) => lowerer.record(r));
+  assert.equal(lowerer.schemas.length, 1);
+  const lifted = liftBatch({ schemas: lowerer.schemas, records: wire });
+  assert.equal(lifted[1].value.get("id"), 2n);
+  assert.equal(lifted[1].value.get("name"), null);
+  assert.equal(lifted[0].valueSchema, lifted[1].valueSchema);
+});
+
+test("schemaless numbers keep their type", () => {
+  const lowerer = new Lowerer();
+  const value = new Map([["a", 1n], ["b", 1.5], ["c", Typed.int32(3)]]);
+  const wire = lowerer.record(new Record("t", { value }));
+  assert.deepEqual(wire.value.value.slice(1).map((n) => n.tag), ["string", "int64", "string", "float64", "string", "int32"]);
+  const back = liftBatch({ schemas: [], records: [wire] })[0].value;
+  assert.equal(back.get("a"), 1n);
+  assert.deepEqual(back.get("c"), Typed.int32(3));
+});
+
+test("a value that does not match its schema is a DataError naming both", () => {
+  assert.throws(() => new Lowerer().data(Schema.int32(), "x"), (e) => e instanceof DataError && /int32 schema needs a int32 value, got string/.test(e.message));
+  assert.throws(() => new Lowerer().data(Schema.int8(), 300), /300 does not fit in int8/);
+});
+
+test("bad indices become a failed record, not a crash", () => {
+  const lifted = liftBatch({ schemas: [], records: [{ topic: "t", timestampType: "no-timestamp-type", key: { value: [{ tag: "null" }] }, value: { value: [{ tag: "array", val: [5] }] }, headers: [] }] });
+  assert.ok(lifted[0] instanceof DataError);
+  assert.match(lifted[0].message, /value node 5 out of range/);
+});
+
+test("config getters fall back to defaults and hide secrets", () => {
+  const defs = [ConfigDef.int("batch").default(10), ConfigDef.password("token")];
+  const c = new Config([["token", "s3cret"], ["fields", "a, b,,c"]], defs);
+  assert.equal(c.int("batch"), 10);
+  assert.deepEqual(c.list("fields"), ["a", "b", "c"]);
+  assert.throws(() => new Config([["token", "x"]], defs).oneOf("token", ["y"]), (e) => !e.message.includes("\"x\""));
+  assert.throws(() => new Config([["batch", "ten"]], defs).int("batch"), /config `batch`: "ten" is not valid; expected an integer/);
+});
+
+test("decimal bytes match Java's BigInteger.toByteArray", () => {
+  assert.deepEqual([...decimalBytes(1234n)], [0x04, 0xd2]);
+  assert.deepEqual([...decimalBytes(-1n)], [0xff]);
+  assert.deepEqual([...decimalBytes(128n)], [0x00, 0x80]);
+});
+
+test("the transform export maps outcomes and thrown errors per record", () => {
+  class Up {
+    static spec() { return new PluginSpec("up", "0.1.0"); }
+    apply(r) {
+      if (r.value === "boom") throw new Error("boom!");
+      return r.value === null ? Outcome.drop() : Outcome.keep(r.with({ value: r.value.toUpperCase() }));
+    }
+  }
+  const { plugin, transforms } = exportTransform(Up);
+  assert.equal(plugin.spec().kind, "transform");
+  const t = transforms.Transformer.create("up", []);
+  const lowerer = new Lowerer();
+  const batch = { schemas: [], records: ["a", null, "boom"].map((v) => lowerer.record(new Record("t", { value: v }))) };
+  const out = t.apply(batch);
+  assert.deepEqual(out.outcomes.map((o) => o.tag), ["keep", "drop", "fail"]);
+  assert.equal(out.outcomes[0].val.value.value[0].val, "A");
+  assert.equal(out.outcomes[2].val, "boom!");
+});
+
+test("struct and array children given as a Uint32Array (as jco lifts list<u32>) keep their types", () => {
+  const wire = new Lowerer().record(new Record("t", { valueSchema: user, value: new Struct(user).put("id", 5n).put("name", "ada") }));
+  wire.value.value[0].val = Uint32Array.from(wire.value.value[0].val);
+  const schemas = [new Lowerer().intern(user)] && (() => { const l = new Lowerer(); l.intern(user); return l.schemas; })();
+  const lifted = liftBatch({ schemas, records: [wire] })[0];
+  assert.equal(lifted.value.get("id"), 5n);
+  assert.equal(lifted.value.get("name"), "ada");
+});

@@ -1,0 +1,241 @@
+"""Adapters from the SDK's plugin classes to the exports componentize-py looks for.
+
+componentize-py finds an exported interface's functions on a class in the app module named
+after the interface (``Plugin``, ``Transforms``, ``SinkConnector``, ``SourceConnector``) and an
+exported *resource* on a class in a top-level module named after its interface
+(``transforms.Transformer``, ``sink_connector.SinkTask``, ``source_connector.SourceTask``).
+The SDK ships those modules next to this package; they delegate to the adapters here, which
+call the one plugin class registered by ``export_*``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional, Tuple
+
+from componentize_py_types import Err
+from wit_world.exports import plugin as wit_plugin
+from wit_world.imports import types as wit
+
+from . import (Config, ConfigError, ConfigProblem, DataError, Drop, Fail, Keep, PluginSpec,
+               RecordFailure, TaskError, TopicPartitionOffset)
+from . import _wire
+
+#: The plugin class this component exports (one plugin per component).
+_registered: Optional[type] = None
+_defs: Optional[list] = None
+
+_KINDS = {
+    "transform": wit_plugin.PluginKind.TRANSFORM,
+    "sink": wit_plugin.PluginKind.SINK,
+    "source": wit_plugin.PluginKind.SOURCE,
+}
+_CONFIG_TYPES = {t.name.lower(): t for t in wit_plugin.ConfigType}
+_IMPORTANCE = {i.name.lower(): i for i in wit_plugin.Importance}
+_FILE_ACCESS = {a.name.lower().replace("_", "-"): a for a in wit_plugin.FileAccess}
+
+
+def registered() -> type:
+    if _registered is None:
+        raise RuntimeError("no plugin class registered: call sluice.export_transform/export_sink/"
+                           "export_source(YourClass) in the app module")
+    return _registered
+
+
+def config(entries: List[Tuple[str, str]]) -> Config:
+    global _defs
+    if _defs is None:
+        _defs = registered().spec().config
+    return Config(entries, _defs)
+
+
+def _message(e: BaseException) -> str:
+    return e.message if isinstance(e, TaskError) else str(e)
+
+
+def task_error(e: BaseException) -> Err:
+    """The WIT ``task-error`` for an exception: TaskError keeps its kind, anything else is fatal."""
+    if isinstance(e, TaskError) and e.kind == "retriable":
+        return Err(wit.TaskError_Retriable(_message(e)))
+    return Err(wit.TaskError_Fatal(_message(e)))
+
+
+def _lower_spec(spec: PluginSpec, kind: str) -> Any:
+    defs = []
+    for d in spec.config:
+        if d.type not in _CONFIG_TYPES:
+            raise ValueError(f"config key {d.name!r}: unknown type {d.type!r}")
+        defs.append(wit_plugin.ConfigDef(
+            name=d.name, type=_CONFIG_TYPES[d.type], default_value=d.default_value,
+            required=d.required_, secret=d.secret, importance=_IMPORTANCE[d.importance_],
+            documentation=d.documentation, group=d.group,
+            recommended_values=list(d.recommended_values),
+            file_access=None if d.file_access is None else _FILE_ACCESS[d.file_access]))
+    return wit_plugin.PluginSpec(name=spec.name, aliases=list(spec.aliases), version=spec.version,
+                                 kind=_KINDS[kind], description=spec.description, config=defs)
+
+
+def _plugin_class(cls: type, kind: str) -> type:
+    global _registered
+    if _registered is not None and _registered is not cls:
+        raise RuntimeError(f"one plugin per component: {_registered.__name__} is already exported")
+    _registered = cls
+
+    class Plugin:
+        def spec(self) -> Any:
+            return _lower_spec(cls.spec(), kind)
+
+        def validate(self, entries: List[Tuple[str, str]]) -> List[Any]:
+            problems: List[ConfigProblem] = cls.validate(config(entries))
+            return [wit_plugin.ConfigProblem(p.key, p.message) for p in problems]
+
+    return Plugin
+
+
+def _task_configs(cls: type, entries: List[Tuple[str, str]], max_tasks: int) -> List[List[Tuple[str, str]]]:
+    try:
+        out = cls.task_configs(config(entries), max_tasks)
+    except Exception as e:  # noqa: BLE001 - any failure is the plugin's answer
+        raise Err(str(e))
+    return [list(c.entries) if isinstance(c, Config) else list(c) for c in out]
+
+
+def transform(cls: type) -> Tuple[type, type]:
+    plugin = _plugin_class(cls, "transform")
+
+    class Transforms:
+        pass
+
+    return plugin, Transforms
+
+
+def sink(cls: type) -> Tuple[type, type]:
+    plugin = _plugin_class(cls, "sink")
+
+    class SinkConnector:
+        def task_configs(self, entries: List[Tuple[str, str]], max_tasks: int) -> Any:
+            return _task_configs(cls, entries, max_tasks)
+
+    return plugin, SinkConnector
+
+
+def source(cls: type) -> Tuple[type, type]:
+    plugin = _plugin_class(cls, "source")
+
+    class SourceConnector:
+        def task_configs(self, entries: List[Tuple[str, str]], max_tasks: int) -> Any:
+            return _task_configs(cls, entries, max_tasks)
+
+    return plugin, SourceConnector
+
+
+# Resource implementations, re-exported by the top-level glue modules ---------------------
+
+class Transformer:
+    def __init__(self, instance: Any):
+        self._instance = instance
+
+    @classmethod
+    def create(cls, class_: str, entries: List[Tuple[str, str]]) -> "Transformer":
+        try:
+            return cls(registered()(class_, config(entries)))
+        except Exception as e:  # noqa: BLE001 - a refused config, reported to the host
+            raise Err(str(e))
+
+    def apply(self, batch: Any) -> Any:
+        from wit_world.exports import transforms as wit_transforms
+        lowerer = _wire.Lowerer()
+        outcomes = []
+        for lifted in _wire.lift_batch(batch):
+            if isinstance(lifted, DataError):
+                outcomes.append(wit_transforms.Outcome_Fail(str(lifted)))
+                continue
+            try:
+                out = self._instance.apply(lifted)
+            except Exception as e:  # noqa: BLE001 - fails this record only (DataException)
+                outcomes.append(wit_transforms.Outcome_Fail(f"{type(e).__name__}: {e}"))
+                continue
+            if isinstance(out, Keep):
+                try:
+                    outcomes.append(wit_transforms.Outcome_Keep(lowerer.record(out.record)))
+                except DataError as e:
+                    outcomes.append(wit_transforms.Outcome_Fail(str(e)))
+            elif isinstance(out, Drop):
+                outcomes.append(wit_transforms.Outcome_Drop())
+            elif isinstance(out, Fail):
+                outcomes.append(wit_transforms.Outcome_Fail(out.message))
+            else:
+                outcomes.append(wit_transforms.Outcome_Fail(
+                    f"plugin bug: apply() returned {out!r}; return Outcome.keep/drop/fail"))
+        return wit_transforms.TransformOutput(lowerer.schemas, outcomes)
+
+
+class SinkTask:
+    def __init__(self, instance: Any):
+        self._instance = instance
+
+    @classmethod
+    def open(cls, entries: List[Tuple[str, str]]) -> "SinkTask":
+        try:
+            return cls(registered()(config(entries)))
+        except Exception as e:  # noqa: BLE001
+            raise task_error(e)
+
+    def put(self, batch: Any) -> List[Any]:
+        failures = []
+        records = []
+        positions = []
+        for i, lifted in enumerate(_wire.lift_batch(batch)):
+            if isinstance(lifted, DataError):
+                failures.append(wit.RecordFailure(i, str(lifted)))
+            else:
+                records.append(lifted)
+                positions.append(i)
+        if records:
+            try:
+                reported: List[RecordFailure] = self._instance.put(records) or []
+            except Exception as e:  # noqa: BLE001
+                raise task_error(e)
+            for f in reported:
+                if not 0 <= f.index < len(positions):
+                    raise task_error(TaskError.fatal(
+                        f"plugin bug: put() reported a failure at index {f.index} of a "
+                        f"{len(positions)}-record batch"))
+                failures.append(wit.RecordFailure(positions[f.index], str(f.message)))
+        failures.sort(key=lambda f: f.index)
+        return failures
+
+    def flush(self, offsets: List[Any]) -> None:
+        try:
+            self._instance.flush([TopicPartitionOffset(o.topic, o.partition, o.offset) for o in offsets])
+        except Exception as e:  # noqa: BLE001
+            raise task_error(e)
+
+    def stop(self) -> None:
+        self._instance.stop()
+
+
+class SourceTask:
+    def __init__(self, instance: Any):
+        self._instance = instance
+
+    @classmethod
+    def open(cls, entries: List[Tuple[str, str]], committed: List[Any]) -> "SourceTask":
+        try:
+            return cls(registered()(config(entries), _wire.lift_positions(committed)))
+        except Exception as e:  # noqa: BLE001
+            raise task_error(e)
+
+    def poll(self, max_records: int) -> Any:
+        try:
+            records = self._instance.poll(max_records) or []
+        except Exception as e:  # noqa: BLE001
+            raise task_error(e)
+        lowerer = _wire.Lowerer()
+        try:
+            lowered = [lowerer.source_record(r) for r in records]
+        except DataError as e:
+            raise task_error(TaskError.fatal(f"poll() returned a record that cannot be sent: {e}"))
+        return wit.SourceBatch(lowerer.schemas, lowered)
+
+    def stop(self) -> None:
+        self._instance.stop()

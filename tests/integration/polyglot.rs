@@ -1,0 +1,294 @@
+//! Plugins in other languages, end to end on the real broker: the same transform
+//! (mask-upper) written in Rust, JavaScript and Python, and a JavaScript source feeding a
+//! Python sink. The example components are built from source by `cargo xtask examples`
+//! (which installs componentize-js and componentize-py under target/ when missing).
+//!
+//! Two tests only, each one worker: the JS and Python components are 12-19 MB and take a
+//! while to compile on 2 cores; the workers share the harness's plugin cache, so each
+//! component is compiled once per test run.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde_json::Value;
+use sluice_tests::{
+    count_lines, default_worker_props, read_to_string, unique, wait_until, Broker, TestDir, Worker,
+};
+
+use crate::{datagen, JSON_CONVERTER};
+
+/// The repository this test binary was compiled from.
+fn repo_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// Builds the examples once per test binary; panics with the build output on failure.
+fn example_plugins() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(&cargo)
+            .args(["xtask", "examples"])
+            .current_dir(repo_root())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run cargo xtask examples: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo xtask examples failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|d| repo_root().join(d))
+            .unwrap_or_else(|| repo_root().join("target"));
+        target.join("example-plugins")
+    })
+}
+
+/// Worker properties whose plugin path also holds the example components.
+fn worker_props(broker: &Broker, dir: &TestDir) -> String {
+    let examples = example_plugins();
+    let props = default_worker_props(Some(broker), dir.path());
+    let path_line = props
+        .lines()
+        .find(|l| l.starts_with("plugin.path="))
+        .expect("default worker props set plugin.path")
+        .to_string();
+    props.replace(&path_line, &format!("{path_line},{}", examples.display()))
+}
+
+/// JSON values by `seq`.
+fn by_seq(messages: &[sluice_tests::Message]) -> HashMap<i64, Value> {
+    messages
+        .iter()
+        .map(|m| {
+            let v: Value = serde_json::from_str(m.value_str())
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", m.value_str()));
+            (v["seq"].as_i64().expect("int seq"), v)
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_transform_in_rust_javascript_and_python_gives_the_same_records() {
+    const COUNT: u64 = 20;
+    let broker = Broker::shared();
+    let dir = TestDir::new("polyglot-transform");
+    let plain = unique("users-plain");
+    let mut connectors = vec![(
+        "plain.properties".to_string(),
+        datagen(&unique("gen-plain"), &plain, COUNT, 0),
+    )];
+    let langs = ["rust", "js", "python"];
+    let mut topics = Vec::new();
+    for lang in langs {
+        let topic = unique(&format!("users-{lang}"));
+        connectors.push((
+            format!("{lang}.properties"),
+            format!(
+                "{}transforms=mask\n\
+                 transforms.mask.type={lang}-mask-upper\n\
+                 transforms.mask.mask.fields=email\n\
+                 transforms.mask.upper.fields=name,region\n",
+                datagen(&unique(&format!("gen-{lang}")), &topic, COUNT, 0)
+            ),
+        ));
+        topics.push(topic);
+    }
+    let files: Vec<(&str, &str)> = connectors
+        .iter()
+        .map(|(f, c)| (f.as_str(), c.as_str()))
+        .collect();
+    let _worker = Worker::start(&dir, &worker_props(broker, &dir), &files);
+
+    let originals = by_seq(&broker.consume_all(&plain, COUNT as usize, Duration::from_secs(240)));
+    assert_eq!(originals.len(), COUNT as usize);
+    for (lang, topic) in langs.iter().zip(&topics) {
+        let transformed =
+            by_seq(&broker.consume_all(topic, COUNT as usize, Duration::from_secs(240)));
+        assert_eq!(
+            transformed.len(),
+            COUNT as usize,
+            "{lang}: one record per seq"
+        );
+        for (seq, original) in &originals {
+            // datagen is seeded, so each connector generated the same users.
+            let mut expected = original.clone();
+            expected["email"] = Value::from("****");
+            for f in ["name", "region"] {
+                let upper = original[f].as_str().expect("string field").to_uppercase();
+                expected[f] = Value::from(upper);
+            }
+            assert_eq!(transformed[seq], expected, "{lang} transform of seq {seq}");
+        }
+    }
+}
+
+#[test]
+fn a_javascript_source_feeds_a_python_sink_through_a_python_transform() {
+    const COUNT: usize = 5;
+    let broker = Broker::shared();
+    let dir = TestDir::new("polyglot-source-sink");
+    let topic = unique("greetings");
+    broker.create_topic(&topic, 1);
+    let out_file = dir.join("greetings.jsonl");
+    let source = format!(
+        "name={}\nconnector.class=js-greetings-source\ntopic={topic}\ncount={COUNT}\nmessage=hello\n\
+         value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n",
+        unique("js-source")
+    );
+    let sink = format!(
+        "name={}\nconnector.class=python-jsonl-sink\ntopics={topic}\nfile={}\n\
+         value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n\
+         transforms=shout\ntransforms.shout.type=python-mask-upper\n\
+         transforms.shout.upper.fields=message\n",
+        unique("py-sink"),
+        out_file.display()
+    );
+    let worker = Worker::start(
+        &dir,
+        &worker_props(broker, &dir),
+        &[("source.properties", &source), ("sink.properties", &sink)],
+    );
+    wait_until(
+        &format!("{COUNT} lines in {}", out_file.display()),
+        Duration::from_secs(240),
+        || (count_lines(&out_file) >= COUNT).then_some(()),
+        || {
+            format!(
+                "{} lines; log:\n{}",
+                count_lines(&out_file),
+                worker.log_tail(40)
+            )
+        },
+    );
+    // Let a wrong extra record show up before comparing.
+    std::thread::sleep(Duration::from_secs(2));
+    let lines: Vec<Value> = read_to_string(&out_file)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let expected: Vec<Value> = (0..COUNT)
+        .map(|i| {
+            serde_json::json!({
+                "topic": topic,
+                "partition": 0,
+                "offset": i,
+                "key": format!("greeting-{i}"),
+                "value": {"seq": i, "message": format!("HELLO #{i}")},
+            })
+        })
+        .collect();
+    assert_eq!(lines, expected);
+}
+
+/// Runs `cmd`, panicking with its output when it fails.
+fn run_ok(cmd: &mut std::process::Command, what: &str) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn scaffolded_projects_build_and_load_in_every_language() {
+    // The toolchains `cargo xtask examples` installed under target/ stand in for the
+    // project's own `npm install` / `pip install` (same pinned versions), so this test needs
+    // no network beyond what that step needed.
+    let examples = example_plugins();
+    let target = examples.parent().expect("target dir").to_path_buf();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run_ok(
+        std::process::Command::new(&cargo)
+            .args(["build", "-p", "sluice", "--bin", "sluice"])
+            .current_dir(repo_root()),
+        "building sluice",
+    );
+    let sluice = target.join("debug").join("sluice");
+    let dir = TestDir::new("scaffold");
+    for lang in ["rust", "js", "python"] {
+        let name = format!("my-{lang}-plugin");
+        run_ok(
+            std::process::Command::new(&sluice)
+                .args(["plugin", "new", "--lang", lang, "--dir"])
+                .arg(dir.path())
+                .arg(&name),
+            "sluice plugin new",
+        );
+        let project = dir.join(&name);
+        assert!(project.join("README.md").is_file(), "{lang}: README");
+        let component = match lang {
+            "rust" => {
+                let wasm_target = target.join("wasm");
+                run_ok(
+                    std::process::Command::new(&cargo)
+                        .args(["build", "--release", "--target", "wasm32-wasip2"])
+                        .env("CARGO_TARGET_DIR", &wasm_target)
+                        .env_remove("RUSTFLAGS")
+                        .current_dir(&project),
+                    "cargo build of the Rust project",
+                );
+                wasm_target.join("wasm32-wasip2/release/my_rust_plugin.wasm")
+            }
+            "js" => {
+                std::os::unix::fs::symlink(
+                    target.join("js-toolchain/node_modules"),
+                    project.join("node_modules"),
+                )
+                .expect("link node_modules");
+                for script in ["test", "build"] {
+                    run_ok(
+                        std::process::Command::new("npm")
+                            .args(["run", script])
+                            .current_dir(&project),
+                        &format!("npm run {script}"),
+                    );
+                }
+                project.join(format!("{name}.wasm"))
+            }
+            _ => {
+                let venv_bin = target.join("py-toolchain/bin");
+                let path = format!(
+                    "{}:{}",
+                    venv_bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                );
+                run_ok(
+                    std::process::Command::new(venv_bin.join("python"))
+                        .args(["-m", "unittest"])
+                        .env("PYTHONPATH", "sdk")
+                        .current_dir(&project),
+                    "python unit tests",
+                );
+                run_ok(
+                    std::process::Command::new("sh")
+                        .arg("build.sh")
+                        .env("PATH", path)
+                        .current_dir(&project),
+                    "build.sh",
+                );
+                project.join(format!("{name}.wasm"))
+            }
+        };
+        let out = std::process::Command::new(&sluice)
+            .args(["plugins", "inspect"])
+            .arg(&component)
+            .output()
+            .expect("sluice plugins inspect");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{lang}: inspect failed: {text}");
+        assert!(
+            text.contains("kind:         transformation") && text.contains(&name),
+            "{lang}: {text}"
+        );
+    }
+}

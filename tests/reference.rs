@@ -1,0 +1,156 @@
+//! The reference Apache Kafka Connect 3.9 (`connect-standalone`), for tests that compare Sluice
+//! with it: started with shared/tools/reference-connect/run.sh from the install that its
+//! setup.sh made (`$REF_HOME`, default /tmp/reference-connect; `cargo xtask test` runs setup.sh
+//! when it is missing).
+//!
+//! Design decision: a missing java or reference install is a test failure with the command that
+//! fixes it, never a skip, so a CI machine without the reference cannot pass the comparison.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{http_get, workspace_root, Broker, HttpResponse, TestDir};
+
+/// The JVM takes a few seconds to serve REST; far longer on a loaded 2-core machine.
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A running reference `connect-standalone` process; killed on drop.
+pub struct ReferenceConnect {
+    child: Child,
+    /// Its REST listener on loopback.
+    pub rest: SocketAddr,
+    /// Its combined stdout/stderr.
+    pub log: PathBuf,
+}
+
+impl ReferenceConnect {
+    /// Starts a standalone reference worker on `broker` with StringConverter keys and values,
+    /// offsets in `<dir>/reference.offsets`, flushed every `offset.flush.interval.ms=500`
+    /// (like [`crate::default_worker_props`]), no connectors, and waits until `GET /`
+    /// answers. `extra` is appended to its worker properties.
+    pub fn start(dir: &TestDir, broker: &Broker, extra: &str) -> ReferenceConnect {
+        let home = std::env::var_os("REF_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/tmp/reference-connect".into());
+        let scripts = std::env::var_os("SLUICE_REFERENCE_CONNECT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("../shared/tools/reference-connect"));
+        let setup = scripts.join("setup.sh");
+        assert!(
+            home.join("classpath.txt").is_file(),
+            "the reference Kafka Connect is not installed in {} (no classpath.txt): run `bash {}` (cargo xtask test does)",
+            home.display(),
+            setup.display()
+        );
+        assert!(
+            scripts.join("run.sh").is_file(),
+            "the reference Kafka Connect's run.sh is not in {} (set SLUICE_REFERENCE_CONNECT)",
+            scripts.display()
+        );
+        let java = Command::new("java").arg("-version").output();
+        assert!(
+            matches!(&java, Ok(o) if o.status.success()),
+            "java is not on PATH ({java:?}): the reference Kafka Connect needs Java 17 (`bash {}` installs it)",
+            setup.display()
+        );
+
+        let port = crate::free_port();
+        // An empty plugin.path with service loading: FileStreamSource and the converters come
+        // from the classpath, as in the benchmark.
+        let plugin_dir = dir.join("reference-plugins");
+        std::fs::create_dir_all(&plugin_dir).expect("create the reference plugin dir");
+        let props = format!(
+            "bootstrap.servers={}\n\
+             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             offset.storage.file.filename={}\n\
+             offset.flush.interval.ms=500\n\
+             plugin.discovery=service_load\n\
+             plugin.path={}\n\
+             listeners=http://127.0.0.1:{port}\n{extra}\n",
+            broker.bootstrap(),
+            dir.join("reference.offsets").display(),
+            plugin_dir.display(),
+        );
+        let worker_file = dir.write("reference-worker.properties", props);
+        let log = dir.join("reference.log");
+        let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
+        let err = out.try_clone().expect("clone log handle");
+        let child = Command::new("bash")
+            .arg(scripts.join("run.sh"))
+            .arg("standalone")
+            .arg(&worker_file)
+            .env("REF_HOME", &home)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start the reference Kafka Connect: {e}"));
+        let mut reference = ReferenceConnect {
+            child,
+            rest: SocketAddr::from(([127, 0, 0, 1], port)),
+            log,
+        };
+        reference.wait_ready();
+        reference
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if matches!(http_get(self.rest, "/"), Ok(r) if r.status == 200) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the reference Kafka Connect exited ({status}) before serving REST; log:\n{}",
+                    self.log_tail(60)
+                );
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "the reference Kafka Connect did not serve REST on {} within {START_TIMEOUT:?}; log:\n{}",
+                    self.rest,
+                    self.log_tail(60)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// `GET path`, panicking on connection errors.
+    pub fn get(&self, path: &str) -> HttpResponse {
+        http_get(self.rest, path)
+            .unwrap_or_else(|e| panic!("GET {path} from the reference on {}: {e}", self.rest))
+    }
+
+    /// The last `n` lines of its log.
+    pub fn log_tail(&self, n: usize) -> String {
+        tail(&self.log, n)
+    }
+}
+
+fn tail(path: &Path, n: usize) -> String {
+    let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl Drop for ReferenceConnect {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "---- tail of reference log {} ----\n{}\n---- end of reference log ----",
+                self.log.display(),
+                self.log_tail(60)
+            );
+        }
+        // run.sh `exec`s java, so the child is the JVM itself.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,390 @@
+//! `cargo xtask examples`: builds the example plugins in `examples/` (Rust, JavaScript,
+//! Python) into `target/example-plugins/<dir name>.wasm`, installing the guest toolchains
+//! first when they are missing:
+//!
+//! - JavaScript: `npm install` of `sdk/js/package.json` + `package-lock.json` (componentize-js,
+//!   pinned) into `target/js-toolchain/`, skipped while its lock file matches the SDK's.
+//! - Python: a venv at `target/py-toolchain/` with `sdk/python/requirements.txt`
+//!   (componentize-py, pinned), skipped while the installed requirements match.
+//! - Rust: the wasm32-wasip2 target (as `cargo xtask plugins`).
+//!
+//! An example is rebuilt only when a file it is built from (its directory, its language's
+//! SDK, the WIT) is newer than its component: JavaScript and Python components take 20-40 s
+//! each to build on a 2-core machine.
+//!
+//! The world (transform, sink, source) is read from the export call in the source
+//! (`exportTransform(` / `export_transform(` …), so an example needs no extra metadata.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use crate::cmd::{cargo, output, root, run};
+
+/// componentize-js features the examples never need. Without `--disable`, a component imports
+/// wasi:http (not provided by the Sluice host: loading fails) plus clocks, random and stdio.
+pub const JS_DISABLED_FEATURES: [&str; 5] = ["stdio", "random", "clocks", "http", "fetch-event"];
+
+/// Where the example components are collected (add it to a worker's `plugin.path`).
+pub fn example_plugins_dir(root: &Path) -> PathBuf {
+    root.join("target").join("example-plugins")
+}
+
+pub fn build_all() -> Result<PathBuf> {
+    let root = root();
+    let out = example_plugins_dir(&root);
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let examples = list_examples(&root.join("examples"))?;
+    if examples.iter().any(|(_, l)| *l == Lang::Rust) {
+        crate::test::ensure_wasm_target()?;
+    }
+    let mut js = None;
+    let mut py = None;
+    for (dir, lang) in &examples {
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("example directory name")?
+            .to_string();
+        let dest = out.join(format!("{name}.wasm"));
+        let inputs = [dir.clone(), lang.sdk_dir(&root), root.join("wit")];
+        if newer_than_inputs(&dest, &inputs)? {
+            report(&name, &dest, "up to date");
+            continue;
+        }
+        match lang {
+            Lang::Rust => build_rust(&root, dir, &name, &dest)?,
+            Lang::Js => {
+                let toolchain = match &js {
+                    Some(t) => t,
+                    None => js.insert(ensure_js_toolchain(&root)?),
+                };
+                build_js(&root, toolchain, dir, &dest)?
+            }
+            Lang::Python => {
+                let toolchain = match &py {
+                    Some(t) => t,
+                    None => py.insert(ensure_py_toolchain(&root)?),
+                };
+                build_python(&root, toolchain, dir, &dest)?
+            }
+        }
+        report(&name, &dest, "built");
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lang {
+    Rust,
+    Js,
+    Python,
+}
+
+impl Lang {
+    fn sdk_dir(self, root: &Path) -> PathBuf {
+        match self {
+            Lang::Rust => root.join("plugin-sdk"),
+            Lang::Js => root.join("sdk").join("js"),
+            Lang::Python => root.join("sdk").join("python"),
+        }
+    }
+}
+
+/// `examples/<lang>-*` directories (other files in examples/, e.g. connector configs, are
+/// not plugins).
+fn list_examples(examples: &Path) -> Result<Vec<(PathBuf, Lang)>> {
+    let mut found = Vec::new();
+    for entry in
+        std::fs::read_dir(examples).with_context(|| format!("reading {}", examples.display()))?
+    {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let lang = if name.starts_with("rust-") {
+            Lang::Rust
+        } else if name.starts_with("js-") {
+            Lang::Js
+        } else if name.starts_with("python-") {
+            Lang::Python
+        } else {
+            continue;
+        };
+        if path.is_dir() {
+            found.push((path, lang));
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// The WIT world an example's source exports, from its `export*` call.
+fn world_of(source: &str, file: &Path) -> Result<&'static str> {
+    const CALLS: [(&str, &str); 6] = [
+        ("exportTransform(", "transform"),
+        ("exportSink(", "sink"),
+        ("exportSource(", "source"),
+        ("export_transform(", "transform"),
+        ("export_sink(", "sink"),
+        ("export_source(", "source"),
+    ];
+    let worlds: Vec<&str> = CALLS
+        .iter()
+        .filter(|(call, _)| source.contains(call))
+        .map(|(_, w)| *w)
+        .collect();
+    match worlds.as_slice() {
+        [w] => Ok(w),
+        [] => bail!(
+            "{} exports no plugin: call exportTransform/exportSink/exportSource (JS) or \
+             export_transform/export_sink/export_source (Python) once",
+            file.display()
+        ),
+        more => bail!(
+            "{} exports several plugin kinds ({}): one component is one plugin",
+            file.display(),
+            more.join(", ")
+        ),
+    }
+}
+
+fn build_rust(root: &Path, dir: &Path, name: &str, dest: &Path) -> Result<()> {
+    let target_dir = root.join("target").join("wasm");
+    run(cargo()
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target_dir)
+        // Host-build flags (coverage, native CPU) must not reach the guest build.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS"))?;
+    let built = target_dir
+        .join("wasm32-wasip2")
+        .join("release")
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    copy(&built, dest)
+}
+
+struct JsToolchain {
+    cli: PathBuf,
+}
+
+/// `npm install` of the SDK's pinned toolchain into `target/js-toolchain`, unless already there.
+fn ensure_js_toolchain(root: &Path) -> Result<JsToolchain> {
+    let node = output(Command::new("node").arg("--version")).with_context(|| {
+        "`node` is not on PATH: the JavaScript examples need Node.js 20 or newer \
+         (apt-get install nodejs npm)"
+    })?;
+    let major: u32 = node
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major < 20 {
+        bail!(
+            "Node.js {} found; the JavaScript examples need 20 or newer",
+            node.trim()
+        );
+    }
+    let sdk = root.join("sdk").join("js");
+    let dir = root.join("target").join("js-toolchain");
+    let cli = dir
+        .join("node_modules")
+        .join("@bytecodealliance")
+        .join("componentize-js")
+        .join("src")
+        .join("cli.js");
+    let lock =
+        std::fs::read(sdk.join("package-lock.json")).context("reading sdk/js/package-lock.json")?;
+    // npm rewrites the lock it installs from, so a copy of the SDK's lock marks what is installed.
+    let marker = dir.join("installed-lock.json");
+    if cli.is_file() && std::fs::read(&marker).ok().as_deref() == Some(&lock[..]) {
+        return Ok(JsToolchain { cli });
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for f in ["package.json", "package-lock.json"] {
+        copy(&sdk.join(f), &dir.join(f))?;
+    }
+    // `npm install` over the copied lock installs exactly the locked versions. Not `npm ci`:
+    // npm leaves the other platforms' optional binaries of nested packages out of the lock it
+    // writes and `npm ci` then refuses it as "out of sync".
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir))?;
+    if !cli.is_file() {
+        bail!("npm install succeeded but {} is missing", cli.display());
+    }
+    std::fs::write(&marker, &lock).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(JsToolchain { cli })
+}
+
+fn build_js(root: &Path, toolchain: &JsToolchain, dir: &Path, dest: &Path) -> Result<()> {
+    let source = dir.join("index.js");
+    let text = std::fs::read_to_string(&source)
+        .with_context(|| format!("reading {}", source.display()))?;
+    let world = world_of(&text, &source)?;
+    // Run from the repository root: componentize-js maps the working directory into the
+    // build sandbox, so the example's relative import of ../../sdk/js/sluice.js resolves.
+    run(Command::new("node")
+        .arg(&toolchain.cli)
+        .arg(&source)
+        .arg("--wit")
+        .arg(root.join("wit"))
+        .args(["--world-name", world, "--disable"])
+        .args(JS_DISABLED_FEATURES)
+        .arg("--out")
+        .arg(dest)
+        .current_dir(root))
+}
+
+struct PyToolchain {
+    componentize_py: PathBuf,
+}
+
+/// A venv with the SDK's pinned requirements at `target/py-toolchain`, unless already there.
+fn ensure_py_toolchain(root: &Path) -> Result<PyToolchain> {
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| output(Command::new(p).arg("--version")).is_some())
+        .context("no `python3` on PATH: the Python examples need Python 3.10 or newer")?;
+    let requirements = root.join("sdk").join("python").join("requirements.txt");
+    let wanted = std::fs::read(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    let venv = root.join("target").join("py-toolchain");
+    let bin = venv.join("bin");
+    let componentize_py = bin.join("componentize-py");
+    let marker = venv.join("installed-requirements.txt");
+    if componentize_py.is_file() && std::fs::read(&marker).ok().as_deref() == Some(&wanted[..]) {
+        return Ok(PyToolchain { componentize_py });
+    }
+    if !bin.join("pip").is_file() {
+        run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
+    }
+    run(Command::new(bin.join("pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements))?;
+    std::fs::write(&marker, &wanted).with_context(|| format!("writing {}", marker.display()))?;
+    Ok(PyToolchain { componentize_py })
+}
+
+fn build_python(root: &Path, toolchain: &PyToolchain, dir: &Path, dest: &Path) -> Result<()> {
+    let source = dir.join("app.py");
+    let text = std::fs::read_to_string(&source)
+        .with_context(|| format!("reading {}", source.display()))?;
+    let world = world_of(&text, &source)?;
+    run(Command::new(&toolchain.componentize_py)
+        .arg("--wit-path")
+        .arg(root.join("wit"))
+        .args(["--world", world, "componentize", "--python-path"])
+        .arg(dir)
+        .arg("--python-path")
+        .arg(root.join("sdk").join("python"))
+        .arg("app")
+        .arg("--output")
+        .arg(dest)
+        .current_dir(root))
+}
+
+/// Unit tests of the guest SDKs and examples that run without a component: the JavaScript
+/// SDK under plain Node and the Rust example on the host target.
+pub fn test_all() -> Result<()> {
+    let root = root();
+    let js = root.join("sdk").join("js");
+    run(Command::new("node")
+        .args([
+            "--import",
+            "./test/support/register.mjs",
+            "--test",
+            "test/sdk.test.mjs",
+        ])
+        .current_dir(&js))?;
+    for (dir, lang) in list_examples(&root.join("examples"))? {
+        if lang == Lang::Rust {
+            run(cargo()
+                .args(["test", "--manifest-path"])
+                .arg(dir.join("Cargo.toml"))
+                .env("CARGO_TARGET_DIR", root.join("target").join("wasm")))?;
+        }
+    }
+    Ok(())
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    std::fs::copy(from, to)
+        .map(|_| ())
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))
+}
+
+fn report(name: &str, dest: &Path, what: &str) {
+    let size = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "example {name:<22} {:>9.1} KiB  {}  ({what})",
+        size as f64 / 1024.0,
+        dest.display()
+    );
+}
+
+/// Whether `dest` exists and is newer than every file under `inputs` (build output
+/// directories such as `target/` and `node_modules/` excluded).
+fn newer_than_inputs(dest: &Path, inputs: &[PathBuf]) -> Result<bool> {
+    let Ok(built) = std::fs::metadata(dest).and_then(|m| m.modified()) else {
+        return Ok(false);
+    };
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for input in inputs {
+        newest = newest.max(newest_mtime(input)?);
+    }
+    Ok(built > newest)
+}
+
+fn newest_mtime(path: &Path) -> Result<SystemTime> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(meta.modified()?);
+    }
+    let mut newest = meta.modified()?;
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if matches!(
+            name.to_str(),
+            Some("target" | "node_modules" | "__pycache__" | "dist")
+        ) {
+            continue;
+        }
+        newest = newest.max(newest_mtime(&entry.path())?);
+    }
+    Ok(newest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_world_from_the_export_call() {
+        let f = Path::new("x");
+        assert_eq!(
+            world_of("export const { plugin } = exportSink(S);", f).unwrap(),
+            "sink"
+        );
+        assert_eq!(
+            world_of("Plugin, T = export_transform(T)", f).unwrap(),
+            "transform"
+        );
+        assert!(world_of("nothing here", f)
+            .unwrap_err()
+            .to_string()
+            .contains("exports no plugin"));
+        assert!(world_of("exportSink(a); exportSource(b)", f).is_err());
+    }
+}
