@@ -35,9 +35,7 @@ impl ReferenceConnect {
         let home = std::env::var_os("REF_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| "/tmp/reference-connect".into());
-        let scripts = std::env::var_os("SLUICE_REFERENCE_CONNECT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("../shared/tools/reference-connect"));
+        let scripts = reference_scripts();
         let setup = scripts.join("setup.sh");
         assert!(
             home.join("classpath.txt").is_file(),
@@ -47,7 +45,7 @@ impl ReferenceConnect {
         );
         assert!(
             scripts.join("run.sh").is_file(),
-            "the reference Kafka Connect's run.sh is not in {} (set SLUICE_REFERENCE_CONNECT)",
+            "the reference Kafka Connect's run.sh is not in {} (looked beside the checkout and in /work/shared; set SLUICE_REFERENCE_CONNECT)",
             scripts.display()
         );
         let java = Command::new("java").arg("-version").output();
@@ -152,5 +150,21 @@ impl Drop for ReferenceConnect {
         // run.sh `exec`s java, so the child is the JVM itself.
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Where shared/tools/reference-connect (run.sh, setup.sh) is: `$SLUICE_REFERENCE_CONNECT`, else
+/// beside the checkout (`../shared`, the project's layout), else this workplace's `/work/shared`
+/// — a clean clone made elsewhere (as CI does) has no `../shared`.
+fn reference_scripts() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SLUICE_REFERENCE_CONNECT") {
+        return PathBuf::from(dir);
+    }
+    let beside = workspace_root().join("../shared/tools/reference-connect");
+    let workplace = PathBuf::from("/work/shared/tools/reference-connect");
+    if !beside.join("run.sh").is_file() && workplace.join("run.sh").is_file() {
+        workplace
+    } else {
+        beside
     }
 }

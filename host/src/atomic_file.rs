@@ -27,7 +27,7 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), AtomicWriteError> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(|e| err("create a temp file for", e))?;
+        let mut f = create_private(&tmp).map_err(|e| err("create a temp file for", e))?;
         f.write_all(bytes).map_err(|e| err("write", e))?;
         f.sync_all().map_err(|e| err("fsync", e))?;
         drop(f);
@@ -45,10 +45,34 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), AtomicWriteError> {
     Ok(())
 }
 
+/// Creates (truncating) a file only its owner can read: the connector store holds the real
+/// values of secret config keys, so it must not be world-readable whatever the umask says.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_written_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connectors.json");
+        write(&path, b"{}").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_no_temp_file() {

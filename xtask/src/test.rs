@@ -89,9 +89,19 @@ pub fn ensure_reference_connect() -> Result<()> {
     if home.join("classpath.txt").is_file() {
         return Ok(());
     }
+    // Beside the checkout (the project's layout), else this workplace's /work/shared: a clean
+    // clone made elsewhere (as CI does) has no ../shared.
     let scripts = std::env::var_os("SLUICE_REFERENCE_CONNECT")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/tools/reference-connect"));
+        .unwrap_or_else(|| {
+            let beside = root().join("../shared/tools/reference-connect");
+            let workplace = std::path::PathBuf::from("/work/shared/tools/reference-connect");
+            if !beside.join("setup.sh").is_file() && workplace.join("setup.sh").is_file() {
+                workplace
+            } else {
+                beside
+            }
+        });
     if !scripts.join("setup.sh").is_file() {
         bail!(
             "the reference Kafka Connect is not installed in {} and its setup script is not in {} (set REF_HOME or SLUICE_REFERENCE_CONNECT)",
