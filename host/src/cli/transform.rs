@@ -379,123 +379,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::data::SourcePosition;
     use crate::data::Value;
-    use crate::runtime::plugin::{ConfigProblem, Plugin, PluginKind, PluginSpec};
-    use crate::runtime::task::{Outcome, Predicate, SinkTask, SourceTask, TaskError, Transform};
+    use crate::runtime::test_doubles::{cfg, smt_catalog, TestCatalog};
 
-    /// A native stand-in for SMT plugins: `Upper` upper-cases string payloads (fails on
-    /// "boom"), `Drop` drops; predicate `IsA` is true when the topic is "a".
-    struct Native(PluginSpec);
-
-    fn plugin(name: &str, kind: PluginKind) -> Arc<dyn Plugin> {
-        Arc::new(Native(PluginSpec {
-            name: name.into(),
-            aliases: Vec::new(),
-            version: "1".into(),
-            kind,
-            description: String::new(),
-            config: Vec::new(),
-        }))
-    }
-
-    struct Upper;
-    impl Transform for Upper {
-        fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
-            Ok(records
-                .into_iter()
-                .map(|mut r| match &r.value.value {
-                    Value::String(s) if s == "boom" => Outcome::Fail("no boom allowed".into()),
-                    Value::String(s) => {
-                        r.value.value = Value::String(s.to_uppercase());
-                        Outcome::Keep(r)
-                    }
-                    _ => Outcome::Keep(r),
-                })
-                .collect())
-        }
-    }
-    struct DropAll;
-    impl Transform for DropAll {
-        fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
-            Ok(records.iter().map(|_| Outcome::Drop).collect())
-        }
-    }
-    struct IsA;
-    impl Predicate for IsA {
-        fn test(
-            &mut self,
-            records: &[ConnectRecord],
-        ) -> Result<Vec<Result<bool, String>>, TaskError> {
-            Ok(records.iter().map(|r| Ok(r.topic == "a")).collect())
-        }
-    }
-
-    impl Plugin for Native {
-        fn spec(&self) -> &PluginSpec {
-            &self.0
-        }
-        fn validate(&self, _: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
-            Ok(Vec::new())
-        }
-        fn task_configs(&self, _: &Config, _: u32) -> Result<Vec<Config>, TaskError> {
-            Err(TaskError::Fatal("not a connector".into()))
-        }
-        fn open_source(
-            &self,
-            _: &TaskId,
-            _: &Config,
-            _: Vec<SourcePosition>,
-        ) -> Result<Box<dyn SourceTask>, TaskError> {
-            Err(TaskError::Fatal("not a source".into()))
-        }
-        fn open_sink(&self, _: &TaskId, _: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
-            Err(TaskError::Fatal("not a sink".into()))
-        }
-        fn open_transform(
-            &self,
-            _: &TaskId,
-            _: &str,
-            _: &Config,
-        ) -> Result<Box<dyn Transform>, TaskError> {
-            match self.0.name.as_str() {
-                "Upper" => Ok(Box::new(Upper)),
-                _ => Ok(Box::new(DropAll)),
-            }
-        }
-        fn open_predicate(
-            &self,
-            _: &TaskId,
-            _: &str,
-            _: &Config,
-        ) -> Result<Box<dyn Predicate>, TaskError> {
-            Ok(Box::new(IsA))
-        }
-    }
-
-    struct Catalog(Vec<Arc<dyn Plugin>>);
-    impl PluginCatalog for Catalog {
-        fn find(&self, class: &str) -> Option<Arc<dyn Plugin>> {
-            self.0.iter().find(|p| p.spec().name == class).cloned()
-        }
-        fn plugins(&self) -> Vec<Arc<dyn Plugin>> {
-            self.0.clone()
-        }
-    }
-
-    fn catalog() -> Catalog {
-        Catalog(vec![
-            plugin("Upper", PluginKind::Transform),
-            plugin("Drop", PluginKind::Transform),
-            plugin("IsA", PluginKind::Predicate),
-        ])
-    }
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn catalog() -> TestCatalog {
+        smt_catalog(&Arc::default())
     }
 
     fn run_lines(config: &[(&str, &str)], input: &str, batch: usize) -> Result<Vec<Json>> {
@@ -509,13 +397,16 @@ mod tests {
             .collect())
     }
 
-    const UPPER_DROP_A: &[(&str, &str)] = &[
-        ("transforms", "up,dropA"),
-        ("transforms.up.type", "Upper"),
-        ("transforms.dropA.type", "Drop"),
-        ("transforms.dropA.predicate", "isA"),
-        ("predicates", "isA"),
-        ("predicates.isA.type", "IsA"),
+    /// Appends "!" to string values (a value "fail" fails), then drops what became "y!".
+    const SUFFIX_DROP_Y: &[(&str, &str)] = &[
+        ("transforms", "up,dropY"),
+        ("transforms.up.type", "x.Suffix"),
+        ("transforms.up.suffix", "!"),
+        ("transforms.dropY.type", "x.Drop"),
+        ("transforms.dropY.predicate", "isY"),
+        ("predicates", "isY"),
+        ("predicates.isY.type", "x.Equals"),
+        ("predicates.isY.equals", "y!"),
     ];
 
     #[test]
@@ -524,21 +415,21 @@ mod tests {
             r#"{"topic":"b","partition":2,"timestamp":5,"key":{"schema":{"type":"string","optional":false},"payload":"k"},"value":{"schema":null,"payload":"x"},"headers":[{"key":"h","value":{"schema":null,"payload":1}},{"key":"n","value":null}]}"#,
             r#"{"topic":"a","key":null,"value":{"schema":null,"payload":"y"}}"#,
             "",
-            r#"{"topic":"b","key":null,"value":{"schema":null,"payload":"boom"}}"#,
+            r#"{"topic":"b","key":null,"value":{"schema":null,"payload":"fail"}}"#,
             r#"{"topic":"b","key":null,"value":null}"#,
         ]
         .join("\n");
         for batch in [1, 2, 500] {
-            let out = run_lines(UPPER_DROP_A, &input, batch).unwrap();
+            let out = run_lines(SUFFIX_DROP_Y, &input, batch).unwrap();
             assert_eq!(
                 out,
                 vec![
                     serde_json::json!({"topic":"b","partition":2,"timestamp":5,
                         "key":{"schema":{"type":"string","optional":false},"payload":"k"},
-                        "value":{"schema":null,"payload":"X"},
+                        "value":{"schema":null,"payload":"x!"},
                         "headers":[{"key":"h","value":{"schema":null,"payload":1}},{"key":"n","value":null}]}),
                     serde_json::json!({"dropped":true}),
-                    serde_json::json!({"error":"no boom allowed"}),
+                    serde_json::json!({"error":"cannot suffix 'fail'"}),
                     serde_json::json!({"topic":"b","partition":0,"timestamp":null,"key":null,"value":null,"headers":[]}),
                 ],
                 "batch {batch}"
@@ -570,7 +461,7 @@ mod tests {
             ("{\"topic\":", "in.jsonl:1: not JSON"),
         ];
         for (line, want) in cases {
-            let e = run_lines(UPPER_DROP_A, line, 10).unwrap_err();
+            let e = run_lines(SUFFIX_DROP_Y, line, 10).unwrap_err();
             let text = format!("{e:#}");
             assert!(text.contains(want), "{line}: {text}");
         }
@@ -586,7 +477,7 @@ mod tests {
         .unwrap_err();
         let text = format!("{e:#}");
         assert!(
-            text.contains("transforms.x.type") && text.contains("Upper"),
+            text.contains("transforms.x.type") && text.contains("x.Suffix"),
             "{text}"
         );
         let e = open_chain(&cfg(&[("name", "c")]), &catalog())

@@ -445,54 +445,10 @@ pub fn describe_problems(problems: &[ConfigProblem]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::SourcePosition;
-    use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginSpec, TaskId};
-    use crate::runtime::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
-
-    struct Fake {
-        spec: PluginSpec,
-        /// Problems `validate` reports (or an error).
-        validate: Result<Vec<ConfigProblem>, TaskError>,
-    }
-
-    impl Plugin for Fake {
-        fn spec(&self) -> &PluginSpec {
-            &self.spec
-        }
-        fn validate(&self, _: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
-            self.validate.clone()
-        }
-        fn task_configs(&self, c: &Config, _: u32) -> Result<Vec<Config>, TaskError> {
-            Ok(vec![c.clone()])
-        }
-        fn open_source(
-            &self,
-            _: &TaskId,
-            _: &Config,
-            _: Vec<SourcePosition>,
-        ) -> Result<Box<dyn SourceTask>, TaskError> {
-            Err(TaskError::Fatal("test double".into()))
-        }
-        fn open_sink(&self, _: &TaskId, _: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
-            Err(TaskError::Fatal("test double".into()))
-        }
-        fn open_transform(
-            &self,
-            _: &TaskId,
-            _: &str,
-            _: &Config,
-        ) -> Result<Box<dyn Transform>, TaskError> {
-            Err(TaskError::Fatal("test double".into()))
-        }
-        fn open_predicate(
-            &self,
-            _: &TaskId,
-            _: &str,
-            _: &Config,
-        ) -> Result<Box<dyn Predicate>, TaskError> {
-            Err(TaskError::Fatal("test double".into()))
-        }
-    }
+    use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginSpec};
+    use crate::runtime::task::TaskError;
+    use crate::runtime::test_doubles::cfg;
+    use crate::runtime::test_doubles::TestPlugin;
 
     struct Catalog(Vec<Arc<dyn Plugin>>);
 
@@ -521,8 +477,8 @@ mod tests {
     }
 
     fn plugin(name: &str, kind: PluginKind, config: Vec<ConfigDef>) -> Arc<dyn Plugin> {
-        Arc::new(Fake {
-            spec: PluginSpec {
+        TestPlugin::with_spec(
+            PluginSpec {
                 name: name.into(),
                 aliases: Vec::new(),
                 version: "1.0".into(),
@@ -530,8 +486,8 @@ mod tests {
                 description: String::new(),
                 config,
             },
-            validate: Ok(Vec::new()),
-        })
+            Ok(Vec::new()),
+        )
     }
 
     fn catalog() -> Catalog {
@@ -558,13 +514,6 @@ mod tests {
             ),
             plugin("a.JdbcSource", PluginKind::Source, vec![]),
         ])
-    }
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     fn problems(pairs: &[(&str, &str)]) -> Vec<ConfigProblem> {
@@ -692,8 +641,8 @@ mod tests {
 
     #[test]
     fn a_plugin_quoting_a_secret_in_its_problems_is_redacted() {
-        let quoting = Arc::new(Fake {
-            spec: PluginSpec {
+        let quoting = TestPlugin::with_spec(
+            PluginSpec {
                 name: "Quoting".into(),
                 aliases: Vec::new(),
                 version: "1.0".into(),
@@ -701,11 +650,11 @@ mod tests {
                 description: String::new(),
                 config: vec![def("api.key", ConfigType::Password, true, true)],
             },
-            validate: Ok(vec![ConfigProblem {
+            Ok(vec![ConfigProblem {
                 key: "api.key".into(),
                 message: "api.key 's3cr3t-value' was refused; also bad: s3cr3t-value".into(),
             }]),
-        });
+        );
         let raw: Config = [
             ("name", "q"),
             ("connector.class", "Quoting"),
@@ -954,18 +903,16 @@ mod tests {
     fn plugin_validate_problems_are_collected_with_host_ones() {
         let mut spec = catalog().0[1].spec().clone();
         spec.name = "v.Source".into();
-        let reporting: Arc<dyn Plugin> = Arc::new(Fake {
-            spec: spec.clone(),
-            validate: Ok(vec![ConfigProblem {
+        let reporting: Arc<dyn Plugin> = TestPlugin::with_spec(
+            spec.clone(),
+            Ok(vec![ConfigProblem {
                 key: "file".into(),
                 message: "must be absolute".into(),
             }]),
-        });
+        );
         spec.name = "e.Source".into();
-        let failing: Arc<dyn Plugin> = Arc::new(Fake {
-            spec,
-            validate: Err(TaskError::Trap("out of fuel".into())),
-        });
+        let failing: Arc<dyn Plugin> =
+            TestPlugin::with_spec(spec, Err(TaskError::Trap("out of fuel".into())));
         let cat = Catalog(vec![reporting, failing]);
         let p = check_connector(
             &cfg(&[

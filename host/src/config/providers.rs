@@ -325,13 +325,7 @@ pub fn restore_placeholders(raw: &Config, task_config: &Config) -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::runtime::test_doubles::cfg;
 
     fn providers(extra: &[(&str, &str)]) -> ConfigProviders {
         let mut raw = cfg(&[

@@ -224,13 +224,7 @@ impl Secrets {
 mod tests {
     use super::*;
     use crate::runtime::plugin::Importance;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::runtime::test_doubles::cfg;
 
     fn def(name: &str, ty: ConfigType, secret: bool) -> ConfigDef {
         ConfigDef {

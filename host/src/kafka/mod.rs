@@ -215,13 +215,7 @@ fn redact_value(message: &str, value: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::runtime::test_doubles::cfg;
 
     #[test]
     fn passthrough_keeps_librdkafka_keys_and_drops_java_only_keys() {

@@ -253,13 +253,7 @@ enum Attempt {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::runtime::test_doubles::cfg;
 
     #[test]
     fn topic_settings_default_to_one_and_pass_topic_configs() {

@@ -17,7 +17,7 @@ pub mod source_task;
 pub mod status;
 pub mod task;
 #[cfg(test)]
-mod test_doubles;
+pub(crate) mod test_doubles;
 pub mod transforms;
 pub mod worker;
 

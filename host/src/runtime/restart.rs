@@ -236,13 +236,7 @@ impl Schedule {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::runtime::test_doubles::cfg;
 
     #[test]
     fn off_by_default_and_defaults_when_on() {

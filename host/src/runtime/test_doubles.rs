@@ -8,10 +8,14 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::json;
 
-use super::plugin::{Config, ConfigProblem, Plugin, PluginCatalog, PluginKind, PluginSpec, TaskId};
+use super::plugin::{
+    Config, ConfigDef, ConfigProblem, ConfigType, Importance, Plugin, PluginCatalog, PluginKind,
+    PluginSpec, TaskId,
+};
 use super::source_offsets::SourceOffsetStore;
 use super::task::{
-    Predicate, RecordFailure, SinkTask, SourceTask, TaskError, TopicPartitionOffset, Transform,
+    Outcome, Predicate, RecordFailure, SinkTask, SourceTask, TaskError, TopicPartitionOffset,
+    Transform,
 };
 use super::worker::ConverterFactory;
 use crate::config::{get, ConverterConfig};
@@ -209,6 +213,8 @@ impl SinkTask for TestSink {
 
 pub struct TestPlugin {
     spec: PluginSpec,
+    /// What `validate` answers (no problems unless built with [`TestPlugin::with_spec`]).
+    validate: Result<Vec<ConfigProblem>, TaskError>,
     pub sink_log: Arc<SinkLog>,
 }
 
@@ -223,6 +229,20 @@ impl TestPlugin {
                 description: "test double".into(),
                 config: Vec::new(),
             },
+            validate: Ok(Vec::new()),
+            sink_log: Arc::new(SinkLog::default()),
+        })
+    }
+
+    /// A plugin with this spec (config definitions, aliases…) whose `validate` answers
+    /// `validate`.
+    pub fn with_spec(
+        spec: PluginSpec,
+        validate: Result<Vec<ConfigProblem>, TaskError>,
+    ) -> Arc<Self> {
+        Arc::new(TestPlugin {
+            spec,
+            validate,
             sink_log: Arc::new(SinkLog::default()),
         })
     }
@@ -233,7 +253,7 @@ impl Plugin for TestPlugin {
         &self.spec
     }
     fn validate(&self, _config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
-        Ok(Vec::new())
+        self.validate.clone()
     }
     fn task_configs(&self, config: &Config, max_tasks: u32) -> Result<Vec<Config>, TaskError> {
         Ok((0..max_tasks)
@@ -309,6 +329,146 @@ impl Plugin for TestPlugin {
     ) -> Result<Box<dyn Predicate>, TaskError> {
         Err(TaskError::Fatal("not a predicate".into()))
     }
+}
+
+/// A native SMT/predicate plugin, for chain tests without WASM. Transform behaviour by `class`:
+/// `…Suffix`: appends config `suffix` to string values ("fail" values fail);
+/// `…Drop`: drops everything. Predicate: value equals config `equals`.
+pub struct NativeSmt {
+    spec: PluginSpec,
+    /// Batch sizes seen by `apply` / `test` (one call per batch).
+    calls: Arc<Mutex<Vec<(String, usize)>>>,
+}
+
+fn native_smt(
+    name: &str,
+    kind: PluginKind,
+    calls: &Arc<Mutex<Vec<(String, usize)>>>,
+) -> Arc<dyn Plugin> {
+    let config = if name.ends_with("Suffix") {
+        vec![ConfigDef {
+            name: "suffix".into(),
+            ty: ConfigType::String,
+            default: None,
+            required: true,
+            secret: false,
+            importance: Importance::High,
+            documentation: String::new(),
+            group: None,
+            recommended_values: Vec::new(),
+            file_access: None,
+        }]
+    } else {
+        Vec::new()
+    };
+    Arc::new(NativeSmt {
+        spec: PluginSpec {
+            name: name.into(),
+            aliases: Vec::new(),
+            version: "1".into(),
+            kind,
+            description: String::new(),
+            config,
+        },
+        calls: calls.clone(),
+    })
+}
+
+struct SuffixT(String, Arc<Mutex<Vec<(String, usize)>>>);
+impl Transform for SuffixT {
+    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
+        self.1.lock().push(("suffix".into(), records.len()));
+        Ok(records
+            .into_iter()
+            .map(|mut r| match &r.value.value {
+                Value::String(s) if s == "fail" => Outcome::Fail("cannot suffix 'fail'".into()),
+                Value::String(s) => {
+                    r.value.value = Value::String(format!("{s}{}", self.0));
+                    Outcome::Keep(r)
+                }
+                _ => Outcome::Keep(r),
+            })
+            .collect())
+    }
+}
+struct DropT(Arc<Mutex<Vec<(String, usize)>>>);
+impl Transform for DropT {
+    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
+        self.0.lock().push(("drop".into(), records.len()));
+        Ok(records.iter().map(|_| Outcome::Drop).collect())
+    }
+}
+struct EqualsP(String, Arc<Mutex<Vec<(String, usize)>>>);
+impl Predicate for EqualsP {
+    fn test(&mut self, records: &[ConnectRecord]) -> Result<Vec<Result<bool, String>>, TaskError> {
+        self.1.lock().push(("equals".into(), records.len()));
+        Ok(records
+            .iter()
+            .map(|r| Ok(r.value.value == Value::String(self.0.clone())))
+            .collect())
+    }
+}
+
+impl Plugin for NativeSmt {
+    fn spec(&self) -> &PluginSpec {
+        &self.spec
+    }
+    fn validate(&self, _: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
+        Ok(Vec::new())
+    }
+    fn task_configs(&self, c: &Config, _: u32) -> Result<Vec<Config>, TaskError> {
+        Ok(vec![c.clone()])
+    }
+    fn open_source(
+        &self,
+        _: &TaskId,
+        _: &Config,
+        _: Vec<SourcePosition>,
+    ) -> Result<Box<dyn SourceTask>, TaskError> {
+        Err(TaskError::Fatal("no".into()))
+    }
+    fn open_sink(&self, _: &TaskId, _: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
+        Err(TaskError::Fatal("no".into()))
+    }
+    fn open_transform(
+        &self,
+        _: &TaskId,
+        class: &str,
+        config: &Config,
+    ) -> Result<Box<dyn Transform>, TaskError> {
+        assert_eq!(
+            class, self.spec.name,
+            "the configured class is passed through"
+        );
+        if class.ends_with("Suffix") {
+            let s = get(config, "suffix").unwrap_or_default().to_string();
+            Ok(Box::new(SuffixT(s, self.calls.clone())))
+        } else {
+            Ok(Box::new(DropT(self.calls.clone())))
+        }
+    }
+    fn open_predicate(
+        &self,
+        _: &TaskId,
+        _: &str,
+        config: &Config,
+    ) -> Result<Box<dyn Predicate>, TaskError> {
+        Ok(Box::new(EqualsP(
+            get(config, "equals").unwrap_or_default().to_string(),
+            self.calls.clone(),
+        )))
+    }
+}
+
+/// `x.Suffix`, `x.Drop`, `x.Equals` and a sink connector `x.SomeSinkConnector`; every
+/// `apply`/`test` records its batch size in `calls`.
+pub fn smt_catalog(calls: &Arc<Mutex<Vec<(String, usize)>>>) -> TestCatalog {
+    TestCatalog(vec![
+        native_smt("x.Suffix", PluginKind::Transform, calls),
+        native_smt("x.Drop", PluginKind::Transform, calls),
+        native_smt("x.Equals", PluginKind::Predicate, calls),
+        native_smt("x.SomeSinkConnector", PluginKind::Sink, calls),
+    ])
 }
 
 pub struct TestCatalog(pub Vec<Arc<dyn Plugin>>);

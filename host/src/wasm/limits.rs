@@ -261,13 +261,7 @@ fn record_size(r: &wit::ConnectRecord) -> usize {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::runtime::test_doubles::cfg;
 
     #[test]
     fn defaults_are_overridden_per_connector() {
