@@ -211,63 +211,45 @@ fn config_providers_resolve_for_tasks_only() {
 
     // Unresolvable placeholders are accepted when stored, and fail the connector at start with
     // a message naming key, provider and path — never a value.
-    let bad = unique("prov-bad");
-    expect(
-        call(
-            &worker,
-            "POST",
-            "/connectors",
-            Some(
-                &json!({"name": bad, "config": {"connector.class": FILE_SINK, "topics": topic, "file": "${vault:db:out}"}}),
-            ),
+    let missing_key = format!(
+        "provider \"file\": no key \"nope\" in {:?}",
+        props.display().to_string()
+    );
+    for (what, file, why) in [
+        (
+            "an unknown provider",
+            "${vault:db:out}".to_string(),
+            "unknown config provider \"vault\" (the worker's config.providers lists [\"env\", \"file\"])".to_string(),
         ),
-        201,
-        "create with an unknown provider",
-    );
-    let status = wait_connector_state(&worker, &bad, "FAILED");
-    assert_eq!(
-        status["connector"]["trace"],
-        "cannot resolve the config provider placeholder in \"file\": unknown config provider \"vault\" (the worker's config.providers lists [\"env\", \"file\"])"
-    );
-    let denied = unique("prov-env");
-    expect(
-        call(
-            &worker,
-            "POST",
-            "/connectors",
-            Some(
-                &json!({"name": denied, "config": {"connector.class": FILE_SINK, "topics": topic, "file": "${env:HOME}"}}),
-            ),
+        (
+            "a denied env var",
+            "${env:HOME}".to_string(),
+            "environment variable \"HOME\" is not allowed by config.providers.env.param.allowlist.pattern".to_string(),
         ),
-        201,
-        "create with a denied env var",
-    );
-    let status = wait_connector_state(&worker, &denied, "FAILED");
-    assert_eq!(
-        status["connector"]["trace"],
-        "cannot resolve the config provider placeholder in \"file\": environment variable \"HOME\" is not allowed by config.providers.env.param.allowlist.pattern"
-    );
-    let missing = unique("prov-missing");
-    expect(
-        call(
-            &worker,
-            "POST",
-            "/connectors",
-            Some(
-                &json!({"name": missing, "config": {"connector.class": FILE_SINK, "topics": topic, "file": format!("${{file:{}:nope}}", props.display())}}),
-            ),
+        (
+            "a missing key",
+            format!("${{file:{}:nope}}", props.display()),
+            missing_key,
         ),
-        201,
-        "create with a missing key",
-    );
-    let status = wait_connector_state(&worker, &missing, "FAILED");
-    assert_eq!(
-        status["connector"]["trace"],
-        json!(format!(
-            "cannot resolve the config provider placeholder in \"file\": provider \"file\": no key \"nope\" in {:?}",
-            props.display().to_string()
-        ))
-    );
+    ] {
+        let name = unique("prov-bad");
+        expect(
+            call(
+                &worker,
+                "POST",
+                "/connectors",
+                Some(&json!({"name": name, "config": {"connector.class": FILE_SINK, "topics": topic, "file": file}})),
+            ),
+            201,
+            &format!("create with {what}"),
+        );
+        let status = wait_connector_state(&worker, &name, "FAILED");
+        assert_eq!(
+            status["connector"]["trace"],
+            json!(format!("cannot resolve the config provider placeholder in \"file\": {why}")),
+            "{what}"
+        );
+    }
     assert!(!worker.log_text().contains(secret), "secret in the log");
 }
 
