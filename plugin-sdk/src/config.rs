@@ -292,6 +292,23 @@ impl Config {
             defs: Arc::from(defs.to_vec()),
         }
     }
+    /// [`with_defs`](Config::with_defs) from borrowed pairs, as written in tests and examples.
+    ///
+    /// ```
+    /// use sluice_plugin_sdk::{Config, ConfigDef};
+    ///
+    /// let defs = [ConfigDef::string("field").required(), ConfigDef::int("size").default(8)];
+    /// let config = Config::from_pairs(&[("field", "id")], &defs);
+    /// assert_eq!(config.get("field"), Some("id"));
+    /// assert_eq!(config.get("size"), Some("8"));
+    /// ```
+    pub fn from_pairs(pairs: &[(&str, &str)], defs: &[ConfigDef]) -> Config {
+        let entries = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::with_defs(entries, defs)
+    }
     pub(crate) fn with_shared_defs(
         entries: Vec<(String, String)>,
         defs: Arc<[ConfigDef]>,

@@ -90,10 +90,10 @@ pub use config::{
 };
 pub use predicate::Predicate;
 pub use record::{
-    Header, OffsetMap, OffsetValue, Record, RecordFailure, SourcePosition, SourceRecord, TaskError,
-    TimestampType, TopicPartitionOffset,
+    Header, OffsetMap, OffsetValue, Record, RecordFailure, Side, SourcePosition, SourceRecord,
+    TaskError, TimestampType, TopicPartitionOffset,
 };
-pub use schema::{logical, Field, Schema, SchemaRef, SchemaType, StructSchemaBuilder};
+pub use schema::{logical, Field, Schema, SchemaCache, SchemaRef, SchemaType, StructSchemaBuilder};
 pub use sink::Sink;
 pub use source::Source;
 pub use transform::{Outcome, Transform};

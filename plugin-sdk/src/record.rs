@@ -111,6 +111,66 @@ impl Record {
     }
 }
 
+/// Which half of a record a `$Key`/`$Value` transform works on.
+///
+/// Kafka's key/value SMTs come as two classes (`...$Key`, `...$Value`) sharing one
+/// implementation; [`Side::of_class`] picks the half from the class the host instantiated and
+/// [`Record::update_side`] rewrites that half's schema and value together.
+///
+/// ```
+/// use sluice_plugin_sdk::{Record, Side, Value};
+///
+/// let side = Side::of_class("org.apache.kafka.connect.transforms.HoistField$Key");
+/// assert_eq!(side, Side::Key);
+///
+/// let mut record = Record::new("t").with_key(None, "k").with_value(None, "v");
+/// record
+///     .update_side(side, |schema, key| match key {
+///         Value::String(s) => Ok::<_, String>((schema, Value::String(s.to_uppercase()))),
+///         other => Err(format!("expected a string key, got {other:?}")),
+///     })
+///     .unwrap();
+/// assert_eq!(record.key, Value::from("K"));
+/// assert_eq!(record.value, Value::from("v"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Key,
+    Value,
+}
+
+impl Side {
+    /// `Key` for a class (or alias) ending in `$Key`, else `Value`.
+    pub fn of_class(class: &str) -> Side {
+        if class.ends_with("$Key") {
+            Side::Key
+        } else {
+            Side::Value
+        }
+    }
+}
+
+impl Record {
+    /// Replaces the schema and value of one `side` with what `f` makes of them.
+    ///
+    /// `f` gets both by value (no clone). On `Err` the error is returned and that side is
+    /// left null without a schema: the caller is expected to fail the record.
+    pub fn update_side<E>(
+        &mut self,
+        side: Side,
+        f: impl FnOnce(Option<SchemaRef>, Value) -> Result<(Option<SchemaRef>, Value), E>,
+    ) -> Result<(), E> {
+        let (schema, value) = match side {
+            Side::Key => (&mut self.key_schema, &mut self.key),
+            Side::Value => (&mut self.value_schema, &mut self.value),
+        };
+        let (new_schema, new_value) = f(schema.take(), std::mem::replace(value, Value::Null))?;
+        *schema = new_schema;
+        *value = new_value;
+        Ok(())
+    }
+}
+
 /// A primitive in a source partition or offset map (Connect allows only primitives there).
 #[derive(Debug, Clone, PartialEq)]
 pub enum OffsetValue {

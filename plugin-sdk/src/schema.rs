@@ -286,3 +286,67 @@ impl StructSchemaBuilder {
         Arc::new(self.schema)
     }
 }
+
+/// A small most-recently-used map from an input schema to the schema a transform derived
+/// from it (Kafka's SMTs keep an LRU cache of 16 for the same purpose).
+///
+/// Deriving once per input schema means every record of a batch shares one output `Arc`,
+/// which the SDK then lowers once per batch instead of once per record.
+///
+/// ```
+/// use sluice_plugin_sdk::{Schema, SchemaCache};
+///
+/// let mut cache = SchemaCache::new();
+/// let input = Schema::struct_builder().field("a", Schema::int32()).build_ref();
+/// assert!(cache.get(&input).is_none());
+/// let wrapped = Schema::struct_builder().field("inner", input.clone()).build_ref();
+/// cache.insert(input.clone(), wrapped.clone());
+///
+/// // An equal schema in another `Arc` (a later batch) hits too.
+/// let same = Schema::struct_builder().field("a", Schema::int32()).build_ref();
+/// assert!(std::sync::Arc::ptr_eq(&cache.get(&same).unwrap(), &wrapped));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SchemaCache {
+    /// (input, derived), most recent first.
+    entries: Vec<(SchemaRef, SchemaRef)>,
+}
+
+impl SchemaCache {
+    /// Kafka's `LRUCache` size in its SMTs.
+    pub const CAPACITY: usize = 16;
+
+    pub fn new() -> SchemaCache {
+        SchemaCache {
+            entries: Vec::new(),
+        }
+    }
+
+    /// The schema derived from `input` (same `Arc` or an equal schema), if cached.
+    pub fn get(&mut self, input: &SchemaRef) -> Option<SchemaRef> {
+        // The cache holds its input `Arc`s, so a cached pointer cannot be reused by another
+        // schema: pointer equality is a safe fast path before the deep comparison.
+        let pos = self
+            .entries
+            .iter()
+            .position(|(k, _)| Arc::ptr_eq(k, input) || **k == **input)?;
+        // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
+        // of this batch hit the cheap pointer comparison.
+        let (_, derived) = self.entries.remove(pos);
+        self.entries.insert(0, (input.clone(), derived.clone()));
+        Some(derived)
+    }
+
+    /// Remembers that `input` derives `derived`, evicting the least recently used entry
+    /// beyond [`CAPACITY`](Self::CAPACITY).
+    pub fn insert(&mut self, input: SchemaRef, derived: SchemaRef) {
+        self.entries.insert(0, (input, derived));
+        self.entries.truncate(Self::CAPACITY);
+    }
+}
+
+impl Default for SchemaCache {
+    fn default() -> Self {
+        SchemaCache::new()
+    }
+}

@@ -240,13 +240,7 @@ mod tests {
     use sluice_plugin_sdk::Value;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
-        Config::with_defs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            &Datagen::spec().config,
-        )
+        Config::from_pairs(pairs, &Datagen::spec().config)
     }
 
     fn seqs(records: &[SourceRecord]) -> Vec<i64> {

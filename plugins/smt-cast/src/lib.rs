@@ -24,8 +24,6 @@ const VALUE: &str = "org.apache.kafka.connect.transforms.Cast$Value";
 const KEY: &str = "org.apache.kafka.connect.transforms.Cast$Key";
 const PURPOSE: &str = "cast types";
 /// Kafka keeps the last 16 updated schemas per instance; so do we.
-const CACHE_SIZE: usize = 16;
-
 fn parse_type(name: &str) -> Option<SchemaType> {
     Some(match name.trim().to_uppercase().as_str() {
         "INT8" => SchemaType::Int8,
@@ -112,11 +110,11 @@ fn parse_spec(items: &[String]) -> Result<Spec, String> {
 }
 
 pub struct Cast {
-    key_side: bool,
+    side: Side,
     spec: Spec,
     replace_null_with_default: bool,
-    /// (input schema, updated schema), most recent first.
-    cache: Vec<(SchemaRef, SchemaRef)>,
+    /// The updated schema per input schema.
+    cache: SchemaCache,
 }
 
 /// A fresh schema of a cast target type (`SchemaBuilder.int8()` ...).
@@ -158,18 +156,8 @@ fn logical_name_survives(schema: &Schema, value: &Value) -> Result<(), String> {
 
 impl Cast {
     fn updated_schema(&mut self, schema: &SchemaRef) -> Result<SchemaRef, String> {
-        if let Some(pos) = self
-            .cache
-            .iter()
-            .position(|(k, _)| Arc::ptr_eq(k, schema) || **k == **schema)
-        {
-            // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
-            // of this batch hit the cheap pointer comparison.
-            let (_, cached) = self.cache.remove(pos);
-            let entry = (schema.clone(), cached);
-            let updated = entry.1.clone();
-            self.cache.insert(0, entry);
-            return Ok(updated);
+        if let Some(hit) = self.cache.get(schema) {
+            return Ok(hit);
         }
         let mut updated = match &self.spec {
             Spec::Whole(t) => with_basics(target_schema(*t), schema),
@@ -203,8 +191,7 @@ impl Cast {
             updated.default = Some(cast_value(Some(schema), d, updated.ty)?);
         }
         let updated = Arc::new(updated);
-        self.cache.insert(0, (schema.clone(), updated.clone()));
-        self.cache.truncate(CACHE_SIZE);
+        self.cache.insert(schema.clone(), updated.clone());
         Ok(updated)
     }
 
@@ -312,27 +299,15 @@ impl Transform for Cast {
             );
         }
         Ok(Cast {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             spec: parse_spec(&config.list("spec")?)?,
             replace_null_with_default: config.bool("replace.null.with.default")?,
-            cache: Vec::new(),
+            cache: SchemaCache::new(),
         })
     }
 
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.cast(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.cast(record.value_schema.take(), v).map(|(s, v)| {
-                record.value_schema = s;
-                record.value = v;
-            })
-        };
+        let result = record.update_side(self.side, |s, v| self.cast(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),

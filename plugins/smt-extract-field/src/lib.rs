@@ -14,7 +14,7 @@ const KEY: &str = "org.apache.kafka.connect.transforms.ExtractField$Key";
 const PURPOSE: &str = "field extraction";
 
 pub struct ExtractField {
-    key_side: bool,
+    side: Side,
     /// The path steps; V1 is always a single step.
     steps: Vec<String>,
     original: String,
@@ -262,7 +262,7 @@ impl Transform for ExtractField {
             return Err("Invalid value  for configuration field: the field path is empty".into());
         }
         Ok(ExtractField {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             steps,
             original: field.to_string(),
             replace_null_with_default: config.bool("replace.null.with.default")?,
@@ -270,19 +270,7 @@ impl Transform for ExtractField {
     }
 
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.extract(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.extract(record.value_schema.take(), v).map(|(s, v)| {
-                record.value_schema = s;
-                record.value = v;
-            })
-        };
+        let result = record.update_side(self.side, |s, v| self.extract(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),
@@ -297,13 +285,7 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::with_defs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            &ExtractField::spec().config,
-        )
+        Config::from_pairs(pairs, &ExtractField::spec().config)
     }
 
     fn map(entries: &[(&str, Value)]) -> Value {

@@ -18,28 +18,10 @@ const KEY: &str = "org.apache.kafka.connect.transforms.Flatten$Key";
 const PURPOSE: &str = "flattening";
 
 pub struct Flatten {
-    key_side: bool,
+    side: Side,
     delimiter: String,
-    /// The last input schema and its flattened form: records of one stream share a schema.
-    cache: Option<(SchemaRef, SchemaRef)>,
-}
-
-fn java_class(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Boolean(_) => "java.lang.Boolean",
-        Value::Int8(_) => "java.lang.Byte",
-        Value::Int16(_) => "java.lang.Short",
-        Value::Int32(_) => "java.lang.Integer",
-        Value::Int64(_) => "java.lang.Long",
-        Value::Float32(_) => "java.lang.Float",
-        Value::Float64(_) => "java.lang.Double",
-        Value::String(_) => "java.lang.String",
-        Value::Bytes(_) => "[B",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Map(_) => "java.util.HashMap",
-        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
-    }
+    /// The flattened form per input schema: records of one stream share a schema.
+    cache: SchemaCache,
 }
 
 /// A struct's field value as Connect's `Struct.get(Field)`: a null falls back to the default.
@@ -71,7 +53,7 @@ impl Flatten {
                 // Kafka casts every key to String: a non-string key is a ClassCastException.
                 return Err(format!(
                     "Flatten transformation requires string map keys (for record without schemas), found a key of {}",
-                    java_class(&k)
+                    k.java_class_name(None)
                 ));
             };
             let name = self.name(prefix, &key);
@@ -80,7 +62,7 @@ impl Flatten {
                 Value::Struct(_) => {
                     return Err(format!(
                         "Flatten transformation does not support class {} for record without schemas (for field {name}).",
-                        java_class(&v)
+                        v.java_class_name(None)
                     ))
                 }
                 other => put(out, name, other),
@@ -168,7 +150,7 @@ impl Flatten {
             let Value::Map(entries) = value else {
                 return Err(format!(
                     "Only Map objects supported in absence of schema for [{PURPOSE}], found: {}",
-                    java_class(&value)
+                    value.java_class_name(None)
                 ));
             };
             let mut out = Vec::with_capacity(entries.len());
@@ -178,14 +160,14 @@ impl Flatten {
         let Value::Struct(s) = value else {
             return Err(format!(
                 "Only Struct objects supported for [{PURPOSE}], found: {}",
-                java_class(&value)
+                value.java_class_name(None)
             ));
         };
         // The struct's own schema drives the flattening, as in Kafka.
         let input = s.schema().clone();
-        let updated = match &self.cache {
-            Some((from, to)) if *from == input => to.clone(),
-            _ => {
+        let updated = match self.cache.get(&input) {
+            Some(hit) => hit,
+            None => {
                 let mut fields = Vec::new();
                 let default = match &input.default {
                     Some(Value::Struct(d)) => Some(d),
@@ -212,7 +194,7 @@ impl Flatten {
                     flat.fields.push(f);
                 }
                 let flat = flat.into_ref();
-                self.cache = Some((input.clone(), flat.clone()));
+                self.cache.insert(input.clone(), flat.clone());
                 flat
             }
         };
@@ -244,26 +226,13 @@ impl Transform for Flatten {
     }
     fn create(class: &str, config: Config) -> Result<Self, String> {
         Ok(Flatten {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             delimiter: config.get("delimiter").unwrap_or(".").to_string(),
-            cache: None,
+            cache: SchemaCache::new(),
         })
     }
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.apply_side(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.apply_side(record.value_schema.take(), v)
-                .map(|(s, v)| {
-                    record.value_schema = s;
-                    record.value = v;
-                })
-        };
+        let result = record.update_side(self.side, |s, v| self.apply_side(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),

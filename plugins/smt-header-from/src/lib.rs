@@ -19,31 +19,13 @@ enum Operation {
 }
 
 pub struct HeaderFrom {
-    key_side: bool,
+    side: Side,
     fields: Vec<String>,
     headers: Vec<String>,
     operation: Operation,
     replace_null_with_default: bool,
-    /// The last input schema and its `move` form.
-    cache: Option<(SchemaRef, SchemaRef)>,
-}
-
-fn java_class(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Boolean(_) => "java.lang.Boolean",
-        Value::Int8(_) => "java.lang.Byte",
-        Value::Int16(_) => "java.lang.Short",
-        Value::Int32(_) => "java.lang.Integer",
-        Value::Int64(_) => "java.lang.Long",
-        Value::Float32(_) => "java.lang.Float",
-        Value::Float64(_) => "java.lang.Double",
-        Value::String(_) => "java.lang.String",
-        Value::Bytes(_) => "[B",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Map(_) => "java.util.HashMap",
-        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
-    }
+    /// The `move` form per input schema.
+    cache: SchemaCache,
 }
 
 impl HeaderFrom {
@@ -63,10 +45,8 @@ impl HeaderFrom {
     }
 
     fn move_schema(&mut self, schema: &SchemaRef) -> SchemaRef {
-        if let Some((from, to)) = &self.cache {
-            if from == schema {
-                return to.clone();
-            }
+        if let Some(hit) = self.cache.get(schema) {
+            return hit;
         }
         let moved = Schema {
             name: schema.name.clone(),
@@ -82,7 +62,7 @@ impl HeaderFrom {
             ..Schema::new(SchemaType::Struct)
         }
         .into_ref();
-        self.cache = Some((schema.clone(), moved.clone()));
+        self.cache.insert(schema.clone(), moved.clone());
         moved
     }
 
@@ -97,7 +77,7 @@ impl HeaderFrom {
                 return Err(format!(
                     "Only Map objects supported in absence of schema for [{}], found: {}",
                     self.purpose(),
-                    java_class(&value)
+                    value.java_class_name(None)
                 ));
             };
             for (field, header) in self.fields.iter().zip(&self.headers) {
@@ -120,7 +100,7 @@ impl HeaderFrom {
             return Err(format!(
                 "Only Struct objects supported for [{}], found: {}",
                 self.purpose(),
-                java_class(&value)
+                value.java_class_name(None)
             ));
         };
         let struct_schema = s.schema().clone();
@@ -234,33 +214,19 @@ impl Transform for HeaderFrom {
             None => return Err("Missing required configuration \"operation\" which has no default value.".into()),
         };
         Ok(HeaderFrom {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             fields,
             headers,
             operation,
             replace_null_with_default: config
                 .optional_bool("replace.null.with.default")?
                 .unwrap_or(true),
-            cache: None,
+            cache: SchemaCache::new(),
         })
     }
     fn apply(&mut self, mut record: Record) -> Outcome {
         let mut headers = std::mem::take(&mut record.headers);
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.apply_side(record.key_schema.take(), v, &mut headers)
-                .map(|(s, v)| {
-                    record.key_schema = s;
-                    record.key = v;
-                })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.apply_side(record.value_schema.take(), v, &mut headers)
-                .map(|(s, v)| {
-                    record.value_schema = s;
-                    record.value = v;
-                })
-        };
+        let result = record.update_side(self.side, |s, v| self.apply_side(s, v, &mut headers));
         record.headers = headers;
         match result {
             Ok(()) => Outcome::Keep(record),
@@ -276,14 +242,7 @@ mod tests {
     use super::*;
 
     fn make(class: &str, pairs: &[(&str, &str)]) -> Result<HeaderFrom, String> {
-        let entries = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        HeaderFrom::create(
-            class,
-            Config::with_defs(entries, &HeaderFrom::spec().config),
-        )
+        HeaderFrom::create(class, Config::from_pairs(pairs, &HeaderFrom::spec().config))
     }
 
     #[test]

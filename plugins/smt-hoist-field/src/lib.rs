@@ -6,20 +6,16 @@
 //! original schema — so a null value only fits when that schema is optional, and otherwise
 //! fails as Kafka's `Struct.put` validation does. Schemaless, a null becomes `{field: null}`.
 
-use std::sync::Arc;
-
 use sluice_plugin_sdk::*;
 
 const VALUE: &str = "org.apache.kafka.connect.transforms.HoistField$Value";
 const KEY: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
 /// Kafka keeps the last 16 wrapper schemas per instance; so do we.
-const CACHE_SIZE: usize = 16;
-
 pub struct HoistField {
-    key_side: bool,
+    side: Side,
     field: String,
-    /// (original schema, wrapper schema), most recent first.
-    cache: Vec<(SchemaRef, SchemaRef)>,
+    /// The wrapper schema per original schema.
+    cache: SchemaCache,
 }
 
 /// Connect's name for a schema type in validation errors (`Schema.Type` constant names).
@@ -42,24 +38,13 @@ fn type_name(ty: SchemaType) -> &'static str {
 
 impl HoistField {
     fn wrapper(&mut self, schema: &SchemaRef) -> SchemaRef {
-        if let Some(pos) = self
-            .cache
-            .iter()
-            .position(|(k, _)| Arc::ptr_eq(k, schema) || **k == **schema)
-        {
-            // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
-            // of this batch hit the cheap pointer comparison.
-            let (_, cached) = self.cache.remove(pos);
-            let entry = (schema.clone(), cached);
-            let wrapper = entry.1.clone();
-            self.cache.insert(0, entry);
-            return wrapper;
+        if let Some(hit) = self.cache.get(schema) {
+            return hit;
         }
         let wrapper = Schema::struct_builder()
             .field(self.field.clone(), schema.clone())
             .build_ref();
-        self.cache.insert(0, (schema.clone(), wrapper.clone()));
-        self.cache.truncate(CACHE_SIZE);
+        self.cache.insert(schema.clone(), wrapper.clone());
         wrapper
     }
 
@@ -121,26 +106,14 @@ impl Transform for HoistField {
             );
         };
         Ok(HoistField {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             field: field.to_string(),
-            cache: Vec::new(),
+            cache: SchemaCache::new(),
         })
     }
 
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.hoist(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.hoist(record.value_schema.take(), v).map(|(s, v)| {
-                record.value_schema = s;
-                record.value = v;
-            })
-        };
+        let result = record.update_side(self.side, |s, v| self.hoist(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),

@@ -32,7 +32,7 @@ fn field(config: &Config, key: &str) -> Option<FieldSpec> {
 }
 
 pub struct InsertField {
-    key_side: bool,
+    side: Side,
     topic: Option<FieldSpec>,
     partition: Option<FieldSpec>,
     offset: Option<FieldSpec>,
@@ -40,11 +40,9 @@ pub struct InsertField {
     static_field: Option<(FieldSpec, String)>,
     /// `replace.null.with.default` (Kafka 3.9, KIP-1040), default true.
     replace_null_with_default: bool,
-    /// (input struct schema, output schema), most recently used first.
-    schema_cache: Vec<(SchemaRef, SchemaRef)>,
+    /// The output schema per input struct schema.
+    schema_cache: SchemaCache,
 }
-
-const SCHEMA_CACHE_SIZE: usize = 16;
 
 impl InsertField {
     /// The fields to add, with their schema and value, for one record.
@@ -92,16 +90,8 @@ impl InsertField {
         schema: &SchemaRef,
         adds: &[(String, Schema, Value)],
     ) -> Result<SchemaRef, String> {
-        // The cache holds its input `Arc`s, so a pointer cannot be reused by another schema.
-        if let Some(i) = self
-            .schema_cache
-            .iter()
-            .position(|(k, _)| std::sync::Arc::ptr_eq(k, schema) || **k == **schema)
-        {
-            let hit = self.schema_cache.remove(i);
-            let out = hit.1.clone();
-            self.schema_cache.insert(0, hit);
-            return Ok(out);
+        if let Some(hit) = self.schema_cache.get(schema) {
+            return Ok(hit);
         }
         // Kafka's SchemaUtil.copySchemaBasics: name, version, doc and parameters are kept;
         // optionality and the default are not (the new struct is required).
@@ -130,8 +120,7 @@ impl InsertField {
             b = b.field(name.clone(), fs.clone());
         }
         let out = b.build_ref();
-        self.schema_cache.insert(0, (schema.clone(), out.clone()));
-        self.schema_cache.truncate(SCHEMA_CACHE_SIZE);
+        self.schema_cache.insert(schema.clone(), out.clone());
         Ok(out)
     }
 
@@ -246,7 +235,7 @@ impl Transform for InsertField {
             },
         };
         let t = InsertField {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             topic: field(&config, "topic.field"),
             partition: field(&config, "partition.field"),
             offset: field(&config, "offset.field"),
@@ -256,7 +245,7 @@ impl Transform for InsertField {
                 .optional_bool("replace.null.with.default")
                 .map_err(|e| e.to_string())?
                 .unwrap_or(true),
-            schema_cache: Vec::new(),
+            schema_cache: SchemaCache::new(),
         };
         if t.topic.is_none()
             && t.partition.is_none()
@@ -273,21 +262,7 @@ impl Transform for InsertField {
             Ok(a) => a,
             Err(m) => return Outcome::Fail(m),
         };
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.insert(record.key_schema.take(), v, adds)
-                .map(|(s, v)| {
-                    record.key_schema = s;
-                    record.key = v;
-                })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.insert(record.value_schema.take(), v, adds)
-                .map(|(s, v)| {
-                    record.value_schema = s;
-                    record.value = v;
-                })
-        };
+        let result = record.update_side(self.side, |s, v| self.insert(s, v, adds));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),
@@ -302,12 +277,7 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Config::from_pairs(pairs, &[])
     }
 
     #[test]

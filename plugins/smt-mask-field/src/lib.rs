@@ -15,7 +15,7 @@ const KEY: &str = "org.apache.kafka.connect.transforms.MaskField$Key";
 const PURPOSE: &str = "mask fields";
 
 pub struct MaskField {
-    key_side: bool,
+    side: Side,
     fields: Vec<String>,
     replacement: Option<String>,
     replace_null_with_default: bool,
@@ -315,7 +315,7 @@ impl Transform for MaskField {
             );
         }
         Ok(MaskField {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             fields,
             replacement,
             replace_null_with_default: config.bool("replace.null.with.default")?,
@@ -323,19 +323,7 @@ impl Transform for MaskField {
     }
 
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.mask(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.mask(record.value_schema.take(), v).map(|(s, v)| {
-                record.value_schema = s;
-                record.value = v;
-            })
-        };
+        let result = record.update_side(self.side, |s, v| self.mask(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),
@@ -350,13 +338,7 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::with_defs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            &MaskField::spec().config,
-        )
+        Config::from_pairs(pairs, &MaskField::spec().config)
     }
 
     fn map(entries: &[(&str, Value)]) -> Value {

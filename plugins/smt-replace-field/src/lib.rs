@@ -17,17 +17,15 @@ const VALUE: &str = "org.apache.kafka.connect.transforms.ReplaceField$Value";
 const KEY: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
 const PURPOSE: &str = "field replacement";
 /// Kafka keeps the last 16 updated schemas per instance; so do we.
-const CACHE_SIZE: usize = 16;
-
 pub struct ReplaceField {
-    key_side: bool,
+    side: Side,
     exclude: Vec<String>,
     include: Vec<String>,
     renames: HashMap<String, String>,
     reverse_renames: HashMap<String, String>,
     replace_null_with_default: bool,
-    /// (input schema, updated schema), most recent first.
-    cache: Vec<(SchemaRef, SchemaRef)>,
+    /// The updated schema per input schema.
+    cache: SchemaCache,
 }
 
 /// Java's `String.split(":")`: trailing empty strings are removed.
@@ -73,18 +71,8 @@ impl ReplaceField {
     }
 
     fn updated_schema(&mut self, schema: &SchemaRef) -> Result<SchemaRef, String> {
-        if let Some(pos) = self
-            .cache
-            .iter()
-            .position(|(k, _)| Arc::ptr_eq(k, schema) || **k == **schema)
-        {
-            // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
-            // of this batch hit the cheap pointer comparison.
-            let (_, cached) = self.cache.remove(pos);
-            let entry = (schema.clone(), cached);
-            let updated = entry.1.clone();
-            self.cache.insert(0, entry);
-            return Ok(updated);
+        if let Some(hit) = self.cache.get(schema) {
+            return Ok(hit);
         }
         let mut fields: Vec<Field> = Vec::new();
         for f in &schema.fields {
@@ -109,8 +97,7 @@ impl ReplaceField {
             default: None,
             ..Schema::new(SchemaType::Struct).with_basics_of(schema)
         });
-        self.cache.insert(0, (schema.clone(), updated.clone()));
-        self.cache.truncate(CACHE_SIZE);
+        self.cache.insert(schema.clone(), updated.clone());
         Ok(updated)
     }
 
@@ -258,30 +245,18 @@ impl Transform for ReplaceField {
             .map(|(k, v)| (v.clone(), k.clone()))
             .collect();
         Ok(ReplaceField {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             exclude,
             include,
             renames,
             reverse_renames,
             replace_null_with_default: config.bool("replace.null.with.default")?,
-            cache: Vec::new(),
+            cache: SchemaCache::new(),
         })
     }
 
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.replace(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.replace(record.value_schema.take(), v).map(|(s, v)| {
-                record.value_schema = s;
-                record.value = v;
-            })
-        };
+        let result = record.update_side(self.side, |s, v| self.replace(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),
@@ -296,13 +271,7 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        Config::with_defs(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            &ReplaceField::spec().config,
-        )
+        Config::from_pairs(pairs, &ReplaceField::spec().config)
     }
 
     fn map(entries: &[(&str, Value)]) -> Value {

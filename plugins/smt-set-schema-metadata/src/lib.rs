@@ -14,7 +14,7 @@ const VALUE: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value
 const KEY: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
 
 pub struct SetSchemaMetadata {
-    key_side: bool,
+    side: Side,
     name: Option<String>,
     version: Option<i32>,
     replace_null_with_default: bool,
@@ -106,7 +106,7 @@ impl Transform for SetSchemaMetadata {
             return Err("Neither schema name nor version configured".into());
         }
         Ok(SetSchemaMetadata {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             name,
             version,
             replace_null_with_default: config
@@ -115,20 +115,7 @@ impl Transform for SetSchemaMetadata {
         })
     }
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.apply_side(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.apply_side(record.value_schema.take(), v)
-                .map(|(s, v)| {
-                    record.value_schema = s;
-                    record.value = v;
-                })
-        };
+        let result = record.update_side(self.side, |s, v| self.apply_side(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),
@@ -143,13 +130,9 @@ mod tests {
     use super::*;
 
     fn make(class: &str, pairs: &[(&str, &str)]) -> Result<SetSchemaMetadata, String> {
-        let entries = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
         SetSchemaMetadata::create(
             class,
-            Config::with_defs(entries, &SetSchemaMetadata::spec().config),
+            Config::from_pairs(pairs, &SetSchemaMetadata::spec().config),
         )
     }
 

@@ -63,31 +63,12 @@ enum Precision {
 }
 
 pub struct TimestampConverter {
-    key_side: bool,
+    side: Side,
     field: String,
     target: Kind,
     format: Option<DateFormat>,
     precision: Precision,
     replace_null_with_default: bool,
-}
-
-/// Java's class name of the value a Connect converter would have produced.
-fn java_class(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Boolean(_) => "java.lang.Boolean",
-        Value::Int8(_) => "java.lang.Byte",
-        Value::Int16(_) => "java.lang.Short",
-        Value::Int32(_) => "java.lang.Integer",
-        Value::Int64(_) => "java.lang.Long",
-        Value::Float32(_) => "java.lang.Float",
-        Value::Float64(_) => "java.lang.Double",
-        Value::String(_) => "java.lang.String",
-        Value::Bytes(_) => "[B",
-        Value::Array(_) => "java.util.ArrayList",
-        Value::Map(_) => "java.util.HashMap",
-        Value::Struct(_) => "org.apache.kafka.connect.data.Struct",
-    }
 }
 
 /// Connect's `ConnectSchema.toString()`.
@@ -145,7 +126,7 @@ impl TimestampConverter {
                 other => {
                     return Err(format!(
                         "TimestampConverter does not support class {} objects as timestamps",
-                        java_class(other)
+                        other.java_class_name(None)
                     ))
                 }
             },
@@ -173,7 +154,7 @@ impl TimestampConverter {
             }
             (Kind::String, other) => Err(format!(
                 "Expected string timestamp to be a String, but found class {}",
-                java_class(&other)
+                other.java_class_name(None)
             )),
             (Kind::Unix, Value::Int64(t)) => Ok(match self.precision {
                 Precision::Seconds => t.saturating_mul(1000),
@@ -183,14 +164,14 @@ impl TimestampConverter {
             }),
             (Kind::Unix, other) => Err(format!(
                 "Expected Unix timestamp to be a Long, but found class {}",
-                java_class(&other)
+                other.java_class_name(None)
             )),
             (Kind::Date, Value::Int32(days)) => Ok(i64::from(days) * MS_PER_DAY),
             (Kind::Time, Value::Int32(ms)) => Ok(i64::from(ms)),
             (Kind::Timestamp, Value::Int64(ms)) => Ok(ms),
             (k, other) => Err(format!(
                 "Expected {k:?} to be a java.util.Date, but found class {}",
-                java_class(&other)
+                other.java_class_name(None)
             )),
         }
     }
@@ -248,7 +229,7 @@ impl TimestampConverter {
             let Value::Map(mut entries) = value else {
                 return Err(format!(
                     "Only Map objects supported in absence of schema for [{PURPOSE}], found: {}",
-                    java_class(&value)
+                    value.java_class_name(None)
                 ));
             };
             let key = Value::String(self.field.clone());
@@ -273,7 +254,7 @@ impl TimestampConverter {
             other => {
                 return Err(format!(
                     "Only Struct objects supported for [{PURPOSE}], found: {}",
-                    java_class(&other)
+                    other.java_class_name(None)
                 ))
             }
         };
@@ -379,7 +360,7 @@ impl Transform for TimestampConverter {
             })?)
         };
         Ok(TimestampConverter {
-            key_side: class.ends_with("$Key"),
+            side: Side::of_class(class),
             field: config.get("field").unwrap_or("").to_string(),
             target,
             format,
@@ -390,20 +371,7 @@ impl Transform for TimestampConverter {
         })
     }
     fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = if self.key_side {
-            let v = std::mem::replace(&mut record.key, Value::Null);
-            self.apply_side(record.key_schema.take(), v).map(|(s, v)| {
-                record.key_schema = s;
-                record.key = v;
-            })
-        } else {
-            let v = std::mem::replace(&mut record.value, Value::Null);
-            self.apply_side(record.value_schema.take(), v)
-                .map(|(s, v)| {
-                    record.value_schema = s;
-                    record.value = v;
-                })
-        };
+        let result = record.update_side(self.side, |s, v| self.apply_side(s, v));
         match result {
             Ok(()) => Outcome::Keep(record),
             Err(m) => Outcome::Fail(m),
@@ -418,13 +386,9 @@ mod tests {
     use super::*;
 
     fn make(class: &str, pairs: &[(&str, &str)]) -> TimestampConverter {
-        let entries = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
         TimestampConverter::create(
             class,
-            Config::with_defs(entries, &TimestampConverter::spec().config),
+            Config::from_pairs(pairs, &TimestampConverter::spec().config),
         )
         .unwrap_or_else(|e| panic!("{e}"))
     }

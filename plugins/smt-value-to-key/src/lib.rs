@@ -5,36 +5,22 @@
 //! reuse the value's field schemas and a listed field the value does not have is an error;
 //! schemaless, a missing field becomes a null entry.
 
-use std::sync::Arc;
-
 use sluice_plugin_sdk::*;
 
 const CLASS: &str = "org.apache.kafka.connect.transforms.ValueToKey";
 const PURPOSE: &str = "copying fields from value to key";
 /// Kafka keeps the last 16 key schemas per instance; so do we.
-const CACHE_SIZE: usize = 16;
-
 pub struct ValueToKey {
     fields: Vec<String>,
     replace_null_with_default: bool,
-    /// (value schema, key schema), most recent first.
-    cache: Vec<(SchemaRef, SchemaRef)>,
+    /// The key schema per value schema.
+    cache: SchemaCache,
 }
 
 impl ValueToKey {
     fn key_schema(&mut self, value_schema: &SchemaRef) -> Result<SchemaRef, String> {
-        if let Some(pos) = self
-            .cache
-            .iter()
-            .position(|(k, _)| Arc::ptr_eq(k, value_schema) || **k == **value_schema)
-        {
-            // Re-key on the newest Arc: the SDK interns schemas per batch, so the next records
-            // of this batch hit the cheap pointer comparison.
-            let (_, cached) = self.cache.remove(pos);
-            let entry = (value_schema.clone(), cached);
-            let key = entry.1.clone();
-            self.cache.insert(0, entry);
-            return Ok(key);
+        if let Some(hit) = self.cache.get(value_schema) {
+            return Ok(hit);
         }
         let mut b = Schema::struct_builder();
         for name in &self.fields {
@@ -44,8 +30,7 @@ impl ValueToKey {
             b = b.field(name.clone(), f.schema.clone());
         }
         let key = b.build_ref();
-        self.cache.insert(0, (value_schema.clone(), key.clone()));
-        self.cache.truncate(CACHE_SIZE);
+        self.cache.insert(value_schema.clone(), key.clone());
         Ok(key)
     }
 
@@ -141,7 +126,7 @@ impl Transform for ValueToKey {
         Ok(ValueToKey {
             fields,
             replace_null_with_default: config.bool("replace.null.with.default")?,
-            cache: Vec::new(),
+            cache: SchemaCache::new(),
         })
     }
 
