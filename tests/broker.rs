@@ -227,6 +227,13 @@ impl Broker {
             .set("group.id", crate::unique("sluice-tests-reader"))
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
+            // tansu 0.6.0 holds each fetch response for about half of the max wait even when
+            // it has data; the default 500 ms paced this reader (and the benchmark's
+            // file → Kafka clock, which stops when the reader has seen every record) at
+            // ~5 MiB per ~300 ms. With a short wait, the prefetch queue is what fills up:
+            // refetch 10 ms after it drains (librdkafka's default is 1 s).
+            .set("fetch.wait.max.ms", "10")
+            .set("fetch.queue.backoff.ms", "10")
             .create()
             .expect("create consumer");
         let partitions = crate::wait_until(

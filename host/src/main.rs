@@ -363,6 +363,12 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         plugins = ?plugins.plugins().iter().map(|p| p.spec().name.clone()).collect::<Vec<_>>(),
         "plugins loaded"
     );
+    // Loading read every precompiled artifact into memory (and freed it, on loader threads
+    // that have exited); have mimalloc give those pages back now rather than keep them
+    // resident for the worker's lifetime: an idle worker with 22 plugins measured 69 MiB RSS
+    // without this, 42 MiB with it.
+    // SAFETY: no arguments beyond a flag; safe to call at any time from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 
     let listener = worker_config
         .listeners

@@ -276,6 +276,13 @@ fn start(
     start_with(system, args, broker, dir, phase, &setup)
 }
 
+/// Both systems' sink consumers (worker `consumer.fetch.max.wait.ms`, the Java name; Sluice maps
+/// it to librdkafka's `fetch.wait.max.ms`). tansu 0.6.0 holds every fetch response for about
+/// half of the requested max wait even when it has data (storage/src/service/fetch.rs sleeps
+/// after each pass), so with the 500 ms default both systems' sinks were paced by the broker
+/// at ~5 MiB per ~300 ms, not by their own work.
+const FETCH_MAX_WAIT_MS: u32 = 10;
+
 /// Where a Sluice worker finds its plugins, and the connector files to start it with.
 struct WorkerSetup {
     plugin_path: PathBuf,
@@ -299,6 +306,7 @@ fn start_with(
          key.converter=org.apache.kafka.connect.storage.StringConverter\n\
          value.converter=org.apache.kafka.connect.storage.StringConverter\n\
          offset.flush.interval.ms=1000\n\
+         consumer.fetch.max.wait.ms={FETCH_MAX_WAIT_MS}\n\
          listeners=http://127.0.0.1:{port}\n",
         broker.bootstrap()
     );

@@ -6,7 +6,8 @@
 //! stop) only up to the last record that was acked together with every earlier record of its
 //! source partition. A full producer queue means back-pressure: poll and retry, never drop.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -23,7 +24,7 @@ use super::source_offsets::{OffsetTracker, SourceOffsetStore};
 use super::task::{SourceTask, TaskError};
 use super::transforms::ChainOutcome;
 use crate::config::Config;
-use crate::data::ConnectRecord;
+use crate::data::{ConnectRecord, OffsetMap};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 
 /// Upper bound on records asked of the plugin per poll.
@@ -120,10 +121,40 @@ fn convert<'a>(
     })
 }
 
-/// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
+/// What the poll stage hands to the produce stage.
+enum Polled {
+    /// One poll's records after the SMT chain, with the position each was read from.
+    Batch {
+        positions: Vec<(OffsetMap, OffsetMap)>,
+        outcomes: Vec<ChainOutcome>,
+    },
+    /// The plugin or the chain failed; the task fails with this trace.
+    Failed(String),
+}
+
+/// Batches polled ahead of the produce stage. Two keep both stages busy (one being produced,
+/// one ready) while bounding what a stop or failure leaves unproduced to ~2 polls' records.
+const POLLED_AHEAD: usize = 2;
+
+/// How often the produce stage serves delivery reports and offset commits while it waits for
+/// the poll stage (an idle source still gets its acks and commits).
+const PRODUCE_TICK: Duration = Duration::from_millis(20);
+
+/// Runs the task until stopped (`Ok`) or it fails (`Err(trace)`).
+///
+/// Design decision: a source task is two pipelined stages on two threads, so one task can use
+/// two cores. The *poll stage* (its own thread) owns the plugin instance and the SMT chain:
+/// `poll`, lifting the records out of the component, transforms. The *produce stage* (the
+/// task's thread) owns everything Kafka: converters, the producer and its delivery reports,
+/// the offset tracker and commits. They are joined by a bounded channel of
+/// [`POLLED_AHEAD`] batches, so back-pressure from the producer (queue full) stops polling.
+/// Offsets are still submitted to the tracker by the produce stage in poll order, so the
+/// commit rule (acked, and every earlier record of its source partition acked) is unchanged;
+/// a batch polled but not produced when the task stops is simply never committed
+/// (at-least-once: the restarted task reads it again).
 pub fn run(
     setup: SourceTaskSetup,
-    mut task: Box<dyn SourceTask>,
+    task: Box<dyn SourceTask>,
     control: TaskControl,
     mark_running: &dyn Fn(),
 ) -> Result<(), String> {
@@ -139,12 +170,15 @@ pub fn run(
     } = setup;
     let settings = ErrorSettings::from_connector(&connector_config)
         .map_err(|p| p.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "))?;
-    let mut chain = pipeline
+    // The poll stage stops on the task's stop flag or when the produce stage gives up; this
+    // flag covers both, so its backoff sleeps and SMT retries end early either way.
+    let poll_stop = Arc::new(AtomicBool::new(false));
+    let chain = pipeline
         .chain
-        .open(&id, settings.retry_policy(control.stop.clone()))?;
+        .open(&id, settings.retry_policy(poll_stop.clone()))?;
     // Source tasks have no dead letter queue (as in Kafka Connect): tolerated failures are
     // skipped and logged; their offsets still count as processed.
-    let mut errors = ErrorReporter::new(
+    let errors = ErrorReporter::new(
         ErrorSettings {
             dlq_topic: None,
             ..settings
@@ -158,7 +192,7 @@ pub fn run(
         .create_with_context(DeliveryContext::default())
         .map_err(|e| format!("cannot create the producer: {e}"))?;
     let topic_settings = TopicSettings::from_connector(&connector_config)?;
-    let mut topics = TopicCreator::new(
+    let topics = TopicCreator::new(
         &kafka,
         &format!("connector-adminclient-{}-{}", id.connector, id.task),
         topic_settings,
@@ -166,20 +200,83 @@ pub fn run(
     .map_err(|e| e.to_string())?;
     mark_running();
 
-    let mut tracker = OffsetTracker::new();
-    let mut active_topics = super::active_topics::TaskTopics::new(&id.connector);
-    let mut committer = Committer {
-        store,
-        connector: id.connector.clone(),
-        throttle: WarnThrottle::default(),
+    let (tx, rx) = mpsc::sync_channel::<Polled>(POLLED_AHEAD);
+    let span = tracing::Span::current();
+    let mut stage = ProduceStage {
+        producer,
+        tracker: OffsetTracker::new(),
+        topics,
+        active_topics: super::active_topics::TaskTopics::new(&id.connector),
+        committer: Committer {
+            store,
+            connector: id.connector.clone(),
+            throttle: WarnThrottle::default(),
+        },
+        errors,
+        converters,
+        pipeline: &pipeline,
+        queue_full: WarnThrottle::default(),
+        control: &control,
     };
-    let mut failure: Option<String> = None;
+    let (failure, poll_result) = std::thread::scope(|scope| {
+        let poller = std::thread::Builder::new()
+            .name(format!("poll-{}-{}", id.connector, id.task))
+            .spawn_scoped(scope, {
+                let poll_stop = poll_stop.clone();
+                move || span.in_scope(|| poll_stage(task, chain, &poll_stop, &tx))
+            });
+        let poller = match poller {
+            Ok(p) => p,
+            Err(e) => return (Some(format!("cannot start the poll thread: {e}")), Ok(())),
+        };
+        let failure = stage.run(&rx, &poll_stop, flush_interval);
+        // Whatever ended the produce stage ends the poll stage too; dropping the receiver
+        // unblocks a poll stage waiting for room in the channel.
+        poll_stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        (failure, poller.join())
+    });
+    let mut failure = failure;
+    if poll_result.is_err() {
+        failure.get_or_insert_with(|| "the poll thread panicked".to_string());
+    }
+
+    // Stopped: the poll stage has stopped the plugin; deliver what is queued (bounded), then
+    // commit what was acked.
+    let ProduceStage {
+        producer,
+        mut tracker,
+        mut committer,
+        ..
+    } = stage;
+    if let Err(e) = producer.flush(shutdown_timeout) {
+        tracing::warn!(
+            pending = tracker.pending(),
+            "not every record was acknowledged within task.shutdown.graceful.timeout.ms ({} ms): {e}; their offsets are not committed",
+            shutdown_timeout.as_millis()
+        );
+    }
+    if let Err(f) = drain(&producer, &mut tracker) {
+        failure.get_or_insert(f);
+    }
+    committer.commit(&mut tracker);
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// The poll stage: polls the plugin and runs the SMT chain until stopped or failed, then
+/// stops the plugin. A failure is sent to the produce stage as [`Polled::Failed`].
+fn poll_stage(
+    mut task: Box<dyn SourceTask>,
+    mut chain: super::transforms::TransformChain,
+    stop: &AtomicBool,
+    tx: &mpsc::SyncSender<Polled>,
+) {
     let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-    let mut last_commit = Instant::now();
-    let mut queue_full = WarnThrottle::default();
-
-    'outer: while !control.stopping() {
+    while !stop.load(Ordering::Relaxed) {
         let batch = match task.poll(MAX_POLL_RECORDS) {
             Ok(b) => {
                 retry.reset();
@@ -187,29 +284,19 @@ pub fn run(
             }
             Err(TaskError::Retriable(m)) => {
                 tracing::warn!("poll failed, retrying: {m}");
-                retry.sleep(&control.stop);
+                retry.sleep(stop);
                 continue;
             }
             Err(e) => {
-                failure = Some(format!("poll failed: {e}"));
+                let _ = tx.send(Polled::Failed(format!("poll failed: {e}")));
                 break;
             }
         };
         if batch.is_empty() {
-            producer.poll(Duration::ZERO);
-            if let Err(f) = drain(&producer, &mut tracker) {
-                failure = Some(f);
-                break;
-            }
-            if last_commit.elapsed() >= flush_interval {
-                committer.commit(&mut tracker);
-                last_commit = Instant::now();
-            }
-            idle.sleep(&control.stop);
+            idle.sleep(stop);
             continue;
         }
         idle.reset();
-
         // SMTs run before the converters; a dropped or tolerated record is not produced but
         // its source offset still counts (committed once every earlier record was acked).
         let (positions, records): (Vec<_>, Vec<_>) = batch
@@ -222,17 +309,93 @@ pub fn run(
             match chain.apply(records) {
                 Ok(o) => o,
                 Err(e) => {
-                    failure = Some(e.to_string());
-                    break 'outer;
+                    let _ = tx.send(Polled::Failed(e.to_string()));
+                    break;
                 }
             }
         };
+        if tx
+            .send(Polled::Batch {
+                positions,
+                outcomes,
+            })
+            .is_err()
+        {
+            break; // the produce stage is gone (failed or stopping)
+        }
+    }
+    task.stop();
+}
+
+/// The produce stage's state: everything between a polled batch and committed offsets.
+struct ProduceStage<'a> {
+    producer: BaseProducer<DeliveryContext>,
+    tracker: OffsetTracker,
+    topics: TopicCreator,
+    active_topics: super::active_topics::TaskTopics,
+    committer: Committer,
+    errors: ErrorReporter,
+    converters: Converters,
+    pipeline: &'a Pipeline,
+    queue_full: WarnThrottle,
+    control: &'a TaskControl,
+}
+
+impl ProduceStage<'_> {
+    /// Produces polled batches until the poll stage is done (`None`) or something fails
+    /// (`Some(trace)`). Serves delivery reports and due commits at least every
+    /// [`PRODUCE_TICK`].
+    fn run(
+        &mut self,
+        rx: &mpsc::Receiver<Polled>,
+        poll_stop: &AtomicBool,
+        flush_interval: Duration,
+    ) -> Option<String> {
+        let mut last_commit = Instant::now();
+        loop {
+            if self.control.stopping() {
+                // The poll stage finishes its current poll, stops the plugin and hangs up;
+                // batches already polled are still produced below.
+                poll_stop.store(true, Ordering::Relaxed);
+            }
+            match rx.recv_timeout(PRODUCE_TICK) {
+                Ok(Polled::Batch {
+                    positions,
+                    outcomes,
+                }) => {
+                    if let Err(f) = self.produce(positions, outcomes) {
+                        return f;
+                    }
+                }
+                Ok(Polled::Failed(f)) => return Some(f),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+            self.producer.poll(Duration::ZERO);
+            if let Err(f) = drain(&self.producer, &mut self.tracker) {
+                return Some(f);
+            }
+            if last_commit.elapsed() >= flush_interval {
+                self.committer.commit(&mut self.tracker);
+                last_commit = Instant::now();
+            }
+        }
+    }
+
+    /// Converts and sends one batch. `Err(Some(trace))` fails the task; `Err(None)` means it
+    /// was stopped while the producer could not take more records.
+    fn produce(
+        &mut self,
+        positions: Vec<(OffsetMap, OffsetMap)>,
+        outcomes: Vec<ChainOutcome>,
+    ) -> Result<(), Option<String>> {
+        let stop = &self.control.stop;
         for ((source_partition, source_offset), outcome) in positions.into_iter().zip(outcomes) {
             let record = match outcome {
                 ChainOutcome::Keep(r) => r,
                 ChainOutcome::Drop => {
-                    let seq = tracker.submit(&source_partition, source_offset);
-                    tracker.ack(seq);
+                    let seq = self.tracker.submit(&source_partition, source_offset);
+                    self.tracker.ack(seq);
                     continue;
                 }
                 ChainOutcome::Fail { class, message } => {
@@ -241,36 +404,28 @@ pub fn run(
                         class,
                         message,
                     };
-                    if let Err(trace) = errors.report(&f, None, &control.stop) {
-                        failure = Some(trace);
-                        break 'outer;
-                    }
-                    let seq = tracker.submit(&source_partition, source_offset);
-                    tracker.ack(seq);
+                    self.errors.report(&f, None, stop).map_err(Some)?;
+                    let seq = self.tracker.submit(&source_partition, source_offset);
+                    self.tracker.ack(seq);
                     continue;
                 }
             };
-            let produced = match convert(&record, &converters, &pipeline.converter_classes) {
-                Ok(p) => p,
-                Err(f) => {
-                    if let Err(trace) = errors.report(&f, None, &control.stop) {
-                        failure = Some(trace);
-                        break 'outer;
+            let produced =
+                match convert(&record, &self.converters, &self.pipeline.converter_classes) {
+                    Ok(p) => p,
+                    Err(f) => {
+                        self.errors.report(&f, None, stop).map_err(Some)?;
+                        let seq = self.tracker.submit(&source_partition, source_offset);
+                        self.tracker.ack(seq);
+                        continue;
                     }
-                    let seq = tracker.submit(&source_partition, source_offset);
-                    tracker.ack(seq);
-                    continue;
-                }
-            };
-            match topics.ensure(produced.topic, &control.stop) {
-                Ok(true) => active_topics.saw(produced.topic),
-                Ok(false) => break 'outer, // stopped while the broker was unreachable
-                Err(f) => {
-                    failure = Some(f);
-                    break 'outer;
-                }
+                };
+            match self.topics.ensure(produced.topic, stop) {
+                Ok(true) => self.active_topics.saw(produced.topic),
+                Ok(false) => return Err(None), // stopped while the broker was unreachable
+                Err(f) => return Err(Some(f)),
             }
-            let seq = tracker.submit(&source_partition, source_offset);
+            let seq = self.tracker.submit(&source_partition, source_offset);
             let mut rec: BaseRecord<'_, [u8], [u8], usize> =
                 BaseRecord::with_opaque_to(produced.topic, seq as usize);
             if !produced.headers.is_empty() {
@@ -296,69 +451,41 @@ pub fn run(
                 rec = rec.timestamp(t);
             }
             loop {
-                match producer.send(rec) {
+                match self.producer.send(rec) {
                     Ok(()) => break,
                     Err((
                         rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
                         back,
                     )) => {
                         // Back-pressure: serve delivery reports until there is room again.
-                        if let Some(n) = queue_full.allow() {
+                        if let Some(n) = self.queue_full.allow() {
                             tracing::debug!(
                                 suppressed = n,
                                 "producer queue full, waiting for acks"
                             );
                         }
-                        producer.poll(Duration::from_millis(100));
-                        if let Err(f) = drain(&producer, &mut tracker) {
-                            tracker.withdraw(seq);
-                            failure = Some(f);
-                            break 'outer;
+                        self.producer.poll(Duration::from_millis(100));
+                        if let Err(f) = drain(&self.producer, &mut self.tracker) {
+                            self.tracker.withdraw(seq);
+                            return Err(Some(f));
                         }
-                        if control.stopping() {
-                            tracker.withdraw(seq);
-                            break 'outer;
+                        if self.control.stopping() {
+                            self.tracker.withdraw(seq);
+                            return Err(None);
                         }
                         rec = back;
                     }
                     Err((e, _)) => {
-                        tracker.withdraw(seq);
-                        failure = Some(format!(
+                        self.tracker.withdraw(seq);
+                        return Err(Some(format!(
                             "cannot send a record to topic {:?}: {e}",
                             produced.topic
-                        ));
-                        break 'outer;
+                        )));
                     }
                 }
             }
         }
-        producer.poll(Duration::ZERO);
-        if let Err(f) = drain(&producer, &mut tracker) {
-            failure = Some(f);
-            break;
-        }
-        if last_commit.elapsed() >= flush_interval {
-            committer.commit(&mut tracker);
-            last_commit = Instant::now();
-        }
-    }
-
-    // Stop: no more polls; deliver what is queued (bounded), then commit what was acked.
-    task.stop();
-    if let Err(e) = producer.flush(shutdown_timeout) {
-        tracing::warn!(
-            pending = tracker.pending(),
-            "not every record was acknowledged within task.shutdown.graceful.timeout.ms ({} ms): {e}; their offsets are not committed",
-            shutdown_timeout.as_millis()
-        );
-    }
-    if let Err(f) = drain(&producer, &mut tracker) {
-        failure.get_or_insert(f);
-    }
-    committer.commit(&mut tracker);
-    match failure {
-        Some(f) => Err(f),
-        None => Ok(()),
+        Ok(())
     }
 }
 
