@@ -2,13 +2,14 @@
 //! offsets. Records failing a stage go through `errors.*` (tolerance, log, dead letter queue).
 //!
 //! Design decision: the plugin instance and the put-but-uncommitted offsets live behind one
-//! mutex shared with the consumer's rebalance callback. The callback runs on this same thread
-//! inside `consumer.poll`, when the loop does not hold the lock, so on revocation it can
-//! `flush` the sink and commit synchronously before the partitions move to another task.
-//! Offsets advance only after `put` returned, and are committed only after `flush` succeeded.
+//! mutex shared with the consumer's rebalance callback. The callback runs on the consumer's
+//! thread inside `consumer.poll`, when that thread does not hold the lock, so on revocation it
+//! can `flush` the sink and commit synchronously before the partitions move to another task
+//! (waiting for a `put` in progress on the put thread, see [`put_stage`]). Offsets advance
+//! only after `put` returned, and are committed only after `flush` succeeded.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -300,35 +301,123 @@ pub fn run(
         .map_err(|e| format!("cannot subscribe to {subscription:?}: {e}"))?;
     mark_running();
 
-    let mut failure: Option<String> = None;
-    let mut last_commit = Instant::now();
-    let mut poll_throttle = WarnThrottle::default();
-    let mut active_topics = super::active_topics::TaskTopics::new(&id.connector);
-    while !control.stopping() {
-        if let Some(f) = shared.lock().failure.take() {
-            failure = Some(f);
-            break;
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<ConnectRecord>>(MAX_IN_FLIGHT);
+    let (done_tx, done_rx) = mpsc::sync_channel::<PutDone>(MAX_IN_FLIGHT);
+    let span = tracing::Span::current();
+    let failure = std::thread::scope(|scope| {
+        let putter = std::thread::Builder::new()
+            .name(format!("put-{}-{}", id.connector, id.task))
+            .spawn_scoped(scope, {
+                let shared = &shared;
+                let control = &control;
+                move || span.in_scope(|| put_stage(shared, &job_rx, &done_tx, control))
+            });
+        let putter = match putter {
+            Ok(p) => p,
+            Err(e) => return Some(format!("cannot start the put thread: {e}")),
+        };
+        let mut in_flight: VecDeque<InFlight<'_>> = VecDeque::new();
+        let mut failure: Option<String> = None;
+        let mut last_commit = Instant::now();
+        let mut poll_throttle = WarnThrottle::default();
+        let mut active_topics = super::active_topics::TaskTopics::new(&id.connector);
+        'consume: while !control.stopping() {
+            if let Some(f) = shared.lock().failure.take() {
+                failure = Some(f);
+                break;
+            }
+            let batch = collect(&consumer, &mut poll_throttle);
+            for msg in &batch {
+                active_topics.saw(msg.topic());
+            }
+            if !batch.is_empty() {
+                let (records, record_idx) = match prepare(&batch, &mut stages, &control) {
+                    Ok(prepared) => prepared,
+                    Err(f) => {
+                        failure = Some(f);
+                        break;
+                    }
+                };
+                // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
+                // oldest when full, so a slow sink slows consumption instead of piling up.
+                while in_flight.len() >= MAX_IN_FLIGHT {
+                    match finish_oldest(
+                        &shared,
+                        &mut in_flight,
+                        &done_rx,
+                        &mut stages,
+                        &control,
+                        true,
+                    ) {
+                        Ok(Finished::Done) => {}
+                        Ok(Finished::Pending | Finished::Stopped) => break 'consume,
+                        Err(f) => {
+                            failure = Some(f);
+                            break 'consume;
+                        }
+                    }
+                }
+                if job_tx.send(records).is_err() {
+                    // The put stage gave up on an earlier batch; its result, read below, says
+                    // why.
+                    break;
+                }
+                in_flight.push_back(InFlight {
+                    msgs: batch,
+                    record_idx,
+                });
+            }
+            // Batches whose put has returned, without waiting for the others.
+            while !in_flight.is_empty() {
+                match finish_oldest(
+                    &shared,
+                    &mut in_flight,
+                    &done_rx,
+                    &mut stages,
+                    &control,
+                    false,
+                ) {
+                    Ok(Finished::Done) => {}
+                    Ok(Finished::Pending) => break,
+                    Ok(Finished::Stopped) => break 'consume,
+                    Err(f) => {
+                        failure = Some(f);
+                        break 'consume;
+                    }
+                }
+            }
+            if last_commit.elapsed() >= flush_interval {
+                shared.lock().flush_and_commit(&consumer);
+                last_commit = Instant::now();
+            }
         }
-        let batch = collect(&consumer, &mut poll_throttle);
-        for msg in &batch {
-            active_topics.saw(msg.topic());
-        }
-        if !batch.is_empty() {
-            match process(&shared, &batch, &mut stages, &control) {
-                Ok(true) => {}
-                Ok(false) => break, // stopped while retrying
+        // No more batches: the put stage finishes the ones it has (as the single-threaded loop
+        // finished its current batch), then exits. Their results still advance the offsets —
+        // all of them precede whatever failed — unless the put stage itself gave up.
+        drop(job_tx);
+        while !in_flight.is_empty() {
+            match finish_oldest(
+                &shared,
+                &mut in_flight,
+                &done_rx,
+                &mut stages,
+                &control,
+                true,
+            ) {
+                Ok(Finished::Done) => {}
+                Ok(Finished::Pending | Finished::Stopped) => break,
                 Err(f) => {
-                    failure = Some(f);
+                    failure.get_or_insert(f);
                     break;
                 }
             }
         }
-        drop(batch);
-        if last_commit.elapsed() >= flush_interval {
-            shared.lock().flush_and_commit(&consumer);
-            last_commit = Instant::now();
+        if putter.join().is_err() {
+            failure.get_or_insert_with(|| "the put thread panicked".to_string());
         }
-    }
+        failure
+    });
+    let mut failure = failure;
 
     // Commit what was put before stopping (also after a failure: those records were accepted).
     shared.lock().flush_and_commit(&consumer);
@@ -340,6 +429,91 @@ pub fn run(
         failure.get_or_insert(f);
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// Batches handed to the put stage and not finished yet: one being `put`, one waiting.
+const MAX_IN_FLIGHT: usize = 2;
+
+/// A batch between the consume stage and the put stage. The consumed messages stay here, on
+/// the consumer's thread, for the dead letter queue and the offsets once `put` returned.
+struct InFlight<'c> {
+    msgs: Vec<BorrowedMessage<'c>>,
+    /// Index in `msgs` of each record handed to `put`.
+    record_idx: Vec<usize>,
+}
+
+/// What the put stage reports per batch: the records the sink rejected, `None` when stopped
+/// while retrying, `Err` when `put` failed for good.
+type PutDone = Result<Option<Vec<RecordFailure>>, String>;
+
+/// The put stage (its own thread): `put`s each batch in order and reports the result, until
+/// the consume stage hangs up or a `put` fails for good.
+///
+/// Design decision: a sink task is two pipelined stages so one task can use two cores: the
+/// task's thread consumes, converts and transforms batch N+1 while this thread lowers batch N
+/// into the component and runs the plugin's `put`. Results come back in order, and only then
+/// does the consume stage report rejected records and advance the offsets, so "offsets
+/// advance only after `put` returned" holds per batch, in order. The plugin stays behind the
+/// shared mutex, so the rebalance callback and commits never run concurrently with a `put`.
+fn put_stage(
+    shared: &Mutex<SinkShared>,
+    jobs: &mpsc::Receiver<Vec<ConnectRecord>>,
+    done: &mpsc::SyncSender<PutDone>,
+    control: &TaskControl,
+) {
+    for records in jobs {
+        let result = if records.is_empty() {
+            Ok(Some(Vec::new())) // everything was dropped or tolerated: nothing to put
+        } else {
+            put(shared, records, control)
+        };
+        let give_up = !matches!(result, Ok(Some(_)));
+        if done.send(result).is_err() || give_up {
+            break;
+        }
+    }
+}
+
+/// What became of the oldest in-flight batch.
+enum Finished {
+    /// Its `put` returned and its offsets advanced.
+    Done,
+    /// Its `put` has not returned yet (only when not waiting).
+    Pending,
+    /// The task was stopped while `put` was being retried: the batch does not count.
+    Stopped,
+}
+
+/// Finishes the oldest in-flight batch once its `put` returned (waiting for it if `wait`):
+/// rejected records go through `errors.*`, then the batch's offsets advance.
+fn finish_oldest(
+    shared: &Mutex<SinkShared>,
+    in_flight: &mut VecDeque<InFlight<'_>>,
+    done: &mpsc::Receiver<PutDone>,
+    stages: &mut Stages,
+    control: &TaskControl,
+    wait: bool,
+) -> Result<Finished, String> {
+    let result = if wait {
+        done.recv()
+            .map_err(|_| "the put thread exited unexpectedly".to_string())?
+    } else {
+        match done.try_recv() {
+            Ok(r) => r,
+            Err(mpsc::TryRecvError::Empty) => return Ok(Finished::Pending),
+            Err(mpsc::TryRecvError::Disconnected) => {
+                return Err("the put thread exited unexpectedly".to_string())
+            }
+        }
+    };
+    let Some(flight) = in_flight.pop_front() else {
+        return Err("a put result arrived for no batch".to_string());
+    };
+    let Some(failures) = result? else {
+        return Ok(Finished::Stopped);
+    };
+    finish(shared, &flight, failures, stages, control)?;
+    Ok(Finished::Done)
 }
 
 /// Up to [`MAX_BATCH`] messages; waits at most [`FIRST_RECORD_WAIT`] for the first. The
@@ -373,15 +547,13 @@ fn collect<'c>(
     out
 }
 
-/// Converts, transforms and `put`s one batch; failed records go through `errors.*`. On
-/// success every message of the batch (kept, dropped or tolerated) counts as processed.
-/// Returns `Ok(false)` when stopped while retrying (the batch is then not committed).
-fn process(
-    shared: &Mutex<SinkShared>,
+/// Converts and transforms one batch; records failing either go through `errors.*`.
+/// Returns the records for `put` and, for each, its index in `msgs`.
+fn prepare(
     msgs: &[BorrowedMessage<'_>],
     stages: &mut Stages,
     control: &TaskControl,
-) -> Result<bool, String> {
+) -> Result<(Vec<ConnectRecord>, Vec<usize>), String> {
     let mut converted = Vec::with_capacity(msgs.len());
     let mut converted_idx = Vec::with_capacity(msgs.len());
     for (i, msg) in msgs.iter().enumerate() {
@@ -395,68 +567,74 @@ fn process(
                 .report(&f, Some(&original(msg)), &control.stop)?,
         }
     }
-    let (records, record_idx) = if stages.chain.is_empty() {
-        (converted, converted_idx)
-    } else {
-        let outcomes = stages.chain.apply(converted).map_err(|e| e.to_string())?;
-        let mut kept = Vec::with_capacity(outcomes.len());
-        let mut kept_idx = Vec::with_capacity(outcomes.len());
-        for (o, i) in outcomes.into_iter().zip(converted_idx) {
-            match o {
-                ChainOutcome::Keep(r) => {
-                    kept.push(r);
-                    kept_idx.push(i);
-                }
-                ChainOutcome::Drop => {}
-                ChainOutcome::Fail { class, message } => {
-                    let f = Failure {
-                        stage: Stage::Transformation,
-                        class,
-                        message,
-                    };
-                    stages
-                        .errors
-                        .report(&f, Some(&original(&msgs[i])), &control.stop)?;
-                }
+    if stages.chain.is_empty() {
+        return Ok((converted, converted_idx));
+    }
+    let outcomes = stages.chain.apply(converted).map_err(|e| e.to_string())?;
+    let mut kept = Vec::with_capacity(outcomes.len());
+    let mut kept_idx = Vec::with_capacity(outcomes.len());
+    for (o, i) in outcomes.into_iter().zip(converted_idx) {
+        match o {
+            ChainOutcome::Keep(r) => {
+                kept.push(r);
+                kept_idx.push(i);
+            }
+            ChainOutcome::Drop => {}
+            ChainOutcome::Fail { class, message } => {
+                let f = Failure {
+                    stage: Stage::Transformation,
+                    class,
+                    message,
+                };
+                stages
+                    .errors
+                    .report(&f, Some(&original(&msgs[i])), &control.stop)?;
             }
         }
-        (kept, kept_idx)
-    };
-    if !records.is_empty() {
-        let failures = match put(shared, records, control)? {
-            Some(f) => f,
-            None => return Ok(false),
+    }
+    Ok((kept, kept_idx))
+}
+
+/// After `put` returned for a batch: records the sink rejected go through `errors.*`, the
+/// dead letter queue is flushed, then every message of the batch (kept, dropped or tolerated)
+/// counts as processed.
+fn finish(
+    shared: &Mutex<SinkShared>,
+    flight: &InFlight<'_>,
+    failures: Vec<RecordFailure>,
+    stages: &mut Stages,
+    control: &TaskControl,
+) -> Result<(), String> {
+    let msgs = &flight.msgs;
+    for f in failures {
+        let Some(&i) = flight.record_idx.get(f.index as usize) else {
+            return Err(format!(
+                "the sink reported a failure for record #{} of a batch of {}",
+                f.index,
+                flight.record_idx.len()
+            ));
         };
-        for f in failures {
-            let Some(&i) = record_idx.get(f.index as usize) else {
-                return Err(format!(
-                    "the sink reported a failure for record #{} of a batch of {}",
-                    f.index,
-                    record_idx.len()
-                ));
-            };
-            let failure = Failure {
-                stage: Stage::TaskPut,
-                class: "org.apache.kafka.connect.sink.SinkTask".into(),
-                message: f.message,
-            };
-            stages
-                .errors
-                .report(&failure, Some(&original(&msgs[i])), &control.stop)?;
-        }
+        let failure = Failure {
+            stage: Stage::TaskPut,
+            class: "org.apache.kafka.connect.sink.SinkTask".into(),
+            message: f.message,
+        };
+        stages
+            .errors
+            .report(&failure, Some(&original(&msgs[i])), &control.stop)?;
     }
     // Tolerated records must be in the DLQ before their offsets can be committed.
     stages.errors.flush(&control.stop)?;
     let mut s = shared.lock();
     for msg in msgs {
         let tp = (msg.topic().to_string(), msg.partition());
-        // A partition revoked while this batch was being collected belongs to another task now.
+        // A partition revoked while this batch was in flight belongs to another task now.
         if s.assigned.contains(&tp) {
             let next = s.uncommitted.entry(tp).or_insert(msg.offset() + 1);
             *next = (*next).max(msg.offset() + 1);
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 /// `put`s one batch, retrying it on `Retriable`. Returns the records the sink rejected, or

@@ -2,9 +2,11 @@
 //!
 //! Appends one line per record to `file`: the value rendered as Kafka's
 //! `PrintStream.println(record.value())` would (see [`render`] for the exact mapping; bytes
-//! are written raw instead of Java's `[B@…`). The design decision: writes go through a
-//! large buffer and reach the disk only in `flush`, which also fsyncs — the host commits
-//! consumer offsets only after `flush` returns, so every committed record is on disk.
+//! are written raw instead of Java's `[B@…`). The design decision: each `put` batch goes
+//! through a large buffer and is written to the file in one call when the batch ends, so the
+//! lines are visible right away (as with Kafka's sink, which prints each record directly);
+//! `flush` fsyncs — the host commits consumer offsets only after `flush` returns, so every
+//! committed record is on disk.
 
 pub mod render;
 
@@ -84,6 +86,10 @@ impl Sink for FileSink {
                 .and_then(|()| self.out.write_all(b"\n"))
                 .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
         }
+        // Visible to readers now (one write per batch); durable at `flush`.
+        self.out
+            .flush()
+            .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
         Ok(Vec::new())
     }
 
@@ -109,7 +115,7 @@ mod tests {
     use sluice_plugin_sdk::{Schema, Value};
 
     #[test]
-    fn appends_one_line_per_record_and_flush_makes_it_visible() {
+    fn appends_one_line_per_record_visible_after_each_put() {
         let dir = std::env::temp_dir().join(format!("sluice-file-sink-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("out.txt");
@@ -125,10 +131,17 @@ mod tests {
             ])
             .unwrap();
         assert!(failures.is_empty());
-        sink.flush(&[]).unwrap();
+        // Written when the batch ends, before any flush (Kafka's sink prints each record).
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "existing\nhello\nnull\n7\n"
+        );
+        sink.put(vec![Record::new("t").with_value(None, "more")])
+            .unwrap();
+        sink.flush(&[]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "existing\nhello\nnull\n7\nmore\n"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
