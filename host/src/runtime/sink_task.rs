@@ -316,75 +316,27 @@ pub fn run(
             Ok(p) => p,
             Err(e) => return Some(format!("cannot start the put thread: {e}")),
         };
-        let mut in_flight: VecDeque<InFlight<'_>> = VecDeque::new();
+        let mut stage = ConsumeStage {
+            consumer: &consumer,
+            shared: &shared,
+            control: &control,
+            stages: &mut stages,
+            in_flight: VecDeque::new(),
+            jobs: job_tx,
+            done: done_rx,
+            poll_throttle: WarnThrottle::default(),
+            active_topics: super::active_topics::TaskTopics::new(&id.connector),
+        };
         let mut failure: Option<String> = None;
         let mut last_commit = Instant::now();
-        let mut poll_throttle = WarnThrottle::default();
-        let mut active_topics = super::active_topics::TaskTopics::new(&id.connector);
-        'consume: while !control.stopping() {
+        while !control.stopping() {
             if let Some(f) = shared.lock().failure.take() {
                 failure = Some(f);
                 break;
             }
-            let batch = collect(&consumer, &mut poll_throttle);
-            for msg in &batch {
-                active_topics.saw(msg.topic());
-            }
-            if !batch.is_empty() {
-                let (records, record_idx) = match prepare(&batch, &mut stages, &control) {
-                    Ok(prepared) => prepared,
-                    Err(f) => {
-                        failure = Some(f);
-                        break;
-                    }
-                };
-                // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
-                // oldest when full, so a slow sink slows consumption instead of piling up.
-                while in_flight.len() >= MAX_IN_FLIGHT {
-                    match finish_oldest(
-                        &shared,
-                        &mut in_flight,
-                        &done_rx,
-                        &mut stages,
-                        &control,
-                        true,
-                    ) {
-                        Ok(Finished::Done) => {}
-                        Ok(Finished::Pending | Finished::Stopped) => break 'consume,
-                        Err(f) => {
-                            failure = Some(f);
-                            break 'consume;
-                        }
-                    }
-                }
-                if job_tx.send(records).is_err() {
-                    // The put stage gave up on an earlier batch; its result, read below, says
-                    // why.
-                    break;
-                }
-                in_flight.push_back(InFlight {
-                    msgs: batch,
-                    record_idx,
-                });
-            }
-            // Batches whose put has returned, without waiting for the others.
-            while !in_flight.is_empty() {
-                match finish_oldest(
-                    &shared,
-                    &mut in_flight,
-                    &done_rx,
-                    &mut stages,
-                    &control,
-                    false,
-                ) {
-                    Ok(Finished::Done) => {}
-                    Ok(Finished::Pending) => break,
-                    Ok(Finished::Stopped) => break 'consume,
-                    Err(f) => {
-                        failure = Some(f);
-                        break 'consume;
-                    }
-                }
+            if let Err(stop) = stage.step() {
+                failure = stop;
+                break;
             }
             if last_commit.elapsed() >= flush_interval {
                 shared.lock().flush_and_commit(&consumer);
@@ -394,23 +346,18 @@ pub fn run(
         // No more batches: the put stage finishes the ones it has (as the single-threaded loop
         // finished its current batch), then exits. Their results still advance the offsets —
         // all of them precede whatever failed — unless the put stage itself gave up.
-        drop(job_tx);
-        while !in_flight.is_empty() {
-            match finish_oldest(
-                &shared,
-                &mut in_flight,
-                &done_rx,
-                &mut stages,
-                &control,
-                true,
-            ) {
-                Ok(Finished::Done) => {}
-                Ok(Finished::Pending | Finished::Stopped) => break,
-                Err(f) => {
-                    failure.get_or_insert(f);
-                    break;
-                }
-            }
+        let ConsumeStage {
+            jobs,
+            mut in_flight,
+            done,
+            stages,
+            ..
+        } = stage;
+        drop(jobs);
+        if let Err(Some(f)) =
+            finish_down_to(&shared, &mut in_flight, &done, stages, &control, 0, true)
+        {
+            failure.get_or_insert(f);
         }
         if putter.join().is_err() {
             failure.get_or_insert_with(|| "the put thread panicked".to_string());
@@ -472,6 +419,80 @@ fn put_stage(
             break;
         }
     }
+}
+
+/// The consume stage's state (the task's thread): the consumer, the batches handed to the put
+/// stage and the channels to it.
+struct ConsumeStage<'c, 's> {
+    consumer: &'c BaseConsumer<SinkContext>,
+    shared: &'s Mutex<SinkShared>,
+    control: &'s TaskControl,
+    stages: &'s mut Stages,
+    in_flight: VecDeque<InFlight<'c>>,
+    jobs: mpsc::SyncSender<Vec<ConnectRecord>>,
+    done: mpsc::Receiver<PutDone>,
+    poll_throttle: WarnThrottle,
+    active_topics: super::active_topics::TaskTopics,
+}
+
+impl ConsumeStage<'_, '_> {
+    /// Collects, converts and transforms one batch and hands it to the put stage, then finishes
+    /// the batches whose `put` has returned. `Err(Some(trace))` fails the task; `Err(None)`
+    /// stops the loop without a failure of its own (stopped while retrying, or the put stage
+    /// gave up: its result, read when draining, says why).
+    fn step(&mut self) -> Result<(), Option<String>> {
+        let batch = collect(self.consumer, &mut self.poll_throttle);
+        for msg in &batch {
+            self.active_topics.saw(msg.topic());
+        }
+        if !batch.is_empty() {
+            let (records, record_idx) = prepare(&batch, self.stages, self.control).map_err(Some)?;
+            // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
+            // oldest when full, so a slow sink slows consumption instead of piling up.
+            self.finish_down_to(MAX_IN_FLIGHT - 1, true)?;
+            self.jobs.send(records).map_err(|_| None)?;
+            self.in_flight.push_back(InFlight {
+                msgs: batch,
+                record_idx,
+            });
+        }
+        // Batches whose put has returned, without waiting for the others.
+        self.finish_down_to(0, false)
+    }
+
+    fn finish_down_to(&mut self, keep: usize, wait: bool) -> Result<(), Option<String>> {
+        finish_down_to(
+            self.shared,
+            &mut self.in_flight,
+            &self.done,
+            self.stages,
+            self.control,
+            keep,
+            wait,
+        )
+    }
+}
+
+/// Finishes in-flight batches, oldest first, until at most `keep` remain: waiting for their
+/// `put` if `wait`, else only those whose `put` already returned. `Err(None)`: the task was
+/// stopped while a `put` was being retried (that batch and later ones do not count).
+fn finish_down_to(
+    shared: &Mutex<SinkShared>,
+    in_flight: &mut VecDeque<InFlight<'_>>,
+    done: &mpsc::Receiver<PutDone>,
+    stages: &mut Stages,
+    control: &TaskControl,
+    keep: usize,
+    wait: bool,
+) -> Result<(), Option<String>> {
+    while in_flight.len() > keep {
+        match finish_oldest(shared, in_flight, done, stages, control, wait).map_err(Some)? {
+            Finished::Done => {}
+            Finished::Pending => return Ok(()),
+            Finished::Stopped => return Err(None),
+        }
+    }
+    Ok(())
 }
 
 /// What became of the oldest in-flight batch.
