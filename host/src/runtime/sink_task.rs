@@ -667,25 +667,26 @@ fn put(
 ) -> Result<Option<Vec<RecordFailure>>, String> {
     let count = batch.len();
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-    // `put` consumes the batch, so a copy is kept for a retriable failure (Kafka Connect also
-    // redelivers the same batch). The copy is cheap next to encoding it for the plugin.
-    let mut pending = Some(batch);
+    // On a retriable failure the task hands the same batch back in `records` (Kafka Connect
+    // also redelivers the same batch), so no copy of every batch is kept just in case.
+    let mut records = batch;
     loop {
-        let Some(records) = pending.take() else {
-            return Ok(None);
-        };
-        let keep = records.clone();
-        let result = shared.lock().task.put(records);
+        let result = shared.lock().task.put(&mut records);
         match result {
             Ok(failures) => return Ok(Some(failures)),
             Err(TaskError::Retriable(m)) => {
                 tracing::warn!(records = count, "put failed, retrying the same batch: {m}");
+                if records.len() != count {
+                    return Err(format!(
+                        "put failed ({m}) and the sink task kept {} of the {count} records it must hand back for the retry",
+                        records.len()
+                    ));
+                }
                 // TODO(next): pause the assignment and keep polling so a retry loop longer
                 // than max.poll.interval.ms does not cost the group membership.
                 if !backoff.sleep(&control.stop) {
                     return Ok(None);
                 }
-                pending = Some(keep);
             }
             Err(e) => return Err(format!("put failed: {e}")),
         }

@@ -42,8 +42,10 @@ pub trait SourceTask: Send {
 }
 
 pub trait SinkTask: Send {
-    /// Delivers a batch; returns the records that failed individually.
-    fn put(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError>;
+    /// Delivers a batch; returns the records that failed individually. The task takes the
+    /// records out of `records`; on `Err(TaskError::Retriable(_))` it puts the same batch back,
+    /// so the host retries it without keeping a copy of every batch.
+    fn put(&mut self, records: &mut Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError>;
     /// Makes everything accepted so far durable, before consumer offsets are committed.
     fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError>;
     fn stop(&mut self);

@@ -189,7 +189,7 @@ pub struct TestSink {
 }
 
 impl SinkTask for TestSink {
-    fn put(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
+    fn put(&mut self, records: &mut Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
         let failures: Vec<RecordFailure> = records
             .iter()
             .enumerate()
@@ -201,7 +201,7 @@ impl SinkTask for TestSink {
                 message: format!("cannot store {:?}", r.value.value),
             })
             .collect();
-        self.log.received.lock().extend(records);
+        self.log.received.lock().append(records);
         Ok(failures)
     }
     fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {

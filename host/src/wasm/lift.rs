@@ -225,7 +225,7 @@ pub(crate) fn source_batch(batch: wit::SourceBatch) -> LiftResult<Vec<SourceReco
         .collect()
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // the symmetric of `lower::batch`; used by tests
+/// The symmetric of `lower::batch`: a sink hands a batch back this way for a retry.
 pub(crate) fn batch(batch: wit::Batch) -> LiftResult<Vec<ConnectRecord>> {
     let table = schemas(batch.schemas)?;
     batch

@@ -5,8 +5,8 @@ use wasmtime::component::ResourceAny;
 use super::bindings::sink_connector::Guest;
 use super::bindings::types as wit;
 use super::instance::PluginInstance;
-use super::lower;
 use super::plugin::task_error;
+use super::{lift, lower};
 use crate::data::ConnectRecord;
 use crate::runtime::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
 
@@ -32,17 +32,26 @@ impl WasmSinkTask {
 }
 
 impl SinkTask for WasmSinkTask {
-    fn put(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
+    fn put(&mut self, records: &mut Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
         let task = self.task()?;
         let count = records.len();
-        let batch = lower::batch(records);
+        let batch = lower::batch(std::mem::take(records));
         let guest = &self.guest;
-        let failures = self
-            .inst
-            .call_as("put", |store, _| {
-                guest.sink_task().call_put(store, task, &batch)
-            })?
-            .map_err(task_error)?;
+        let result = self.inst.call_as("put", |store, _| {
+            guest.sink_task().call_put(store, task, &batch)
+        })?;
+        let failures = match result.map_err(task_error) {
+            Ok(failures) => failures,
+            Err(TaskError::Retriable(m)) => {
+                // Hand the batch back for the retry: lifting moves the strings back out of the
+                // lowered form (the guest never saw these values; it got its own copy).
+                *records = lift::batch(batch).map_err(|e| {
+                    TaskError::Fatal(format!("cannot keep the batch for a retry: {e}"))
+                })?;
+                return Err(TaskError::Retriable(m));
+            }
+            Err(e) => return Err(e),
+        };
         failures
             .into_iter()
             .map(|f| {

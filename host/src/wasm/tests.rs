@@ -402,11 +402,13 @@ fn a_trapping_sink_fails_with_a_trap_and_stop_does_not_panic() {
         .expect("open");
     let record = |v: &str| ConnectRecord::new("t", Data::NULL, Data::schemaless(Value::from(v)));
     assert_eq!(
-        task.put(vec![record("fine"), record("also fine")])
+        task.put(&mut vec![record("fine"), record("also fine")])
             .expect("put"),
         vec![]
     );
-    let trap = task.put(vec![record("fine"), record("boom")]).unwrap_err();
+    let trap = task
+        .put(&mut vec![record("fine"), record("boom")])
+        .unwrap_err();
     let TaskError::Trap(message) = &trap else {
         panic!("expected a trap, got {trap:?}")
     };
@@ -415,6 +417,30 @@ fn a_trapping_sink_fails_with_a_trap_and_stop_does_not_panic() {
         "the guest's panic message is in the error: {message}"
     );
     assert_eq!(task.flush(&[]).unwrap_err(), trap);
+    task.stop();
+}
+
+#[test]
+fn a_retriable_put_hands_the_same_batch_back_for_the_retry() {
+    let (plugins, _cache) = load(&[test_plugin("test-trap-sink")]);
+    let plugin = plugins.find("test-trap-sink").expect("test-trap-sink");
+    let mut task = plugin
+        .open_sink(&id(0), &config(&[("topics", "t"), ("retry.on", "again")]))
+        .expect("open");
+    let record = |v: &str| ConnectRecord::new("t", Data::NULL, Data::schemaless(Value::from(v)));
+    let batch = vec![record("first"), record("again")];
+    let mut records = batch.clone();
+    let err = task.put(&mut records).unwrap_err();
+    assert!(
+        matches!(&err, TaskError::Retriable(m) if m.contains("asks for a retry")),
+        "{err:?}"
+    );
+    assert_eq!(
+        records, batch,
+        "the batch comes back unchanged for the retry"
+    );
+    assert_eq!(task.put(&mut records).expect("the retry succeeds"), vec![]);
+    assert!(records.is_empty(), "a successful put takes the records");
     task.stop();
 }
 

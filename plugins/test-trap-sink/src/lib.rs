@@ -1,6 +1,8 @@
 //! Test-only sink `test-trap-sink`: accepts every record and panics inside `put` when a
 //! record's value is the string in `trap.on` (default `boom`), so integration tests can
-//! check that a guest trap fails only that task.
+//! check that a guest trap fails only that task. With `retry.on`, the first `put` that sees
+//! that value fails as retriable (nothing of that batch accepted) and the next one accepts it,
+//! so tests can check that the host retries the same batch.
 
 use sluice_plugin_sdk::{
     log, Config, ConfigDef, PluginSpec, Record, RecordFailure, Sink, TaskError, Value,
@@ -9,6 +11,7 @@ use sluice_plugin_sdk::{
 /// The trapping sink task.
 pub struct TrapSink {
     trap_on: String,
+    retry_on: Option<String>,
     accepted: u64,
 }
 
@@ -22,17 +25,30 @@ impl Sink for TrapSink {
                     .default("boom")
                     .doc("String value that makes put() panic."),
             )
+            .config(
+                ConfigDef::string("retry.on")
+                    .doc("String value that makes the first put() seeing it fail as retriable."),
+            )
     }
 
     fn open(config: Config) -> Result<Self, TaskError> {
         let trap_on = config.required_str("trap.on")?.to_string();
         Ok(TrapSink {
             trap_on,
+            retry_on: config.get("retry.on").map(str::to_string),
             accepted: 0,
         })
     }
 
     fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError> {
+        let is = |r: &Record, v: &str| matches!(&r.value, Value::String(s) if s == v);
+        if let Some(retry_on) = &self.retry_on {
+            if records.iter().any(|r| is(r, retry_on)) {
+                let message = format!("test-trap-sink: value {retry_on:?} asks for a retry");
+                self.retry_on = None; // once
+                return Err(TaskError::Retriable(message));
+            }
+        }
         for record in &records {
             if matches!(&record.value, Value::String(s) if *s == self.trap_on) {
                 log::error!(
