@@ -229,8 +229,44 @@ fn secrets_are_hidden_in_rest_and_logs_and_kept_through_get_then_put() {
         json!(jaas)
     );
 
+    // A task failing with a message that quotes its key: the trace in the status and the
+    // worker log carry `[hidden]` instead.
+    let failing = unique("vault-fail");
+    let failing_key = format!("sk-fail-{}", unique("trace-secret"));
+    let mut fail_config = config.clone();
+    fail_config["api.key"] = json!(failing_key);
+    expect(
+        call(
+            &worker,
+            "POST",
+            "/connectors",
+            Some(&json!({"name": failing, "config": fail_config})),
+        ),
+        201,
+        "create a connector whose task fails quoting its key",
+    );
+    let status = sluice_tests::wait_until(
+        "the failing task's status",
+        Duration::from_secs(60),
+        || {
+            worker
+                .status(&failing)
+                .filter(|s| s["tasks"][0]["state"] == "FAILED")
+        },
+        || format!("{:?}", worker.status(&failing)),
+    );
+    let trace = status["tasks"][0]["trace"].as_str().expect("trace");
+    assert!(
+        trace.contains("cannot log in with key '[hidden]'") && !trace.contains(&failing_key),
+        "{trace}"
+    );
+
     let log = worker.log_text();
-    for secret in [&key, &jaas, &leaky] {
+    assert!(
+        log.contains("cannot log in with key '[hidden]'"),
+        "the failure is logged, redacted"
+    );
+    for secret in [&key, &jaas, &leaky, &failing_key] {
         assert!(!log.contains(secret.as_str()), "{secret} in the worker log");
     }
     assert!(

@@ -129,6 +129,25 @@ impl Secrets {
         secrets
     }
 
+    /// These secrets plus the values that `${provider:…}` placeholders of `raw` resolved to in
+    /// `resolved` (whatever the key: a provider value never appears in logs or errors).
+    pub fn with_resolved_placeholders(mut self, raw: &Config, resolved: &Config) -> Secrets {
+        for (key, value) in raw {
+            if !value.contains("${") {
+                continue;
+            }
+            if let Some((_, v)) = resolved.iter().find(|(k, _)| k == key) {
+                if !v.is_empty() && v != value {
+                    self.values.push(v.clone());
+                }
+            }
+        }
+        self.values
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.values.dedup();
+        self
+    }
+
     /// Whether `key` holds a secret (see the module's rule).
     pub fn is_secret(&self, key: &str) -> bool {
         self.declared.contains(key) || host_secret(key)
@@ -298,6 +317,17 @@ mod tests {
         assert!(host_secret("sasl.password"));
         // …but the word rule is broad on purpose.
         assert!(host_secret("custom.secret"));
+    }
+
+    #[test]
+    fn provider_values_are_redacted_whatever_the_key() {
+        let raw = cfg(&[("connection.url", "${env:DB_URL}"), ("topic", "t")]);
+        let resolved = cfg(&[("connection.url", "jdbc:pg://db/x"), ("topic", "t")]);
+        let s = Secrets::with_defs(&raw, |_| None).with_resolved_placeholders(&raw, &resolved);
+        assert_eq!(
+            s.redact("cannot reach jdbc:pg://db/x for topic t"),
+            "cannot reach [hidden] for topic t"
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::plugin::{Config, PluginCatalog, PluginKind};
 use super::restart::{Decision, RestartPolicy, Schedule};
 use super::status::{ConnectorStatus, State, TaskStatus};
 use super::transforms::ChainSpec;
+use crate::config::secrets::Secrets;
 use crate::config::{describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig};
 use crate::convert::{Converter, HeaderConverter};
 
@@ -98,6 +99,9 @@ pub struct ConnectorRuntime {
     state: State,
     trace: Option<String>,
     tasks: Vec<TaskHandle>,
+    /// Secret values cut out of task failure traces before they are logged or stored (a
+    /// plugin's error may quote its config).
+    secrets: Arc<Secrets>,
 }
 
 impl ConnectorRuntime {
@@ -109,7 +113,14 @@ impl ConnectorRuntime {
             state: State::Unassigned,
             trace: None,
             tasks: Vec::new(),
+            secrets: Arc::default(),
         }
+    }
+
+    /// The secret values of this connector's config, for the tasks spawned after this call.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Arc::new(secrets);
+        self
     }
 
     /// The connector itself failed (e.g. splitting it into task configs).
@@ -144,6 +155,7 @@ impl ConnectorRuntime {
         let control = TaskControl { stop: stop.clone() };
         let thread_status = status.clone();
         let connector = self.name.clone();
+        let secrets = self.secrets.clone();
         let thread = std::thread::Builder::new()
             .name(format!("sluice-{}-{id}", self.name))
             .spawn(move || {
@@ -170,6 +182,7 @@ impl ConnectorRuntime {
                             return;
                         }
                         Ok(Err(trace)) => {
+                            let trace = secrets.redact(&trace);
                             tracing::error!("task failed: {trace}");
                             trace
                         }
@@ -179,7 +192,7 @@ impl ConnectorRuntime {
                                 .map(|s| s.to_string())
                                 .or_else(|| panic.downcast_ref::<String>().cloned())
                                 .unwrap_or_else(|| "unknown panic".into());
-                            let trace = format!("task thread panicked: {msg}");
+                            let trace = secrets.redact(&format!("task thread panicked: {msg}"));
                             tracing::error!("{trace}");
                             trace
                         }
@@ -330,6 +343,23 @@ mod supervision_tests {
         assert_eq!(t.trace, None);
         assert_eq!(runs.load(Ordering::SeqCst), 3);
         rt.signal_stop();
+        assert!(rt.join(Instant::now() + Duration::from_secs(10)).is_empty());
+    }
+
+    #[test]
+    fn a_failure_trace_is_stored_and_logged_without_secret_values() {
+        let config = crate::runtime::test_doubles::cfg(&[
+            ("name", "c"),
+            ("connector.class", "x"),
+            ("connection.password", "p4ss"),
+        ]);
+        let secrets = Secrets::with_defs(&config, |_| None);
+        let mut rt =
+            ConnectorRuntime::new("c".into(), PluginKind::Source, config).with_secrets(secrets);
+        rt.spawn_task(0, None, |_, _| Err("login with p4ss refused".into()))
+            .unwrap();
+        let t = wait_for(&rt, |t| t.state == State::Failed);
+        assert_eq!(t.trace.as_deref(), Some("login with [hidden] refused"));
         assert!(rt.join(Instant::now() + Duration::from_secs(10)).is_empty());
     }
 

@@ -24,6 +24,7 @@ use super::source_task::{self, SourceTaskSetup};
 use super::status::{
     ConnectorOffset, ConnectorStatus, Herder, HerderError, OffsetPatch, RestartRequest, TargetState,
 };
+use crate::config::secrets::Secrets;
 use crate::config::{
     check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig,
 };
@@ -202,7 +203,12 @@ impl Worker {
         // host's and never reach the plugin.
         let restart = RestartPolicy::from_connector(&cc.raw)
             .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
-        let mut runtime = ConnectorRuntime::new(name.clone(), kind, raw.clone());
+        // Task failure traces are logged and stored without the secret values the tasks were
+        // given (resolved secrets and provider values), as REST shows them.
+        let secrets = Secrets::of(&resolved, Some(self.catalog.as_ref()))
+            .with_resolved_placeholders(&raw, &resolved);
+        let mut runtime =
+            ConnectorRuntime::new(name.clone(), kind, raw.clone()).with_secrets(secrets);
         // More task configs than `tasks.max` fail the connector unless `tasks.max.enforce=false`.
         let generated = plugin
             .task_configs(&plugin_view(&cc.raw), cc.tasks_max)

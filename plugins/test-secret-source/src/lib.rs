@@ -6,7 +6,8 @@
 //! `api.key` it was given — a test that hashes the expected key knows the plugin received
 //! the real value (not `[hidden]`). Its `validate` behaves like a careless plugin and quotes
 //! the refused value (a key that does not start with `sk-`), so the host's redaction of
-//! plugin messages is exercised too.
+//! plugin messages is exercised too. A key starting with `sk-fail` makes the task fail in
+//! `open` with a message quoting the key, for the host's redaction of failure traces.
 
 use sluice_plugin_sdk::{
     log, Config, ConfigDef, ConfigProblem, OffsetMap, PluginSpec, Record, Schema, SchemaRef,
@@ -64,6 +65,10 @@ impl Source for SecretSource {
     fn open(config: Config, committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
         let topic = config.required_str("topic")?.to_string();
         let key = config.required_str("api.key")?;
+        if key.starts_with("sk-fail") {
+            // Deliberately quotes the secret: the host must cut it out of the task's trace.
+            return Err(TaskError::fatal(format!("cannot log in with key '{key}'")));
+        }
         let count = u64::try_from(config.required_int("count")?)
             .map_err(|_| TaskError::fatal("config `count`: use a non-negative number"))?;
         let next = committed
