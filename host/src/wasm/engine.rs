@@ -141,6 +141,12 @@ fn build_runtime() -> wasmtime::Result<Runtime> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // `SLUICE_WASM_PROFILER=perfmap` writes /tmp/perf-<pid>.map so `perf report` names the
+    // plugins' functions (build them with symbols: `CARGO_PROFILE_RELEASE_STRIP=false`); a
+    // development aid for docs/benchmarks.md, off by default.
+    if std::env::var_os("SLUICE_WASM_PROFILER").is_some_and(|v| v == "perfmap") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     // Traps carry the guest backtrace (wasmtime's default), which ends up in the task's
     // FAILED trace.
     let engine = Engine::new(&config)?;
