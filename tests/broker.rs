@@ -332,6 +332,25 @@ pub struct TopicReader {
 }
 
 impl TopicReader {
+    /// Polls for up to `duration` and returns how many records arrived, without keeping them:
+    /// the benchmark's clock, whose own work must take as little of the machine as possible.
+    pub fn count_for(&mut self, duration: Duration) -> usize {
+        let deadline = Instant::now() + duration;
+        let mut count = 0;
+        while Instant::now() < deadline {
+            let mut wait =
+                Duration::from_millis(100).min(deadline.saturating_duration_since(Instant::now()));
+            while let Some(result) = self.consumer.poll(wait) {
+                wait = Duration::ZERO;
+                match result {
+                    Ok(_) => count += 1,
+                    Err(e) => eprintln!("reader of {}: {e}", self.topic),
+                }
+            }
+        }
+        count
+    }
+
     /// Polls for up to `duration`, appending what arrives; returns how many records are held.
     pub fn read_for(&mut self, duration: Duration) -> usize {
         let deadline = Instant::now() + duration;

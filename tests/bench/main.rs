@@ -178,9 +178,7 @@ fn run_system(
     let ready = wait_rest(&mut worker, rest, &dir, started)?;
     let mut seen = 0usize;
     while seen < args.records {
-        reader.read_for(Duration::from_millis(50));
-        seen += reader.messages.len();
-        reader.messages.clear();
+        seen += reader.count_for(Duration::from_millis(50));
         check_alive(&mut worker, &dir, started)?;
     }
     let done = Instant::now();

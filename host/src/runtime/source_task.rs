@@ -21,7 +21,7 @@ use super::connector::{Converters, Pipeline, TaskControl};
 use super::errors::{ErrorReporter, ErrorSettings, Failure, Stage};
 use super::plugin::TaskId;
 use super::source_offsets::{OffsetTracker, SourceOffsetStore};
-use super::task::{SourceTask, TaskError};
+use super::task::{Polled, SourceTask, TaskError};
 use super::transforms::ChainOutcome;
 use crate::config::Config;
 use crate::data::{ConnectRecord, OffsetMap};
@@ -122,12 +122,15 @@ fn convert<'a>(
 }
 
 /// What the poll stage hands to the produce stage.
-enum Polled {
+enum PollStageOutput {
     /// One poll's records after the SMT chain, with the position each was read from.
     Batch {
         positions: Vec<(OffsetMap, OffsetMap)>,
         outcomes: Vec<ChainOutcome>,
     },
+    /// One poll's records, not yet converted to host records (no SMTs: the produce stage
+    /// converts them, which takes that work off the poll thread, the busier of the two).
+    Unconverted(Polled),
     /// The plugin or the chain failed; the task fails with this trace.
     Failed(String),
 }
@@ -200,7 +203,7 @@ pub fn run(
     .map_err(|e| e.to_string())?;
     mark_running();
 
-    let (tx, rx) = mpsc::sync_channel::<Polled>(POLLED_AHEAD);
+    let (tx, rx) = mpsc::sync_channel::<PollStageOutput>(POLLED_AHEAD);
     let span = tracing::Span::current();
     let mut stage = ProduceStage {
         producer,
@@ -267,17 +270,17 @@ pub fn run(
 }
 
 /// The poll stage: polls the plugin and runs the SMT chain until stopped or failed, then
-/// stops the plugin. A failure is sent to the produce stage as [`Polled::Failed`].
+/// stops the plugin. A failure is sent to the produce stage as [`PollStageOutput::Failed`].
 fn poll_stage(
     mut task: Box<dyn SourceTask>,
     mut chain: super::transforms::TransformChain,
     stop: &AtomicBool,
-    tx: &mpsc::SyncSender<Polled>,
+    tx: &mpsc::SyncSender<PollStageOutput>,
 ) {
     let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     while !stop.load(Ordering::Relaxed) {
-        let batch = match task.poll(MAX_POLL_RECORDS) {
+        let polled = match task.poll_deferred(MAX_POLL_RECORDS) {
             Ok(b) => {
                 retry.reset();
                 b
@@ -288,34 +291,43 @@ fn poll_stage(
                 continue;
             }
             Err(e) => {
-                let _ = tx.send(Polled::Failed(format!("poll failed: {e}")));
+                let _ = tx.send(PollStageOutput::Failed(format!("poll failed: {e}")));
                 break;
             }
         };
-        if batch.is_empty() {
+        if polled.is_empty() {
             idle.sleep(stop);
             continue;
         }
         idle.reset();
+        if chain.is_empty() {
+            if tx.send(PollStageOutput::Unconverted(polled)).is_err() {
+                break; // the produce stage is gone (failed or stopping)
+            }
+            continue;
+        }
+        let batch = match polled.into_records() {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(PollStageOutput::Failed(format!("poll failed: {e}")));
+                break;
+            }
+        };
         // SMTs run before the converters; a dropped or tolerated record is not produced but
         // its source offset still counts (committed once every earlier record was acked).
         let (positions, records): (Vec<_>, Vec<_>) = batch
             .into_iter()
             .map(|r| ((r.source_partition, r.source_offset), r.record))
             .unzip();
-        let outcomes: Vec<ChainOutcome> = if chain.is_empty() {
-            records.into_iter().map(ChainOutcome::Keep).collect()
-        } else {
-            match chain.apply(records) {
-                Ok(o) => o,
-                Err(e) => {
-                    let _ = tx.send(Polled::Failed(e.to_string()));
-                    break;
-                }
+        let outcomes = match chain.apply(records) {
+            Ok(o) => o,
+            Err(e) => {
+                let _ = tx.send(PollStageOutput::Failed(e.to_string()));
+                break;
             }
         };
         if tx
-            .send(Polled::Batch {
+            .send(PollStageOutput::Batch {
                 positions,
                 outcomes,
             })
@@ -347,7 +359,7 @@ impl ProduceStage<'_> {
     /// [`PRODUCE_TICK`].
     fn run(
         &mut self,
-        rx: &mpsc::Receiver<Polled>,
+        rx: &mpsc::Receiver<PollStageOutput>,
         poll_stop: &AtomicBool,
         flush_interval: Duration,
     ) -> Option<String> {
@@ -359,7 +371,7 @@ impl ProduceStage<'_> {
                 poll_stop.store(true, Ordering::Relaxed);
             }
             match rx.recv_timeout(PRODUCE_TICK) {
-                Ok(Polled::Batch {
+                Ok(PollStageOutput::Batch {
                     positions,
                     outcomes,
                 }) => {
@@ -367,7 +379,25 @@ impl ProduceStage<'_> {
                         return f;
                     }
                 }
-                Ok(Polled::Failed(f)) => return Some(f),
+                Ok(PollStageOutput::Unconverted(polled)) => {
+                    let records = match polled.into_records() {
+                        Ok(r) => r,
+                        Err(e) => return Some(format!("poll failed: {e}")),
+                    };
+                    let (positions, outcomes) = records
+                        .into_iter()
+                        .map(|r| {
+                            (
+                                (r.source_partition, r.source_offset),
+                                ChainOutcome::Keep(r.record),
+                            )
+                        })
+                        .unzip();
+                    if let Err(f) = self.produce(positions, outcomes) {
+                        return f;
+                    }
+                }
+                Ok(PollStageOutput::Failed(f)) => return Some(f),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return None,
             }

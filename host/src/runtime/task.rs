@@ -38,7 +38,51 @@ pub struct TopicPartitionOffset {
 pub trait SourceTask: Send {
     /// Up to `max_records` new records; empty when nothing is available right now.
     fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError>;
+    /// [`SourceTask::poll`], leaving the conversion of the records into the host's types to
+    /// whoever calls [`Polled::into_records`]: the source task's poll thread hands that work
+    /// to its produce thread, so the two share it. By default the records come converted.
+    fn poll_deferred(&mut self, max_records: u32) -> Result<Polled, TaskError> {
+        self.poll(max_records).map(Polled::ready)
+    }
     fn stop(&mut self);
+}
+
+/// Records polled from a source, possibly not converted to the host's types yet.
+pub struct Polled {
+    len: usize,
+    convert: Box<dyn FnOnce() -> Result<Vec<SourceRecord>, TaskError> + Send>,
+}
+
+impl Polled {
+    pub fn ready(records: Vec<SourceRecord>) -> Polled {
+        Polled {
+            len: records.len(),
+            convert: Box::new(move || Ok(records)),
+        }
+    }
+
+    /// `len` records that `convert` produces (or fails to: the task then fails).
+    pub fn deferred(
+        len: usize,
+        convert: impl FnOnce() -> Result<Vec<SourceRecord>, TaskError> + Send + 'static,
+    ) -> Polled {
+        Polled {
+            len,
+            convert: Box::new(convert),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn into_records(self) -> Result<Vec<SourceRecord>, TaskError> {
+        (self.convert)()
+    }
 }
 
 pub trait SinkTask: Send {

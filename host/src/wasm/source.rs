@@ -8,7 +8,7 @@ use super::lift;
 use super::limits::{self, OUTPUT_KEY};
 use super::plugin::task_error;
 use crate::data::SourceRecord;
-use crate::runtime::task::{SourceTask, TaskError};
+use crate::runtime::task::{Polled, SourceTask, TaskError};
 
 pub(crate) struct WasmSourceTask {
     inst: PluginInstance,
@@ -28,6 +28,13 @@ impl WasmSourceTask {
 
 impl SourceTask for WasmSourceTask {
     fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
+        self.poll_deferred(max_records)?.into_records()
+    }
+
+    /// The records are lifted out of the component here (bounded by the limits checked
+    /// below); turning them into host records (offset maps, data trees) is left to the
+    /// caller's `into_records`.
+    fn poll_deferred(&mut self, max_records: u32) -> Result<Polled, TaskError> {
         let Some(task) = self.task else {
             return Err(TaskError::Fatal("source task polled after stop".into()));
         };
@@ -54,8 +61,11 @@ impl SourceTask for WasmSourceTask {
                 batch.records.len()
             )));
         }
-        lift::source_batch(batch)
-            .map_err(|e| TaskError::Fatal(format!("source plugin returned malformed records: {e}")))
+        Ok(Polled::deferred(batch.records.len(), move || {
+            lift::source_batch(batch).map_err(|e| {
+                TaskError::Fatal(format!("source plugin returned malformed records: {e}"))
+            })
+        }))
     }
 
     fn stop(&mut self) {
