@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
@@ -338,15 +339,9 @@ impl TopicReader {
         let deadline = Instant::now() + duration;
         let mut count = 0;
         while Instant::now() < deadline {
-            let mut wait =
+            let wait =
                 Duration::from_millis(100).min(deadline.saturating_duration_since(Instant::now()));
-            while let Some(result) = self.consumer.poll(wait) {
-                wait = Duration::ZERO;
-                match result {
-                    Ok(_) => count += 1,
-                    Err(e) => eprintln!("reader of {}: {e}", self.topic),
-                }
-            }
+            self.poll_each(wait, |_| count += 1);
         }
         count
     }
@@ -398,17 +393,26 @@ impl TopicReader {
     }
 
     fn poll_once(&mut self, timeout: Duration) {
+        let mut messages = std::mem::take(&mut self.messages);
+        self.poll_each(timeout, |m| {
+            messages.push(Message {
+                partition: m.partition(),
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec),
+            })
+        });
+        self.messages = messages;
+    }
+
+    /// Hands every record already fetched to `each`, blocking only on the first poll (for up
+    /// to `timeout`).
+    fn poll_each(&self, timeout: Duration, mut each: impl FnMut(&BorrowedMessage<'_>)) {
         let mut wait = timeout;
-        // Drain everything already fetched, blocking only on the first poll.
         while let Some(result) = self.consumer.poll(wait) {
             wait = Duration::ZERO;
             match result {
-                Ok(m) => self.messages.push(Message {
-                    partition: m.partition(),
-                    offset: m.offset(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: m.payload().map(<[u8]>::to_vec),
-                }),
+                Ok(m) => each(&m),
                 // Transient errors (broker paused, leader moving) are retried by librdkafka.
                 Err(e) => eprintln!("reader of {}: {e}", self.topic),
             }

@@ -322,7 +322,7 @@ pub fn run(
             control: &control,
             stages: &mut stages,
             in_flight: VecDeque::new(),
-            jobs: job_tx,
+            jobs: Some(job_tx),
             done: done_rx,
             poll_throttle: WarnThrottle::default(),
             active_topics: super::active_topics::TaskTopics::new(&id.connector),
@@ -346,17 +346,8 @@ pub fn run(
         // No more batches: the put stage finishes the ones it has (as the single-threaded loop
         // finished its current batch), then exits. Their results still advance the offsets —
         // all of them precede whatever failed — unless the put stage itself gave up.
-        let ConsumeStage {
-            jobs,
-            mut in_flight,
-            done,
-            stages,
-            ..
-        } = stage;
-        drop(jobs);
-        if let Err(Some(f)) =
-            finish_down_to(&shared, &mut in_flight, &done, stages, &control, 0, true)
-        {
+        stage.jobs = None; // hang up: the put stage exits once its queue is empty
+        if let Err(Some(f)) = stage.finish_down_to(0, true) {
             failure.get_or_insert(f);
         }
         if putter.join().is_err() {
@@ -429,7 +420,8 @@ struct ConsumeStage<'c, 's> {
     control: &'s TaskControl,
     stages: &'s mut Stages,
     in_flight: VecDeque<InFlight<'c>>,
-    jobs: mpsc::SyncSender<Vec<ConnectRecord>>,
+    /// `None` once the consume stage has hung up on the put stage.
+    jobs: Option<mpsc::SyncSender<Vec<ConnectRecord>>>,
     done: mpsc::Receiver<PutDone>,
     poll_throttle: WarnThrottle,
     active_topics: super::active_topics::TaskTopics,
@@ -450,7 +442,8 @@ impl ConsumeStage<'_, '_> {
             // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
             // oldest when full, so a slow sink slows consumption instead of piling up.
             self.finish_down_to(MAX_IN_FLIGHT - 1, true)?;
-            self.jobs.send(records).map_err(|_| None)?;
+            let jobs = self.jobs.as_ref().ok_or(None)?;
+            jobs.send(records).map_err(|_| None)?;
             self.in_flight.push_back(InFlight {
                 msgs: batch,
                 record_idx,
@@ -460,81 +453,34 @@ impl ConsumeStage<'_, '_> {
         self.finish_down_to(0, false)
     }
 
+    /// Finishes in-flight batches, oldest first, until at most `keep` remain: waiting for
+    /// their `put` if `wait`, else only those whose `put` already returned. `Err(None)`: the
+    /// task was stopped while a `put` was being retried (that batch and later ones do not
+    /// count).
     fn finish_down_to(&mut self, keep: usize, wait: bool) -> Result<(), Option<String>> {
-        finish_down_to(
-            self.shared,
-            &mut self.in_flight,
-            &self.done,
-            self.stages,
-            self.control,
-            keep,
-            wait,
-        )
-    }
-}
-
-/// Finishes in-flight batches, oldest first, until at most `keep` remain: waiting for their
-/// `put` if `wait`, else only those whose `put` already returned. `Err(None)`: the task was
-/// stopped while a `put` was being retried (that batch and later ones do not count).
-fn finish_down_to(
-    shared: &Mutex<SinkShared>,
-    in_flight: &mut VecDeque<InFlight<'_>>,
-    done: &mpsc::Receiver<PutDone>,
-    stages: &mut Stages,
-    control: &TaskControl,
-    keep: usize,
-    wait: bool,
-) -> Result<(), Option<String>> {
-    while in_flight.len() > keep {
-        match finish_oldest(shared, in_flight, done, stages, control, wait).map_err(Some)? {
-            Finished::Done => {}
-            Finished::Pending => return Ok(()),
-            Finished::Stopped => return Err(None),
+        while self.in_flight.len() > keep {
+            let result = if wait {
+                self.done
+                    .recv()
+                    .map_err(|_| Some("the put thread exited unexpectedly".to_string()))?
+            } else {
+                match self.done.try_recv() {
+                    Ok(r) => r,
+                    Err(mpsc::TryRecvError::Empty) => return Ok(()),
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        return Err(Some("the put thread exited unexpectedly".to_string()))
+                    }
+                }
+            };
+            let flight = self
+                .in_flight
+                .pop_front()
+                .ok_or_else(|| Some("a put result arrived for no batch".to_string()))?;
+            let failures = result.map_err(Some)?.ok_or(None)?;
+            finish(self.shared, &flight, failures, self.stages, self.control).map_err(Some)?;
         }
+        Ok(())
     }
-    Ok(())
-}
-
-/// What became of the oldest in-flight batch.
-enum Finished {
-    /// Its `put` returned and its offsets advanced.
-    Done,
-    /// Its `put` has not returned yet (only when not waiting).
-    Pending,
-    /// The task was stopped while `put` was being retried: the batch does not count.
-    Stopped,
-}
-
-/// Finishes the oldest in-flight batch once its `put` returned (waiting for it if `wait`):
-/// rejected records go through `errors.*`, then the batch's offsets advance.
-fn finish_oldest(
-    shared: &Mutex<SinkShared>,
-    in_flight: &mut VecDeque<InFlight<'_>>,
-    done: &mpsc::Receiver<PutDone>,
-    stages: &mut Stages,
-    control: &TaskControl,
-    wait: bool,
-) -> Result<Finished, String> {
-    let result = if wait {
-        done.recv()
-            .map_err(|_| "the put thread exited unexpectedly".to_string())?
-    } else {
-        match done.try_recv() {
-            Ok(r) => r,
-            Err(mpsc::TryRecvError::Empty) => return Ok(Finished::Pending),
-            Err(mpsc::TryRecvError::Disconnected) => {
-                return Err("the put thread exited unexpectedly".to_string())
-            }
-        }
-    };
-    let Some(flight) = in_flight.pop_front() else {
-        return Err("a put result arrived for no batch".to_string());
-    };
-    let Some(failures) = result? else {
-        return Ok(Finished::Stopped);
-    };
-    finish(shared, &flight, failures, stages, control)?;
-    Ok(Finished::Done)
 }
 
 /// Up to [`MAX_BATCH`] messages; waits at most [`FIRST_RECORD_WAIT`] for the first. The

@@ -24,7 +24,7 @@ use super::source_offsets::{OffsetTracker, SourceOffsetStore};
 use super::task::{Polled, SourceTask, TaskError};
 use super::transforms::ChainOutcome;
 use crate::config::Config;
-use crate::data::{ConnectRecord, OffsetMap};
+use crate::data::{ConnectRecord, OffsetMap, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 
 /// Upper bound on records asked of the plugin per poll.
@@ -315,10 +315,7 @@ fn poll_stage(
         };
         // SMTs run before the converters; a dropped or tolerated record is not produced but
         // its source offset still counts (committed once every earlier record was acked).
-        let (positions, records): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|r| ((r.source_partition, r.source_offset), r.record))
-            .unzip();
+        let (positions, records) = split(batch);
         let outcomes = match chain.apply(records) {
             Ok(o) => o,
             Err(e) => {
@@ -337,6 +334,14 @@ fn poll_stage(
         }
     }
     task.stop();
+}
+
+/// Source records as their positions and their Connect records, in the same order.
+fn split(records: Vec<SourceRecord>) -> (Vec<(OffsetMap, OffsetMap)>, Vec<ConnectRecord>) {
+    records
+        .into_iter()
+        .map(|r| ((r.source_partition, r.source_offset), r.record))
+        .unzip()
 }
 
 /// The produce stage's state: everything between a polled batch and committed offsets.
@@ -384,15 +389,8 @@ impl ProduceStage<'_> {
                         Ok(r) => r,
                         Err(e) => return Some(format!("poll failed: {e}")),
                     };
-                    let (positions, outcomes) = records
-                        .into_iter()
-                        .map(|r| {
-                            (
-                                (r.source_partition, r.source_offset),
-                                ChainOutcome::Keep(r.record),
-                            )
-                        })
-                        .unzip();
+                    let (positions, records) = split(records);
+                    let outcomes = records.into_iter().map(ChainOutcome::Keep).collect();
                     if let Err(f) = self.produce(positions, outcomes) {
                         return f;
                     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::data::{ConnectRecord, Data, Value};
 use crate::runtime::plugin::{Config, PluginCatalog, PluginKind, TaskId};
-use crate::runtime::task::TaskError;
+use crate::runtime::task::{SinkTask, TaskError};
 
 /// Where `cargo xtask plugins` put the components (`SLUICE_TEST_TARGET_DIR` overrides it,
 /// e.g. to test components built elsewhere).
@@ -393,21 +393,31 @@ fn a_trapping_source_fails_with_a_trap_and_stays_poisoned() {
     );
 }
 
+/// A task of `test-trap-sink` with `settings`, and what must outlive it.
+fn trap_sink(settings: &[(&str, &str)]) -> (Box<dyn SinkTask>, WasmPlugins, tempfile::TempDir) {
+    let (plugins, cache) = load(&[test_plugin("test-trap-sink")]);
+    let plugin = plugins.find("test-trap-sink").expect("test-trap-sink");
+    let mut pairs = vec![("topics", "t")];
+    pairs.extend_from_slice(settings);
+    let task = plugin.open_sink(&id(0), &config(&pairs)).expect("open");
+    (task, plugins, cache)
+}
+
+/// A schemaless record for topic `t` with string value `v`.
+fn string_record(v: &str) -> ConnectRecord {
+    ConnectRecord::new("t", Data::NULL, Data::schemaless(Value::from(v)))
+}
+
 #[test]
 fn a_trapping_sink_fails_with_a_trap_and_stop_does_not_panic() {
-    let (plugins, _cache) = load(&[test_plugin("test-trap-sink")]);
-    let plugin = plugins.find("test-trap-sink").expect("test-trap-sink");
-    let mut task = plugin
-        .open_sink(&id(0), &config(&[("topics", "t"), ("trap.on", "boom")]))
-        .expect("open");
-    let record = |v: &str| ConnectRecord::new("t", Data::NULL, Data::schemaless(Value::from(v)));
+    let (mut task, _plugins, _cache) = trap_sink(&[("trap.on", "boom")]);
     assert_eq!(
-        task.put(&mut vec![record("fine"), record("also fine")])
+        task.put(&mut vec![string_record("fine"), string_record("also fine")])
             .expect("put"),
         vec![]
     );
     let trap = task
-        .put(&mut vec![record("fine"), record("boom")])
+        .put(&mut vec![string_record("fine"), string_record("boom")])
         .unwrap_err();
     let TaskError::Trap(message) = &trap else {
         panic!("expected a trap, got {trap:?}")
@@ -422,13 +432,8 @@ fn a_trapping_sink_fails_with_a_trap_and_stop_does_not_panic() {
 
 #[test]
 fn a_retriable_put_hands_the_same_batch_back_for_the_retry() {
-    let (plugins, _cache) = load(&[test_plugin("test-trap-sink")]);
-    let plugin = plugins.find("test-trap-sink").expect("test-trap-sink");
-    let mut task = plugin
-        .open_sink(&id(0), &config(&[("topics", "t"), ("retry.on", "again")]))
-        .expect("open");
-    let record = |v: &str| ConnectRecord::new("t", Data::NULL, Data::schemaless(Value::from(v)));
-    let batch = vec![record("first"), record("again")];
+    let (mut task, _plugins, _cache) = trap_sink(&[("retry.on", "again")]);
+    let batch = vec![string_record("first"), string_record("again")];
     let mut records = batch.clone();
     let err = task.put(&mut records).unwrap_err();
     assert!(
