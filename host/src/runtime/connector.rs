@@ -124,9 +124,15 @@ impl ConnectorRuntime {
     }
 
     /// The connector itself failed (e.g. splitting it into task configs).
+    /// The connector itself failed; the trace is kept without secret values.
     pub fn fail(&mut self, trace: String) {
         self.state = State::Failed;
-        self.trace = Some(trace);
+        self.trace = Some(self.redact(&trace));
+    }
+
+    /// `text` without this connector's secret values (see [`ConnectorRuntime::with_secrets`]).
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets.redact(text)
     }
 
     /// Starts task `id` on its own thread. `body` runs there; `Err(trace)` or a panic marks the
@@ -347,7 +353,7 @@ mod supervision_tests {
     }
 
     #[test]
-    fn a_failure_trace_is_stored_and_logged_without_secret_values() {
+    fn failure_traces_are_stored_without_secret_values() {
         let config = crate::runtime::test_doubles::cfg(&[
             ("name", "c"),
             ("connector.class", "x"),
@@ -360,6 +366,9 @@ mod supervision_tests {
             .unwrap();
         let t = wait_for(&rt, |t| t.state == State::Failed);
         assert_eq!(t.trace.as_deref(), Some("login with [hidden] refused"));
+        // The connector's own failure (e.g. splitting into task configs) likewise.
+        rt.fail("no tasks for p4ss".into());
+        assert_eq!(rt.status().trace.as_deref(), Some("no tasks for [hidden]"));
         assert!(rt.join(Instant::now() + Duration::from_secs(10)).is_empty());
     }
 

@@ -220,6 +220,8 @@ impl Worker {
                 t
             }
             Err(message) => {
+                // A plugin's message may quote its config: logged and shown without secrets.
+                let message = runtime.redact(&message);
                 runtime.fail(message.clone());
                 self.connectors.lock().insert(name.clone(), runtime);
                 return Err(StartError::TaskConfigs { name, message });
