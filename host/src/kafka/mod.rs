@@ -275,6 +275,14 @@ mod tests {
         assert_eq!(c.get("linger.ms"), Some("50"));
         let c = s.consumer_config("orders", 1, &Vec::new());
         assert_eq!(c.get("group.id"), Some("connect-orders"));
+        assert_eq!(c.get("queued.min.messages"), Some("20000"));
+        // The sink defaults are defaults: a connector override wins.
+        let c = s.consumer_config(
+            "orders",
+            1,
+            &cfg(&[("consumer.override.queued.min.messages", "500")]),
+        );
+        assert_eq!(c.get("queued.min.messages"), Some("500"));
         assert_eq!(c.get("client.id"), Some("connector-consumer-orders-1"));
         assert_eq!(c.get("group.instance.id"), None);
         let s = KafkaSettings {
