@@ -21,6 +21,26 @@ use sluice::config::{self, get, Config, WorkerConfig};
 /// third of the source task's CPU.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_arena_eager_commit` in mimalloc v3's `mi_option_e` (include/mimalloc.h);
+/// libmimalloc-sys names no constant for it.
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Runs before `main` and before the first allocation creates mimalloc's arena: arenas are
+/// then committed on demand, not eagerly. Eager commit on this kernel (transparent huge
+/// pages on `madvise`, which mimalloc requests) made every touched arena region resident in
+/// 2 MiB pieces: the 1M-record sink benchmark peaked at 99-111 MiB RSS with it and 71 MiB
+/// without (`MIMALLOC_ARENA_EAGER_COMMIT=0`), at the same throughput. Setting the option here
+/// means that environment variable is no longer read.
+#[used]
+#[link_section = ".init_array"]
+static MIMALLOC_LAZY_ARENAS: extern "C" fn() = {
+    extern "C" fn lazy_arenas() {
+        // SAFETY: sets a plain integer option; mimalloc allows it before initialisation.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+    }
+    lazy_arenas
+};
 use sluice::kafka::{EmbeddedBroker, KafkaSettings};
 use sluice::offsets::FileOffsetStore;
 use sluice::rest;

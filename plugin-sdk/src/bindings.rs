@@ -9,7 +9,8 @@
 //! With `pub_export_macro`, each part's world description is emitted only by its export
 //! macro, so a plugin that invokes `plugin-part` + `source-part` links exactly those two
 //! descriptions; wit-component unions them into `import host; export plugin; export
-//! source-connector` — the `source` world of `wit/worlds.wit`.
+//! source-connector` — the `source` world of `wit/worlds.wit` — plus the kind's optional
+//! `packed-*` interface, which the host prefers for the data path.
 
 #![allow(missing_docs, clippy::all, unsafe_op_in_unsafe_fn)]
 
@@ -38,6 +39,7 @@ pub mod source {
             world source-part {
                 import sluice:connect/host@0.1.0;
                 export sluice:connect/source-connector@0.1.0;
+                export sluice:connect/packed-source@0.1.0;
             }
         ",
         world: "sluice:sdk-bindings/source-part",
@@ -59,6 +61,7 @@ pub mod sink {
             world sink-part {
                 import sluice:connect/host@0.1.0;
                 export sluice:connect/sink-connector@0.1.0;
+                export sluice:connect/packed-sink@0.1.0;
             }
         ",
         world: "sluice:sdk-bindings/sink-part",
@@ -80,6 +83,7 @@ pub mod transform {
             world transform-part {
                 import sluice:connect/host@0.1.0;
                 export sluice:connect/transforms@0.1.0;
+                export sluice:connect/packed-transforms@0.1.0;
             }
         ",
         world: "sluice:sdk-bindings/transform-part",

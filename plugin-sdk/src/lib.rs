@@ -75,6 +75,7 @@
 pub mod bindings;
 mod config;
 pub mod log;
+mod packed;
 mod plugin;
 mod predicate;
 mod record;

@@ -9,11 +9,14 @@ use std::marker::PhantomData;
 
 use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
 use crate::bindings::plugin_world::sluice::connect::types as wit;
+use crate::bindings::sink::exports::sluice::connect::packed_sink as packed_export;
 use crate::bindings::sink::exports::sluice::connect::sink_connector as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
+use crate::packed;
 use crate::plugin::{self, Describe};
 use crate::record::{Record, RecordFailure, TaskError, TopicPartitionOffset};
 use crate::source::lower_task_error;
+use crate::value::DataError;
 use crate::wire;
 
 /// A sink connector and its task. Export it with [`export_sink!`](crate::export_sink).
@@ -112,11 +115,29 @@ impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
     }
 
     fn put(&self, batch: wit::Batch) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        self.put_lifted(wire::lift_batch(batch))
+    }
+
+    fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
+        self.flush_offsets(offsets)
+    }
+
+    fn stop(&self) {
+        self.0.borrow_mut().stop();
+    }
+}
+
+impl<T: Sink> SinkTaskExport<T> {
+    /// `put` over records already decoded (structured or packed).
+    fn put_lifted(
+        &self,
+        lifted: Vec<Result<Record, DataError>>,
+    ) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
         let mut failures = Vec::new();
-        let mut records = Vec::with_capacity(batch.records.len());
+        let mut records = Vec::with_capacity(lifted.len());
         // `positions[i]` is the host-batch index of `records[i]`.
-        let mut positions = Vec::with_capacity(batch.records.len());
-        for (i, lifted) in wire::lift_batch(batch).into_iter().enumerate() {
+        let mut positions = Vec::with_capacity(lifted.len());
+        for (i, lifted) in lifted.into_iter().enumerate() {
             match lifted {
                 Ok(r) => {
                     records.push(r);
@@ -147,7 +168,7 @@ impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
         Ok(failures)
     }
 
-    fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
+    fn flush_offsets(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
         let offsets: Vec<TopicPartitionOffset> = offsets
             .into_iter()
             .map(|o| TopicPartitionOffset {
@@ -160,6 +181,33 @@ impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
             .borrow_mut()
             .flush(&offsets)
             .map_err(lower_task_error)
+    }
+}
+
+impl<T: Sink> packed_export::Guest for SinkExport<T> {
+    type PackedSinkTask = SinkTaskExport<T>;
+}
+
+/// The same task behind the packed interface: only `put`'s batch is encoded differently.
+impl<T: Sink> packed_export::GuestPackedSinkTask for SinkTaskExport<T> {
+    fn open(config: wit::Config) -> Result<packed_export::PackedSinkTask, wit::TaskError> {
+        let config = plugin::config::<SinkExport<T>>(config);
+        let task = T::open(config).map_err(lower_task_error)?;
+        Ok(packed_export::PackedSinkTask::new(SinkTaskExport(
+            RefCell::new(task),
+        )))
+    }
+
+    fn put(&self, records: Vec<u8>) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        let lifted = packed::decode_batch(&records).map_err(|e| {
+            wit::TaskError::Fatal(format!("the host sent a malformed packed batch: {e}"))
+        })?;
+        drop(records);
+        self.put_lifted(lifted)
+    }
+
+    fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
+        self.flush_offsets(offsets)
     }
 
     fn stop(&self) {

@@ -9,8 +9,10 @@ use std::marker::PhantomData;
 
 use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
 use crate::bindings::plugin_world::sluice::connect::types as wit;
+use crate::bindings::source::exports::sluice::connect::packed_source as packed_export;
 use crate::bindings::source::exports::sluice::connect::source_connector as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
+use crate::packed;
 use crate::plugin::{self, Describe};
 use crate::record::{SourcePosition, SourceRecord, TaskError};
 use crate::wire;
@@ -125,6 +127,40 @@ impl<T: Source> export::GuestSourceTask for SourceTaskExport<T> {
             .poll(max_records)
             .map_err(lower_task_error)?;
         Ok(wire::lower_source_batch(records))
+    }
+
+    fn stop(&self) {
+        self.0.borrow_mut().stop();
+    }
+}
+
+impl<T: Source> packed_export::Guest for SourceExport<T> {
+    type PackedSourceTask = SourceTaskExport<T>;
+}
+
+/// The same task behind the packed interface: only `poll`'s batch is encoded differently.
+impl<T: Source> packed_export::GuestPackedSourceTask for SourceTaskExport<T> {
+    fn open(
+        config: wit::Config,
+        committed: Vec<wit::SourcePosition>,
+    ) -> Result<packed_export::PackedSourceTask, wit::TaskError> {
+        let config = plugin::config::<SourceExport<T>>(config);
+        let committed = committed.into_iter().map(wire::lift_position).collect();
+        let task = T::open(config, committed).map_err(lower_task_error)?;
+        Ok(packed_export::PackedSourceTask::new(SourceTaskExport(
+            RefCell::new(task),
+        )))
+    }
+
+    fn poll(&self, max_records: u32) -> Result<Vec<u8>, wit::TaskError> {
+        let records = self
+            .0
+            .borrow_mut()
+            .poll(max_records)
+            .map_err(lower_task_error)?;
+        let mut encoder = packed::Encoder::with_capacity(records.len());
+        records.iter().for_each(|r| encoder.source_item(r));
+        Ok(encoder.finish())
     }
 
     fn stop(&self) {

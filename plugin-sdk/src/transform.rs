@@ -9,8 +9,10 @@ use std::marker::PhantomData;
 
 use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
 use crate::bindings::plugin_world::sluice::connect::types as wit;
+use crate::bindings::transform::exports::sluice::connect::packed_transforms as packed_export;
 use crate::bindings::transform::exports::sluice::connect::transforms as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
+use crate::packed;
 use crate::plugin::{self, Describe};
 use crate::record::Record;
 use crate::wire;
@@ -114,5 +116,43 @@ impl<T: Transform> export::GuestTransformer for TransformerExport<T> {
             schemas: lowerer.finish(),
             outcomes,
         }
+    }
+}
+
+impl<T: Transform> packed_export::Guest for TransformExport<T> {
+    type PackedTransformer = TransformerExport<T>;
+}
+
+/// The same transformer behind the packed interface.
+impl<T: Transform> packed_export::GuestPackedTransformer for TransformerExport<T> {
+    fn create(
+        class: String,
+        config: wit::Config,
+    ) -> Result<packed_export::PackedTransformer, String> {
+        let config = plugin::config::<TransformExport<T>>(config);
+        let transform = T::create(&class, config)?;
+        Ok(packed_export::PackedTransformer::new(TransformerExport(
+            RefCell::new(transform),
+        )))
+    }
+
+    fn apply(&self, records: Vec<u8>) -> Vec<u8> {
+        // The host encoded this batch itself: bytes it cannot have meant are a host bug, and
+        // trapping puts that in the task's trace instead of inventing outcomes.
+        let lifted = match packed::decode_batch(&records) {
+            Ok(lifted) => lifted,
+            Err(e) => panic!("the host sent a malformed packed batch: {e}"),
+        };
+        drop(records);
+        let mut transform = self.0.borrow_mut();
+        let mut encoder = packed::Encoder::with_capacity(lifted.len());
+        for lifted in lifted {
+            let outcome = match lifted {
+                Err(e) => Outcome::Fail(e.to_string()),
+                Ok(record) => transform.apply(record),
+            };
+            encoder.outcome(&outcome);
+        }
+        encoder.finish()
     }
 }

@@ -24,24 +24,21 @@ const MAX_DEPTH: usize = 512;
 // Lowering (SDK -> WIT)
 // ---------------------------------------------------------------------------------------
 
-/// Lowers records of one batch, sharing one schema table among them.
+/// The schema table of one batch under construction: maps each schema `Arc` to its table
+/// index, so equal schemas (the same `Arc`, or equal ones built separately) share one entry.
+/// Used by both encodings (this module's WIT form and the packed one).
 #[derive(Default)]
-pub(crate) struct Lowerer {
-    /// Every schema `Arc` seen so far with its index in `out`; equal schemas from different
-    /// `Arc`s map to the same index.
+pub(crate) struct SchemaInterner {
+    /// Every schema `Arc` seen so far with its table index.
     seen: Vec<(SchemaRef, u32)>,
     /// The last hit, checked first: batches are usually runs of one schema.
     last: Option<usize>,
-    out: Vec<wit::Schema>,
+    entries: u32,
 }
 
-impl Lowerer {
-    pub(crate) fn new() -> Lowerer {
-        Lowerer::default()
-    }
-
-    /// The table index of `schema`, lowering it on first sight.
-    pub(crate) fn intern(&mut self, schema: &SchemaRef) -> u32 {
+impl SchemaInterner {
+    /// The table index of `schema`; on first sight `add` appends it to the table.
+    pub(crate) fn intern(&mut self, schema: &SchemaRef, add: impl FnOnce(&Schema)) -> u32 {
         if let Some(last) = self.last {
             if Arc::ptr_eq(&self.seen[last].0, schema) {
                 return self.seen[last].1;
@@ -56,16 +53,43 @@ impl Lowerer {
         let index = match self.seen.iter().find(|(s, _)| **s == **schema) {
             Some((_, index)) => *index,
             None => {
-                let mut nodes = Vec::new();
-                let mut defaults = Vec::new();
-                lower_schema(schema, &mut nodes, &mut defaults);
-                self.out.push(wit::Schema { nodes, defaults });
-                (self.out.len() - 1) as u32
+                add(schema);
+                self.entries += 1;
+                self.entries - 1
             }
         };
         self.seen.push((schema.clone(), index));
         self.last = Some(self.seen.len() - 1);
         index
+    }
+
+    /// How many entries the table has.
+    pub(crate) fn entries(&self) -> u32 {
+        self.entries
+    }
+}
+
+/// Lowers records of one batch, sharing one schema table among them.
+#[derive(Default)]
+pub(crate) struct Lowerer {
+    interner: SchemaInterner,
+    out: Vec<wit::Schema>,
+}
+
+impl Lowerer {
+    pub(crate) fn new() -> Lowerer {
+        Lowerer::default()
+    }
+
+    /// The table index of `schema`, lowering it on first sight.
+    pub(crate) fn intern(&mut self, schema: &SchemaRef) -> u32 {
+        let out = &mut self.out;
+        self.interner.intern(schema, |schema| {
+            let mut nodes = Vec::new();
+            let mut defaults = Vec::new();
+            lower_schema(schema, &mut nodes, &mut defaults);
+            out.push(wit::Schema { nodes, defaults });
+        })
     }
 
     pub(crate) fn data(&mut self, schema: Option<&SchemaRef>, value: Value) -> wit::Data {

@@ -124,7 +124,8 @@ fn main() -> Result<()> {
         }
         results.push(run_system(system, &args, &broker, &work, &input)?);
     }
-    let report = render(&results, args.records);
+    let ceiling = consumer_ceiling(&broker, "bench-sluice", args.records)?;
+    let report = render(&results, args.records, ceiling);
     println!("{report}");
     if let Some(out) = &args.out {
         let existing = std::fs::read_to_string(out).unwrap_or_default();
@@ -266,8 +267,13 @@ fn start(
     connector: &str,
 ) -> Result<(Child, SocketAddr)> {
     let root = sluice_tests::workspace_root();
+    // SLUICE_BENCH_PLUGIN_PATH: another plugin directory, to compare two builds of the
+    // plugins (say, with and without the packed interfaces) on the same host binary.
+    let plugin_path = std::env::var_os("SLUICE_BENCH_PLUGIN_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/plugin-path"));
     let setup = WorkerSetup {
-        plugin_path: root.join("target/plugin-path"),
+        plugin_path,
         cache_dir: root.join("target/plugin-cache"),
         connectors: vec![(phase.to_string(), connector.to_string())],
     };
@@ -442,11 +448,32 @@ impl LineCounter {
     }
 }
 
+/// How fast a bare librdkafka consumer (no conversion, no sink; the reader the source phase
+/// uses as its clock) reads the whole benchmark topic from this broker on this machine: the
+/// most any Kafka → file sink can reach in the same run.
+fn consumer_ceiling(broker: &Broker, topic: &str, records: usize) -> Result<Duration> {
+    let started = Instant::now();
+    let mut reader = broker.reader(topic);
+    let mut seen = 0usize;
+    while seen < records {
+        seen += reader.count_for(Duration::from_millis(50));
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("the bare consumer read only {seen} of {records} records of {topic} in 300 s");
+        }
+    }
+    let took = started.elapsed();
+    eprintln!(
+        "bench: bare consumer read {topic}: {:.1} s",
+        took.as_secs_f64()
+    );
+    Ok(took)
+}
+
 fn rate(records: usize, d: Duration) -> f64 {
     records as f64 / d.as_secs_f64().max(1e-9)
 }
 
-fn render(results: &[SystemResult], records: usize) -> String {
+fn render(results: &[SystemResult], records: usize, ceiling: Duration) -> String {
     let mut s = String::new();
     s.push_str("| system | file → Kafka (records/s) | Kafka → file (records/s) | file → Kafka incl. start-up (s) | Kafka → file incl. start-up (s) | peak RSS source / sink (MiB) |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|\n");
@@ -471,6 +498,10 @@ fn render(results: &[SystemResult], records: usize) -> String {
             sluice.sink.peak_rss_kib as f64 / reference.sink.peak_rss_kib.max(1) as f64,
         ));
     }
+    s.push_str(&format!(
+        "| bare librdkafka consumer, no sink work (broker ceiling) | | {:.0} | | | |\n",
+        rate(records, ceiling)
+    ));
     s
 }
 

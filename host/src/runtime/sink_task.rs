@@ -592,16 +592,35 @@ fn finish(
     }
     // Tolerated records must be in the DLQ before their offsets can be committed.
     stages.errors.flush(&control.stop)?;
+    // A batch is runs of messages from one partition: look the partition up once per run,
+    // not once per message (an owned key and two hash/tree lookups each).
     let mut s = shared.lock();
+    let mut run: Option<(&str, i32, i64)> = None;
     for msg in msgs {
-        let tp = (msg.topic().to_string(), msg.partition());
-        // A partition revoked while this batch was in flight belongs to another task now.
-        if s.assigned.contains(&tp) {
-            let next = s.uncommitted.entry(tp).or_insert(msg.offset() + 1);
-            *next = (*next).max(msg.offset() + 1);
+        let (topic, partition, next) = (msg.topic(), msg.partition(), msg.offset() + 1);
+        match &mut run {
+            Some((t, p, n)) if *t == topic && *p == partition => *n = (*n).max(next),
+            _ => {
+                if let Some(done) = run.replace((topic, partition, next)) {
+                    advance(&mut s, done);
+                }
+            }
         }
     }
+    if let Some(done) = run {
+        advance(&mut s, done);
+    }
     Ok(())
+}
+
+/// Moves a partition's next offset to commit forward to `next` (never back).
+fn advance(s: &mut SinkShared, (topic, partition, next): (&str, i32, i64)) {
+    let tp = (topic.to_string(), partition);
+    // A partition revoked while this batch was in flight belongs to another task now.
+    if s.assigned.contains(&tp) {
+        let at = s.uncommitted.entry(tp).or_insert(next);
+        *at = (*at).max(next);
+    }
 }
 
 /// `put`s one batch, retrying it on `Retriable`. Returns the records the sink rejected, or

@@ -24,6 +24,9 @@ wasmtime::component::bindgen!({
             export sluice:connect/sink-connector@0.1.0;
             export sluice:connect/transforms@0.1.0;
             export sluice:connect/predicates@0.1.0;
+            export sluice:connect/packed-source@0.1.0;
+            export sluice:connect/packed-sink@0.1.0;
+            export sluice:connect/packed-transforms@0.1.0;
         }
     ",
     path: "../wit",
@@ -31,7 +34,8 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::sluice::connect::{
-    plugin, predicates, sink_connector, source_connector, transforms,
+    packed_sink, packed_source, packed_transforms, plugin, predicates, sink_connector,
+    source_connector, transforms,
 };
 pub use sluice::connect::{host, types};
 
@@ -41,3 +45,7 @@ pub const SOURCE_INTERFACE: &str = "sluice:connect/source-connector@0.1.0";
 pub const SINK_INTERFACE: &str = "sluice:connect/sink-connector@0.1.0";
 pub const TRANSFORM_INTERFACE: &str = "sluice:connect/transforms@0.1.0";
 pub const PREDICATE_INTERFACE: &str = "sluice:connect/predicates@0.1.0";
+/// The optional packed fast-path interfaces (`wit/connect.wit`, "Packed fast path").
+pub const PACKED_SOURCE_INTERFACE: &str = "sluice:connect/packed-source@0.1.0";
+pub const PACKED_SINK_INTERFACE: &str = "sluice:connect/packed-sink@0.1.0";
+pub const PACKED_TRANSFORM_INTERFACE: &str = "sluice:connect/packed-transforms@0.1.0";

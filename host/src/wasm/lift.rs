@@ -262,13 +262,14 @@ pub(crate) fn transform_output(out: TransformOutput, inputs: usize) -> LiftResul
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::super::lower;
     use super::*;
 
-    fn sample_schema() -> SchemaRef {
+    /// A struct schema with an array, a map with a default, a decimal, a name and a version.
+    pub(crate) fn sample_schema() -> SchemaRef {
         Schema::structure(vec![
             Field {
                 name: "id".into(),

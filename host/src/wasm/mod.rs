@@ -24,6 +24,7 @@ mod lift;
 mod limits;
 mod lower;
 mod network;
+mod packed;
 mod plugin;
 mod registry;
 mod sink;

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{
-    plugin as wit_plugin, predicates, sink_connector, source_connector, transforms, types as wit,
+    packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
+    sink_connector, source_connector, transforms, types as wit,
 };
 use super::engine::{HostState, Limits, Owner};
 use super::instance::PluginInstance;
@@ -35,12 +36,22 @@ pub(crate) enum KindIndices {
     Predicate(predicates::GuestIndices),
 }
 
+/// Export indices of the optional packed interface of the kind, when the component has it.
+#[derive(Clone)]
+pub(crate) enum PackedIndices {
+    Source(packed_source::GuestIndices),
+    Sink(packed_sink::GuestIndices),
+    Transform(packed_transforms::GuestIndices),
+}
+
 pub(crate) struct WasmPlugin {
     pub path: PathBuf,
     pub spec: PluginSpec,
     pub pre: InstancePre<HostState>,
     pub plugin: wit_plugin::GuestIndices,
     pub kind: KindIndices,
+    /// Tasks use the packed interface when the component exports one.
+    pub packed: Option<PackedIndices>,
     pub limits: Limits,
 }
 
@@ -171,6 +182,17 @@ impl Plugin for WasmPlugin {
         };
         let committed = lower::positions(committed).map_err(TaskError::Fatal)?;
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        if let Some(PackedIndices::Source(p)) = &self.packed {
+            let guest = inst.with(|store, i| p.load(store, i))?;
+            let task = inst
+                .call_as("open", |store, _| {
+                    guest
+                        .packed_source_task()
+                        .call_open(store, &config, &committed)
+                })?
+                .map_err(task_error)?;
+            return Ok(Box::new(WasmSourceTask::packed(inst, guest, task)));
+        }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let task = inst
             .call_as("open", |store, _| {
@@ -185,6 +207,15 @@ impl Plugin for WasmPlugin {
             return Err(self.wrong_kind(PluginKind::Sink));
         };
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        if let Some(PackedIndices::Sink(p)) = &self.packed {
+            let guest = inst.with(|store, i| p.load(store, i))?;
+            let task = inst
+                .call_as("open", |store, _| {
+                    guest.packed_sink_task().call_open(store, &config)
+                })?
+                .map_err(task_error)?;
+            return Ok(Box::new(WasmSinkTask::packed(inst, guest, task)));
+        }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let task = inst
             .call_as("open", |store, _| {
@@ -204,6 +235,17 @@ impl Plugin for WasmPlugin {
             return Err(self.wrong_kind(PluginKind::Transform));
         };
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        if let Some(PackedIndices::Transform(p)) = &self.packed {
+            let guest = inst.with(|store, i| p.load(store, i))?;
+            let t = inst
+                .call(|store, _| {
+                    guest
+                        .packed_transformer()
+                        .call_create(store, class, &config)
+                })?
+                .map_err(TaskError::Fatal)?;
+            return Ok(Box::new(WasmTransform::packed(inst, guest, t)));
+        }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let t = inst
             .call(|store, _| guest.transformer().call_create(store, class, &config))?

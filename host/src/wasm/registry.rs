@@ -31,11 +31,12 @@ use parking_lot::{Mutex, RwLock};
 use wasmtime::component::Component;
 
 use super::bindings::{
-    self, plugin as wit_plugin, predicates, sink_connector, source_connector, transforms,
+    self, packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
+    sink_connector, source_connector, transforms,
 };
 use super::cache::{self, Entry};
 use super::engine::{self, Limits, Owner, Runtime};
-use super::plugin::{read_spec, KindIndices, WasmPlugin};
+use super::plugin::{read_spec, KindIndices, PackedIndices, WasmPlugin};
 use super::spec::kind_name;
 use super::WasmError;
 use crate::runtime::plugin::{Config, Plugin, PluginCatalog, PluginKind, RejectedPlugin};
@@ -414,6 +415,34 @@ fn build_snapshot(
     snapshot
 }
 
+#[cfg(test)]
+impl WasmPlugins {
+    /// `find`, with any packed interface of the plugin ignored: tests run one component over
+    /// both paths and compare.
+    pub(crate) fn find_structured(&self, class: &str) -> Option<Arc<dyn Plugin>> {
+        let snapshot = self.current.read().clone();
+        let p = snapshot.plugins.iter().find(|p| p.spec.answers_to(class))?;
+        Some(Arc::new(WasmPlugin {
+            path: p.path.clone(),
+            spec: p.spec.clone(),
+            pre: p.pre.clone(),
+            plugin: p.plugin.clone(),
+            kind: p.kind.clone(),
+            packed: None,
+            limits: p.limits.clone(),
+        }))
+    }
+
+    /// Whether the plugin answering to `class` exports its kind's packed interface.
+    pub(crate) fn has_packed(&self, class: &str) -> bool {
+        let snapshot = self.current.read().clone();
+        snapshot
+            .plugins
+            .iter()
+            .any(|p| p.spec.answers_to(class) && p.packed.is_some())
+    }
+}
+
 impl PluginCatalog for WasmPlugins {
     fn find(&self, class: &str) -> Option<Arc<dyn Plugin>> {
         let snapshot = self.current.read().clone();
@@ -569,7 +598,24 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
         )
     })?;
 
-    // On a cold load we have a live instance: also type-check the kind interface, so a
+    // The optional packed fast path of the kind (see `wit/connect.wit`).
+    let packed = match spec.kind {
+        PluginKind::Source => packed_source::GuestIndices::new(&pre)
+            .ok()
+            .map(|p| (bindings::PACKED_SOURCE_INTERFACE, PackedIndices::Source(p))),
+        PluginKind::Sink => packed_sink::GuestIndices::new(&pre)
+            .ok()
+            .map(|p| (bindings::PACKED_SINK_INTERFACE, PackedIndices::Sink(p))),
+        PluginKind::Transform => packed_transforms::GuestIndices::new(&pre).ok().map(|p| {
+            (
+                bindings::PACKED_TRANSFORM_INTERFACE,
+                PackedIndices::Transform(p),
+            )
+        }),
+        PluginKind::Predicate => None,
+    };
+
+    // On a cold load we have a live instance: also type-check the kind interfaces, so a
     // component built against a different contract is rejected now, not at first use.
     if let Some(mut instance) = instance {
         let checked = instance.with(|store, i| match &kind {
@@ -579,6 +625,16 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
             KindIndices::Predicate(x) => x.load(store, i).map(drop),
         });
         checked.map_err(|e| format!("its {interface} export does not match the contract: {e}"))?;
+        if let Some((packed_interface, p)) = &packed {
+            let checked = instance.with(|store, i| match p {
+                PackedIndices::Source(x) => x.load(store, i).map(drop),
+                PackedIndices::Sink(x) => x.load(store, i).map(drop),
+                PackedIndices::Transform(x) => x.load(store, i).map(drop),
+            });
+            checked.map_err(|e| {
+                format!("its {packed_interface} export does not match the contract: {e}")
+            })?;
+        }
         cache::write_spec(&entry, &spec);
     }
 
@@ -588,6 +644,7 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
         pre,
         plugin,
         kind,
+        packed: packed.map(|(_, p)| p),
         limits: limits.clone(),
     };
     Ok((plugin, entry.cwasm))

@@ -1,14 +1,20 @@
-//! A sink component's task resource as a runtime [`SinkTask`].
+//! A sink component's task resource as a runtime [`SinkTask`], over the structured
+//! `sink-connector` interface or, when the component exports it, `packed-sink`.
 
 use wasmtime::component::ResourceAny;
 
-use super::bindings::sink_connector::Guest;
 use super::bindings::types as wit;
+use super::bindings::{packed_sink, sink_connector};
 use super::instance::PluginInstance;
 use super::plugin::task_error;
-use super::{lift, lower};
+use super::{lift, lower, packed};
 use crate::data::ConnectRecord;
 use crate::runtime::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
+
+enum Guest {
+    Structured(sink_connector::Guest),
+    Packed(packed_sink::Guest),
+}
 
 pub(crate) struct WasmSinkTask {
     inst: PluginInstance,
@@ -17,10 +23,18 @@ pub(crate) struct WasmSinkTask {
 }
 
 impl WasmSinkTask {
-    pub fn new(inst: PluginInstance, guest: Guest, task: ResourceAny) -> Self {
+    pub fn new(inst: PluginInstance, guest: sink_connector::Guest, task: ResourceAny) -> Self {
         WasmSinkTask {
             inst,
-            guest,
+            guest: Guest::Structured(guest),
+            task: Some(task),
+        }
+    }
+
+    pub fn packed(inst: PluginInstance, guest: packed_sink::Guest, task: ResourceAny) -> Self {
+        WasmSinkTask {
+            inst,
+            guest: Guest::Packed(guest),
             task: Some(task),
         }
     }
@@ -35,8 +49,29 @@ impl SinkTask for WasmSinkTask {
     fn put(&mut self, records: &mut Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
         let task = self.task()?;
         let count = records.len();
+        let guest = match &self.guest {
+            Guest::Structured(g) => g,
+            Guest::Packed(g) => {
+                // The records are freed while the plugin works (peak memory holds one form
+                // of the batch, not two); a retry gets them back from the bytes.
+                let bytes = packed::encode_batch(records);
+                records.clear();
+                let result = self.inst.call_as("put", |store, _| {
+                    g.packed_sink_task().call_put(store, task, &bytes)
+                })?;
+                return match result.map_err(task_error) {
+                    Ok(failures) => check_failures(failures, count),
+                    Err(TaskError::Retriable(m)) => {
+                        *records = packed::decode_batch(&bytes).map_err(|e| {
+                            TaskError::Fatal(format!("cannot keep the batch for a retry: {e}"))
+                        })?;
+                        Err(TaskError::Retriable(m))
+                    }
+                    Err(e) => Err(e),
+                };
+            }
+        };
         let batch = lower::batch(std::mem::take(records));
-        let guest = &self.guest;
         let result = self.inst.call_as("put", |store, _| {
             guest.sink_task().call_put(store, task, &batch)
         })?;
@@ -52,21 +87,7 @@ impl SinkTask for WasmSinkTask {
             }
             Err(e) => return Err(e),
         };
-        failures
-            .into_iter()
-            .map(|f| {
-                if f.index as usize >= count {
-                    return Err(TaskError::Fatal(format!(
-                        "sink plugin reported a failure for record {} of a batch of {count}",
-                        f.index
-                    )));
-                }
-                Ok(RecordFailure {
-                    index: f.index,
-                    message: f.message,
-                })
-            })
-            .collect()
+        check_failures(failures, count)
     }
 
     fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
@@ -81,8 +102,9 @@ impl SinkTask for WasmSinkTask {
             .collect();
         let guest = &self.guest;
         self.inst
-            .call_as("flush", |store, _| {
-                guest.sink_task().call_flush(store, task, &offsets)
+            .call_as("flush", |store, _| match guest {
+                Guest::Structured(g) => g.sink_task().call_flush(store, task, &offsets),
+                Guest::Packed(g) => g.packed_sink_task().call_flush(store, task, &offsets),
             })?
             .map_err(task_error)
     }
@@ -94,10 +116,35 @@ impl SinkTask for WasmSinkTask {
         }
         let guest = &self.guest;
         if let Err(e) = self.inst.call_as("stop", |store, _| {
-            guest.sink_task().call_stop(&mut *store, task)?;
+            match guest {
+                Guest::Structured(g) => g.sink_task().call_stop(&mut *store, task)?,
+                Guest::Packed(g) => g.packed_sink_task().call_stop(&mut *store, task)?,
+            }
             task.resource_drop(store)
         }) {
             tracing::warn!("sink task failed while stopping: {e}");
         }
     }
+}
+
+/// Checks the failures a sink reported against the batch size.
+fn check_failures(
+    failures: Vec<wit::RecordFailure>,
+    count: usize,
+) -> Result<Vec<RecordFailure>, TaskError> {
+    failures
+        .into_iter()
+        .map(|f| {
+            if f.index as usize >= count {
+                return Err(TaskError::Fatal(format!(
+                    "sink plugin reported a failure for record {} of a batch of {count}",
+                    f.index
+                )));
+            }
+            Ok(RecordFailure {
+                index: f.index,
+                message: f.message,
+            })
+        })
+        .collect()
 }

@@ -1,14 +1,20 @@
-//! A source component's task resource as a runtime [`SourceTask`].
+//! A source component's task resource as a runtime [`SourceTask`], over the structured
+//! `source-connector` interface or, when the component exports it, `packed-source`.
 
 use wasmtime::component::ResourceAny;
 
-use super::bindings::source_connector::Guest;
+use super::bindings::{packed_source, source_connector};
 use super::instance::PluginInstance;
-use super::lift;
 use super::limits::{self, OUTPUT_KEY};
 use super::plugin::task_error;
+use super::{lift, packed};
 use crate::data::SourceRecord;
 use crate::runtime::task::{Polled, SourceTask, TaskError};
+
+enum Guest {
+    Structured(source_connector::Guest),
+    Packed(packed_source::Guest),
+}
 
 pub(crate) struct WasmSourceTask {
     inst: PluginInstance,
@@ -17,12 +23,57 @@ pub(crate) struct WasmSourceTask {
 }
 
 impl WasmSourceTask {
-    pub fn new(inst: PluginInstance, guest: Guest, task: ResourceAny) -> Self {
+    pub fn new(inst: PluginInstance, guest: source_connector::Guest, task: ResourceAny) -> Self {
         WasmSourceTask {
             inst,
-            guest,
+            guest: Guest::Structured(guest),
             task: Some(task),
         }
+    }
+
+    pub fn packed(inst: PluginInstance, guest: packed_source::Guest, task: ResourceAny) -> Self {
+        WasmSourceTask {
+            inst,
+            guest: Guest::Packed(guest),
+            task: Some(task),
+        }
+    }
+
+    fn poll_packed(&mut self, task: ResourceAny, max_records: u32) -> Result<Polled, TaskError> {
+        let Guest::Packed(guest) = &self.guest else {
+            return Err(TaskError::Fatal(
+                "packed poll on a structured source".into(),
+            ));
+        };
+        let bytes = self
+            .inst
+            .call_as("poll", |store, _| {
+                guest
+                    .packed_source_task()
+                    .call_poll(store, task, max_records)
+            })?
+            .map_err(task_error)?;
+        let malformed = |e: sluice_packed::Error| {
+            TaskError::Fatal(format!(
+                "source plugin returned a malformed packed batch: {e}"
+            ))
+        };
+        let count = packed::count(&bytes).map_err(malformed)?;
+        if count > max_records as usize {
+            return Err(TaskError::Fatal(format!(
+                "plugin exceeded max_records={max_records} in poll: it returned {count} records"
+            )));
+        }
+        let cap = self.inst.limits().output_bytes;
+        if bytes.len() > cap {
+            return Err(TaskError::Fatal(format!(
+                "plugin exceeded {OUTPUT_KEY}={cap} in poll: it returned {} bytes in {count} records",
+                bytes.len()
+            )));
+        }
+        Ok(Polled::deferred(count, move || {
+            packed::decode_source_batch(&bytes).map_err(malformed)
+        }))
     }
 }
 
@@ -38,7 +89,10 @@ impl SourceTask for WasmSourceTask {
         let Some(task) = self.task else {
             return Err(TaskError::Fatal("source task polled after stop".into()));
         };
-        let guest = &self.guest;
+        let guest = match &self.guest {
+            Guest::Structured(g) => g,
+            Guest::Packed(_) => return self.poll_packed(task, max_records),
+        };
         let batch = self
             .inst
             .call_as("poll", |store, _| {
@@ -75,7 +129,10 @@ impl SourceTask for WasmSourceTask {
         }
         let guest = &self.guest;
         if let Err(e) = self.inst.call_as("stop", |store, _| {
-            guest.source_task().call_stop(&mut *store, task)?;
+            match guest {
+                Guest::Structured(g) => g.source_task().call_stop(&mut *store, task)?,
+                Guest::Packed(g) => g.packed_source_task().call_stop(&mut *store, task)?,
+            }
             task.resource_drop(store)
         }) {
             tracing::warn!("source task failed while stopping: {e}");

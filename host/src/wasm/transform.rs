@@ -2,15 +2,22 @@
 
 use wasmtime::component::ResourceAny;
 
-use super::bindings::{predicates, transforms};
+use super::bindings::{packed_transforms, predicates, transforms};
 use super::instance::PluginInstance;
-use super::{lift, lower};
+use super::{lift, lower, packed};
 use crate::data::ConnectRecord;
 use crate::runtime::task::{Outcome, Predicate, TaskError, Transform};
 
+enum TransformGuest {
+    Structured(transforms::Guest),
+    Packed(packed_transforms::Guest),
+}
+
+/// A transformer resource over the structured `transforms` interface or, when the component
+/// exports it, `packed-transforms`.
 pub(crate) struct WasmTransform {
     inst: PluginInstance,
-    guest: transforms::Guest,
+    guest: TransformGuest,
     transformer: ResourceAny,
 }
 
@@ -18,7 +25,19 @@ impl WasmTransform {
     pub fn new(inst: PluginInstance, guest: transforms::Guest, transformer: ResourceAny) -> Self {
         WasmTransform {
             inst,
-            guest,
+            guest: TransformGuest::Structured(guest),
+            transformer,
+        }
+    }
+
+    pub fn packed(
+        inst: PluginInstance,
+        guest: packed_transforms::Guest,
+        transformer: ResourceAny,
+    ) -> Self {
+        WasmTransform {
+            inst,
+            guest: TransformGuest::Packed(guest),
             transformer,
         }
     }
@@ -27,8 +46,21 @@ impl WasmTransform {
 impl Transform for WasmTransform {
     fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
         let count = records.len();
+        let t = self.transformer;
+        let guest = match &self.guest {
+            TransformGuest::Structured(g) => g,
+            TransformGuest::Packed(g) => {
+                let bytes = packed::encode_batch(&records);
+                drop(records);
+                let out = self.inst.call_as("apply", |store, _| {
+                    g.packed_transformer().call_apply(store, t, &bytes)
+                })?;
+                return packed::decode_transform_output(&out, count).map_err(|e| {
+                    TaskError::Fatal(format!("transform plugin returned malformed output: {e}"))
+                });
+            }
+        };
         let batch = lower::batch(records);
-        let (guest, t) = (&self.guest, self.transformer);
         let out = self.inst.call_as("apply", |store, _| {
             guest.transformer().call_apply(store, t, &batch)
         })?;

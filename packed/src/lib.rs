@@ -1,0 +1,572 @@
+//! Primitives of the packed batch encoding (`docs/packed-batches.md`), shared by the host and
+//! the Rust plugin SDK so both sides read and write exactly the same bytes.
+//!
+//! Why a byte encoding at all: the component model lowers a `list<record>` field by field and
+//! calls the guest's allocator once per string or list, which made crossing the boundary the
+//! largest cost of a transform or sink call. A packed batch crosses as one `list<u8>`: one
+//! allocation and one copy, whatever the batch holds.
+//!
+//! This crate only knows the wire primitives and tags; each side maps its own record and
+//! value types onto them.
+
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+/// First byte of every packed payload. Bumped on any incompatible change.
+pub const VERSION: u8 = 1;
+
+/// Value tags: the variant order of the WIT `value-node`.
+pub mod tag {
+    pub const NULL: u8 = 0;
+    pub const BOOLEAN: u8 = 1;
+    pub const INT8: u8 = 2;
+    pub const INT16: u8 = 3;
+    pub const INT32: u8 = 4;
+    pub const INT64: u8 = 5;
+    pub const FLOAT32: u8 = 6;
+    pub const FLOAT64: u8 = 7;
+    pub const STRING: u8 = 8;
+    pub const BYTES: u8 = 9;
+    pub const ARRAY: u8 = 10;
+    pub const MAP: u8 = 11;
+    pub const STRUCT: u8 = 12;
+}
+
+/// Schema type codes: the case order of the WIT `schema-type` enum.
+pub mod schema_type {
+    pub const INT8: u8 = 0;
+    pub const INT16: u8 = 1;
+    pub const INT32: u8 = 2;
+    pub const INT64: u8 = 3;
+    pub const FLOAT32: u8 = 4;
+    pub const FLOAT64: u8 = 5;
+    pub const BOOLEAN: u8 = 6;
+    pub const STRING: u8 = 7;
+    pub const BYTES: u8 = 8;
+    pub const ARRAY: u8 = 9;
+    pub const MAP: u8 = 10;
+    pub const STRUCT: u8 = 11;
+}
+
+/// Offset value tags: the case order of the WIT `offset-value` variant.
+pub mod offset_tag {
+    pub const NULL: u8 = 0;
+    pub const BOOLEAN: u8 = 1;
+    pub const INT: u8 = 2;
+    pub const FLOAT: u8 = 3;
+    pub const STRING: u8 = 4;
+}
+
+/// Transform outcome tags: the case order of the WIT `outcome` variant.
+pub mod outcome_tag {
+    pub const KEEP: u8 = 0;
+    pub const DROP: u8 = 1;
+    pub const FAIL: u8 = 2;
+}
+
+/// Deeper value or schema trees than this are refused rather than risking the stack.
+pub const MAX_DEPTH: usize = 512;
+
+/// What is wrong with a packed payload, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// Byte offset into the payload where reading failed.
+    pub at: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (at byte {})", self.message, self.at)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Appends primitives to a byte buffer.
+#[derive(Debug, Default)]
+pub struct Writer {
+    pub buf: Vec<u8>,
+}
+
+impl Writer {
+    /// A writer whose buffer starts with [`VERSION`].
+    pub fn with_capacity(capacity: usize) -> Writer {
+        let mut buf = Vec::with_capacity(capacity.max(1));
+        buf.push(VERSION);
+        Writer { buf }
+    }
+
+    #[inline]
+    pub fn u8(&mut self, v: u8) {
+        self.buf.push(v);
+    }
+
+    #[inline]
+    pub fn bool(&mut self, v: bool) {
+        self.buf.push(u8::from(v));
+    }
+
+    /// Unsigned LEB128.
+    #[inline]
+    pub fn uvar(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+
+    /// A count or length.
+    #[inline]
+    pub fn len(&mut self, n: usize) {
+        self.uvar(n as u64);
+    }
+
+    /// Signed, zigzag then LEB128 (small magnitudes stay short).
+    #[inline]
+    pub fn svar(&mut self, v: i64) {
+        self.uvar(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    #[inline]
+    pub fn f32(&mut self, v: f32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub fn f64(&mut self, v: f64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    #[inline]
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.len(v.len());
+        self.buf.extend_from_slice(v);
+    }
+
+    #[inline]
+    pub fn str(&mut self, v: &str) {
+        self.bytes(v.as_bytes());
+    }
+
+    /// `0`, or `1` followed by the value.
+    #[inline]
+    pub fn opt_svar(&mut self, v: Option<i64>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.svar(v);
+            }
+        }
+    }
+
+    #[inline]
+    pub fn opt_str(&mut self, v: Option<&str>) {
+        match v {
+            None => self.u8(0),
+            Some(v) => {
+                self.u8(1);
+                self.str(v);
+            }
+        }
+    }
+
+    /// A schema reference: `0` for none, table index + 1 otherwise.
+    #[inline]
+    pub fn schema_ref(&mut self, index: Option<u32>) {
+        self.uvar(index.map_or(0, |i| u64::from(i) + 1));
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Reads primitives from a payload, never panicking on malformed input.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// Checks the leading [`VERSION`] byte.
+    pub fn new(buf: &'a [u8]) -> Result<Reader<'a>, Error> {
+        let mut r = Reader { buf, pos: 0 };
+        let v = r.u8()?;
+        if v != VERSION {
+            return Err(r.error(format!(
+                "packed payload version {v}, this side reads version {VERSION}"
+            )));
+        }
+        Ok(r)
+    }
+
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error {
+            at: self.pos,
+            message: message.into(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Fails unless every byte was read.
+    pub fn finish(&self) -> Result<(), Error> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.error(format!(
+                "{} unread bytes after the payload",
+                self.buf.len() - self.pos
+            )))
+        }
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        match self.buf.get(self.pos..self.pos.saturating_add(n)) {
+            Some(s) if self.pos.checked_add(n).is_some() => {
+                self.pos += n;
+                Ok(s)
+            }
+            _ => Err(self.error(format!(
+                "payload ends early: {n} bytes wanted, {} left",
+                self.buf.len().saturating_sub(self.pos)
+            ))),
+        }
+    }
+
+    #[inline]
+    pub fn u8(&mut self) -> Result<u8, Error> {
+        match self.buf.get(self.pos) {
+            Some(&b) => {
+                self.pos += 1;
+                Ok(b)
+            }
+            None => Err(self.error("payload ends early")),
+        }
+    }
+
+    #[inline]
+    pub fn bool(&mut self) -> Result<bool, Error> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            b => Err(self.error(format!("boolean byte {b}, expected 0 or 1"))),
+        }
+    }
+
+    #[inline]
+    pub fn uvar(&mut self) -> Result<u64, Error> {
+        let mut v: u64 = 0;
+        let mut shift = 0u32;
+        loop {
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                return Err(self.error("varint overflows 64 bits"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(self.error("varint longer than 10 bytes"));
+            }
+        }
+    }
+
+    /// A count or length; refused when larger than the bytes left (each item takes at least
+    /// one byte), so a corrupt count cannot make the reader reserve gigabytes.
+    #[inline]
+    pub fn len(&mut self) -> Result<usize, Error> {
+        let n = self.uvar()?;
+        let left = self.buf.len().saturating_sub(self.pos) as u64;
+        if n > left {
+            return Err(self.error(format!("count {n} exceeds the {left} bytes left")));
+        }
+        Ok(n as usize)
+    }
+
+    #[inline]
+    pub fn svar(&mut self) -> Result<i64, Error> {
+        let u = self.uvar()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    /// A signed varint that must fit `T`.
+    #[inline]
+    pub fn svar_as<T: TryFrom<i64>>(&mut self, what: &str) -> Result<T, Error> {
+        let v = self.svar()?;
+        T::try_from(v).map_err(|_| self.error(format!("{what} {v} is out of range")))
+    }
+
+    #[inline]
+    pub fn f32(&mut self) -> Result<f32, Error> {
+        let b = self.take(4)?;
+        Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    #[inline]
+    pub fn f64(&mut self) -> Result<f64, Error> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(f64::from_le_bytes(a))
+    }
+
+    #[inline]
+    pub fn bytes(&mut self) -> Result<&'a [u8], Error> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    #[inline]
+    pub fn str(&mut self) -> Result<&'a str, Error> {
+        let at = self.pos;
+        let b = self.bytes()?;
+        std::str::from_utf8(b).map_err(|e| Error {
+            at,
+            message: format!("string is not UTF-8: {e}"),
+        })
+    }
+
+    #[inline]
+    pub fn string(&mut self) -> Result<String, Error> {
+        self.str().map(str::to_owned)
+    }
+
+    #[inline]
+    pub fn opt_svar(&mut self) -> Result<Option<i64>, Error> {
+        Ok(if self.bool()? {
+            Some(self.svar()?)
+        } else {
+            None
+        })
+    }
+
+    #[inline]
+    pub fn opt_string(&mut self) -> Result<Option<String>, Error> {
+        Ok(if self.bool()? {
+            Some(self.string()?)
+        } else {
+            None
+        })
+    }
+
+    /// A schema reference written by [`Writer::schema_ref`].
+    #[inline]
+    pub fn schema_ref(&mut self) -> Result<Option<usize>, Error> {
+        let v = self.uvar()?;
+        Ok(if v == 0 { None } else { Some((v - 1) as usize) })
+    }
+}
+
+/// One value as the encoder sees it: each side's value type shows itself as one of these, so
+/// the tree walk and the tags are written once, here.
+pub enum ValueView<'a, V> {
+    Null,
+    Boolean(bool),
+    Int8(i8),
+    Int16(i16),
+    Int32(i32),
+    Int64(i64),
+    Float32(f32),
+    Float64(f64),
+    String(&'a str),
+    Bytes(&'a [u8]),
+    Array(&'a [V]),
+    Map(&'a [(V, V)]),
+    /// The field values in schema field order.
+    Struct(&'a [V]),
+}
+
+/// A value type the encoder can write.
+pub trait PackValue: Sized {
+    fn view(&self) -> ValueView<'_, Self>;
+}
+
+/// A schema type the encoder can write (schemas are written once per payload).
+pub trait PackSchema: Sized {
+    type Value: PackValue;
+    /// One of the [`schema_type`] codes.
+    fn type_code(&self) -> u8;
+    fn optional(&self) -> bool;
+    fn name(&self) -> Option<&str>;
+    fn version(&self) -> Option<i32>;
+    fn doc(&self) -> Option<&str>;
+    fn parameters(&self) -> &[(String, String)];
+    fn default_value(&self) -> Option<&Self::Value>;
+    /// The array item, map key and map value schemas, in that order.
+    fn children(&self) -> [Option<&Self>; 3];
+    fn field_count(&self) -> usize;
+    /// Field `i`'s name and schema.
+    fn field(&self, i: usize) -> (&str, &Self);
+}
+
+/// Writes a value: its tag, then the tag's payload (`docs/packed-batches.md`, "Values").
+pub fn write_value<V: PackValue>(w: &mut Writer, v: &V) {
+    match v.view() {
+        ValueView::Null => w.u8(tag::NULL),
+        ValueView::Boolean(b) => {
+            w.u8(tag::BOOLEAN);
+            w.bool(b);
+        }
+        ValueView::Int8(x) => {
+            w.u8(tag::INT8);
+            w.u8(x as u8);
+        }
+        ValueView::Int16(x) => {
+            w.u8(tag::INT16);
+            w.svar(i64::from(x));
+        }
+        ValueView::Int32(x) => {
+            w.u8(tag::INT32);
+            w.svar(i64::from(x));
+        }
+        ValueView::Int64(x) => {
+            w.u8(tag::INT64);
+            w.svar(x);
+        }
+        ValueView::Float32(x) => {
+            w.u8(tag::FLOAT32);
+            w.f32(x);
+        }
+        ValueView::Float64(x) => {
+            w.u8(tag::FLOAT64);
+            w.f64(x);
+        }
+        ValueView::String(s) => {
+            w.u8(tag::STRING);
+            w.str(s);
+        }
+        ValueView::Bytes(b) => {
+            w.u8(tag::BYTES);
+            w.bytes(b);
+        }
+        ValueView::Array(items) => {
+            w.u8(tag::ARRAY);
+            w.len(items.len());
+            items.iter().for_each(|i| write_value(w, i));
+        }
+        ValueView::Map(entries) => {
+            w.u8(tag::MAP);
+            w.len(entries.len());
+            for (k, v) in entries {
+                write_value(w, k);
+                write_value(w, v);
+            }
+        }
+        ValueView::Struct(fields) => {
+            w.u8(tag::STRUCT);
+            w.len(fields.len());
+            fields.iter().for_each(|f| write_value(w, f));
+        }
+    }
+}
+
+/// Writes a schema tree (`docs/packed-batches.md`, "Schemas").
+pub fn write_schema<S: PackSchema>(w: &mut Writer, s: &S) {
+    w.u8(s.type_code());
+    w.bool(s.optional());
+    w.opt_str(s.name());
+    w.opt_svar(s.version().map(i64::from));
+    w.opt_str(s.doc());
+    w.len(s.parameters().len());
+    for (k, v) in s.parameters() {
+        w.str(k);
+        w.str(v);
+    }
+    w.bool(s.default_value().is_some());
+    if let Some(d) = s.default_value() {
+        write_value(w, d);
+    }
+    for child in s.children() {
+        w.bool(child.is_some());
+        if let Some(c) = child {
+            write_schema(w, c);
+        }
+    }
+    w.len(s.field_count());
+    for i in 0..s.field_count() {
+        let (name, schema) = s.field(i);
+        w.str(name);
+        write_schema(w, schema);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primitives_round_trip() {
+        let mut w = Writer::with_capacity(0);
+        for v in [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN] {
+            w.svar(v);
+        }
+        w.uvar(u64::MAX);
+        w.str("héllo");
+        w.bytes(&[]);
+        w.opt_svar(None);
+        w.opt_svar(Some(-5));
+        w.opt_str(Some("x"));
+        w.f32(1.5);
+        w.f64(-2.25);
+        w.schema_ref(None);
+        w.schema_ref(Some(3));
+        let buf = w.finish();
+        let mut r = Reader::new(&buf).unwrap();
+        for v in [0i64, 1, -1, 63, -64, 64, i64::MAX, i64::MIN] {
+            assert_eq!(r.svar().unwrap(), v);
+        }
+        assert_eq!(r.uvar().unwrap(), u64::MAX);
+        assert_eq!(r.str().unwrap(), "héllo");
+        assert_eq!(r.bytes().unwrap(), &[] as &[u8]);
+        assert_eq!(r.opt_svar().unwrap(), None);
+        assert_eq!(r.opt_svar().unwrap(), Some(-5));
+        assert_eq!(r.opt_string().unwrap().as_deref(), Some("x"));
+        assert_eq!(r.f32().unwrap(), 1.5);
+        assert_eq!(r.f64().unwrap(), -2.25);
+        assert_eq!(r.schema_ref().unwrap(), None);
+        assert_eq!(r.schema_ref().unwrap(), Some(3));
+        r.finish().unwrap();
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_with_its_position() {
+        assert!(Reader::new(&[]).is_err());
+        let e = Reader::new(&[9]).unwrap_err();
+        assert!(e.message.contains("version 9"), "{e}");
+        // A length larger than what is left.
+        let mut r = Reader::new(&[VERSION, 200, 1, b'a']).unwrap();
+        let e = r.str().unwrap_err();
+        assert!(e.message.contains("exceeds"), "{e}");
+        // Invalid UTF-8.
+        let mut r = Reader::new(&[VERSION, 1, 0xff]).unwrap();
+        assert!(r.str().unwrap_err().message.contains("UTF-8"));
+        // An unterminated varint.
+        let mut r = Reader::new(&[VERSION, 0x80, 0x80]).unwrap();
+        assert!(r.uvar().is_err());
+        // Eleven continuation bytes.
+        let mut r = Reader::new(&[
+            VERSION, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ])
+        .unwrap();
+        assert!(r.uvar().is_err());
+        // Trailing bytes.
+        let mut r = Reader::new(&[VERSION, 0, 7]).unwrap();
+        r.u8().unwrap();
+        assert!(r.finish().unwrap_err().message.contains("1 unread"));
+        // A boolean that is neither 0 nor 1.
+        let mut r = Reader::new(&[VERSION, 2]).unwrap();
+        assert!(r.bool().is_err());
+    }
+}
