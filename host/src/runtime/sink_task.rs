@@ -663,6 +663,44 @@ fn put(
 mod tests {
     use super::*;
 
+    struct NoSink;
+
+    impl SinkTask for NoSink {
+        fn put(
+            &mut self,
+            _records: &mut Vec<ConnectRecord>,
+        ) -> Result<Vec<RecordFailure>, TaskError> {
+            Ok(Vec::new())
+        }
+        fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
+            Ok(())
+        }
+        fn stop(&mut self) {}
+    }
+
+    /// A batch that finished after its partition was revoked must not record an offset for
+    /// it (the new owner commits from where it starts reading), and a late, lower run never
+    /// moves an offset back.
+    #[test]
+    fn offsets_only_advance_and_only_for_assigned_partitions() {
+        let mut s = SinkShared {
+            task: Box::new(NoSink),
+            uncommitted: BTreeMap::new(),
+            assigned: HashSet::from([("a".to_string(), 0), ("a".to_string(), 1)]),
+            failure: None,
+            throttle: WarnThrottle::default(),
+        };
+        advance(&mut s, ("a", 0, 10));
+        advance(&mut s, ("a", 0, 7));
+        advance(&mut s, ("a", 1, 3));
+        advance(&mut s, ("b", 0, 99)); // revoked while its batch was in flight
+        let got: Vec<_> = s.uncommitted.into_iter().collect();
+        assert_eq!(
+            got,
+            vec![(("a".to_string(), 0), 10), (("a".to_string(), 1), 3)]
+        );
+    }
+
     #[test]
     fn topics_regex_matches_the_whole_name_like_java() {
         assert_eq!(subscription_pattern("orders-.*"), "^(orders-.*)$");

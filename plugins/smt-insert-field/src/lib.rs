@@ -155,13 +155,16 @@ impl InsertField {
                 let new_schema = self.updated_schema(&schema, &adds)?;
                 // `Struct.get` reads a null field with a default as the default;
                 // replace.null.with.default=false keeps the null (`getWithoutDefault`).
-                let mut values: Vec<Value> = if self.replace_null_with_default {
-                    s.iter()
-                        .map(|(name, _)| s.get_or_default(name).cloned().unwrap_or(Value::Null))
-                        .collect()
-                } else {
-                    s.into_parts().1
-                };
+                let (input, mut values) = s.into_parts();
+                if self.replace_null_with_default {
+                    // `Struct.get` per field: a null with a field default reads as the default.
+                    // Values are moved, not cloned; only a substituted default is copied.
+                    for (v, f) in values.iter_mut().zip(&input.fields) {
+                        if let (Value::Null, Some(d)) = (&*v, &f.schema.default) {
+                            *v = d.clone();
+                        }
+                    }
+                }
                 values.extend(adds.into_iter().map(|(_, _, v)| v));
                 let st =
                     Struct::from_values(new_schema.clone(), values).map_err(|e| e.to_string())?;

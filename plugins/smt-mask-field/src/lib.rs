@@ -141,16 +141,16 @@ impl MaskField {
                 other.java_class_name(None)
             )),
             (Some(schema), Value::Struct(s)) => {
-                let struct_schema = s.schema().clone();
-                let mut values = Vec::with_capacity(struct_schema.fields.len());
-                for f in &struct_schema.fields {
-                    let v = if self.replace_null_with_default {
-                        s.get_or_default(&f.name)
-                    } else {
-                        s.get(&f.name)
-                    }
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                // Field values are moved, in schema order (no lookup by name); only a
+                // substituted default is copied.
+                let (struct_schema, inputs) = s.into_parts();
+                let mut values = Vec::with_capacity(inputs.len());
+                for (v, f) in inputs.into_iter().zip(&struct_schema.fields) {
+                    // `Struct.get`: a null with a field default reads as the default.
+                    let v = match (v, &f.schema.default) {
+                        (Value::Null, Some(d)) if self.replace_null_with_default => d.clone(),
+                        (v, _) => v,
+                    };
                     if self.fields.contains(&f.name) {
                         values.push(self.masked(&v, Some(&f.schema))?);
                     } else {

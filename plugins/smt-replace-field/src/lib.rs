@@ -26,6 +26,19 @@ pub struct ReplaceField {
     replace_null_with_default: bool,
     /// The updated schema per input schema.
     cache: SchemaCache,
+    /// For the last input schema seen: where each updated field's value comes from.
+    plan: Option<Plan>,
+}
+
+/// Per input schema, the updated schema and each of its fields' source: an index into the
+/// input struct, or the error Kafka raises for it. Computed once per schema (in practice
+/// once per batch) instead of two name lookups and a clone per field of every record.
+struct Plan {
+    input: SchemaRef,
+    updated: SchemaRef,
+    sources: Vec<Result<usize, String>>,
+    /// No input field feeds two output fields, so values can be moved out.
+    distinct: bool,
 }
 
 /// Java's `String.split(":")`: trailing empty strings are removed.
@@ -101,6 +114,40 @@ impl ReplaceField {
         Ok(updated)
     }
 
+    /// The plan for `input`, reused while consecutive records share its `Arc`.
+    fn plan(&mut self, input: &SchemaRef) -> Result<&Plan, String> {
+        let hit = self
+            .plan
+            .as_ref()
+            .is_some_and(|p| Arc::ptr_eq(&p.input, input));
+        if !hit {
+            let updated = self.updated_schema(input)?;
+            let sources: Vec<Result<usize, String>> = updated
+                .fields
+                .iter()
+                .map(|f| {
+                    let original = self.reverse_renamed(&f.name);
+                    input
+                        .field(original)
+                        .map(|(i, _)| i)
+                        .ok_or_else(|| format!("{original} is not a valid field name"))
+                })
+                .collect();
+            let mut seen: Vec<usize> = sources.iter().filter_map(|s| s.clone().ok()).collect();
+            seen.sort_unstable();
+            let distinct = seen.windows(2).all(|w| w[0] != w[1]);
+            self.plan = Some(Plan {
+                input: input.clone(),
+                updated,
+                sources,
+                distinct,
+            });
+        }
+        self.plan
+            .as_ref()
+            .ok_or_else(|| "internal error: no field plan".to_string())
+    }
+
     fn replace(
         &mut self,
         schema: Option<SchemaRef>,
@@ -134,18 +181,23 @@ impl ReplaceField {
                 other.java_class_name(None)
             )),
             (Some(_), Value::Struct(s)) => {
-                let updated = self.updated_schema(s.schema())?;
-                let mut values = Vec::with_capacity(updated.fields.len());
-                for f in &updated.fields {
-                    let original = self.reverse_renamed(&f.name);
-                    let v = if self.replace_null_with_default {
-                        s.get_or_default(original)
+                let replace_null = self.replace_null_with_default;
+                let plan = self.plan(s.schema())?;
+                let updated = plan.updated.clone();
+                let (input, mut inputs) = s.into_parts();
+                let mut values = Vec::with_capacity(plan.sources.len());
+                for source in &plan.sources {
+                    let i = *source.as_ref().map_err(Clone::clone)?;
+                    let v = if plan.distinct {
+                        std::mem::replace(&mut inputs[i], Value::Null)
                     } else {
-                        s.get(original)
+                        inputs[i].clone()
                     };
-                    let v = v
-                        .cloned()
-                        .ok_or_else(|| format!("{original} is not a valid field name"))?;
+                    // `Struct.get`: a null with a field default reads as the default.
+                    let v = match (v, &input.fields[i].schema.default) {
+                        (Value::Null, Some(d)) if replace_null => d.clone(),
+                        (v, _) => v,
+                    };
                     values.push(v);
                 }
                 let st = Struct::from_values(updated.clone(), values).map_err(|e| e.to_string())?;
@@ -252,6 +304,7 @@ impl Transform for ReplaceField {
             reverse_renames,
             replace_null_with_default: config.bool("replace.null.with.default")?,
             cache: SchemaCache::new(),
+            plan: None,
         })
     }
 
