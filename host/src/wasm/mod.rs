@@ -8,7 +8,9 @@
 //!
 //! Map: `registry` (scan + checks) → `cache` (precompiled artifacts, cached specs) →
 //! `plugin` (a loaded component as `runtime::plugin::Plugin`) → `source`/`sink`/`transform`
-//! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data,
+//! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data
+//! for the structured interfaces, `packed` for the optional packed ones (preferred when a
+//! component exports them),
 //! `wasi` builds the deny-by-default sandbox, `network` the
 //! allow-listed network access, `engine` owns the engine and linker, `limits`
 //! the per-connector `wasm.*` limits, `guest_log` rate-limits plugin output, `inspect`
