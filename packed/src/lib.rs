@@ -216,6 +216,11 @@ impl<'a> Reader<'a> {
         self.pos >= self.buf.len()
     }
 
+    /// How many bytes have been read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Fails unless every byte was read.
     pub fn finish(&self) -> Result<(), Error> {
         if self.is_empty() {
@@ -499,6 +504,113 @@ pub fn write_schema<S: PackSchema>(w: &mut Writer, s: &S) {
         w.str(name);
         write_schema(w, schema);
     }
+}
+
+/// Reads past one value without building it.
+pub fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<(), Error> {
+    if depth > MAX_DEPTH {
+        return Err(r.error("value tree too deep"));
+    }
+    match r.u8()? {
+        tag::NULL => {}
+        tag::BOOLEAN | tag::INT8 => {
+            r.u8()?;
+        }
+        tag::INT16 | tag::INT32 | tag::INT64 => {
+            r.uvar()?;
+        }
+        tag::FLOAT32 => {
+            r.f32()?;
+        }
+        tag::FLOAT64 => {
+            r.f64()?;
+        }
+        tag::STRING => {
+            r.str()?;
+        }
+        tag::BYTES => {
+            r.bytes()?;
+        }
+        tag::ARRAY | tag::STRUCT => {
+            for _ in 0..r.len()? {
+                skip_value(r, depth + 1)?;
+            }
+        }
+        tag::MAP => {
+            for _ in 0..r.len()? {
+                skip_value(r, depth + 1)?;
+                skip_value(r, depth + 1)?;
+            }
+        }
+        t => return Err(r.error(format!("unknown value tag {t}"))),
+    }
+    Ok(())
+}
+
+/// Reads past one schema tree without building it, checking its structure and text.
+pub fn skip_schema(r: &mut Reader<'_>, depth: usize) -> Result<(), Error> {
+    if depth > MAX_DEPTH {
+        return Err(r.error("schema nested too deeply"));
+    }
+    let ty = r.u8()?;
+    if ty > schema_type::STRUCT {
+        return Err(r.error(format!("unknown schema type code {ty}")));
+    }
+    r.bool()?;
+    if r.bool()? {
+        r.str()?;
+    }
+    r.opt_svar()?;
+    if r.bool()? {
+        r.str()?;
+    }
+    for _ in 0..r.len()? {
+        r.str()?;
+        r.str()?;
+    }
+    if r.bool()? {
+        skip_value(r, depth + 1)?;
+    }
+    for _ in 0..3 {
+        if r.bool()? {
+            skip_schema(r, depth + 1)?;
+        }
+    }
+    for _ in 0..r.len()? {
+        r.str()?;
+        skip_schema(r, depth + 1)?;
+    }
+    Ok(())
+}
+
+/// Reads past one record (`docs/packed-batches.md`, "Records") without building it, checking
+/// its structure, its text and that its schema references fall in a table of `schemas`.
+pub fn skip_record(r: &mut Reader<'_>, schemas: usize) -> Result<(), Error> {
+    r.str()?;
+    r.opt_svar()?;
+    r.opt_svar()?;
+    r.opt_svar()?;
+    let t = r.u8()?;
+    if t > 2 {
+        return Err(r.error(format!("unknown timestamp type {t}")));
+    }
+    let data = |r: &mut Reader<'_>| -> Result<(), Error> {
+        if let Some(i) = r.schema_ref()? {
+            if i >= schemas {
+                return Err(r.error(format!(
+                    "schema index {i} out of range (the payload has {schemas} schemas)"
+                )));
+            }
+        }
+        skip_value(r, 0)
+    };
+    data(r)?;
+    data(r)?;
+    for _ in 0..r.len()? {
+        r.str()?;
+        data(r)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

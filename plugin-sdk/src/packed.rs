@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use sluice_packed::{
-    offset_tag, outcome_tag, schema_type as st, tag, write_schema, write_value, Error, PackSchema,
-    PackValue, Reader, ValueView, Writer,
+    offset_tag, outcome_tag, schema_type as st, skip_record, skip_schema, skip_value, tag,
+    write_schema, write_value, Error, PackSchema, PackValue, Reader, ValueView, Writer,
 };
 
 use crate::record::{Header, OffsetMap, OffsetValue, Record, SourceRecord, TimestampType};
@@ -270,7 +270,7 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Result<Record, DataError>
             Err(Failure::Bytes(e)) => return Err(e),
             Err(Failure::Data(e)) => {
                 r = at;
-                skip_record(&mut r)?;
+                skip_record(&mut r, schemas.len())?;
                 out.push(Err(e));
             }
         }
@@ -492,89 +492,6 @@ fn child(r: &mut Reader<'_>, depth: usize) -> Result<Option<SchemaRef>, Failure>
     } else {
         None
     })
-}
-
-fn skip_value(r: &mut Reader<'_>, depth: usize) -> Result<(), Error> {
-    if depth > sluice_packed::MAX_DEPTH {
-        return Err(r.error("value tree too deep"));
-    }
-    match r.u8()? {
-        tag::NULL => {}
-        tag::BOOLEAN | tag::INT8 => {
-            r.u8()?;
-        }
-        tag::INT16 | tag::INT32 | tag::INT64 => {
-            r.uvar()?;
-        }
-        tag::FLOAT32 => {
-            r.f32()?;
-        }
-        tag::FLOAT64 => {
-            r.f64()?;
-        }
-        tag::STRING | tag::BYTES => {
-            r.bytes()?;
-        }
-        tag::ARRAY | tag::STRUCT => {
-            for _ in 0..r.len()? {
-                skip_value(r, depth + 1)?;
-            }
-        }
-        tag::MAP => {
-            for _ in 0..r.len()? {
-                skip_value(r, depth + 1)?;
-                skip_value(r, depth + 1)?;
-            }
-        }
-        t => return Err(r.error(format!("unknown value tag {t}"))),
-    }
-    Ok(())
-}
-
-fn skip_schema(r: &mut Reader<'_>, depth: usize) -> Result<(), Error> {
-    if depth > sluice_packed::MAX_DEPTH {
-        return Err(r.error("schema nested too deeply"));
-    }
-    r.u8()?;
-    r.bool()?;
-    r.opt_string()?;
-    r.opt_svar()?;
-    r.opt_string()?;
-    for _ in 0..r.len()? {
-        r.bytes()?;
-        r.bytes()?;
-    }
-    if r.bool()? {
-        skip_value(r, depth + 1)?;
-    }
-    for _ in 0..3 {
-        if r.bool()? {
-            skip_schema(r, depth + 1)?;
-        }
-    }
-    for _ in 0..r.len()? {
-        r.bytes()?;
-        skip_schema(r, depth + 1)?;
-    }
-    Ok(())
-}
-
-fn skip_record(r: &mut Reader<'_>) -> Result<(), Error> {
-    r.bytes()?;
-    r.opt_svar()?;
-    r.opt_svar()?;
-    r.opt_svar()?;
-    r.u8()?;
-    for _ in 0..2 {
-        r.schema_ref()?;
-        skip_value(r, 0)?;
-    }
-    for _ in 0..r.len()? {
-        r.bytes()?;
-        r.schema_ref()?;
-        skip_value(r, 0)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! `ConnectRecord`) so that converter and SMT semantics carry over one to one. Logical types
 //! (Decimal, Date, Time, Timestamp) are a base type plus a schema name, as in Connect.
 
+pub(crate) mod packed;
 mod record;
 mod schema;
 mod value;

@@ -106,6 +106,20 @@ pub enum Outcome {
 pub trait Transform: Send {
     /// One outcome per input record, in input order.
     fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError>;
+
+    /// Whether [`Transform::apply_packed`] works (the plugin exports `packed-transforms`).
+    fn has_packed(&self) -> bool {
+        false
+    }
+
+    /// `apply` over a batch in the packed encoding (`docs/packed-batches.md`), returning the
+    /// packed transform output, so a chain can hand one step's output to the next without
+    /// decoding it on the host.
+    fn apply_packed(&mut self, _batch: &[u8]) -> Result<Vec<u8>, TaskError> {
+        Err(TaskError::Fatal(
+            "this transform has no packed form".to_string(),
+        ))
+    }
 }
 
 pub trait Predicate: Send {

@@ -17,6 +17,7 @@ use super::backoff::sleep_unless_stopped;
 use super::plugin::{Config, ConfigProblem, Plugin, PluginCatalog, PluginKind, TaskId};
 use super::task::{Outcome, Predicate, TaskError, Transform};
 use crate::config::get;
+use crate::data::packed::{self, StepOutcome};
 use crate::data::ConnectRecord;
 
 /// What the chain made of one input record.
@@ -406,6 +407,9 @@ impl TransformChain {
 
     /// One outcome per input record, in input order.
     pub fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError> {
+        if self.all_packed() {
+            return self.apply_packed(records);
+        }
         let n = records.len();
         let mut done: Vec<Option<ChainOutcome>> = vec![None; n];
         let mut live: Vec<(usize, ConnectRecord)> = records.into_iter().enumerate().collect();
@@ -413,11 +417,7 @@ impl TransformChain {
             if live.is_empty() {
                 break;
             }
-            let err = |error: TaskError| ChainError {
-                alias: step.alias.clone(),
-                class: step.class.clone(),
-                error,
-            };
+            let err = |error: TaskError| chain_error(&step.alias, &step.class, error);
             // Which live records this step applies to.
             let applies: Vec<bool> = match &mut step.predicate {
                 None => vec![true; live.len()],
@@ -500,11 +500,96 @@ impl TransformChain {
         for (i, r) in live {
             done[i] = Some(ChainOutcome::Keep(r));
         }
-        Ok(done
-            .into_iter()
-            .map(|o| o.unwrap_or(ChainOutcome::Drop))
-            .collect())
+        Ok(finished(done))
     }
+}
+
+impl TransformChain {
+    /// Every step is a transform with a packed form and no predicate (the common case).
+    fn all_packed(&self) -> bool {
+        !self.steps.is_empty()
+            && self
+                .steps
+                .iter()
+                .all(|s| s.predicate.is_none() && s.transform.has_packed())
+    }
+
+    /// [`TransformChain::apply`] with the records encoded once and decoded once: each step's
+    /// packed output becomes the next step's input by copying the kept records' bytes
+    /// (`packed::rebatch`), instead of decoding into host records and encoding again.
+    fn apply_packed(
+        &mut self,
+        records: Vec<ConnectRecord>,
+    ) -> Result<Vec<ChainOutcome>, ChainError> {
+        let n = records.len();
+        let mut done: Vec<Option<ChainOutcome>> = vec![None; n];
+        let mut live: Vec<usize> = (0..n).collect();
+        let mut batch = packed::encode_batch(&records);
+        drop(records);
+        let mut last: Option<(String, String)> = None;
+        for step in &mut self.steps {
+            if live.is_empty() {
+                break;
+            }
+            let err = |error: TaskError| chain_error(&step.alias, &step.class, error);
+            let out = self
+                .retry
+                .run(|| step.transform.apply_packed(&batch))
+                .map_err(err)?;
+            let (next, outcomes) = packed::rebatch(&out, live.len()).map_err(|e| {
+                err(TaskError::Fatal(format!(
+                    "transform plugin returned malformed output: {e}"
+                )))
+            })?;
+            let mut kept = Vec::with_capacity(live.len());
+            for (i, o) in live.into_iter().zip(outcomes) {
+                match o {
+                    StepOutcome::Keep => kept.push(i),
+                    StepOutcome::Drop => done[i] = Some(ChainOutcome::Drop),
+                    StepOutcome::Fail(message) => {
+                        done[i] = Some(ChainOutcome::Fail {
+                            class: step.class.clone(),
+                            message,
+                        })
+                    }
+                }
+            }
+            live = kept;
+            batch = next;
+            last = Some((step.alias.clone(), step.class.clone()));
+        }
+        if !live.is_empty() {
+            // `rebatch` checked every kept record, so this only fails on a host bug; blame the
+            // step whose output it is.
+            let kept = packed::decode_batch(&batch).map_err(|e| {
+                let (alias, class) = last.clone().unwrap_or_default();
+                let error =
+                    TaskError::Fatal(format!("transform plugin returned malformed output: {e}"));
+                chain_error(&alias, &class, error)
+            })?;
+            for (i, r) in live.into_iter().zip(kept) {
+                done[i] = Some(ChainOutcome::Keep(r));
+            }
+        }
+        Ok(finished(done))
+    }
+}
+
+/// A step's failure as the chain reports it.
+fn chain_error(alias: &str, class: &str, error: TaskError) -> ChainError {
+    ChainError {
+        alias: alias.to_string(),
+        class: class.to_string(),
+        error,
+    }
+}
+
+/// Every record's outcome, in input order (the chain sets each one; an unset one would read
+/// as dropped).
+fn finished(done: Vec<Option<ChainOutcome>>) -> Vec<ChainOutcome> {
+    done.into_iter()
+        .map(|o| o.unwrap_or(ChainOutcome::Drop))
+        .collect()
 }
 
 fn merge(

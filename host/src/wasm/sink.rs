@@ -7,7 +7,8 @@ use super::bindings::types as wit;
 use super::bindings::{packed_sink, sink_connector};
 use super::instance::PluginInstance;
 use super::plugin::task_error;
-use super::{lift, lower, packed};
+use super::{lift, lower};
+use crate::data::packed;
 use crate::data::ConnectRecord;
 use crate::runtime::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
 

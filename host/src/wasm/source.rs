@@ -5,9 +5,10 @@ use wasmtime::component::ResourceAny;
 
 use super::bindings::{packed_source, source_connector};
 use super::instance::PluginInstance;
+use super::lift;
 use super::limits::{self, OUTPUT_KEY};
 use super::plugin::task_error;
-use super::{lift, packed};
+use crate::data::packed;
 use crate::data::SourceRecord;
 use crate::runtime::task::{Polled, SourceTask, TaskError};
 

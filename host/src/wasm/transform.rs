@@ -4,7 +4,8 @@ use wasmtime::component::ResourceAny;
 
 use super::bindings::{packed_transforms, predicates, transforms};
 use super::instance::PluginInstance;
-use super::{lift, lower, packed};
+use super::{lift, lower};
+use crate::data::packed;
 use crate::data::ConnectRecord;
 use crate::runtime::task::{Outcome, Predicate, TaskError, Transform};
 
@@ -66,6 +67,22 @@ impl Transform for WasmTransform {
         })?;
         lift::transform_output(out, count).map_err(|e| {
             TaskError::Fatal(format!("transform plugin returned malformed output: {e}"))
+        })
+    }
+
+    fn has_packed(&self) -> bool {
+        matches!(self.guest, TransformGuest::Packed(_))
+    }
+
+    fn apply_packed(&mut self, batch: &[u8]) -> Result<Vec<u8>, TaskError> {
+        let TransformGuest::Packed(g) = &self.guest else {
+            return Err(TaskError::Fatal(
+                "this transform plugin does not export packed-transforms".into(),
+            ));
+        };
+        let t = self.transformer;
+        self.inst.call_as("apply", |store, _| {
+            g.packed_transformer().call_apply(store, t, batch)
         })
     }
 }

@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use sluice_packed::{
-    offset_tag, outcome_tag, schema_type as st, tag, write_schema, write_value, Error, PackSchema,
-    PackValue, Reader, ValueView, Writer,
+    offset_tag, outcome_tag, schema_type as st, skip_record, skip_schema, tag, write_schema,
+    write_value, Error, PackSchema, PackValue, Reader, ValueView, Writer,
 };
 
 use crate::data::{
@@ -467,11 +467,67 @@ pub(crate) fn decode_transform_output(bytes: &[u8], inputs: usize) -> Result<Vec
     Ok(out)
 }
 
+/// What one step of a transform chain did with one record, read from its packed output.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StepOutcome {
+    Keep,
+    Drop,
+    Fail(String),
+}
+
+/// Turns a packed transform output into the packed batch of the records it kept, for the next
+/// step of a chain, without decoding them: the schema table and each kept record are copied
+/// byte for byte. The records are still checked (structure, UTF-8, schema references), so a
+/// malformed output is blamed on the step that returned it.
+pub(crate) fn rebatch(out: &[u8], inputs: usize) -> Result<(Vec<u8>, Vec<StepOutcome>), String> {
+    let mut r = Reader::new(out).map_err(|e| e.to_string())?;
+    let count = r.len().map_err(|e| e.to_string())?;
+    if count != inputs {
+        return Err(format!(
+            "transform returned {count} outcomes for {inputs} input records"
+        ));
+    }
+    let schemas = r.len().map_err(|e| e.to_string())?;
+    let table_start = r.position();
+    for i in 0..schemas {
+        skip_schema(&mut r, 0).map_err(|e| format!("schema table entry {i}: {e}"))?;
+    }
+    let table = &out[table_start..r.position()];
+    let mut body = Vec::with_capacity(out.len() - r.position());
+    let mut outcomes = Vec::with_capacity(count);
+    let mut kept = 0usize;
+    for i in 0..count {
+        let outcome = (|| {
+            Ok(match r.u8()? {
+                outcome_tag::KEEP => {
+                    let start = r.position();
+                    skip_record(&mut r, schemas)?;
+                    body.extend_from_slice(&out[start..r.position()]);
+                    kept += 1;
+                    StepOutcome::Keep
+                }
+                outcome_tag::DROP => StepOutcome::Drop,
+                outcome_tag::FAIL => StepOutcome::Fail(r.string()?),
+                t => return Err(r.error(format!("unknown outcome tag {t}"))),
+            })
+        })()
+        .map_err(|e| in_item(i)(e).to_string())?;
+        outcomes.push(outcome);
+    }
+    r.finish().map_err(|e| e.to_string())?;
+    let mut w = Writer::with_capacity(table.len() + body.len() + 12);
+    w.len(kept);
+    w.len(schemas);
+    w.buf.extend_from_slice(table);
+    w.buf.extend_from_slice(&body);
+    Ok((w.finish(), outcomes))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::lift::tests::sample_schema;
     use super::*;
+    use crate::wasm::lift_tests_sample_schema as sample_schema;
 
     fn record(i: i64, schema: &SchemaRef) -> ConnectRecord {
         ConnectRecord {
@@ -586,6 +642,72 @@ mod tests {
         w.schema_ref(Some(4));
         let e = decode_batch(&w.finish()).unwrap_err();
         assert!(e.message.contains("schema index 4 out of range"), "{e}");
+    }
+
+    #[test]
+    fn rebatch_keeps_the_kept_records_byte_for_byte_and_checks_them() {
+        let schema = sample_schema();
+        let records: Vec<ConnectRecord> = (0..3).map(|i| record(i, &schema)).collect();
+        let batch = encode_batch(&records);
+        // A transform output: keep 0, drop 1, keep 2 (the records as they came in), fail a
+        // fourth: the batch's schema table and record bytes reused as they are.
+        let mut t = Reader::new(&batch).unwrap();
+        t.len().unwrap();
+        let schemas = t.len().unwrap();
+        let table_start = t.position();
+        for _ in 0..schemas {
+            skip_schema(&mut t, 0).unwrap();
+        }
+        let table = &batch[table_start..t.position()];
+        let mut ranges = Vec::new();
+        for _ in 0..3 {
+            let start = t.position();
+            skip_record(&mut t, schemas).unwrap();
+            ranges.push(start..t.position());
+        }
+        let mut out = Writer::with_capacity(batch.len());
+        out.len(4);
+        out.len(schemas);
+        out.buf.extend_from_slice(table);
+        out.u8(outcome_tag::KEEP);
+        out.buf.extend_from_slice(&batch[ranges[0].clone()]);
+        out.u8(outcome_tag::DROP);
+        out.u8(outcome_tag::KEEP);
+        out.buf.extend_from_slice(&batch[ranges[2].clone()]);
+        out.u8(outcome_tag::FAIL);
+        out.str("bad");
+        let out = out.finish();
+
+        let (next, outcomes) = rebatch(&out, 4).unwrap();
+        assert_eq!(
+            outcomes,
+            vec![
+                StepOutcome::Keep,
+                StepOutcome::Drop,
+                StepOutcome::Keep,
+                StepOutcome::Fail("bad".into())
+            ]
+        );
+        assert_eq!(
+            decode_batch(&next).unwrap(),
+            vec![records[0].clone(), records[2].clone()]
+        );
+        assert!(rebatch(&out, 3)
+            .unwrap_err()
+            .contains("4 outcomes for 3 input records"));
+        // A kept record referring past the schema table is caught here, not by the next step.
+        let mut bad = Writer::with_capacity(16);
+        bad.len(1);
+        bad.len(0);
+        bad.u8(outcome_tag::KEEP);
+        bad.str("t");
+        bad.opt_svar(None);
+        bad.opt_svar(None);
+        bad.opt_svar(None);
+        bad.u8(0);
+        bad.schema_ref(Some(0));
+        let e = rebatch(&bad.finish(), 1).unwrap_err();
+        assert!(e.contains("record 0: schema index 0 out of range"), "{e}");
     }
 
     #[test]
