@@ -508,3 +508,15 @@ async fn wait_for_signal() -> Result<&'static str> {
         Ok("Ctrl-C")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The constructor is in this binary's `.init_array` too: if the linker dropped it, or
+    /// mimalloc re-read its defaults afterwards, the option would be back at 2 (eager).
+    #[test]
+    fn mimalloc_arenas_are_committed_lazily() {
+        // SAFETY: reads a plain integer option.
+        let value = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_ARENA_EAGER_COMMIT) };
+        assert_eq!(value, 0);
+    }
+}

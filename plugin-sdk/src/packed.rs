@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use sluice_packed::{
     offset_tag, outcome_tag, schema_type as st, skip_record, skip_schema, skip_value, tag,
-    write_schema, write_value, Error, PackSchema, PackValue, Reader, ValueView, Writer,
+    write_schema, write_value, Error, PackSchema, PackValue, Reader, RecordHead, ValueView, Writer,
 };
 
 use crate::record::{Header, OffsetMap, OffsetValue, Record, SourceRecord, TimestampType};
 use crate::schema::{Field, Schema, SchemaRef, SchemaType};
 use crate::transform::Outcome;
 use crate::value::{DataError, Struct, Value};
-use crate::wire::SchemaInterner;
+use crate::wire::{struct_schema, SchemaInterner};
 
 // ---------------------------------------------------------------------------------------
 // Encoding (SDK -> host)
@@ -62,15 +62,18 @@ impl Encoder {
     }
 
     fn record(&mut self, r: &Record) {
-        self.body.str(&r.topic);
-        self.body.opt_svar(r.partition.map(i64::from));
-        self.body.opt_svar(r.offset);
-        self.body.opt_svar(r.timestamp);
-        self.body.u8(match r.timestamp_type {
-            TimestampType::NoTimestampType => 0,
-            TimestampType::CreateTime => 1,
-            TimestampType::LogAppendTime => 2,
-        });
+        RecordHead {
+            topic: &r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            timestamp_type: match r.timestamp_type {
+                TimestampType::NoTimestampType => 0,
+                TimestampType::CreateTime => 1,
+                TimestampType::LogAppendTime => 2,
+            },
+        }
+        .write(&mut self.body);
         self.data(r.key_schema.as_ref(), &r.key);
         self.data(r.value_schema.as_ref(), &r.value);
         self.body.len(r.headers.len());
@@ -283,20 +286,11 @@ fn read_record(
     r: &mut Reader<'_>,
     schemas: &[Result<SchemaRef, DataError>],
 ) -> Result<Record, Failure> {
-    let topic = r.string()?;
-    let partition = match r.opt_svar()? {
-        None => None,
-        Some(p) => {
-            Some(i32::try_from(p).map_err(|_| r.error(format!("partition {p} out of range")))?)
-        }
-    };
-    let offset = r.opt_svar()?;
-    let timestamp = r.opt_svar()?;
-    let timestamp_type = match r.u8()? {
+    let head = RecordHead::read(r)?;
+    let timestamp_type = match head.timestamp_type {
         0 => TimestampType::NoTimestampType,
         1 => TimestampType::CreateTime,
-        2 => TimestampType::LogAppendTime,
-        t => return Err(r.error(format!("unknown timestamp type {t}")).into()),
+        _ => TimestampType::LogAppendTime,
     };
     let (key_schema, key) = read_data(r, schemas).map_err(|e| in_data(e, "record key"))?;
     let (value_schema, value) = read_data(r, schemas).map_err(|e| in_data(e, "record value"))?;
@@ -309,10 +303,10 @@ fn read_record(
         headers.push(Header { key, schema, value });
     }
     Ok(Record {
-        topic,
-        partition,
-        offset,
-        timestamp,
+        topic: head.topic.to_owned(),
+        partition: head.partition,
+        offset: head.offset,
+        timestamp: head.timestamp,
         timestamp_type,
         key_schema,
         key,
@@ -399,21 +393,8 @@ fn read_value(
             Value::Map(out)
         }
         tag::STRUCT => {
-            let schema = match schema {
-                Some(s) if s.ty == SchemaType::Struct => s.clone(),
-                Some(s) => {
-                    return Err(DataError(format!("struct value with a {:?} schema", s.ty)).into())
-                }
-                None => return Err(DataError("struct value without a schema".into()).into()),
-            };
             let n = r.len()?;
-            if n != schema.fields.len() {
-                return Err(DataError(format!(
-                    "struct value has {n} fields but its schema has {}",
-                    schema.fields.len()
-                ))
-                .into());
-            }
+            let schema = struct_schema(schema, n)?;
             let mut values = Vec::with_capacity(n);
             for f in &schema.fields {
                 values.push(read_value(r, Some(&f.schema), depth + 1)?);

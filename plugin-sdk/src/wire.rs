@@ -451,18 +451,7 @@ fn lift_value(
             )
         }
         wit::ValueNode::Struct(children) => {
-            let schema = match schema {
-                Some(s) if s.ty == SchemaType::Struct => s.clone(),
-                Some(s) => return Err(DataError(format!("struct value with a {:?} schema", s.ty))),
-                None => return Err(DataError("struct value without a schema".to_string())),
-            };
-            if children.len() != schema.fields.len() {
-                return Err(DataError(format!(
-                    "struct value has {} fields but its schema has {}",
-                    children.len(),
-                    schema.fields.len()
-                )));
-            }
+            let schema = struct_schema(schema, children.len())?;
             let values = children
                 .into_iter()
                 .zip(schema.fields.iter())
@@ -471,6 +460,26 @@ fn lift_value(
             Value::Struct(Struct::from_values(schema, values)?)
         }
     })
+}
+
+/// The schema a struct value of `fields` fields is read with, in either encoding: it must be
+/// a struct schema with exactly that many fields.
+pub(crate) fn struct_schema(
+    schema: Option<&SchemaRef>,
+    fields: usize,
+) -> Result<SchemaRef, DataError> {
+    let schema = match schema {
+        Some(s) if s.ty == SchemaType::Struct => s.clone(),
+        Some(s) => return Err(DataError(format!("struct value with a {:?} schema", s.ty))),
+        None => return Err(DataError("struct value without a schema".to_string())),
+    };
+    if fields != schema.fields.len() {
+        return Err(DataError(format!(
+            "struct value has {fields} fields but its schema has {}",
+            schema.fields.len()
+        )));
+    }
+    Ok(schema)
 }
 
 /// Lifts one flattened schema into a tree of shared `Arc`s.

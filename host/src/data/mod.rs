@@ -13,5 +13,6 @@ mod value;
 pub use record::{
     ConnectRecord, Data, Header, OffsetMap, SourcePosition, SourceRecord, TimestampType,
 };
+pub(crate) use schema::SchemaInterner;
 pub use schema::{logical, Field, Schema, SchemaRef, SchemaType};
 pub use value::Value;

@@ -7,16 +7,14 @@
 //! `Arc` pointer as in `lower`. Everything decoded is untrusted plugin output: a malformed
 //! payload is an error naming the byte offset, never a panic.
 
-use std::collections::HashMap;
-
 use sluice_packed::{
     offset_tag, outcome_tag, schema_type as st, skip_record, skip_schema, tag, write_schema,
-    write_value, Error, PackSchema, PackValue, Reader, ValueView, Writer,
+    write_value, Error, PackSchema, PackValue, Reader, RecordHead, ValueView, Writer,
 };
 
 use crate::data::{
-    ConnectRecord, Data, Field, Header, OffsetMap, Schema, SchemaRef, SchemaType, SourceRecord,
-    TimestampType, Value,
+    ConnectRecord, Data, Field, Header, OffsetMap, Schema, SchemaInterner, SchemaRef, SchemaType,
+    SourceRecord, TimestampType, Value,
 };
 use crate::runtime::task::Outcome;
 
@@ -30,9 +28,7 @@ struct Encoder {
     body: Writer,
     schemas: Writer,
     count: usize,
-    by_ptr: HashMap<*const Schema, u32>,
-    /// The last schema interned: consecutive records nearly always share one.
-    last: Option<(*const Schema, u32)>,
+    interner: SchemaInterner,
 }
 
 impl Encoder {
@@ -47,25 +43,8 @@ impl Encoder {
     }
 
     fn intern(&mut self, schema: &SchemaRef) -> u32 {
-        let ptr = std::sync::Arc::as_ptr(schema);
-        if let Some((p, i)) = self.last {
-            if p == ptr {
-                return i;
-            }
-        }
-        let index = match self.by_ptr.get(&ptr) {
-            Some(&i) => i,
-            None => {
-                // The map holds pointers, not `Arc`s: callers keep every record (and so
-                // every schema) alive until `finish`, so an address cannot be reused.
-                let i = u32::try_from(self.by_ptr.len()).unwrap_or(u32::MAX);
-                write_schema(&mut self.schemas, &**schema);
-                self.by_ptr.insert(ptr, i);
-                i
-            }
-        };
-        self.last = Some((ptr, index));
-        index
+        let table = &mut self.schemas;
+        self.interner.intern(schema, |s| write_schema(table, s))
     }
 
     fn data(&mut self, d: &Data) {
@@ -76,15 +55,18 @@ impl Encoder {
 
     fn record(&mut self, r: &ConnectRecord) {
         self.count += 1;
-        self.body.str(&r.topic);
-        self.body.opt_svar(r.kafka_partition.map(i64::from));
-        self.body.opt_svar(r.kafka_offset);
-        self.body.opt_svar(r.timestamp);
-        self.body.u8(match r.timestamp_type {
-            TimestampType::NoTimestampType => 0,
-            TimestampType::CreateTime => 1,
-            TimestampType::LogAppendTime => 2,
-        });
+        RecordHead {
+            topic: &r.topic,
+            partition: r.kafka_partition,
+            offset: r.kafka_offset,
+            timestamp: r.timestamp,
+            timestamp_type: match r.timestamp_type {
+                TimestampType::NoTimestampType => 0,
+                TimestampType::CreateTime => 1,
+                TimestampType::LogAppendTime => 2,
+            },
+        }
+        .write(&mut self.body);
         self.data(&r.key);
         self.data(&r.value);
         self.body.len(r.headers.len());
@@ -97,7 +79,7 @@ impl Encoder {
     fn finish(self) -> Vec<u8> {
         let mut out = Writer::with_capacity(self.schemas.buf.len() + self.body.buf.len() + 12);
         out.len(self.count);
-        out.len(self.by_ptr.len());
+        out.len(self.interner.entries());
         out.buf.extend_from_slice(&self.schemas.buf);
         out.buf.extend_from_slice(&self.body.buf);
         out.finish()
@@ -340,20 +322,11 @@ fn read_data(r: &mut Reader<'_>, table: &[SchemaRef]) -> Result<Data, Error> {
 }
 
 fn read_record(r: &mut Reader<'_>, table: &[SchemaRef]) -> Result<ConnectRecord, Error> {
-    let topic = r.string()?;
-    let kafka_partition = match r.opt_svar()? {
-        None => None,
-        Some(p) => {
-            Some(i32::try_from(p).map_err(|_| r.error(format!("partition {p} out of range")))?)
-        }
-    };
-    let kafka_offset = r.opt_svar()?;
-    let timestamp = r.opt_svar()?;
-    let timestamp_type = match r.u8()? {
+    let head = RecordHead::read(r)?;
+    let timestamp_type = match head.timestamp_type {
         0 => TimestampType::NoTimestampType,
         1 => TimestampType::CreateTime,
-        2 => TimestampType::LogAppendTime,
-        t => return Err(r.error(format!("unknown timestamp type {t}"))),
+        _ => TimestampType::LogAppendTime,
     };
     let key = read_data(r, table)?;
     let value = read_data(r, table)?;
@@ -367,10 +340,10 @@ fn read_record(r: &mut Reader<'_>, table: &[SchemaRef]) -> Result<ConnectRecord,
         });
     }
     Ok(ConnectRecord {
-        topic,
-        kafka_partition,
-        kafka_offset,
-        timestamp,
+        topic: head.topic.to_owned(),
+        kafka_partition: head.partition,
+        kafka_offset: head.offset,
+        timestamp: head.timestamp,
         timestamp_type,
         key,
         value,

@@ -178,3 +178,44 @@ impl Schema {
         self.name.as_deref() == Some(logical_name)
     }
 }
+
+/// The schema table of one batch under construction, for either plugin encoding: maps each
+/// schema `Arc` to its table index by pointer, with the last hit checked first (consecutive
+/// records nearly always share one schema).
+#[derive(Default)]
+pub(crate) struct SchemaInterner {
+    by_ptr: std::collections::HashMap<*const Schema, u32>,
+    last: Option<(*const Schema, u32)>,
+    // Keeps every interned schema alive so its address cannot be reused within the batch.
+    keep: Vec<SchemaRef>,
+}
+
+impl SchemaInterner {
+    /// The table index of `schema`; on first sight `add` appends it to the caller's table.
+    pub(crate) fn intern(&mut self, schema: &SchemaRef, add: impl FnOnce(&Schema)) -> u32 {
+        let ptr = Arc::as_ptr(schema);
+        if let Some((p, i)) = self.last {
+            if p == ptr {
+                return i;
+            }
+        }
+        let index = match self.by_ptr.get(&ptr) {
+            Some(&i) => i,
+            None => {
+                // A batch beyond 4 G schemas cannot cross the boundary anyway.
+                let i = u32::try_from(self.keep.len()).unwrap_or(u32::MAX);
+                add(schema);
+                self.by_ptr.insert(ptr, i);
+                self.keep.push(schema.clone());
+                i
+            }
+        };
+        self.last = Some((ptr, index));
+        index
+    }
+
+    /// How many entries the table has.
+    pub(crate) fn entries(&self) -> usize {
+        self.keep.len()
+    }
+}

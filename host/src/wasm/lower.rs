@@ -5,44 +5,24 @@
 //! in the batch's `schemas` table; records are consumed, so strings and byte buffers are
 //! moved into the WIT form rather than cloned.
 
-use std::collections::HashMap;
-
 use super::bindings::types as wit;
 use crate::data::{
-    ConnectRecord, Data, Header, OffsetMap, Schema, SchemaRef, SchemaType, SourcePosition,
-    TimestampType, Value,
+    ConnectRecord, Data, Header, OffsetMap, Schema, SchemaInterner, SchemaRef, SchemaType,
+    SourcePosition, TimestampType, Value,
 };
 
 /// The schema table of one batch under construction.
 #[derive(Default)]
 pub(crate) struct SchemaTable {
     schemas: Vec<wit::Schema>,
-    by_ptr: HashMap<*const Schema, u32>,
-    /// The last schema interned: consecutive records nearly always share one, so this skips
-    /// the hash lookup on the per-record path.
-    last: Option<(*const Schema, u32)>,
-    // Keeps every interned schema alive so its address cannot be reused within the batch.
-    keep: Vec<SchemaRef>,
+    interner: SchemaInterner,
 }
 
 impl SchemaTable {
     pub fn intern(&mut self, schema: &SchemaRef) -> u32 {
-        let ptr = std::sync::Arc::as_ptr(schema);
-        if let Some((p, i)) = self.last {
-            if p == ptr {
-                return i;
-            }
-        }
-        if let Some(&i) = self.by_ptr.get(&ptr) {
-            self.last = Some((ptr, i));
-            return i;
-        }
-        let index = u32::try_from(self.schemas.len()).unwrap_or(u32::MAX);
-        self.schemas.push(lower_schema(schema));
-        self.by_ptr.insert(ptr, index);
-        self.keep.push(schema.clone());
-        self.last = Some((ptr, index));
-        index
+        let schemas = &mut self.schemas;
+        self.interner
+            .intern(schema, |s| schemas.push(lower_schema(s)))
     }
 
     pub fn into_schemas(self) -> Vec<wit::Schema> {

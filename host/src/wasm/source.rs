@@ -39,43 +39,6 @@ impl WasmSourceTask {
             task: Some(task),
         }
     }
-
-    fn poll_packed(&mut self, task: ResourceAny, max_records: u32) -> Result<Polled, TaskError> {
-        let Guest::Packed(guest) = &self.guest else {
-            return Err(TaskError::Fatal(
-                "packed poll on a structured source".into(),
-            ));
-        };
-        let bytes = self
-            .inst
-            .call_as("poll", |store, _| {
-                guest
-                    .packed_source_task()
-                    .call_poll(store, task, max_records)
-            })?
-            .map_err(task_error)?;
-        let malformed = |e: sluice_packed::Error| {
-            TaskError::Fatal(format!(
-                "source plugin returned a malformed packed batch: {e}"
-            ))
-        };
-        let count = packed::count(&bytes).map_err(malformed)?;
-        if count > max_records as usize {
-            return Err(TaskError::Fatal(format!(
-                "plugin exceeded max_records={max_records} in poll: it returned {count} records"
-            )));
-        }
-        let cap = self.inst.limits().output_bytes;
-        if bytes.len() > cap {
-            return Err(TaskError::Fatal(format!(
-                "plugin exceeded {OUTPUT_KEY}={cap} in poll: it returned {} bytes in {count} records",
-                bytes.len()
-            )));
-        }
-        Ok(Polled::deferred(count, move || {
-            packed::decode_source_batch(&bytes).map_err(malformed)
-        }))
-    }
 }
 
 impl SourceTask for WasmSourceTask {
@@ -90,37 +53,46 @@ impl SourceTask for WasmSourceTask {
         let Some(task) = self.task else {
             return Err(TaskError::Fatal("source task polled after stop".into()));
         };
-        let guest = match &self.guest {
-            Guest::Structured(g) => g,
-            Guest::Packed(_) => return self.poll_packed(task, max_records),
-        };
-        let batch = self
-            .inst
-            .call_as("poll", |store, _| {
-                guest.source_task().call_poll(store, task, max_records)
-            })?
-            .map_err(task_error)?;
-        // The batch is already lifted (bounded by the guest's memory limit); refuse to go
-        // further with one the task was not allowed to return.
-        if batch.records.len() > max_records as usize {
-            return Err(TaskError::Fatal(format!(
-                "plugin exceeded max_records={max_records} in poll: it returned {} records",
-                batch.records.len()
-            )));
-        }
-        let size = limits::source_batch_size(&batch);
         let cap = self.inst.limits().output_bytes;
-        if size > cap {
-            return Err(TaskError::Fatal(format!(
-                "plugin exceeded {OUTPUT_KEY}={cap} in poll: it returned about {size} bytes in {} records",
-                batch.records.len()
-            )));
+        let guest = &self.guest;
+        match guest {
+            Guest::Structured(g) => {
+                let batch = self
+                    .inst
+                    .call_as("poll", |store, _| {
+                        g.source_task().call_poll(store, task, max_records)
+                    })?
+                    .map_err(task_error)?;
+                // The batch is already lifted (bounded by the guest's memory limit); refuse to
+                // go further with one the task was not allowed to return.
+                let count = batch.records.len();
+                let size = limits::source_batch_size(&batch);
+                check_poll(count, max_records, size, cap, "about ")?;
+                Ok(Polled::deferred(count, move || {
+                    lift::source_batch(batch).map_err(|e| {
+                        TaskError::Fatal(format!("source plugin returned malformed records: {e}"))
+                    })
+                }))
+            }
+            Guest::Packed(g) => {
+                let bytes = self
+                    .inst
+                    .call_as("poll", |store, _| {
+                        g.packed_source_task().call_poll(store, task, max_records)
+                    })?
+                    .map_err(task_error)?;
+                let malformed = |e: sluice_packed::Error| {
+                    TaskError::Fatal(format!(
+                        "source plugin returned a malformed packed batch: {e}"
+                    ))
+                };
+                let count = packed::count(&bytes).map_err(malformed)?;
+                check_poll(count, max_records, bytes.len(), cap, "")?;
+                Ok(Polled::deferred(count, move || {
+                    packed::decode_source_batch(&bytes).map_err(malformed)
+                }))
+            }
         }
-        Ok(Polled::deferred(batch.records.len(), move || {
-            lift::source_batch(batch).map_err(|e| {
-                TaskError::Fatal(format!("source plugin returned malformed records: {e}"))
-            })
-        }))
     }
 
     fn stop(&mut self) {
@@ -139,4 +111,27 @@ impl SourceTask for WasmSourceTask {
             tracing::warn!("source task failed while stopping: {e}");
         }
     }
+}
+
+/// Refuses a polled batch the task was not allowed to return: more than `max_records`
+/// records, or more than `wasm.output.max.bytes` (`size` is exact for a packed batch and an
+/// estimate, worded "about", for a structured one).
+fn check_poll(
+    count: usize,
+    max_records: u32,
+    size: usize,
+    cap: usize,
+    about: &str,
+) -> Result<(), TaskError> {
+    if count > max_records as usize {
+        return Err(TaskError::Fatal(format!(
+            "plugin exceeded max_records={max_records} in poll: it returned {count} records"
+        )));
+    }
+    if size > cap {
+        return Err(TaskError::Fatal(format!(
+            "plugin exceeded {OUTPUT_KEY}={cap} in poll: it returned {about}{size} bytes in {count} records"
+        )));
+    }
+    Ok(())
 }
