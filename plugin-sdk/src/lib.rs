@@ -76,12 +76,14 @@ pub mod bindings;
 mod config;
 pub mod log;
 mod packed;
+mod plan;
 mod plugin;
 mod predicate;
 mod record;
 mod schema;
 mod sink;
 mod source;
+pub mod testing;
 mod transform;
 mod value;
 mod wire;
@@ -89,6 +91,7 @@ mod wire;
 pub use config::{
     Config, ConfigDef, ConfigError, ConfigProblem, ConfigType, FileAccess, Importance, PluginSpec,
 };
+pub use plan::{FieldSource, StructPlan};
 pub use predicate::Predicate;
 pub use record::{
     Header, OffsetMap, OffsetValue, Record, RecordFailure, Side, SourcePosition, SourceRecord,

@@ -7,16 +7,18 @@
 //! the wrong number of fields, say) fails alone; a payload that cannot be read at all is a
 //! host bug and fails the whole call.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use sluice_packed::{
-    offset_tag, outcome_tag, schema_type as st, skip_record, skip_schema, skip_value, tag,
+    offset_tag, outcome_tag, scan, schema_type as st, skip_record, skip_schema, skip_value, tag,
     write_schema, write_value, Error, PackSchema, PackValue, Reader, RecordHead, ValueView, Writer,
 };
 
-use crate::record::{Header, OffsetMap, OffsetValue, Record, SourceRecord, TimestampType};
+use crate::plan::{FieldSource, StructPlan};
+use crate::record::{Header, OffsetMap, OffsetValue, Record, Side, SourceRecord, TimestampType};
 use crate::schema::{Field, Schema, SchemaRef, SchemaType};
-use crate::transform::Outcome;
+use crate::transform::{Outcome, Transform};
 use crate::value::{DataError, Struct, Value};
 use crate::wire::{struct_schema, SchemaInterner};
 
@@ -81,6 +83,16 @@ impl Encoder {
             self.body.str(&h.key);
             self.data(h.schema.as_ref(), &h.value);
         }
+    }
+
+    /// An output whose schema table starts with an input batch's table, copied as is
+    /// (`table` holds its `schemas.len()` entries), so the input's schema indices stay valid
+    /// in the output and records can be copied through unchanged.
+    fn with_table(items: usize, table: &[u8], schemas: &[Option<SchemaRef>]) -> Encoder {
+        let mut e = Encoder::with_capacity(items);
+        e.schemas.buf.extend_from_slice(table);
+        e.interner = SchemaInterner::seeded(schemas);
+        e
     }
 
     /// Appends one record of a batch.
@@ -251,34 +263,462 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Result<Record, DataError>
     let mut r = Reader::new(bytes)?;
     let count = r.len()?;
     let n = r.len()?;
+    let schemas = read_table(&mut r, n)?;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        out.push(next_record(&mut r, &schemas)?);
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// The next record of a batch; `Err(DataError)` when only this record is unusable (the
+/// reader is then past it).
+fn next_record(
+    r: &mut Reader<'_>,
+    schemas: &[Result<SchemaRef, DataError>],
+) -> Result<Result<Record, DataError>, Error> {
+    let at = r.clone();
+    match read_record(r, schemas) {
+        Ok(rec) => Ok(Ok(rec)),
+        Err(Failure::Bytes(e)) => Err(e),
+        Err(Failure::Data(e)) => {
+            *r = at;
+            skip_record(r, schemas.len())?;
+            Ok(Err(e))
+        }
+    }
+}
+
+/// The `n` entries of a payload's schema table; an entry the SDK cannot use fails only the
+/// records that refer to it.
+fn read_table(r: &mut Reader<'_>, n: usize) -> Result<Vec<Result<SchemaRef, DataError>>, Error> {
     let mut schemas: Vec<Result<SchemaRef, DataError>> = Vec::with_capacity(n);
     for i in 0..n {
         let at = r.clone();
-        schemas.push(match read_schema(&mut r, 0) {
+        schemas.push(match read_schema(r, 0) {
             Ok(s) => Ok(s),
             Err(Failure::Bytes(e)) => return Err(e),
             Err(Failure::Data(e)) => {
                 // Skip the rest of the entry so the next one can be read.
-                r = at;
-                skip_schema(&mut r, 0)?;
+                *r = at;
+                skip_schema(r, 0)?;
                 Err(DataError(format!("schema {i} of the batch: {e}")))
             }
         });
     }
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        let at = r.clone();
-        match read_record(&mut r, &schemas) {
-            Ok(rec) => out.push(Ok(rec)),
-            Err(Failure::Bytes(e)) => return Err(e),
-            Err(Failure::Data(e)) => {
-                r = at;
-                skip_record(&mut r, schemas.len())?;
-                out.push(Err(e));
+    Ok(schemas)
+}
+
+// ---------------------------------------------------------------------------------------
+// Transforms: struct plans rewrite bytes, every other record is decoded and applied
+// ---------------------------------------------------------------------------------------
+
+/// A [`StructPlan`] checked against its input schema, with its constant parts encoded.
+struct CompiledPlan {
+    output: SchemaRef,
+    /// Per input field: the value tag its schema calls for, and whether it may be null.
+    checks: Vec<(u8, bool)>,
+    ops: Vec<Op>,
+}
+
+enum Op {
+    /// Input field `index`: `replace` (when set) stands in for a non-null value, `if_null`
+    /// (when set) for a null one; otherwise the input bytes are copied.
+    Field {
+        index: usize,
+        replace: Option<Vec<u8>>,
+        if_null: Option<Vec<u8>>,
+    },
+    Topic,
+    Partition,
+    Offset,
+    Timestamp,
+    Bytes(Vec<u8>),
+}
+
+/// The value tag of a schema type.
+fn value_tag(ty: SchemaType) -> u8 {
+    match ty {
+        SchemaType::Int8 => tag::INT8,
+        SchemaType::Int16 => tag::INT16,
+        SchemaType::Int32 => tag::INT32,
+        SchemaType::Int64 => tag::INT64,
+        SchemaType::Float32 => tag::FLOAT32,
+        SchemaType::Float64 => tag::FLOAT64,
+        SchemaType::Boolean => tag::BOOLEAN,
+        SchemaType::String => tag::STRING,
+        SchemaType::Bytes => tag::BYTES,
+        SchemaType::Array => tag::ARRAY,
+        SchemaType::Map => tag::MAP,
+        SchemaType::Struct => tag::STRUCT,
+    }
+}
+
+fn encoded(v: &Value) -> Vec<u8> {
+    let mut w = Writer::default();
+    write_value(&mut w, v);
+    w.finish()
+}
+
+impl CompiledPlan {
+    /// `None` when the plan does not fit `input` (an index past its fields, an output
+    /// schema whose field count differs): those records then take the record path.
+    fn new(plan: StructPlan, input: &Schema) -> Option<CompiledPlan> {
+        if input.ty != SchemaType::Struct
+            || plan.schema.ty != SchemaType::Struct
+            || plan.schema.fields.len() != plan.fields.len()
+        {
+            return None;
+        }
+        let default_of = |index: usize, null_as_default: bool| -> Option<Vec<u8>> {
+            let d = input.fields[index].schema.default.as_ref()?;
+            null_as_default.then(|| encoded(d))
+        };
+        let mut ops = Vec::with_capacity(plan.fields.len());
+        for f in plan.fields {
+            ops.push(match f {
+                FieldSource::Input {
+                    index,
+                    null_as_default,
+                } if index < input.fields.len() => Op::Field {
+                    index,
+                    replace: None,
+                    if_null: default_of(index, null_as_default),
+                },
+                FieldSource::Replaced {
+                    index,
+                    with,
+                    null_as_default,
+                } if index < input.fields.len() => {
+                    let with = encoded(&with);
+                    Op::Field {
+                        index,
+                        if_null: default_of(index, null_as_default).map(|_| with.clone()),
+                        replace: Some(with),
+                    }
+                }
+                FieldSource::Input { .. } | FieldSource::Replaced { .. } => return None,
+                FieldSource::Topic => Op::Topic,
+                FieldSource::Partition => Op::Partition,
+                FieldSource::Offset => Op::Offset,
+                FieldSource::Timestamp => Op::Timestamp,
+                FieldSource::Constant(v) => Op::Bytes(encoded(&v)),
+            });
+        }
+        // Each output field must be able to hold what its source gives, so a plan cannot
+        // send the host values its output schema does not describe.
+        for (op, field) in ops.iter().zip(&plan.schema.fields) {
+            let out = &field.schema;
+            let fits = |bytes: &[u8]| {
+                bytes[0] == value_tag(out.ty) || (bytes[0] == tag::NULL && out.optional)
+            };
+            let ok = match op {
+                Op::Field {
+                    index,
+                    replace,
+                    if_null,
+                } => {
+                    let input = &input.fields[*index].schema;
+                    replace.as_deref().map_or(input.ty == out.ty, fits)
+                        && if_null.as_deref().is_none_or(fits)
+                        && (out.optional || !input.optional || if_null.is_some())
+                }
+                Op::Topic => out.ty == SchemaType::String,
+                Op::Partition => out.ty == SchemaType::Int32,
+                Op::Offset | Op::Timestamp => out.ty == SchemaType::Int64,
+                Op::Bytes(b) => fits(b),
+            };
+            if !ok {
+                return None;
             }
         }
+        Some(CompiledPlan {
+            output: plan.schema,
+            checks: input
+                .fields
+                .iter()
+                .map(|f| (value_tag(f.schema.ty), f.schema.optional))
+                .collect(),
+            ops,
+        })
+    }
+}
+
+/// The compiled plans of the last few input schemas, kept across batches (Kafka keeps 16
+/// updated schemas per transform; so do we).
+#[derive(Default)]
+pub(crate) struct PlanCache {
+    entries: Vec<(SchemaRef, Option<Rc<CompiledPlan>>)>,
+    /// How many records were rewritten by a plan (for tests).
+    pub(crate) planned: usize,
+}
+
+impl PlanCache {
+    const SIZE: usize = 16;
+
+    fn get<T: Transform>(&mut self, t: &mut T, input: &SchemaRef) -> Option<Rc<CompiledPlan>> {
+        let hit = self
+            .entries
+            .iter()
+            .position(|(s, _)| Arc::ptr_eq(s, input))
+            .or_else(|| self.entries.iter().position(|(s, _)| **s == **input));
+        if let Some(i) = hit {
+            return self.entries[i].1.clone();
+        }
+        let plan = t
+            .struct_plan(input)
+            .and_then(|p| CompiledPlan::new(p, input))
+            .map(Rc::new);
+        if self.entries.len() == Self::SIZE {
+            self.entries.remove(0);
+        }
+        self.entries.push((input.clone(), plan.clone()));
+        plan
+    }
+}
+
+/// Applies a transform to a packed batch and returns the packed outcomes.
+///
+/// When the transform plans structs ([`Transform::plan_side`]), each record whose side is a
+/// struct with a plan is rewritten byte for byte; every other record is decoded, given to
+/// [`Transform::apply`] and encoded, as a transform without plans has all its records.
+pub(crate) fn apply_transform<T: Transform>(
+    t: &mut T,
+    bytes: &[u8],
+    cache: &mut PlanCache,
+) -> Result<Vec<u8>, Error> {
+    let mut r = Reader::new(bytes)?;
+    let count = r.len()?;
+    let n = r.len()?;
+    let table_start = r.position();
+    let schemas = read_table(&mut r, n)?;
+    // The output table starts with the input's entries, so planned records can keep their
+    // other side's and their headers' schema indices.
+    let table = r.since(table_start);
+    let seeds: Vec<Option<SchemaRef>> = schemas.iter().map(|s| s.as_ref().ok().cloned()).collect();
+    let mut rw = Rewriter {
+        bytes,
+        enc: Encoder::with_table(count, table, &seeds),
+        plans: vec![None; schemas.len()],
+        spans: Vec::new(),
+    };
+    let side = t.plan_side();
+    for _ in 0..count {
+        if let Some(side) = side {
+            let mark = rw.enc.body.buf.len();
+            if let Some(after) = rw.planned(t, cache, &schemas, r.clone(), side) {
+                r = after;
+                rw.enc.count += 1;
+                cache.planned += 1;
+                continue;
+            }
+            rw.enc.body.buf.truncate(mark);
+        }
+        let outcome = match next_record(&mut r, &schemas)? {
+            Ok(record) => t.apply(record),
+            Err(e) => Outcome::Fail(e.to_string()),
+        };
+        rw.enc.outcome(&outcome);
     }
     r.finish()?;
+    Ok(rw.enc.finish())
+}
+
+struct Rewriter<'a> {
+    bytes: &'a [u8],
+    enc: Encoder,
+    /// Per input table entry, once looked up: its plan, if any.
+    plans: Vec<Option<Option<Rc<CompiledPlan>>>>,
+    /// Where each input struct field's bytes are, for the record at hand.
+    spans: Vec<(usize, usize)>,
+}
+
+impl Rewriter<'_> {
+    /// Writes the `keep` outcome of the record at `r` by its plan and returns the reader
+    /// past the record; `None` when the record does not fit a plan (the caller then drops
+    /// what was written and takes the record path, which also reports broken bytes).
+    ///
+    /// Uses the position-based [`scan`] functions: the host checks every byte of the output
+    /// (UTF-8 included) before it goes anywhere, so this side only needs to find boundaries.
+    fn planned<'b, T: Transform>(
+        &mut self,
+        t: &mut T,
+        cache: &mut PlanCache,
+        schemas: &[Result<SchemaRef, DataError>],
+        mut r: Reader<'b>,
+        side: Side,
+    ) -> Option<Reader<'b>> {
+        let b = self.bytes;
+        let n = schemas.len();
+        let start = r.position();
+        let topic = scan::bytes(b, start)?;
+        let (partition, p) = scan::opt_svar(b, topic.1)?;
+        let (offset, p) = scan::opt_svar(b, p)?;
+        let (timestamp, p) = scan::opt_svar(b, p)?;
+        if *b.get(p)? > 2 {
+            return None;
+        }
+        let head = Head {
+            topic,
+            partition,
+            offset,
+            timestamp,
+        };
+        let mut p = p + 1;
+        if side == Side::Value {
+            p = scan::data(b, p, n)?.1;
+        }
+        self.enc.body.u8(outcome_tag::KEEP);
+        self.enc.body.buf.extend_from_slice(&b[start..p]);
+        let rest = self.rewrite(t, cache, schemas, p, &head)?;
+        let mut p = rest;
+        if side == Side::Key {
+            p = scan::data(b, p, n)?.1;
+        }
+        let (headers, mut p) = scan::uvar(b, p)?;
+        for _ in 0..headers {
+            p = scan::bytes(b, p)?.1;
+            p = scan::data(b, p, n)?.1;
+        }
+        self.enc.body.buf.extend_from_slice(&b[rest..p]);
+        r.advance_to(p).ok()?;
+        Some(r)
+    }
+
+    /// Writes the struct at `pos` rewritten by the plan for its schema; returns the position
+    /// after the input struct.
+    fn rewrite<T: Transform>(
+        &mut self,
+        t: &mut T,
+        cache: &mut PlanCache,
+        schemas: &[Result<SchemaRef, DataError>],
+        pos: usize,
+        head: &Head,
+    ) -> Option<usize> {
+        let b = self.bytes;
+        let (index, p) = scan::uvar(b, pos)?;
+        let index = usize::try_from(index).ok()?.checked_sub(1)?;
+        let slot = self.plans.get_mut(index)?;
+        if slot.is_none() {
+            *slot = Some(match schemas.get(index)? {
+                Ok(s) if s.ty == SchemaType::Struct => cache.get(t, s),
+                _ => None,
+            });
+        }
+        let plan = slot.clone()??;
+        if *b.get(p)? != tag::STRUCT {
+            return None;
+        }
+        let (fields, mut p) = scan::uvar(b, p + 1)?;
+        if fields != plan.checks.len() as u64 {
+            return None;
+        }
+        self.spans.clear();
+        for &(expected, optional) in &plan.checks {
+            let found = *b.get(p)?;
+            if found != expected && !(found == tag::NULL && optional) {
+                return None;
+            }
+            let end = scan::value_end(b, p, 1)?;
+            self.spans.push((p, end));
+            p = end;
+        }
+        let out = self.enc.intern(&plan.output);
+        let w = &mut self.enc.body;
+        w.schema_ref(Some(out));
+        w.u8(tag::STRUCT);
+        w.len(plan.ops.len());
+        for op in &plan.ops {
+            match op {
+                Op::Field {
+                    index,
+                    replace,
+                    if_null,
+                } => {
+                    let (from, to) = self.spans[*index];
+                    let input = &b[from..to];
+                    let bytes = match (input[0] == tag::NULL, replace, if_null) {
+                        (true, _, Some(b)) => b.as_slice(),
+                        (true, _, None) => input,
+                        (false, Some(b), _) => b.as_slice(),
+                        (false, None, _) => input,
+                    };
+                    w.buf.extend_from_slice(bytes);
+                }
+                Op::Topic => {
+                    let (from, to) = head.topic;
+                    std::str::from_utf8(&b[from..to]).ok()?;
+                    w.u8(tag::STRING);
+                    w.len(to - from);
+                    w.buf.extend_from_slice(&b[from..to]);
+                }
+                Op::Partition => {
+                    w.u8(tag::INT32);
+                    w.svar(i64::from(i32::try_from(head.partition?).ok()?));
+                }
+                Op::Offset => {
+                    w.u8(tag::INT64);
+                    w.svar(head.offset?);
+                }
+                Op::Timestamp => {
+                    w.u8(tag::INT64);
+                    w.svar(head.timestamp?);
+                }
+                Op::Bytes(b) => w.buf.extend_from_slice(b),
+            }
+        }
+        Some(p)
+    }
+}
+
+/// What a plan reads from a record head: where the topic's bytes are, and the metadata.
+struct Head {
+    topic: (usize, usize),
+    partition: Option<i64>,
+    offset: Option<i64>,
+    timestamp: Option<i64>,
+}
+
+/// [`apply_transform`] without plans: every record through `apply`.
+pub(crate) fn apply_unplanned<T: Transform>(t: &mut T, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    let lifted = decode_batch(bytes)?;
+    let mut e = Encoder::with_capacity(lifted.len());
+    for lifted in lifted {
+        e.outcome(&match lifted {
+            Ok(record) => t.apply(record),
+            Err(err) => Outcome::Fail(err.to_string()),
+        });
+    }
+    Ok(e.finish())
+}
+
+/// Encodes records as a packed batch, as the host does.
+pub(crate) fn encode_batch(records: &[Record]) -> Vec<u8> {
+    let mut e = Encoder::with_capacity(records.len());
+    records.iter().for_each(|r| e.batch_item(r));
+    e.finish()
+}
+
+/// Decodes a packed transform output, as the host does.
+pub(crate) fn decode_outcomes(bytes: &[u8]) -> Result<Vec<Outcome>, String> {
+    let mut r = Reader::new(bytes).map_err(|e| e.to_string())?;
+    let count = r.len().map_err(|e| e.to_string())?;
+    let n = r.len().map_err(|e| e.to_string())?;
+    let schemas = read_table(&mut r, n).map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        out.push(match r.u8().map_err(|e| e.to_string())? {
+            outcome_tag::KEEP => match next_record(&mut r, &schemas).map_err(|e| e.to_string())? {
+                Ok(record) => Outcome::Keep(record),
+                Err(e) => return Err(format!("kept record does not fit its schema: {e}")),
+            },
+            outcome_tag::DROP => Outcome::Drop,
+            outcome_tag::FAIL => Outcome::Fail(r.string().map_err(|e| e.to_string())?),
+            t => return Err(format!("unknown outcome tag {t}")),
+        });
+    }
+    r.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }
 
@@ -580,6 +1020,111 @@ mod tests {
         let bytes = e.finish();
         let err = decode_batch(&bytes[..bytes.len() - 2]).unwrap_err();
         assert!(err.message.contains("ends early"), "{err}");
+    }
+
+    /// Appends a field `extra` to struct values, by `apply` and by a plan whose last field
+    /// comes from `source` into a field of schema `extra`.
+    struct Append {
+        extra: SchemaRef,
+        source: crate::plan::FieldSource,
+        value: Value,
+    }
+
+    impl Transform for Append {
+        fn spec() -> crate::config::PluginSpec {
+            crate::config::PluginSpec::new("append", "0.1.0")
+        }
+        fn create(_class: &str, _config: crate::config::Config) -> Result<Self, String> {
+            Err("built directly".into())
+        }
+        fn apply(&mut self, mut record: Record) -> Outcome {
+            let extra = self.extra.clone();
+            let value = self.value.clone();
+            let done = record.update_side(Side::Value, |schema, v| match (schema, v) {
+                (Some(s), Value::Struct(st)) => {
+                    let out = output_schema(&s, &extra);
+                    let (_, mut values) = st.into_parts();
+                    values.push(value);
+                    Ok((
+                        Some(out.clone()),
+                        Value::Struct(Struct::from_values(out, values)?),
+                    ))
+                }
+                (schema, v) => Ok::<_, DataError>((schema, v)),
+            });
+            match done {
+                Ok(()) => Outcome::Keep(record),
+                Err(e) => Outcome::Fail(e.to_string()),
+            }
+        }
+        fn plan_side(&self) -> Option<Side> {
+            Some(Side::Value)
+        }
+        fn struct_plan(&mut self, input: &SchemaRef) -> Option<StructPlan> {
+            let mut fields: Vec<FieldSource> = (0..input.fields.len())
+                .map(|index| FieldSource::Input {
+                    index,
+                    null_as_default: false,
+                })
+                .collect();
+            fields.push(self.source.clone());
+            Some(StructPlan::new(output_schema(input, &self.extra), fields))
+        }
+    }
+
+    fn output_schema(input: &SchemaRef, extra: &SchemaRef) -> SchemaRef {
+        let mut out = (**input).clone();
+        out.fields.push(Field {
+            name: "extra".into(),
+            schema: extra.clone(),
+        });
+        Arc::new(out)
+    }
+
+    /// Runs `t` over a batch of user records through the packed path and returns the
+    /// outcomes and how many records a plan rewrote.
+    fn run_planned(t: &mut Append) -> (Vec<Outcome>, usize) {
+        let schema = user_schema();
+        let records: Vec<Record> = (0..3).map(|i| user(&schema, i).with_timestamp(i)).collect();
+        let mut cache = PlanCache::default();
+        let out = apply_transform(t, &encode_batch(&records), &mut cache).unwrap();
+        (decode_outcomes(&out).unwrap(), cache.planned)
+    }
+
+    #[test]
+    fn a_plan_is_used_only_when_its_output_schema_can_hold_its_sources() {
+        let ts = Schema::timestamp().into_ref();
+        let mut ok = Append {
+            extra: ts.clone(),
+            source: FieldSource::Timestamp,
+            value: Value::Null,
+        };
+        let (outcomes, planned) = run_planned(&mut ok);
+        assert_eq!(planned, 3);
+        let Outcome::Keep(r) = &outcomes[2] else {
+            panic!("{outcomes:?}")
+        };
+        let Value::Struct(s) = &r.value else {
+            panic!("{r:?}")
+        };
+        assert_eq!(s.values().last(), Some(&Value::Int64(2)));
+
+        // A string constant into an int64 field, a topic into a timestamp, a null into a
+        // required field: no plan, so `apply` decides (here it keeps the value as given).
+        for (source, value) in [
+            (FieldSource::Constant(Value::from("x")), Value::from("x")),
+            (FieldSource::Topic, Value::from("users")),
+            (FieldSource::Constant(Value::Null), Value::Null),
+        ] {
+            let mut bad = Append {
+                extra: ts.clone(),
+                source,
+                value,
+            };
+            let (outcomes, planned) = run_planned(&mut bad);
+            assert_eq!(planned, 0);
+            assert!(matches!(outcomes[0], Outcome::Keep(_)), "{outcomes:?}");
+        }
     }
 
     #[test]

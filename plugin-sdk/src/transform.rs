@@ -13,8 +13,10 @@ use crate::bindings::transform::exports::sluice::connect::packed_transforms as p
 use crate::bindings::transform::exports::sluice::connect::transforms as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
 use crate::packed;
+use crate::plan::StructPlan;
 use crate::plugin::{self, Describe};
-use crate::record::Record;
+use crate::record::{Record, Side};
+use crate::schema::SchemaRef;
 use crate::wire;
 
 /// What became of one record.
@@ -67,6 +69,20 @@ pub trait Transform: Sized + 'static {
 
     /// Transforms one record.
     fn apply(&mut self, record: Record) -> Outcome;
+
+    /// The side whose struct [`struct_plan`](Self::struct_plan) rewrites, or `None` (the
+    /// default) when this transform has no plans and every record goes through `apply`.
+    fn plan_side(&self) -> Option<Side> {
+        None
+    }
+
+    /// An optional fast path (see [`StructPlan`]): how every record whose
+    /// [`plan_side`](Self::plan_side) is a non-null struct of schema `input` is rewritten.
+    /// The plan must produce exactly what `apply` would. `None` (the default) sends such
+    /// records through `apply`. Called once per input schema, not per record.
+    fn struct_plan(&mut self, _input: &SchemaRef) -> Option<StructPlan> {
+        None
+    }
 }
 
 #[doc(hidden)]
@@ -87,15 +103,19 @@ impl<T: Transform> export::Guest for TransformExport<T> {
 }
 
 #[doc(hidden)]
-pub struct TransformerExport<T>(RefCell<T>);
+pub struct TransformerExport<T>(RefCell<T>, RefCell<packed::PlanCache>);
+
+impl<T> TransformerExport<T> {
+    fn new(transform: T) -> TransformerExport<T> {
+        TransformerExport(RefCell::new(transform), RefCell::default())
+    }
+}
 
 impl<T: Transform> export::GuestTransformer for TransformerExport<T> {
     fn create(class: String, config: wit::Config) -> Result<export::Transformer, String> {
         let config = plugin::config::<TransformExport<T>>(config);
         let transform = T::create(&class, config)?;
-        Ok(export::Transformer::new(TransformerExport(RefCell::new(
-            transform,
-        ))))
+        Ok(export::Transformer::new(TransformerExport::new(transform)))
     }
 
     fn apply(&self, batch: wit::Batch) -> export::TransformOutput {
@@ -131,28 +151,19 @@ impl<T: Transform> packed_export::GuestPackedTransformer for TransformerExport<T
     ) -> Result<packed_export::PackedTransformer, String> {
         let config = plugin::config::<TransformExport<T>>(config);
         let transform = T::create(&class, config)?;
-        Ok(packed_export::PackedTransformer::new(TransformerExport(
-            RefCell::new(transform),
-        )))
+        Ok(packed_export::PackedTransformer::new(
+            TransformerExport::new(transform),
+        ))
     }
 
     fn apply(&self, records: Vec<u8>) -> Vec<u8> {
-        // The host encoded this batch itself: bytes it cannot have meant are a host bug, and
-        // trapping puts that in the task's trace instead of inventing outcomes.
-        let lifted = match packed::decode_batch(&records) {
-            Ok(lifted) => lifted,
-            Err(e) => panic!("the host sent a malformed packed batch: {e}"),
-        };
-        drop(records);
         let mut transform = self.0.borrow_mut();
-        let mut encoder = packed::Encoder::with_capacity(lifted.len());
-        for lifted in lifted {
-            let outcome = match lifted {
-                Err(e) => Outcome::Fail(e.to_string()),
-                Ok(record) => transform.apply(record),
-            };
-            encoder.outcome(&outcome);
+        let mut plans = self.1.borrow_mut();
+        match packed::apply_transform(&mut *transform, &records, &mut plans) {
+            Ok(out) => out,
+            // The host encoded this batch itself: bytes it cannot have meant are a host bug,
+            // and trapping puts that in the task's trace instead of inventing outcomes.
+            Err(e) => panic!("the host sent a malformed packed batch: {e}"),
         }
-        encoder.finish()
     }
 }

@@ -63,6 +63,21 @@ impl SchemaInterner {
         index
     }
 
+    /// Starts the table with entries already written elsewhere (an input batch's table that
+    /// an output copies): `schemas[i]` is entry `i`; `None` marks an entry that is there but
+    /// could not be read, which nothing will refer to.
+    pub(crate) fn seeded(schemas: &[Option<SchemaRef>]) -> SchemaInterner {
+        SchemaInterner {
+            seen: schemas
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some((s.clone()?, i as u32)))
+                .collect(),
+            last: None,
+            entries: schemas.len() as u32,
+        }
+    }
+
     /// How many entries the table has.
     pub(crate) fn entries(&self) -> u32 {
         self.entries

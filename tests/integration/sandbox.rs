@@ -1,7 +1,8 @@
 //! The sandbox against hostile plugins (`test-hostile-source`, `test-hostile-sink`,
-//! `test-hostile-transform`): each attack runs next to a healthy datagen connector in the same
-//! worker. Limit breaches (busy loops in poll/put/apply, a memory bomb, oversized batches) and
-//! panics fail only the hostile task, with a trace naming the limit and its value (or the
+//! `test-hostile-transform`, `test-malformed-transform`): each attack runs next to a healthy
+//! datagen connector in the same worker. Limit breaches (busy loops in poll/put/apply, a
+//! memory bomb, oversized batches), panics and unreadable packed output fail only the
+//! hostile task, with a trace naming the limit and its value (or the
 //! panic); contained attacks (reading files, opening a socket outside `wasm.network.allow`,
 //! flooding stdout) get nothing and cost the host a bounded log, while an allow-listed
 //! connection does arrive. In every case the healthy connector delivers every one of its
@@ -85,6 +86,15 @@ fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
         datagen(&apply, &apply_topic, 10, 100)
     );
 
+    // A transform whose packed output cannot be read (a topic that is not UTF-8).
+    let malformed_topic = unique("malformed-apply");
+    broker.create_topic(&malformed_topic, 1);
+    let malformed = unique("malformed-apply");
+    let malformed_cfg = format!(
+        "{}transforms=bad\ntransforms.bad.type=test-malformed-transform\n",
+        datagen(&malformed, &malformed_topic, 10, 100)
+    );
+
     let sink_topic = unique("hostile-sink-in");
     broker.create_topic(&sink_topic, 1);
     broker.produce(&sink_topic, &["one", "two"]);
@@ -111,11 +121,16 @@ fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
             ("bad.properties", &bad_cfg),
             ("panic.properties", &panic_cfg),
             ("apply.properties", &apply_cfg),
+            ("malformed.properties", &malformed_cfg),
         ],
     );
 
     for (name, expected) in [
         (&apply, "plugin exceeded wasm.call.timeout.ms=1000 in apply"),
+        (
+            &malformed,
+            "transform plugin returned malformed output: record 0: string is not UTF-8",
+        ),
         (&panic, "test-hostile-source panics on purpose in poll"),
         (
             &loop_src,
@@ -141,8 +156,9 @@ fn limit_breaches_fail_only_the_hostile_task_and_name_the_limit() {
             "{name}: the FAILED trace should say {expected:?}: {trace}"
         );
     }
-    // Nothing of an over-limit batch, nor of a batch stuck in a transform, reached Kafka.
-    for topic in [&batch_topic, &bytes_topic, &apply_topic] {
+    // Nothing of an over-limit batch, nor of a batch stuck in a transform or refused after
+    // one, reached Kafka.
+    for topic in [&batch_topic, &bytes_topic, &apply_topic, &malformed_topic] {
         let got = broker.reader(topic).read_for(Duration::from_secs(2));
         assert_eq!(got, 0, "records from a rejected batch reached {topic}");
     }

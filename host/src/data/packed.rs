@@ -8,7 +8,7 @@
 //! payload is an error naming the byte offset, never a panic.
 
 use sluice_packed::{
-    offset_tag, outcome_tag, schema_type as st, skip_record, skip_schema, tag, write_schema,
+    offset_tag, outcome_tag, scan, schema_type as st, skip_record, skip_schema, tag, write_schema,
     write_value, Error, PackSchema, PackValue, Reader, RecordHead, ValueView, Writer,
 };
 
@@ -474,7 +474,11 @@ pub(crate) fn rebatch(out: &[u8], inputs: usize) -> Result<(Vec<u8>, Vec<StepOut
             Ok(match r.u8()? {
                 outcome_tag::KEEP => {
                     let start = r.position();
-                    skip_record(&mut r, schemas)?;
+                    // The fast check first; when it finds a problem, the slow one says what.
+                    match scan::checked_record_end(out, start, schemas) {
+                        Some(end) => r.advance_to(end)?,
+                        None => skip_record(&mut r, schemas)?,
+                    }
                     body.extend_from_slice(&out[start..r.position()]);
                     kept += 1;
                     StepOutcome::Keep

@@ -260,6 +260,45 @@ impl Transform for InsertField {
         }
         Ok(t)
     }
+    fn plan_side(&self) -> Option<Side> {
+        Some(self.side)
+    }
+
+    /// The input fields, then the inserted ones taken from the record's metadata. A record
+    /// without the partition, offset or timestamp a field needs goes through `apply`.
+    fn struct_plan(&mut self, input: &SchemaRef) -> Option<StructPlan> {
+        let opt = |s: Schema, f: &FieldSpec| if f.optional { s.optional() } else { s };
+        let mut added: Vec<(String, Schema, FieldSource)> = Vec::new();
+        let mut add = |f: &Option<FieldSpec>, schema: Schema, source: FieldSource| {
+            if let Some(f) = f {
+                added.push((f.name.clone(), opt(schema, f), source));
+            }
+        };
+        add(&self.topic, Schema::string(), FieldSource::Topic);
+        add(&self.partition, Schema::int32(), FieldSource::Partition);
+        add(&self.offset, Schema::int64(), FieldSource::Offset);
+        add(&self.timestamp, Schema::timestamp(), FieldSource::Timestamp);
+        if let Some((f, v)) = &self.static_field {
+            let source = FieldSource::Constant(Value::String(v.clone()));
+            added.push((f.name.clone(), opt(Schema::string(), f), source));
+        }
+        // `updated_schema` reads only the names and schemas of the additions.
+        let shapes: Vec<(String, Schema, Value)> = added
+            .iter()
+            .map(|(n, s, _)| (n.clone(), s.clone(), Value::Null))
+            .collect();
+        let output = self.updated_schema(input, &shapes).ok()?;
+        let null_as_default = self.replace_null_with_default;
+        let fields = (0..input.fields.len())
+            .map(|index| FieldSource::Input {
+                index,
+                null_as_default,
+            })
+            .chain(added.into_iter().map(|(_, _, source)| source))
+            .collect();
+        Some(StructPlan::new(output, fields))
+    }
+
     fn apply(&mut self, mut record: Record) -> Outcome {
         let adds = match self.additions(&record) {
             Ok(a) => a,
@@ -402,5 +441,40 @@ mod tests {
                 .key,
             "replace.null.with.default"
         );
+    }
+    #[test]
+    fn struct_plans_give_what_apply_gives() {
+        let records = testing::payment_records();
+        let configs: [(&str, &[(&str, &str)], usize); 4] = [
+            (VALUE, &[("timestamp.field", "ingested_at")], 3),
+            (
+                VALUE,
+                &[
+                    ("topic.field", "t!"),
+                    ("partition.field", "p"),
+                    ("offset.field", "o"),
+                    ("static.field", "s"),
+                    ("static.value", "v"),
+                    ("replace.null.with.default", "false"),
+                ],
+                3,
+            ),
+            (
+                KEY,
+                &[
+                    ("topic.field", "t"),
+                    ("static.field", "s"),
+                    ("static.value", "v"),
+                ],
+                2,
+            ),
+            // A field name the input already has: no plan, every record fails in `apply`.
+            (VALUE, &[("topic.field", "name")], 0),
+        ];
+        for (class, pairs, want) in configs {
+            let (_, planned) =
+                testing::check_struct_plans::<InsertField>(class, &cfg(pairs), &records);
+            assert_eq!(planned, want, "{class} {pairs:?}");
+        }
     }
 }

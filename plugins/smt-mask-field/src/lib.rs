@@ -168,6 +168,25 @@ impl MaskField {
     }
 }
 
+/// A non-null value of `schema`'s type, standing in for any: what a mask depends on is the
+/// same for all of them. `None` for a struct, which cannot be masked.
+fn stand_in(schema: &Schema) -> Option<Value> {
+    Some(match schema.ty {
+        SchemaType::Int8 => Value::Int8(0),
+        SchemaType::Int16 => Value::Int16(0),
+        SchemaType::Int32 => Value::Int32(0),
+        SchemaType::Int64 => Value::Int64(0),
+        SchemaType::Float32 => Value::Float32(0.0),
+        SchemaType::Float64 => Value::Float64(0.0),
+        SchemaType::Boolean => Value::Boolean(false),
+        SchemaType::String => Value::String(String::new()),
+        SchemaType::Bytes => Value::Bytes(Vec::new()),
+        SchemaType::Array => Value::Array(Vec::new()),
+        SchemaType::Map => Value::Map(Vec::new()),
+        SchemaType::Struct => return None,
+    })
+}
+
 /// Connect's Decimal encoder rejects a BigDecimal whose scale differs from the schema's. In
 /// Kafka that surfaces when the masked record is converted; we fail the record here, with
 /// Kafka's message, rather than hand on a value the schema cannot describe.
@@ -329,6 +348,34 @@ impl Transform for MaskField {
             Err(m) => Outcome::Fail(m),
         }
     }
+
+    fn plan_side(&self) -> Option<Side> {
+        Some(self.side)
+    }
+
+    /// The mask of a field depends only on its schema (Kafka picks it by the value's class,
+    /// which the schema fixes), so it is computed once per schema from a stand-in value. A
+    /// field whose mask is an error has no plan: its records fail through `apply`.
+    fn struct_plan(&mut self, input: &SchemaRef) -> Option<StructPlan> {
+        let null_as_default = self.replace_null_with_default;
+        let mut fields = Vec::with_capacity(input.fields.len());
+        for (index, f) in input.fields.iter().enumerate() {
+            fields.push(if self.fields.contains(&f.name) {
+                let with = self.masked(&stand_in(&f.schema)?, Some(&f.schema)).ok()?;
+                FieldSource::Replaced {
+                    index,
+                    with,
+                    null_as_default,
+                }
+            } else {
+                FieldSource::Input {
+                    index,
+                    null_as_default,
+                }
+            });
+        }
+        Some(StructPlan::new(input.clone(), fields))
+    }
 }
 
 sluice_plugin_sdk::export_transform!(MaskField);
@@ -473,5 +520,40 @@ mod tests {
             MaskField::create(VALUE, cfg(&[])).err().unwrap(),
             "Missing required configuration \"fields\" which has no default value."
         );
+    }
+    #[test]
+    fn struct_plans_give_what_apply_gives() {
+        let records = testing::payment_records();
+        let configs: [(&str, &[(&str, &str)], usize); 5] = [
+            (
+                VALUE,
+                &[(
+                    "fields",
+                    "ssn,credit_card,internal_note,when,tags,attrs,flag,small",
+                )],
+                4,
+            ),
+            (
+                VALUE,
+                &[
+                    ("fields", "ssn,internal_note"),
+                    ("replace.null.with.default", "false"),
+                ],
+                4,
+            ),
+            (
+                VALUE,
+                &[("fields", "cust_id,small,amt"), ("replacement", "12.5")],
+                4,
+            ),
+            (KEY, &[("fields", "name,ssn"), ("replacement", "***")], 2),
+            // Decimal with scale 2 cannot take BigDecimal.ZERO: no plan, `apply` fails them.
+            (VALUE, &[("fields", "price")], 0),
+        ];
+        for (class, pairs, want) in configs {
+            let (_, planned) =
+                testing::check_struct_plans::<MaskField>(class, &cfg(pairs), &records);
+            assert_eq!(planned, want, "{class} {pairs:?}");
+        }
     }
 }

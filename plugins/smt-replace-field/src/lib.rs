@@ -315,6 +315,28 @@ impl Transform for ReplaceField {
             Err(m) => Outcome::Fail(m),
         }
     }
+
+    fn plan_side(&self) -> Option<Side> {
+        Some(self.side)
+    }
+
+    /// The same field plan as `replace`, for the SDK to apply to the bytes; a schema with a
+    /// field Kafka rejects has none, so its records fail through `apply`.
+    fn struct_plan(&mut self, input: &SchemaRef) -> Option<StructPlan> {
+        let null_as_default = self.replace_null_with_default;
+        let plan = self.plan(input).ok()?;
+        let fields = plan
+            .sources
+            .iter()
+            .map(|source| {
+                Some(FieldSource::Input {
+                    index: *source.as_ref().ok()?,
+                    null_as_default,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(StructPlan::new(plan.updated.clone(), fields))
+    }
 }
 
 sluice_plugin_sdk::export_transform!(ReplaceField);
@@ -465,5 +487,35 @@ mod tests {
         let r =
             Record::new("t").with_value(Some(Schema::string().optional().into_ref()), Value::Null);
         assert_eq!(kept(&mut t, r.clone()), r);
+    }
+    #[test]
+    fn struct_plans_give_what_apply_gives() {
+        let records = testing::payment_records();
+        let configs: [(&str, &[(&str, &str)], usize); 4] = [
+            (
+                VALUE,
+                &[
+                    ("renames", "cust_id:customer_id,amt:amount"),
+                    ("exclude", "internal_note"),
+                ],
+                4,
+            ),
+            (
+                VALUE,
+                &[
+                    ("include", "id,internal_note,tags"),
+                    ("replace.null.with.default", "false"),
+                ],
+                4,
+            ),
+            (KEY, &[("renames", "id:key_id")], 2),
+            // Two fields renamed to one name: no plan, `apply` fails them as Kafka does.
+            (VALUE, &[("renames", "id:x,name:x")], 0),
+        ];
+        for (class, pairs, want) in configs {
+            let (_, planned) =
+                testing::check_struct_plans::<ReplaceField>(class, &cfg(pairs), &records);
+            assert_eq!(planned, want, "{class} {pairs:?}");
+        }
     }
 }
