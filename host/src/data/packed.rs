@@ -7,6 +7,8 @@
 //! `Arc` pointer as in `lower`. Everything decoded is untrusted plugin output: a malformed
 //! payload is an error naming the byte offset, never a panic.
 
+use std::sync::Arc;
+
 use sluice_packed::{
     offset_tag, outcome_tag, scan, schema_type as st, skip_record, skip_schema, tag, write_schema,
     write_value, Error, PackSchema, PackValue, Reader, RecordHead, ValueView, Writer,
@@ -400,9 +402,23 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<ConnectRecord>, Error> {
 pub(crate) fn decode_source_batch(bytes: &[u8]) -> Result<Vec<SourceRecord>, Error> {
     let (mut r, count, table) = header(bytes)?;
     let mut out = Vec::with_capacity(count);
+    // The last partition map and its bytes: a record whose partition bytes are the same
+    // shares the map instead of decoding (and later dropping) its own.
+    let mut last: Option<(&[u8], Arc<OffsetMap>)> = None;
     for i in 0..count {
         let item = (|| {
-            let source_partition = read_offset_map(&mut r)?;
+            let start = r.position();
+            let source_partition = match &last {
+                Some((raw, map)) if bytes[start..].starts_with(raw) => {
+                    r.advance_to(start + raw.len())?;
+                    map.clone()
+                }
+                _ => {
+                    let map = Arc::new(read_offset_map(&mut r)?);
+                    last = Some((r.since(start), map.clone()));
+                    map
+                }
+            };
             let source_offset = read_offset_map(&mut r)?;
             Ok(SourceRecord {
                 source_partition,
@@ -716,5 +732,41 @@ mod tests {
         assert_eq!(got[0].source_offset["position"], serde_json::json!(42));
         assert_eq!(got[0].source_offset["bad"], serde_json::json!(0.5));
         assert_eq!(got[0].record.topic, "t");
+    }
+
+    #[test]
+    fn consecutive_records_of_one_source_partition_share_its_map() {
+        let files = ["/a", "/a", "/ab", "/a", "/a"];
+        let mut w = Writer::with_capacity(8);
+        w.len(files.len());
+        w.len(0);
+        for (i, file) in files.iter().enumerate() {
+            w.len(1);
+            w.str("file");
+            w.u8(offset_tag::STRING);
+            w.str(file);
+            w.len(1);
+            w.str("position");
+            w.u8(offset_tag::INT);
+            w.svar(i as i64);
+            let mut e = Encoder::default();
+            e.record(&ConnectRecord::new(
+                "t",
+                Data::new(None, Value::Null),
+                Data::new(None, Value::Null),
+            ));
+            w.buf.extend_from_slice(&e.body.buf);
+        }
+        let got = decode_source_batch(&w.finish()).unwrap();
+        let partitions: Vec<&Arc<OffsetMap>> = got.iter().map(|r| &r.source_partition).collect();
+        for (i, file) in files.iter().enumerate() {
+            assert_eq!(partitions[i]["file"], serde_json::json!(file), "record {i}");
+            assert_eq!(got[i].source_offset["position"], serde_json::json!(i));
+        }
+        assert!(Arc::ptr_eq(partitions[0], partitions[1]));
+        // "/ab" starts with the bytes of "/a"'s map but for its length: not shared.
+        assert!(!Arc::ptr_eq(partitions[1], partitions[2]));
+        assert!(!Arc::ptr_eq(partitions[2], partitions[3]));
+        assert!(Arc::ptr_eq(partitions[3], partitions[4]));
     }
 }

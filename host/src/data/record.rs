@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::{SchemaRef, Value};
 
@@ -77,7 +78,9 @@ pub type OffsetMap = BTreeMap<String, serde_json::Value>;
 /// A record from a source task with the position it was read from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
-    pub source_partition: OffsetMap,
+    /// Shared: consecutive records of one source partition usually carry the same map, and
+    /// the decoder and the offset tracker then handle it once instead of once per record.
+    pub source_partition: Arc<OffsetMap>,
     pub source_offset: OffsetMap,
     pub record: ConnectRecord,
 }

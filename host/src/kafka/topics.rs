@@ -82,6 +82,9 @@ pub struct TopicCreator {
     enabled: bool,
     embedded: Option<EmbeddedTopics>,
     known: HashSet<String>,
+    /// The topic of the last `ensure` that found it known: a source writes runs of records
+    /// to one topic, and one string compare is cheaper than hashing the name per record.
+    last: String,
     throttle: WarnThrottle,
 }
 
@@ -115,6 +118,7 @@ impl TopicCreator {
             enabled: kafka.topic_creation_enable,
             embedded: kafka.embedded.clone(),
             known: HashSet::new(),
+            last: String::new(),
             throttle: WarnThrottle::default(),
         })
     }
@@ -122,7 +126,12 @@ impl TopicCreator {
     /// Makes sure `topic` exists. Returns `Ok(false)` when stopped before it could tell,
     /// `Err` only for a permanent refusal (invalid name, not authorized, …).
     pub fn ensure(&mut self, topic: &str, stop: &AtomicBool) -> Result<bool, String> {
-        if !self.enabled || self.known.contains(topic) {
+        if !self.enabled || (!self.last.is_empty() && self.last == topic) {
+            return Ok(true);
+        }
+        if self.known.contains(topic) {
+            self.last.clear();
+            self.last.push_str(topic);
             return Ok(true);
         }
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(5));

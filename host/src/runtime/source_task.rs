@@ -125,7 +125,7 @@ fn convert<'a>(
 enum PollStageOutput {
     /// One poll's records after the SMT chain, with the position each was read from.
     Batch {
-        positions: Vec<(OffsetMap, OffsetMap)>,
+        positions: Vec<(Arc<OffsetMap>, OffsetMap)>,
         outcomes: Vec<ChainOutcome>,
     },
     /// One poll's records, not yet converted to host records (no SMTs: the produce stage
@@ -337,7 +337,7 @@ fn poll_stage(
 }
 
 /// Source records as their positions and their Connect records, in the same order.
-fn split(records: Vec<SourceRecord>) -> (Vec<(OffsetMap, OffsetMap)>, Vec<ConnectRecord>) {
+fn split(records: Vec<SourceRecord>) -> (Vec<(Arc<OffsetMap>, OffsetMap)>, Vec<ConnectRecord>) {
     records
         .into_iter()
         .map(|r| ((r.source_partition, r.source_offset), r.record))
@@ -414,7 +414,7 @@ impl ProduceStage<'_> {
     /// was stopped while the producer could not take more records.
     fn produce(
         &mut self,
-        positions: Vec<(OffsetMap, OffsetMap)>,
+        positions: Vec<(Arc<OffsetMap>, OffsetMap)>,
         outcomes: Vec<ChainOutcome>,
     ) -> Result<(), Option<String>> {
         let stop = &self.control.stop;

@@ -163,7 +163,9 @@ impl SourceTask for TestSource {
                     value: Data::schemaless(Value::String(format!("x{i}"))),
                 });
                 SourceRecord {
-                    source_partition: [("src".to_string(), json!("test"))].into_iter().collect(),
+                    source_partition: std::sync::Arc::new(
+                        [("src".to_string(), json!("test"))].into_iter().collect(),
+                    ),
                     source_offset: [("pos".to_string(), json!(i))].into_iter().collect(),
                     record,
                 }

@@ -216,6 +216,7 @@ pub(crate) fn source_batch(batch: wit::SourceBatch) -> LiftResult<Vec<SourceReco
         .map(|(i, r)| {
             Ok(SourceRecord {
                 source_partition: offset_map(r.source_partition)
+                    .map(std::sync::Arc::new)
                     .map_err(|e| format!("record {i}: source partition: {e}"))?,
                 source_offset: offset_map(r.source_offset)
                     .map_err(|e| format!("record {i}: source offset: {e}"))?,
