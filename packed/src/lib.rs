@@ -65,6 +65,21 @@ pub mod outcome_tag {
     pub const FAIL: u8 = 2;
 }
 
+/// Struct plan field source tags (`docs/packed-batches.md`, "Struct plans"): the variants of
+/// the Rust SDK's `FieldSource`.
+pub mod plan_source {
+    /// `uvar index, bool null_as_default`: an input field unchanged.
+    pub const INPUT: u8 = 0;
+    /// `uvar index, bool null_as_default, value`: an input field replaced unless null.
+    pub const REPLACED: u8 = 1;
+    pub const TOPIC: u8 = 2;
+    pub const PARTITION: u8 = 3;
+    pub const OFFSET: u8 = 4;
+    pub const TIMESTAMP: u8 = 5;
+    /// `value`: the same value for every record.
+    pub const CONSTANT: u8 = 6;
+}
+
 /// Deeper value or schema trees than this are refused rather than risking the stack.
 pub const MAX_DEPTH: usize = 512;
 

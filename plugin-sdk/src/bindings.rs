@@ -84,6 +84,7 @@ pub mod transform {
                 import sluice:connect/host@0.1.0;
                 export sluice:connect/transforms@0.1.0;
                 export sluice:connect/packed-transforms@0.1.0;
+                export sluice:connect/transform-plans@0.1.0;
             }
         ",
         world: "sluice:sdk-bindings/transform-part",

@@ -11,8 +11,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use sluice_packed::{
-    offset_tag, outcome_tag, scan, schema_type as st, skip_record, skip_schema, skip_value, tag,
-    write_schema, write_value, Error, PackSchema, PackValue, Reader, RecordHead, ValueView, Writer,
+    offset_tag, outcome_tag, plan_source, scan, schema_type as st, skip_record, skip_schema,
+    skip_value, tag, write_schema, write_value, Error, PackSchema, PackValue, Reader, RecordHead,
+    ValueView, Writer,
 };
 
 use crate::plan::{FieldSource, StructPlan};
@@ -678,6 +679,69 @@ struct Head {
     partition: Option<i64>,
     offset: Option<i64>,
     timestamp: Option<i64>,
+}
+
+/// `transform-plans.struct-plan`: reads the input schema the host sends, asks the transform
+/// for its plan and returns it encoded, or `None` when there is none or it does not fit the
+/// schema (the host would refuse it; those records then go through `apply`).
+pub(crate) fn struct_plan<T: Transform>(t: &mut T, input: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    let mut r = Reader::new(input)?;
+    let schema = match read_schema(&mut r, 0) {
+        Ok(s) => s,
+        Err(Failure::Bytes(e)) => return Err(e),
+        // A schema the SDK cannot represent (a bad default, say) has no plan.
+        Err(Failure::Data(_)) => return Ok(None),
+    };
+    r.finish()?;
+    if schema.ty != SchemaType::Struct {
+        return Ok(None);
+    }
+    let Some(plan) = t.struct_plan(&schema) else {
+        return Ok(None);
+    };
+    if CompiledPlan::new(plan.clone(), &schema).is_none() {
+        return Ok(None);
+    }
+    Ok(Some(encode_plan(&plan)))
+}
+
+/// A plan as `transform-plans.struct-plan` returns it: the output schema, then each field's
+/// source.
+pub(crate) fn encode_plan(plan: &StructPlan) -> Vec<u8> {
+    let mut w = Writer::with_capacity(256);
+    write_schema(&mut w, &*plan.schema);
+    w.len(plan.fields.len());
+    for f in &plan.fields {
+        match f {
+            FieldSource::Input {
+                index,
+                null_as_default,
+            } => {
+                w.u8(plan_source::INPUT);
+                w.len(*index);
+                w.bool(*null_as_default);
+            }
+            FieldSource::Replaced {
+                index,
+                with,
+                null_as_default,
+            } => {
+                w.u8(plan_source::REPLACED);
+                w.len(*index);
+                w.bool(*null_as_default);
+                write_value(&mut w, with);
+            }
+            FieldSource::Topic => w.u8(plan_source::TOPIC),
+            FieldSource::Partition => w.u8(plan_source::PARTITION),
+            FieldSource::Offset => w.u8(plan_source::OFFSET),
+            FieldSource::Timestamp => w.u8(plan_source::TIMESTAMP),
+            FieldSource::Constant(v) => {
+                w.u8(plan_source::CONSTANT);
+                write_value(&mut w, v);
+            }
+        }
+    }
+    w.finish()
 }
 
 /// [`apply_transform`] without plans: every record through `apply`.

@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
 use crate::bindings::plugin_world::sluice::connect::types as wit;
 use crate::bindings::transform::exports::sluice::connect::packed_transforms as packed_export;
+use crate::bindings::transform::exports::sluice::connect::transform_plans as plans_export;
 use crate::bindings::transform::exports::sluice::connect::transforms as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
 use crate::packed;
@@ -164,6 +165,35 @@ impl<T: Transform> packed_export::GuestPackedTransformer for TransformerExport<T
             // The host encoded this batch itself: bytes it cannot have meant are a host bug,
             // and trapping puts that in the task's trace instead of inventing outcomes.
             Err(e) => panic!("the host sent a malformed packed batch: {e}"),
+        }
+    }
+}
+
+/// Struct plans for the host (`transform-plans`): the same transformer's
+/// [`Transform::plan_side`] and [`Transform::struct_plan`], so the host can rewrite the
+/// records a plan fits without calling `apply`.
+impl<T: Transform> plans_export::Guest for TransformExport<T> {
+    fn plan_side(
+        transformer: plans_export::PackedTransformerBorrow<'_>,
+    ) -> Option<plans_export::Side> {
+        let t = transformer.get::<TransformerExport<T>>();
+        let side = t.0.borrow().plan_side();
+        side.map(|s| match s {
+            Side::Key => plans_export::Side::Key,
+            Side::Value => plans_export::Side::Value,
+        })
+    }
+
+    fn struct_plan(
+        transformer: plans_export::PackedTransformerBorrow<'_>,
+        input: Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        let t = transformer.get::<TransformerExport<T>>();
+        let mut transform = t.0.borrow_mut();
+        match packed::struct_plan(&mut *transform, &input) {
+            Ok(plan) => plan,
+            // As in `apply`: unreadable bytes from the host are a host bug.
+            Err(e) => panic!("the host sent a malformed schema for a struct plan: {e}"),
         }
     }
 }

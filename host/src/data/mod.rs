@@ -6,6 +6,7 @@
 //! (Decimal, Date, Time, Timestamp) are a base type plus a schema name, as in Connect.
 
 pub(crate) mod packed;
+pub(crate) mod plan;
 mod record;
 mod schema;
 mod value;

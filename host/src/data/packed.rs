@@ -194,7 +194,7 @@ pub(crate) fn count(bytes: &[u8]) -> Result<usize, Error> {
     r.len()
 }
 
-fn read_schema(r: &mut Reader<'_>, depth: usize) -> Result<Schema, Error> {
+pub(super) fn read_schema(r: &mut Reader<'_>, depth: usize) -> Result<Schema, Error> {
     if depth > MAX_DEPTH {
         return Err(r.error(format!("schema nested deeper than {MAX_DEPTH} levels")));
     }
@@ -264,7 +264,7 @@ fn read_schema(r: &mut Reader<'_>, depth: usize) -> Result<Schema, Error> {
     })
 }
 
-fn read_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, Error> {
+pub(super) fn read_value(r: &mut Reader<'_>, depth: usize) -> Result<Value, Error> {
     if depth > MAX_DEPTH {
         return Err(r.error(format!("value nested deeper than {MAX_DEPTH} levels")));
     }

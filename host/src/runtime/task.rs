@@ -4,6 +4,7 @@
 //! All calls are synchronous and may take CPU time: the runtime calls them from the task's
 //! own thread, never from an async executor thread.
 
+use crate::data::plan::PlanSide;
 use crate::data::{ConnectRecord, SourceRecord};
 
 /// The failure of a whole call into a plugin.
@@ -119,6 +120,20 @@ pub trait Transform: Send {
         Err(TaskError::Fatal(
             "this transform has no packed form".to_string(),
         ))
+    }
+
+    /// The side whose struct plans this transform gives (the plugin exports
+    /// `transform-plans`), or `None`: then the chain never asks for a plan. Asked once, when
+    /// the chain opens.
+    fn plan_side(&mut self) -> Result<Option<PlanSide>, TaskError> {
+        Ok(None)
+    }
+
+    /// The transform's struct plan for records whose planned side is a struct of the packed
+    /// schema `input` (`data::plan::encode_input`), packed as `docs/packed-batches.md`
+    /// ("Struct plans") describes; `None` leaves those records to `apply`.
+    fn struct_plan(&mut self, _input: &[u8]) -> Result<Option<Vec<u8>>, TaskError> {
+        Ok(None)
     }
 }
 

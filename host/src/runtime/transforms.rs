@@ -18,7 +18,8 @@ use super::plugin::{Config, ConfigProblem, Plugin, PluginCatalog, PluginKind, Ta
 use super::task::{Outcome, Predicate, TaskError, Transform};
 use crate::config::get;
 use crate::data::packed::{self, StepOutcome};
-use crate::data::ConnectRecord;
+use crate::data::plan::{self, PlanSide, StructPlan};
+use crate::data::{ConnectRecord, SchemaRef};
 
 /// What the chain made of one input record.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,12 +313,18 @@ impl ChainSpec {
                         })?,
                 )),
             };
+            let mut transform = transform;
+            let planner = transform
+                .plan_side()
+                .map_err(|e| format!("cannot start transform {:?} ({}): {e}", s.alias, s.class))?
+                .map(Planner::new);
             steps.push(Step {
                 alias: s.alias.clone(),
                 class: s.class.clone(),
                 transform,
                 predicate,
                 negate: s.negate,
+                planner,
             });
         }
         Ok(TransformChain { steps, retry })
@@ -384,6 +391,124 @@ struct Step {
     transform: Box<dyn Transform>,
     predicate: Option<(String, Box<dyn Predicate>)>,
     negate: bool,
+    /// The transform's struct plans, when it gives them (`data::plan`).
+    planner: Option<Planner>,
+}
+
+/// One step's struct plans, by input schema, kept across batches.
+///
+/// Design decision: the chain applies a plan to every record it fits in host form and gives
+/// the plugin only the rest, so a chain of InsertField/MaskField/ReplaceField over struct
+/// records never crosses into WASM once each step has its plan. Plans are asked for once
+/// per input schema (the plugin's answer, a plan or none, is kept for the last
+/// [`Planner::SIZE`] schemas, as Kafka's SMTs keep 16 updated schemas).
+struct Planner {
+    side: PlanSide,
+    entries: Vec<(SchemaRef, Option<StructPlan>)>,
+    /// How many records plans rewrote (for tests and the benchmark).
+    planned: u64,
+}
+
+impl Planner {
+    const SIZE: usize = 16;
+
+    fn new(side: PlanSide) -> Planner {
+        Planner {
+            side,
+            entries: Vec::new(),
+            planned: 0,
+        }
+    }
+
+    /// The cache entry for `record`'s planned side, asking the plugin on a new schema.
+    fn lookup(
+        &mut self,
+        transform: &mut dyn Transform,
+        alias: &str,
+        record: &ConnectRecord,
+    ) -> Result<Option<usize>, TaskError> {
+        let data = match self.side {
+            PlanSide::Key => &record.key,
+            PlanSide::Value => &record.value,
+        };
+        let Some(schema) = &data.schema else {
+            return Ok(None);
+        };
+        if schema.ty != crate::data::SchemaType::Struct {
+            return Ok(None);
+        }
+        // Records of one batch nearly always share one schema `Arc` (converters and plans
+        // hand out one per schema), so the pointer test is what usually answers.
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|(s, _)| Arc::ptr_eq(s, schema))
+            .or_else(|| self.entries.iter().position(|(s, _)| **s == **schema))
+        {
+            return Ok(Some(i));
+        }
+        let plan = match transform.struct_plan(&plan::encode_input(schema))? {
+            None => None,
+            Some(bytes) => match StructPlan::new(&bytes, schema) {
+                Ok(p) => Some(p),
+                Err(why) => {
+                    // Not fatal: the records this plan was for go through `apply`, which
+                    // gives the same result, only slower.
+                    tracing::warn!(
+                        transform = alias,
+                        "struct plan refused, using the plugin's apply instead: {why}"
+                    );
+                    None
+                }
+            },
+        };
+        if self.entries.len() == Self::SIZE {
+            self.entries.remove(0);
+        }
+        self.entries.push((schema.clone(), plan));
+        Ok(Some(self.entries.len() - 1))
+    }
+
+    /// Rewrites `record` when a plan fits it; `false` leaves it untouched for `apply`.
+    fn rewrite(
+        &mut self,
+        transform: &mut dyn Transform,
+        alias: &str,
+        record: &mut ConnectRecord,
+    ) -> Result<bool, TaskError> {
+        let Some(i) = self.lookup(transform, alias, record)? else {
+            return Ok(false);
+        };
+        match &self.entries[i].1 {
+            Some(plan) if plan.fits(record, self.side) => {
+                plan.rewrite(record, self.side);
+                self.planned += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether a plan fits at least one of `live`.
+    fn fits_any(
+        &mut self,
+        transform: &mut dyn Transform,
+        alias: &str,
+        live: &[(usize, ConnectRecord)],
+    ) -> Result<bool, TaskError> {
+        for (_, r) in live {
+            if let Some(i) = self.lookup(transform, alias, r)? {
+                if self.entries[i]
+                    .1
+                    .as_ref()
+                    .is_some_and(|p| p.fits(r, self.side))
+                {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
 }
 
 /// One task's chain instances.
@@ -407,127 +532,173 @@ impl TransformChain {
 
     /// One outcome per input record, in input order.
     pub fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError> {
-        if self.all_packed() {
-            return self.apply_packed(records);
-        }
         let n = records.len();
         let mut done: Vec<Option<ChainOutcome>> = vec![None; n];
         let mut live: Vec<(usize, ConnectRecord)> = records.into_iter().enumerate().collect();
-        for step in &mut self.steps {
+        for k in 0..self.steps.len() {
             if live.is_empty() {
                 break;
             }
-            let err = |error: TaskError| chain_error(&step.alias, &step.class, error);
-            // Which live records this step applies to.
-            let applies: Vec<bool> = match &mut step.predicate {
-                None => vec![true; live.len()],
-                Some((pclass, p)) => {
-                    let batch: Vec<ConnectRecord> = live.iter().map(|(_, r)| r.clone()).collect();
-                    let answers = self.retry.run(|| p.test(&batch)).map_err(|e| ChainError {
-                        alias: step.alias.clone(),
-                        class: pclass.clone(),
-                        error: e,
-                    })?;
-                    if answers.len() != batch.len() {
-                        return Err(err(TaskError::Fatal(format!(
-                            "predicate {pclass} returned {} answers for {} records",
-                            answers.len(),
-                            batch.len()
-                        ))));
-                    }
-                    let mut applies = Vec::with_capacity(answers.len());
-                    for ((i, _), a) in live.iter().zip(answers) {
-                        match a {
-                            Ok(b) => applies.push(b != step.negate),
-                            Err(message) => {
-                                done[*i] = Some(ChainOutcome::Fail {
-                                    class: pclass.clone(),
-                                    message,
-                                });
-                                applies.push(false);
-                            }
-                        }
-                    }
-                    applies
-                }
-            };
-            let mut passing: Vec<(usize, ConnectRecord)> = Vec::new();
-            let mut input_idx: Vec<usize> = Vec::new();
-            let mut input: Vec<ConnectRecord> = Vec::new();
-            for ((i, r), a) in live.drain(..).zip(applies) {
-                if done[i].is_some() {
-                    continue; // the predicate failed it
-                }
-                if a {
-                    input_idx.push(i);
-                    input.push(r);
-                } else {
-                    passing.push((i, r));
-                }
+            // Once no plan helps, the rest of the chain runs packed when it can: encoded
+            // once, decoded once, instead of once per step.
+            if self.packed_from(k) && !self.plans_fit(k, &live)? {
+                live = self.apply_packed(k, live, &mut done)?;
+                break;
             }
-            let mut applied: Vec<(usize, ConnectRecord)> = Vec::with_capacity(input.len());
-            if !input.is_empty() {
-                let count = input.len();
-                let outcomes = if self.retry.enabled() {
-                    // `apply` consumes its input; keep a copy for a retry.
-                    self.retry.run(|| step.transform.apply(input.clone()))
-                } else {
-                    step.transform.apply(input)
-                }
-                .map_err(err)?;
-                if outcomes.len() != count {
-                    return Err(err(TaskError::Fatal(format!(
-                        "transform returned {} outcomes for {count} records",
-                        outcomes.len()
-                    ))));
-                }
-                for (i, o) in input_idx.into_iter().zip(outcomes) {
-                    match o {
-                        Outcome::Keep(r) => applied.push((i, r)),
-                        Outcome::Drop => done[i] = Some(ChainOutcome::Drop),
-                        Outcome::Fail(message) => {
-                            done[i] = Some(ChainOutcome::Fail {
-                                class: step.class.clone(),
-                                message,
-                            })
-                        }
-                    }
-                }
-            }
-            // Merge back in input order (both lists are already ordered by index).
-            live = merge(passing, applied);
+            live = self.apply_step(k, live, &mut done)?;
         }
         for (i, r) in live {
             done[i] = Some(ChainOutcome::Keep(r));
         }
         Ok(finished(done))
     }
-}
 
-impl TransformChain {
-    /// Every step is a transform with a packed form and no predicate (the common case).
-    fn all_packed(&self) -> bool {
-        !self.steps.is_empty()
-            && self
-                .steps
-                .iter()
-                .all(|s| s.predicate.is_none() && s.transform.has_packed())
+    /// How many records struct plans rewrote, per step (for tests and the benchmark).
+    pub fn planned(&self) -> Vec<u64> {
+        self.steps
+            .iter()
+            .map(|s| s.planner.as_ref().map_or(0, |p| p.planned))
+            .collect()
     }
 
-    /// [`TransformChain::apply`] with the records encoded once and decoded once: each step's
-    /// packed output becomes the next step's input by copying the kept records' bytes
-    /// (`packed::rebatch`), instead of decoding into host records and encoding again.
+    /// Step `k` over the live records: its predicate, then its plans for the records they
+    /// fit and the transform's `apply` for the rest. Returns the kept records, in order.
+    fn apply_step(
+        &mut self,
+        k: usize,
+        mut live: Vec<(usize, ConnectRecord)>,
+        done: &mut [Option<ChainOutcome>],
+    ) -> Result<Vec<(usize, ConnectRecord)>, ChainError> {
+        let step = &mut self.steps[k];
+        let err = |error: TaskError| chain_error(&step.alias, &step.class, error);
+        // Which live records this step applies to.
+        let applies: Vec<bool> = match &mut step.predicate {
+            None => vec![true; live.len()],
+            Some((pclass, p)) => {
+                let batch: Vec<ConnectRecord> = live.iter().map(|(_, r)| r.clone()).collect();
+                let answers = self.retry.run(|| p.test(&batch)).map_err(|e| ChainError {
+                    alias: step.alias.clone(),
+                    class: pclass.clone(),
+                    error: e,
+                })?;
+                if answers.len() != batch.len() {
+                    return Err(err(TaskError::Fatal(format!(
+                        "predicate {pclass} returned {} answers for {} records",
+                        answers.len(),
+                        batch.len()
+                    ))));
+                }
+                let mut applies = Vec::with_capacity(answers.len());
+                for ((i, _), a) in live.iter().zip(answers) {
+                    match a {
+                        Ok(b) => applies.push(b != step.negate),
+                        Err(message) => {
+                            done[*i] = Some(ChainOutcome::Fail {
+                                class: pclass.clone(),
+                                message,
+                            });
+                            applies.push(false);
+                        }
+                    }
+                }
+                applies
+            }
+        };
+        let mut passing: Vec<(usize, ConnectRecord)> = Vec::new();
+        let mut planned: Vec<(usize, ConnectRecord)> = Vec::new();
+        let mut input_idx: Vec<usize> = Vec::new();
+        let mut input: Vec<ConnectRecord> = Vec::new();
+        for ((i, mut r), a) in live.drain(..).zip(applies) {
+            if done[i].is_some() {
+                continue; // the predicate failed it
+            }
+            if !a {
+                passing.push((i, r));
+                continue;
+            }
+            if let Some(planner) = &mut step.planner {
+                if planner
+                    .rewrite(&mut *step.transform, &step.alias, &mut r)
+                    .map_err(err)?
+                {
+                    planned.push((i, r));
+                    continue;
+                }
+            }
+            input_idx.push(i);
+            input.push(r);
+        }
+        let mut applied: Vec<(usize, ConnectRecord)> = Vec::with_capacity(input.len());
+        if !input.is_empty() {
+            let count = input.len();
+            let outcomes = if self.retry.enabled() {
+                // `apply` consumes its input; keep a copy for a retry.
+                self.retry.run(|| step.transform.apply(input.clone()))
+            } else {
+                step.transform.apply(input)
+            }
+            .map_err(err)?;
+            if outcomes.len() != count {
+                return Err(err(TaskError::Fatal(format!(
+                    "transform returned {} outcomes for {count} records",
+                    outcomes.len()
+                ))));
+            }
+            for (i, o) in input_idx.into_iter().zip(outcomes) {
+                match o {
+                    Outcome::Keep(r) => applied.push((i, r)),
+                    Outcome::Drop => done[i] = Some(ChainOutcome::Drop),
+                    Outcome::Fail(message) => {
+                        done[i] = Some(ChainOutcome::Fail {
+                            class: step.class.clone(),
+                            message,
+                        })
+                    }
+                }
+            }
+        }
+        // Merge back in input order (each list is already ordered by index).
+        let applied = if planned.is_empty() {
+            applied
+        } else {
+            merge(planned, applied)
+        };
+        Ok(merge(passing, applied))
+    }
+
+    /// Steps `k..` are all transforms with a packed form and no predicate.
+    fn packed_from(&self, k: usize) -> bool {
+        self.steps[k..]
+            .iter()
+            .all(|s| s.predicate.is_none() && s.transform.has_packed())
+    }
+
+    /// Whether step `k` has a plan that fits one of `live` (asking for plans as needed).
+    fn plans_fit(&mut self, k: usize, live: &[(usize, ConnectRecord)]) -> Result<bool, ChainError> {
+        let step = &mut self.steps[k];
+        match &mut step.planner {
+            None => Ok(false),
+            Some(p) => p
+                .fits_any(&mut *step.transform, &step.alias, live)
+                .map_err(|e| chain_error(&step.alias, &step.class, e)),
+        }
+    }
+
+    /// Steps `k..` over the live records with the records encoded once and decoded once:
+    /// each step's packed output becomes the next step's input by copying the kept
+    /// records' bytes (`packed::rebatch`), instead of decoding into host records and
+    /// encoding again. Returns the records kept by the last step.
     fn apply_packed(
         &mut self,
-        records: Vec<ConnectRecord>,
-    ) -> Result<Vec<ChainOutcome>, ChainError> {
-        let n = records.len();
-        let mut done: Vec<Option<ChainOutcome>> = vec![None; n];
-        let mut live: Vec<usize> = (0..n).collect();
+        k: usize,
+        live: Vec<(usize, ConnectRecord)>,
+        done: &mut [Option<ChainOutcome>],
+    ) -> Result<Vec<(usize, ConnectRecord)>, ChainError> {
+        let (mut live, records): (Vec<usize>, Vec<ConnectRecord>) = live.into_iter().unzip();
         let mut batch = packed::encode_batch(&records);
         drop(records);
         let mut last: Option<(String, String)> = None;
-        for step in &mut self.steps {
+        for step in &mut self.steps[k..] {
             if live.is_empty() {
                 break;
             }
@@ -558,20 +729,18 @@ impl TransformChain {
             batch = next;
             last = Some((step.alias.clone(), step.class.clone()));
         }
-        if !live.is_empty() {
-            // `rebatch` checked every kept record, so this only fails on a host bug; blame the
-            // step whose output it is.
-            let kept = packed::decode_batch(&batch).map_err(|e| {
-                let (alias, class) = last.clone().unwrap_or_default();
-                let error =
-                    TaskError::Fatal(format!("transform plugin returned malformed output: {e}"));
-                chain_error(&alias, &class, error)
-            })?;
-            for (i, r) in live.into_iter().zip(kept) {
-                done[i] = Some(ChainOutcome::Keep(r));
-            }
+        if live.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(finished(done))
+        // `rebatch` checked every kept record, so this only fails on a host bug; blame the
+        // step whose output it is.
+        let kept = packed::decode_batch(&batch).map_err(|e| {
+            let (alias, class) = last.clone().unwrap_or_default();
+            let error =
+                TaskError::Fatal(format!("transform plugin returned malformed output: {e}"));
+            chain_error(&alias, &class, error)
+        })?;
+        Ok(live.into_iter().zip(kept).collect())
     }
 }
 

@@ -27,6 +27,7 @@ wasmtime::component::bindgen!({
             export sluice:connect/packed-source@0.1.0;
             export sluice:connect/packed-sink@0.1.0;
             export sluice:connect/packed-transforms@0.1.0;
+            export sluice:connect/transform-plans@0.1.0;
         }
     ",
     path: "../wit",
@@ -35,7 +36,7 @@ wasmtime::component::bindgen!({
 
 pub use exports::sluice::connect::{
     packed_sink, packed_source, packed_transforms, plugin, predicates, sink_connector,
-    source_connector, transforms,
+    source_connector, transform_plans, transforms,
 };
 pub use sluice::connect::{host, types};
 
@@ -49,3 +50,5 @@ pub const PREDICATE_INTERFACE: &str = "sluice:connect/predicates@0.1.0";
 pub const PACKED_SOURCE_INTERFACE: &str = "sluice:connect/packed-source@0.1.0";
 pub const PACKED_SINK_INTERFACE: &str = "sluice:connect/packed-sink@0.1.0";
 pub const PACKED_TRANSFORM_INTERFACE: &str = "sluice:connect/packed-transforms@0.1.0";
+/// Optional with `packed-transforms`: struct plans the host applies itself.
+pub const TRANSFORM_PLANS_INTERFACE: &str = "sluice:connect/transform-plans@0.1.0";

@@ -12,7 +12,7 @@ use wasmtime::component::InstancePre;
 
 use super::bindings::{
     packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
-    sink_connector, source_connector, transforms, types as wit,
+    sink_connector, source_connector, transform_plans, transforms, types as wit,
 };
 use super::engine::{HostState, Limits, Owner};
 use super::instance::PluginInstance;
@@ -52,6 +52,8 @@ pub(crate) struct WasmPlugin {
     pub kind: KindIndices,
     /// Tasks use the packed interface when the component exports one.
     pub packed: Option<PackedIndices>,
+    /// A transform's `transform-plans`, when it exports that and `packed-transforms`.
+    pub plans: Option<transform_plans::GuestIndices>,
     pub limits: Limits,
 }
 
@@ -244,7 +246,11 @@ impl Plugin for WasmPlugin {
                         .call_create(store, class, &config)
                 })?
                 .map_err(TaskError::Fatal)?;
-            return Ok(Box::new(WasmTransform::packed(inst, guest, t)));
+            let plans = match &self.plans {
+                Some(p) => Some(inst.with(|store, i| p.load(store, i))?),
+                None => None,
+            };
+            return Ok(Box::new(WasmTransform::packed(inst, guest, t, plans)));
         }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let t = inst

@@ -32,7 +32,7 @@ use wasmtime::component::Component;
 
 use super::bindings::{
     self, packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
-    sink_connector, source_connector, transforms,
+    sink_connector, source_connector, transform_plans, transforms,
 };
 use super::cache::{self, Entry};
 use super::engine::{self, Limits, Owner, Runtime};
@@ -429,8 +429,35 @@ impl WasmPlugins {
             plugin: p.plugin.clone(),
             kind: p.kind.clone(),
             packed: None,
+            plans: None,
             limits: p.limits.clone(),
         }))
+    }
+
+    /// `find`, with the plugin's struct plans ignored: every record goes through its packed
+    /// `apply`, so tests can compare host-applied plans with the plugin's own work.
+    pub(crate) fn find_unplanned(&self, class: &str) -> Option<Arc<dyn Plugin>> {
+        let snapshot = self.current.read().clone();
+        let p = snapshot.plugins.iter().find(|p| p.spec.answers_to(class))?;
+        Some(Arc::new(WasmPlugin {
+            path: p.path.clone(),
+            spec: p.spec.clone(),
+            pre: p.pre.clone(),
+            plugin: p.plugin.clone(),
+            kind: p.kind.clone(),
+            packed: p.packed.clone(),
+            plans: None,
+            limits: p.limits.clone(),
+        }))
+    }
+
+    /// Whether the plugin answering to `class` exports `transform-plans`.
+    pub(crate) fn has_plans(&self, class: &str) -> bool {
+        let snapshot = self.current.read().clone();
+        snapshot
+            .plugins
+            .iter()
+            .any(|p| p.spec.answers_to(class) && p.plans.is_some())
     }
 
     /// Whether the plugin answering to `class` exports its kind's packed interface.
@@ -614,6 +641,11 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
         }),
         PluginKind::Predicate => None,
     };
+    // Struct plans build on the packed transformer resource, so they count only with it.
+    let plans = match (&packed, spec.kind) {
+        (Some(_), PluginKind::Transform) => transform_plans::GuestIndices::new(&pre).ok(),
+        _ => None,
+    };
 
     // On a cold load we have a live instance: also type-check the kind interfaces, so a
     // component built against a different contract is rejected now, not at first use.
@@ -635,6 +667,16 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
                 format!("its {packed_interface} export does not match the contract: {e}")
             })?;
         }
+        if let Some(p) = &plans {
+            instance
+                .with(|store, i| p.load(store, i).map(drop))
+                .map_err(|e| {
+                    format!(
+                        "its {} export does not match the contract: {e}",
+                        bindings::TRANSFORM_PLANS_INTERFACE
+                    )
+                })?;
+        }
         cache::write_spec(&entry, &spec);
     }
 
@@ -645,6 +687,7 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
         plugin,
         kind,
         packed: packed.map(|(_, p)| p),
+        plans,
         limits: limits.clone(),
     };
     Ok((plugin, entry.cwasm))

@@ -675,3 +675,131 @@ fn rescans_pick_up_added_replaced_removed_and_broken_files_without_disturbing_lo
         "{trapped:?}"
     );
 }
+
+/// `find` with every plugin's struct plans ignored.
+struct Unplanned<'a>(&'a WasmPlugins);
+
+impl PluginCatalog for Unplanned<'_> {
+    fn find(&self, class: &str) -> Option<Arc<dyn Plugin>> {
+        self.0.find_unplanned(class)
+    }
+    fn plugins(&self) -> Vec<Arc<dyn Plugin>> {
+        self.0.plugins()
+    }
+}
+
+/// Struct plans the host applies (`transform-plans`) must give exactly what the plugins'
+/// own `apply` gives, record for record, including for the records a plan does not fit.
+#[test]
+fn host_applied_struct_plans_give_what_the_plugins_give() {
+    use crate::data::{Field, Schema, SchemaType};
+    use crate::runtime::transforms::{ChainSpec, RetryPolicy};
+    let (plugins, _cache) = load(&[plugin_path()]);
+    const INSERT: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
+    const MASK: &str = "org.apache.kafka.connect.transforms.MaskField$Value";
+    const REPLACE: &str = "org.apache.kafka.connect.transforms.ReplaceField$Value";
+    for class in [INSERT, MASK, REPLACE] {
+        assert!(plugins.has_plans(class), "{class} exports transform-plans");
+    }
+    let raw = config(&[
+        ("transforms", "insert,mask,rename"),
+        ("transforms.insert.type", INSERT),
+        ("transforms.insert.timestamp.field", "ts"),
+        ("transforms.insert.offset.field", "off"),
+        ("transforms.insert.topic.field", "from"),
+        ("transforms.insert.static.field", "origin"),
+        ("transforms.insert.static.value", "test"),
+        ("transforms.mask.type", MASK),
+        ("transforms.mask.fields", "ssn,amount"),
+        ("transforms.rename.type", REPLACE),
+        ("transforms.rename.renames", "id:customer_id"),
+        ("transforms.rename.exclude", "note"),
+    ]);
+    let field = |name: &str, schema: Schema| Field {
+        name: name.into(),
+        schema: schema.into_ref(),
+    };
+    let schema = Schema::structure(vec![
+        field("id", Schema::new(SchemaType::Int64)),
+        field("ssn", Schema::new(SchemaType::String).optional()),
+        field("amount", Schema::new(SchemaType::Float64)),
+        field(
+            "note",
+            Schema::new(SchemaType::String)
+                .optional()
+                .with_default(Value::from("n/a")),
+        ),
+        field(
+            "tier",
+            Schema::new(SchemaType::Int32)
+                .optional()
+                .with_default(Value::Int32(1)),
+        ),
+    ])
+    .into_ref();
+    let mut records = Vec::new();
+    for i in 0..40i64 {
+        let ssn = if i % 3 == 0 {
+            Value::Null
+        } else {
+            Value::from(format!("123-{i}"))
+        };
+        let tier = if i % 4 == 0 {
+            Value::Null
+        } else {
+            Value::Int32(i as i32)
+        };
+        let value = Value::Struct(vec![
+            Value::Int64(i),
+            ssn,
+            Value::Float64(i as f64 / 4.0),
+            Value::from(format!("note {i}")),
+            tier,
+        ]);
+        let mut r = ConnectRecord::new(
+            "payments",
+            Data::NULL,
+            Data::new(Some(schema.clone()), value),
+        );
+        r.kafka_partition = Some(0);
+        r.kafka_offset = Some(i);
+        // Every fifth record has no timestamp: the plan cannot insert one, `apply` decides.
+        r.timestamp = (i % 5 != 0).then_some(1_700_000_000_000 + i);
+        records.push(r);
+    }
+    // Records no plan fits: schemaless, a tombstone, a value that does not match its schema.
+    records.push(ConnectRecord::new(
+        "payments",
+        Data::NULL,
+        Data::schemaless(Value::Map(vec![(Value::from("id"), Value::Int64(1))])),
+    ));
+    records.push(ConnectRecord::new("payments", Data::NULL, Data::NULL));
+    records.push(ConnectRecord::new(
+        "payments",
+        Data::NULL,
+        Data::new(Some(schema.clone()), Value::Struct(vec![Value::from("x")])),
+    ));
+    let run = |catalog: &dyn PluginCatalog| {
+        let spec = ChainSpec::resolve(&raw, catalog).expect("valid chain");
+        let mut chain = spec.open(&id(0), RetryPolicy::none()).expect("open");
+        // Two batches: the second one finds its plans cached.
+        let mut out = chain.apply(records.clone()).expect("apply");
+        out.extend(chain.apply(records.clone()).expect("apply"));
+        (out, chain.planned())
+    };
+    let (planned, counts) = run(&plugins);
+    let (unplanned, none) = run(&Unplanned(&plugins));
+    assert_eq!(none, vec![0, 0, 0]);
+    // InsertField plans the 32 records with a timestamp of each batch; the 8 without fall
+    // through to `apply`, whose output the later steps plan too (all 40 well-formed struct
+    // records). The three records no plan fits go through `apply` in every step.
+    assert_eq!(
+        counts,
+        vec![64, 80, 80],
+        "records rewritten by plans, per step"
+    );
+    assert_eq!(planned.len(), unplanned.len());
+    for (i, (p, u)) in planned.iter().zip(&unplanned).enumerate() {
+        assert_eq!(p, u, "record {i}");
+    }
+}

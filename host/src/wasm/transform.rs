@@ -2,10 +2,11 @@
 
 use wasmtime::component::ResourceAny;
 
-use super::bindings::{packed_transforms, predicates, transforms};
+use super::bindings::{packed_transforms, predicates, transform_plans, transforms};
 use super::instance::PluginInstance;
 use super::{lift, lower};
 use crate::data::packed;
+use crate::data::plan::PlanSide;
 use crate::data::ConnectRecord;
 use crate::runtime::task::{Outcome, Predicate, TaskError, Transform};
 
@@ -20,6 +21,8 @@ pub(crate) struct WasmTransform {
     inst: PluginInstance,
     guest: TransformGuest,
     transformer: ResourceAny,
+    /// `transform-plans`, when the component exports it (with `packed-transforms` only).
+    plans: Option<transform_plans::Guest>,
 }
 
 impl WasmTransform {
@@ -28,6 +31,7 @@ impl WasmTransform {
             inst,
             guest: TransformGuest::Structured(guest),
             transformer,
+            plans: None,
         }
     }
 
@@ -35,11 +39,13 @@ impl WasmTransform {
         inst: PluginInstance,
         guest: packed_transforms::Guest,
         transformer: ResourceAny,
+        plans: Option<transform_plans::Guest>,
     ) -> Self {
         WasmTransform {
             inst,
             guest: TransformGuest::Packed(guest),
             transformer,
+            plans,
         }
     }
 }
@@ -83,6 +89,30 @@ impl Transform for WasmTransform {
         let t = self.transformer;
         self.inst.call_as("apply", |store, _| {
             g.packed_transformer().call_apply(store, t, batch)
+        })
+    }
+
+    fn plan_side(&mut self) -> Result<Option<PlanSide>, TaskError> {
+        let Some(g) = &self.plans else {
+            return Ok(None);
+        };
+        let t = self.transformer;
+        let side = self
+            .inst
+            .call_as("plan-side", |store, _| g.call_plan_side(store, t))?;
+        Ok(side.map(|s| match s {
+            transform_plans::Side::Key => PlanSide::Key,
+            transform_plans::Side::Value => PlanSide::Value,
+        }))
+    }
+
+    fn struct_plan(&mut self, input: &[u8]) -> Result<Option<Vec<u8>>, TaskError> {
+        let Some(g) = &self.plans else {
+            return Ok(None);
+        };
+        let t = self.transformer;
+        self.inst.call_as("struct-plan", |store, _| {
+            g.call_struct_plan(store, t, input)
         })
     }
 }

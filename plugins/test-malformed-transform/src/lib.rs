@@ -13,6 +13,7 @@ use sluice_plugin_sdk::*;
 
 use bindings::plugin_world::sluice::connect::types as wit;
 use bindings::transform::exports::sluice::connect::packed_transforms as packed;
+use bindings::transform::exports::sluice::connect::transform_plans as plans;
 use bindings::transform::exports::sluice::connect::transforms as structured;
 
 /// The pass-through transform behind the spec and the structured interface.
@@ -42,6 +43,20 @@ impl structured::Guest for Export {
 
 impl packed::Guest for Export {
     type PackedTransformer = Malformed;
+}
+
+/// No struct plans: every record goes through the malformed packed `apply`.
+impl plans::Guest for Export {
+    fn plan_side(_transformer: plans::PackedTransformerBorrow<'_>) -> Option<plans::Side> {
+        None
+    }
+
+    fn struct_plan(
+        _transformer: plans::PackedTransformerBorrow<'_>,
+        _input: Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// The packed transformer that answers with broken bytes.
