@@ -230,8 +230,29 @@ impl StructPlan {
             };
             ops.push(op);
         }
+        let checks = input
+            .fields
+            .iter()
+            .map(|f| (f.schema.ty, f.schema.optional))
+            .collect();
+        Ok(StructPlan::assemble(
+            Arc::new(output),
+            checks,
+            ops,
+            [false; 3],
+        ))
+    }
+
+    /// Sets each field op's `last_use` and what the plan reads of the record; `needs` adds
+    /// partition, offset, timestamp needs of plans composed into this one.
+    fn assemble(
+        output: SchemaRef,
+        checks: Vec<(SchemaType, bool)>,
+        mut ops: Vec<Op>,
+        needs: [bool; 3],
+    ) -> StructPlan {
         // Move each input value at its last use, clone it at earlier ones.
-        let mut seen = vec![false; input.fields.len()];
+        let mut seen = vec![false; checks.len()];
         for op in ops.iter_mut().rev() {
             if let Op::Field {
                 index, last_use, ..
@@ -240,19 +261,85 @@ impl StructPlan {
                 *last_use = !std::mem::replace(&mut seen[*index], true);
             }
         }
-        let needs = |want: &Op| ops.iter().any(|o| o == want);
-        Ok(StructPlan {
-            needs_partition: needs(&Op::Partition),
-            needs_offset: needs(&Op::Offset),
-            needs_timestamp: needs(&Op::Timestamp),
-            output: Arc::new(output),
-            checks: input
-                .fields
-                .iter()
-                .map(|f| (f.schema.ty, f.schema.optional))
-                .collect(),
+        let reads = |want: &Op| ops.iter().any(|o| o == want);
+        StructPlan {
+            needs_partition: needs[0] || reads(&Op::Partition),
+            needs_offset: needs[1] || reads(&Op::Offset),
+            needs_timestamp: needs[2] || reads(&Op::Timestamp),
+            output,
+            checks,
             ops,
-        })
+        }
+    }
+
+    /// The schema the plan's records have after it.
+    pub fn output(&self) -> &SchemaRef {
+        &self.output
+    }
+
+    /// The one plan that rewrites a record as `self` and then `next` do, where `next` is the
+    /// plan for `self`'s output schema.
+    ///
+    /// Why: a chain of planned steps then rewrites each record once, with one pass over its
+    /// fields, instead of once per step. The composition is exact: what `self` puts in a
+    /// field is an input value, or a constant known here (a replacement, a default, a
+    /// constant), so what `next` makes of it is again an input value or a constant. It fits
+    /// exactly the records both plans fit (`self`'s checks, both plans' metadata), since
+    /// `self`'s output always passes `next`'s checks (`new` checked it against its output
+    /// schema).
+    pub fn then(&self, next: &StructPlan) -> StructPlan {
+        let mut ops = Vec::with_capacity(next.ops.len());
+        for op in &next.ops {
+            ops.push(match op {
+                Op::Field {
+                    index,
+                    replace,
+                    if_null,
+                    ..
+                } => {
+                    // What `next` makes of a value `v` of field `index` of its input.
+                    let outer = |v: Value| match v {
+                        Value::Null => if_null.clone().unwrap_or(Value::Null),
+                        v => replace.clone().unwrap_or(v),
+                    };
+                    match &self.ops[*index] {
+                        Op::Field {
+                            index: inner,
+                            replace: inner_replace,
+                            if_null: inner_if_null,
+                            ..
+                        } => Op::Field {
+                            index: *inner,
+                            replace: match inner_replace {
+                                Some(c) => Some(outer(c.clone())),
+                                None => replace.clone(),
+                            },
+                            if_null: Some(outer(inner_if_null.clone().unwrap_or(Value::Null)))
+                                .filter(|v| !v.is_null()),
+                            last_use: false,
+                        },
+                        Op::Constant(c) => Op::Constant(outer(c.clone())),
+                        // Topic, partition, offset and timestamp are never null where the
+                        // plan fits (it needs them).
+                        meta => match replace {
+                            Some(r) => Op::Constant(r.clone()),
+                            None => meta.clone(),
+                        },
+                    }
+                }
+                other => other.clone(),
+            });
+        }
+        StructPlan::assemble(
+            next.output.clone(),
+            self.checks.clone(),
+            ops,
+            [
+                self.needs_partition || next.needs_partition,
+                self.needs_offset || next.needs_offset,
+                self.needs_timestamp || next.needs_timestamp,
+            ],
+        )
     }
 
     /// Whether the plan fits `record` (whose `side` has the plan's input schema): the side
@@ -278,6 +365,18 @@ impl StructPlan {
 
     /// Rewrites `record`'s `side` by the plan. Call only when [`fits`](Self::fits) holds.
     pub fn rewrite(&self, record: &mut ConnectRecord, side: PlanSide) {
+        self.rewrite_with(record, side, &mut Vec::new());
+    }
+
+    /// [`rewrite`](Self::rewrite) building the new fields in `scratch`, which then holds the
+    /// record's old field vector (emptied): a caller rewriting a batch passes the same
+    /// scratch for every record, so records trade vectors instead of allocating new ones.
+    pub fn rewrite_with(
+        &self,
+        record: &mut ConnectRecord,
+        side: PlanSide,
+        scratch: &mut Vec<Value>,
+    ) {
         let data = match side {
             PlanSide::Key => &mut record.key,
             PlanSide::Value => &mut record.value,
@@ -285,9 +384,10 @@ impl StructPlan {
         let Value::Struct(input) = &mut data.value else {
             return;
         };
-        let mut out = Vec::with_capacity(self.ops.len());
+        scratch.clear();
+        scratch.reserve(self.ops.len());
         for op in &self.ops {
-            out.push(match op {
+            scratch.push(match op {
                 Op::Field {
                     index,
                     replace,
@@ -310,7 +410,9 @@ impl StructPlan {
                 Op::Constant(v) => v.clone(),
             });
         }
-        data.value = Value::Struct(out);
+        std::mem::swap(input, scratch);
+        // Drops what the plan did not keep (masked, excluded values).
+        scratch.clear();
         data.schema = Some(self.output.clone());
     }
 }

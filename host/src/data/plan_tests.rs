@@ -203,3 +203,62 @@ fn a_field_read_twice_is_cloned_then_moved() {
         Value::Struct(vec![Value::Int64(5), Value::Int64(5)])
     );
 }
+
+#[test]
+fn a_composed_plan_rewrites_as_its_plans_one_after_the_other() {
+    let first = masking_plan();
+    // On `first`'s output (ssn, note, ts): masks ssn again, reads note's null as its
+    // default, replaces the inserted timestamp, keeps it once more, adds a constant.
+    let mid = first.output().clone();
+    let output = Schema::structure(vec![
+        field("ssn2", Schema::new(SchemaType::String).optional()),
+        field(
+            "note",
+            Schema::new(SchemaType::String)
+                .optional()
+                .with_default(Value::from("none")),
+        ),
+        field("ts0", Schema::timestamp().optional()),
+        field("ts", Schema::timestamp().optional()),
+        field("k", Schema::new(SchemaType::Int32)),
+    ]);
+    let bytes = plan_bytes(
+        &output,
+        &[
+            Src::Replaced(0, false, Value::from("***")),
+            Src::Input(1, true),
+            Src::Replaced(2, false, Value::Int64(0)),
+            Src::Input(2, false),
+            Src::Constant(Value::Int32(9)),
+        ],
+    );
+    let second = StructPlan::new(&bytes, &mid).expect("valid plan");
+    let both = first.then(&second);
+    assert!(Arc::ptr_eq(both.output(), second.output()));
+    for (values, ts) in [
+        (
+            vec![Value::Int64(1), Value::from("123"), Value::Null],
+            Some(5),
+        ),
+        (
+            vec![Value::Int64(2), Value::Null, Value::from("n")],
+            Some(6),
+        ),
+        (vec![Value::Int64(3), Value::Null, Value::Null], Some(7)),
+    ] {
+        let mut stepwise = record(values.clone(), ts);
+        assert!(first.fits(&stepwise, PlanSide::Value));
+        first.rewrite(&mut stepwise, PlanSide::Value);
+        assert!(second.fits(&stepwise, PlanSide::Value));
+        second.rewrite(&mut stepwise, PlanSide::Value);
+        let mut composed = record(values, ts);
+        assert!(both.fits(&composed, PlanSide::Value));
+        let mut scratch = Vec::new();
+        both.rewrite_with(&mut composed, PlanSide::Value, &mut scratch);
+        assert_eq!(composed, stepwise);
+        assert!(scratch.is_empty());
+    }
+    // A record without the timestamp `first` inserts fits neither.
+    let r = record(vec![Value::Int64(1), Value::Null, Value::Null], None);
+    assert!(!first.fits(&r, PlanSide::Value) && !both.fits(&r, PlanSide::Value));
+}

@@ -19,7 +19,7 @@ use super::task::{Outcome, Predicate, TaskError, Transform};
 use crate::config::get;
 use crate::data::packed::{self, StepOutcome};
 use crate::data::plan::{self, PlanSide, StructPlan};
-use crate::data::{ConnectRecord, SchemaRef};
+use crate::data::{ConnectRecord, SchemaRef, Value};
 
 /// What the chain made of one input record.
 #[derive(Debug, Clone, PartialEq)]
@@ -327,7 +327,7 @@ impl ChainSpec {
                 planner,
             });
         }
-        Ok(TransformChain { steps, retry })
+        Ok(TransformChain::new(steps, retry))
     }
 }
 
@@ -427,16 +427,19 @@ impl Planner {
         alias: &str,
         record: &ConnectRecord,
     ) -> Result<Option<usize>, TaskError> {
-        let data = match self.side {
-            PlanSide::Key => &record.key,
-            PlanSide::Value => &record.value,
-        };
-        let Some(schema) = &data.schema else {
-            return Ok(None);
-        };
-        if schema.ty != crate::data::SchemaType::Struct {
-            return Ok(None);
+        match struct_schema(record, self.side) {
+            None => Ok(None),
+            Some(schema) => self.plan_for(transform, alias, schema).map(Some),
         }
+    }
+
+    /// The cache entry for struct schema `schema`, asking the plugin when it is new.
+    fn plan_for(
+        &mut self,
+        transform: &mut dyn Transform,
+        alias: &str,
+        schema: &SchemaRef,
+    ) -> Result<usize, TaskError> {
         // Records of one batch nearly always share one schema `Arc` (converters and plans
         // hand out one per schema), so the pointer test is what usually answers.
         if let Some(i) = self
@@ -445,7 +448,7 @@ impl Planner {
             .position(|(s, _)| Arc::ptr_eq(s, schema))
             .or_else(|| self.entries.iter().position(|(s, _)| **s == **schema))
         {
-            return Ok(Some(i));
+            return Ok(i);
         }
         let plan = match transform.struct_plan(&plan::encode_input(schema))? {
             None => None,
@@ -466,7 +469,7 @@ impl Planner {
             self.entries.remove(0);
         }
         self.entries.push((schema.clone(), plan));
-        Ok(Some(self.entries.len() - 1))
+        Ok(self.entries.len() - 1)
     }
 
     /// Rewrites `record` when a plan fits it; `false` leaves it untouched for `apply`.
@@ -511,18 +514,116 @@ impl Planner {
     }
 }
 
+/// `record`'s `side` schema when it is a struct schema (what plans are for).
+fn struct_schema(record: &ConnectRecord, side: PlanSide) -> Option<&SchemaRef> {
+    let data = match side {
+        PlanSide::Key => &record.key,
+        PlanSide::Value => &record.value,
+    };
+    data.schema
+        .as_ref()
+        .filter(|s| s.ty == crate::data::SchemaType::Struct)
+}
+
+/// A run's composed plan for one schema, and how many of the run's steps it covers.
+type Composed = Arc<(StructPlan, usize)>;
+
+/// The composed plans of one run of planned steps (see [`TransformChain::apply_from`]), by
+/// the input schema of the run's first step.
+#[derive(Default)]
+struct RunPlans {
+    /// Per input schema: the composition of the longest prefix of the run whose steps all
+    /// have a plan for it, and how many steps that prefix is; `None` when the first step has
+    /// no plan for it.
+    entries: Vec<(SchemaRef, Option<Composed>)>,
+}
+
+impl RunPlans {
+    /// The composed plan for `schema`, composing it (and asking the steps' plugins for their
+    /// plans) when it is new. `steps` are the run's steps, all with a planner.
+    fn plan_for(
+        &mut self,
+        steps: &mut [Step],
+        schema: &SchemaRef,
+    ) -> Result<Option<Composed>, ChainError> {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|(s, _)| Arc::ptr_eq(s, schema))
+            .or_else(|| self.entries.iter().position(|(s, _)| **s == **schema))
+        {
+            return Ok(self.entries[i].1.clone());
+        }
+        let mut composed: Option<StructPlan> = None;
+        let mut covered = 0;
+        let mut current = schema.clone();
+        for step in steps {
+            let Some(planner) = &mut step.planner else {
+                break;
+            };
+            let i = planner
+                .plan_for(&mut *step.transform, &step.alias, &current)
+                .map_err(|e| chain_error(&step.alias, &step.class, e))?;
+            let Some(plan) = &planner.entries[i].1 else {
+                break;
+            };
+            current = plan.output().clone();
+            composed = Some(match composed {
+                None => plan.clone(),
+                Some(before) => before.then(plan),
+            });
+            covered += 1;
+        }
+        let entry = composed.map(|p| Arc::new((p, covered)));
+        if self.entries.len() == Planner::SIZE {
+            self.entries.remove(0);
+        }
+        self.entries.push((schema.clone(), entry.clone()));
+        Ok(entry)
+    }
+}
+
 /// One task's chain instances.
 pub struct TransformChain {
     steps: Vec<Step>,
     retry: RetryPolicy,
+    /// Per step: the end (exclusive) of the run of planned steps it starts, that is of the
+    /// consecutive steps from it that have plans for the same side and no predicate; the
+    /// step itself when it has no plans.
+    run_end: Vec<usize>,
+    /// Per step: the composed plans of the run it starts.
+    runs: Vec<RunPlans>,
+    /// Reused for every planned rewrite (`StructPlan::rewrite_with`).
+    scratch: Vec<Value>,
 }
 
 impl TransformChain {
     /// A chain that keeps every record (no `transforms`).
     pub fn empty() -> Self {
+        TransformChain::new(Vec::new(), RetryPolicy::none())
+    }
+
+    fn new(steps: Vec<Step>, retry: RetryPolicy) -> Self {
+        let mut run_end: Vec<usize> = (0..steps.len()).collect();
+        for k in (0..steps.len()).rev() {
+            let side_of = |s: &Step| s.planner.as_ref().map(|p| p.side);
+            let Some(side) = side_of(&steps[k]).filter(|_| steps[k].predicate.is_none()) else {
+                continue;
+            };
+            run_end[k] = match steps.get(k + 1) {
+                // A later step with plans for the same side continues the run.
+                Some(next) if run_end[k + 1] > k + 1 && side_of(next) == Some(side) => {
+                    run_end[k + 1]
+                }
+                _ => k + 1,
+            };
+        }
         TransformChain {
-            steps: Vec::new(),
-            retry: RetryPolicy::none(),
+            runs: steps.iter().map(|_| RunPlans::default()).collect(),
+            steps,
+            retry,
+            run_end,
+            scratch: Vec::new(),
         }
     }
 
@@ -534,23 +635,147 @@ impl TransformChain {
     pub fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError> {
         let n = records.len();
         let mut done: Vec<Option<ChainOutcome>> = vec![None; n];
-        let mut live: Vec<(usize, ConnectRecord)> = records.into_iter().enumerate().collect();
-        for k in 0..self.steps.len() {
-            if live.is_empty() {
-                break;
+        let live: Vec<(usize, ConnectRecord)> = records.into_iter().enumerate().collect();
+        for (i, r) in self.apply_from(0, live, &mut done)? {
+            done[i] = Some(ChainOutcome::Keep(r));
+        }
+        Ok(finished(done))
+    }
+
+    /// Steps `k..` over the live records; returns the records kept by the last step, in
+    /// input order.
+    ///
+    /// Design decision: where step `k` starts a run of planned steps, each record is
+    /// rewritten once by the composition of the run's plans for its schema
+    /// ([`StructPlan::then`]), in place, and jumps past the steps it covers. When every
+    /// record has the same plan length (the usual batch: one schema) nothing is moved
+    /// between vectors; a mixed batch is split by plan length, each part goes on from its
+    /// own step, and the parts are merged back in input order.
+    fn apply_from(
+        &mut self,
+        mut k: usize,
+        mut live: Vec<(usize, ConnectRecord)>,
+        done: &mut [Option<ChainOutcome>],
+    ) -> Result<Vec<(usize, ConnectRecord)>, ChainError> {
+        while k < self.steps.len() && !live.is_empty() {
+            if self.run_end[k] > k {
+                let (plans, which) = self.run_plans(k, &live)?;
+                let covered = |w: &Option<usize>| w.map_or(0, |p| plans[p].1);
+                let first = covered(&which[0]);
+                if which.iter().all(|w| covered(w) == first) {
+                    if first > 0 {
+                        self.rewrite_all(k, &plans, &which, &mut live);
+                        k += first;
+                        continue;
+                    }
+                } else {
+                    // Split by how many steps each record's plan covers.
+                    let mut parts: Vec<Vec<(usize, ConnectRecord)>> =
+                        (0..=self.run_end[k] - k).map(|_| Vec::new()).collect();
+                    let mut part_which: Vec<Vec<Option<usize>>> =
+                        parts.iter().map(|_| Vec::new()).collect();
+                    for (r, w) in live.into_iter().zip(which) {
+                        let c = covered(&w);
+                        parts[c].push(r);
+                        part_which[c].push(w);
+                    }
+                    let mut out = Vec::new();
+                    for (c, (mut part, w)) in parts.into_iter().zip(part_which).enumerate() {
+                        if part.is_empty() {
+                            continue;
+                        }
+                        let kept = if c > 0 {
+                            self.rewrite_all(k, &plans, &w, &mut part);
+                            self.apply_from(k + c, part, done)?
+                        } else {
+                            // Records no plan fits go through step `k` one by one, not
+                            // packed: their schema peers suggest the plans of later steps
+                            // may fit what `apply` makes of them.
+                            let part = self.apply_step(k, part, done)?;
+                            self.apply_from(k + 1, part, done)?
+                        };
+                        out = merge(out, kept);
+                    }
+                    return Ok(out);
+                }
             }
             // Once no plan helps, the rest of the chain runs packed when it can: encoded
             // once, decoded once, instead of once per step.
             if self.packed_from(k) && !self.plans_fit(k, &live)? {
-                live = self.apply_packed(k, live, &mut done)?;
-                break;
+                return self.apply_packed(k, live, done);
             }
-            live = self.apply_step(k, live, &mut done)?;
+            live = self.apply_step(k, live, done)?;
+            k += 1;
         }
-        for (i, r) in live {
-            done[i] = Some(ChainOutcome::Keep(r));
+        Ok(live)
+    }
+
+    /// The composed plans of the run starting at step `k` that the live records use, and
+    /// per record the one that fits it (an index into the plans), if any.
+    fn run_plans(
+        &mut self,
+        k: usize,
+        live: &[(usize, ConnectRecord)],
+    ) -> Result<(Vec<Composed>, Vec<Option<usize>>), ChainError> {
+        let steps = &mut self.steps[k..self.run_end[k]];
+        let side = steps[0]
+            .planner
+            .as_ref()
+            .map_or(PlanSide::Value, |p| p.side);
+        let runs = &mut self.runs[k];
+        let mut plans: Vec<Composed> = Vec::new();
+        let mut which = Vec::with_capacity(live.len());
+        // The last schema seen and its plan: batches are runs of one schema.
+        let mut last: Option<(*const crate::data::Schema, Option<usize>)> = None;
+        for (_, r) in live {
+            let Some(schema) = struct_schema(r, side) else {
+                which.push(None);
+                continue;
+            };
+            let plan = match last {
+                Some((ptr, p)) if std::ptr::eq(ptr, Arc::as_ptr(schema)) => p,
+                _ => {
+                    let p = runs.plan_for(steps, schema)?.map(|plan| {
+                        plans
+                            .iter()
+                            .position(|q| Arc::ptr_eq(q, &plan))
+                            .unwrap_or_else(|| {
+                                plans.push(plan);
+                                plans.len() - 1
+                            })
+                    });
+                    last = Some((Arc::as_ptr(schema), p));
+                    p
+                }
+            };
+            which.push(plan.filter(|&p| plans[p].0.fits(r, side)));
         }
-        Ok(finished(done))
+        Ok((plans, which))
+    }
+
+    /// Rewrites each of `records` by its plan (`which`, all `Some`) from step `k`, in place.
+    fn rewrite_all(
+        &mut self,
+        k: usize,
+        plans: &[Composed],
+        which: &[Option<usize>],
+        records: &mut [(usize, ConnectRecord)],
+    ) {
+        let side = self.steps[k]
+            .planner
+            .as_ref()
+            .map_or(PlanSide::Value, |p| p.side);
+        for ((_, r), w) in records.iter_mut().zip(which) {
+            if let Some(p) = w {
+                plans[*p].0.rewrite_with(r, side, &mut self.scratch);
+            }
+        }
+        let covered = which.first().copied().flatten().map_or(0, |p| plans[p].1);
+        for step in &mut self.steps[k..k + covered] {
+            if let Some(planner) = &mut step.planner {
+                planner.planned += records.len() as u64;
+            }
+        }
     }
 
     /// How many records struct plans rewrote, per step (for tests and the benchmark).
