@@ -94,8 +94,8 @@ pub use config::{
 pub use plan::{FieldSource, StructPlan};
 pub use predicate::Predicate;
 pub use record::{
-    Header, OffsetMap, OffsetValue, Record, RecordFailure, Side, SourcePosition, SourceRecord,
-    TaskError, TimestampType, TopicPartitionOffset,
+    Header, OffsetMap, OffsetValue, Record, RecordFailure, RecordRef, Side, SourcePosition,
+    SourceRecord, TaskError, TimestampType, TopicPartitionOffset, ValueRef,
 };
 pub use schema::{logical, Field, Schema, SchemaCache, SchemaRef, SchemaType, StructSchemaBuilder};
 pub use sink::Sink;

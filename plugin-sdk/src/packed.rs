@@ -17,7 +17,9 @@ use sluice_packed::{
 };
 
 use crate::plan::{FieldSource, StructPlan};
-use crate::record::{Header, OffsetMap, OffsetValue, Record, Side, SourceRecord, TimestampType};
+use crate::record::{
+    Header, OffsetMap, OffsetValue, Record, RecordRef, Side, SourceRecord, TimestampType, ValueRef,
+};
 use crate::schema::{Field, Schema, SchemaRef, SchemaType};
 use crate::transform::{Outcome, Transform};
 use crate::value::{DataError, Struct, Value};
@@ -261,13 +263,30 @@ impl From<DataError> for Failure {
 /// Decodes a packed batch: the schema table once, then each record on its own, so one
 /// record whose data does not fit its schema fails alone.
 pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<Result<Record, DataError>>, Error> {
+    decode_with(bytes, read_record)
+}
+
+/// [`decode_batch`] into records that borrow their topic and top-level strings and bytes
+/// from `bytes` (what a sink's `put_borrowed` gets).
+pub(crate) fn decode_batch_borrowed(
+    bytes: &[u8],
+) -> Result<Vec<Result<RecordRef<'_>, DataError>>, Error> {
+    decode_with(bytes, read_record_ref)
+}
+
+/// Reads a batch's records with `read`; a record only `read` finds unusable becomes its
+/// `DataError` (the reader skips past it), a broken payload fails the whole batch.
+fn decode_with<'a, T>(
+    bytes: &'a [u8],
+    read: impl Fn(&mut Reader<'a>, &[Result<SchemaRef, DataError>]) -> Result<T, Failure>,
+) -> Result<Vec<Result<T, DataError>>, Error> {
     let mut r = Reader::new(bytes)?;
     let count = r.len()?;
     let n = r.len()?;
     let schemas = read_table(&mut r, n)?;
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        out.push(next_record(&mut r, &schemas)?);
+        out.push(next_with(&mut r, &schemas, &read)?);
     }
     r.finish()?;
     Ok(out)
@@ -279,8 +298,16 @@ fn next_record(
     r: &mut Reader<'_>,
     schemas: &[Result<SchemaRef, DataError>],
 ) -> Result<Result<Record, DataError>, Error> {
+    next_with(r, schemas, read_record)
+}
+
+fn next_with<'a, T>(
+    r: &mut Reader<'a>,
+    schemas: &[Result<SchemaRef, DataError>],
+    read: impl Fn(&mut Reader<'a>, &[Result<SchemaRef, DataError>]) -> Result<T, Failure>,
+) -> Result<Result<T, DataError>, Error> {
     let at = r.clone();
-    match read_record(r, schemas) {
+    match read(r, schemas) {
         Ok(rec) => Ok(Ok(rec)),
         Err(Failure::Bytes(e)) => Err(e),
         Err(Failure::Data(e)) => {
@@ -820,6 +847,62 @@ fn read_record(
     })
 }
 
+/// [`read_record`] borrowing the topic and top-level string and bytes keys and values.
+fn read_record_ref<'a>(
+    r: &mut Reader<'a>,
+    schemas: &[Result<SchemaRef, DataError>],
+) -> Result<RecordRef<'a>, Failure> {
+    let head = RecordHead::read(r)?;
+    let timestamp_type = match head.timestamp_type {
+        0 => TimestampType::NoTimestampType,
+        1 => TimestampType::CreateTime,
+        _ => TimestampType::LogAppendTime,
+    };
+    let (key_schema, key) = read_data_ref(r, schemas).map_err(|e| in_data(e, "record key"))?;
+    let (value_schema, value) =
+        read_data_ref(r, schemas).map_err(|e| in_data(e, "record value"))?;
+    let n = r.len()?;
+    let mut headers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let key = r.string()?;
+        let (schema, value) =
+            read_data(r, schemas).map_err(|e| in_data(e, &format!("header `{key}`")))?;
+        headers.push(Header { key, schema, value });
+    }
+    Ok(RecordRef {
+        topic: head.topic,
+        partition: head.partition,
+        offset: head.offset,
+        timestamp: head.timestamp,
+        timestamp_type,
+        key_schema,
+        key,
+        value_schema,
+        value,
+        headers,
+    })
+}
+
+/// [`read_data`] borrowing a top-level string or bytes value.
+fn read_data_ref<'a>(
+    r: &mut Reader<'a>,
+    schemas: &[Result<SchemaRef, DataError>],
+) -> Result<(Option<SchemaRef>, ValueRef<'a>), Failure> {
+    let schema = data_schema(r, schemas)?;
+    let value = match r.peek() {
+        Some(tag::STRING) => {
+            r.u8()?;
+            ValueRef::Str(r.str()?)
+        }
+        Some(tag::BYTES) => {
+            r.u8()?;
+            ValueRef::Bytes(r.bytes()?)
+        }
+        _ => ValueRef::Owned(read_value(r, schema.as_ref(), 0)?),
+    };
+    Ok((schema, value))
+}
+
 fn in_data(f: Failure, what: &str) -> Failure {
     match f {
         Failure::Data(e) => Failure::Data(DataError(format!("{what}: {}", e.0))),
@@ -831,7 +914,17 @@ fn read_data(
     r: &mut Reader<'_>,
     schemas: &[Result<SchemaRef, DataError>],
 ) -> Result<(Option<SchemaRef>, Value), Failure> {
-    let schema = match r.schema_ref()? {
+    let schema = data_schema(r, schemas)?;
+    let value = read_value(r, schema.as_ref(), 0)?;
+    Ok((schema, value))
+}
+
+/// The schema a key, value or header refers to.
+fn data_schema(
+    r: &mut Reader<'_>,
+    schemas: &[Result<SchemaRef, DataError>],
+) -> Result<Option<SchemaRef>, Failure> {
+    Ok(match r.schema_ref()? {
         None => None,
         Some(i) => match schemas.get(i) {
             Some(Ok(s)) => Some(s.clone()),
@@ -845,9 +938,7 @@ fn read_data(
                     .into())
             }
         },
-    };
-    let value = read_value(r, schema.as_ref(), 0)?;
-    Ok((schema, value))
+    })
 }
 
 fn read_value(
@@ -1074,6 +1165,32 @@ mod tests {
             "{err}"
         );
         assert_eq!(out[2].as_ref().unwrap(), &good);
+    }
+
+    #[test]
+    fn borrowed_records_are_the_owned_records_and_borrow_top_level_strings_and_bytes() {
+        let schema = user_schema();
+        let string = Schema::string().into_ref();
+        let mut records: Vec<Record> = (0..3).map(|i| user(&schema, i)).collect();
+        records.push(
+            Record::new("lines")
+                .with_key(None, Value::Bytes(vec![0, 159, 1]))
+                .with_value(Some(string), "a line"),
+        );
+        records.push(Record::new("lines").with_value(None, Value::Int64(7)));
+        let mut e = Encoder::with_capacity(records.len());
+        records.iter().for_each(|r| e.batch_item(r));
+        let bytes = e.finish();
+        let borrowed: Vec<RecordRef<'_>> = decode_batch_borrowed(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(borrowed[3].key, ValueRef::Bytes(&[0, 159, 1]));
+        assert_eq!(borrowed[3].value, ValueRef::Str("a line"));
+        assert_eq!(borrowed[4].value, ValueRef::Owned(Value::Int64(7)));
+        let owned: Vec<Record> = borrowed.into_iter().map(RecordRef::into_record).collect();
+        assert_eq!(owned, records);
     }
 
     #[test]

@@ -359,3 +359,67 @@ pub struct TopicPartitionOffset {
     pub partition: i32,
     pub offset: i64,
 }
+
+/// A top-level key or value of a [`RecordRef`]: a string or bytes value borrowed from the
+/// host's batch, or any other value decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueRef<'a> {
+    Str(&'a str),
+    Bytes(&'a [u8]),
+    Owned(Value),
+}
+
+impl ValueRef<'_> {
+    /// The value as an owned [`Value`] (copies a borrowed string or bytes).
+    pub fn to_value(&self) -> Value {
+        match self {
+            ValueRef::Str(s) => Value::String((*s).to_owned()),
+            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ValueRef::Owned(v) => v.clone(),
+        }
+    }
+
+    pub fn into_value(self) -> Value {
+        match self {
+            ValueRef::Owned(v) => v,
+            other => other.to_value(),
+        }
+    }
+}
+
+/// A sink record borrowed from the batch the host sent (see [`Sink::put_borrowed`]): the
+/// topic and top-level string or bytes keys and values point into the batch instead of being
+/// copied into a [`Record`] of their own.
+///
+/// [`Sink::put_borrowed`]: crate::Sink::put_borrowed
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRef<'a> {
+    pub topic: &'a str,
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+    pub timestamp: Option<i64>,
+    pub timestamp_type: TimestampType,
+    pub key_schema: Option<SchemaRef>,
+    pub key: ValueRef<'a>,
+    pub value_schema: Option<SchemaRef>,
+    pub value: ValueRef<'a>,
+    pub headers: Vec<Header>,
+}
+
+impl RecordRef<'_> {
+    /// The same record, owned.
+    pub fn into_record(self) -> Record {
+        Record {
+            topic: self.topic.to_owned(),
+            partition: self.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            key_schema: self.key_schema,
+            key: self.key.into_value(),
+            value_schema: self.value_schema,
+            value: self.value.into_value(),
+            headers: self.headers,
+        }
+    }
+}

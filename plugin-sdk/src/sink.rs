@@ -14,7 +14,7 @@ use crate::bindings::sink::exports::sluice::connect::sink_connector as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
 use crate::packed;
 use crate::plugin::{self, Describe};
-use crate::record::{Record, RecordFailure, TaskError, TopicPartitionOffset};
+use crate::record::{Record, RecordFailure, RecordRef, TaskError, TopicPartitionOffset};
 use crate::source::lower_task_error;
 use crate::value::DataError;
 use crate::wire;
@@ -70,6 +70,20 @@ pub trait Sink: Sized + 'static {
     /// Delivers a batch; the sink may buffer. Returns the records (by index in `records`)
     /// that were not written; every other record counts as accepted.
     fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError>;
+
+    /// [`put`](Self::put) over records borrowed from the host's batch: the topic and
+    /// top-level string and bytes keys and values point into the batch rather than being
+    /// copied (see [`RecordRef`]). The SDK calls this for every batch that reaches the plugin
+    /// as packed bytes (hosts with the packed interfaces, i.e. Sluice); the default turns the
+    /// records into owned [`Record`]s and calls `put`. A sink that only reads its records
+    /// (writes them out, sends them on) can implement it to skip one allocation and copy per
+    /// string; it must do what `put` does with the same records.
+    fn put_borrowed(
+        &mut self,
+        records: Vec<RecordRef<'_>>,
+    ) -> Result<Vec<RecordFailure>, TaskError> {
+        self.put(records.into_iter().map(RecordRef::into_record).collect())
+    }
 
     /// Makes everything accepted so far durable. The host commits `offsets` (next offset to
     /// read per partition) only after this returns `Ok`.
@@ -128,10 +142,20 @@ impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
 }
 
 impl<T: Sink> SinkTaskExport<T> {
-    /// `put` over records already decoded (structured or packed).
+    /// `put` over records already decoded (structured).
     fn put_lifted(
         &self,
         lifted: Vec<Result<Record, DataError>>,
+    ) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        self.put_decoded(lifted, |task, records| task.put(records))
+    }
+
+    /// Reports the records that could not be decoded, `put`s the others with `put`, and maps
+    /// the failures `put` returns back to positions in the host's batch.
+    fn put_decoded<R>(
+        &self,
+        lifted: Vec<Result<R, DataError>>,
+        put: impl FnOnce(&mut T, Vec<R>) -> Result<Vec<RecordFailure>, TaskError>,
     ) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
         let mut failures = Vec::new();
         let mut records = Vec::with_capacity(lifted.len());
@@ -150,7 +174,7 @@ impl<T: Sink> SinkTaskExport<T> {
             }
         }
         if !records.is_empty() {
-            for f in self.0.borrow_mut().put(records).map_err(lower_task_error)? {
+            for f in put(&mut self.0.borrow_mut(), records).map_err(lower_task_error)? {
                 let index = positions.get(f.index as usize).copied().ok_or_else(|| {
                     wit::TaskError::Fatal(format!(
                         "plugin bug: put() reported a failure at index {} of a {}-record batch",
@@ -199,11 +223,10 @@ impl<T: Sink> packed_export::GuestPackedSinkTask for SinkTaskExport<T> {
     }
 
     fn put(&self, records: Vec<u8>) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
-        let lifted = packed::decode_batch(&records).map_err(|e| {
+        let lifted = packed::decode_batch_borrowed(&records).map_err(|e| {
             wit::TaskError::Fatal(format!("the host sent a malformed packed batch: {e}"))
         })?;
-        drop(records);
-        self.put_lifted(lifted)
+        self.put_decoded(lifted, |task, records| task.put_borrowed(records))
     }
 
     fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {

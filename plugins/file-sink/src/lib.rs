@@ -15,7 +15,7 @@ use std::io::{BufWriter, Write};
 
 use sluice_plugin_sdk::{
     log, Config, ConfigDef, ConfigProblem, FileAccess, Importance, PluginSpec, Record,
-    RecordFailure, Sink, TaskError, TopicPartitionOffset,
+    RecordFailure, RecordRef, Sink, TaskError, TopicPartitionOffset,
 };
 
 const FILE: &str = "file";
@@ -93,6 +93,23 @@ impl Sink for FileSink {
         Ok(Vec::new())
     }
 
+    /// The same lines as `put`, written straight from the host's batch: the common string
+    /// value is never copied into a record of its own.
+    fn put_borrowed(
+        &mut self,
+        records: Vec<RecordRef<'_>>,
+    ) -> Result<Vec<RecordFailure>, TaskError> {
+        for record in &records {
+            render::render_ref(&mut self.out, &record.value, record.value_schema.as_deref())
+                .and_then(|()| self.out.write_all(b"\n"))
+                .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
+        }
+        self.out
+            .flush()
+            .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
+        Ok(Vec::new())
+    }
+
     fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
         self.out
             .flush()
@@ -143,6 +160,64 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "existing\nhello\nnull\n7\nmore\n"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// `put_borrowed` (what a Sluice host's packed batches reach) writes exactly what `put`
+    /// writes, including logical values whose bytes or strings must not be written raw.
+    #[test]
+    fn borrowed_records_are_written_as_put_writes_them() {
+        use sluice_plugin_sdk::ValueRef;
+        let dir = std::env::temp_dir().join(format!("sluice-file-sink-b-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (owned, borrowed) = (dir.join("owned.txt"), dir.join("borrowed.txt"));
+        let string = Schema::string().into_ref();
+        let decimal = Schema::decimal(2).into_ref();
+        let named = Schema::string().with_name("com.example.Code").into_ref();
+        let values: Vec<(Option<sluice_plugin_sdk::SchemaRef>, Value)> = vec![
+            (Some(string), Value::from("hello")),
+            (None, Value::from("schemaless")),
+            (None, Value::Bytes(b"raw".to_vec())),
+            (Some(decimal), Value::Bytes(vec![4, 210])),
+            (Some(named), Value::from("named")),
+            (None, Value::Int64(7)),
+            (None, Value::Null),
+        ];
+        let records: Vec<Record> = values
+            .iter()
+            .map(|(s, v)| Record::new("t").with_value(s.clone(), v.clone()))
+            .collect();
+        let open = |path: &std::path::Path| {
+            FileSink::open(Config::new(vec![(
+                FILE.into(),
+                path.to_str().unwrap().into(),
+            )]))
+            .unwrap()
+        };
+        open(&owned).put(records.clone()).unwrap();
+        let refs: Vec<RecordRef<'_>> = records
+            .iter()
+            .map(|r| RecordRef {
+                topic: &r.topic,
+                partition: None,
+                offset: None,
+                timestamp: None,
+                timestamp_type: Default::default(),
+                key_schema: None,
+                key: ValueRef::Owned(Value::Null),
+                value_schema: r.value_schema.clone(),
+                value: match &r.value {
+                    Value::String(s) => ValueRef::Str(s),
+                    Value::Bytes(b) => ValueRef::Bytes(b),
+                    v => ValueRef::Owned(v.clone()),
+                },
+                headers: Vec::new(),
+            })
+            .collect();
+        open(&borrowed).put_borrowed(refs).unwrap();
+        let want = std::fs::read_to_string(&owned).unwrap();
+        assert_eq!(want, "hello\nschemaless\nraw\n12.34\nnamed\n7\nnull\n");
+        assert_eq!(std::fs::read_to_string(&borrowed).unwrap(), want);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

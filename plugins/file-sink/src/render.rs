@@ -16,7 +16,23 @@
 
 use std::io::{self, Write};
 
-use sluice_plugin_sdk::{logical, Schema, SchemaType, Value};
+use sluice_plugin_sdk::{logical, Schema, SchemaType, Value, ValueRef};
+
+/// [`render`] for a value borrowed from the host's batch: a string or bytes value without a
+/// named (so possibly logical) schema is written straight from the batch.
+pub fn render_ref(
+    out: &mut impl Write,
+    value: &ValueRef<'_>,
+    schema: Option<&Schema>,
+) -> io::Result<()> {
+    let plain = schema.is_none_or(|s| s.name.is_none());
+    match value {
+        ValueRef::Str(s) if plain => out.write_all(s.as_bytes()),
+        ValueRef::Bytes(b) if plain => out.write_all(b),
+        ValueRef::Owned(v) => render(out, v, schema),
+        other => render(out, &other.to_value(), schema),
+    }
+}
 
 /// Writes `value` (with its schema, if any) to `out`.
 pub fn render(out: &mut impl Write, value: &Value, schema: Option<&Schema>) -> io::Result<()> {
