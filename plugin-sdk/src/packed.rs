@@ -817,37 +817,10 @@ fn read_record(
     r: &mut Reader<'_>,
     schemas: &[Result<SchemaRef, DataError>],
 ) -> Result<Record, Failure> {
-    let head = RecordHead::read(r)?;
-    let timestamp_type = match head.timestamp_type {
-        0 => TimestampType::NoTimestampType,
-        1 => TimestampType::CreateTime,
-        _ => TimestampType::LogAppendTime,
-    };
-    let (key_schema, key) = read_data(r, schemas).map_err(|e| in_data(e, "record key"))?;
-    let (value_schema, value) = read_data(r, schemas).map_err(|e| in_data(e, "record value"))?;
-    let n = r.len()?;
-    let mut headers = Vec::with_capacity(n);
-    for _ in 0..n {
-        let key = r.string()?;
-        let (schema, value) =
-            read_data(r, schemas).map_err(|e| in_data(e, &format!("header `{key}`")))?;
-        headers.push(Header { key, schema, value });
-    }
-    Ok(Record {
-        topic: head.topic.to_owned(),
-        partition: head.partition,
-        offset: head.offset,
-        timestamp: head.timestamp,
-        timestamp_type,
-        key_schema,
-        key,
-        value_schema,
-        value,
-        headers,
-    })
+    read_record_ref(r, schemas).map(RecordRef::into_record)
 }
 
-/// [`read_record`] borrowing the topic and top-level string and bytes keys and values.
+/// One record, borrowing its topic and top-level string and bytes key and value.
 fn read_record_ref<'a>(
     r: &mut Reader<'a>,
     schemas: &[Result<SchemaRef, DataError>],

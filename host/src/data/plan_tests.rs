@@ -10,16 +10,21 @@ fn field(name: &str, schema: Schema) -> Field {
     }
 }
 
+/// An optional string field whose null reads as "none".
+fn note() -> Field {
+    field(
+        "note",
+        Schema::new(SchemaType::String)
+            .optional()
+            .with_default(Value::from("none")),
+    )
+}
+
 fn input() -> SchemaRef {
     Schema::structure(vec![
         field("id", Schema::new(SchemaType::Int64)),
         field("ssn", Schema::new(SchemaType::String).optional()),
-        field(
-            "note",
-            Schema::new(SchemaType::String)
-                .optional()
-                .with_default(Value::from("none")),
-        ),
+        note(),
     ])
     .into_ref()
 }
@@ -73,12 +78,7 @@ fn record(values: Vec<Value>, timestamp: Option<i64>) -> ConnectRecord {
 fn masking_plan() -> StructPlan {
     let output = Schema::structure(vec![
         field("ssn", Schema::new(SchemaType::String).optional()),
-        field(
-            "note",
-            Schema::new(SchemaType::String)
-                .optional()
-                .with_default(Value::from("none")),
-        ),
+        note(),
         field("ts", Schema::timestamp().optional()),
     ]);
     let bytes = plan_bytes(
@@ -212,12 +212,7 @@ fn a_composed_plan_rewrites_as_its_plans_one_after_the_other() {
     let mid = first.output().clone();
     let output = Schema::structure(vec![
         field("ssn2", Schema::new(SchemaType::String).optional()),
-        field(
-            "note",
-            Schema::new(SchemaType::String)
-                .optional()
-                .with_default(Value::from("none")),
-        ),
+        note(),
         field("ts0", Schema::timestamp().optional()),
         field("ts", Schema::timestamp().optional()),
         field("k", Schema::new(SchemaType::Int32)),

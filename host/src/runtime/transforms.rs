@@ -395,27 +395,58 @@ struct Step {
     planner: Option<Planner>,
 }
 
+/// Values kept per struct schema, for the last [`BySchema::SIZE`] schemas (as Kafka's SMTs
+/// keep 16 updated schemas).
+#[derive(Default)]
+struct BySchema<T> {
+    entries: Vec<(SchemaRef, T)>,
+}
+
+impl<T> BySchema<T> {
+    const SIZE: usize = 16;
+
+    /// The entry for `schema`. Records of one batch nearly always share one schema `Arc`
+    /// (converters and plans hand out one per schema), so the pointer test usually answers.
+    fn find(&self, schema: &SchemaRef) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|(s, _)| Arc::ptr_eq(s, schema))
+            .or_else(|| self.entries.iter().position(|(s, _)| **s == **schema))
+    }
+
+    /// Adds an entry, dropping the oldest when full; returns its index.
+    fn insert(&mut self, schema: SchemaRef, value: T) -> usize {
+        if self.entries.len() == Self::SIZE {
+            self.entries.remove(0);
+        }
+        self.entries.push((schema, value));
+        self.entries.len() - 1
+    }
+
+    fn get(&self, i: usize) -> &T {
+        &self.entries[i].1
+    }
+}
+
 /// One step's struct plans, by input schema, kept across batches.
 ///
 /// Design decision: the chain applies a plan to every record it fits in host form and gives
 /// the plugin only the rest, so a chain of InsertField/MaskField/ReplaceField over struct
 /// records never crosses into WASM once each step has its plan. Plans are asked for once
 /// per input schema (the plugin's answer, a plan or none, is kept for the last
-/// [`Planner::SIZE`] schemas, as Kafka's SMTs keep 16 updated schemas).
+/// [`BySchema::SIZE`] schemas).
 struct Planner {
     side: PlanSide,
-    entries: Vec<(SchemaRef, Option<StructPlan>)>,
+    plans: BySchema<Option<StructPlan>>,
     /// How many records plans rewrote (for tests and the benchmark).
     planned: u64,
 }
 
 impl Planner {
-    const SIZE: usize = 16;
-
     fn new(side: PlanSide) -> Planner {
         Planner {
             side,
-            entries: Vec::new(),
+            plans: BySchema::default(),
             planned: 0,
         }
     }
@@ -440,14 +471,7 @@ impl Planner {
         alias: &str,
         schema: &SchemaRef,
     ) -> Result<usize, TaskError> {
-        // Records of one batch nearly always share one schema `Arc` (converters and plans
-        // hand out one per schema), so the pointer test is what usually answers.
-        if let Some(i) = self
-            .entries
-            .iter()
-            .position(|(s, _)| Arc::ptr_eq(s, schema))
-            .or_else(|| self.entries.iter().position(|(s, _)| **s == **schema))
-        {
+        if let Some(i) = self.plans.find(schema) {
             return Ok(i);
         }
         let plan = match transform.struct_plan(&plan::encode_input(schema))? {
@@ -465,11 +489,7 @@ impl Planner {
                 }
             },
         };
-        if self.entries.len() == Self::SIZE {
-            self.entries.remove(0);
-        }
-        self.entries.push((schema.clone(), plan));
-        Ok(self.entries.len() - 1)
+        Ok(self.plans.insert(schema.clone(), plan))
     }
 
     /// Rewrites `record` when a plan fits it; `false` leaves it untouched for `apply`.
@@ -482,7 +502,7 @@ impl Planner {
         let Some(i) = self.lookup(transform, alias, record)? else {
             return Ok(false);
         };
-        match &self.entries[i].1 {
+        match self.plans.get(i) {
             Some(plan) if plan.fits(record, self.side) => {
                 plan.rewrite(record, self.side);
                 self.planned += 1;
@@ -501,8 +521,9 @@ impl Planner {
     ) -> Result<bool, TaskError> {
         for (_, r) in live {
             if let Some(i) = self.lookup(transform, alias, r)? {
-                if self.entries[i]
-                    .1
+                if self
+                    .plans
+                    .get(i)
                     .as_ref()
                     .is_some_and(|p| p.fits(r, self.side))
                 {
@@ -535,7 +556,7 @@ struct RunPlans {
     /// Per input schema: the composition of the longest prefix of the run whose steps all
     /// have a plan for it, and how many steps that prefix is; `None` when the first step has
     /// no plan for it.
-    entries: Vec<(SchemaRef, Option<Composed>)>,
+    plans: BySchema<Option<Composed>>,
 }
 
 impl RunPlans {
@@ -546,13 +567,8 @@ impl RunPlans {
         steps: &mut [Step],
         schema: &SchemaRef,
     ) -> Result<Option<Composed>, ChainError> {
-        if let Some(i) = self
-            .entries
-            .iter()
-            .position(|(s, _)| Arc::ptr_eq(s, schema))
-            .or_else(|| self.entries.iter().position(|(s, _)| **s == **schema))
-        {
-            return Ok(self.entries[i].1.clone());
+        if let Some(i) = self.plans.find(schema) {
+            return Ok(self.plans.get(i).clone());
         }
         let mut composed: Option<StructPlan> = None;
         let mut covered = 0;
@@ -564,7 +580,7 @@ impl RunPlans {
             let i = planner
                 .plan_for(&mut *step.transform, &step.alias, &current)
                 .map_err(|e| chain_error(&step.alias, &step.class, e))?;
-            let Some(plan) = &planner.entries[i].1 else {
+            let Some(plan) = planner.plans.get(i) else {
                 break;
             };
             current = plan.output().clone();
@@ -575,10 +591,7 @@ impl RunPlans {
             covered += 1;
         }
         let entry = composed.map(|p| Arc::new((p, covered)));
-        if self.entries.len() == Planner::SIZE {
-            self.entries.remove(0);
-        }
-        self.entries.push((schema.clone(), entry.clone()));
+        self.plans.insert(schema.clone(), entry.clone());
         Ok(entry)
     }
 }

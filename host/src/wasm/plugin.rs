@@ -44,6 +44,7 @@ pub(crate) enum PackedIndices {
     Transform(packed_transforms::GuestIndices),
 }
 
+#[derive(Clone)]
 pub(crate) struct WasmPlugin {
     pub path: PathBuf,
     pub spec: PluginSpec,

@@ -420,35 +420,29 @@ impl WasmPlugins {
     /// `find`, with any packed interface of the plugin ignored: tests run one component over
     /// both paths and compare.
     pub(crate) fn find_structured(&self, class: &str) -> Option<Arc<dyn Plugin>> {
-        let snapshot = self.current.read().clone();
-        let p = snapshot.plugins.iter().find(|p| p.spec.answers_to(class))?;
-        Some(Arc::new(WasmPlugin {
-            path: p.path.clone(),
-            spec: p.spec.clone(),
-            pre: p.pre.clone(),
-            plugin: p.plugin.clone(),
-            kind: p.kind.clone(),
-            packed: None,
-            plans: None,
-            limits: p.limits.clone(),
-        }))
+        self.find_altered(class, |p| {
+            p.packed = None;
+            p.plans = None;
+        })
     }
 
     /// `find`, with the plugin's struct plans ignored: every record goes through its packed
     /// `apply`, so tests can compare host-applied plans with the plugin's own work.
     pub(crate) fn find_unplanned(&self, class: &str) -> Option<Arc<dyn Plugin>> {
+        self.find_altered(class, |p| p.plans = None)
+    }
+
+    /// A copy of the plugin answering to `class`, changed by `alter`.
+    fn find_altered(
+        &self,
+        class: &str,
+        alter: impl FnOnce(&mut WasmPlugin),
+    ) -> Option<Arc<dyn Plugin>> {
         let snapshot = self.current.read().clone();
         let p = snapshot.plugins.iter().find(|p| p.spec.answers_to(class))?;
-        Some(Arc::new(WasmPlugin {
-            path: p.path.clone(),
-            spec: p.spec.clone(),
-            pre: p.pre.clone(),
-            plugin: p.plugin.clone(),
-            kind: p.kind.clone(),
-            packed: p.packed.clone(),
-            plans: None,
-            limits: p.limits.clone(),
-        }))
+        let mut plugin = WasmPlugin::clone(p);
+        alter(&mut plugin);
+        Some(Arc::new(plugin))
     }
 
     /// Whether the plugin answering to `class` exports `transform-plans`.

@@ -26,6 +26,23 @@ pub struct FileSink {
     out: BufWriter<File>,
 }
 
+impl FileSink {
+    /// One line per record (`render` writes its value), then the whole batch to the file.
+    fn write_lines<R>(
+        &mut self,
+        records: &[R],
+        render: impl Fn(&mut BufWriter<File>, &R) -> std::io::Result<()>,
+    ) -> Result<Vec<RecordFailure>, TaskError> {
+        let written = records
+            .iter()
+            .try_for_each(|r| render(&mut self.out, r).and_then(|()| self.out.write_all(b"\n")))
+            // Visible to readers now (one write per batch); durable at `flush`.
+            .and_then(|()| self.out.flush());
+        written.map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
+        Ok(Vec::new())
+    }
+}
+
 impl Sink for FileSink {
     fn spec() -> PluginSpec {
         PluginSpec::new("org.apache.kafka.connect.file.FileStreamSinkConnector", "0.1.0")
@@ -81,16 +98,9 @@ impl Sink for FileSink {
     }
 
     fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError> {
-        for record in &records {
-            render::render(&mut self.out, &record.value, record.value_schema.as_deref())
-                .and_then(|()| self.out.write_all(b"\n"))
-                .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
-        }
-        // Visible to readers now (one write per batch); durable at `flush`.
-        self.out
-            .flush()
-            .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
-        Ok(Vec::new())
+        self.write_lines(&records, |out, r| {
+            render::render(out, &r.value, r.value_schema.as_deref())
+        })
     }
 
     /// The same lines as `put`, written straight from the host's batch: the common string
@@ -99,15 +109,9 @@ impl Sink for FileSink {
         &mut self,
         records: Vec<RecordRef<'_>>,
     ) -> Result<Vec<RecordFailure>, TaskError> {
-        for record in &records {
-            render::render_ref(&mut self.out, &record.value, record.value_schema.as_deref())
-                .and_then(|()| self.out.write_all(b"\n"))
-                .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
-        }
-        self.out
-            .flush()
-            .map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
-        Ok(Vec::new())
+        self.write_lines(&records, |out, r| {
+            render::render_ref(out, &r.value, r.value_schema.as_deref())
+        })
     }
 
     fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
