@@ -1,20 +1,26 @@
 //! The sink task loop: consume, convert, transform, `put(batch)`, then `flush` and commit
 //! offsets. Records failing a stage go through `errors.*` (tolerance, log, dead letter queue).
 //!
-//! Design decision: the plugin instance and the put-but-uncommitted offsets live behind one
-//! mutex shared with the consumer's rebalance callback. The callback runs on the consumer's
-//! thread inside `consumer.poll`, when that thread does not hold the lock, so on revocation it
-//! can `flush` the sink and commit synchronously before the partitions move to another task
-//! (waiting for a `put` in progress on the put thread, see [`put_stage`]). Offsets advance
-//! only after `put` returned, and are committed only after `flush` succeeded.
+//! Design decision: the plugin instance and the put-but-uncommitted offsets are shared with
+//! the consumer's rebalance callback, each behind its own mutex. The callback runs on the
+//! consumer's thread inside `consumer.poll`, so on revocation it can `flush` the sink and
+//! commit synchronously before the partitions move to another task (waiting for a `put` in
+//! progress on the put thread, see [`put_stage`]). Offsets advance only after `put` returned,
+//! and are committed only after `flush` succeeded. Two mutexes, not one: the put thread holds
+//! the plugin's for a whole `put`, and the consume thread must not wait for that just to
+//! record offsets or check for a failure — with one lock the two stages ran in turn.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
+};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::backoff::{Backoff, WarnThrottle};
@@ -46,9 +52,16 @@ pub struct SinkTaskSetup {
     pub pipeline: Pipeline,
 }
 
-/// The plugin and the offsets it has been given but that are not committed yet.
+/// The plugin, and the offsets it has been given but that are not committed yet.
 struct SinkShared {
-    task: Box<dyn SinkTask>,
+    /// Held for each call into the plugin (a whole `put` on the put thread).
+    task: Mutex<Box<dyn SinkTask>>,
+    /// Held only briefly; never while waiting for `task` (see `flush_and_commit`).
+    books: Mutex<Books>,
+}
+
+/// The consumer's side of the bookkeeping.
+struct Books {
     /// Next offset to read per (topic, partition), for records `put` accepted.
     uncommitted: BTreeMap<(String, i32), i64>,
     assigned: HashSet<(String, i32)>,
@@ -61,27 +74,39 @@ impl SinkShared {
     /// `flush` the sink, then commit synchronously. A failed commit keeps the offsets for the
     /// next attempt; a fatal flush error fails the task; nothing uncommitted is dropped
     /// unless its partition was revoked (then the next owner re-reads it: at-least-once).
-    fn flush_and_commit(&mut self, consumer: &BaseConsumer<SinkContext>) {
-        if self.uncommitted.is_empty() {
-            return;
-        }
-        let offsets: Vec<TopicPartitionOffset> = self
-            .uncommitted
-            .iter()
-            .map(|((topic, partition), offset)| TopicPartitionOffset {
-                topic: topic.clone(),
-                partition: *partition,
-                offset: *offset,
-            })
-            .collect();
-        match self.task.flush(&offsets) {
+    ///
+    /// Runs on the consumer's thread (the loop, or the rebalance callback inside `poll`), the
+    /// only thread that advances offsets, so the offsets read here cannot move until it
+    /// returns; all of them belong to `put`s that returned, which `flush` covers.
+    fn flush_and_commit(&self, consumer: &BaseConsumer<SinkContext>) {
+        let offsets: Vec<TopicPartitionOffset> = {
+            let books = self.books.lock();
+            if books.uncommitted.is_empty() {
+                return;
+            }
+            books
+                .uncommitted
+                .iter()
+                .map(|((topic, partition), offset)| TopicPartitionOffset {
+                    topic: topic.clone(),
+                    partition: *partition,
+                    offset: *offset,
+                })
+                .collect()
+        };
+        // Waits for a `put` in progress on the put thread.
+        let flushed = self.task.lock().flush(&offsets);
+        match flushed {
             Ok(()) => {}
             Err(TaskError::Retriable(m)) => {
                 tracing::warn!("flush failed (will retry at the next commit): {m}");
                 return;
             }
             Err(e) => {
-                self.failure.get_or_insert(format!("flush failed: {e}"));
+                self.books
+                    .lock()
+                    .failure
+                    .get_or_insert(format!("flush failed: {e}"));
                 return;
             }
         }
@@ -98,13 +123,15 @@ impl SinkShared {
                 );
             }
         }
-        match consumer.commit(&tpl, CommitMode::Sync) {
+        let committed = consumer.commit(&tpl, CommitMode::Sync);
+        let mut books = self.books.lock();
+        match committed {
             Ok(()) => {
                 tracing::debug!(partitions = offsets.len(), "committed consumer offsets");
-                self.uncommitted.clear();
+                books.uncommitted.clear();
             }
             Err(e) => {
-                if let Some(n) = self.throttle.allow() {
+                if let Some(n) = books.throttle.allow() {
                     tracing::warn!(
                         suppressed = n,
                         "cannot commit consumer offsets (will retry): {e}"
@@ -116,8 +143,55 @@ impl SinkShared {
 }
 
 struct SinkContext {
-    shared: Arc<Mutex<SinkShared>>,
+    shared: Arc<SinkShared>,
     throttle: Mutex<WarnThrottle>,
+    /// Where a partition with no committed offset starts (`auto.offset.reset`), when the
+    /// consumer's setting names a position; see [`SinkContext::start_positions`].
+    reset: Option<Offset>,
+}
+
+impl SinkContext {
+    /// The position `auto.offset.reset` names: librdkafka's spellings, as it accepts them.
+    fn reset_position(value: Option<&str>) -> Option<Offset> {
+        match value? {
+            "smallest" | "earliest" | "beginning" => Some(Offset::Beginning),
+            "largest" | "latest" | "end" => Some(Offset::End),
+            _ => None, // `error`: librdkafka reports the missing offset itself
+        }
+    }
+
+    /// Fills in where each newly assigned partition starts: its committed offset, or the
+    /// `auto.offset.reset` position when the group has none.
+    ///
+    /// Design decision: librdkafka does the same lookup itself, but for a partition with no
+    /// committed offset it applies the reset policy on a fixed 100 ms back-off timer (its
+    /// `rd_kafka_offset_reset` with an error code), so every fresh sink connector started
+    /// ~100 ms late. Assigning explicit positions skips that timer. If the lookup fails, the
+    /// partitions are assigned as they are and librdkafka looks the offsets up as before.
+    fn start_positions(&self, consumer: &BaseConsumer<Self>, tpl: &mut TopicPartitionList) {
+        let Some(reset) = self.reset else { return };
+        let committed = match consumer.committed_offsets(tpl.clone(), Duration::from_secs(10)) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!("looking up committed offsets failed, librdkafka will: {e}");
+                return;
+            }
+        };
+        for e in committed.elements() {
+            let at = match e.offset() {
+                Offset::Offset(o) if o >= 0 => Offset::Offset(o),
+                Offset::Invalid | Offset::Stored => reset,
+                _ => continue,
+            };
+            if let Err(err) = tpl.set_partition_offset(e.topic(), e.partition(), at) {
+                tracing::debug!(
+                    "cannot set the start of {}-{}: {err}",
+                    e.topic(),
+                    e.partition()
+                );
+            }
+        }
+    }
 }
 
 impl ClientContext for SinkContext {
@@ -129,14 +203,48 @@ impl ClientContext for SinkContext {
 }
 
 impl ConsumerContext for SinkContext {
+    /// rust-rdkafka's own rebalance, with explicit start positions for assigned partitions.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            self.start_positions(consumer, tpl);
+        }
+        let tpl = &*tpl;
+        let rebalance = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl),
+            // As rust-rdkafka does: report it and drop the assignment.
+            _ => Rebalance::Error(KafkaError::Rebalance(err.into())),
+        };
+        self.pre_rebalance(consumer, &rebalance);
+        let done = match (&rebalance, cooperative) {
+            (Rebalance::Assign(_), true) => consumer.incremental_assign(tpl),
+            (Rebalance::Assign(_), false) => consumer.assign(tpl),
+            (_, true) => consumer.incremental_unassign(tpl),
+            (_, false) => consumer.unassign(),
+        };
+        if let Err(e) = done {
+            tracing::warn!("changing the partition assignment failed: {e}");
+        }
+        self.post_rebalance(consumer, &rebalance);
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            let mut s = self.shared.lock();
-            s.flush_and_commit(consumer);
+            self.shared.flush_and_commit(consumer);
+            let mut books = self.shared.books.lock();
             for e in tpl.elements() {
                 let tp = (e.topic().to_string(), e.partition());
-                s.assigned.remove(&tp);
-                s.uncommitted.remove(&tp);
+                books.assigned.remove(&tp);
+                books.uncommitted.remove(&tp);
             }
             tracing::info!(partitions = tpl.count(), "partitions revoked");
         }
@@ -145,9 +253,11 @@ impl ConsumerContext for SinkContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let mut s = self.shared.lock();
+                let mut books = self.shared.books.lock();
                 for e in tpl.elements() {
-                    s.assigned.insert((e.topic().to_string(), e.partition()));
+                    books
+                        .assigned
+                        .insert((e.topic().to_string(), e.partition()));
                 }
                 tracing::info!(partitions = tpl.count(), "partitions assigned");
             }
@@ -276,19 +386,22 @@ pub fn run(
         chain,
         errors,
     };
-    let shared = Arc::new(Mutex::new(SinkShared {
-        task,
-        uncommitted: BTreeMap::new(),
-        assigned: HashSet::new(),
-        failure: None,
-        throttle: WarnThrottle::default(),
-    }));
+    let shared = Arc::new(SinkShared {
+        task: Mutex::new(task),
+        books: Mutex::new(Books {
+            uncommitted: BTreeMap::new(),
+            assigned: HashSet::new(),
+            failure: None,
+            throttle: WarnThrottle::default(),
+        }),
+    });
+    let consumer_config = kafka.consumer_config(&id.connector, id.task, &connector_config);
     let context = SinkContext {
         shared: shared.clone(),
         throttle: Mutex::new(WarnThrottle::default()),
+        reset: SinkContext::reset_position(consumer_config.get("auto.offset.reset")),
     };
-    let consumer: BaseConsumer<SinkContext> = kafka
-        .consumer_config(&id.connector, id.task, &connector_config)
+    let consumer: BaseConsumer<SinkContext> = consumer_config
         .create_with_context(context)
         .map_err(|e| format!("cannot create the consumer: {e}"))?;
     let subscription: Vec<String> = match &topics_regex {
@@ -330,7 +443,7 @@ pub fn run(
         let mut failure: Option<String> = None;
         let mut last_commit = Instant::now();
         while !control.stopping() {
-            if let Some(f) = shared.lock().failure.take() {
+            if let Some(f) = shared.books.lock().failure.take() {
                 failure = Some(f);
                 break;
             }
@@ -339,7 +452,7 @@ pub fn run(
                 break;
             }
             if last_commit.elapsed() >= flush_interval {
-                shared.lock().flush_and_commit(&consumer);
+                shared.flush_and_commit(&consumer);
                 last_commit = Instant::now();
             }
         }
@@ -358,12 +471,11 @@ pub fn run(
     let mut failure = failure;
 
     // Commit what was put before stopping (also after a failure: those records were accepted).
-    shared.lock().flush_and_commit(&consumer);
+    shared.flush_and_commit(&consumer);
     // Closing the consumer leaves the group (revocation callback: nothing left to commit).
     drop(consumer);
-    let mut s = shared.lock();
-    s.task.stop();
-    if let Some(f) = s.failure.take() {
+    shared.task.lock().stop();
+    if let Some(f) = shared.books.lock().failure.take() {
         failure.get_or_insert(f);
     }
     failure.map_or(Ok(()), Err)
@@ -392,9 +504,9 @@ type PutDone = Result<Option<Vec<RecordFailure>>, String>;
 /// into the component and runs the plugin's `put`. Results come back in order, and only then
 /// does the consume stage report rejected records and advance the offsets, so "offsets
 /// advance only after `put` returned" holds per batch, in order. The plugin stays behind the
-/// shared mutex, so the rebalance callback and commits never run concurrently with a `put`.
+/// plugin's mutex, so the rebalance callback and commits never run concurrently with a `put`.
 fn put_stage(
-    shared: &Mutex<SinkShared>,
+    shared: &SinkShared,
     jobs: &mpsc::Receiver<Vec<ConnectRecord>>,
     done: &mpsc::SyncSender<PutDone>,
     control: &TaskControl,
@@ -416,7 +528,7 @@ fn put_stage(
 /// stage and the channels to it.
 struct ConsumeStage<'c, 's> {
     consumer: &'c BaseConsumer<SinkContext>,
-    shared: &'s Mutex<SinkShared>,
+    shared: &'s SinkShared,
     control: &'s TaskControl,
     stages: &'s mut Stages,
     in_flight: VecDeque<InFlight<'c>>,
@@ -566,7 +678,7 @@ fn prepare(
 /// dead letter queue is flushed, then every message of the batch (kept, dropped or tolerated)
 /// counts as processed.
 fn finish(
-    shared: &Mutex<SinkShared>,
+    shared: &SinkShared,
     flight: &InFlight<'_>,
     failures: Vec<RecordFailure>,
     stages: &mut Stages,
@@ -594,7 +706,7 @@ fn finish(
     stages.errors.flush(&control.stop)?;
     // A batch is runs of messages from one partition: look the partition up once per run,
     // not once per message (an owned key and two hash/tree lookups each).
-    let mut s = shared.lock();
+    let mut s = shared.books.lock();
     let mut run: Option<(&str, i32, i64)> = None;
     for msg in msgs {
         let (topic, partition, next) = (msg.topic(), msg.partition(), msg.offset() + 1);
@@ -614,7 +726,7 @@ fn finish(
 }
 
 /// Moves a partition's next offset to commit forward to `next` (never back).
-fn advance(s: &mut SinkShared, (topic, partition, next): (&str, i32, i64)) {
+fn advance(s: &mut Books, (topic, partition, next): (&str, i32, i64)) {
     let tp = (topic.to_string(), partition);
     // A partition revoked while this batch was in flight belongs to another task now.
     if s.assigned.contains(&tp) {
@@ -626,7 +738,7 @@ fn advance(s: &mut SinkShared, (topic, partition, next): (&str, i32, i64)) {
 /// `put`s one batch, retrying it on `Retriable`. Returns the records the sink rejected, or
 /// `None` when stopped while retrying.
 fn put(
-    shared: &Mutex<SinkShared>,
+    shared: &SinkShared,
     batch: Vec<ConnectRecord>,
     control: &TaskControl,
 ) -> Result<Option<Vec<RecordFailure>>, String> {
@@ -636,7 +748,7 @@ fn put(
     // also redelivers the same batch), so no copy of every batch is kept just in case.
     let mut records = batch;
     loop {
-        let result = shared.lock().task.put(&mut records);
+        let result = shared.task.lock().put(&mut records);
         match result {
             Ok(failures) => return Ok(Some(failures)),
             Err(TaskError::Retriable(m)) => {
@@ -663,28 +775,12 @@ fn put(
 mod tests {
     use super::*;
 
-    struct NoSink;
-
-    impl SinkTask for NoSink {
-        fn put(
-            &mut self,
-            _records: &mut Vec<ConnectRecord>,
-        ) -> Result<Vec<RecordFailure>, TaskError> {
-            Ok(Vec::new())
-        }
-        fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
-            Ok(())
-        }
-        fn stop(&mut self) {}
-    }
-
     /// A batch that finished after its partition was revoked must not record an offset for
     /// it (the new owner commits from where it starts reading), and a late, lower run never
     /// moves an offset back.
     #[test]
     fn offsets_only_advance_and_only_for_assigned_partitions() {
-        let mut s = SinkShared {
-            task: Box::new(NoSink),
+        let mut s = Books {
             uncommitted: BTreeMap::new(),
             assigned: HashSet::from([("a".to_string(), 0), ("a".to_string(), 1)]),
             failure: None,
@@ -699,6 +795,27 @@ mod tests {
             got,
             vec![(("a".to_string(), 0), 10), (("a".to_string(), 1), 3)]
         );
+    }
+
+    #[test]
+    fn auto_offset_reset_names_a_start_position_in_each_librdkafka_spelling() {
+        for v in ["smallest", "earliest", "beginning"] {
+            assert_eq!(
+                SinkContext::reset_position(Some(v)),
+                Some(Offset::Beginning),
+                "{v}"
+            );
+        }
+        for v in ["largest", "latest", "end"] {
+            assert_eq!(
+                SinkContext::reset_position(Some(v)),
+                Some(Offset::End),
+                "{v}"
+            );
+        }
+        // `error` (and anything librdkafka would reject) leaves the start to librdkafka.
+        assert_eq!(SinkContext::reset_position(Some("error")), None);
+        assert_eq!(SinkContext::reset_position(None), None);
     }
 
     #[test]

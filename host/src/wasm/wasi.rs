@@ -162,7 +162,12 @@ pub(crate) fn context(
         .stderr(stderr)
         .allow_tcp(network.tcp())
         .allow_udp(network.udp())
-        .allow_ip_name_lookup(network.names());
+        .allow_ip_name_lookup(network.names())
+        // Plugins are called synchronously on their task's own thread, which blocks for the
+        // call either way. Without this, every file read or write the guest makes (a 4 KiB
+        // chunk each, through the preview1 adapter) is sent to tokio's blocking pool and
+        // waited for — a thread hand-off per chunk.
+        .allow_blocking_current_thread(true);
     // Without any grant wasmtime-wasi's default check (deny everything) stays, and sockets
     // cannot even be created.
     let guard = (!network.is_empty()).then(|| Arc::new(Guard::new(network.clone(), owner.clone())));
