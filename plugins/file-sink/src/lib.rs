@@ -2,16 +2,22 @@
 //!
 //! Appends one line per record to `file`: the value rendered as Kafka's
 //! `PrintStream.println(record.value())` would (see [`render`] for the exact mapping; bytes
-//! are written raw instead of Java's `[B@…`). The design decision: each `put` batch goes
-//! through a large buffer and is written to the file in one call when the batch ends, so the
+//! are written raw instead of Java's `[B@…`). The design decision: each `put` batch is
+//! rendered into a buffer and written to the file in one call when the batch ends, so the
 //! lines are visible right away (as with Kafka's sink, which prints each record directly);
 //! `flush` fsyncs — the host commits consumer offsets only after `flush` returns, so every
 //! committed record is on disk.
+//!
+//! The batch is written at the file's current end with one positional write (WASI
+//! `descriptor.write`), not through the file's append stream: a stream write is handed to
+//! the host's thread pool and waited for, in chunks, while a positional write is one call that
+//! the host performs on the calling thread. Appending this way assumes no other writer
+//! appends to the same file at the same moment.
 
 pub mod render;
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{self, Write};
 
 use sluice_plugin_sdk::{
     log, Config, ConfigDef, ConfigProblem, FileAccess, Importance, PluginSpec, Record,
@@ -23,7 +29,9 @@ const FILE: &str = "file";
 /// One FileStreamSink task.
 pub struct FileSink {
     file_name: String,
-    out: BufWriter<File>,
+    file: File,
+    /// One batch's lines; kept between batches so its capacity is reused.
+    buf: Vec<u8>,
 }
 
 impl FileSink {
@@ -31,16 +39,46 @@ impl FileSink {
     fn write_lines<R>(
         &mut self,
         records: &[R],
-        render: impl Fn(&mut BufWriter<File>, &R) -> std::io::Result<()>,
+        render: impl Fn(&mut Vec<u8>, &R) -> io::Result<()>,
     ) -> Result<Vec<RecordFailure>, TaskError> {
+        self.buf.clear();
         let written = records
             .iter()
-            .try_for_each(|r| render(&mut self.out, r).and_then(|()| self.out.write_all(b"\n")))
+            .try_for_each(|r| render(&mut self.buf, r).and_then(|()| self.buf.write_all(b"\n")))
             // Visible to readers now (one write per batch); durable at `flush`.
-            .and_then(|()| self.out.flush());
+            .and_then(|()| append(&self.file, &self.buf));
         written.map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
         Ok(Vec::new())
     }
+}
+
+/// Writes all of `bytes` at the end of `file` with positional writes.
+#[cfg(target_os = "wasi")]
+fn append(file: &File, mut bytes: &[u8]) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut at = file.metadata()?.len();
+    while !bytes.is_empty() {
+        let offset =
+            libc::off_t::try_from(at).map_err(|_| io::Error::other("the file is too large"))?;
+        // SAFETY: `bytes` is a live, initialised slice of `bytes.len()` bytes, and the
+        // descriptor belongs to `file`, which outlives the call.
+        let n =
+            unsafe { libc::pwrite(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), offset) };
+        let n = match usize::try_from(n) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(_) => return Err(io::Error::last_os_error()),
+        };
+        bytes = &bytes[n..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Off WASI (the plugin's own unit tests): the file was opened for appending.
+#[cfg(not(target_os = "wasi"))]
+fn append(mut file: &File, bytes: &[u8]) -> io::Result<()> {
+    file.write_all(bytes)
 }
 
 impl Sink for FileSink {
@@ -93,7 +131,8 @@ impl Sink for FileSink {
         log::info!("file-sink: appending to {file_name}");
         Ok(FileSink {
             file_name,
-            out: BufWriter::with_capacity(1 << 20, file),
+            file,
+            buf: Vec::new(),
         })
     }
 
@@ -115,17 +154,13 @@ impl Sink for FileSink {
     }
 
     fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
-        self.out
-            .flush()
-            .and_then(|()| self.out.get_ref().sync_data())
+        // Every batch is already in the file (written when its `put` ended).
+        self.file
+            .sync_data()
             .map_err(|e| TaskError::retriable(format!("flushing {}: {e}", self.file_name)))
     }
 
-    fn stop(&mut self) {
-        if let Err(e) = self.out.flush() {
-            log::warn!("file-sink: flushing {} on stop: {e}", self.file_name);
-        }
-    }
+    fn stop(&mut self) {}
 }
 
 sluice_plugin_sdk::export_sink!(FileSink);
