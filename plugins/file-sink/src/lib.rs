@@ -53,32 +53,35 @@ impl FileSink {
 }
 
 /// Writes all of `bytes` at the end of `file` with positional writes.
-#[cfg(target_os = "wasi")]
 fn append(file: &File, mut bytes: &[u8]) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut at = file.metadata()?.len();
     while !bytes.is_empty() {
-        let offset =
-            libc::off_t::try_from(at).map_err(|_| io::Error::other("the file is too large"))?;
-        // SAFETY: `bytes` is a live, initialised slice of `bytes.len()` bytes, and the
-        // descriptor belongs to `file`, which outlives the call.
-        let n =
-            unsafe { libc::pwrite(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), offset) };
-        let n = match usize::try_from(n) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => n,
-            Err(_) => return Err(io::Error::last_os_error()),
-        };
+        let n = write_at(file, bytes, at)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
         bytes = &bytes[n..];
         at += n as u64;
     }
     Ok(())
 }
 
-/// Off WASI (the plugin's own unit tests): the file was opened for appending.
-#[cfg(not(target_os = "wasi"))]
-fn append(mut file: &File, bytes: &[u8]) -> io::Result<()> {
-    file.write_all(bytes)
+/// One positional write: wasi-libc's `pwrite`, i.e. WASI `descriptor.write`.
+#[cfg(target_os = "wasi")]
+fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let offset =
+        libc::off_t::try_from(at).map_err(|_| io::Error::other("the file is too large"))?;
+    // SAFETY: `bytes` is a live, initialised slice of `bytes.len()` bytes, and the descriptor
+    // belongs to `file`, which outlives the call.
+    let n = unsafe { libc::pwrite(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), offset) };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Off WASI (the plugin's own unit tests run natively): the same positional write.
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::write_at(file, bytes, at)
 }
 
 impl Sink for FileSink {
@@ -159,8 +162,6 @@ impl Sink for FileSink {
             .sync_data()
             .map_err(|e| TaskError::retriable(format!("flushing {}: {e}", self.file_name)))
     }
-
-    fn stop(&mut self) {}
 }
 
 sluice_plugin_sdk::export_sink!(FileSink);
