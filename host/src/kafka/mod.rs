@@ -9,6 +9,7 @@
 //! not accepted, instead of making client creation fail.
 
 pub mod embedded;
+pub mod fetch;
 pub mod topics;
 
 use rdkafka::config::ClientConfig;
@@ -152,11 +153,13 @@ impl KafkaSettings {
             .set("enable.partition.eof", "false")
             // librdkafka prefetches up to 100 000 messages per partition by default; ~80-byte
             // records then held ~60 MiB of a 1M-record sink run. Fewer starve the sink: tansu
-            // answers a fetch with ~60 000 such records after 40-50 ms, and librdkafka starts
-            // the next fetch only once the queue is below this. 40 000 measured 1.05-1.11M
-            // records/s at 77-84 MiB peak RSS, 20 000 0.88-1.02M at 77 MiB, 100 000 1.14-1.16M
-            // at 101-108 MiB (docs/benchmarks.md, 2026-12-05, third session).
-            .set("queued.min.messages", "40000")
+            // answers a fetch with ~60 000 such records after ~30 ms, and librdkafka starts the
+            // next fetch only once the queue is below this. With batched reads
+            // (`kafka::fetch`) a sink drains 60 000 records in ~35 ms, so at 40 000 it waited
+            // ~13 ms for data in every ~32 ms fetch cycle. 80 000 measured 1.63-1.65M
+            // records/s at 82-88 MiB peak RSS, 40 000 1.35-1.45M at 77-81 MiB
+            // (docs/benchmarks.md, 2026-12-05, fourth session).
+            .set("queued.min.messages", "80000")
             // When the prefetch queue is full, librdkafka (2.4+) waits this long before it
             // fetches again (default 1 s): a sink that drains its queue in milliseconds then
             // idles for most of each second. 10 ms keeps the next fetch right behind.
@@ -278,7 +281,7 @@ mod tests {
         assert_eq!(c.get("linger.ms"), Some("50"));
         let c = s.consumer_config("orders", 1, &Vec::new());
         assert_eq!(c.get("group.id"), Some("connect-orders"));
-        assert_eq!(c.get("queued.min.messages"), Some("40000"));
+        assert_eq!(c.get("queued.min.messages"), Some("80000"));
         // The sink defaults are defaults: a connector override wins.
         let c = s.consumer_config(
             "orders",

@@ -19,7 +19,7 @@ use rdkafka::consumer::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
 };
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Headers, Message, Timestamp};
+use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
@@ -31,6 +31,7 @@ use super::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
 use super::transforms::{ChainOutcome, TransformChain};
 use crate::config::Config;
 use crate::data::{ConnectRecord, Header, TimestampType};
+use crate::kafka::fetch::{FetchQueues, Fetched, Wake};
 use crate::kafka::KafkaSettings;
 
 /// Most records handed to one `put`.
@@ -148,6 +149,8 @@ struct SinkContext {
     /// Where a partition with no committed offset starts (`auto.offset.reset`), when the
     /// consumer's setting names a position; see [`SinkContext::start_positions`].
     reset: Option<Offset>,
+    /// The assigned partitions' fetch queues, read in batches (split before each assign).
+    fetch: Mutex<FetchQueues>,
 }
 
 impl SinkContext {
@@ -216,6 +219,17 @@ impl ConsumerContext for SinkContext {
         );
         if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
             self.start_positions(consumer, tpl);
+            // Before the assign, so no message of these partitions reaches the consumer queue.
+            let mut fetch = self.fetch.lock();
+            for e in tpl.elements() {
+                if !fetch.split(consumer, e.topic(), e.partition()) {
+                    tracing::debug!(
+                        "{}-{} is read through poll: its fetch queue could not be split",
+                        e.topic(),
+                        e.partition()
+                    );
+                }
+            }
         }
         let tpl = &*tpl;
         let rebalance = match err {
@@ -233,6 +247,17 @@ impl ConsumerContext for SinkContext {
         };
         if let Err(e) = done {
             tracing::warn!("changing the partition assignment failed: {e}");
+        }
+        match (&rebalance, cooperative) {
+            (Rebalance::Assign(_), _) => {}
+            (Rebalance::Revoke(tpl), true) => {
+                let mut fetch = self.fetch.lock();
+                for e in tpl.elements() {
+                    fetch.release(e.topic(), e.partition());
+                }
+            }
+            // An eager revocation or an error drops the whole assignment.
+            _ => self.fetch.lock().release_all(),
         }
         self.post_rebalance(consumer, &rebalance);
     }
@@ -276,7 +301,7 @@ pub fn subscription_pattern(regex: &str) -> String {
 }
 
 /// The consumed message's bytes, kept for the dead letter queue.
-fn original(msg: &BorrowedMessage<'_>) -> OriginalRecord {
+fn original(msg: &Fetched<'_>) -> OriginalRecord {
     OriginalRecord {
         topic: msg.topic().to_string(),
         partition: msg.partition(),
@@ -297,7 +322,7 @@ fn original(msg: &BorrowedMessage<'_>) -> OriginalRecord {
 
 /// Converts one consumed message; a failure names its stage and converter class.
 fn to_connect(
-    msg: &BorrowedMessage<'_>,
+    msg: &Fetched<'_>,
     c: &Converters,
     classes: &ConverterClasses,
 ) -> Result<ConnectRecord, Failure> {
@@ -396,14 +421,22 @@ pub fn run(
         }),
     });
     let consumer_config = kafka.consumer_config(&id.connector, id.task, &connector_config);
+    let wake = Arc::new(Wake::default());
     let context = SinkContext {
         shared: shared.clone(),
         throttle: Mutex::new(WarnThrottle::default()),
         reset: SinkContext::reset_position(consumer_config.get("auto.offset.reset")),
+        fetch: Mutex::new(FetchQueues::new(wake.clone())),
     };
-    let consumer: BaseConsumer<SinkContext> = consumer_config
+    let mut consumer: BaseConsumer<SinkContext> = consumer_config
         .create_with_context(context)
         .map_err(|e| format!("cannot create the consumer: {e}"))?;
+    // Rebalances and errors arrive on the consumer queue; wake the loop for them too.
+    consumer.set_nonempty_callback(wake.callback());
+    // The split fetch queues are released before the consumer's handle is destroyed (which
+    // happens before its context is dropped), also when unwinding.
+    let owner = ReleaseQueuesFirst(consumer);
+    let consumer = &owner.0;
     let subscription: Vec<String> = match &topics_regex {
         Some(re) => vec![subscription_pattern(re)],
         None => topics.clone(),
@@ -430,7 +463,8 @@ pub fn run(
             Err(e) => return Some(format!("cannot start the put thread: {e}")),
         };
         let mut stage = ConsumeStage {
-            consumer: &consumer,
+            consumer,
+            wake: &wake,
             shared: &shared,
             control: &control,
             stages: &mut stages,
@@ -452,7 +486,7 @@ pub fn run(
                 break;
             }
             if last_commit.elapsed() >= flush_interval {
-                shared.flush_and_commit(&consumer);
+                shared.flush_and_commit(consumer);
                 last_commit = Instant::now();
             }
         }
@@ -471,9 +505,9 @@ pub fn run(
     let mut failure = failure;
 
     // Commit what was put before stopping (also after a failure: those records were accepted).
-    shared.flush_and_commit(&consumer);
+    shared.flush_and_commit(consumer);
     // Closing the consumer leaves the group (revocation callback: nothing left to commit).
-    drop(consumer);
+    drop(owner);
     shared.task.lock().stop();
     if let Some(f) = shared.books.lock().failure.take() {
         failure.get_or_insert(f);
@@ -487,7 +521,7 @@ const MAX_IN_FLIGHT: usize = 2;
 /// A batch between the consume stage and the put stage. The consumed messages stay here, on
 /// the consumer's thread, for the dead letter queue and the offsets once `put` returned.
 struct InFlight<'c> {
-    msgs: Vec<BorrowedMessage<'c>>,
+    msgs: Vec<Fetched<'c>>,
     /// Index in `msgs` of each record handed to `put`.
     record_idx: Vec<usize>,
 }
@@ -528,6 +562,8 @@ fn put_stage(
 /// stage and the channels to it.
 struct ConsumeStage<'c, 's> {
     consumer: &'c BaseConsumer<SinkContext>,
+    /// Signalled when one of the consumer's queues becomes non-empty.
+    wake: &'s Wake,
     shared: &'s SinkShared,
     control: &'s TaskControl,
     stages: &'s mut Stages,
@@ -545,7 +581,7 @@ impl ConsumeStage<'_, '_> {
     /// stops the loop without a failure of its own (stopped while retrying, or the put stage
     /// gave up: its result, read when draining, says why).
     fn step(&mut self) -> Result<(), Option<String>> {
-        let batch = collect(self.consumer, &mut self.poll_throttle);
+        let batch = collect(self.consumer, self.wake, &mut self.poll_throttle);
         for msg in &batch {
             self.active_topics.saw(msg.topic());
         }
@@ -595,41 +631,69 @@ impl ConsumeStage<'_, '_> {
     }
 }
 
-/// Up to [`MAX_BATCH`] messages; waits at most [`FIRST_RECORD_WAIT`] for the first. The
+/// Up to [`MAX_BATCH`] messages; waits at most [`FIRST_RECORD_WAIT`] when none is ready. The
 /// messages are kept (not copied) until the batch is done, for the dead letter queue.
+///
+/// Polling the consumer queue serves rebalances (which split the assigned partitions' fetch
+/// queues, see [`crate::kafka::fetch`]) and errors; the records come from the split queues,
+/// in batches. A partition whose queue could not be split is read through `poll`.
 fn collect<'c>(
     consumer: &'c BaseConsumer<SinkContext>,
+    wake: &Wake,
     throttle: &mut WarnThrottle,
-) -> Vec<BorrowedMessage<'c>> {
-    let mut out = Vec::new();
-    let mut wait = FIRST_RECORD_WAIT;
-    while out.len() < MAX_BATCH {
-        match consumer.poll(wait) {
-            None => break,
-            Some(Ok(msg)) => {
-                out.push(msg);
-                wait = Duration::ZERO;
-            }
-            Some(Err(e)) => {
-                // Broker unreachable, transient fetch errors: librdkafka retries by itself.
-                if let Some(n) = throttle.allow() {
-                    tracing::warn!(suppressed = n, "consumer poll: {e}");
+) -> Vec<Fetched<'c>> {
+    let mut out = Vec::with_capacity(MAX_BATCH);
+    let mut warn = |e: &dyn std::fmt::Display| {
+        // Broker unreachable, transient fetch errors: librdkafka retries by itself.
+        if let Some(n) = throttle.allow() {
+            tracing::warn!(suppressed = n, "consumer poll: {e}");
+        }
+    };
+    for waited in [false, true] {
+        let mut failed = false;
+        while out.len() < MAX_BATCH {
+            match consumer.poll(Duration::ZERO) {
+                None => break,
+                Some(Ok(msg)) => out.push(Fetched::polled(msg)),
+                Some(Err(e)) => {
+                    warn(&e);
+                    failed = true;
+                    break;
                 }
-                if out.is_empty() {
-                    // Errors return at once; do not spin while the broker is unreachable.
-                    std::thread::sleep(FIRST_RECORD_WAIT);
-                }
-                break;
             }
+        }
+        consumer
+            .context()
+            .fetch
+            .lock()
+            .read(consumer, &mut out, MAX_BATCH, &mut |e| warn(&e));
+        if !out.is_empty() || waited {
+            break;
+        }
+        if failed {
+            // Errors return at once; do not spin while the broker is unreachable.
+            std::thread::sleep(FIRST_RECORD_WAIT);
+        } else {
+            wake.wait(FIRST_RECORD_WAIT);
         }
     }
     out
 }
 
+/// Owns the consumer; releases its split fetch queues before it is dropped (see
+/// [`FetchQueues`]: the consumer's handle is destroyed before its context).
+struct ReleaseQueuesFirst(BaseConsumer<SinkContext>);
+
+impl Drop for ReleaseQueuesFirst {
+    fn drop(&mut self) {
+        self.0.context().fetch.lock().release_all();
+    }
+}
+
 /// Converts and transforms one batch; records failing either go through `errors.*`.
 /// Returns the records for `put` and, for each, its index in `msgs`.
 fn prepare(
-    msgs: &[BorrowedMessage<'_>],
+    msgs: &[Fetched<'_>],
     stages: &mut Stages,
     control: &TaskControl,
 ) -> Result<(Vec<ConnectRecord>, Vec<usize>), String> {
