@@ -139,6 +139,29 @@ enum PollStageOutput {
 /// one ready) while bounding what a stop or failure leaves unproduced to ~2 polls' records.
 const POLLED_AHEAD: usize = 2;
 
+/// How long each metadata request of [`get_producer_id_now`] waits.
+const METADATA_WAIT: Duration = Duration::from_secs(1);
+
+/// Has the idempotent producer get its producer id now rather than up to a second later.
+///
+/// Design decision: an idempotent producer sends nothing before it has a producer id, and
+/// librdkafka asks for one only from a broker that is up, retrying on a fixed 500 ms timer
+/// (`rd_kafka_idemp_pid_timer_restart`). At start the one connected broker is the bootstrap
+/// connection, which librdkafka drops as soon as metadata names the real brokers, so every
+/// source's first records waited 0.5–1 s (its `eos` debug log: "No brokers available for
+/// Idempotent producer", twice). Every metadata response runs that state machine again, so
+/// two metadata requests — the first may be answered by the bootstrap connection, the second
+/// then comes from a named broker — get the id requested at once. Failures are ignored: an
+/// unreachable broker only means librdkafka's own retries, as before.
+fn get_producer_id_now(producer: &BaseProducer<DeliveryContext>) {
+    for _ in 0..2 {
+        if let Err(e) = producer.client().fetch_metadata(None, METADATA_WAIT) {
+            tracing::debug!("metadata at start: {e}");
+            return;
+        }
+    }
+}
+
 /// How often the produce stage serves delivery reports and offset commits while it waits for
 /// the poll stage (an idle source still gets its acks and commits).
 const PRODUCE_TICK: Duration = Duration::from_millis(20);
@@ -202,6 +225,7 @@ pub fn run(
     )
     .map_err(|e| e.to_string())?;
     mark_running();
+    get_producer_id_now(&producer);
 
     let (tx, rx) = mpsc::sync_channel::<PollStageOutput>(POLLED_AHEAD);
     let span = tracing::Span::current();
