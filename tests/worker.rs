@@ -208,6 +208,23 @@ impl Worker {
         String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
     }
 
+    /// Waits until `file` has at least `n` lines; panics after `timeout` with the count and
+    /// the log's last 30 lines.
+    pub fn wait_for_lines(&self, file: &Path, n: usize, timeout: Duration) {
+        crate::wait_until(
+            &format!("{n} lines in {}", file.display()),
+            timeout,
+            || (crate::count_lines(file) >= n).then_some(()),
+            || {
+                format!(
+                    "{} lines; log:\n{}",
+                    crate::count_lines(file),
+                    self.log_tail(30)
+                )
+            },
+        )
+    }
+
     /// The last `n` lines of the log.
     pub fn log_tail(&self, n: usize) -> String {
         let text = self.log_text();

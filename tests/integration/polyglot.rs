@@ -13,9 +13,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice_tests::{
-    count_lines, default_worker_props, read_to_string, unique, wait_until, Broker, TestDir, Worker,
-};
+use sluice_tests::{default_worker_props, read_to_string, unique, Broker, TestDir, Worker};
 
 use crate::{datagen, JSON_CONVERTER};
 
@@ -153,18 +151,7 @@ fn a_javascript_source_feeds_a_python_sink_through_a_python_transform() {
         &worker_props(broker, &dir),
         &[("source.properties", &source), ("sink.properties", &sink)],
     );
-    wait_until(
-        &format!("{COUNT} lines in {}", out_file.display()),
-        Duration::from_secs(240),
-        || (count_lines(&out_file) >= COUNT).then_some(()),
-        || {
-            format!(
-                "{} lines; log:\n{}",
-                count_lines(&out_file),
-                worker.log_tail(40)
-            )
-        },
-    );
+    worker.wait_for_lines(&out_file, COUNT, Duration::from_secs(240));
     // Let a wrong extra record show up before comparing.
     std::thread::sleep(Duration::from_secs(2));
     let lines: Vec<Value> = read_to_string(&out_file)

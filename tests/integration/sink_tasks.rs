@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use sluice_tests::{
-    count_lines, default_worker_props, read_to_string, unique, wait_until, Broker, TestDir, Worker,
-};
+use sluice_tests::{default_worker_props, read_to_string, unique, Broker, TestDir, Worker};
 
 #[test]
 fn sink_tasks_max_spreads_partitions_across_tasks() {
@@ -46,18 +44,7 @@ fn sink_tasks_max_spreads_partitions_across_tasks() {
         expected.extend(values);
     }
     expected.sort();
-    wait_until(
-        &format!("{} lines in {}", 2 * PER_PARTITION, out_file.display()),
-        Duration::from_secs(120),
-        || (count_lines(&out_file) >= 2 * PER_PARTITION).then_some(()),
-        || {
-            format!(
-                "{} lines; log:\n{}",
-                count_lines(&out_file),
-                worker.log_tail(30)
-            )
-        },
-    );
+    worker.wait_for_lines(&out_file, 2 * PER_PARTITION, Duration::from_secs(120));
     std::thread::sleep(Duration::from_secs(2));
     let mut got: Vec<String> = read_to_string(&out_file)
         .lines()
@@ -111,20 +98,7 @@ fn one_sink_task_reads_every_partition_in_order_before_and_after_it_goes_idle() 
         &default_worker_props(Some(broker), dir.path()),
         &[("sink.properties", &connector)],
     );
-    let lines = |n: usize| {
-        wait_until(
-            &format!("{n} lines in {}", out_file.display()),
-            Duration::from_secs(120),
-            || (count_lines(&out_file) >= n).then_some(()),
-            || {
-                format!(
-                    "{} lines; log:\n{}",
-                    count_lines(&out_file),
-                    worker.log_tail(30)
-                )
-            },
-        )
-    };
+    let lines = |n: usize| worker.wait_for_lines(&out_file, n, Duration::from_secs(120));
     let per_round = PARTITIONS as usize * PER_ROUND;
     lines(per_round);
     // Idle: the task waits on its queues' wake-up, not on a poll that would return data.

@@ -7,8 +7,7 @@ use std::time::Duration;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::ClientConfig;
 use sluice_tests::{
-    assert_all_seqs, count_lines, default_worker_props, read_to_string, seqs, unique, wait_until,
-    Broker, TestDir, Worker,
+    assert_all_seqs, default_worker_props, read_to_string, seqs, unique, Broker, TestDir, Worker,
 };
 
 use crate::{datagen, JSON_CONVERTER};
@@ -55,18 +54,7 @@ fn sink_output(broker: &Broker, dir: &TestDir, topic: &str, config: &str, lines:
         &default_worker_props(Some(broker), dir.path()),
         &[("sink.properties", &connector)],
     );
-    wait_until(
-        &format!("{lines} lines in the sink file"),
-        Duration::from_secs(120),
-        || (count_lines(&out_file) >= lines).then_some(()),
-        || {
-            format!(
-                "{} lines; log:\n{}",
-                count_lines(&out_file),
-                worker.log_tail(30)
-            )
-        },
-    );
+    worker.wait_for_lines(&out_file, lines, Duration::from_secs(120));
     // Let a wrong extra record show up before the caller compares.
     std::thread::sleep(Duration::from_secs(2));
     read_to_string(&out_file)

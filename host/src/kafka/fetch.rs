@@ -16,7 +16,6 @@
 //! callback on every split queue (and the consumer queue, see [`Wake::callback`]) signals
 //! when a queue goes from empty to non-empty.
 
-use std::collections::HashMap;
 use std::ffi::{c_void, CStr, CString};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
@@ -92,10 +91,9 @@ impl Drop for Split {
 /// consumer's handle is destroyed before its context.
 pub struct FetchQueues {
     wake: Arc<Wake>,
-    queues: HashMap<(String, i32), Split>,
-    /// The queues in reading order; `next` rotates the first one so a busy partition cannot
-    /// keep the others out of every batch.
-    order: Vec<(String, i32)>,
+    /// Per (topic, partition). A task has few partitions, and `next` rotates the queue read
+    /// first so a busy partition cannot keep the others out of every batch.
+    queues: Vec<((String, i32), Split)>,
     next: usize,
     scratch: Vec<*mut rdsys::rd_kafka_message_t>,
 }
@@ -108,8 +106,7 @@ impl FetchQueues {
     pub fn new(wake: Arc<Wake>) -> Self {
         FetchQueues {
             wake,
-            queues: HashMap::new(),
-            order: Vec::new(),
+            queues: Vec::new(),
             next: 0,
             scratch: Vec::new(),
         }
@@ -125,8 +122,11 @@ impl FetchQueues {
         topic: &str,
         partition: i32,
     ) -> bool {
-        let key = (topic.to_string(), partition);
-        if self.queues.contains_key(&key) {
+        if self
+            .queues
+            .iter()
+            .any(|((t, p), _)| t == topic && *p == partition)
+        {
             return true;
         }
         let Ok(name) = CString::new(topic) else {
@@ -150,27 +150,24 @@ impl FetchQueues {
                 Arc::as_ptr(&self.wake) as *mut c_void,
             );
         }
-        self.queues.insert(key.clone(), split);
-        self.order.push(key);
+        self.queues.push(((topic.to_string(), partition), split));
         true
     }
 
     /// Stops reading a revoked partition here.
     pub fn release(&mut self, topic: &str, partition: i32) {
-        let key = (topic.to_string(), partition);
-        if self.queues.remove(&key).is_some() {
-            self.order.retain(|k| *k != key);
-        }
+        self.queues
+            .retain(|((t, p), _)| !(t == topic && *p == partition));
     }
 
     /// Releases every queue (before the consumer is dropped, and when the assignment is lost).
     pub fn release_all(&mut self) {
         self.queues.clear();
-        self.order.clear();
     }
 
     /// Appends up to `max - out.len()` ready messages to `out`, without waiting. Messages that
     /// carry an error instead of data (a fetch error for their partition) go to `on_error`.
+    /// `_consumer` only ties the messages' lifetime to the consumer they came from.
     pub fn read<'c, C: ConsumerContext>(
         &mut self,
         _consumer: &'c BaseConsumer<C>,
@@ -178,7 +175,7 @@ impl FetchQueues {
         max: usize,
         on_error: &mut dyn FnMut(String),
     ) {
-        let n = self.order.len();
+        let n = self.queues.len();
         if n == 0 {
             return;
         }
@@ -189,10 +186,7 @@ impl FetchQueues {
             if room == 0 {
                 break;
             }
-            let key = &self.order[(start + i) % n];
-            let Some(split) = self.queues.get(key) else {
-                continue;
-            };
+            let (key, split) = &self.queues[(start + i) % n];
             self.scratch.clear();
             self.scratch.reserve(room);
             // SAFETY: the buffer has room for `room` pointers; librdkafka writes `got` of them
