@@ -13,7 +13,7 @@ import {
   Struct,
   exportSource,
   log,
-} from "../../sdk/js/sluice.js";
+} from "../../plugin-sdk/js/sluice.js";
 
 const PARTITION = { source: "greetings" };
 

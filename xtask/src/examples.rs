@@ -2,9 +2,9 @@
 //! Python) into `target/example-plugins/<dir name>.wasm`, installing the guest toolchains
 //! first when they are missing:
 //!
-//! - JavaScript: `npm install` of `sdk/js/package.json` + `package-lock.json` (componentize-js,
+//! - JavaScript: `npm install` of `plugin-sdk/js/package.json` + `package-lock.json` (componentize-js,
 //!   pinned) into `target/js-toolchain/`, skipped while its lock file matches the SDK's.
-//! - Python: a venv at `target/py-toolchain/` with `sdk/python/requirements.txt`
+//! - Python: a venv at `target/py-toolchain/` with `plugin-sdk/python/requirements.txt`
 //!   (componentize-py, pinned), skipped while the installed requirements match.
 //! - Rust: the wasm32-wasip2 target (as `cargo xtask plugins`).
 //!
@@ -85,9 +85,9 @@ enum Lang {
 impl Lang {
     fn sdk_dir(self, root: &Path) -> PathBuf {
         match self {
-            Lang::Rust => root.join("plugin-sdk"),
-            Lang::Js => root.join("sdk").join("js"),
-            Lang::Python => root.join("sdk").join("python"),
+            Lang::Rust => root.join("plugin-sdk").join("rust"),
+            Lang::Js => root.join("plugin-sdk").join("js"),
+            Lang::Python => root.join("plugin-sdk").join("python"),
         }
     }
 }
@@ -195,7 +195,7 @@ fn ensure_js_toolchain(root: &Path) -> Result<JsToolchain> {
             node.trim()
         );
     }
-    let sdk = root.join("sdk").join("js");
+    let sdk = root.join("plugin-sdk").join("js");
     let dir = root.join("target").join("js-toolchain");
     let cli = dir
         .join("node_modules")
@@ -204,7 +204,7 @@ fn ensure_js_toolchain(root: &Path) -> Result<JsToolchain> {
         .join("src")
         .join("cli.js");
     let lock =
-        std::fs::read(sdk.join("package-lock.json")).context("reading sdk/js/package-lock.json")?;
+        std::fs::read(sdk.join("package-lock.json")).context("reading plugin-sdk/js/package-lock.json")?;
     // npm rewrites the lock it installs from, so a copy of the SDK's lock marks what is installed.
     let marker = dir.join("installed-lock.json");
     if cli.is_file() && std::fs::read(&marker).ok().as_deref() == Some(&lock[..]) {
@@ -233,7 +233,7 @@ fn build_js(root: &Path, toolchain: &JsToolchain, dir: &Path, dest: &Path) -> Re
         .with_context(|| format!("reading {}", source.display()))?;
     let world = world_of(&text, &source)?;
     // Run from the repository root: componentize-js maps the working directory into the
-    // build sandbox, so the example's relative import of ../../sdk/js/sluice.js resolves.
+    // build sandbox, so the example's relative import of ../../plugin-sdk/js/sluice.js resolves.
     run(Command::new("node")
         .arg(&toolchain.cli)
         .arg(&source)
@@ -256,7 +256,7 @@ fn ensure_py_toolchain(root: &Path) -> Result<PyToolchain> {
         .into_iter()
         .find(|p| output(Command::new(p).arg("--version")).is_some())
         .context("no `python3` on PATH: the Python examples need Python 3.10 or newer")?;
-    let requirements = root.join("sdk").join("python").join("requirements.txt");
+    let requirements = root.join("plugin-sdk").join("python").join("requirements.txt");
     let wanted = std::fs::read(&requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
     let venv = root.join("target").join("py-toolchain");
@@ -287,7 +287,7 @@ fn build_python(root: &Path, toolchain: &PyToolchain, dir: &Path, dest: &Path) -
         .args(["--world", world, "componentize", "--python-path"])
         .arg(dir)
         .arg("--python-path")
-        .arg(root.join("sdk").join("python"))
+        .arg(root.join("plugin-sdk").join("python"))
         .arg("app")
         .arg("--output")
         .arg(dest)
@@ -298,7 +298,7 @@ fn build_python(root: &Path, toolchain: &PyToolchain, dir: &Path, dest: &Path) -
 /// SDK under plain Node and the Rust example on the host target.
 pub fn test_all() -> Result<()> {
     let root = root();
-    let js = root.join("sdk").join("js");
+    let js = root.join("plugin-sdk").join("js");
     run(Command::new("node")
         .args([
             "--import",

@@ -1,11 +1,12 @@
 //! `sluice plugin new`: scaffolds a plugin project (Rust, JavaScript or Python; transform,
 //! sink or source) that builds as is, with its own README and a unit test.
 //!
-//! Design decision: the templates (templates/) and the JavaScript and Python SDKs (sdk/) are
+//! Design decision: the templates (plugin-sdk/templates/) and the JavaScript and Python SDKs
+//! (plugin-sdk/js, plugin-sdk/python) are
 //! embedded in the binary and the SDK is *copied* into the new project, so a JS or Python
 //! project is self-contained (it needs only its pinned toolchain from npm / PyPI) and matches
 //! the `sluice` that made it. The Rust SDK is a crate that is not on crates.io: the project
-//! refers to it by path — by default the `plugin-sdk/` of the checkout this binary was built
+//! refers to it by path — by default the `plugin-sdk/rust/` of the checkout this binary was built
 //! from, else `--sdk-path`.
 
 use std::fmt;
@@ -51,7 +52,7 @@ pub struct NewArgs {
     /// Directory to create the project in (the project is DIR/NAME).
     #[arg(long, default_value = ".")]
     pub dir: PathBuf,
-    /// Rust only: the Sluice plugin SDK (`plugin-sdk/` of a Sluice checkout). Default: the
+    /// Rust only: the Sluice plugin SDK (`plugin-sdk/rust/` of a Sluice checkout). Default: the
     /// checkout this `sluice` was built from, when it still exists.
     #[arg(long = "sdk-path")]
     pub sdk_path: Option<PathBuf>,
@@ -79,6 +80,7 @@ fn default_rust_sdk() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("plugin-sdk")
+        .join("rust")
 }
 
 /// Creates the project; returns its directory and the files written (relative paths).
@@ -101,7 +103,7 @@ pub fn create(args: &NewArgs) -> Result<(PathBuf, Vec<String>), ScaffoldError> {
             Some(sdk.ok_or_else(|| {
                 ScaffoldError(format!(
                     "the Rust plugin SDK was not found at {} (no Cargo.toml there); pass \
-                     --sdk-path pointing at plugin-sdk/ of a Sluice checkout",
+                     --sdk-path pointing at plugin-sdk/rust/ of a Sluice checkout",
                     given.display()
                 ))
             })?)
@@ -150,124 +152,124 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
         Lang::Rust => vec![
             (
                 "Cargo.toml",
-                include_str!("../../../templates/rust/Cargo.toml"),
+                include_str!("../../../plugin-sdk/templates/rust/Cargo.toml"),
             ),
             (
                 "README.md",
-                include_str!("../../../templates/rust/README.md"),
+                include_str!("../../../plugin-sdk/templates/rust/README.md"),
             ),
             (
                 ".gitignore",
-                include_str!("../../../templates/rust/gitignore"),
+                include_str!("../../../plugin-sdk/templates/rust/gitignore"),
             ),
             (
                 "src/lib.rs",
                 match kind {
-                    Kind::Transform => include_str!("../../../templates/rust/transform.rs"),
-                    Kind::Sink => include_str!("../../../templates/rust/sink.rs"),
-                    Kind::Source => include_str!("../../../templates/rust/source.rs"),
+                    Kind::Transform => include_str!("../../../plugin-sdk/templates/rust/transform.rs"),
+                    Kind::Sink => include_str!("../../../plugin-sdk/templates/rust/sink.rs"),
+                    Kind::Source => include_str!("../../../plugin-sdk/templates/rust/source.rs"),
                 },
             ),
         ],
         Lang::Js => vec![
             (
                 "package.json",
-                include_str!("../../../templates/js/package.json"),
+                include_str!("../../../plugin-sdk/templates/js/package.json"),
             ),
             (
                 "package-lock.json",
-                include_str!("../../../sdk/js/package-lock.json"),
+                include_str!("../../../plugin-sdk/js/package-lock.json"),
             ),
-            ("README.md", include_str!("../../../templates/js/README.md")),
+            ("README.md", include_str!("../../../plugin-sdk/templates/js/README.md")),
             (
                 ".gitignore",
-                include_str!("../../../templates/js/gitignore"),
+                include_str!("../../../plugin-sdk/templates/js/gitignore"),
             ),
-            ("src/sluice.js", include_str!("../../../sdk/js/sluice.js")),
+            ("src/sluice.js", include_str!("../../../plugin-sdk/js/sluice.js")),
             (
                 "test/support/register.mjs",
-                include_str!("../../../sdk/js/test/support/register.mjs"),
+                include_str!("../../../plugin-sdk/js/test/support/register.mjs"),
             ),
             (
                 "test/support/host-hooks.mjs",
-                include_str!("../../../sdk/js/test/support/host-hooks.mjs"),
+                include_str!("../../../plugin-sdk/js/test/support/host-hooks.mjs"),
             ),
             (
                 "test/support/host-stub.mjs",
-                include_str!("../../../sdk/js/test/support/host-stub.mjs"),
+                include_str!("../../../plugin-sdk/js/test/support/host-stub.mjs"),
             ),
             (
                 "src/index.js",
                 match kind {
-                    Kind::Transform => include_str!("../../../templates/js/transform.js"),
-                    Kind::Sink => include_str!("../../../templates/js/sink.js"),
-                    Kind::Source => include_str!("../../../templates/js/source.js"),
+                    Kind::Transform => include_str!("../../../plugin-sdk/templates/js/transform.js"),
+                    Kind::Sink => include_str!("../../../plugin-sdk/templates/js/sink.js"),
+                    Kind::Source => include_str!("../../../plugin-sdk/templates/js/source.js"),
                 },
             ),
             (
                 "test/plugin.test.mjs",
                 match kind {
-                    Kind::Transform => include_str!("../../../templates/js/transform.test.mjs"),
-                    Kind::Sink => include_str!("../../../templates/js/sink.test.mjs"),
-                    Kind::Source => include_str!("../../../templates/js/source.test.mjs"),
+                    Kind::Transform => include_str!("../../../plugin-sdk/templates/js/transform.test.mjs"),
+                    Kind::Sink => include_str!("../../../plugin-sdk/templates/js/sink.test.mjs"),
+                    Kind::Source => include_str!("../../../plugin-sdk/templates/js/source.test.mjs"),
                 },
             ),
         ],
         Lang::Python => vec![
             (
                 "README.md",
-                include_str!("../../../templates/python/README.md"),
+                include_str!("../../../plugin-sdk/templates/python/README.md"),
             ),
             (
                 "requirements.txt",
-                include_str!("../../../sdk/python/requirements.txt"),
+                include_str!("../../../plugin-sdk/python/requirements.txt"),
             ),
             (
                 "build.sh",
-                include_str!("../../../templates/python/build.sh"),
+                include_str!("../../../plugin-sdk/templates/python/build.sh"),
             ),
             (
                 ".gitignore",
-                include_str!("../../../templates/python/gitignore"),
+                include_str!("../../../plugin-sdk/templates/python/gitignore"),
             ),
             (
                 "sdk/sluice/__init__.py",
-                include_str!("../../../sdk/python/sluice/__init__.py"),
+                include_str!("../../../plugin-sdk/python/sluice/__init__.py"),
             ),
             (
                 "sdk/sluice/_wire.py",
-                include_str!("../../../sdk/python/sluice/_wire.py"),
+                include_str!("../../../plugin-sdk/python/sluice/_wire.py"),
             ),
             (
                 "sdk/sluice/_exports.py",
-                include_str!("../../../sdk/python/sluice/_exports.py"),
+                include_str!("../../../plugin-sdk/python/sluice/_exports.py"),
             ),
             (
                 "sdk/transforms.py",
-                include_str!("../../../sdk/python/transforms.py"),
+                include_str!("../../../plugin-sdk/python/transforms.py"),
             ),
             (
                 "sdk/sink_connector.py",
-                include_str!("../../../sdk/python/sink_connector.py"),
+                include_str!("../../../plugin-sdk/python/sink_connector.py"),
             ),
             (
                 "sdk/source_connector.py",
-                include_str!("../../../sdk/python/source_connector.py"),
+                include_str!("../../../plugin-sdk/python/source_connector.py"),
             ),
             (
                 "app.py",
                 match kind {
-                    Kind::Transform => include_str!("../../../templates/python/transform.py"),
-                    Kind::Sink => include_str!("../../../templates/python/sink.py"),
-                    Kind::Source => include_str!("../../../templates/python/source.py"),
+                    Kind::Transform => include_str!("../../../plugin-sdk/templates/python/transform.py"),
+                    Kind::Sink => include_str!("../../../plugin-sdk/templates/python/sink.py"),
+                    Kind::Source => include_str!("../../../plugin-sdk/templates/python/source.py"),
                 },
             ),
             (
                 "test_app.py",
                 match kind {
-                    Kind::Transform => include_str!("../../../templates/python/test_transform.py"),
-                    Kind::Sink => include_str!("../../../templates/python/test_sink.py"),
-                    Kind::Source => include_str!("../../../templates/python/test_source.py"),
+                    Kind::Transform => include_str!("../../../plugin-sdk/templates/python/test_transform.py"),
+                    Kind::Sink => include_str!("../../../plugin-sdk/templates/python/test_sink.py"),
+                    Kind::Source => include_str!("../../../plugin-sdk/templates/python/test_source.py"),
                 },
             ),
         ],
@@ -390,7 +392,7 @@ mod tests {
         let py = std::fs::read_to_string(dir.path().join("22/mask-email/app.py")).unwrap();
         assert!(py.contains("class MaskEmail(Source)"), "{py}");
         let cargo = std::fs::read_to_string(dir.path().join("01/mask-email/Cargo.toml")).unwrap();
-        assert!(cargo.contains("plugin-sdk\" }"), "{cargo}");
+        assert!(cargo.contains("plugin-sdk/rust\" }"), "{cargo}");
     }
 
     #[test]

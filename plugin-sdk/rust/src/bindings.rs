@@ -24,7 +24,7 @@ pub mod plugin_world {
             }
         ",
         world: "sluice:sdk-bindings/plugin-part",
-        path: "../wit",
+        path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "__sluice_export_plugin_part",
         default_bindings_module: "$crate::__private::bindings::plugin_world",
@@ -43,7 +43,7 @@ pub mod source {
             }
         ",
         world: "sluice:sdk-bindings/source-part",
-        path: "../wit",
+        path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "__sluice_export_source_part",
         default_bindings_module: "$crate::__private::bindings::source",
@@ -65,7 +65,7 @@ pub mod sink {
             }
         ",
         world: "sluice:sdk-bindings/sink-part",
-        path: "../wit",
+        path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "__sluice_export_sink_part",
         default_bindings_module: "$crate::__private::bindings::sink",
@@ -88,7 +88,7 @@ pub mod transform {
             }
         ",
         world: "sluice:sdk-bindings/transform-part",
-        path: "../wit",
+        path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "__sluice_export_transform_part",
         default_bindings_module: "$crate::__private::bindings::transform",
@@ -109,7 +109,7 @@ pub mod predicate {
             }
         ",
         world: "sluice:sdk-bindings/predicate-part",
-        path: "../wit",
+        path: "../../wit",
         pub_export_macro: true,
         export_macro_name: "__sluice_export_predicate_part",
         default_bindings_module: "$crate::__private::bindings::predicate",

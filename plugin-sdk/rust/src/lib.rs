@@ -19,7 +19,7 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! sluice-plugin-sdk = { path = "../plugin-sdk" }
+//! sluice-plugin-sdk = { path = "../plugin-sdk/rust" }
 //! ```
 //!
 //! `src/lib.rs` — a transform that upper-cases string values:
