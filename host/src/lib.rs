@@ -10,4 +10,5 @@ pub mod kafka;
 pub mod offsets;
 pub mod rest;
 pub mod runtime;
+pub mod spec;
 pub mod wasm;

@@ -165,7 +165,9 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
             (
                 "src/lib.rs",
                 match kind {
-                    Kind::Transform => include_str!("../../../plugin-sdk/templates/rust/transform.rs"),
+                    Kind::Transform => {
+                        include_str!("../../../plugin-sdk/templates/rust/transform.rs")
+                    }
                     Kind::Sink => include_str!("../../../plugin-sdk/templates/rust/sink.rs"),
                     Kind::Source => include_str!("../../../plugin-sdk/templates/rust/source.rs"),
                 },
@@ -180,12 +182,18 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
                 "package-lock.json",
                 include_str!("../../../plugin-sdk/js/package-lock.json"),
             ),
-            ("README.md", include_str!("../../../plugin-sdk/templates/js/README.md")),
+            (
+                "README.md",
+                include_str!("../../../plugin-sdk/templates/js/README.md"),
+            ),
             (
                 ".gitignore",
                 include_str!("../../../plugin-sdk/templates/js/gitignore"),
             ),
-            ("src/sluice.js", include_str!("../../../plugin-sdk/js/sluice.js")),
+            (
+                "src/sluice.js",
+                include_str!("../../../plugin-sdk/js/sluice.js"),
+            ),
             (
                 "test/support/register.mjs",
                 include_str!("../../../plugin-sdk/js/test/support/register.mjs"),
@@ -201,7 +209,9 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
             (
                 "src/index.js",
                 match kind {
-                    Kind::Transform => include_str!("../../../plugin-sdk/templates/js/transform.js"),
+                    Kind::Transform => {
+                        include_str!("../../../plugin-sdk/templates/js/transform.js")
+                    }
                     Kind::Sink => include_str!("../../../plugin-sdk/templates/js/sink.js"),
                     Kind::Source => include_str!("../../../plugin-sdk/templates/js/source.js"),
                 },
@@ -209,9 +219,13 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
             (
                 "test/plugin.test.mjs",
                 match kind {
-                    Kind::Transform => include_str!("../../../plugin-sdk/templates/js/transform.test.mjs"),
+                    Kind::Transform => {
+                        include_str!("../../../plugin-sdk/templates/js/transform.test.mjs")
+                    }
                     Kind::Sink => include_str!("../../../plugin-sdk/templates/js/sink.test.mjs"),
-                    Kind::Source => include_str!("../../../plugin-sdk/templates/js/source.test.mjs"),
+                    Kind::Source => {
+                        include_str!("../../../plugin-sdk/templates/js/source.test.mjs")
+                    }
                 },
             ),
         ],
@@ -259,7 +273,9 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
             (
                 "app.py",
                 match kind {
-                    Kind::Transform => include_str!("../../../plugin-sdk/templates/python/transform.py"),
+                    Kind::Transform => {
+                        include_str!("../../../plugin-sdk/templates/python/transform.py")
+                    }
                     Kind::Sink => include_str!("../../../plugin-sdk/templates/python/sink.py"),
                     Kind::Source => include_str!("../../../plugin-sdk/templates/python/source.py"),
                 },
@@ -267,9 +283,13 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
             (
                 "test_app.py",
                 match kind {
-                    Kind::Transform => include_str!("../../../plugin-sdk/templates/python/test_transform.py"),
+                    Kind::Transform => {
+                        include_str!("../../../plugin-sdk/templates/python/test_transform.py")
+                    }
                     Kind::Sink => include_str!("../../../plugin-sdk/templates/python/test_sink.py"),
-                    Kind::Source => include_str!("../../../plugin-sdk/templates/python/test_source.py"),
+                    Kind::Source => {
+                        include_str!("../../../plugin-sdk/templates/python/test_source.py")
+                    }
                 },
             ),
         ],

@@ -22,11 +22,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use serde_json::{Map, Value as Json};
 
-use crate::config::{describe_problems, load_connector, Config};
+use crate::config::{describe_problems, load_connector, ChainSpec, Config};
 use crate::convert::{JsonConverter, JsonConverterConfig};
 use crate::data::{ConnectRecord, Data, Header, TimestampType};
 use crate::runtime::plugin::{PluginCatalog, TaskId};
-use crate::runtime::transforms::{ChainOutcome, ChainSpec, RetryPolicy, TransformChain};
+use crate::runtime::retry::RetryPolicy;
+use crate::runtime::transforms::{ChainOutcome, TransformChain};
 use crate::wasm::{self, WasmPlugins};
 
 /// Records per call into the chain: the same order of magnitude as a sink task's poll batch.
@@ -97,8 +98,7 @@ pub fn open_chain(raw: &Config, catalog: &dyn PluginCatalog) -> Result<Transform
         .unwrap_or("sluice-transform")
         .to_string();
     let id = TaskId { connector, task: 0 };
-    spec.open(&id, RetryPolicy::none())
-        .map_err(|e| anyhow::anyhow!(e))
+    TransformChain::open(&spec, &id, RetryPolicy::none()).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// The converter for every key, value and header: JsonConverter with envelopes.

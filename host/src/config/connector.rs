@@ -1,21 +1,156 @@
-//! Checking a connector config against the plugin catalog and the plugin's spec.
+//! Compiling a connector config against the plugin catalog into the [`ConnectorPlan`] the
+//! worker runs.
 //!
-//! One pass collects every problem (as Kafka's `/config/validate` does) instead of stopping
-//! at the first: common keys (`name`, `connector.class`, `tasks.max`, converter overrides),
-//! sink topic selection, the plugin's declared config defs (required keys, types), then the
-//! plugin's own `validate`. Messages use Kafka Connect's wording so operators recognise them.
+//! Design decision: [`compile`] is the only place a connector config is interpreted. Validation
+//! (`/config/validate`, create, reconfigure) and execution both take its answer, so they can
+//! never disagree. One pass collects every problem (as Kafka's `/config/validate` does)
+//! instead of stopping at the first: common keys (`name`, `connector.class`, `tasks.max`,
+//! converter overrides), sink topic selection, the SMT chain, `errors.*`, `restart.*`, the
+//! plugin's declared config defs (required keys, types), then the plugin's own `validate`.
+//! Messages use Kafka Connect's wording so operators recognise them.
 
-use std::sync::Arc;
-
+use super::restart::{plugin_view, RestartPolicy};
 use super::worker::list;
-use super::{check_type, converter_config, get, invalid_value, parse_int, Config, ConnectorConfig};
-use crate::runtime::plugin::{ConfigProblem, ConfigType, Plugin, PluginCatalog, PluginKind};
+use super::{
+    check_type, converter_config, framework_def, get, invalid_value, parse_int, ChainSpec, Config,
+    ConverterConfig, ErrorSettings, WorkerConfig,
+};
+use crate::spec::{ConfigProblem, PluginHandle, PluginKind, PluginLookup};
 
-/// Checks a raw connector config against the catalog and the plugin's spec; returns every problem.
-pub fn check_connector(
+/// A connector config compiled against the catalog: every setting the worker needs, typed.
+/// `P` is the catalog's plugin handle; the plan keeps the plugins (connector, transforms,
+/// predicates) it was checked against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorPlan<P> {
+    pub name: String,
+    /// `connector.class` as written (trimmed).
+    pub class: String,
+    pub plugin: P,
+    pub tasks_max: u32,
+    /// `tasks.max.enforce` (Kafka's default `true`): see [`ConnectorPlan::check_task_count`].
+    pub enforce_tasks_max: bool,
+    /// Per-connector converter overrides (`None`: the worker's).
+    pub key_converter: Option<ConverterConfig>,
+    pub value_converter: Option<ConverterConfig>,
+    pub header_converter: Option<ConverterConfig>,
+    /// Sinks: `topics` (empty when `topics.regex` is used).
+    pub topics: Vec<String>,
+    /// Sinks: `topics.regex`.
+    pub topics_regex: Option<String>,
+    pub chain: ChainSpec<P>,
+    pub errors: ErrorSettings,
+    /// `None`: failed tasks are not restarted automatically.
+    pub restart: Option<RestartPolicy>,
+    /// The whole config as given (including `name` and `connector.class`).
+    pub raw: Config,
+}
+
+/// Kafka's `TooManyTasksException`: the plugin generated more task configs than `tasks.max`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "The connector {connector} has generated {generated} tasks, which is greater than \
+     {tasks_max}, the maximum number of tasks it is configured to create. This behaviour should \
+     be considered a bug and is disallowed. If necessary, it can be permitted by reconfiguring \
+     the connector with 'tasks.max.enforce' set to false; however, this option will be removed \
+     in a future release of Kafka Connect."
+)]
+pub struct TooManyTasks {
+    pub connector: String,
+    pub generated: usize,
+    pub tasks_max: u32,
+}
+
+impl<P: PluginHandle> ConnectorPlan<P> {
+    pub fn kind(&self) -> PluginKind {
+        self.plugin.spec().kind
+    }
+
+    /// The config the connector plugin sees: without the host's reserved `restart.*` keys.
+    pub fn plugin_config(&self) -> Config {
+        plugin_view(&self.raw)
+    }
+}
+
+/// The converters a connector runs with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConverterConfigs {
+    pub key: ConverterConfig,
+    pub value: ConverterConfig,
+    pub header: ConverterConfig,
+}
+
+impl<P> ConnectorPlan<P> {
+    /// The connector's converter overrides, else the worker's converters.
+    pub fn converters(&self, worker: &WorkerConfig) -> ConverterConfigs {
+        let pick = |own: &Option<ConverterConfig>, default: &ConverterConfig| {
+            own.as_ref().unwrap_or(default).clone()
+        };
+        ConverterConfigs {
+            key: pick(&self.key_converter, &worker.key_converter),
+            value: pick(&self.value_converter, &worker.value_converter),
+            header: pick(&self.header_converter, &worker.header_converter),
+        }
+    }
+
+    /// Kafka's `tasks.max.enforce`: more task configs than `tasks.max` fail the connector,
+    /// unless the key is `false` (deprecated in Kafka, honoured for configs written for it),
+    /// which runs them all with a warning.
+    pub fn check_task_count(&self, generated: usize) -> Result<(), TooManyTasks> {
+        if generated <= self.tasks_max as usize {
+            return Ok(());
+        }
+        if self.enforce_tasks_max {
+            return Err(TooManyTasks {
+                connector: self.name.clone(),
+                generated,
+                tasks_max: self.tasks_max,
+            });
+        }
+        tracing::warn!(
+            connector = %self.name,
+            generated,
+            tasks_max = self.tasks_max,
+            "the connector generated more tasks than tasks.max; running them all because \
+             tasks.max.enforce=false"
+        );
+        Ok(())
+    }
+}
+
+/// The setting a part of the config compiled to, its problems added to the others.
+fn keep<T>(
+    compiled: Result<T, Vec<ConfigProblem>>,
+    problem: &mut impl FnMut(&str, String),
+) -> Option<T> {
+    compiled
+        .map_err(|found| {
+            for p in found {
+                problem(&p.key, p.message);
+            }
+        })
+        .ok()
+}
+
+/// Checks a present framework key against the type [`framework_def`] gives it.
+fn check_framework_type(raw: &Config, key: &str, problem: &mut impl FnMut(&str, String)) -> bool {
+    let (Some(v), Some(def)) = (get(raw, key), framework_def(key)) else {
+        return true;
+    };
+    match check_type(key, v, def.ty, false) {
+        Ok(()) => true,
+        Err(e) => {
+            problem(key, e.to_string());
+            false
+        }
+    }
+}
+
+/// Compiles a raw connector config against the catalog and the plugin's spec; returns every
+/// problem, secrets redacted.
+pub fn compile<L: PluginLookup + ?Sized>(
     raw: &Config,
-    catalog: &dyn PluginCatalog,
-) -> Result<(ConnectorConfig, Arc<dyn Plugin>), Vec<ConfigProblem>> {
+    catalog: &L,
+) -> Result<ConnectorPlan<L::Plugin>, Vec<ConfigProblem>> {
     let mut problems = Vec::new();
     let mut problem = |key: &str, message: String| {
         problems.push(ConfigProblem {
@@ -62,7 +197,7 @@ pub fn check_connector(
         problem("connector.class", missing("connector.class"));
         None
     } else {
-        match catalog.find(&class) {
+        match catalog.lookup(&class) {
             Some(p) if matches!(p.spec().kind, PluginKind::Source | PluginKind::Sink) => Some(p),
             Some(p) => {
                 problem(
@@ -105,7 +240,7 @@ pub fn check_connector(
             Err(e) => {
                 // Kafka reports the parse error, then its `atLeast(1)` validator's error about
                 // the (unparsed, so null) value: two errors, as the reference shows.
-                problem("tasks.max", e);
+                problem("tasks.max", e.to_string());
                 problem(
                     "tasks.max",
                     invalid_value("tasks.max", "null", false, "Value must be non-null"),
@@ -114,12 +249,10 @@ pub fn check_connector(
             }
         },
     };
-    // Honoured when task configs are generated (`enforce_tasks_max`).
-    if let Some(v) = get(raw, "tasks.max.enforce") {
-        if let Err(e) = check_type("tasks.max.enforce", v, ConfigType::Boolean, false) {
-            problem("tasks.max.enforce", e);
-        }
-    }
+    // Honoured when task configs are generated (`ConnectorPlan::check_task_count`).
+    check_framework_type(raw, "tasks.max.enforce", &mut problem);
+    let enforce_tasks_max =
+        !get(raw, "tasks.max.enforce").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
 
     let mut converter = |key: &str| {
         let c = converter_config(raw, key)?;
@@ -153,23 +286,11 @@ pub fn check_connector(
         check_exactly_once(raw, &mut problem);
     }
 
-    // `transforms` / `predicates` (resolved against the catalog) and `errors.*`.
-    if let Err(found) = crate::runtime::transforms::ChainSpec::resolve(raw, catalog) {
-        for p in found {
-            problem(&p.key, p.message);
-        }
-    }
-    if let Err(found) = crate::runtime::errors::ErrorSettings::from_connector(raw) {
-        for (key, message) in found {
-            problem(&key, message);
-        }
-    }
-    // The host's `restart.*` keys: checked here, never shown to the plugin.
-    if let Err(found) = crate::runtime::restart::RestartPolicy::from_connector(raw) {
-        for p in found {
-            problem(&p.key, p.message);
-        }
-    }
+    // `transforms` / `predicates` (resolved against the catalog), `errors.*`, and the host's
+    // `restart.*` keys (never shown to the plugin).
+    let chain = keep(ChainSpec::resolve(raw, catalog), &mut problem);
+    let errors = keep(ErrorSettings::from_connector(raw), &mut problem);
+    let restart = keep(RestartPolicy::from_connector(raw), &mut problem);
 
     if let Some(plugin) = &plugin {
         for def in &plugin.spec().config {
@@ -180,12 +301,12 @@ pub fn check_connector(
                 None => {}
                 Some(v) => {
                     if let Err(e) = check_type(&def.name, v, def.ty, def.secret) {
-                        problem(&def.name, e)
+                        problem(&def.name, e.to_string())
                     }
                 }
             }
         }
-        match plugin.validate(&crate::runtime::restart::plugin_view(raw)) {
+        match plugin.validate(&plugin_view(raw)) {
             Ok(found) => problems.extend(found),
             Err(e) => problems.push(ConfigProblem {
                 key: "connector.class".to_string(),
@@ -194,21 +315,25 @@ pub fn check_connector(
         }
     }
 
-    match plugin {
-        Some(plugin) if problems.is_empty() => Ok((
-            ConnectorConfig {
+    match (plugin, chain, errors, restart) {
+        (Some(plugin), Some(chain), Some(errors), Some(restart)) if problems.is_empty() => {
+            Ok(ConnectorPlan {
                 name,
                 class,
+                plugin,
                 tasks_max,
+                enforce_tasks_max,
                 key_converter,
                 value_converter,
                 header_converter,
                 topics,
                 topics_regex,
+                chain,
+                errors,
+                restart,
                 raw: raw.clone(),
-            },
-            plugin,
-        )),
+            })
+        }
         _ => {
             // Plugins write their own messages and may quote a value they were given; `raw`
             // may hold resolved `${provider:…}` values. No secret leaves in a problem (they
@@ -356,45 +481,15 @@ fn check_exactly_once(raw: &Config, problem: &mut impl FnMut(&str, String)) {
     }
     let key = "transaction.boundary.interval.ms";
     if let Some(v) = get(raw, key) {
-        match check_type(key, v, ConfigType::Long, false) {
-            Err(e) => problem(key, e),
-            Ok(()) if v.trim().parse::<i64>().is_ok_and(|n| n < 0) => problem(
+        if check_framework_type(raw, key, &mut *problem)
+            && v.trim().parse::<i64>().is_ok_and(|n| n < 0)
+        {
+            problem(
                 key,
                 invalid_value(key, v, false, "Value must be at least 0"),
-            ),
-            Ok(()) => {}
+            );
         }
     }
-}
-
-/// Kafka's `tasks.max.enforce`: a connector whose plugin generated more task configs than
-/// `tasks.max` fails with Kafka's `TooManyTasksException` message, unless the key is `false`
-/// (deprecated in Kafka, honoured for configs written for it), which runs them all with a
-/// warning. The key was checked by [`check_connector`]; anything but `false` enforces.
-pub fn enforce_tasks_max(cc: &ConnectorConfig, generated: usize) -> Result<(), String> {
-    if generated <= cc.tasks_max as usize {
-        return Ok(());
-    }
-    let enforce =
-        !get(&cc.raw, "tasks.max.enforce").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
-    if enforce {
-        return Err(format!(
-            "The connector {} has generated {generated} tasks, which is greater than {}, the \
-             maximum number of tasks it is configured to create. This behaviour should be \
-             considered a bug and is disallowed. If necessary, it can be permitted by \
-             reconfiguring the connector with 'tasks.max.enforce' set to false; however, this \
-             option will be removed in a future release of Kafka Connect.",
-            cc.name, cc.tasks_max
-        ));
-    }
-    tracing::warn!(
-        connector = %cc.name,
-        generated,
-        tasks_max = cc.tasks_max,
-        "the connector generated more tasks than tasks.max; running them all because \
-         tasks.max.enforce=false"
-    );
-    Ok(())
 }
 
 /// Kafka's message for a required key without a default.
@@ -403,9 +498,9 @@ fn missing(key: &str) -> String {
 }
 
 /// Every source and sink plugin name, sorted (the list Kafka prints for an unknown class).
-fn available(catalog: &dyn PluginCatalog) -> String {
+fn available<L: PluginLookup + ?Sized>(catalog: &L) -> String {
     let mut names: Vec<String> = catalog
-        .plugins()
+        .all()
         .iter()
         .filter(|p| matches!(p.spec().kind, PluginKind::Source | PluginKind::Sink))
         .map(|p| p.spec().name.clone())
@@ -445,59 +540,21 @@ pub fn describe_problems(problems: &[ConfigProblem]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginSpec};
-    use crate::runtime::task::TaskError;
-    use crate::runtime::test_doubles::cfg;
-    use crate::runtime::test_doubles::TestPlugin;
+    use std::time::Duration;
 
-    struct Catalog(Vec<Arc<dyn Plugin>>);
+    use crate::config::restart::HEALTHY_AFTER;
+    use crate::config::test_plugins::{cfg, def, FakeCatalog, FakePlugin};
+    use crate::config::{StepSpec, Tolerance};
+    use crate::spec::{ConfigType, PluginSpec};
 
-    impl PluginCatalog for Catalog {
-        fn find(&self, class: &str) -> Option<Arc<dyn Plugin>> {
-            self.0.iter().find(|p| p.spec().answers_to(class)).cloned()
-        }
-        fn plugins(&self) -> Vec<Arc<dyn Plugin>> {
-            self.0.clone()
-        }
-    }
-
-    fn def(name: &str, ty: ConfigType, required: bool, secret: bool) -> ConfigDef {
-        ConfigDef {
-            name: name.into(),
-            ty,
-            default: None,
-            required,
-            secret,
-            importance: Importance::High,
-            documentation: String::new(),
-            group: None,
-            recommended_values: Vec::new(),
-            file_access: None,
-        }
-    }
-
-    fn plugin(name: &str, kind: PluginKind, config: Vec<ConfigDef>) -> Arc<dyn Plugin> {
-        TestPlugin::with_spec(
-            PluginSpec {
-                name: name.into(),
-                aliases: Vec::new(),
-                version: "1.0".into(),
-                kind,
-                description: String::new(),
-                config,
-            },
-            Ok(Vec::new()),
-        )
-    }
-
-    fn catalog() -> Catalog {
-        Catalog(vec![
-            plugin(
+    fn catalog() -> FakeCatalog {
+        FakeCatalog(vec![
+            FakePlugin::new(
                 "org.apache.kafka.connect.file.FileStreamSinkConnector",
                 PluginKind::Sink,
                 vec![def("file", ConfigType::String, true, false)],
             ),
-            plugin(
+            FakePlugin::new(
                 "org.apache.kafka.connect.file.FileStreamSourceConnector",
                 PluginKind::Source,
                 vec![
@@ -507,18 +564,18 @@ mod tests {
                     def("verbose", ConfigType::Boolean, false, false),
                 ],
             ),
-            plugin(
+            FakePlugin::new(
                 "org.apache.kafka.connect.transforms.InsertField$Value",
                 PluginKind::Transform,
                 vec![],
             ),
-            plugin("a.JdbcSource", PluginKind::Source, vec![]),
+            FakePlugin::new("a.JdbcSource", PluginKind::Source, vec![]),
         ])
     }
 
     fn problems(pairs: &[(&str, &str)]) -> Vec<ConfigProblem> {
-        match check_connector(&cfg(pairs), &catalog()) {
-            Ok((c, _)) => panic!("expected problems, got {c:?}"),
+        match compile(&cfg(pairs), &catalog()) {
+            Ok(c) => panic!("expected problems, got {c:?}"),
             Err(p) => p,
         }
     }
@@ -543,8 +600,8 @@ mod tests {
             ),
             ("value.converter.encoding", "UTF-16"),
         ]);
-        let (c, p) = check_connector(&raw, &catalog()).expect("valid");
-        assert_eq!(p.spec().kind, PluginKind::Sink);
+        let c = compile(&raw, &catalog()).expect("valid");
+        assert_eq!(c.kind(), PluginKind::Sink);
         assert_eq!(c.name, "local-file-sink");
         assert_eq!(c.class, "FileStreamSink");
         assert_eq!(c.tasks_max, 3);
@@ -569,7 +626,7 @@ mod tests {
             ("batch.size", " 100 "),
             ("verbose", "TRUE"),
         ]);
-        let (c, _) = check_connector(&raw, &catalog()).expect("valid");
+        let c = compile(&raw, &catalog()).expect("valid");
         assert_eq!(c.tasks_max, 1);
         assert!(c.topics.is_empty());
     }
@@ -588,6 +645,109 @@ mod tests {
         assert_eq!(
             messages(&p),
             vec!["file: Missing required configuration \"file\" which has no default value."]
+        );
+    }
+
+    #[test]
+    fn a_full_config_compiles_to_the_typed_plan_the_worker_runs() {
+        let cat = catalog();
+        let raw = cfg(&[
+            ("name", "orders-out"),
+            ("connector.class", "FileStreamSink"),
+            ("file", "/tmp/orders"),
+            ("tasks.max", "4"),
+            ("tasks.max.enforce", "false"),
+            ("topics", "orders, refunds"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+            ("value.converter.encoding", "UTF-16"),
+            ("transforms", "tag"),
+            ("transforms.tag.type", "InsertField$Value"),
+            ("transforms.tag.static.field", "origin"),
+            ("errors.tolerance", "all"),
+            ("errors.retry.timeout", "5000"),
+            ("errors.deadletterqueue.topic.name", "orders-dlq"),
+            ("restart.on.failure", "true"),
+            ("restart.max.attempts", "3"),
+        ]);
+        let plan = compile(&raw, &cat).expect("valid");
+        let expected = ConnectorPlan {
+            name: "orders-out".into(),
+            class: "FileStreamSink".into(),
+            plugin: cat.0[0].clone(),
+            tasks_max: 4,
+            enforce_tasks_max: false,
+            key_converter: None,
+            value_converter: Some(ConverterConfig {
+                class: "org.apache.kafka.connect.storage.StringConverter".into(),
+                props: cfg(&[("encoding", "UTF-16")]),
+            }),
+            header_converter: None,
+            topics: vec!["orders".into(), "refunds".into()],
+            topics_regex: None,
+            chain: ChainSpec {
+                steps: vec![StepSpec {
+                    alias: "tag".into(),
+                    class: "InsertField$Value".into(),
+                    plugin: cat.0[2].clone(),
+                    config: cfg(&[("static.field", "origin")]),
+                    predicate: None,
+                    negate: false,
+                }],
+            },
+            errors: ErrorSettings {
+                tolerance: Tolerance::All,
+                retry_timeout: Some(Duration::from_secs(5)),
+                dlq_topic: Some("orders-dlq".into()),
+                ..ErrorSettings::default()
+            },
+            restart: Some(RestartPolicy {
+                initial: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+                max_attempts: Some(3),
+                healthy_after: HEALTHY_AFTER,
+            }),
+            raw: raw.clone(),
+        };
+        assert_eq!(plan, expected);
+        assert_eq!(plan.kind(), PluginKind::Sink);
+        // The plugin never sees the host's `restart.*` keys.
+        assert!(plan
+            .plugin_config()
+            .iter()
+            .all(|(k, _)| !k.starts_with("restart.")));
+        assert_eq!(plan.plugin_config().len(), raw.len() - 2);
+    }
+
+    #[test]
+    fn every_problem_of_every_part_is_returned_together() {
+        let p = problems(&[
+            ("name", ""),
+            ("connector.class", "FileStreamSink"),
+            ("tasks.max", "0"),
+            ("transforms", "t"),
+            ("transforms.t.type", "x.Missing"),
+            ("errors.tolerance", "some"),
+            ("restart.on.failure", "maybe"),
+        ]);
+        assert_eq!(
+            messages(&p),
+            vec![
+                "name: Invalid value  for configuration name: String may not be empty",
+                "tasks.max: Invalid value 0 for configuration tasks.max: Value must be at least 1",
+                "topics: Must configure one of topics or topics.regex",
+                "topics.regex: Must configure one of topics or topics.regex",
+                "transforms.t.type: Invalid value x.Missing for configuration transforms.t.type: \
+                 Class x.Missing could not be found; available transformations are: \
+                 org.apache.kafka.connect.transforms.InsertField$Value",
+                "errors.tolerance: Invalid value some for configuration errors.tolerance: String \
+                 must be one of: none, all",
+                "restart.on.failure: Invalid value maybe for configuration restart.on.failure: \
+                 Expected value to be either true or false",
+                "file: Missing required configuration \"file\" which has no default value.",
+            ]
         );
     }
 
@@ -641,7 +801,7 @@ mod tests {
 
     #[test]
     fn a_plugin_quoting_a_secret_in_its_problems_is_redacted() {
-        let quoting = TestPlugin::with_spec(
+        let quoting = FakePlugin::with_spec(
             PluginSpec {
                 name: "Quoting".into(),
                 aliases: Vec::new(),
@@ -663,7 +823,7 @@ mod tests {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let p = match check_connector(&raw, &Catalog(vec![quoting])) {
+        let p = match compile(&raw, &FakeCatalog(vec![quoting])) {
             Err(p) => p,
             Ok(_) => panic!("the plugin reports a problem"),
         };
@@ -720,7 +880,7 @@ mod tests {
         let with = |extra: &[(&'static str, &'static str)]| {
             let mut all = source.to_vec();
             all.extend_from_slice(extra);
-            check_connector(&cfg(&all), &catalog()).map(|_| ())
+            compile(&cfg(&all), &catalog()).map(|_| ())
         };
         // Kafka's defaults, any case, and the keys that have no effect in standalone mode.
         assert_eq!(
@@ -785,7 +945,7 @@ mod tests {
         );
         // For a sink they are not Kafka's keys: the plugin's business, never refused here.
         assert_eq!(
-            check_connector(
+            compile(
                 &cfg(&[
                     ("name", "k"),
                     ("connector.class", "FileStreamSink"),
@@ -810,12 +970,12 @@ mod tests {
                 ("tasks.max", "2"),
             ];
             all.extend_from_slice(extra);
-            check_connector(&cfg(&all), &catalog()).expect("valid").0
+            compile(&cfg(&all), &catalog()).expect("valid")
         };
-        assert_eq!(enforce_tasks_max(&cc(&[]), 2), Ok(()));
-        assert_eq!(enforce_tasks_max(&cc(&[]), 1), Ok(()));
+        assert_eq!(cc(&[]).check_task_count(2), Ok(()));
+        assert_eq!(cc(&[]).check_task_count(1), Ok(()));
         assert_eq!(
-            enforce_tasks_max(&cc(&[]), 3),
+            cc(&[]).check_task_count(3).map_err(|e| e.to_string()),
             Err(
                 "The connector s has generated 3 tasks, which is greater than 2, the maximum \
                  number of tasks it is configured to create. This behaviour should be considered \
@@ -825,9 +985,11 @@ mod tests {
                     .into()
             )
         );
-        assert!(enforce_tasks_max(&cc(&[("tasks.max.enforce", "true")]), 3).is_err());
+        assert!(cc(&[("tasks.max.enforce", "true")])
+            .check_task_count(3)
+            .is_err());
         assert_eq!(
-            enforce_tasks_max(&cc(&[("tasks.max.enforce", " FALSE ")]), 3),
+            cc(&[("tasks.max.enforce", " FALSE ")]).check_task_count(3),
             Ok(())
         );
     }
@@ -884,7 +1046,7 @@ mod tests {
              ('topics.regex=d.*') consumed by the connector"
         );
         // The regex must match the whole name, as Java's Matcher.matches does.
-        let (c, _) = check_connector(
+        let c = compile(
             &cfg(&[
                 ("name", "k"),
                 ("connector.class", "FileStreamSink"),
@@ -903,7 +1065,7 @@ mod tests {
     fn plugin_validate_problems_are_collected_with_host_ones() {
         let mut spec = catalog().0[1].spec().clone();
         spec.name = "v.Source".into();
-        let reporting: Arc<dyn Plugin> = TestPlugin::with_spec(
+        let reporting = FakePlugin::with_spec(
             spec.clone(),
             Ok(vec![ConfigProblem {
                 key: "file".into(),
@@ -911,10 +1073,9 @@ mod tests {
             }]),
         );
         spec.name = "e.Source".into();
-        let failing: Arc<dyn Plugin> =
-            TestPlugin::with_spec(spec, Err(TaskError::Trap("out of fuel".into())));
-        let cat = Catalog(vec![reporting, failing]);
-        let p = check_connector(
+        let failing = FakePlugin::with_spec(spec, Err("plugin trapped: out of fuel".into()));
+        let cat = FakeCatalog(vec![reporting, failing]);
+        let p = compile(
             &cfg(&[
                 ("name", "s"),
                 ("connector.class", "v.Source"),
@@ -933,7 +1094,7 @@ mod tests {
                 message: "must be absolute".into()
             }
         );
-        let p = check_connector(
+        let p = compile(
             &cfg(&[
                 ("name", "s"),
                 ("connector.class", "e.Source"),

@@ -1,19 +1,22 @@
-//! Worker and connector configuration: parsed from `.properties` / JSON, then checked in one
+//! Worker and connector configuration: parsed from `.properties` / JSON, then compiled in one
 //! pass that reports every problem at once (naming the key, the value and what is accepted).
 //!
 //! Layout: `files` reads the two file formats into a raw [`Config`] (string pairs, as Kafka
 //! Connect sees them), `worker` turns a worker file into a [`WorkerConfig`], `connector`
-//! checks a connector config against the plugin catalog, and `types` holds Kafka's
-//! `ConfigDef` value parsing so both give the same messages as Kafka Connect.
+//! compiles a connector config against the plugin catalog into a [`ConnectorPlan`] from its
+//! parts (`chain` for `transforms`/`predicates`, `error_handling` for `errors.*`, `restart`
+//! for `restart.*`, `framework` for the keys Kafka defines for every connector), and `types`
+//! holds Kafka's `ConfigDef` value parsing so all give the same messages as Kafka Connect.
 //!
-//! The design decision to know: configs stay raw strings until checked. Nothing is coerced
-//! while reading, so `GET /connectors/{name}/config` can show exactly what was submitted and
-//! every check reports on the text the user wrote.
+//! The design decision to know: configs stay raw strings until compiled, and are compiled
+//! only here. Nothing is coerced while reading, so `GET /connectors/{name}/config` can show
+//! exactly what was submitted and every check reports on the text the user wrote; the worker
+//! runs the typed plan, never the strings.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::runtime::plugin::Config;
+pub use crate::spec::Config;
 
 /// A converter class and the properties under its prefix (e.g. `value.converter.schemas.enable`
 /// becomes `schemas.enable`).
@@ -42,24 +45,6 @@ pub struct WorkerConfig {
     pub raw: Config,
 }
 
-/// A connector's configuration, after the common keys were checked.
-#[derive(Debug, Clone)]
-pub struct ConnectorConfig {
-    pub name: String,
-    pub class: String,
-    pub tasks_max: u32,
-    /// Per-connector converter overrides.
-    pub key_converter: Option<ConverterConfig>,
-    pub value_converter: Option<ConverterConfig>,
-    pub header_converter: Option<ConverterConfig>,
-    /// Sinks: `topics` (empty when `topics.regex` is used).
-    pub topics: Vec<String>,
-    /// Sinks: `topics.regex`.
-    pub topics_regex: Option<String>,
-    /// The whole config as given (including `name` and `connector.class`).
-    pub raw: Config,
-}
-
 /// Looks up a key in a config.
 pub fn get<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
     config
@@ -69,16 +54,29 @@ pub fn get<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+mod chain;
 mod connector;
+mod error_handling;
 mod files;
+mod framework;
+mod listener;
 pub mod providers;
+pub mod restart;
 pub mod secrets;
+#[cfg(test)]
+pub(crate) mod test_plugins;
 mod types;
 mod worker;
 
-pub use connector::{check_connector, describe_problems, enforce_tasks_max};
+pub use chain::{ChainSpec, PredicateSpec, StepSpec};
+pub use connector::{compile, describe_problems, ConnectorPlan, ConverterConfigs, TooManyTasks};
+pub use error_handling::{ErrorSettings, Tolerance};
 pub use files::{load_connector, read_properties};
-pub use types::{check_type, invalid_value, parse_int, parse_long};
+pub use framework::{alias_groups, framework_def, framework_defs, AliasGroup, FrameworkDef};
+pub use listener::{parse_listener, ListenerAddr, ListenerError};
+pub use restart::{plugin_view, RestartPolicy};
+use types::bool_key;
+pub use types::{check_type, invalid_value, parse_int, parse_long, InvalidValue};
 pub use worker::{load_worker, worker_from_config};
 
 /// Kafka's default key and value converter class.

@@ -325,7 +325,7 @@ pub fn restore_placeholders(raw: &Config, task_config: &Config) -> Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::test_doubles::cfg;
+    use crate::config::test_plugins::cfg;
 
     fn providers(extra: &[(&str, &str)]) -> ConfigProviders {
         let mut raw = cfg(&[

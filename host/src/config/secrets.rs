@@ -25,7 +25,7 @@ use std::collections::BTreeSet;
 
 use super::providers::only_placeholders;
 use super::{get, Config};
-use crate::runtime::plugin::{ConfigDef, ConfigType, PluginCatalog};
+use crate::spec::{ConfigDef, ConfigType, PluginHandle, PluginLookup};
 
 /// Kafka's mask for secret values (`ConfigInfos` shows passwords this way).
 pub const HIDDEN: &str = "[hidden]";
@@ -77,10 +77,10 @@ pub struct Secrets {
 impl Secrets {
     /// The secrets of `config`, with plugin declarations looked up in `catalog` (`None`: only
     /// the host's own rules apply).
-    pub fn of(config: &Config, catalog: Option<&dyn PluginCatalog>) -> Secrets {
+    pub fn of<L: PluginLookup + ?Sized>(config: &Config, catalog: Option<&L>) -> Secrets {
         Secrets::with_defs(config, |class| {
             catalog
-                .and_then(|c| c.find(class.trim()))
+                .and_then(|c| c.lookup(class.trim()))
                 .map(|p| p.spec().config.clone())
         })
     }
@@ -203,7 +203,7 @@ impl Secrets {
         &self,
         config: &mut Config,
         stored: Option<(&Config, &Secrets)>,
-    ) -> Result<(), String> {
+    ) -> Result<(), HiddenWithoutValue> {
         let mut missing = Vec::new();
         for (key, value) in config.iter_mut() {
             if value != HIDDEN {
@@ -222,56 +222,49 @@ impl Secrets {
         if missing.is_empty() {
             return Ok(());
         }
-        let why = if stored.is_some() {
-            "the connector has no stored value for it to keep"
-        } else {
-            "the connector does not exist yet, so there is no stored value to keep"
-        };
-        Err(format!(
-            "The value of secret config {} is \"{HIDDEN}\", the mask REST responses show for \
-             secrets; {why}. Send the real value or a ${{provider:…}} placeholder",
-            missing
-                .iter()
-                .map(|k| format!("{k:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        Err(HiddenWithoutValue {
+            keys: missing,
+            exists: stored.is_some(),
+        })
     }
+}
+
+/// Secret keys sent as `[hidden]` with no stored value to stand for (see
+/// [`Secrets::keep_hidden`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "The value of secret config {} is \"{HIDDEN}\", the mask REST responses show for secrets; \
+     {}. Send the real value or a ${{provider:…}} placeholder",
+    keys.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", "),
+    if *exists {
+        "the connector has no stored value for it to keep"
+    } else {
+        "the connector does not exist yet, so there is no stored value to keep"
+    }
+)]
+pub struct HiddenWithoutValue {
+    pub keys: Vec<String>,
+    /// The connector exists (its stored config lacks the keys).
+    pub exists: bool,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::plugin::Importance;
-    use crate::runtime::test_doubles::cfg;
-
-    fn def(name: &str, ty: ConfigType, secret: bool) -> ConfigDef {
-        ConfigDef {
-            name: name.into(),
-            ty,
-            default: None,
-            required: false,
-            secret,
-            importance: Importance::High,
-            documentation: String::new(),
-            group: None,
-            recommended_values: Vec::new(),
-            file_access: None,
-        }
-    }
+    use crate::config::test_plugins::{cfg, def};
 
     /// A source `Db` with a PASSWORD key and a secret-flagged STRING key, and a transform
     /// `Sign` with a secret key.
     fn defs_of(class: &str) -> Option<Vec<ConfigDef>> {
         match class {
             "Db" => Some(vec![
-                def("db.url", ConfigType::String, false),
-                def("db.pass", ConfigType::Password, false),
-                def("api.token", ConfigType::String, true),
+                def("db.url", ConfigType::String, false, false),
+                def("db.pass", ConfigType::Password, false, false),
+                def("api.token", ConfigType::String, false, true),
             ]),
             "Sign" => Some(vec![
-                def("key.id", ConfigType::String, false),
-                def("signing.key", ConfigType::String, true),
+                def("key.id", ConfigType::String, false, false),
+                def("signing.key", ConfigType::String, false, true),
             ]),
             _ => None,
         }
@@ -389,7 +382,7 @@ mod tests {
             .keep_hidden(&mut put, Some((&stored, &stored_secrets)))
             .expect_err("nothing stored");
         assert_eq!(
-            e,
+            e.to_string(),
             "The value of secret config \"api.token\" is \"[hidden]\", the mask REST responses \
              show for secrets; the connector has no stored value for it to keep. Send the real \
              value or a ${provider:…} placeholder"
@@ -397,7 +390,8 @@ mod tests {
         let mut create = cfg(&[("connector.class", "Db"), ("db.pass", HIDDEN)]);
         let e = Secrets::with_defs(&create, defs_of)
             .keep_hidden(&mut create, None)
-            .expect_err("create");
+            .expect_err("create")
+            .to_string();
         assert!(
             e.contains("\"db.pass\"") && e.contains("does not exist yet"),
             "{e}"

@@ -14,33 +14,27 @@ use super::{
     converter_config, get, parse_long, with_prefix, Config, ConfigError, ConverterConfig,
     WorkerConfig, JSON_CONVERTER, SIMPLE_HEADER_CONVERTER,
 };
+use crate::spec::ConfigProblem;
 
 const DEFAULT_LISTENER: &str = "http://:8083";
 
 /// Reads a worker .properties file. Errors name the file and line.
 pub fn load_worker(path: &Path) -> Result<WorkerConfig, ConfigError> {
     let (raw, lines) = read_properties_with_lines(path)?;
-    check(raw).map_err(|problems| ConfigError::Invalid {
+    worker_from_config(raw).map_err(|problems| ConfigError::Invalid {
         path: path.to_path_buf(),
         problems: problems
             .into_iter()
-            .map(
-                |(key, message)| match lines.iter().rev().find(|(k, _)| *k == key) {
-                    Some((_, line)) => format!("line {line}: {message}"),
-                    None => message,
-                },
-            )
+            .map(|p| match lines.iter().rev().find(|(k, _)| *k == p.key) {
+                Some((_, line)) => format!("line {line}: {}", p.message),
+                None => p.message,
+            })
             .collect(),
     })
 }
 
 /// Interprets a standalone worker's raw config; returns every problem at once.
-pub fn worker_from_config(raw: Config) -> Result<WorkerConfig, Vec<String>> {
-    check(raw).map_err(|problems| problems.into_iter().map(|(_, m)| m).collect())
-}
-
-/// Like [`worker_from_config`], with each problem's key (to find its line in the file).
-fn check(raw: Config) -> Result<WorkerConfig, Vec<(&'static str, String)>> {
+pub fn worker_from_config(raw: Config) -> Result<WorkerConfig, Vec<ConfigProblem>> {
     let mut problems: Vec<(&'static str, String)> = Vec::new();
 
     let bootstrap_servers = get(&raw, "bootstrap.servers")
@@ -106,7 +100,7 @@ fn check(raw: Config) -> Result<WorkerConfig, Vec<(&'static str, String)>> {
                 Duration::from_millis(default)
             }
             Err(e) => {
-                problems.push((key, e));
+                problems.push((key, e.to_string()));
                 Duration::from_millis(default)
             }
         }
@@ -136,7 +130,7 @@ fn check(raw: Config) -> Result<WorkerConfig, Vec<(&'static str, String)>> {
         ));
     }
     for l in &listeners {
-        if let Err(e) = crate::rest::parse_listener(l) {
+        if let Err(e) = super::parse_listener(l) {
             problems.push(("listeners", format!("listeners: {e}")));
         }
     }
@@ -160,7 +154,13 @@ fn check(raw: Config) -> Result<WorkerConfig, Vec<(&'static str, String)>> {
             raw,
         })
     } else {
-        Err(problems)
+        Err(problems
+            .into_iter()
+            .map(|(key, message)| ConfigProblem {
+                key: key.to_string(),
+                message,
+            })
+            .collect())
     }
 }
 
@@ -177,7 +177,7 @@ pub(crate) fn list(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::test_doubles::cfg;
+    use crate::config::test_plugins::cfg;
 
     fn write(content: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");

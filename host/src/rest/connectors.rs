@@ -26,8 +26,8 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::body::{self, bad_request};
 use super::{blocking, ApiError, Routes};
 use crate::config::secrets::Secrets;
-use crate::runtime::plugin::{Config, PluginKind};
 use crate::runtime::status::{ConnectorStatus, Herder, HerderError, TargetState};
+use crate::spec::{Config, PluginKind};
 
 pub(super) type Herd = State<Arc<dyn Herder>>;
 type Body = Result<Bytes, BytesRejection>;
@@ -110,7 +110,7 @@ async fn create(State(herder): Herd, body: Body) -> Result<Response, ApiError> {
     if herder.connector_config(&name).is_none() {
         secrets
             .keep_hidden(&mut config, None)
-            .map_err(bad_request)?;
+            .map_err(|e| bad_request(e.to_string()))?;
     }
     let h = herder.clone();
     blocking(move || h.create_connector(config, initial))
@@ -288,7 +288,7 @@ fn keep_stored_secrets(
     let stored_secrets = stored.as_ref().map(|c| secrets_of(herder, c));
     secrets
         .keep_hidden(config, stored.as_ref().zip(stored_secrets.as_ref()))
-        .map_err(bad_request)?;
+        .map_err(|e| bad_request(e.to_string()))?;
     // The real values are in `config` now: those are what an error must not quote.
     Ok(secrets_of(herder, config))
 }

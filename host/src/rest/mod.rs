@@ -22,76 +22,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 
+use crate::config::{parse_listener, ListenerError};
 use crate::runtime::status::{Herder, HerderError};
-
-const ACCEPTED_FORM: &str =
-    "expected http://<host>:<port>, e.g. http://0.0.0.0:8083 or http://:8083 (empty host = all \
-     interfaces, port 0 = any free port)";
 
 /// Why the REST server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
-    #[error("invalid listener {value:?}: {message}; {ACCEPTED_FORM}")]
-    Listener { value: String, message: String },
+    #[error(transparent)]
+    Listener(#[from] ListenerError),
     #[error("cannot listen on {value:?}: {source}")]
     Bind {
         value: String,
         #[source]
         source: std::io::Error,
     },
-}
-
-/// A parsed `listeners` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListenerAddr {
-    /// Host name or IP (IPv6 without brackets); empty in the config means all interfaces and
-    /// is stored here as `0.0.0.0`.
-    pub host: String,
-    pub port: u16,
-}
-
-/// Parses one `listeners` entry (`http://host:port`). Pure: no name resolution.
-pub fn parse_listener(value: &str) -> Result<ListenerAddr, RestError> {
-    let err = |message: &str| RestError::Listener {
-        value: value.to_string(),
-        message: message.to_string(),
-    };
-    let trimmed = value.trim();
-    let (scheme, rest) = trimmed
-        .split_once("://")
-        .ok_or_else(|| err("missing the http:// scheme"))?;
-    if scheme.eq_ignore_ascii_case("https") {
-        // TODO(next): TLS listeners (`listeners.https.*`).
-        return Err(err("HTTPS listeners are not supported yet"));
-    }
-    if !scheme.eq_ignore_ascii_case("http") {
-        return Err(err(&format!("unsupported scheme {scheme:?}")));
-    }
-    let rest = rest.strip_suffix('/').unwrap_or(rest);
-    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
-        let (host, after) = v6
-            .split_once(']')
-            .ok_or_else(|| err("unclosed '[' in IPv6 host"))?;
-        let port = after
-            .strip_prefix(':')
-            .ok_or_else(|| err("missing :<port>"))?;
-        (host, port)
-    } else {
-        rest.rsplit_once(':')
-            .ok_or_else(|| err("missing :<port>"))?
-    };
-    if host.contains(['/', ' ', '@']) {
-        return Err(err("the host contains '/', ' ' or '@'"));
-    }
-    let port: u16 = port
-        .parse()
-        .map_err(|_| err(&format!("port {port:?} is not a number from 0 to 65535")))?;
-    let host = if host.is_empty() {
-        "0.0.0.0".to_string()
-    } else {
-        host.to_string()
-    };
-    Ok(ListenerAddr { host, port })
 }
 
 /// Serves the REST API on `listener` (e.g. "http://0.0.0.0:8083", "http://:8083",
@@ -240,8 +184,8 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::runtime::plugin::{Config, PluginKind};
     use crate::runtime::status::{ConnectorStatus, State, TaskStatus};
+    use crate::spec::{Config, PluginKind};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A herder with two connectors: a running source and a sink with a failed task; it
@@ -333,7 +277,7 @@ pub(crate) mod tests {
             }
             if crate::config::get(&config, "connector.class").is_none() {
                 return Err(HerderError::BadRequest(crate::config::describe_problems(&[
-                    crate::runtime::plugin::ConfigProblem {
+                    crate::spec::ConfigProblem {
                         key: "connector.class".into(),
                         message: "Missing required configuration \"connector.class\" which has no default value.".into(),
                     },
@@ -438,11 +382,11 @@ pub(crate) mod tests {
     }
 
     /// Only its spec matters here: the REST layer reads which keys are secret from it.
-    struct SecretSource(crate::runtime::plugin::PluginSpec);
+    struct SecretSource(crate::spec::PluginSpec);
 
     impl SecretSource {
         fn new() -> Self {
-            use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginSpec};
+            use crate::spec::{ConfigDef, ConfigType, Importance, PluginSpec};
             SecretSource(PluginSpec {
                 name: "SecretSource".into(),
                 aliases: Vec::new(),
@@ -466,14 +410,13 @@ pub(crate) mod tests {
     }
 
     impl crate::runtime::plugin::Plugin for SecretSource {
-        fn spec(&self) -> &crate::runtime::plugin::PluginSpec {
+        fn spec(&self) -> &crate::spec::PluginSpec {
             &self.0
         }
         fn validate(
             &self,
             _: &Config,
-        ) -> Result<Vec<crate::runtime::plugin::ConfigProblem>, crate::runtime::task::TaskError>
-        {
+        ) -> Result<Vec<crate::spec::ConfigProblem>, crate::runtime::task::TaskError> {
             Ok(Vec::new())
         }
         fn task_configs(
@@ -698,29 +641,6 @@ pub(crate) mod tests {
         );
         let (status, _, _) = send(addr, "PUT", "/connectors/new%20one/pause", b"").await;
         assert_eq!(status, 202);
-    }
-
-    #[test]
-    fn listener_forms() {
-        let p = |s| parse_listener(s).map(|a| (a.host, a.port));
-        assert_eq!(
-            p("http://0.0.0.0:8083").ok(),
-            Some(("0.0.0.0".into(), 8083))
-        );
-        assert_eq!(p("http://:8083").ok(), Some(("0.0.0.0".into(), 8083)));
-        assert_eq!(p("HTTP://localhost:0").ok(), Some(("localhost".into(), 0)));
-        assert_eq!(p("http://[::1]:9000/").ok(), Some(("::1".into(), 9000)));
-        for bad in [
-            "localhost:8083",
-            "http://host",
-            "http://h:99999",
-            "https://h:1",
-            "ftp://h:1",
-        ] {
-            let e = parse_listener(bad).expect_err("must fail").to_string();
-            assert!(e.contains(bad), "{e}");
-            assert!(e.contains("expected http://<host>:<port>"), "{e}");
-        }
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! `/connector-plugins`: the plugin list (`connectorsOnly`), a plugin's config definitions
 //! (ConfigKeyInfo) and config validation (ConfigInfos), in Kafka's shapes (reference §1.3).
 //!
-//! The decision to know: validation runs the same `config::check_connector` pass that creating
+//! The decision to know: validation runs the same `config::compile` pass that creating
 //! a connector runs, so `/config/validate` reports exactly the problems a create would refuse
 //! with; its errors are attached to the key they name (a problem about a key with no
 //! definition appears with `"definition": null`, as in Kafka). Password values and defaults
@@ -10,7 +10,8 @@
 //! Each transform and predicate alias gets its `Transforms: <alias>` / `Predicates: <alias>`
 //! group (Kafka's `ConnectorConfig.enrich`), with the plugin's own keys under the prefix.
 //! Source connectors also get Kafka's `Topic Creation`, `Exactly Once Support` and
-//! `offsets.topic` groups (what Sluice accepts in them: `config::check_connector`).
+//! `offsets.topic` groups (Kafka's definitions: `config::framework`; what Sluice accepts in
+//! them: `config::compile`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -23,10 +24,10 @@ use super::body::{self, bad_request};
 use super::connectors::Herd;
 use super::{blocking, ApiError, Routes};
 use crate::config::secrets::{host_secret, HIDDEN};
-use crate::config::{check_connector, check_type, get as config_get};
-use crate::runtime::plugin::{
-    Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind,
+use crate::config::{
+    alias_groups, check_type, compile, framework_defs, get as config_get, AliasGroup, FrameworkDef,
 };
+use crate::spec::{Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind};
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add("/connector-plugins", &["GET"], get(list))
@@ -125,8 +126,8 @@ async fn plugin_config(
     let mut defs: Vec<JsonValue> = spec.config.iter().map(key_info_plugin).collect();
     let connector = matches!(spec.kind, PluginKind::Source | PluginKind::Sink);
     for d in framework_defs(spec.kind).filter(|_| connector) {
-        if !spec.config.iter().any(|p| p.name == d.0) {
-            defs.push(key_info_common(d));
+        if !spec.config.iter().any(|p| p.name == d.name) {
+            defs.push(key_info_framework(d));
         }
     }
     Ok(Json(JsonValue::Array(defs)))
@@ -161,7 +162,7 @@ async fn validate(
     // Plugin validation may call into WebAssembly: not on an async thread.
     let checked = config.clone();
     let checker = catalog.clone();
-    let problems = blocking(move || match check_connector(&checked, checker.as_ref()) {
+    let problems = blocking(move || match compile(&checked, checker.as_ref()) {
         Ok(_) => Vec::new(),
         Err(p) => p,
     })
@@ -175,433 +176,6 @@ async fn validate(
         &aliases,
         &problems,
     )))
-}
-
-/// One `Transforms: <alias>` or `Predicates: <alias>` group of the validate response: the
-/// framework keys Kafka defines for the alias, then the plugin's own keys, all prefixed.
-struct AliasGroup {
-    group: String,
-    prefix: String,
-    /// (definition with the full key name, order in the group).
-    defs: Vec<(ConfigDef, i32)>,
-}
-
-/// Kafka's `ConnectorConfig.enrich`: for each alias in `transforms` (then `predicates`), a
-/// group with `<prefix>.type`, for transforms `predicate` and `negate`, and the keys of the
-/// plugin `type` names (none when it names no known plugin; the type error says why).
-fn alias_groups(
-    config: &Config,
-    catalog: &dyn crate::runtime::plugin::PluginCatalog,
-) -> Vec<AliasGroup> {
-    let mut out = Vec::new();
-    for (list_key, label, what) in [
-        ("transforms", "Transforms", "transformation"),
-        ("predicates", "Predicates", "predicate"),
-    ] {
-        let mut seen: Vec<String> = Vec::new();
-        for alias in config_get(config, list_key)
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-        {
-            if seen.iter().any(|s| s == alias) {
-                continue;
-            }
-            seen.push(alias.to_string());
-            let prefix = format!("{list_key}.{alias}.");
-            let group = format!("{label}: {alias}");
-            let def = |name: &str, ty, default: Option<&str>, importance, doc: String| ConfigDef {
-                name: format!("{prefix}{name}"),
-                ty,
-                default: default.map(str::to_string),
-                required: default.is_none() && name == "type",
-                secret: false,
-                importance,
-                documentation: doc,
-                group: Some(group.clone()),
-                recommended_values: Vec::new(),
-                file_access: None,
-            };
-            let mut defs = vec![def(
-                "type",
-                ConfigType::Class,
-                None,
-                Importance::High,
-                format!("Class for the '{alias}' {what}."),
-            )];
-            if list_key == "transforms" {
-                defs.push(def(
-                    "predicate",
-                    ConfigType::String,
-                    None,
-                    Importance::Medium,
-                    "The alias of a predicate used to determine whether to apply this transformation.".into(),
-                ));
-                defs.push(def(
-                    "negate",
-                    ConfigType::Boolean,
-                    Some("false"),
-                    Importance::Medium,
-                    "Whether the configured predicate should be negated.".into(),
-                ));
-            }
-            if let Some(plugin) =
-                config_get(config, &format!("{prefix}type")).and_then(|t| catalog.find(t.trim()))
-            {
-                for d in &plugin.spec().config {
-                    let mut d = d.clone();
-                    d.name = format!("{prefix}{}", d.name);
-                    d.group = Some(group.clone());
-                    defs.push(d);
-                }
-            }
-            // Kafka lists `type` first, then the embedded keys sorted by name (as the
-            // reference's validate response shows).
-            defs[1..].sort_by(|a, b| a.name.cmp(&b.name));
-            let kind = if list_key == "transforms" {
-                PluginKind::Transform
-            } else {
-                PluginKind::Predicate
-            };
-            let mut types: Vec<String> = catalog
-                .plugins()
-                .iter()
-                .map(|p| p.spec())
-                .filter(|s| s.kind == kind)
-                .map(|s| s.name.clone())
-                .collect();
-            types.sort();
-            defs[0].recommended_values = types;
-            out.push(AliasGroup {
-                group,
-                prefix,
-                defs: defs
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, d)| (d, i as i32))
-                    .collect(),
-            });
-        }
-    }
-    out
-}
-
-/// A common key Kafka defines for every connector: (name, type, default, importance, group,
-/// order, width, display name, documentation).
-type CommonDef = (
-    &'static str,
-    ConfigType,
-    Option<&'static str>,
-    Importance,
-    &'static str,
-    i32,
-    &'static str,
-    &'static str,
-    &'static str,
-);
-
-const COMMON: &[CommonDef] = &[
-    (
-        "name",
-        ConfigType::String,
-        None,
-        Importance::High,
-        "Common",
-        1,
-        "MEDIUM",
-        "Connector name",
-        "Globally unique name to use for this connector.",
-    ),
-    (
-        "connector.class",
-        ConfigType::String,
-        None,
-        Importance::High,
-        "Common",
-        2,
-        "LONG",
-        "Connector class",
-        "Name or alias of the plugin to use for this connector.",
-    ),
-    (
-        "tasks.max",
-        ConfigType::Int,
-        Some("1"),
-        Importance::High,
-        "Common",
-        3,
-        "SHORT",
-        "Tasks max",
-        "Maximum number of tasks to use for this connector.",
-    ),
-    (
-        "tasks.max.enforce",
-        ConfigType::Boolean,
-        Some("true"),
-        Importance::Low,
-        "Common",
-        4,
-        "SHORT",
-        "Enforce tasks max",
-        "(Deprecated in Kafka) Whether a connector that generates more task configs than \
-         tasks.max fails (true) or runs them all (false).",
-    ),
-    (
-        "key.converter",
-        ConfigType::Class,
-        None,
-        Importance::Low,
-        "Common",
-        5,
-        "SHORT",
-        "Key converter class",
-        "Converter class for the keys (overrides the worker's).",
-    ),
-    (
-        "value.converter",
-        ConfigType::Class,
-        None,
-        Importance::Low,
-        "Common",
-        6,
-        "SHORT",
-        "Value converter class",
-        "Converter class for the values (overrides the worker's).",
-    ),
-    (
-        "header.converter",
-        ConfigType::Class,
-        None,
-        Importance::Low,
-        "Common",
-        7,
-        "SHORT",
-        "Header converter class",
-        "Header converter class (overrides the worker's).",
-    ),
-    (
-        "transforms",
-        ConfigType::List,
-        Some(""),
-        Importance::Low,
-        "Transforms",
-        8,
-        "LONG",
-        "Transforms",
-        "Aliases for the transformations to be applied to records.",
-    ),
-    (
-        "predicates",
-        ConfigType::List,
-        Some(""),
-        Importance::Low,
-        "Predicates",
-        9,
-        "LONG",
-        "Predicates",
-        "Aliases for the predicates used by transformations.",
-    ),
-    (
-        "config.action.reload",
-        ConfigType::String,
-        Some("restart"),
-        Importance::Low,
-        "Common",
-        10,
-        "MEDIUM",
-        "Reload Action",
-        "What to do when a config provider reports a change: none or restart.",
-    ),
-    (
-        "errors.retry.timeout",
-        ConfigType::Long,
-        Some("0"),
-        Importance::Medium,
-        "Error Handling",
-        1,
-        "MEDIUM",
-        "Retry Timeout for Errors",
-        "Milliseconds to retry a failed operation; 0 = no retries, -1 = forever.",
-    ),
-    (
-        "errors.retry.delay.max.ms",
-        ConfigType::Long,
-        Some("60000"),
-        Importance::Medium,
-        "Error Handling",
-        2,
-        "MEDIUM",
-        "Maximum Delay Between Retries for Errors",
-        "Maximum milliseconds between consecutive retries.",
-    ),
-    (
-        "errors.tolerance",
-        ConfigType::String,
-        Some("none"),
-        Importance::Medium,
-        "Error Handling",
-        3,
-        "SHORT",
-        "Error Tolerance",
-        "none: fail the task on an error; all: skip problematic records.",
-    ),
-    (
-        "errors.log.enable",
-        ConfigType::Boolean,
-        Some("false"),
-        Importance::Medium,
-        "Error Handling",
-        4,
-        "SHORT",
-        "Log Errors",
-        "Log each error and the failed operation.",
-    ),
-    (
-        "errors.log.include.messages",
-        ConfigType::Boolean,
-        Some("false"),
-        Importance::Medium,
-        "Error Handling",
-        5,
-        "SHORT",
-        "Log Error Details",
-        "Include the failed record in the error log.",
-    ),
-];
-
-const SINK: &[CommonDef] = &[
-    (
-        "topics",
-        ConfigType::List,
-        Some(""),
-        Importance::High,
-        "Common",
-        4,
-        "LONG",
-        "Topics",
-        "Topics to consume (or use topics.regex).",
-    ),
-    (
-        "topics.regex",
-        ConfigType::String,
-        Some(""),
-        Importance::High,
-        "Common",
-        4,
-        "LONG",
-        "Topics regex",
-        "Regular expression of the topics to consume (or use topics).",
-    ),
-    (
-        "errors.deadletterqueue.topic.name",
-        ConfigType::String,
-        Some(""),
-        Importance::Medium,
-        "Error Handling",
-        6,
-        "MEDIUM",
-        "Dead Letter Queue Topic Name",
-        "Topic for records that failed; empty = no DLQ.",
-    ),
-    (
-        "errors.deadletterqueue.topic.replication.factor",
-        ConfigType::Short,
-        Some("3"),
-        Importance::Medium,
-        "Error Handling",
-        7,
-        "MEDIUM",
-        "Dead Letter Queue Topic Replication Factor",
-        "Replication factor of the DLQ topic when it is created.",
-    ),
-    (
-        "errors.deadletterqueue.context.headers.enable",
-        ConfigType::Boolean,
-        Some("false"),
-        Importance::Medium,
-        "Error Handling",
-        8,
-        "MEDIUM",
-        "Enable Error Context Headers",
-        "Add __connect.errors.* headers to DLQ records.",
-    ),
-];
-
-/// Source connectors: Kafka's `Topic Creation` group (Sluice creates topics from
-/// `topic.creation.*`), and its `Exactly Once Support` and `offsets.topic` groups with Kafka's
-/// definitions, so tools that read them find them. Sluice's sources are at-least-once:
-/// `check_connector` refuses the values that ask for transactions, and
-/// `offsets.storage.topic` has no effect in standalone mode (as in Kafka).
-const SOURCE: &[CommonDef] = &[
-    (
-        "topic.creation.groups",
-        ConfigType::List,
-        Some(""),
-        Importance::Low,
-        "Topic Creation",
-        1,
-        "LONG",
-        "Topic Creation Groups",
-        "Groups of configurations for topics created by source connectors",
-    ),
-    (
-        "exactly.once.support",
-        ConfigType::String,
-        Some("requested"),
-        Importance::Medium,
-        "Exactly Once Support",
-        2,
-        "SHORT",
-        "Exactly once support",
-        "requested or required. Sluice's source connectors deliver at-least-once, so \
-         required is refused.",
-    ),
-    (
-        "transaction.boundary",
-        ConfigType::String,
-        Some("poll"),
-        Importance::Medium,
-        "Exactly Once Support",
-        3,
-        "SHORT",
-        "Transaction Boundary",
-        "poll, interval or connector. Sluice's source connectors do not write in producer \
-         transactions, so only poll is accepted.",
-    ),
-    (
-        "transaction.boundary.interval.ms",
-        ConfigType::Long,
-        None,
-        Importance::Low,
-        "Exactly Once Support",
-        4,
-        "SHORT",
-        "Transaction boundary interval",
-        "Commit interval for transaction.boundary=interval (at least 0); unused by Sluice.",
-    ),
-    (
-        "offsets.storage.topic",
-        ConfigType::String,
-        None,
-        Importance::Low,
-        "offsets.topic",
-        1,
-        "LONG",
-        "Offsets topic",
-        "A separate offsets topic for this connector (distributed mode). No effect in \
-         standalone mode: offsets are kept in offset.storage.file.filename.",
-    ),
-];
-
-/// The framework keys Kafka defines for a connector of `kind`, in Kafka's order.
-fn framework_defs(kind: PluginKind) -> impl Iterator<Item = &'static CommonDef> {
-    let specific: &[CommonDef] = match kind {
-        PluginKind::Sink => SINK,
-        PluginKind::Source => SOURCE,
-        _ => &[],
-    };
-    COMMON.iter().chain(specific)
 }
 
 fn importance(i: Importance) -> &'static str {
@@ -634,20 +208,18 @@ fn key_info_plugin(def: &ConfigDef) -> JsonValue {
     })
 }
 
-fn key_info_common(d: &CommonDef) -> JsonValue {
-    let (name, ty, default, imp, group, order, width, display, doc) = *d;
+fn key_info_framework(d: &FrameworkDef) -> JsonValue {
     json!({
-        "name": name,
-        "type": ty.rest_name(),
-        // Kafka's converter keys default to null without being required.
-        "required": matches!(name, "name" | "connector.class"),
-        "default_value": default,
-        "importance": importance(imp),
-        "documentation": doc,
-        "group": group,
-        "order": order,
-        "width": width,
-        "display_name": display,
+        "name": d.name,
+        "type": d.ty.rest_name(),
+        "required": d.required(),
+        "default_value": d.default,
+        "importance": importance(d.importance),
+        "documentation": d.documentation,
+        "group": d.group,
+        "order": d.order,
+        "width": d.width,
+        "display_name": d.display_name,
         "dependents": [],
     })
 }
@@ -703,22 +275,22 @@ fn config_infos(
     let mut configs = Vec::new();
     let mut defined: Vec<&str> = Vec::new();
     for d in framework_defs(kind) {
-        if defs.iter().any(|p| p.name == d.0) {
+        if defs.iter().any(|p| p.name == d.name) {
             continue; // the plugin's own definition of the key wins
         }
-        defined.push(d.0);
+        defined.push(d.name);
         configs.push(json!({
-            "definition": key_info_common(d),
-            "value": value_of(d.0, d.1, d.2, false, &[]),
+            "definition": key_info_framework(d),
+            "value": value_of(d.name, d.ty, d.default, false, &[]),
         }));
     }
     for a in aliases {
-        for (def, order) in &a.defs {
+        for (order, def) in a.defs.iter().enumerate() {
             defined.push(&def.name);
             let hidden = secret(def.ty, def.secret);
             let mut info = key_info_plugin(def);
             info["order"] = json!(order);
-            if *order == 0 {
+            if order == 0 {
                 // `<prefix>type`: Kafka's width and display name.
                 info["width"] = json!("LONG");
                 let alias = a.group.split_once(": ").map_or("", |(_, alias)| alias);

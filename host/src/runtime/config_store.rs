@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value as JsonValue};
 
-use super::plugin::Config;
 use super::status::TargetState;
 use crate::config::{get, WorkerConfig};
+use crate::spec::Config;
 
 /// The worker key naming the file (Sluice-specific; Kafka's standalone mode has no such file).
 pub const CONFIG_STORAGE_FILE: &str = "config.storage.file.filename";

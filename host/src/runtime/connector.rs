@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::backoff::sleep_unless_stopped;
-use super::plugin::{Config, PluginCatalog, PluginKind};
-use super::restart::{Decision, RestartPolicy, Schedule};
+use super::plugin::Plugin;
+use super::restart::{Decision, Schedule};
 use super::status::{ConnectorStatus, State, TaskStatus};
-use super::transforms::ChainSpec;
 use crate::config::secrets::Secrets;
-use crate::config::{describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig};
+use crate::config::{ChainSpec, ConnectorPlan, ConverterConfigs, ErrorSettings, RestartPolicy};
 use crate::convert::{Converter, HeaderConverter};
+use crate::spec::{Config, PluginKind};
 
 /// The converters a task uses (connector overrides, else the worker's).
 #[derive(Clone)]
@@ -40,34 +40,26 @@ pub struct ConverterClasses {
     pub header: String,
 }
 
-/// What the worker resolves once per connector for all its tasks: the SMT chain (each task
-/// opens its own instances) and the converter class names.
+/// What every task of a connector takes from its compiled plan: the SMT chain (each task
+/// opens its own instances), the converter class names and the `errors.*` settings.
 #[derive(Clone, Default)]
 pub struct Pipeline {
-    pub chain: ChainSpec,
+    pub chain: ChainSpec<Arc<dyn Plugin>>,
     pub converter_classes: ConverterClasses,
+    pub errors: ErrorSettings,
 }
 
 impl Pipeline {
-    /// Resolves the chain against the catalog (already validated by `check_connector`, so
-    /// an error here is rendered like a config error).
-    pub fn resolve(
-        cc: &ConnectorConfig,
-        worker: &WorkerConfig,
-        catalog: &dyn PluginCatalog,
-    ) -> Result<Pipeline, String> {
-        let chain = ChainSpec::resolve(&cc.raw, catalog).map_err(|p| describe_problems(&p))?;
-        let pick = |o: &Option<ConverterConfig>, w: &ConverterConfig| {
-            o.as_ref().unwrap_or(w).class.clone()
-        };
-        Ok(Pipeline {
-            chain,
+    pub fn new(plan: &ConnectorPlan<Arc<dyn Plugin>>, converters: &ConverterConfigs) -> Pipeline {
+        Pipeline {
+            chain: plan.chain.clone(),
             converter_classes: ConverterClasses {
-                key: pick(&cc.key_converter, &worker.key_converter),
-                value: pick(&cc.value_converter, &worker.value_converter),
-                header: pick(&cc.header_converter, &worker.header_converter),
+                key: converters.key.class.clone(),
+                value: converters.value.class.clone(),
+                header: converters.header.class.clone(),
             },
-        })
+            errors: plan.errors.clone(),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `errors.*`: tolerance, retries, error logging and the sink dead letter queue.
+//! Applying a connector's `errors.*` settings ([`ErrorSettings`]) to failed records: tolerance,
+//! error logging and the sink dead letter queue.
 //!
 //! Design decision: a failed record is reported with its **original consumed bytes**
 //! ([`OriginalRecord`]), kept by the sink loop for the whole batch, so the DLQ record is
@@ -7,23 +8,15 @@
 //! lost between the DLQ and the consumer group.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use super::plugin::{Config, TaskId};
-use super::transforms::RetryPolicy;
-use crate::config::get;
+use super::plugin::TaskId;
+use crate::config::{ErrorSettings, Tolerance};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
-
-/// `errors.tolerance`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tolerance {
-    None,
-    All,
-}
+use crate::spec::Config;
 
 /// Where in the pipeline a record failed (Kafka's `Stage` enum names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,126 +44,6 @@ impl Stage {
         match self {
             Stage::TaskPut => "org.apache.kafka.connect.errors.ConnectException",
             _ => "org.apache.kafka.connect.errors.DataException",
-        }
-    }
-}
-
-/// The parsed `errors.*` keys of a connector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorSettings {
-    pub tolerance: Tolerance,
-    /// `errors.retry.timeout`: `None` = forever (`-1`).
-    pub retry_timeout: Option<Duration>,
-    pub retry_max_delay: Duration,
-    pub log_enable: bool,
-    pub log_include_messages: bool,
-    pub dlq_topic: Option<String>,
-    pub dlq_replication_factor: i32,
-    pub dlq_context_headers: bool,
-}
-
-impl Default for ErrorSettings {
-    fn default() -> Self {
-        ErrorSettings {
-            tolerance: Tolerance::None,
-            retry_timeout: Some(Duration::ZERO),
-            retry_max_delay: Duration::from_secs(60),
-            log_enable: false,
-            log_include_messages: false,
-            dlq_topic: None,
-            dlq_replication_factor: 3,
-            dlq_context_headers: false,
-        }
-    }
-}
-
-fn bool_key(raw: &Config, key: &str, problems: &mut Vec<(String, String)>) -> bool {
-    match get(raw, key).map(str::trim) {
-        None | Some("") => false,
-        Some(v) if v.eq_ignore_ascii_case("true") => true,
-        Some(v) if v.eq_ignore_ascii_case("false") => false,
-        Some(v) => {
-            problems.push((
-                key.into(),
-                format!("Invalid value {v} for configuration {key}: Expected value to be either true or false"),
-            ));
-            false
-        }
-    }
-}
-
-fn long_key(raw: &Config, key: &str, default: i64, problems: &mut Vec<(String, String)>) -> i64 {
-    match get(raw, key).map(str::trim) {
-        None | Some("") => default,
-        Some(v) => v.parse::<i64>().unwrap_or_else(|_| {
-            problems.push((
-                key.into(),
-                format!("Invalid value {v} for configuration {key}: Not a number of type LONG"),
-            ));
-            default
-        }),
-    }
-}
-
-impl ErrorSettings {
-    /// Parses the `errors.*` keys; returns every problem as `(key, message)`.
-    pub fn from_connector(raw: &Config) -> Result<Self, Vec<(String, String)>> {
-        let mut problems = Vec::new();
-        let tolerance = match get(raw, "errors.tolerance").map(str::trim) {
-            None | Some("") => Tolerance::None,
-            Some(v) if v.eq_ignore_ascii_case("none") => Tolerance::None,
-            Some(v) if v.eq_ignore_ascii_case("all") => Tolerance::All,
-            Some(v) => {
-                problems.push((
-                    "errors.tolerance".into(),
-                    format!("Invalid value {v} for configuration errors.tolerance: String must be one of: none, all"),
-                ));
-                Tolerance::None
-            }
-        };
-        let timeout = long_key(raw, "errors.retry.timeout", 0, &mut problems);
-        let max_delay = long_key(raw, "errors.retry.delay.max.ms", 60_000, &mut problems);
-        if max_delay < 1 {
-            problems.push((
-                "errors.retry.delay.max.ms".into(),
-                format!("Invalid value {max_delay} for configuration errors.retry.delay.max.ms: Value must be at least 1"),
-            ));
-        }
-        let rf = long_key(
-            raw,
-            "errors.deadletterqueue.topic.replication.factor",
-            3,
-            &mut problems,
-        );
-        let settings = ErrorSettings {
-            tolerance,
-            retry_timeout: (timeout >= 0).then(|| Duration::from_millis(timeout as u64)),
-            retry_max_delay: Duration::from_millis(max_delay.max(1) as u64),
-            log_enable: bool_key(raw, "errors.log.enable", &mut problems),
-            log_include_messages: bool_key(raw, "errors.log.include.messages", &mut problems),
-            dlq_topic: get(raw, "errors.deadletterqueue.topic.name")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            dlq_replication_factor: if rf == -1 { 1 } else { rf as i32 },
-            dlq_context_headers: bool_key(
-                raw,
-                "errors.deadletterqueue.context.headers.enable",
-                &mut problems,
-            ),
-        };
-        if problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(problems)
-        }
-    }
-
-    pub fn retry_policy(&self, stop: Arc<AtomicBool>) -> RetryPolicy {
-        RetryPolicy {
-            timeout: self.retry_timeout,
-            max_delay: self.retry_max_delay,
-            stop,
         }
     }
 }
@@ -406,42 +279,6 @@ impl ErrorReporter {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::runtime::test_doubles::cfg;
-
-    #[test]
-    fn defaults_and_parsing() {
-        assert_eq!(
-            ErrorSettings::from_connector(&cfg(&[])).unwrap(),
-            ErrorSettings::default()
-        );
-        let s = ErrorSettings::from_connector(&cfg(&[
-            ("errors.tolerance", "all"),
-            ("errors.retry.timeout", "-1"),
-            ("errors.retry.delay.max.ms", "1000"),
-            ("errors.log.enable", "true"),
-            ("errors.deadletterqueue.topic.name", " dlq "),
-            ("errors.deadletterqueue.topic.replication.factor", "1"),
-            ("errors.deadletterqueue.context.headers.enable", "true"),
-        ]))
-        .unwrap();
-        assert_eq!(s.tolerance, Tolerance::All);
-        assert_eq!(s.retry_timeout, None);
-        assert_eq!(s.retry_max_delay, Duration::from_millis(1000));
-        assert!(s.log_enable && s.dlq_context_headers && !s.log_include_messages);
-        assert_eq!(s.dlq_topic.as_deref(), Some("dlq"));
-        assert_eq!(s.dlq_replication_factor, 1);
-        let bad = ErrorSettings::from_connector(&cfg(&[
-            ("errors.tolerance", "some"),
-            ("errors.retry.timeout", "x"),
-        ]))
-        .unwrap_err();
-        assert_eq!(bad.len(), 2);
-        assert!(
-            bad[0].1.contains("String must be one of: none, all"),
-            "{bad:?}"
-        );
-        assert!(bad[1].1.contains("errors.retry.timeout"), "{bad:?}");
-    }
 
     #[test]
     fn tolerance_none_fails_with_the_stage_class_and_position() {

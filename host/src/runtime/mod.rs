@@ -11,6 +11,7 @@ pub mod connector;
 pub mod errors;
 pub mod plugin;
 pub mod restart;
+pub mod retry;
 pub mod sink_task;
 pub mod source_offsets;
 pub mod source_task;

@@ -1,128 +1,14 @@
 //! What the runtime knows about a plugin, independent of how it is implemented.
 //!
 //! `wasm/` implements [`PluginCatalog`] over components in `plugin.path`; tests can implement
-//! it with native doubles, so the runtime never depends on WebAssembly directly.
+//! it with native doubles, so the runtime never depends on WebAssembly directly. Config
+//! compilation sees them through `spec`'s [`PluginHandle`] and [`PluginLookup`].
 
 use std::sync::Arc;
 
 use super::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
 use crate::data::SourcePosition;
-
-/// A connector or transform config: Kafka Connect's string keys and values, in order.
-pub type Config = Vec<(String, String)>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PluginKind {
-    Source,
-    Sink,
-    Transform,
-    Predicate,
-}
-
-impl PluginKind {
-    /// The `type` Kafka Connect's REST API shows (`/connector-plugins`).
-    pub fn rest_name(self) -> &'static str {
-        match self {
-            PluginKind::Source => "source",
-            PluginKind::Sink => "sink",
-            PluginKind::Transform => "transformation",
-            PluginKind::Predicate => "predicate",
-        }
-    }
-}
-
-/// Kafka's `ConfigDef.Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigType {
-    Boolean,
-    String,
-    Int,
-    Short,
-    Long,
-    Double,
-    List,
-    Class,
-    Password,
-}
-
-impl ConfigType {
-    pub fn rest_name(self) -> &'static str {
-        match self {
-            ConfigType::Boolean => "BOOLEAN",
-            ConfigType::String => "STRING",
-            ConfigType::Int => "INT",
-            ConfigType::Short => "SHORT",
-            ConfigType::Long => "LONG",
-            ConfigType::Double => "DOUBLE",
-            ConfigType::List => "LIST",
-            ConfigType::Class => "CLASS",
-            ConfigType::Password => "PASSWORD",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Importance {
-    High,
-    Medium,
-    Low,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigDef {
-    pub name: String,
-    pub ty: ConfigType,
-    pub default: Option<String>,
-    pub required: bool,
-    pub secret: bool,
-    pub importance: Importance,
-    pub documentation: String,
-    pub group: Option<String>,
-    pub recommended_values: Vec<String>,
-    /// The value is a path the plugin is granted (see the WIT `file-access`).
-    pub file_access: Option<FileAccess>,
-}
-
-/// Filesystem access granted through a path-valued config key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileAccess {
-    ReadFile,
-    WriteFile,
-    ReadDir,
-    WriteDir,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct PluginSpec {
-    /// Primary name (`connector.class` value).
-    pub name: String,
-    pub aliases: Vec<String>,
-    pub version: String,
-    pub kind: PluginKind,
-    pub description: String,
-    pub config: Vec<ConfigDef>,
-}
-
-impl PluginSpec {
-    /// Whether `class` names this plugin: its name, an alias, or (as Kafka Connect accepts)
-    /// the simple class name or the simple name without its `Connector` suffix.
-    pub fn answers_to(&self, class: &str) -> bool {
-        std::iter::once(&self.name).chain(&self.aliases).any(|n| {
-            if n == class {
-                return true;
-            }
-            let simple = n.rsplit('.').next().unwrap_or(n);
-            simple == class || simple.strip_suffix("Connector") == Some(class)
-        })
-    }
-}
-
-/// One problem with one config key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigProblem {
-    pub key: String,
-    pub message: String,
-}
+use crate::spec::{Config, ConfigProblem, PluginHandle, PluginLookup, PluginSpec};
 
 /// Identifies the task a plugin instance runs for (used to tag its logs).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -184,4 +70,24 @@ pub trait PluginCatalog: Send + Sync {
     /// e.g. before reporting a class as unknown. Blocking (reads and may compile files):
     /// never call it on an async thread. Default: the set of plugins is fixed.
     fn rescan(&self) {}
+}
+
+impl PluginHandle for Arc<dyn Plugin> {
+    type Error = TaskError;
+    fn spec(&self) -> &PluginSpec {
+        Plugin::spec(self.as_ref())
+    }
+    fn validate(&self, config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
+        Plugin::validate(self.as_ref(), config)
+    }
+}
+
+impl<C: PluginCatalog + ?Sized> PluginLookup for C {
+    type Plugin = Arc<dyn Plugin>;
+    fn lookup(&self, class: &str) -> Option<Arc<dyn Plugin>> {
+        self.find(class)
+    }
+    fn all(&self) -> Vec<Arc<dyn Plugin>> {
+        self.plugins()
+    }
 }

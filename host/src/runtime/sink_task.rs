@@ -25,8 +25,9 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::backoff::{Backoff, WarnThrottle};
 use super::connector::{ConverterClasses, Converters, Pipeline, TaskControl};
-use super::errors::{ErrorReporter, ErrorSettings, Failure, OriginalRecord, Stage};
+use super::errors::{ErrorReporter, Failure, OriginalRecord, Stage};
 use super::plugin::TaskId;
+use super::retry::RetryPolicy;
 use super::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
 use super::transforms::{ChainOutcome, TransformChain};
 use crate::config::Config;
@@ -399,11 +400,12 @@ pub fn run(
         flush_interval,
         pipeline,
     } = setup;
-    let settings = ErrorSettings::from_connector(&connector_config)
-        .map_err(|p| p.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "))?;
-    let chain = pipeline
-        .chain
-        .open(&id, settings.retry_policy(control.stop.clone()))?;
+    let settings = pipeline.errors.clone();
+    let chain = TransformChain::open(
+        &pipeline.chain,
+        &id,
+        RetryPolicy::new(&settings, control.stop.clone()),
+    )?;
     let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)?;
     let mut stages = Stages {
         converters,

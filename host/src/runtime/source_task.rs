@@ -18,12 +18,13 @@ use rdkafka::ClientContext;
 
 use super::backoff::{Backoff, WarnThrottle};
 use super::connector::{Converters, Pipeline, TaskControl};
-use super::errors::{ErrorReporter, ErrorSettings, Failure, Stage};
+use super::errors::{ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
+use super::retry::RetryPolicy;
 use super::source_offsets::{OffsetTracker, SourceOffsetStore};
 use super::task::{Polled, SourceTask, TaskError};
-use super::transforms::ChainOutcome;
-use crate::config::Config;
+use super::transforms::{ChainOutcome, TransformChain};
+use crate::config::{Config, ErrorSettings};
 use crate::data::{ConnectRecord, OffsetMap, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 
@@ -194,14 +195,15 @@ pub fn run(
         shutdown_timeout,
         pipeline,
     } = setup;
-    let settings = ErrorSettings::from_connector(&connector_config)
-        .map_err(|p| p.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "))?;
+    let settings = pipeline.errors.clone();
     // The poll stage stops on the task's stop flag or when the produce stage gives up; this
     // flag covers both, so its backoff sleeps and SMT retries end early either way.
     let poll_stop = Arc::new(AtomicBool::new(false));
-    let chain = pipeline
-        .chain
-        .open(&id, settings.retry_policy(poll_stop.clone()))?;
+    let chain = TransformChain::open(
+        &pipeline.chain,
+        &id,
+        RetryPolicy::new(&settings, poll_stop.clone()),
+    )?;
     // Source tasks have no dead letter queue (as in Kafka Connect): tolerated failures are
     // skipped and logged; their offsets still count as processed.
     let errors = ErrorReporter::new(

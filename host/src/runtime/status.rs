@@ -1,6 +1,6 @@
 //! Observed connector and task states, in Kafka Connect's vocabulary.
 
-use super::plugin::{Config, PluginKind};
+use crate::spec::{Config, PluginKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use serde_json::json;
 
-use super::plugin::{
-    Config, ConfigDef, ConfigProblem, ConfigType, Importance, Plugin, PluginCatalog, PluginKind,
-    PluginSpec, TaskId,
-};
+use super::plugin::{Plugin, PluginCatalog, TaskId};
 use super::source_offsets::SourceOffsetStore;
 use super::task::{
     Outcome, Predicate, RecordFailure, SinkTask, SourceTask, TaskError, TopicPartitionOffset,
@@ -21,6 +18,9 @@ use super::worker::ConverterFactory;
 use crate::config::{get, ConverterConfig};
 use crate::convert::{ConvertError, Converter, HeaderConverter};
 use crate::data::{ConnectRecord, Data, Header, OffsetMap, SourcePosition, SourceRecord, Value};
+use crate::spec::{
+    Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind, PluginSpec,
+};
 
 /// UTF-8 strings both ways; `Value::Null` is a Kafka null.
 pub struct Utf8Converter;
@@ -215,8 +215,6 @@ impl SinkTask for TestSink {
 
 pub struct TestPlugin {
     spec: PluginSpec,
-    /// What `validate` answers (no problems unless built with [`TestPlugin::with_spec`]).
-    validate: Result<Vec<ConfigProblem>, TaskError>,
     pub sink_log: Arc<SinkLog>,
 }
 
@@ -231,20 +229,6 @@ impl TestPlugin {
                 description: "test double".into(),
                 config: Vec::new(),
             },
-            validate: Ok(Vec::new()),
-            sink_log: Arc::new(SinkLog::default()),
-        })
-    }
-
-    /// A plugin with this spec (config definitions, aliases…) whose `validate` answers
-    /// `validate`.
-    pub fn with_spec(
-        spec: PluginSpec,
-        validate: Result<Vec<ConfigProblem>, TaskError>,
-    ) -> Arc<Self> {
-        Arc::new(TestPlugin {
-            spec,
-            validate,
             sink_log: Arc::new(SinkLog::default()),
         })
     }
@@ -255,7 +239,7 @@ impl Plugin for TestPlugin {
         &self.spec
     }
     fn validate(&self, _config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {
-        self.validate.clone()
+        Ok(Vec::new())
     }
     fn task_configs(&self, config: &Config, max_tasks: u32) -> Result<Vec<Config>, TaskError> {
         Ok((0..max_tasks)

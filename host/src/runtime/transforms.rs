@@ -1,5 +1,5 @@
-//! The SMT chain: `transforms=a,b` with optional predicates, resolved once from a connector
-//! config ([`ChainSpec`]) and opened per task ([`TransformChain`]).
+//! The SMT chain of a task: a connector's compiled [`ChainSpec`] (`transforms=a,b` with
+//! optional predicates) opened as one [`TransformChain`] per task.
 //!
 //! Design decision: the chain is batched end to end. Each step makes one call per batch: the
 //! predicate (if any) is tested on the whole live batch, then the transform is applied to the
@@ -8,15 +8,12 @@
 //! loops can advance offsets for dropped and failed records and report failures with the
 //! original record's coordinates.
 
-use std::collections::HashSet;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use super::backoff::sleep_unless_stopped;
-use super::plugin::{Config, ConfigProblem, Plugin, PluginCatalog, PluginKind, TaskId};
+use super::plugin::{Plugin, TaskId};
+use super::retry::RetryPolicy;
 use super::task::{Outcome, Predicate, TaskError, Transform};
-use crate::config::get;
+use crate::config::ChainSpec;
 use crate::data::packed::{self, StepOutcome};
 use crate::data::plan::{self, PlanSide, StructPlan};
 use crate::data::{ConnectRecord, SchemaRef, Value};
@@ -44,260 +41,15 @@ pub struct ChainError {
     pub error: TaskError,
 }
 
-#[derive(Clone)]
-struct PredicateSpec {
-    alias: String,
-    class: String,
-    plugin: Arc<dyn Plugin>,
-    config: Config,
-}
-
-#[derive(Clone)]
-struct StepSpec {
-    alias: String,
-    class: String,
-    plugin: Arc<dyn Plugin>,
-    config: Config,
-    predicate: Option<PredicateSpec>,
-    negate: bool,
-}
-
-/// A validated chain, ready to be opened by each task.
-#[derive(Clone, Default)]
-pub struct ChainSpec {
-    steps: Vec<StepSpec>,
-}
-
-/// `<prefix>*` keys with the prefix removed, in order (`transforms.<a>.type` etc. excluded).
-fn sub_config(raw: &Config, prefix: &str, exclude: &[&str]) -> Config {
-    raw.iter()
-        .filter_map(|(k, v)| {
-            let rest = k.strip_prefix(prefix)?;
-            (!exclude.contains(&rest)).then(|| (rest.to_string(), v.clone()))
-        })
-        .collect()
-}
-
-fn aliases(raw: &Config, key: &str, problems: &mut Vec<ConfigProblem>) -> Vec<String> {
-    let value = get(raw, key).unwrap_or_default();
-    let list: Vec<String> = value
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    let unique: HashSet<&String> = list.iter().collect();
-    if unique.len() != list.len() {
-        problems.push(ConfigProblem {
-            key: key.to_string(),
-            message: format!(
-                "Invalid value {value} for configuration {key}: Duplicate alias provided."
-            ),
-        });
-    }
-    list
-}
-
-fn available(catalog: &dyn PluginCatalog, kind: PluginKind) -> String {
-    let mut names: Vec<String> = catalog
-        .plugins()
-        .iter()
-        .filter(|p| p.spec().kind == kind)
-        .flat_map(|p| std::iter::once(p.spec().name.clone()).chain(p.spec().aliases.clone()))
-        .collect();
-    names.sort();
-    names.dedup();
-    if names.is_empty() {
-        format!(
-            "(none: no {} plugin was found in plugin.path)",
-            kind.rest_name()
-        )
-    } else {
-        names.join(", ")
-    }
-}
-
-/// Finds `<prefix>type` in the catalog as a plugin of `kind`, or records the problem.
-fn resolve_type(
-    raw: &Config,
-    prefix: &str,
-    kind: PluginKind,
-    catalog: &dyn PluginCatalog,
-    problems: &mut Vec<ConfigProblem>,
-) -> Option<(String, Arc<dyn Plugin>)> {
-    let key = format!("{prefix}type");
-    let class = get(raw, &key).map(str::trim).unwrap_or_default();
-    if class.is_empty() {
-        problems.push(ConfigProblem {
-            message: format!(
-                "Missing required configuration \"{key}\" which has no default value."
-            ),
-            key,
-        });
-        return None;
-    }
-    let what = match kind {
-        PluginKind::Predicate => "predicates",
-        _ => "transformations",
-    };
-    match catalog.find(class) {
-        Some(p) if p.spec().kind == kind => Some((class.to_string(), p)),
-        found => {
-            let why = match found {
-                Some(p) => format!("{} is a {}", p.spec().name, p.spec().kind.rest_name()),
-                None => format!("Class {class} could not be found"),
-            };
-            problems.push(ConfigProblem {
-                message: format!(
-                    "Invalid value {class} for configuration {key}: {why}; available {what} are: {}",
-                    available(catalog, kind)
-                ),
-                key,
-            });
-            None
-        }
-    }
-}
-
-/// Checks the plugin's required keys and its own `validate` on a sub-config; keys are
-/// reported with their full `<prefix><key>` name.
-fn check_plugin(
-    plugin: &dyn Plugin,
-    prefix: &str,
-    config: &Config,
-    problems: &mut Vec<ConfigProblem>,
-) {
-    for def in &plugin.spec().config {
-        if def.required && def.default.is_none() && get(config, &def.name).is_none() {
-            let key = format!("{prefix}{}", def.name);
-            problems.push(ConfigProblem {
-                message: format!(
-                    "Missing required configuration \"{key}\" which has no default value."
-                ),
-                key,
-            });
-        }
-    }
-    match plugin.validate(config) {
-        Ok(found) => problems.extend(found.into_iter().map(|p| ConfigProblem {
-            key: format!("{prefix}{}", p.key),
-            message: p.message,
-        })),
-        Err(e) => problems.push(ConfigProblem {
-            key: format!("{prefix}type"),
-            message: format!(
-                "{} could not validate its configuration: {e}",
-                plugin.spec().name
-            ),
-        }),
-    }
-}
-
-impl ChainSpec {
-    /// Resolves `transforms` / `predicates` against the catalog; returns every problem found.
-    pub fn resolve(
-        raw: &Config,
-        catalog: &dyn PluginCatalog,
-    ) -> Result<ChainSpec, Vec<ConfigProblem>> {
-        let mut problems = Vec::new();
-        let mut predicates = Vec::new();
-        for alias in aliases(raw, "predicates", &mut problems) {
-            let prefix = format!("predicates.{alias}.");
-            if let Some((class, plugin)) =
-                resolve_type(raw, &prefix, PluginKind::Predicate, catalog, &mut problems)
-            {
-                let config = sub_config(raw, &prefix, &["type"]);
-                check_plugin(plugin.as_ref(), &prefix, &config, &mut problems);
-                predicates.push(PredicateSpec {
-                    alias,
-                    class,
-                    plugin,
-                    config,
-                });
-            }
-        }
-        let declared: Vec<String> = aliases(raw, "predicates", &mut Vec::new());
-        let mut steps = Vec::new();
-        for alias in aliases(raw, "transforms", &mut problems) {
-            let prefix = format!("transforms.{alias}.");
-            let pred_key = format!("{prefix}predicate");
-            let negate_key = format!("{prefix}negate");
-            let pred_alias = get(raw, &pred_key).map(str::trim).filter(|s| !s.is_empty());
-            let negate = match get(raw, &negate_key).map(str::trim) {
-                None | Some("") => false,
-                Some(v) if v.eq_ignore_ascii_case("true") => true,
-                Some(v) if v.eq_ignore_ascii_case("false") => false,
-                Some(v) => {
-                    problems.push(ConfigProblem {
-                        key: negate_key.clone(),
-                        message: format!(
-                            "Invalid value {v} for configuration {negate_key}: Expected value to be either true or false"
-                        ),
-                    });
-                    false
-                }
-            };
-            if pred_alias.is_none() && get(raw, &negate_key).is_some() {
-                problems.push(ConfigProblem {
-                    key: negate_key.clone(),
-                    message: format!(
-                        "Invalid value {} for configuration {negate_key}: negate can only be used \
-                         together with a predicate; set {pred_key} too",
-                        get(raw, &negate_key).unwrap_or_default()
-                    ),
-                });
-            }
-            let predicate = match pred_alias {
-                None => None,
-                Some(p) => match predicates.iter().find(|s| s.alias == p) {
-                    Some(s) => Some(s.clone()),
-                    None => {
-                        // A declared predicate whose type failed is already reported.
-                        if !declared.iter().any(|d| d == p) {
-                            problems.push(ConfigProblem {
-                                key: pred_key.clone(),
-                                message: format!(
-                                    "Invalid value {p} for configuration {pred_key}: \
-                                     Predicate '{p}' is not defined; the predicates list \
-                                     (predicates) has: [{}]",
-                                    declared.join(", ")
-                                ),
-                            });
-                        }
-                        None
-                    }
-                },
-            };
-            if let Some((class, plugin)) =
-                resolve_type(raw, &prefix, PluginKind::Transform, catalog, &mut problems)
-            {
-                let config = sub_config(raw, &prefix, &["type", "predicate", "negate"]);
-                check_plugin(plugin.as_ref(), &prefix, &config, &mut problems);
-                steps.push(StepSpec {
-                    alias,
-                    class,
-                    plugin,
-                    config,
-                    predicate,
-                    negate,
-                });
-            }
-        }
-        if problems.is_empty() {
-            Ok(ChainSpec { steps })
-        } else {
-            Err(problems)
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
-    /// Opens one instance of every transform and predicate for task `id`.
-    pub fn open(&self, id: &TaskId, retry: RetryPolicy) -> Result<TransformChain, String> {
-        let mut steps = Vec::with_capacity(self.steps.len());
-        for s in &self.steps {
+impl TransformChain {
+    /// Opens one instance of every transform and predicate of `spec` for task `id`.
+    pub fn open(
+        spec: &ChainSpec<Arc<dyn Plugin>>,
+        id: &TaskId,
+        retry: RetryPolicy,
+    ) -> Result<TransformChain, String> {
+        let mut steps = Vec::with_capacity(spec.steps.len());
+        for s in &spec.steps {
             let transform = s
                 .plugin
                 .open_transform(id, &s.class, &s.config)
@@ -328,60 +80,6 @@ impl ChainSpec {
             });
         }
         Ok(TransformChain::new(steps, retry))
-    }
-}
-
-/// `errors.retry.timeout` / `errors.retry.delay.max.ms`: how long a retriable failure of a
-/// whole call is retried, with a delay doubling from 300 ms up to the max.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// `None`: retry forever (`-1`); zero: never retry.
-    pub timeout: Option<Duration>,
-    pub max_delay: Duration,
-    pub stop: Arc<AtomicBool>,
-}
-
-impl RetryPolicy {
-    pub fn none() -> Self {
-        RetryPolicy {
-            timeout: Some(Duration::ZERO),
-            max_delay: Duration::from_secs(60),
-            stop: Arc::default(),
-        }
-    }
-
-    fn enabled(&self) -> bool {
-        self.timeout != Some(Duration::ZERO)
-    }
-
-    /// Runs `call` until it returns anything but `Retriable`, or the retry budget is spent.
-    pub fn run<T>(&self, mut call: impl FnMut() -> Result<T, TaskError>) -> Result<T, TaskError> {
-        let start = Instant::now();
-        let mut delay = Duration::from_millis(300);
-        loop {
-            match call() {
-                Err(TaskError::Retriable(m)) => {
-                    let budget_left = match self.timeout {
-                        None => true,
-                        Some(t) => start.elapsed() + delay <= t,
-                    };
-                    if !budget_left {
-                        return Err(TaskError::Retriable(m));
-                    }
-                    tracing::warn!(
-                        delay_ms = delay.as_millis() as u64,
-                        "retriable failure, retrying: {m}"
-                    );
-                    if !sleep_unless_stopped(delay, &self.stop) {
-                        return Err(TaskError::Retriable(format!(
-                            "{m} (stopped while retrying)"
-                        )));
-                    }
-                    delay = (delay * 2).min(self.max_delay);
-                }
-                other => return other,
-            }
-        }
     }
 }
 

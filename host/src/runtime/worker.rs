@@ -13,11 +13,15 @@ use parking_lot::Mutex;
 use rdkafka::producer::Producer;
 
 mod admin;
+mod config_state;
+#[cfg(test)]
+mod fixtures;
+mod lifecycle;
 mod offsets;
+mod topic_tracking;
 
-use super::connector::{ConnectorRuntime, Converters};
-use super::plugin::{Config, PluginCatalog, PluginKind, TaskId};
-use super::restart::{plugin_view, RestartPolicy};
+use super::connector::{ConnectorRuntime, Converters, Pipeline};
+use super::plugin::{PluginCatalog, TaskId};
 use super::sink_task::{self, SinkTaskSetup};
 use super::source_offsets::SourceOffsetStore;
 use super::source_task::{self, SourceTaskSetup};
@@ -25,11 +29,10 @@ use super::status::{
     ConnectorOffset, ConnectorStatus, Herder, HerderError, OffsetPatch, RestartRequest, TargetState,
 };
 use crate::config::secrets::Secrets;
-use crate::config::{
-    check_connector, describe_problems, ConnectorConfig, ConverterConfig, WorkerConfig,
-};
+use crate::config::{compile, describe_problems, ConverterConfig, ConverterConfigs, WorkerConfig};
 use crate::convert::{self, ConvertError, Converter, HeaderConverter};
 use crate::kafka::KafkaSettings;
+use crate::spec::{Config, PluginKind};
 
 /// Why a connector could not be started.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,10 +44,6 @@ pub enum StartError {
     AlreadyExists(String),
     #[error("connector {name:?}: {message}")]
     Converter { name: String, message: String },
-    #[error(
-        "connector {name:?} is a {kind} plugin; only source and sink plugins can run as connectors"
-    )]
-    NotAConnector { name: String, kind: &'static str },
     /// The plugin could not split the connector into tasks.
     #[error("connector {name:?} failed to create task configs: {message}")]
     TaskConfigs { name: String, message: String },
@@ -95,8 +94,8 @@ pub struct Worker {
     worker_id: Mutex<String>,
     cluster_id: Mutex<Option<String>>,
     connectors: Mutex<BTreeMap<String, ConnectorRuntime>>,
-    /// Configs, target states and persistence of connectors (see the `admin` submodule).
-    admin: admin::AdminState,
+    /// Configs, target states and persistence of connectors (see `config_state`).
+    config_state: config_state::ConfigState,
 }
 
 impl Worker {
@@ -115,7 +114,7 @@ impl Worker {
             worker_id: Mutex::new(String::new()),
             cluster_id: Mutex::new(None),
             connectors: Mutex::new(BTreeMap::new()),
-            admin: Default::default(),
+            config_state: Default::default(),
         }
     }
 
@@ -176,33 +175,22 @@ impl Worker {
         let resolved = self
             .resolve_placeholders(&raw)
             .map_err(StartError::Invalid)?;
-        let (cc, plugin) = check_connector(&resolved, self.catalog.as_ref())
+        let plan = compile(&resolved, self.catalog.as_ref())
             .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
-        let name = cc.name.clone();
+        let name = plan.name.clone();
         if self.connectors.lock().contains_key(&name) {
             return Err(StartError::AlreadyExists(name));
         }
-        let kind = plugin.spec().kind;
-        if !matches!(kind, PluginKind::Source | PluginKind::Sink) {
-            return Err(StartError::NotAConnector {
-                name,
-                kind: kind.rest_name(),
-            });
-        }
-        let converters = self
-            .converters(&cc)
-            .map_err(|message| StartError::Converter {
-                name: name.clone(),
-                message,
-            })?;
-        // The SMT chain (validated by check_connector) and converter names, for every task.
-        let pipeline =
-            super::connector::Pipeline::resolve(&cc, &self.config, self.catalog.as_ref())
-                .map_err(StartError::Invalid)?;
-        // Validated by check_connector, so this cannot fail here; `restart.*` keys are the
-        // host's and never reach the plugin.
-        let restart = RestartPolicy::from_connector(&cc.raw)
-            .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
+        let kind = plan.kind();
+        let converter_configs = plan.converters(&self.config);
+        let converters =
+            self.converters(&converter_configs)
+                .map_err(|message| StartError::Converter {
+                    name: name.clone(),
+                    message,
+                })?;
+        // The SMT chain, `errors.*` settings and converter names, for every task.
+        let pipeline = Pipeline::new(&plan, &converter_configs);
         // Task failure traces are logged and stored without the secret values the tasks were
         // given (resolved secrets and provider values), as REST shows them.
         let secrets = Secrets::of(&resolved, Some(self.catalog.as_ref()))
@@ -210,13 +198,19 @@ impl Worker {
         let mut runtime =
             ConnectorRuntime::new(name.clone(), kind, raw.clone()).with_secrets(secrets);
         // More task configs than `tasks.max` fail the connector unless `tasks.max.enforce=false`.
-        let generated = plugin
-            .task_configs(&plugin_view(&cc.raw), cc.tasks_max)
+        let generated = plan
+            .plugin
+            .task_configs(&plan.plugin_config(), plan.tasks_max)
             .map_err(|e| e.to_string())
-            .and_then(|t| crate::config::enforce_tasks_max(&cc, t.len()).map(|()| t));
+            .and_then(|t| {
+                plan.check_task_count(t.len())
+                    .map(|()| t)
+                    .map_err(|e| e.to_string())
+            });
         let task_configs = match generated {
             Ok(t) => {
-                self.admin.remember_shown_task_configs(&name, &raw, &t);
+                self.config_state
+                    .remember_shown_task_configs(&name, &raw, &t);
                 t
             }
             Err(message) => {
@@ -233,10 +227,10 @@ impl Worker {
                 connector: name.clone(),
                 task: i as u32,
             };
-            let plugin = plugin.clone();
+            let plugin = plan.plugin.clone();
             let converters = converters.clone();
             let kafka = self.kafka.clone();
-            let connector_config = cc.raw.clone();
+            let connector_config = plan.raw.clone();
             let flush_interval = self.config.offset_flush_interval;
             let pipeline = pipeline.clone();
             let spawned = match kind {
@@ -244,42 +238,50 @@ impl Worker {
                     let store = self.store.clone();
                     let shutdown_timeout = self.config.task_shutdown_graceful_timeout;
                     // Called again for each automatic restart: everything is cloned per run.
-                    runtime.spawn_task(id.task, restart.clone(), move |control, mark_running| {
-                        let committed = store.positions(&id.connector);
-                        let task = plugin
-                            .open_source(&id, &task_config, committed)
-                            .map_err(|e| format!("cannot start the source task: {e}"))?;
-                        let setup = SourceTaskSetup {
-                            id: id.clone(),
-                            connector_config: connector_config.clone(),
-                            converters: converters.clone(),
-                            kafka: kafka.clone(),
-                            store: store.clone(),
-                            flush_interval,
-                            shutdown_timeout,
-                            pipeline: pipeline.clone(),
-                        };
-                        source_task::run(setup, task, control, mark_running)
-                    })
+                    runtime.spawn_task(
+                        id.task,
+                        plan.restart.clone(),
+                        move |control, mark_running| {
+                            let committed = store.positions(&id.connector);
+                            let task = plugin
+                                .open_source(&id, &task_config, committed)
+                                .map_err(|e| format!("cannot start the source task: {e}"))?;
+                            let setup = SourceTaskSetup {
+                                id: id.clone(),
+                                connector_config: connector_config.clone(),
+                                converters: converters.clone(),
+                                kafka: kafka.clone(),
+                                store: store.clone(),
+                                flush_interval,
+                                shutdown_timeout,
+                                pipeline: pipeline.clone(),
+                            };
+                            source_task::run(setup, task, control, mark_running)
+                        },
+                    )
                 }
                 _ => {
-                    let (topics, topics_regex) = (cc.topics.clone(), cc.topics_regex.clone());
-                    runtime.spawn_task(id.task, restart.clone(), move |control, mark_running| {
-                        let task = plugin
-                            .open_sink(&id, &task_config)
-                            .map_err(|e| format!("cannot start the sink task: {e}"))?;
-                        let setup = SinkTaskSetup {
-                            id: id.clone(),
-                            connector_config: connector_config.clone(),
-                            topics: topics.clone(),
-                            topics_regex: topics_regex.clone(),
-                            converters: converters.clone(),
-                            kafka: kafka.clone(),
-                            flush_interval,
-                            pipeline: pipeline.clone(),
-                        };
-                        sink_task::run(setup, task, control, mark_running)
-                    })
+                    let (topics, topics_regex) = (plan.topics.clone(), plan.topics_regex.clone());
+                    runtime.spawn_task(
+                        id.task,
+                        plan.restart.clone(),
+                        move |control, mark_running| {
+                            let task = plugin
+                                .open_sink(&id, &task_config)
+                                .map_err(|e| format!("cannot start the sink task: {e}"))?;
+                            let setup = SinkTaskSetup {
+                                id: id.clone(),
+                                connector_config: connector_config.clone(),
+                                topics: topics.clone(),
+                                topics_regex: topics_regex.clone(),
+                                converters: converters.clone(),
+                                kafka: kafka.clone(),
+                                flush_interval,
+                                pipeline: pipeline.clone(),
+                            };
+                            sink_task::run(setup, task, control, mark_running)
+                        },
+                    )
                 }
             };
             if let Err(e) = spawned {
@@ -308,26 +310,25 @@ impl Worker {
         }
     }
 
-    /// Connector overrides, else the worker's converters.
-    fn converters(&self, cc: &ConnectorConfig) -> Result<Converters, String> {
-        let pick = |o: &Option<ConverterConfig>, w: &ConverterConfig| {
-            o.clone().unwrap_or_else(|| w.clone())
-        };
-        let key_cfg = pick(&cc.key_converter, &self.config.key_converter);
-        let value_cfg = pick(&cc.value_converter, &self.config.value_converter);
-        let header_cfg = pick(&cc.header_converter, &self.config.header_converter);
+    /// Builds a connector's converters.
+    fn converters(&self, configs: &ConverterConfigs) -> Result<Converters, String> {
+        let ConverterConfigs {
+            key: key_cfg,
+            value: value_cfg,
+            header: header_cfg,
+        } = configs;
         Ok(Converters {
             key: self
                 .converter_factory
-                .converter(&key_cfg, true)
+                .converter(key_cfg, true)
                 .map_err(|e| format!("key.converter {}: {e}", key_cfg.class))?,
             value: self
                 .converter_factory
-                .converter(&value_cfg, false)
+                .converter(value_cfg, false)
                 .map_err(|e| format!("value.converter {}: {e}", value_cfg.class))?,
             header: self
                 .converter_factory
-                .header_converter(&header_cfg)
+                .header_converter(header_cfg)
                 .map_err(|e| format!("header.converter {}: {e}", header_cfg.class))?,
         })
     }
@@ -377,7 +378,7 @@ impl Herder for Worker {
     }
     fn connectors(&self) -> Vec<String> {
         let mut names: Vec<String> = self.connectors.lock().keys().cloned().collect();
-        names.extend(self.admin.names());
+        names.extend(self.config_state.names());
         names.sort();
         names.dedup();
         names
@@ -388,27 +389,27 @@ impl Herder for Worker {
             .lock()
             .get(name)
             .map(ConnectorRuntime::status);
-        self.admin_status(name, running)
+        self.reported_status(name, running)
     }
     fn connector_config(&self, name: &str) -> Option<Config> {
-        self.admin
+        self.config_state
             .config(name)
             .or_else(|| self.connectors.lock().get(name).map(|c| c.config.clone()))
     }
     fn create_connector(&self, config: Config, initial: TargetState) -> Result<(), HerderError> {
-        self.admin_create(config, initial)
+        self.create(config, initial)
     }
     fn put_connector_config(&self, name: &str, config: Config) -> Result<bool, HerderError> {
-        self.admin_put(name, config)
+        self.reconfigure(name, config)
     }
     fn delete_connector(&self, name: &str) -> Result<(), HerderError> {
-        self.admin_delete(name)
+        self.delete(name)
     }
     fn set_target_state(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
-        self.admin_set_target(name, target)
+        self.set_target(name, target)
     }
     fn target_state(&self, name: &str) -> Option<TargetState> {
-        self.admin.target(name).or_else(|| {
+        self.config_state.target(name).or_else(|| {
             self.connectors
                 .lock()
                 .contains_key(name)
@@ -416,20 +417,20 @@ impl Herder for Worker {
         })
     }
     fn restart_connector(&self, name: &str, request: RestartRequest) -> Result<(), HerderError> {
-        self.admin_restart(name, request)
+        self.restart(name, request)
     }
     fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
-        self.admin_restart_task(name, task)
+        self.restart_one_task(name, task)
     }
     fn task_configs(&self, name: &str) -> Option<Vec<Config>> {
-        self.admin_task_configs(name)
+        self.shown_task_configs(name)
     }
     fn plugin_catalog(&self) -> Option<Arc<dyn PluginCatalog>> {
         Some(self.catalog.clone())
     }
-    // Readiness, offsets and active topics: see `admin`.
+    // Readiness: see `config_state`; offsets: `admin`; active topics: `topic_tracking`.
     fn is_ready(&self) -> bool {
-        self.admin_ready()
+        self.ready()
     }
     fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
         self.admin_offsets(name)
@@ -441,10 +442,10 @@ impl Herder for Worker {
         self.admin_reset_offsets(name)
     }
     fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
-        self.admin_active_topics(name)
+        self.tracked_topics(name)
     }
     fn reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
-        self.admin_reset_active_topics(name)
+        self.reset_tracked_topics(name)
     }
 }
 

@@ -16,9 +16,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use crate::runtime::plugin::{
-    ConfigDef, ConfigType, FileAccess, Importance, PluginKind, PluginSpec,
-};
+use crate::spec::{ConfigDef, ConfigType, FileAccess, Importance, PluginKind, PluginSpec};
 
 /// Where one component's cache entry lives.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use super::engine::{self, Limits, Owner};
 use super::plugin::read_spec;
 use super::registry::check_header;
 use super::WasmError;
-use crate::runtime::plugin::PluginSpec;
+use crate::spec::PluginSpec;
 
 /// Why a file could not be inspected at all.
 #[derive(Debug, thiserror::Error)]

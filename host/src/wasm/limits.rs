@@ -17,7 +17,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use super::bindings::types as wit;
 use super::engine::Limits;
 use super::network::{NetworkPolicy, Proto, NETWORK_KEY, NETWORK_UDP_KEY};
-use crate::runtime::plugin::{Config, ConfigProblem};
+use crate::spec::{Config, ConfigProblem};
 
 /// The prefix reserved for host-side sandbox settings; never passed to a plugin.
 pub const RESERVED_PREFIX: &str = "wasm.";

@@ -24,8 +24,9 @@ use super::transform::{WasmPredicate, WasmTransform};
 use super::wasi::{self, Missing};
 use super::{lower, spec};
 use crate::data::SourcePosition;
-use crate::runtime::plugin::{Config, ConfigProblem, Plugin, PluginKind, PluginSpec, TaskId};
+use crate::runtime::plugin::{Plugin, TaskId};
 use crate::runtime::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
+use crate::spec::{Config, ConfigProblem, PluginKind, PluginSpec};
 
 /// Export indices of the kind interface, resolved once at load time.
 #[derive(Clone)]

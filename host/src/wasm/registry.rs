@@ -39,7 +39,8 @@ use super::engine::{self, Limits, Owner, Runtime};
 use super::plugin::{read_spec, KindIndices, PackedIndices, WasmPlugin};
 use super::spec::kind_name;
 use super::WasmError;
-use crate::runtime::plugin::{Config, Plugin, PluginCatalog, PluginKind, RejectedPlugin};
+use crate::runtime::plugin::{Plugin, PluginCatalog, RejectedPlugin};
+use crate::spec::{Config, PluginKind};
 
 /// The worker key that sets how often `plugin.path` is rescanned, in milliseconds.
 pub const RESCAN_INTERVAL_KEY: &str = "plugin.rescan.interval.ms";

@@ -1,7 +1,7 @@
 //! The WIT `plugin-spec` as the runtime's [`PluginSpec`].
 
 use super::bindings::plugin as wit;
-use crate::runtime::plugin::{
+use crate::spec::{
     ConfigDef, ConfigProblem, ConfigType, FileAccess, Importance, PluginKind, PluginSpec,
 };
 

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::data::{ConnectRecord, Data, Value};
-use crate::runtime::plugin::{Config, Plugin, PluginCatalog, PluginKind, TaskId};
+use crate::runtime::plugin::{Plugin, PluginCatalog, TaskId};
 use crate::runtime::task::{SinkTask, TaskError};
+use crate::spec::{Config, PluginKind};
 
 /// Where `cargo xtask plugins` put the components (`SLUICE_TEST_TARGET_DIR` overrides it,
 /// e.g. to test components built elsewhere).
@@ -692,8 +693,10 @@ impl PluginCatalog for Unplanned<'_> {
 /// own `apply` gives, record for record, including for the records a plan does not fit.
 #[test]
 fn host_applied_struct_plans_give_what_the_plugins_give() {
+    use crate::config::ChainSpec;
     use crate::data::{Field, Schema, SchemaType};
-    use crate::runtime::transforms::{ChainSpec, RetryPolicy};
+    use crate::runtime::retry::RetryPolicy;
+    use crate::runtime::transforms::TransformChain;
     let (plugins, _cache) = load(&[plugin_path()]);
     const INSERT: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
     const MASK: &str = "org.apache.kafka.connect.transforms.MaskField$Value";
@@ -781,7 +784,7 @@ fn host_applied_struct_plans_give_what_the_plugins_give() {
     ));
     let run = |catalog: &dyn PluginCatalog| {
         let spec = ChainSpec::resolve(&raw, catalog).expect("valid chain");
-        let mut chain = spec.open(&id(0), RetryPolicy::none()).expect("open");
+        let mut chain = TransformChain::open(&spec, &id(0), RetryPolicy::none()).expect("open");
         // Two batches: the second one finds its plans cached.
         let mut out = chain.apply(records.clone()).expect("apply");
         out.extend(chain.apply(records.clone()).expect("apply"));

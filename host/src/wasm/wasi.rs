@@ -20,7 +20,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use super::engine::Owner;
 use super::guest_log::{self, LogBudget};
 use super::network::{Guard, NetworkPolicy};
-use crate::runtime::plugin::{Config, FileAccess, PluginSpec};
+use crate::spec::{Config, FileAccess, PluginSpec};
 
 /// A directory granted to the plugin through a config key.
 #[derive(Debug, Clone, PartialEq)]
@@ -364,7 +364,7 @@ impl tokio::io::AsyncWrite for LogStream {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::runtime::plugin::{ConfigDef, ConfigType, Importance, PluginKind};
+    use crate::spec::{ConfigDef, ConfigType, Importance, PluginKind};
 
     fn spec(access: FileAccess) -> PluginSpec {
         PluginSpec {

@@ -1,0 +1,112 @@
+//! Retrying a plugin call that failed with [`TaskError::Retriable`], as `errors.retry.*`
+//! configures (Kafka's `RetryWithToleranceOperator`).
+//!
+//! Design decision: the whole call is retried (a batch, never one record of it), with a
+//! delay doubling from 300 ms up to `errors.retry.delay.max.ms`, and every wait watches the
+//! task's stop flag so stopping a task never waits out a retry budget.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::backoff::sleep_unless_stopped;
+use super::task::TaskError;
+use crate::config::ErrorSettings;
+
+/// `errors.retry.timeout` / `errors.retry.delay.max.ms`: how long a retriable failure of a
+/// whole call is retried, with a delay doubling from 300 ms up to the max.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// `None`: retry forever (`-1`); zero: never retry.
+    pub timeout: Option<Duration>,
+    pub max_delay: Duration,
+    pub stop: Arc<AtomicBool>,
+}
+
+impl RetryPolicy {
+    /// The policy `settings` configure; `stop` ends a wait between retries early.
+    pub fn new(settings: &ErrorSettings, stop: Arc<AtomicBool>) -> Self {
+        RetryPolicy {
+            timeout: settings.retry_timeout,
+            max_delay: settings.retry_max_delay,
+            stop,
+        }
+    }
+
+    pub fn none() -> Self {
+        RetryPolicy {
+            timeout: Some(Duration::ZERO),
+            max_delay: Duration::from_secs(60),
+            stop: Arc::default(),
+        }
+    }
+
+    /// Whether a failed call is retried at all (callers keep a copy of its input only then).
+    pub fn enabled(&self) -> bool {
+        self.timeout != Some(Duration::ZERO)
+    }
+
+    /// Runs `call` until it returns anything but `Retriable`, or the retry budget is spent.
+    pub fn run<T>(&self, mut call: impl FnMut() -> Result<T, TaskError>) -> Result<T, TaskError> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(300);
+        loop {
+            match call() {
+                Err(TaskError::Retriable(m)) => {
+                    let budget_left = match self.timeout {
+                        None => true,
+                        Some(t) => start.elapsed() + delay <= t,
+                    };
+                    if !budget_left {
+                        return Err(TaskError::Retriable(m));
+                    }
+                    tracing::warn!(
+                        delay_ms = delay.as_millis() as u64,
+                        "retriable failure, retrying: {m}"
+                    );
+                    if !sleep_unless_stopped(delay, &self.stop) {
+                        return Err(TaskError::Retriable(format!(
+                            "{m} (stopped while retrying)"
+                        )));
+                    }
+                    delay = (delay * 2).min(self.max_delay);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retriable_failures_are_retried_within_the_timeout() {
+        let policy = RetryPolicy {
+            timeout: Some(Duration::from_secs(5)),
+            max_delay: Duration::from_millis(400),
+            stop: Arc::default(),
+        };
+        let mut n = 0;
+        let start = Instant::now();
+        let r = policy.run(|| {
+            n += 1;
+            if n < 3 {
+                Err(TaskError::Retriable("busy".into()))
+            } else {
+                Ok(n)
+            }
+        });
+        assert_eq!(r, Ok(3));
+        // 300 ms then 400 ms (capped).
+        assert!(
+            start.elapsed() >= Duration::from_millis(700),
+            "{:?}",
+            start.elapsed()
+        );
+        let none =
+            RetryPolicy::none().run(|| -> Result<(), _> { Err(TaskError::Retriable("x".into())) });
+        assert_eq!(none, Err(TaskError::Retriable("x".into())));
+    }
+}
