@@ -5,10 +5,9 @@
 //! `ConnectRecord`) so that converter and SMT semantics carry over one to one. Logical types
 //! (Decimal, Date, Time, Timestamp) are a base type plus a schema name, as in Connect.
 
-pub(crate) mod packed;
-pub(crate) mod plan;
 mod record;
 mod schema;
+mod source_batch;
 mod value;
 
 pub use record::{
@@ -16,4 +15,5 @@ pub use record::{
 };
 pub(crate) use schema::SchemaInterner;
 pub use schema::{logical, Field, Schema, SchemaRef, SchemaType};
+pub use source_batch::{MalformedBatch, SourceBatch};
 pub use value::Value;

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
+use super::retry::RetryPolicy;
 use super::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
+use super::transforms::{ChainError, ChainSegment, JoinStep};
 use crate::data::SourcePosition;
 use crate::spec::{Config, ConfigProblem, PluginHandle, PluginLookup, PluginSpec};
 
@@ -45,6 +47,19 @@ pub trait Plugin: Send + Sync {
         class: &str,
         config: &Config,
     ) -> Result<Box<dyn Transform>, TaskError>;
+    /// Joins consecutive steps of a transform chain (opened, without predicates, the first
+    /// one this plugin's) into one segment, when this plugin's implementation applies them
+    /// together more cheaply than the chain would one by one. Takes the steps it joins from
+    /// the front of `steps` and returns their segment, or takes none and returns `None`
+    /// (the default).
+    fn join_transforms(
+        &self,
+        steps: &mut Vec<JoinStep>,
+        retry: &RetryPolicy,
+    ) -> Result<Option<Box<dyn ChainSegment>>, ChainError> {
+        let _ = (steps, retry);
+        Ok(None)
+    }
     /// Opens one predicate instance; `class` is the configured `predicates.<alias>.type`.
     fn open_predicate(
         &self,

@@ -22,10 +22,10 @@ use super::errors::{ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
 use super::source_offsets::{OffsetTracker, SourceOffsetStore};
-use super::task::{Polled, SourceTask, TaskError};
+use super::task::{SourceTask, TaskError};
 use super::transforms::{ChainOutcome, TransformChain};
 use crate::config::{Config, ErrorSettings};
-use crate::data::{ConnectRecord, OffsetMap, SourceRecord};
+use crate::data::{ConnectRecord, OffsetMap, SourceBatch, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 
 /// Upper bound on records asked of the plugin per poll.
@@ -131,7 +131,7 @@ enum PollStageOutput {
     },
     /// One poll's records, not yet converted to host records (no SMTs: the produce stage
     /// converts them, which takes that work off the poll thread, the busier of the two).
-    Unconverted(Polled),
+    Unconverted(SourceBatch),
     /// The plugin or the chain failed; the task fails with this trace.
     Failed(String),
 }
@@ -306,7 +306,7 @@ fn poll_stage(
     let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     while !stop.load(Ordering::Relaxed) {
-        let polled = match task.poll_deferred(MAX_POLL_RECORDS) {
+        let polled = match task.poll(MAX_POLL_RECORDS) {
             Ok(b) => {
                 retry.reset();
                 b

@@ -4,8 +4,9 @@
 //! All calls are synchronous and may take CPU time: the runtime calls them from the task's
 //! own thread, never from an async executor thread.
 
-use crate::data::plan::PlanSide;
-use crate::data::{ConnectRecord, SourceRecord};
+use std::any::Any;
+
+use crate::data::{ConnectRecord, SourceBatch};
 
 /// The failure of a whole call into a plugin.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -37,53 +38,11 @@ pub struct TopicPartitionOffset {
 }
 
 pub trait SourceTask: Send {
-    /// Up to `max_records` new records; empty when nothing is available right now.
-    fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError>;
-    /// [`SourceTask::poll`], leaving the conversion of the records into the host's types to
-    /// whoever calls [`Polled::into_records`]: the source task's poll thread hands that work
-    /// to its produce thread, so the two share it. By default the records come converted.
-    fn poll_deferred(&mut self, max_records: u32) -> Result<Polled, TaskError> {
-        self.poll(max_records).map(Polled::ready)
-    }
+    /// Up to `max_records` new records; empty when nothing is available right now. The batch
+    /// may leave converting the records into host records to whoever calls
+    /// [`SourceBatch::into_records`] (the source task does that on its produce thread).
+    fn poll(&mut self, max_records: u32) -> Result<SourceBatch, TaskError>;
     fn stop(&mut self);
-}
-
-/// Records polled from a source, possibly not converted to the host's types yet.
-pub struct Polled {
-    len: usize,
-    convert: Box<dyn FnOnce() -> Result<Vec<SourceRecord>, TaskError> + Send>,
-}
-
-impl Polled {
-    pub fn ready(records: Vec<SourceRecord>) -> Polled {
-        Polled {
-            len: records.len(),
-            convert: Box::new(move || Ok(records)),
-        }
-    }
-
-    /// `len` records that `convert` produces (or fails to: the task then fails).
-    pub fn deferred(
-        len: usize,
-        convert: impl FnOnce() -> Result<Vec<SourceRecord>, TaskError> + Send + 'static,
-    ) -> Polled {
-        Polled {
-            len,
-            convert: Box::new(convert),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn into_records(self) -> Result<Vec<SourceRecord>, TaskError> {
-        (self.convert)()
-    }
 }
 
 pub trait SinkTask: Send {
@@ -104,37 +63,11 @@ pub enum Outcome {
     Fail(String),
 }
 
-pub trait Transform: Send {
+/// `Any`: a plugin implementation recognises its own transforms when it joins a chain's
+/// steps ([`super::plugin::Plugin::join_transforms`]).
+pub trait Transform: Any + Send {
     /// One outcome per input record, in input order.
     fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError>;
-
-    /// Whether [`Transform::apply_packed`] works (the plugin exports `packed-transforms`).
-    fn has_packed(&self) -> bool {
-        false
-    }
-
-    /// `apply` over a batch in the packed encoding (`docs/packed-batches.md`), returning the
-    /// packed transform output, so a chain can hand one step's output to the next without
-    /// decoding it on the host.
-    fn apply_packed(&mut self, _batch: &[u8]) -> Result<Vec<u8>, TaskError> {
-        Err(TaskError::Fatal(
-            "this transform has no packed form".to_string(),
-        ))
-    }
-
-    /// The side whose struct plans this transform gives (the plugin exports
-    /// `transform-plans`), or `None`: then the chain never asks for a plan. Asked once, when
-    /// the chain opens.
-    fn plan_side(&mut self) -> Result<Option<PlanSide>, TaskError> {
-        Ok(None)
-    }
-
-    /// The transform's struct plan for records whose planned side is a struct of the packed
-    /// schema `input` (`data::plan::encode_input`), packed as `docs/packed-batches.md`
-    /// ("Struct plans") describes; `None` leaves those records to `apply`.
-    fn struct_plan(&mut self, _input: &[u8]) -> Result<Option<Vec<u8>>, TaskError> {
-        Ok(None)
-    }
 }
 
 pub trait Predicate: Send {

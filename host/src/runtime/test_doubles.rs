@@ -9,15 +9,19 @@ use parking_lot::Mutex;
 use serde_json::json;
 
 use super::plugin::{Plugin, PluginCatalog, TaskId};
+use super::retry::RetryPolicy;
 use super::source_offsets::SourceOffsetStore;
 use super::task::{
     Outcome, Predicate, RecordFailure, SinkTask, SourceTask, TaskError, TopicPartitionOffset,
     Transform,
 };
+use super::transforms::{ChainError, ChainOutcome, ChainSegment, JoinStep};
 use super::worker::ConverterFactory;
 use crate::config::{get, ConverterConfig};
 use crate::convert::{ConvertError, Converter, HeaderConverter};
-use crate::data::{ConnectRecord, Data, Header, OffsetMap, SourcePosition, SourceRecord, Value};
+use crate::data::{
+    ConnectRecord, Data, Header, OffsetMap, SourceBatch, SourcePosition, SourceRecord, Value,
+};
 use crate::spec::{
     Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind, PluginSpec,
 };
@@ -146,12 +150,12 @@ pub struct TestSource {
 }
 
 impl SourceTask for TestSource {
-    fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
+    fn poll(&mut self, max_records: u32) -> Result<SourceBatch, TaskError> {
         if let Some(t) = &self.trap {
             return Err(TaskError::Trap(t.clone()));
         }
         let end = self.total.min(self.next + u64::from(max_records.min(100)));
-        let batch = (self.next..end)
+        let batch: Vec<SourceRecord> = (self.next..end)
             .map(|i| {
                 let mut record = ConnectRecord::new(
                     self.topic.clone(),
@@ -172,7 +176,7 @@ impl SourceTask for TestSource {
             })
             .collect();
         self.next = end;
-        Ok(batch)
+        Ok(batch.into())
     }
     fn stop(&mut self) {}
 }
@@ -319,7 +323,8 @@ impl Plugin for TestPlugin {
 
 /// A native SMT/predicate plugin, for chain tests without WASM. Transform behaviour by `class`:
 /// `…Suffix`: appends config `suffix` to string values ("fail" values fail);
-/// `…Drop`: drops everything. Predicate: value equals config `equals`.
+/// `…Drop`: drops everything. Predicate: value equals config `equals`. Two or more
+/// consecutive `…Suffix` steps are joined into one segment ([`SuffixRun`]).
 pub struct NativeSmt {
     spec: PluginSpec,
     /// Batch sizes seen by `apply` / `test` (one call per batch).
@@ -377,6 +382,35 @@ impl Transform for SuffixT {
             .collect())
     }
 }
+/// Consecutive `…Suffix` steps applied in one call per batch (`suffix-run` in `calls`); a
+/// "fail" value fails in the first step.
+struct SuffixRun {
+    /// Per step: its alias, class and suffix.
+    steps: Vec<(String, String, String)>,
+    calls: Arc<Mutex<Vec<(String, usize)>>>,
+}
+
+impl ChainSegment for SuffixRun {
+    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError> {
+        self.calls.lock().push(("suffix-run".into(), records.len()));
+        Ok(records
+            .into_iter()
+            .map(|mut r| match &r.value.value {
+                Value::String(s) if s == "fail" => ChainOutcome::Fail {
+                    class: self.steps[0].1.clone(),
+                    message: "cannot suffix 'fail'".into(),
+                },
+                Value::String(s) => {
+                    let suffixes: String = self.steps.iter().map(|(_, _, x)| x.as_str()).collect();
+                    r.value.value = Value::String(format!("{s}{suffixes}"));
+                    ChainOutcome::Keep(r)
+                }
+                _ => ChainOutcome::Keep(r),
+            })
+            .collect())
+    }
+}
+
 struct DropT(Arc<Mutex<Vec<(String, usize)>>>);
 impl Transform for DropT {
     fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<Outcome>, TaskError> {
@@ -432,6 +466,31 @@ impl Plugin for NativeSmt {
         } else {
             Ok(Box::new(DropT(self.calls.clone())))
         }
+    }
+    fn join_transforms(
+        &self,
+        steps: &mut Vec<JoinStep>,
+        _: &RetryPolicy,
+    ) -> Result<Option<Box<dyn ChainSegment>>, ChainError> {
+        let suffix = |s: &JoinStep| {
+            let any: &dyn std::any::Any = &*s.transform;
+            any.downcast_ref::<SuffixT>().map(|t| t.0.clone())
+        };
+        let n = steps.iter().take_while(|s| suffix(s).is_some()).count();
+        if n < 2 {
+            return Ok(None);
+        }
+        let joined = steps
+            .drain(..n)
+            .map(|s| {
+                let x = suffix(&s).unwrap_or_default();
+                (s.alias, s.class, x)
+            })
+            .collect();
+        Ok(Some(Box::new(SuffixRun {
+            steps: joined,
+            calls: self.calls.clone(),
+        })))
     }
     fn open_predicate(
         &self,

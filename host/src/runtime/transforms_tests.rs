@@ -88,6 +88,46 @@ fn chain_applies_in_order_with_predicate_negate_and_one_call_per_batch() {
     );
 }
 
+/// A plugin that joins consecutive steps gets them as one segment; the steps around it (with
+/// predicates, or not joined) still run one by one, and records keep their input order.
+#[test]
+fn runs_of_steps_without_predicates_are_offered_to_their_plugin_to_join() {
+    let calls = Arc::default();
+    let cat = catalog(&calls);
+    let spec = ChainSpec::resolve(
+        &cfg(&[
+            ("transforms", "a,b,c,dropIt"),
+            ("transforms.a.type", "x.Suffix"),
+            ("transforms.a.suffix", "-1"),
+            ("transforms.b.type", "x.Suffix"),
+            ("transforms.b.suffix", "-2"),
+            ("transforms.c.type", "x.Suffix"),
+            ("transforms.c.suffix", "-3"),
+            ("transforms.dropIt.type", "x.Drop"),
+            ("transforms.dropIt.predicate", "isX"),
+            ("predicates", "isX"),
+            ("predicates.isX.type", "x.Equals"),
+            ("predicates.isX.equals", "x-1-2-3"),
+        ]),
+        &cat,
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    let mut chain = TransformChain::open(&spec, &id(), RetryPolicy::none()).unwrap();
+    let out = chain.apply(vec![rec("a"), rec("fail"), rec("x")]).unwrap();
+    assert_eq!(
+        values(&out),
+        vec!["a-1-2-3", "<fail x.Suffix: cannot suffix 'fail'>", "<drop>"]
+    );
+    assert_eq!(
+        *calls.lock(),
+        vec![
+            ("suffix-run".to_string(), 3),
+            ("equals".to_string(), 2),
+            ("drop".to_string(), 1),
+        ]
+    );
+}
+
 #[test]
 fn empty_chain_keeps_everything() {
     let calls = Arc::default();

@@ -9,8 +9,8 @@
 //! Map: `registry` (scan + checks) → `cache` (precompiled artifacts, cached specs) →
 //! `plugin` (a loaded component as `runtime::plugin::Plugin`) → `source`/`sink`/`transform`
 //! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data
-//! for the structured interfaces, `data::packed` for the optional packed ones (preferred
-//! when a component exports them),
+//! for the structured interfaces, `packed` for the optional packed ones (preferred when a
+//! component exports them; it also runs consecutive packed transforms as one chain segment),
 //! `wasi` builds the deny-by-default sandbox, `network` the
 //! allow-listed network access, `engine` owns the engine and linker, `limits`
 //! the per-connector `wasm.*` limits, `guest_log` rate-limits plugin output, `inspect`
@@ -26,6 +26,7 @@ mod lift;
 mod limits;
 mod lower;
 mod network;
+mod packed;
 mod plugin;
 mod registry;
 mod sink;
@@ -36,9 +37,6 @@ mod wasi;
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-pub(crate) use lift::tests::sample_schema as lift_tests_sample_schema;
 
 use std::path::PathBuf;
 

@@ -22,10 +22,12 @@ use super::source::WasmSourceTask;
 use super::spec::{kind_name, problem};
 use super::transform::{WasmPredicate, WasmTransform};
 use super::wasi::{self, Missing};
-use super::{lower, spec};
+use super::{lower, packed, spec};
 use crate::data::SourcePosition;
 use crate::runtime::plugin::{Plugin, TaskId};
+use crate::runtime::retry::RetryPolicy;
 use crate::runtime::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
+use crate::runtime::transforms::{ChainError, ChainSegment, JoinStep};
 use crate::spec::{Config, ConfigProblem, PluginKind, PluginSpec};
 
 /// Export indices of the kind interface, resolved once at load time.
@@ -252,13 +254,26 @@ impl Plugin for WasmPlugin {
                 Some(p) => Some(inst.with(|store, i| p.load(store, i))?),
                 None => None,
             };
-            return Ok(Box::new(WasmTransform::packed(inst, guest, t, plans)));
+            return Ok(Box::new(WasmTransform::packed(
+                inst, guest, t, plans, class,
+            )?));
         }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let t = inst
             .call(|store, _| guest.transformer().call_create(store, class, &config))?
             .map_err(TaskError::Fatal)?;
         Ok(Box::new(WasmTransform::new(inst, guest, t)))
+    }
+
+    /// Joins the WASM transforms over `packed-transforms` at the front of `steps`, whichever
+    /// plugins opened them (`packed::join`).
+    fn join_transforms(
+        &self,
+        steps: &mut Vec<JoinStep>,
+        retry: &RetryPolicy,
+    ) -> Result<Option<Box<dyn ChainSegment>>, ChainError> {
+        let segment = packed::join(steps, retry)?;
+        Ok(segment.map(|s| Box::new(s) as Box<dyn ChainSegment>))
     }
 
     fn open_predicate(

@@ -6,9 +6,9 @@ use wasmtime::component::ResourceAny;
 use super::bindings::types as wit;
 use super::bindings::{packed_sink, sink_connector};
 use super::instance::PluginInstance;
+use super::packed::codec;
 use super::plugin::task_error;
 use super::{lift, lower};
-use crate::data::packed;
 use crate::data::ConnectRecord;
 use crate::runtime::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
 
@@ -55,7 +55,7 @@ impl SinkTask for WasmSinkTask {
             Guest::Packed(g) => {
                 // The records are freed while the plugin works (peak memory holds one form
                 // of the batch, not two); a retry gets them back from the bytes.
-                let bytes = packed::encode_batch(records);
+                let bytes = codec::encode_batch(records);
                 records.clear();
                 let result = self.inst.call_as("put", |store, _| {
                     g.packed_sink_task().call_put(store, task, &bytes)
@@ -63,7 +63,7 @@ impl SinkTask for WasmSinkTask {
                 return match result.map_err(task_error) {
                     Ok(failures) => check_failures(failures, count),
                     Err(TaskError::Retriable(m)) => {
-                        *records = packed::decode_batch(&bytes).map_err(|e| {
+                        *records = codec::decode_batch(&bytes).map_err(|e| {
                             TaskError::Fatal(format!("cannot keep the batch for a retry: {e}"))
                         })?;
                         Err(TaskError::Retriable(m))

@@ -7,10 +7,10 @@ use super::bindings::{packed_source, source_connector};
 use super::instance::PluginInstance;
 use super::lift;
 use super::limits::{self, OUTPUT_KEY};
+use super::packed::codec;
 use super::plugin::task_error;
-use crate::data::packed;
-use crate::data::SourceRecord;
-use crate::runtime::task::{Polled, SourceTask, TaskError};
+use crate::data::{MalformedBatch, SourceBatch};
+use crate::runtime::task::{SourceTask, TaskError};
 
 enum Guest {
     Structured(source_connector::Guest),
@@ -42,14 +42,10 @@ impl WasmSourceTask {
 }
 
 impl SourceTask for WasmSourceTask {
-    fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
-        self.poll_deferred(max_records)?.into_records()
-    }
-
     /// The records are lifted out of the component here (bounded by the limits checked
     /// below); turning them into host records (offset maps, data trees) is left to the
     /// caller's `into_records`.
-    fn poll_deferred(&mut self, max_records: u32) -> Result<Polled, TaskError> {
+    fn poll(&mut self, max_records: u32) -> Result<SourceBatch, TaskError> {
         let Some(task) = self.task else {
             return Err(TaskError::Fatal("source task polled after stop".into()));
         };
@@ -68,9 +64,9 @@ impl SourceTask for WasmSourceTask {
                 let count = batch.records.len();
                 let size = limits::source_batch_size(&batch);
                 check_poll(count, max_records, size, cap, "about ")?;
-                Ok(Polled::deferred(count, move || {
+                Ok(SourceBatch::deferred(count, move || {
                     lift::source_batch(batch).map_err(|e| {
-                        TaskError::Fatal(format!("source plugin returned malformed records: {e}"))
+                        MalformedBatch(format!("source plugin returned malformed records: {e}"))
                     })
                 }))
             }
@@ -82,14 +78,15 @@ impl SourceTask for WasmSourceTask {
                     })?
                     .map_err(task_error)?;
                 let malformed = |e: sluice_packed::Error| {
-                    TaskError::Fatal(format!(
+                    MalformedBatch(format!(
                         "source plugin returned a malformed packed batch: {e}"
                     ))
                 };
-                let count = packed::count(&bytes).map_err(malformed)?;
+                let count =
+                    codec::count(&bytes).map_err(|e| TaskError::Fatal(malformed(e).to_string()))?;
                 check_poll(count, max_records, bytes.len(), cap, "")?;
-                Ok(Polled::deferred(count, move || {
-                    packed::decode_source_batch(&bytes).map_err(malformed)
+                Ok(SourceBatch::deferred(count, move || {
+                    codec::decode_source_batch(&bytes).map_err(malformed)
                 }))
             }
         }

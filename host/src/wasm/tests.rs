@@ -10,7 +10,9 @@ use std::sync::Arc;
 use super::*;
 use crate::data::{ConnectRecord, Data, Value};
 use crate::runtime::plugin::{Plugin, PluginCatalog, TaskId};
-use crate::runtime::task::{SinkTask, TaskError};
+use crate::runtime::retry::RetryPolicy;
+use crate::runtime::task::{Outcome, SinkTask, SourceTask, TaskError};
+use crate::runtime::transforms::{ChainSegment, JoinStep, TransformChain};
 use crate::spec::{Config, PluginKind};
 
 /// Where `cargo xtask plugins` put the components (`SLUICE_TEST_TARGET_DIR` overrides it,
@@ -50,6 +52,13 @@ fn built(dir: &Path, name: &str) -> PathBuf {
 
 fn test_plugin(name: &str) -> PathBuf {
     built(&target_dir().join("test-plugins"), name)
+}
+
+/// `task.poll(max)`, converted into host records.
+fn poll(task: &mut dyn SourceTask, max: u32) -> Result<Vec<crate::data::SourceRecord>, TaskError> {
+    task.poll(max)?
+        .into_records()
+        .map_err(|e| TaskError::Fatal(e.to_string()))
 }
 
 fn id(task: u32) -> TaskId {
@@ -247,7 +256,7 @@ fn the_second_load_uses_the_cache_and_a_corrupt_artifact_is_rebuilt() {
         let mut task = source
             .open_source(&id(0), &task_config, vec![])
             .expect("open");
-        let records = task.poll(10).expect("poll");
+        let records = poll(task.as_mut(), 10).expect("poll");
         task.stop();
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].record.value.value, Value::from("cached"));
@@ -332,8 +341,8 @@ fn datagen_polls_deterministic_records_through_the_adapter() {
         let mut t = datagen
             .open_source(&id(task), &datagen_config(), vec![])
             .expect("open");
-        let first = t.poll(10).expect("poll");
-        let second = t.poll(10).expect("poll");
+        let first = poll(t.as_mut(), 10).expect("poll");
+        let second = poll(t.as_mut(), 10).expect("poll");
         t.stop();
         (first, second)
     };
@@ -470,7 +479,7 @@ fn packed_and_structured_interfaces_give_the_same_results() {
         let mut t = plugin
             .open_source(&id(0), &datagen_config(), vec![])
             .expect("open");
-        let records = t.poll(200).expect("poll");
+        let records = poll(t.as_mut(), 200).expect("poll");
         t.stop();
         records
     };
@@ -497,7 +506,7 @@ fn packed_and_structured_interfaces_give_the_same_results() {
         let mut out = Vec::new();
         for o in insert.apply(records.clone()).expect("apply") {
             match o {
-                crate::runtime::task::Outcome::Keep(r) => out.push(r),
+                Outcome::Keep(r) => out.push(r),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -508,7 +517,7 @@ fn packed_and_structured_interfaces_give_the_same_results() {
     assert_eq!(packed.len(), records.len());
     assert_eq!(packed, structured);
     assert!(
-        matches!(&packed[0], crate::runtime::task::Outcome::Keep(r) if r.value.schema.as_ref().is_some_and(|s| s.fields.iter().any(|f| f.name == "ts"))),
+        matches!(&packed[0], Outcome::Keep(r) if r.value.schema.as_ref().is_some_and(|s| s.fields.iter().any(|f| f.name == "ts"))),
         "the field was inserted: {:?}",
         packed[0]
     );
@@ -574,7 +583,7 @@ fn file_source_reads_the_granted_directory_and_nothing_else() {
         let mut task = source.open_source(&id(0), &cfg, vec![])?;
         let mut out = Vec::new();
         for _ in 0..3 {
-            for r in task.poll(100)? {
+            for r in poll(task.as_mut(), 100)? {
                 out.push(r.record.value.value.as_str().unwrap_or_default().to_owned());
             }
         }
@@ -695,8 +704,6 @@ impl PluginCatalog for Unplanned<'_> {
 fn host_applied_struct_plans_give_what_the_plugins_give() {
     use crate::config::ChainSpec;
     use crate::data::{Field, Schema, SchemaType};
-    use crate::runtime::retry::RetryPolicy;
-    use crate::runtime::transforms::TransformChain;
     let (plugins, _cache) = load(&[plugin_path()]);
     const INSERT: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
     const MASK: &str = "org.apache.kafka.connect.transforms.MaskField$Value";
@@ -788,21 +795,70 @@ fn host_applied_struct_plans_give_what_the_plugins_give() {
         // Two batches: the second one finds its plans cached.
         let mut out = chain.apply(records.clone()).expect("apply");
         out.extend(chain.apply(records.clone()).expect("apply"));
-        (out, chain.planned())
+        out
     };
-    let (planned, counts) = run(&plugins);
-    let (unplanned, none) = run(&Unplanned(&plugins));
-    assert_eq!(none, vec![0, 0, 0]);
-    // InsertField plans the 32 records with a timestamp of each batch; the 8 without fall
-    // through to `apply`, whose output the later steps plan too (all 40 well-formed struct
-    // records). The three records no plan fits go through `apply` in every step.
-    assert_eq!(
-        counts,
-        vec![64, 80, 80],
-        "records rewritten by plans, per step"
-    );
+    let planned = run(&plugins);
+    let unplanned = run(&Unplanned(&plugins));
     assert_eq!(planned.len(), unplanned.len());
     for (i, (p, u)) in planned.iter().zip(&unplanned).enumerate() {
         assert_eq!(p, u, "record {i}");
     }
+
+    // The same steps as the segment the chain joins them into: the plans do the work.
+    let mut segment = joined(&plugins, &raw, &["insert", "mask", "rename"]);
+    let mut out = segment.apply(records.clone()).expect("apply");
+    out.extend(segment.apply(records.clone()).expect("apply"));
+    assert_eq!(out, planned);
+    // InsertField plans the 32 records with a timestamp of each batch; the 8 without fall
+    // through to `apply`, whose output the later steps plan too (all 40 well-formed struct
+    // records). The three records no plan fits go through `apply` in every step.
+    assert_eq!(
+        segment.planned(),
+        vec![64, 80, 80],
+        "records rewritten by plans, per step"
+    );
+    // Without plans, every record crosses through the plugins' packed `apply`, encoded once
+    // for the whole segment.
+    let mut segment = joined(&Unplanned(&plugins), &raw, &["insert", "mask", "rename"]);
+    let mut out = segment.apply(records.clone()).expect("apply");
+    out.extend(segment.apply(records.clone()).expect("apply"));
+    assert_eq!(out, unplanned);
+    assert_eq!(segment.planned(), vec![0, 0, 0]);
+    let packed = segment.packed();
+    assert_eq!(packed[0], 2 * records.len() as u64, "{packed:?}");
+    assert!(packed.iter().all(|&n| n > 0), "{packed:?}");
+}
+
+/// The transforms `aliases` of chain config `raw`, opened from `catalog` and joined into one
+/// packed segment (as `ChainSpec::open` has `WasmPlugin::join_transforms` do).
+fn joined(catalog: &dyn PluginCatalog, raw: &Config, aliases: &[&str]) -> packed::FusedSteps {
+    let mut steps = Vec::new();
+    for alias in aliases {
+        let prefix = format!("transforms.{alias}.");
+        let class = raw
+            .iter()
+            .find(|(k, _)| *k == format!("{prefix}type"))
+            .map(|(_, v)| v.clone())
+            .expect("type");
+        let config: Config = raw
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+            .filter(|(k, _)| k != "type")
+            .collect();
+        let transform = catalog
+            .find(&class)
+            .expect("plugin")
+            .open_transform(&id(0), &class, &config)
+            .expect("open");
+        steps.push(JoinStep {
+            alias: alias.to_string(),
+            class,
+            transform,
+        });
+    }
+    let segment = packed::join(&mut steps, &RetryPolicy::none())
+        .expect("join")
+        .expect("packed transforms are joined");
+    assert!(steps.is_empty(), "every step joined");
+    segment
 }

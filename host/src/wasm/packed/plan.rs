@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use sluice_packed::{plan_source, write_schema, Error, Reader, Writer};
 
-use super::packed::{read_schema, read_value};
-use super::{ConnectRecord, Schema, SchemaRef, SchemaType, Value};
+use super::codec::{read_schema, read_value};
+use crate::data::{ConnectRecord, Schema, SchemaRef, SchemaType, Value};
 
 /// The side of a record a transform's plans rewrite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

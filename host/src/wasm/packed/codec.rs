@@ -520,7 +520,7 @@ pub(crate) fn rebatch(out: &[u8], inputs: usize) -> Result<(Vec<u8>, Vec<StepOut
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::wasm::lift_tests_sample_schema as sample_schema;
+    use crate::wasm::lift::tests::sample_schema;
 
     fn record(i: i64, schema: &SchemaRef) -> ConnectRecord {
         ConnectRecord {
