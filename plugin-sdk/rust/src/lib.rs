@@ -70,10 +70,30 @@
 //!
 //! A panic in plugin code aborts the instance (a trap): the host fails that task only. Use
 //! [`TaskError`], [`RecordFailure`], [`Outcome::Fail`] for expected failures.
+//!
+//! # Helpers for Kafka-compatible plugins
+//!
+//! [`java`] reproduces the Java library output Kafka's plugins expose (`Double.toString`,
+//! `BigDecimal`, dates, schema type names); [`KeyValueClass`] and [`Side`] serve Kafka's
+//! `…$Key` / `…$Value` transform pairs with one plugin.
+//!
+//! # The fast path (optional)
+//!
+//! Every plugin already crosses the boundary in packed batches (the SDK exports the packed
+//! interfaces for it). Two opt-in traits go further, each implemented next to the basic
+//! trait and named in the export macro:
+//!
+//! - [`StructPlans`]: a transform that rewrites a struct side the same way for every record
+//!   of one schema describes that once per schema ([`StructPlan`]); the host then rewrites
+//!   such records without calling the plugin. `export_transform!(MyTransform: StructPlans)`.
+//! - [`BorrowedSink`]: a sink gets records whose strings and bytes point into the host's
+//!   batch ([`RecordRef`]). `export_sink!(MySink: BorrowedSink)`.
 
 #[doc(hidden)]
 pub mod bindings;
 mod config;
+pub mod java;
+mod key_value;
 pub mod log;
 mod packed;
 mod plan;
@@ -91,14 +111,15 @@ mod wire;
 pub use config::{
     Config, ConfigDef, ConfigError, ConfigProblem, ConfigType, FileAccess, Importance, PluginSpec,
 };
-pub use plan::{FieldSource, StructPlan};
+pub use key_value::KeyValueClass;
+pub use plan::{FieldSource, StructPlan, StructPlans};
 pub use predicate::Predicate;
 pub use record::{
     Header, OffsetMap, OffsetValue, Record, RecordFailure, RecordRef, Side, SourcePosition,
     SourceRecord, TaskError, TimestampType, TopicPartitionOffset, ValueRef,
 };
 pub use schema::{logical, Field, Schema, SchemaCache, SchemaRef, SchemaType, StructSchemaBuilder};
-pub use sink::Sink;
+pub use sink::{BorrowedSink, Sink};
 pub use source::Source;
 pub use transform::{Outcome, Transform};
 pub use value::{DataError, Struct, Value};
@@ -107,8 +128,9 @@ pub use value::{DataError, Struct, Value};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::bindings;
+    pub use crate::packed::{NoPlans, WithPlans};
     pub use crate::predicate::PredicateExport;
-    pub use crate::sink::SinkExport;
+    pub use crate::sink::{BorrowedRecords, OwnedRecords, SinkExport};
     pub use crate::source::SourceExport;
     pub use crate::transform::TransformExport;
 }
@@ -139,20 +161,36 @@ macro_rules! export_source {
 
 /// Exports a [`Sink`] implementation as the component's `sink` world.
 ///
-/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_sink!(MySink);`
+/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_sink!(MySink);`,
+/// or `export_sink!(MySink: BorrowedSink)` for a sink that also implements [`BorrowedSink`].
 #[macro_export]
 macro_rules! export_sink {
     ($ty:ty) => {
+        $crate::__export_sink!($ty, $crate::Sink, $crate::__private::OwnedRecords);
+    };
+    ($ty:ty : BorrowedSink) => {
+        $crate::__export_sink!(
+            $ty,
+            $crate::BorrowedSink,
+            $crate::__private::BorrowedRecords
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_sink {
+    ($ty:ty, $bound:path, $records:ty) => {
         // Native builds (unit tests of plugin logic) get no exports: the WIT export names
         // are not valid native symbol names. They still check the trait is implemented.
         #[cfg(not(target_arch = "wasm32"))]
         const _: fn() = || {
-            fn implements<T: $crate::Sink>() {}
+            fn implements<T: $bound>() {}
             implements::<$ty>();
         };
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __SluiceExport = $crate::__private::SinkExport<$ty>;
+            type __SluiceExport = $crate::__private::SinkExport<$ty, $records>;
     $crate::__private::bindings::plugin_world::__sluice_export_plugin_part!(
                 __SluiceExport with_types_in $crate::__private::bindings::plugin_world);
     $crate::__private::bindings::sink::__sluice_export_sink_part!(
@@ -163,20 +201,33 @@ macro_rules! export_sink {
 
 /// Exports a [`Transform`] implementation as the component's `transform` world.
 ///
-/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_transform!(MyTransform);`
+/// Use it once, at the top level of the plugin crate: `sluice_plugin_sdk::export_transform!(MyTransform);`,
+/// or `export_transform!(MyTransform: StructPlans)` for a transform that also implements
+/// [`StructPlans`].
 #[macro_export]
 macro_rules! export_transform {
     ($ty:ty) => {
+        $crate::__export_transform!($ty, $crate::Transform, $crate::__private::NoPlans);
+    };
+    ($ty:ty : StructPlans) => {
+        $crate::__export_transform!($ty, $crate::StructPlans, $crate::__private::WithPlans);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_transform {
+    ($ty:ty, $bound:path, $plans:ty) => {
         // Native builds (unit tests of plugin logic) get no exports: the WIT export names
         // are not valid native symbol names. They still check the trait is implemented.
         #[cfg(not(target_arch = "wasm32"))]
         const _: fn() = || {
-            fn implements<T: $crate::Transform>() {}
+            fn implements<T: $bound>() {}
             implements::<$ty>();
         };
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type __SluiceExport = $crate::__private::TransformExport<$ty>;
+            type __SluiceExport = $crate::__private::TransformExport<$ty, $plans>;
     $crate::__private::bindings::plugin_world::__sluice_export_plugin_part!(
                 __SluiceExport with_types_in $crate::__private::bindings::plugin_world);
     $crate::__private::bindings::transform::__sluice_export_transform_part!(

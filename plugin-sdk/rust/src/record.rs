@@ -379,6 +379,7 @@ impl ValueRef<'_> {
         }
     }
 
+    /// The value as an owned [`Value`], moving a decoded one.
     pub fn into_value(self) -> Value {
         match self {
             ValueRef::Owned(v) => v,
@@ -387,11 +388,11 @@ impl ValueRef<'_> {
     }
 }
 
-/// A sink record borrowed from the batch the host sent (see [`Sink::put_borrowed`]): the
-/// topic and top-level string or bytes keys and values point into the batch instead of being
+/// A sink record borrowed from the batch the host sent (see [`BorrowedSink`]): the topic
+/// and top-level string or bytes keys and values point into the batch instead of being
 /// copied into a [`Record`] of their own.
 ///
-/// [`Sink::put_borrowed`]: crate::Sink::put_borrowed
+/// [`BorrowedSink`]: crate::BorrowedSink
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRef<'a> {
     pub topic: &'a str,
@@ -404,6 +405,31 @@ pub struct RecordRef<'a> {
     pub value_schema: Option<SchemaRef>,
     pub value: ValueRef<'a>,
     pub headers: Vec<Header>,
+}
+
+impl<'a> From<&'a Record> for RecordRef<'a> {
+    /// Borrows what a batch would lend (the topic, a top-level string or bytes key and
+    /// value): how a test hands [`BorrowedSink::put_borrowed`](crate::BorrowedSink) the
+    /// records it gives `put`.
+    fn from(r: &'a Record) -> RecordRef<'a> {
+        let borrow = |v: &'a Value| match v {
+            Value::String(s) => ValueRef::Str(s),
+            Value::Bytes(b) => ValueRef::Bytes(b),
+            other => ValueRef::Owned(other.clone()),
+        };
+        RecordRef {
+            topic: &r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: r.timestamp,
+            timestamp_type: r.timestamp_type,
+            key_schema: r.key_schema.clone(),
+            key: borrow(&r.key),
+            value_schema: r.value_schema.clone(),
+            value: borrow(&r.value),
+            headers: r.headers.clone(),
+        }
+    }
 }
 
 impl RecordRef<'_> {

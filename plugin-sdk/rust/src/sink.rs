@@ -2,7 +2,9 @@
 //!
 //! Records the SDK cannot decode are reported as failures of their own (so they reach the
 //! dead letter queue) and never reach [`Sink::put`]; failure indices the plugin returns are
-//! mapped back to positions in the host's batch.
+//! mapped back to positions in the host's batch. The adapter is generic over how packed
+//! batches reach the plugin: as owned [`Record`]s for a plain [`Sink`], or borrowed for a
+//! [`BorrowedSink`].
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -71,20 +73,6 @@ pub trait Sink: Sized + 'static {
     /// that were not written; every other record counts as accepted.
     fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError>;
 
-    /// [`put`](Self::put) over records borrowed from the host's batch: the topic and
-    /// top-level string and bytes keys and values point into the batch rather than being
-    /// copied (see [`RecordRef`]). The SDK calls this for every batch that reaches the plugin
-    /// as packed bytes (hosts with the packed interfaces, i.e. Sluice); the default turns the
-    /// records into owned [`Record`]s and calls `put`. A sink that only reads its records
-    /// (writes them out, sends them on) can implement it to skip one allocation and copy per
-    /// string; it must do what `put` does with the same records.
-    fn put_borrowed(
-        &mut self,
-        records: Vec<RecordRef<'_>>,
-    ) -> Result<Vec<RecordFailure>, TaskError> {
-        self.put(records.into_iter().map(RecordRef::into_record).collect())
-    }
-
     /// Makes everything accepted so far durable. The host commits `offsets` (next offset to
     /// read per partition) only after this returns `Ok`.
     fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
@@ -95,10 +83,67 @@ pub trait Sink: Sized + 'static {
     fn stop(&mut self) {}
 }
 
-#[doc(hidden)]
-pub struct SinkExport<T>(PhantomData<T>);
+/// The borrowed-records fast path of a [`Sink`]: [`put`](Sink::put) over records borrowed
+/// from the host's batch. Implement it next to `Sink` and export with
+/// `export_sink!(MySink: BorrowedSink)`.
+///
+/// The topic and top-level string and bytes keys and values point into the batch the host
+/// sent rather than being copied (see [`RecordRef`]); any other value arrives decoded. The
+/// SDK calls `put_borrowed` for every batch that reaches the plugin as packed bytes (hosts
+/// with the packed interfaces, i.e. Sluice) and `put` for the others, so both must write
+/// the same for the same records. Worth it for a sink that only reads its records (writes
+/// them out, sends them on): it skips one allocation and copy per string.
+///
+/// ```
+/// use sluice_plugin_sdk::*;
+///
+/// /// Counts the bytes of string values.
+/// struct CountBytes { total: usize }
+///
+/// impl Sink for CountBytes {
+///     fn spec() -> PluginSpec {
+///         PluginSpec::new("count-bytes", "0.1.0")
+///     }
+///     fn open(_config: Config) -> Result<Self, TaskError> {
+///         Ok(CountBytes { total: 0 })
+///     }
+///     fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError> {
+///         self.total += records.iter().filter_map(|r| r.value.as_str()).map(str::len).sum::<usize>();
+///         Ok(Vec::new())
+///     }
+/// }
+///
+/// impl BorrowedSink for CountBytes {
+///     fn put_borrowed(&mut self, records: Vec<RecordRef<'_>>) -> Result<Vec<RecordFailure>, TaskError> {
+///         for r in &records {
+///             match &r.value {
+///                 ValueRef::Str(s) => self.total += s.len(),
+///                 ValueRef::Owned(Value::String(s)) => self.total += s.len(),
+///                 _ => {}
+///             }
+///         }
+///         Ok(Vec::new())
+///     }
+/// }
+///
+/// // In a plugin crate: sluice_plugin_sdk::export_sink!(CountBytes: BorrowedSink);
+/// # let mut s = CountBytes::open(Config::default()).unwrap();
+/// # let record = Record::new("t").with_value(None, "abc");
+/// # s.put_borrowed(vec![RecordRef::from(&record)]).unwrap();
+/// # assert_eq!(s.total, 3);
+/// ```
+pub trait BorrowedSink: Sink {
+    /// Delivers a batch of borrowed records; as [`Sink::put`].
+    fn put_borrowed(
+        &mut self,
+        records: Vec<RecordRef<'_>>,
+    ) -> Result<Vec<RecordFailure>, TaskError>;
+}
 
-impl<T: Sink> Describe for SinkExport<T> {
+#[doc(hidden)]
+pub struct SinkExport<T, M>(PhantomData<(T, M)>);
+
+impl<T: Sink, M: PackedRecords<T>> Describe for SinkExport<T, M> {
     const KIND: PluginKind = PluginKind::Sink;
     fn spec() -> PluginSpec {
         T::spec()
@@ -108,8 +153,8 @@ impl<T: Sink> Describe for SinkExport<T> {
     }
 }
 
-impl<T: Sink> export::Guest for SinkExport<T> {
-    type SinkTask = SinkTaskExport<T>;
+impl<T: Sink, M: PackedRecords<T>> export::Guest for SinkExport<T, M> {
+    type SinkTask = SinkTaskExport<T, M>;
 
     fn task_configs(config: wit::Config, max_tasks: u32) -> Result<Vec<wit::Config>, String> {
         let config = plugin::config::<Self>(config);
@@ -118,14 +163,67 @@ impl<T: Sink> export::Guest for SinkExport<T> {
     }
 }
 
+/// How the records of a packed batch reach the plugin. Named by the export macros only.
 #[doc(hidden)]
-pub struct SinkTaskExport<T>(RefCell<T>);
+pub trait PackedRecords<T: Sink>: Sized + 'static {
+    /// Decodes `bytes` and puts the records.
+    fn put(
+        task: &SinkTaskExport<T, Self>,
+        bytes: &[u8],
+    ) -> Result<Vec<wit::RecordFailure>, wit::TaskError>;
+}
 
-impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
+/// A plain [`Sink`]: decoded into owned records for [`Sink::put`].
+#[doc(hidden)]
+pub struct OwnedRecords;
+
+impl<T: Sink> PackedRecords<T> for OwnedRecords {
+    fn put(
+        task: &SinkTaskExport<T, Self>,
+        bytes: &[u8],
+    ) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        let lifted = packed::decode_batch(bytes).map_err(malformed)?;
+        task.put_decoded(lifted, |task, records| task.put(records))
+    }
+}
+
+/// A [`BorrowedSink`]: records borrowing from the batch for [`BorrowedSink::put_borrowed`].
+#[doc(hidden)]
+pub struct BorrowedRecords;
+
+impl<T: BorrowedSink> PackedRecords<T> for BorrowedRecords {
+    fn put(
+        task: &SinkTaskExport<T, Self>,
+        bytes: &[u8],
+    ) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        let lifted = packed::decode_batch_borrowed(bytes).map_err(malformed)?;
+        task.put_decoded(lifted, |task, records| task.put_borrowed(records))
+    }
+}
+
+fn malformed(e: sluice_packed::Error) -> wit::TaskError {
+    wit::TaskError::Fatal(format!("the host sent a malformed packed batch: {e}"))
+}
+
+#[doc(hidden)]
+pub struct SinkTaskExport<T, M> {
+    task: RefCell<T>,
+    records: PhantomData<M>,
+}
+
+impl<T: Sink, M: PackedRecords<T>> SinkTaskExport<T, M> {
+    fn start(config: wit::Config) -> Result<SinkTaskExport<T, M>, wit::TaskError> {
+        let config = plugin::config::<SinkExport<T, M>>(config);
+        Ok(SinkTaskExport {
+            task: RefCell::new(T::open(config).map_err(lower_task_error)?),
+            records: PhantomData,
+        })
+    }
+}
+
+impl<T: Sink, M: PackedRecords<T>> export::GuestSinkTask for SinkTaskExport<T, M> {
     fn open(config: wit::Config) -> Result<export::SinkTask, wit::TaskError> {
-        let config = plugin::config::<SinkExport<T>>(config);
-        let task = T::open(config).map_err(lower_task_error)?;
-        Ok(export::SinkTask::new(SinkTaskExport(RefCell::new(task))))
+        Ok(export::SinkTask::new(Self::start(config)?))
     }
 
     fn put(&self, batch: wit::Batch) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
@@ -137,11 +235,11 @@ impl<T: Sink> export::GuestSinkTask for SinkTaskExport<T> {
     }
 
     fn stop(&self) {
-        self.0.borrow_mut().stop();
+        self.task.borrow_mut().stop();
     }
 }
 
-impl<T: Sink> SinkTaskExport<T> {
+impl<T: Sink, M> SinkTaskExport<T, M> {
     /// `put` over records already decoded (structured).
     fn put_lifted(
         &self,
@@ -174,7 +272,7 @@ impl<T: Sink> SinkTaskExport<T> {
             }
         }
         if !records.is_empty() {
-            for f in put(&mut self.0.borrow_mut(), records).map_err(lower_task_error)? {
+            for f in put(&mut self.task.borrow_mut(), records).map_err(lower_task_error)? {
                 let index = positions.get(f.index as usize).copied().ok_or_else(|| {
                     wit::TaskError::Fatal(format!(
                         "plugin bug: put() reported a failure at index {} of a {}-record batch",
@@ -201,32 +299,25 @@ impl<T: Sink> SinkTaskExport<T> {
                 offset: o.offset,
             })
             .collect();
-        self.0
+        self.task
             .borrow_mut()
             .flush(&offsets)
             .map_err(lower_task_error)
     }
 }
 
-impl<T: Sink> packed_export::Guest for SinkExport<T> {
-    type PackedSinkTask = SinkTaskExport<T>;
+impl<T: Sink, M: PackedRecords<T>> packed_export::Guest for SinkExport<T, M> {
+    type PackedSinkTask = SinkTaskExport<T, M>;
 }
 
 /// The same task behind the packed interface: only `put`'s batch is encoded differently.
-impl<T: Sink> packed_export::GuestPackedSinkTask for SinkTaskExport<T> {
+impl<T: Sink, M: PackedRecords<T>> packed_export::GuestPackedSinkTask for SinkTaskExport<T, M> {
     fn open(config: wit::Config) -> Result<packed_export::PackedSinkTask, wit::TaskError> {
-        let config = plugin::config::<SinkExport<T>>(config);
-        let task = T::open(config).map_err(lower_task_error)?;
-        Ok(packed_export::PackedSinkTask::new(SinkTaskExport(
-            RefCell::new(task),
-        )))
+        Ok(packed_export::PackedSinkTask::new(Self::start(config)?))
     }
 
     fn put(&self, records: Vec<u8>) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
-        let lifted = packed::decode_batch_borrowed(&records).map_err(|e| {
-            wit::TaskError::Fatal(format!("the host sent a malformed packed batch: {e}"))
-        })?;
-        self.put_decoded(lifted, |task, records| task.put_borrowed(records))
+        M::put(self, &records)
     }
 
     fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
@@ -234,6 +325,6 @@ impl<T: Sink> packed_export::GuestPackedSinkTask for SinkTaskExport<T> {
     }
 
     fn stop(&self) {
-        self.0.borrow_mut().stop();
+        self.task.borrow_mut().stop();
     }
 }

@@ -1,18 +1,19 @@
 //! Helpers for testing plugins natively (`cargo test`), without a host.
 
 use crate::config::Config;
-use crate::packed;
+use crate::packed::{self, NoPlans, PlanCache, WithPlans};
+use crate::plan::StructPlans;
 use crate::record::Record;
-use crate::transform::{Outcome, Transform};
+use crate::transform::Outcome;
 
 /// Runs `records` through a transform's packed interface twice, once with its
-/// [`struct_plan`](Transform::struct_plan)s and once with every record going through
-/// [`apply`](Transform::apply), and panics unless both give the same outcomes. Returns the
+/// [`struct_plan`](StructPlans::struct_plan)s and once with every record going through
+/// [`apply`](crate::Transform::apply), and panics unless both give the same outcomes. Returns the
 /// outcomes and how many records a plan rewrote, so a test can also check that the plans
 /// were used at all.
 ///
-/// `class` and `config` are what [`Transform::create`] gets.
-pub fn check_struct_plans<T: Transform>(
+/// `class` and `config` are what [`Transform::create`](crate::Transform::create) gets.
+pub fn check_struct_plans<T: StructPlans>(
     class: &str,
     config: &Config,
     records: &[Record],
@@ -20,15 +21,16 @@ pub fn check_struct_plans<T: Transform>(
     let batch = packed::encode_batch(records);
     let create = || T::create(class, config.clone()).unwrap_or_else(|e| panic!("create: {e}"));
 
-    let mut cache = packed::PlanCache::default();
-    let planned = packed::apply_transform(&mut create(), &batch, &mut cache)
+    let mut cache = PlanCache::default();
+    let planned = packed::apply_transform::<T, WithPlans>(&mut create(), &batch, &mut cache)
         .unwrap_or_else(|e| panic!("planned apply: {e}"));
     let planned = packed::decode_outcomes(&planned)
         .unwrap_or_else(|e| panic!("planned output does not decode: {e}"));
 
     // The record path, through the same encoding both ways.
     let expected =
-        packed::apply_unplanned(&mut create(), &batch).unwrap_or_else(|e| panic!("apply: {e}"));
+        packed::apply_transform::<T, NoPlans>(&mut create(), &batch, &mut PlanCache::default())
+            .unwrap_or_else(|e| panic!("apply: {e}"));
     let expected = packed::decode_outcomes(&expected)
         .unwrap_or_else(|e| panic!("apply output does not decode: {e}"));
     assert_eq!(

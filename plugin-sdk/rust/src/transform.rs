@@ -1,8 +1,10 @@
 //! Single message transforms: the [`Transform`] trait and its adapter to the `transforms`
-//! export.
+//! export (and to `packed-transforms` and `transform-plans`, which Sluice prefers).
 //!
 //! The plugin sees one record at a time, but the WASM call stays batched: the SDK lifts the
 //! whole batch, loops over it, and lowers every kept record into one shared schema table.
+//! The adapter is generic over a [`PlanSource`]: a transform that also implements
+//! [`StructPlans`](crate::StructPlans) is exported with its plans, any other without.
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
@@ -13,11 +15,9 @@ use crate::bindings::transform::exports::sluice::connect::packed_transforms as p
 use crate::bindings::transform::exports::sluice::connect::transform_plans as plans_export;
 use crate::bindings::transform::exports::sluice::connect::transforms as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
-use crate::packed;
-use crate::plan::StructPlan;
+use crate::packed::{self, PlanCache, PlanSource};
 use crate::plugin::{self, Describe};
 use crate::record::{Record, Side};
-use crate::schema::SchemaRef;
 use crate::wire;
 
 /// What became of one record.
@@ -70,26 +70,12 @@ pub trait Transform: Sized + 'static {
 
     /// Transforms one record.
     fn apply(&mut self, record: Record) -> Outcome;
-
-    /// The side whose struct [`struct_plan`](Self::struct_plan) rewrites, or `None` (the
-    /// default) when this transform has no plans and every record goes through `apply`.
-    fn plan_side(&self) -> Option<Side> {
-        None
-    }
-
-    /// An optional fast path (see [`StructPlan`]): how every record whose
-    /// [`plan_side`](Self::plan_side) is a non-null struct of schema `input` is rewritten.
-    /// The plan must produce exactly what `apply` would. `None` (the default) sends such
-    /// records through `apply`. Called once per input schema, not per record.
-    fn struct_plan(&mut self, _input: &SchemaRef) -> Option<StructPlan> {
-        None
-    }
 }
 
 #[doc(hidden)]
-pub struct TransformExport<T>(PhantomData<T>);
+pub struct TransformExport<T, P>(PhantomData<(T, P)>);
 
-impl<T: Transform> Describe for TransformExport<T> {
+impl<T: Transform, P: PlanSource<T>> Describe for TransformExport<T, P> {
     const KIND: PluginKind = PluginKind::Transform;
     fn spec() -> PluginSpec {
         T::spec()
@@ -99,28 +85,36 @@ impl<T: Transform> Describe for TransformExport<T> {
     }
 }
 
-impl<T: Transform> export::Guest for TransformExport<T> {
-    type Transformer = TransformerExport<T>;
+impl<T: Transform, P: PlanSource<T>> export::Guest for TransformExport<T, P> {
+    type Transformer = TransformerExport<T, P>;
 }
 
+/// One configured transform, and the plans compiled for it so far.
 #[doc(hidden)]
-pub struct TransformerExport<T>(RefCell<T>, RefCell<packed::PlanCache>);
+pub struct TransformerExport<T, P> {
+    transform: RefCell<T>,
+    plans: RefCell<PlanCache>,
+    source: PhantomData<P>,
+}
 
-impl<T> TransformerExport<T> {
-    fn new(transform: T) -> TransformerExport<T> {
-        TransformerExport(RefCell::new(transform), RefCell::default())
+impl<T: Transform, P: PlanSource<T>> TransformerExport<T, P> {
+    fn configure(class: &str, config: wit::Config) -> Result<TransformerExport<T, P>, String> {
+        let config = plugin::config::<TransformExport<T, P>>(config);
+        Ok(TransformerExport {
+            transform: RefCell::new(T::create(class, config)?),
+            plans: RefCell::default(),
+            source: PhantomData,
+        })
     }
 }
 
-impl<T: Transform> export::GuestTransformer for TransformerExport<T> {
+impl<T: Transform, P: PlanSource<T>> export::GuestTransformer for TransformerExport<T, P> {
     fn create(class: String, config: wit::Config) -> Result<export::Transformer, String> {
-        let config = plugin::config::<TransformExport<T>>(config);
-        let transform = T::create(&class, config)?;
-        Ok(export::Transformer::new(TransformerExport::new(transform)))
+        Ok(export::Transformer::new(Self::configure(&class, config)?))
     }
 
     fn apply(&self, batch: wit::Batch) -> export::TransformOutput {
-        let mut transform = self.0.borrow_mut();
+        let mut transform = self.transform.borrow_mut();
         let mut lowerer = wire::Lowerer::new();
         let outcomes = wire::lift_batch(batch)
             .into_iter()
@@ -140,27 +134,27 @@ impl<T: Transform> export::GuestTransformer for TransformerExport<T> {
     }
 }
 
-impl<T: Transform> packed_export::Guest for TransformExport<T> {
-    type PackedTransformer = TransformerExport<T>;
+impl<T: Transform, P: PlanSource<T>> packed_export::Guest for TransformExport<T, P> {
+    type PackedTransformer = TransformerExport<T, P>;
 }
 
 /// The same transformer behind the packed interface.
-impl<T: Transform> packed_export::GuestPackedTransformer for TransformerExport<T> {
+impl<T: Transform, P: PlanSource<T>> packed_export::GuestPackedTransformer
+    for TransformerExport<T, P>
+{
     fn create(
         class: String,
         config: wit::Config,
     ) -> Result<packed_export::PackedTransformer, String> {
-        let config = plugin::config::<TransformExport<T>>(config);
-        let transform = T::create(&class, config)?;
-        Ok(packed_export::PackedTransformer::new(
-            TransformerExport::new(transform),
-        ))
+        Ok(packed_export::PackedTransformer::new(Self::configure(
+            &class, config,
+        )?))
     }
 
     fn apply(&self, records: Vec<u8>) -> Vec<u8> {
-        let mut transform = self.0.borrow_mut();
-        let mut plans = self.1.borrow_mut();
-        match packed::apply_transform(&mut *transform, &records, &mut plans) {
+        let mut transform = self.transform.borrow_mut();
+        let mut plans = self.plans.borrow_mut();
+        match packed::apply_transform::<T, P>(&mut transform, &records, &mut plans) {
             Ok(out) => out,
             // The host encoded this batch itself: bytes it cannot have meant are a host bug,
             // and trapping puts that in the task's trace instead of inventing outcomes.
@@ -170,14 +164,14 @@ impl<T: Transform> packed_export::GuestPackedTransformer for TransformerExport<T
 }
 
 /// Struct plans for the host (`transform-plans`): the same transformer's
-/// [`Transform::plan_side`] and [`Transform::struct_plan`], so the host can rewrite the
-/// records a plan fits without calling `apply`.
-impl<T: Transform> plans_export::Guest for TransformExport<T> {
+/// [`StructPlans`](crate::StructPlans), if it has them, so the host can rewrite the records
+/// a plan fits without calling `apply`.
+impl<T: Transform, P: PlanSource<T>> plans_export::Guest for TransformExport<T, P> {
     fn plan_side(
         transformer: plans_export::PackedTransformerBorrow<'_>,
     ) -> Option<plans_export::Side> {
-        let t = transformer.get::<TransformerExport<T>>();
-        let side = t.0.borrow().plan_side();
+        let t = transformer.get::<TransformerExport<T, P>>();
+        let side = P::side(&t.transform.borrow());
         side.map(|s| match s {
             Side::Key => plans_export::Side::Key,
             Side::Value => plans_export::Side::Value,
@@ -188,9 +182,9 @@ impl<T: Transform> plans_export::Guest for TransformExport<T> {
         transformer: plans_export::PackedTransformerBorrow<'_>,
         input: Vec<u8>,
     ) -> Option<Vec<u8>> {
-        let t = transformer.get::<TransformerExport<T>>();
-        let mut transform = t.0.borrow_mut();
-        match packed::struct_plan(&mut *transform, &input) {
+        let t = transformer.get::<TransformerExport<T, P>>();
+        let mut transform = t.transform.borrow_mut();
+        match packed::struct_plan::<T, P>(&mut transform, &input) {
             Ok(plan) => plan,
             // As in `apply`: unreadable bytes from the host are a host bug.
             Err(e) => panic!("the host sent a malformed schema for a struct plan: {e}"),

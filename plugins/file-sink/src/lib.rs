@@ -8,11 +8,14 @@
 //! `flush` fsyncs — the host commits consumer offsets only after `flush` returns, so every
 //! committed record is on disk.
 //!
-//! The batch is written at the file's current end with one positional write (WASI
-//! `descriptor.write`), not through the file's append stream: a stream write is handed to
-//! the host's thread pool and waited for, in chunks, while a positional write is one call that
-//! the host performs on the calling thread. Appending this way assumes no other writer
-//! appends to the same file at the same moment.
+//! The batch is written at the file's current end with one positional write (`pwrite`, i.e.
+//! WASI `descriptor.write`, through rustix's safe wrapper), not through the file's append
+//! stream: a stream write is handed to the host's thread pool and waited for, in chunks,
+//! while a positional write is one call that the host performs on the calling thread.
+//! Appending this way assumes no other writer appends to the same file at the same moment.
+//!
+//! Sluice hands the task its batches as borrowed records ([`BorrowedSink`]), so a string
+//! value is written straight from the host's batch; other hosts call `put`.
 
 pub mod render;
 
@@ -20,8 +23,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 
 use sluice_plugin_sdk::{
-    log, Config, ConfigDef, ConfigProblem, FileAccess, Importance, PluginSpec, Record,
-    RecordFailure, RecordRef, Sink, TaskError, TopicPartitionOffset,
+    log, BorrowedSink, Config, ConfigDef, ConfigProblem, FileAccess, Importance, PluginSpec,
+    Record, RecordFailure, RecordRef, Sink, TaskError, TopicPartitionOffset,
 };
 
 const FILE: &str = "file";
@@ -56,7 +59,7 @@ impl FileSink {
 fn append(file: &File, mut bytes: &[u8]) -> io::Result<()> {
     let mut at = file.metadata()?.len();
     while !bytes.is_empty() {
-        let n = write_at(file, bytes, at)?;
+        let n = rustix::io::pwrite(file, bytes, at)?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -64,24 +67,6 @@ fn append(file: &File, mut bytes: &[u8]) -> io::Result<()> {
         at += n as u64;
     }
     Ok(())
-}
-
-/// One positional write: wasi-libc's `pwrite`, i.e. WASI `descriptor.write`.
-#[cfg(target_os = "wasi")]
-fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<usize> {
-    use std::os::fd::AsRawFd;
-    let offset =
-        libc::off_t::try_from(at).map_err(|_| io::Error::other("the file is too large"))?;
-    // SAFETY: `bytes` is a live, initialised slice of `bytes.len()` bytes, and the descriptor
-    // belongs to `file`, which outlives the call.
-    let n = unsafe { libc::pwrite(file.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), offset) };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
-}
-
-/// Off WASI (the plugin's own unit tests run natively): the same positional write.
-#[cfg(unix)]
-fn write_at(file: &File, bytes: &[u8], at: u64) -> io::Result<usize> {
-    std::os::unix::fs::FileExt::write_at(file, bytes, at)
 }
 
 impl Sink for FileSink {
@@ -145,6 +130,15 @@ impl Sink for FileSink {
         })
     }
 
+    fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
+        // Every batch is already in the file (written when its `put` ended).
+        self.file
+            .sync_data()
+            .map_err(|e| TaskError::retriable(format!("flushing {}: {e}", self.file_name)))
+    }
+}
+
+impl BorrowedSink for FileSink {
     /// The same lines as `put`, written straight from the host's batch: the common string
     /// value is never copied into a record of its own.
     fn put_borrowed(
@@ -155,16 +149,9 @@ impl Sink for FileSink {
             render::render_ref(out, &r.value, r.value_schema.as_deref())
         })
     }
-
-    fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
-        // Every batch is already in the file (written when its `put` ended).
-        self.file
-            .sync_data()
-            .map_err(|e| TaskError::retriable(format!("flushing {}: {e}", self.file_name)))
-    }
 }
 
-sluice_plugin_sdk::export_sink!(FileSink);
+sluice_plugin_sdk::export_sink!(FileSink: BorrowedSink);
 
 #[cfg(test)]
 mod tests {
@@ -207,7 +194,6 @@ mod tests {
     /// writes, including logical values whose bytes or strings must not be written raw.
     #[test]
     fn borrowed_records_are_written_as_put_writes_them() {
-        use sluice_plugin_sdk::ValueRef;
         let dir = std::env::temp_dir().join(format!("sluice-file-sink-b-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (owned, borrowed) = (dir.join("owned.txt"), dir.join("borrowed.txt"));
@@ -235,25 +221,7 @@ mod tests {
             .unwrap()
         };
         open(&owned).put(records.clone()).unwrap();
-        let refs: Vec<RecordRef<'_>> = records
-            .iter()
-            .map(|r| RecordRef {
-                topic: &r.topic,
-                partition: None,
-                offset: None,
-                timestamp: None,
-                timestamp_type: Default::default(),
-                key_schema: None,
-                key: ValueRef::Owned(Value::Null),
-                value_schema: r.value_schema.clone(),
-                value: match &r.value {
-                    Value::String(s) => ValueRef::Str(s),
-                    Value::Bytes(b) => ValueRef::Bytes(b),
-                    v => ValueRef::Owned(v.clone()),
-                },
-                headers: Vec::new(),
-            })
-            .collect();
+        let refs: Vec<RecordRef<'_>> = records.iter().map(RecordRef::from).collect();
         open(&borrowed).put_borrowed(refs).unwrap();
         let want = std::fs::read_to_string(&owned).unwrap();
         assert_eq!(want, "hello\nschemaless\nraw\n12.34\nnamed\n7\nnull\n");

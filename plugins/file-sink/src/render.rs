@@ -16,6 +16,7 @@
 
 use std::io::{self, Write};
 
+use sluice_plugin_sdk::java::{self, BigDecimal};
 use sluice_plugin_sdk::{logical, Schema, SchemaType, Value, ValueRef};
 
 /// [`render`] for a value borrowed from the host's batch: a string or bytes value without a
@@ -48,8 +49,8 @@ pub fn render(out: &mut impl Write, value: &Value, schema: Option<&Schema>) -> i
         Value::Int16(v) => write!(out, "{v}"),
         Value::Int32(v) => write!(out, "{v}"),
         Value::Int64(v) => write!(out, "{v}"),
-        Value::Float32(v) => out.write_all(java_float(f64::from(*v), format!("{v:e}")).as_bytes()),
-        Value::Float64(v) => out.write_all(java_float(*v, format!("{v:e}")).as_bytes()),
+        Value::Float32(v) => out.write_all(java::float_to_string(*v).as_bytes()),
+        Value::Float64(v) => out.write_all(java::double_to_string(*v).as_bytes()),
         Value::String(s) => out.write_all(s.as_bytes()),
         Value::Bytes(b) => out.write_all(b),
         Value::Array(items) => {
@@ -98,130 +99,18 @@ pub fn render(out: &mut impl Write, value: &Value, schema: Option<&Schema>) -> i
 
 fn render_logical(value: &Value, schema: &Schema) -> Option<String> {
     match (schema.name.as_deref()?, value) {
-        (logical::DECIMAL, Value::Bytes(b)) if schema.ty == SchemaType::Bytes => {
+        // An empty or over-long Decimal is written raw, as a plain bytes value.
+        (logical::DECIMAL, Value::Bytes(b)) if schema.ty == SchemaType::Bytes && !b.is_empty() => {
             let scale: i32 = schema.parameter(logical::DECIMAL_SCALE)?.parse().ok()?;
-            Some(big_decimal(unscaled(b)?, scale))
+            Some(BigDecimal::from_bytes(b, scale)?.to_string())
         }
-        (logical::DATE, Value::Int32(days)) => Some(java_date(i64::from(*days) * 86_400_000)),
-        (logical::TIME, Value::Int32(ms)) => Some(java_date(i64::from(*ms))),
-        (logical::TIMESTAMP, Value::Int64(ms)) => Some(java_date(*ms)),
+        (logical::DATE, Value::Int32(days)) => {
+            Some(java::date_to_string(i64::from(*days) * java::MS_PER_DAY))
+        }
+        (logical::TIME, Value::Int32(ms)) => Some(java::date_to_string(i64::from(*ms))),
+        (logical::TIMESTAMP, Value::Int64(ms)) => Some(java::date_to_string(*ms)),
         _ => None,
     }
-}
-
-/// The unscaled integer of a Decimal (two's-complement big-endian), if it fits in i128.
-fn unscaled(bytes: &[u8]) -> Option<i128> {
-    if bytes.is_empty() || bytes.len() > 16 {
-        return None;
-    }
-    let fill = if bytes[0] & 0x80 != 0 { 0xFF } else { 0x00 };
-    let mut full = [fill; 16];
-    full[16 - bytes.len()..].copy_from_slice(bytes);
-    Some(i128::from_be_bytes(full))
-}
-
-/// Java's `BigDecimal.toString()`.
-pub fn big_decimal(unscaled: i128, scale: i32) -> String {
-    let sign = if unscaled < 0 { "-" } else { "" };
-    let digits = unscaled.unsigned_abs().to_string();
-    let adjusted = -i64::from(scale) + (digits.len() as i64 - 1);
-    if scale == 0 {
-        return format!("{sign}{digits}");
-    }
-    if scale > 0 && adjusted >= -6 {
-        let scale = scale as usize;
-        return if digits.len() > scale {
-            let (int, frac) = digits.split_at(digits.len() - scale);
-            format!("{sign}{int}.{frac}")
-        } else {
-            format!("{sign}0.{}{digits}", "0".repeat(scale - digits.len()))
-        };
-    }
-    let (first, rest) = digits.split_at(1);
-    let mantissa = if rest.is_empty() {
-        first.to_string()
-    } else {
-        format!("{first}.{rest}")
-    };
-    let exp_sign = if adjusted >= 0 { "+" } else { "" };
-    format!("{sign}{mantissa}E{exp_sign}{adjusted}")
-}
-
-/// Java's `Double.toString`/`Float.toString`, from Rust's shortest round-trip digits
-/// (`sci` is the value formatted with `{:e}`, e.g. `1.5e10`).
-pub fn java_float(v: f64, sci: String) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    let (sign, sci) = match sci.strip_prefix('-') {
-        Some(rest) => ("-", rest.to_string()),
-        None => ("", sci),
-    };
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let abs = v.abs();
-    if abs == 0.0 {
-        return format!("{sign}0.0");
-    }
-    if (1e-3..1e7).contains(&abs) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            let padded = format!("{digits:0<int_len$}");
-            let (int, frac) = padded.split_at(int_len);
-            let frac = if frac.is_empty() { "0" } else { frac };
-            format!("{sign}{int}.{frac}")
-        } else {
-            format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
-        }
-    } else {
-        let (first, rest) = digits.split_at(1);
-        let rest = if rest.is_empty() { "0" } else { rest };
-        format!("{sign}{first}.{rest}E{exp}")
-    }
-}
-
-/// Java's `java.util.Date.toString()` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
-pub fn java_date(epoch_millis: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = epoch_millis.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        year
-    )
-}
-
-/// Howard Hinnant's days-from-epoch to (year, month, day).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -303,9 +192,7 @@ mod tests {
         let price = Schema::decimal(2);
         assert_eq!(show(&Value::decimal(1234), Some(&price)), "12.34");
         assert_eq!(show(&Value::decimal(-5), Some(&price)), "-0.05");
-        assert_eq!(big_decimal(123, 0), "123");
-        assert_eq!(big_decimal(123, -2), "1.23E+4");
-        assert_eq!(big_decimal(1, 10), "1E-10");
+        assert_eq!(show(&Value::Bytes(vec![]), Some(&price)), "");
         let ts = Schema::timestamp();
         assert_eq!(
             show(&Value::Int64(1_700_000_000_000), Some(&ts)),
@@ -315,6 +202,5 @@ mod tests {
             show(&Value::Int32(0), Some(&Schema::date())),
             "Thu Jan 01 00:00:00 UTC 1970"
         );
-        assert_eq!(java_date(-1), "Wed Dec 31 23:59:59 UTC 1969");
     }
 }

@@ -10,7 +10,6 @@
 //! value (formatted in UTC). A whole-value cast keeps the schema's name/version/doc like
 //! Kafka's `SchemaUtil.copySchemaBasics`. A null key/value passes through untouched.
 
-mod java;
 mod value_cast;
 
 use std::collections::HashMap;
@@ -18,10 +17,10 @@ use std::sync::Arc;
 
 use sluice_plugin_sdk::*;
 
-use value_cast::{cast_value, type_name, OUTPUT_TYPES};
+use sluice_plugin_sdk::java::type_name;
+use value_cast::{cast_value, OUTPUT_TYPES};
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.Cast$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.Cast$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.Cast");
 const PURPOSE: &str = "cast types";
 /// Kafka keeps the last 16 updated schemas per instance; so do we.
 fn parse_type(name: &str) -> Option<SchemaType> {
@@ -260,10 +259,8 @@ impl Cast {
 
 impl Transform for Cast {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("Cast$Value")
-            .alias("Cast$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Cast fields or the entire key or value to a specific type, e.g. to force an integer field to a smaller width. Cast from integers, floats, boolean and string to any other type, and cast binary to string (base64 encoded).")
             .config(
                 ConfigDef::list("spec")
@@ -279,7 +276,7 @@ impl Transform for Cast {
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
                 key: if message.contains("replace.null.with.default") {
@@ -306,12 +303,8 @@ impl Transform for Cast {
         })
     }
 
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.cast(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.cast(s, v))
     }
 }
 
@@ -338,7 +331,7 @@ mod tests {
     }
 
     fn whole(spec: &str, schema: Option<Schema>, v: Value) -> Result<Value, String> {
-        let mut t = create(VALUE, spec)?;
+        let mut t = create(CLASS.value, spec)?;
         apply(&mut t, Record::new("t").with_value(schema.map(Arc::new), v)).map(|r| r.value)
     }
 
@@ -435,7 +428,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut t = create(VALUE, "d:string,t:string,ts:int64,dec:string").unwrap();
+        let mut t = create(CLASS.value, "d:string,t:string,ts:int64,dec:string").unwrap();
         let out = apply(
             &mut t,
             Record::new("t").with_value(Some(schema.clone()), Value::Struct(st.clone())),
@@ -451,7 +444,7 @@ mod tests {
         assert_eq!(vs.fields[1].schema.name, None);
         assert_eq!(vs.fields[4].schema, schema.fields[4].schema);
 
-        let mut t = create(VALUE, "dec:float64,ts:string").unwrap();
+        let mut t = create(CLASS.value, "dec:float64,ts:string").unwrap();
         let out = apply(
             &mut t,
             Record::new("t").with_value(Some(schema), Value::Struct(st)),
@@ -464,7 +457,7 @@ mod tests {
 
     #[test]
     fn schemaless_fields_and_config_errors() {
-        let mut t = create(KEY, "a:int32,missing:string").unwrap();
+        let mut t = create(CLASS.key, "a:int32,missing:string").unwrap();
         let k = Value::Map(vec![(Value::from("a"), Value::from("7"))]);
         let out = apply(&mut t, Record::new("t").with_key(None, k)).unwrap();
         assert_eq!(
@@ -475,14 +468,14 @@ mod tests {
             ])
         );
         assert_eq!(
-            create(VALUE, "a:bytes").err().unwrap(),
+            create(CLASS.value, "a:bytes").err().unwrap(),
             format!("Cast transformation does not support casting to BYTES; supported types are {OUTPUT_TYPES}")
         );
         assert_eq!(
-            create(VALUE, "int8,a:int16").err().unwrap(),
+            create(CLASS.value, "int8,a:int16").err().unwrap(),
             "Cast transformations that specify a type to cast the entire value to may only specify a single cast in their spec"
         );
-        assert!(create(VALUE, "a:float").is_err());
+        assert!(create(CLASS.value, "a:float").is_err());
         assert_eq!(
             whole("string", None, Value::Map(vec![])),
             Err(format!("Cast transformation does not support casting from MAP; supported types are {INPUT_TYPES}"))

@@ -1,27 +1,8 @@
 //! Kafka's `Cast.castValueToType`: one value to one target type, with Java's conversion
 //! rules (see the crate docs). Kept apart from the transform so the rules read in one place.
 
+use sluice_plugin_sdk::java::type_name;
 use sluice_plugin_sdk::*;
-
-use crate::java;
-
-/// Connect's `Schema.Type` names, as they appear in Kafka's messages.
-pub(crate) fn type_name(ty: SchemaType) -> &'static str {
-    match ty {
-        SchemaType::Int8 => "INT8",
-        SchemaType::Int16 => "INT16",
-        SchemaType::Int32 => "INT32",
-        SchemaType::Int64 => "INT64",
-        SchemaType::Float32 => "FLOAT32",
-        SchemaType::Float64 => "FLOAT64",
-        SchemaType::Boolean => "BOOLEAN",
-        SchemaType::String => "STRING",
-        SchemaType::Bytes => "BYTES",
-        SchemaType::Array => "ARRAY",
-        SchemaType::Map => "MAP",
-        SchemaType::Struct => "STRUCT",
-    }
-}
 
 pub(crate) const OUTPUT_TYPES: &str =
     "[INT8, INT16, INT32, INT64, FLOAT32, FLOAT64, BOOLEAN, STRING]";
@@ -69,7 +50,12 @@ fn java_value<'a>(value: &'a Value, schema: Option<&Schema>) -> Result<JavaValue
                 .and_then(|s| s.parameter(logical::DECIMAL_SCALE))
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
-            JavaValue::BigDecimal(java::BigDecimal::from_bytes(b, scale)?)
+            JavaValue::BigDecimal(java::BigDecimal::from_bytes(b, scale).ok_or_else(|| {
+                format!(
+                    "Decimal value of {} bytes is too large for the Cast transformation (at most 16 bytes)",
+                    b.len()
+                )
+            })?)
         }
         (Value::Int8(v), _) => JavaValue::Integer((*v).into()),
         (Value::Int16(v), _) => JavaValue::Integer((*v).into()),
@@ -204,7 +190,7 @@ pub(crate) fn cast_value(
             JavaValue::Float(f) => java::float_to_string(*f),
             JavaValue::Double(d) => java::double_to_string(*d),
             JavaValue::BigDecimal(d) => d.to_string(),
-            JavaValue::Date(ms) => java::format_date(*ms),
+            JavaValue::Date(ms) => java::values_date_string(*ms),
             JavaValue::Boolean(b) => b.to_string(),
             JavaValue::Str(s) => (*s).to_string(),
             JavaValue::Bytes(b) => java::base64(b),

@@ -9,8 +9,7 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.ExtractField$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.ExtractField$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.ExtractField");
 const PURPOSE: &str = "field extraction";
 
 pub struct ExtractField {
@@ -202,10 +201,8 @@ impl ExtractField {
 
 impl Transform for ExtractField {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("ExtractField$Value")
-            .alias("ExtractField$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Extract the specified field from a Struct when schema present, or a Map in the case of schemaless data. Any null values are passed through unmodified.")
             .config(
                 ConfigDef::string("field")
@@ -228,7 +225,7 @@ impl Transform for ExtractField {
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
                 key: if message.contains("field.syntax.version") {
@@ -269,12 +266,8 @@ impl Transform for ExtractField {
         })
     }
 
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.extract(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.extract(s, v))
     }
 }
 
@@ -322,7 +315,7 @@ mod tests {
     #[test]
     fn schemaless_nested_and_missing() {
         let mut t = ExtractField::create(
-            KEY,
+            CLASS.key,
             cfg(&[("field", "a.b"), ("field.syntax.version", "v2")]),
         )
         .unwrap();
@@ -331,7 +324,7 @@ mod tests {
         assert_eq!(out.key, Value::Int64(5));
         let out = apply(&mut t, Record::new("t").with_key(None, map(&[]))).unwrap();
         assert_eq!(out.key, Value::Null);
-        let mut v1 = ExtractField::create(KEY, cfg(&[("field", "a.b")])).unwrap();
+        let mut v1 = ExtractField::create(CLASS.key, cfg(&[("field", "a.b")])).unwrap();
         let k = map(&[("a.b", Value::from("dotted"))]);
         let out = apply(&mut v1, Record::new("t").with_key(None, k)).unwrap();
         assert_eq!(out.key, Value::from("dotted"));
@@ -355,7 +348,7 @@ mod tests {
         let st =
             Struct::from_values(schema.clone(), vec![Value::Struct(user), 1i32.into()]).unwrap();
         let mut t = ExtractField::create(
-            VALUE,
+            CLASS.value,
             cfg(&[("field", "user.id"), ("field.syntax.version", "V2")]),
         )
         .unwrap();
@@ -375,7 +368,7 @@ mod tests {
         assert_eq!(out.value, Value::Null);
         assert_eq!(out.value_schema.as_deref(), Some(&*inner.fields[0].schema));
 
-        let mut unknown = ExtractField::create(VALUE, cfg(&[("field", "nope")])).unwrap();
+        let mut unknown = ExtractField::create(CLASS.value, cfg(&[("field", "nope")])).unwrap();
         assert_eq!(
             apply(
                 &mut unknown,

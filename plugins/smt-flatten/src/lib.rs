@@ -13,8 +13,7 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.Flatten$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.Flatten$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.Flatten");
 const PURPOSE: &str = "flattening";
 
 pub struct Flatten {
@@ -216,10 +215,8 @@ fn put(out: &mut Vec<(Value, Value)>, name: String, v: Value) {
 
 impl Transform for Flatten {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("Flatten$Value")
-            .alias("Flatten$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Flatten a nested data structure, generating names for each field by concatenating the field names at each level with a configurable delimiter character. Applies to Struct when schema present, or a Map in the case of schemaless data. Array fields and their contents are not modified. The default delimiter is '.'.")
             .config(ConfigDef::string("delimiter").default(".")
                 .doc("Delimiter to insert between field names from the input record when generating field names for the output record"))
@@ -231,12 +228,8 @@ impl Transform for Flatten {
             cache: SchemaCache::new(),
         })
     }
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.apply_side(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.apply_side(s, v))
     }
 }
 
@@ -259,7 +252,7 @@ mod tests {
 
     #[test]
     fn schemaless_nested_maps_arrays_and_nulls() {
-        let mut t = make(VALUE, Some("_"));
+        let mut t = make(CLASS.value, Some("_"));
         let v = Value::Map(vec![
             (s("a"), Value::Int64(1)),
             (
@@ -324,7 +317,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut t = make(KEY, None);
+        let mut t = make(CLASS.key, None);
         let Outcome::Keep(r) =
             t.apply(Record::new("t").with_key(Some(schema.clone()), Value::Struct(v)))
         else {

@@ -9,8 +9,7 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.HeaderFrom");
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Operation {
@@ -145,10 +144,8 @@ impl HeaderFrom {
 
 impl Transform for HeaderFrom {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("HeaderFrom$Value")
-            .alias("HeaderFrom$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Moves or copies fields in the key/value of a record into that record's headers. Corresponding elements of fields and headers together identify a field and the header it should be moved or copied to.")
             .config(ConfigDef::list("fields").required().importance(Importance::High)
                 .doc("Field names in the record whose values are to be copied or moved to headers."))
@@ -161,7 +158,7 @@ impl Transform for HeaderFrom {
                 .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."))
     }
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => {
                 let key = ["operation", "replace.null.with.default", "headers"]
@@ -252,7 +249,7 @@ mod tests {
             (Value::from("b"), Value::from("x")),
         ]);
         let mut copy = make(
-            VALUE,
+            CLASS.value,
             &[
                 ("fields", "a,zz"),
                 ("headers", "ha,hz"),
@@ -282,7 +279,7 @@ mod tests {
             ]
         );
         let mut mv = make(
-            KEY,
+            CLASS.key,
             &[("fields", "a"), ("headers", "ha"), ("operation", "move")],
         )
         .unwrap();
@@ -312,7 +309,7 @@ mod tests {
             .build_ref();
         let st = Struct::from_values(schema.clone(), vec![Value::Null, Value::from("x")]).unwrap();
         let mut mv = make(
-            VALUE,
+            CLASS.value,
             &[("fields", "a"), ("headers", "ha"), ("operation", "move")],
         )
         .unwrap();
@@ -328,7 +325,7 @@ mod tests {
         assert_eq!(r.headers[0].value, Value::Int32(5));
         assert_eq!(r.headers[0].schema.as_ref().unwrap().ty, SchemaType::Int32);
         let mut cp = make(
-            VALUE,
+            CLASS.value,
             &[
                 ("fields", "a"),
                 ("headers", "ha"),
@@ -354,7 +351,7 @@ mod tests {
         );
         assert_eq!(
             make(
-                VALUE,
+                CLASS.value,
                 &[("fields", "a,b"), ("headers", "h"), ("operation", "copy")]
             )
             .err()
@@ -362,7 +359,7 @@ mod tests {
             "'fields' config must have the same number of elements as 'headers' config."
         );
         assert!(make(
-            VALUE,
+            CLASS.value,
             &[("fields", "a"), ("headers", "h"), ("operation", "cut")]
         )
         .err()

@@ -8,32 +8,13 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.HoistField$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.HoistField");
 /// Kafka keeps the last 16 wrapper schemas per instance; so do we.
 pub struct HoistField {
     side: Side,
     field: String,
     /// The wrapper schema per original schema.
     cache: SchemaCache,
-}
-
-/// Connect's name for a schema type in validation errors (`Schema.Type` constant names).
-fn type_name(ty: SchemaType) -> &'static str {
-    match ty {
-        SchemaType::Int8 => "INT8",
-        SchemaType::Int16 => "INT16",
-        SchemaType::Int32 => "INT32",
-        SchemaType::Int64 => "INT64",
-        SchemaType::Float32 => "FLOAT32",
-        SchemaType::Float64 => "FLOAT64",
-        SchemaType::Boolean => "BOOLEAN",
-        SchemaType::String => "STRING",
-        SchemaType::Bytes => "BYTES",
-        SchemaType::Array => "ARRAY",
-        SchemaType::Map => "MAP",
-        SchemaType::Struct => "STRUCT",
-    }
 }
 
 impl HoistField {
@@ -63,7 +44,7 @@ impl HoistField {
                     return Err(format!(
                         "Invalid value: null used for required field: \"{}\", schema type: {}",
                         self.field,
-                        type_name(schema.ty)
+                        java::type_name(schema.ty)
                     ));
                 }
                 let wrapper = self.wrapper(&schema);
@@ -77,10 +58,8 @@ impl HoistField {
 
 impl Transform for HoistField {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("HoistField$Value")
-            .alias("HoistField$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Wrap data using the specified field name in a Struct when schema present, or a Map in the case of schemaless data.")
             .config(
                 ConfigDef::string("field")
@@ -90,7 +69,7 @@ impl Transform for HoistField {
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
                 key: "field".into(),
@@ -112,12 +91,8 @@ impl Transform for HoistField {
         })
     }
 
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.hoist(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.hoist(s, v))
     }
 }
 
@@ -141,7 +116,7 @@ mod tests {
 
     #[test]
     fn schemaless_wraps_anything_including_null() {
-        let mut t = create(VALUE, "line");
+        let mut t = create(CLASS.value, "line");
         let out = apply(&mut t, Record::new("t").with_value(None, "hello")).unwrap();
         assert_eq!(
             out.value,
@@ -156,7 +131,7 @@ mod tests {
 
     #[test]
     fn with_schema_wraps_in_a_required_struct() {
-        let mut t = create(KEY, "id");
+        let mut t = create(CLASS.key, "id");
         let s = Schema::int64().optional().into_ref();
         let out = apply(&mut t, Record::new("t").with_key(Some(s.clone()), 5i64)).unwrap();
         let ks = out.key_schema.clone().unwrap();

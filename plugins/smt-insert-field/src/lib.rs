@@ -7,8 +7,7 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.InsertField$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.InsertField");
 
 /// A configured field name; `!` suffix = required schema field, `?` or none = optional.
 #[derive(Debug, Clone)]
@@ -194,10 +193,8 @@ fn kind(v: &Value) -> &'static str {
 impl Transform for InsertField {
     fn spec() -> PluginSpec {
         let f = |n: &str, doc: &str| ConfigDef::string(n).doc(doc);
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("InsertField$Value")
-            .alias("InsertField$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Insert field(s) using attributes from the record metadata or a configured static value.")
             .config(f("topic.field", "Field name for Kafka topic. Suffix with ! to make this a required field, or ? to keep it optional (the default)."))
             .config(f("partition.field", "Field name for Kafka partition."))
@@ -221,7 +218,7 @@ impl Transform for InsertField {
                 ),
             }];
         }
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
                 key: "static.field".into(),
@@ -260,8 +257,19 @@ impl Transform for InsertField {
         }
         Ok(t)
     }
-    fn plan_side(&self) -> Option<Side> {
-        Some(self.side)
+
+    fn apply(&mut self, record: Record) -> Outcome {
+        let adds = match self.additions(&record) {
+            Ok(a) => a,
+            Err(m) => return Outcome::Fail(m),
+        };
+        self.side.apply(record, |s, v| self.insert(s, v, adds))
+    }
+}
+
+impl StructPlans for InsertField {
+    fn plan_side(&self) -> Side {
+        self.side
     }
 
     /// The input fields, then the inserted ones taken from the record's metadata. A record
@@ -298,21 +306,9 @@ impl Transform for InsertField {
             .collect();
         Some(StructPlan::new(output, fields))
     }
-
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let adds = match self.additions(&record) {
-            Ok(a) => a,
-            Err(m) => return Outcome::Fail(m),
-        };
-        let result = record.update_side(self.side, |s, v| self.insert(s, v, adds));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
-    }
 }
 
-sluice_plugin_sdk::export_transform!(InsertField);
+sluice_plugin_sdk::export_transform!(InsertField: StructPlans);
 
 #[cfg(test)]
 mod tests {
@@ -325,7 +321,7 @@ mod tests {
     #[test]
     fn schemaless_value_and_struct_key() {
         let mut t = InsertField::create(
-            VALUE,
+            CLASS.value,
             cfg(&[
                 ("static.field", "src"),
                 ("static.value", "sluice"),
@@ -346,7 +342,7 @@ mod tests {
                 (Value::from("src"), Value::from("sluice")),
             ])
         );
-        let mut k = InsertField::create(KEY, cfg(&[("topic.field", "t!")])).unwrap();
+        let mut k = InsertField::create(CLASS.key, cfg(&[("topic.field", "t!")])).unwrap();
         let schema = Schema::struct_builder()
             .field("id", Schema::int32())
             .build_ref();
@@ -365,7 +361,7 @@ mod tests {
             Outcome::Fail(_)
         ));
         assert_eq!(
-            InsertField::create(VALUE, cfg(&[])).err().unwrap(),
+            InsertField::create(CLASS.value, cfg(&[])).err().unwrap(),
             "No field insertion configured"
         );
     }
@@ -377,7 +373,7 @@ mod tests {
     #[test]
     fn kafka_schema_rules() {
         let mut t = InsertField::create(
-            VALUE,
+            CLASS.value,
             cfg(&[("static.field", "a"), ("static.value", "new")]),
         )
         .unwrap();
@@ -412,7 +408,7 @@ mod tests {
 
         for (replace, want) in [("true", Value::Int32(7)), ("false", Value::Null)] {
             let mut t = InsertField::create(
-                VALUE,
+                CLASS.value,
                 cfg(&[("topic.field", "t"), ("replace.null.with.default", replace)]),
             )
             .unwrap();
@@ -442,13 +438,16 @@ mod tests {
             "replace.null.with.default"
         );
     }
+    /// A class, its config, and how many of the payment records its plans rewrite.
+    type PlanCase = (&'static str, &'static [(&'static str, &'static str)], usize);
+
     #[test]
     fn struct_plans_give_what_apply_gives() {
         let records = testing::payment_records();
-        let configs: [(&str, &[(&str, &str)], usize); 4] = [
-            (VALUE, &[("timestamp.field", "ingested_at")], 3),
+        let configs: [PlanCase; 4] = [
+            (CLASS.value, &[("timestamp.field", "ingested_at")], 3),
             (
-                VALUE,
+                CLASS.value,
                 &[
                     ("topic.field", "t!"),
                     ("partition.field", "p"),
@@ -460,7 +459,7 @@ mod tests {
                 3,
             ),
             (
-                KEY,
+                CLASS.key,
                 &[
                     ("topic.field", "t"),
                     ("static.field", "s"),
@@ -469,7 +468,7 @@ mod tests {
                 2,
             ),
             // A field name the input already has: no plan, every record fails in `apply`.
-            (VALUE, &[("topic.field", "name")], 0),
+            (CLASS.value, &[("topic.field", "name")], 0),
         ];
         for (class, pairs, want) in configs {
             let (_, planned) =

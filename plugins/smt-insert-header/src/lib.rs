@@ -8,10 +8,6 @@
 //! elements do not share one type, or that nest other arrays/maps, stay strings (Kafka makes
 //! them schemaless-typed containers).
 
-#[path = "../../smt-timestamp-converter/src/sdf.rs"]
-#[allow(dead_code)]
-mod sdf;
-
 use sluice_plugin_sdk::*;
 
 const CLASS: &str = "org.apache.kafka.connect.transforms.InsertHeader";
@@ -232,7 +228,7 @@ pub fn parse_literal(text: &str) -> (Option<Schema>, Value) {
         _ => None,
     };
     if let Some((pattern, kind)) = iso {
-        if let Some(ms) = sdf::DateFormat::new(pattern).ok().and_then(|f| f.parse(t)) {
+        if let Some(ms) = java::DateFormat::new(pattern).ok().and_then(|f| f.parse(t)) {
             return match kind {
                 0 => (
                     Some(Schema::date()),

@@ -10,8 +10,7 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.MaskField$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.MaskField$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.MaskField");
 const PURPOSE: &str = "mask fields";
 
 pub struct MaskField {
@@ -278,10 +277,8 @@ fn mask_with_replacement(
 
 impl Transform for MaskField {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("MaskField$Value")
-            .alias("MaskField$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Mask specified fields with a valid null value for the field type (i.e. 0, false, empty string, and so on).")
             .config(
                 ConfigDef::list("fields")
@@ -302,7 +299,7 @@ impl Transform for MaskField {
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => {
                 let key = ["replacement", "replace.null.with.default"]
@@ -341,16 +338,14 @@ impl Transform for MaskField {
         })
     }
 
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.mask(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.mask(s, v))
     }
+}
 
-    fn plan_side(&self) -> Option<Side> {
-        Some(self.side)
+impl StructPlans for MaskField {
+    fn plan_side(&self) -> Side {
+        self.side
     }
 
     /// The mask of a field depends only on its schema (Kafka picks it by the value's class,
@@ -378,7 +373,7 @@ impl Transform for MaskField {
     }
 }
 
-sluice_plugin_sdk::export_transform!(MaskField);
+sluice_plugin_sdk::export_transform!(MaskField: StructPlans);
 
 #[cfg(test)]
 mod tests {
@@ -407,7 +402,8 @@ mod tests {
 
     #[test]
     fn schemaless_masks_by_type_and_adds_absent_fields() {
-        let mut t = MaskField::create(VALUE, cfg(&[("fields", "n,s,b,l,m,f,gone,nil")])).unwrap();
+        let mut t =
+            MaskField::create(CLASS.value, cfg(&[("fields", "n,s,b,l,m,f,gone,nil")])).unwrap();
         let v = map(&[
             ("n", Value::Int64(42)),
             ("s", Value::from("secret")),
@@ -437,8 +433,11 @@ mod tests {
 
     #[test]
     fn replacement_is_converted_like_connect_values() {
-        let mut t = MaskField::create(VALUE, cfg(&[("fields", "a,b,c"), ("replacement", "300.7")]))
-            .unwrap();
+        let mut t = MaskField::create(
+            CLASS.value,
+            cfg(&[("fields", "a,b,c"), ("replacement", "300.7")]),
+        )
+        .unwrap();
         let schema = Schema::struct_builder()
             .field("a", Schema::int8())
             .field("b", Schema::float64())
@@ -460,7 +459,7 @@ mod tests {
         assert_eq!(s.get("c"), Some(&Value::Null));
 
         let mut bad =
-            MaskField::create(VALUE, cfg(&[("fields", "a"), ("replacement", "x")])).unwrap();
+            MaskField::create(CLASS.value, cfg(&[("fields", "a"), ("replacement", "x")])).unwrap();
         let r = Record::new("t").with_value(None, map(&[("a", Value::Int64(1))]));
         assert_eq!(
             apply(&mut bad, r).unwrap_err(),
@@ -491,7 +490,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let mut t = MaskField::create(KEY, cfg(&[("fields", "d,ts,dec")])).unwrap();
+        let mut t = MaskField::create(CLASS.key, cfg(&[("fields", "d,ts,dec")])).unwrap();
         let out = apply(
             &mut t,
             Record::new("t").with_key(Some(schema.clone()), Value::Struct(st.clone())),
@@ -502,7 +501,7 @@ mod tests {
         assert_eq!(s.get("ts"), Some(&Value::Int64(0)));
         assert_eq!(s.get("dec"), Some(&Value::decimal(0)));
 
-        let mut raw = MaskField::create(KEY, cfg(&[("fields", "raw")])).unwrap();
+        let mut raw = MaskField::create(CLASS.key, cfg(&[("fields", "raw")])).unwrap();
         assert_eq!(
             apply(
                 &mut raw,
@@ -517,16 +516,19 @@ mod tests {
             "Only Map objects supported in absence of schema for [mask fields], found: null"
         );
         assert_eq!(
-            MaskField::create(VALUE, cfg(&[])).err().unwrap(),
+            MaskField::create(CLASS.value, cfg(&[])).err().unwrap(),
             "Missing required configuration \"fields\" which has no default value."
         );
     }
+    /// A class, its config, and how many of the payment records its plans rewrite.
+    type PlanCase = (&'static str, &'static [(&'static str, &'static str)], usize);
+
     #[test]
     fn struct_plans_give_what_apply_gives() {
         let records = testing::payment_records();
-        let configs: [(&str, &[(&str, &str)], usize); 5] = [
+        let configs: [PlanCase; 5] = [
             (
-                VALUE,
+                CLASS.value,
                 &[(
                     "fields",
                     "ssn,credit_card,internal_note,when,tags,attrs,flag,small",
@@ -534,7 +536,7 @@ mod tests {
                 4,
             ),
             (
-                VALUE,
+                CLASS.value,
                 &[
                     ("fields", "ssn,internal_note"),
                     ("replace.null.with.default", "false"),
@@ -542,13 +544,17 @@ mod tests {
                 4,
             ),
             (
-                VALUE,
+                CLASS.value,
                 &[("fields", "cust_id,small,amt"), ("replacement", "12.5")],
                 4,
             ),
-            (KEY, &[("fields", "name,ssn"), ("replacement", "***")], 2),
+            (
+                CLASS.key,
+                &[("fields", "name,ssn"), ("replacement", "***")],
+                2,
+            ),
             // Decimal with scale 2 cannot take BigDecimal.ZERO: no plan, `apply` fails them.
-            (VALUE, &[("fields", "price")], 0),
+            (CLASS.value, &[("fields", "price")], 0),
         ];
         for (class, pairs, want) in configs {
             let (_, planned) =

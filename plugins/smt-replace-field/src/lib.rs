@@ -13,8 +13,7 @@ use std::sync::Arc;
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.ReplaceField$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
+const CLASS: KeyValueClass = key_value_class!("org.apache.kafka.connect.transforms.ReplaceField");
 const PURPOSE: &str = "field replacement";
 /// Kafka keeps the last 16 updated schemas per instance; so do we.
 pub struct ReplaceField {
@@ -228,10 +227,8 @@ impl WithBasics for Schema {
 
 impl Transform for ReplaceField {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("ReplaceField$Value")
-            .alias("ReplaceField$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Filter or rename fields.")
             .config(
                 ConfigDef::list("exclude")
@@ -266,7 +263,7 @@ impl Transform for ReplaceField {
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
                 key: if message.contains("renames") {
@@ -308,16 +305,14 @@ impl Transform for ReplaceField {
         })
     }
 
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.replace(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.replace(s, v))
     }
+}
 
-    fn plan_side(&self) -> Option<Side> {
-        Some(self.side)
+impl StructPlans for ReplaceField {
+    fn plan_side(&self) -> Side {
+        self.side
     }
 
     /// The same field plan as `replace`, for the SDK to apply to the bytes; a schema with a
@@ -339,7 +334,7 @@ impl Transform for ReplaceField {
     }
 }
 
-sluice_plugin_sdk::export_transform!(ReplaceField);
+sluice_plugin_sdk::export_transform!(ReplaceField: StructPlans);
 
 #[cfg(test)]
 mod tests {
@@ -367,9 +362,11 @@ mod tests {
 
     #[test]
     fn schemaless_filters_on_original_names_then_renames() {
-        let mut t =
-            ReplaceField::create(VALUE, cfg(&[("exclude", "b"), ("renames", "a:x,b:y,c:z")]))
-                .unwrap();
+        let mut t = ReplaceField::create(
+            CLASS.value,
+            cfg(&[("exclude", "b"), ("renames", "a:x,b:y,c:z")]),
+        )
+        .unwrap();
         let r = Record::new("t").with_value(
             None,
             map(&[
@@ -383,7 +380,8 @@ mod tests {
             map(&[("x", Value::Int64(1)), ("z", Value::Null)])
         );
         let mut only =
-            ReplaceField::create(VALUE, cfg(&[("include", "a,c"), ("exclude", "c")])).unwrap();
+            ReplaceField::create(CLASS.value, cfg(&[("include", "a,c"), ("exclude", "c")]))
+                .unwrap();
         let r = Record::new("t").with_value(
             None,
             map(&[
@@ -397,11 +395,11 @@ mod tests {
 
     #[test]
     fn deprecated_aliases_apply_only_without_the_new_key() {
-        let mut t = ReplaceField::create(VALUE, cfg(&[("blacklist", "a")])).unwrap();
+        let mut t = ReplaceField::create(CLASS.value, cfg(&[("blacklist", "a")])).unwrap();
         let r = Record::new("t").with_value(None, map(&[("a", 1i64.into()), ("b", 2i64.into())]));
         assert_eq!(kept(&mut t, r).value, map(&[("b", 2i64.into())]));
-        let mut t =
-            ReplaceField::create(VALUE, cfg(&[("whitelist", "a"), ("include", "b")])).unwrap();
+        let mut t = ReplaceField::create(CLASS.value, cfg(&[("whitelist", "a"), ("include", "b")]))
+            .unwrap();
         let r = Record::new("t").with_value(None, map(&[("a", 1i64.into()), ("b", 2i64.into())]));
         assert_eq!(kept(&mut t, r).value, map(&[("b", 2i64.into())]));
     }
@@ -420,9 +418,11 @@ mod tests {
             vec![Value::Int32(7), Value::Null, Value::from("s")],
         )
         .unwrap();
-        let mut t =
-            ReplaceField::create(KEY, cfg(&[("exclude", "secret"), ("renames", "id:key_id")]))
-                .unwrap();
+        let mut t = ReplaceField::create(
+            CLASS.key,
+            cfg(&[("exclude", "secret"), ("renames", "id:key_id")]),
+        )
+        .unwrap();
         let out = kept(
             &mut t,
             Record::new("t").with_key(Some(schema.clone()), Value::Struct(st.clone())),
@@ -437,7 +437,8 @@ mod tests {
         assert_eq!(s.get("name"), Some(&Value::from("anon")));
 
         let mut keep_null =
-            ReplaceField::create(KEY, cfg(&[("replace.null.with.default", "false")])).unwrap();
+            ReplaceField::create(CLASS.key, cfg(&[("replace.null.with.default", "false")]))
+                .unwrap();
         let out = kept(
             &mut keep_null,
             Record::new("t").with_key(Some(schema), Value::Struct(st)),
@@ -447,14 +448,14 @@ mod tests {
 
     #[test]
     fn errors_match_kafka() {
-        let err = ReplaceField::create(VALUE, cfg(&[("renames", "a:b,c")]))
+        let err = ReplaceField::create(CLASS.value, cfg(&[("renames", "a:b,c")]))
             .err()
             .unwrap();
         assert_eq!(
             err,
             "Invalid value [a:b, c] for configuration renames: Invalid rename mapping: c"
         );
-        let mut t = ReplaceField::create(VALUE, cfg(&[])).unwrap();
+        let mut t = ReplaceField::create(CLASS.value, cfg(&[])).unwrap();
         let Outcome::Fail(m) = t.apply(Record::new("t").with_value(None, "x")) else {
             panic!()
         };
@@ -476,7 +477,7 @@ mod tests {
             .field("b", Schema::int32())
             .build_ref();
         let st = Struct::from_values(schema.clone(), vec![1i32.into(), 2i32.into()]).unwrap();
-        let mut dup = ReplaceField::create(VALUE, cfg(&[("renames", "a:b")])).unwrap();
+        let mut dup = ReplaceField::create(CLASS.value, cfg(&[("renames", "a:b")])).unwrap();
         let Outcome::Fail(m) =
             dup.apply(Record::new("t").with_value(Some(schema), Value::Struct(st)))
         else {
@@ -488,12 +489,15 @@ mod tests {
             Record::new("t").with_value(Some(Schema::string().optional().into_ref()), Value::Null);
         assert_eq!(kept(&mut t, r.clone()), r);
     }
+    /// A class, its config, and how many of the payment records its plans rewrite.
+    type PlanCase = (&'static str, &'static [(&'static str, &'static str)], usize);
+
     #[test]
     fn struct_plans_give_what_apply_gives() {
         let records = testing::payment_records();
-        let configs: [(&str, &[(&str, &str)], usize); 4] = [
+        let configs: [PlanCase; 4] = [
             (
-                VALUE,
+                CLASS.value,
                 &[
                     ("renames", "cust_id:customer_id,amt:amount"),
                     ("exclude", "internal_note"),
@@ -501,16 +505,16 @@ mod tests {
                 4,
             ),
             (
-                VALUE,
+                CLASS.value,
                 &[
                     ("include", "id,internal_note,tags"),
                     ("replace.null.with.default", "false"),
                 ],
                 4,
             ),
-            (KEY, &[("renames", "id:key_id")], 2),
+            (CLASS.key, &[("renames", "id:key_id")], 2),
             // Two fields renamed to one name: no plan, `apply` fails them as Kafka does.
-            (VALUE, &[("renames", "id:x,name:x")], 0),
+            (CLASS.value, &[("renames", "id:x,name:x")], 0),
         ];
         for (class, pairs, want) in configs {
             let (_, planned) =

@@ -10,8 +10,8 @@
 
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
+const CLASS: KeyValueClass =
+    key_value_class!("org.apache.kafka.connect.transforms.SetSchemaMetadata");
 
 pub struct SetSchemaMetadata {
     side: Side,
@@ -68,10 +68,8 @@ impl SetSchemaMetadata {
 
 impl Transform for SetSchemaMetadata {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("SetSchemaMetadata$Value")
-            .alias("SetSchemaMetadata$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Set the schema name, version or both on the record's key or value schema.")
             .config(ConfigDef::string("schema.name").importance(Importance::High).doc("Schema name to set."))
             .config(ConfigDef::int("schema.version").importance(Importance::High).doc("Schema version to set."))
@@ -79,7 +77,7 @@ impl Transform for SetSchemaMetadata {
                 .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."))
     }
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => vec![ConfigProblem {
                 key: if message.contains("schema.version") {
@@ -114,12 +112,8 @@ impl Transform for SetSchemaMetadata {
                 .unwrap_or(true),
         })
     }
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.apply_side(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.apply_side(s, v))
     }
 }
 
@@ -145,7 +139,11 @@ mod tests {
             .optional()
             .build_ref();
         let v = Struct::from_values(schema.clone(), vec![Value::Null]).unwrap();
-        let mut t = make(VALUE, &[("schema.name", "new"), ("schema.version", "3")]).unwrap();
+        let mut t = make(
+            CLASS.value,
+            &[("schema.name", "new"), ("schema.version", "3")],
+        )
+        .unwrap();
         let Outcome::Keep(r) =
             t.apply(Record::new("t").with_value(Some(schema.clone()), Value::Struct(v.clone())))
         else {
@@ -160,7 +158,7 @@ mod tests {
         assert_eq!(out.get("a"), Some(&Value::Int32(7)));
         assert!(std::sync::Arc::ptr_eq(out.schema(), &vs));
         let mut keep_null = make(
-            VALUE,
+            CLASS.value,
             &[
                 ("schema.name", "new"),
                 ("replace.null.with.default", "false"),
@@ -175,7 +173,7 @@ mod tests {
         assert_eq!(r.value.as_struct().unwrap().get("a"), Some(&Value::Null));
         assert_eq!(r.value_schema.unwrap().version, Some(1));
         // Key side; a primitive schema fails as in Kafka 3.9.
-        let mut k = make(KEY, &[("schema.version", "9")]).unwrap();
+        let mut k = make(CLASS.key, &[("schema.version", "9")]).unwrap();
         assert_eq!(
             k.apply(Record::new("t").with_key(Some(Schema::string().into_ref()), "k")),
             Outcome::Fail("Cannot list fields on non-struct type".into())
@@ -193,7 +191,7 @@ mod tests {
         };
         assert_eq!(r.value_schema.unwrap().name.as_deref(), Some("new"));
         assert_eq!(
-            make(VALUE, &[]).err().unwrap(),
+            make(CLASS.value, &[]).err().unwrap(),
             "Neither schema name nor version configured"
         );
     }

@@ -7,13 +7,11 @@
 //! schemaless, from the value (Int64 → unix, String → string). Everything goes through epoch
 //! milliseconds, as Kafka goes through `java.util.Date`, so sub-millisecond precision is lost.
 
-mod sdf;
-
-use sdf::DateFormat;
+use sluice_plugin_sdk::java::DateFormat;
 use sluice_plugin_sdk::*;
 
-const VALUE: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Value";
-const KEY: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Key";
+const CLASS: KeyValueClass =
+    key_value_class!("org.apache.kafka.connect.transforms.TimestampConverter");
 const PURPOSE: &str = "converting timestamp formats";
 const MS_PER_DAY: i64 = 86_400_000;
 
@@ -290,10 +288,8 @@ fn config_error(key: &str, value: &str, allowed: &str) -> String {
 
 impl Transform for TimestampConverter {
     fn spec() -> PluginSpec {
-        PluginSpec::new(VALUE, "0.1.0")
-            .alias(KEY)
-            .alias("TimestampConverter$Value")
-            .alias("TimestampConverter$Key")
+        CLASS
+            .spec("0.1.0")
             .description("Convert timestamps between different formats such as Unix epoch, strings, and Connect Date/Timestamp types. Applies to individual fields or to the entire value.")
             .config(ConfigDef::string("field").default("").importance(Importance::High)
                 .doc("The field containing the timestamp, or empty if the entire value is a timestamp"))
@@ -309,7 +305,7 @@ impl Transform for TimestampConverter {
                 .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."))
     }
     fn validate(config: &Config) -> Vec<ConfigProblem> {
-        match Self::create(VALUE, config.clone()) {
+        match Self::create(CLASS.value, config.clone()) {
             Ok(_) => Vec::new(),
             Err(message) => {
                 let key = ["unix.precision", "target.type", "replace.null.with.default"]
@@ -370,12 +366,8 @@ impl Transform for TimestampConverter {
                 .unwrap_or(true),
         })
     }
-    fn apply(&mut self, mut record: Record) -> Outcome {
-        let result = record.update_side(self.side, |s, v| self.apply_side(s, v));
-        match result {
-            Ok(()) => Outcome::Keep(record),
-            Err(m) => Outcome::Fail(m),
-        }
+    fn apply(&mut self, record: Record) -> Outcome {
+        self.side.apply(record, |s, v| self.apply_side(s, v))
     }
 }
 
@@ -405,7 +397,7 @@ mod tests {
     #[test]
     fn schemaless_whole_value_to_string_and_back() {
         let mut t = make(
-            VALUE,
+            CLASS.value,
             &[
                 ("target.type", "string"),
                 ("format", "yyyy-MM-dd'T'HH:mm:ss.SSSX"),
@@ -415,7 +407,7 @@ mod tests {
         assert_eq!(r.value, Value::from("2023-11-14T22:13:20.123Z"));
         assert!(r.value_schema.is_none());
         let mut back = make(
-            VALUE,
+            CLASS.value,
             &[
                 ("target.type", "unix"),
                 ("format", "yyyy-MM-dd'T'HH:mm:ss.SSSX"),
@@ -453,7 +445,7 @@ mod tests {
             vec![Value::Int32(1), Value::Int64(TS), Value::Null],
         )
         .unwrap();
-        let mut t = make(KEY, &[("target.type", "Date"), ("field", "ts")]);
+        let mut t = make(CLASS.key, &[("target.type", "Date"), ("field", "ts")]);
         let r = keep(
             t.apply(Record::new("t").with_key(Some(schema.clone()), Value::Struct(s.clone()))),
         );
@@ -464,7 +456,7 @@ mod tests {
         assert_eq!(k.get("ts"), Some(&Value::Int32(19675)));
         assert_eq!(k.get("n"), Some(&Value::from("dflt")));
         let mut t = make(
-            KEY,
+            CLASS.key,
             &[
                 ("target.type", "Time"),
                 ("field", "ts"),
@@ -480,7 +472,7 @@ mod tests {
     #[test]
     fn schema_whole_value_and_errors() {
         let mut t = make(
-            VALUE,
+            CLASS.value,
             &[("target.type", "unix"), ("unix.precision", "microseconds")],
         );
         let r = keep(
@@ -501,21 +493,21 @@ mod tests {
             "Schema Schema{INT32} does not correspond to a known timestamp type format"
         );
         let err = TimestampConverter::create(
-            VALUE,
+            CLASS.value,
             Config::new(vec![("target.type".into(), "date".into())]),
         )
         .err()
         .unwrap();
         assert_eq!(err, "Invalid value date for configuration target.type: String must be one of: string, unix, Date, Time, Timestamp");
         let err = TimestampConverter::create(
-            VALUE,
+            CLASS.value,
             Config::new(vec![("target.type".into(), "string".into())]),
         )
         .err()
         .unwrap();
         assert!(err.contains("requires format option"), "{err}");
         let err = TimestampConverter::create(
-            VALUE,
+            CLASS.value,
             Config::new(vec![
                 ("target.type".into(), "string".into()),
                 ("format".into(), "yyyy-ww".into()),

@@ -5,11 +5,7 @@
 //! Difference from Kafka, on purpose: Kafka builds its date format lazily and so reports a bad
 //! `timestamp.format` on every record; Sluice rejects it when the transform is configured.
 
-#[path = "../../smt-timestamp-converter/src/sdf.rs"]
-#[allow(dead_code)]
-mod sdf;
-
-use sdf::DateFormat;
+use sluice_plugin_sdk::java::DateFormat;
 use sluice_plugin_sdk::*;
 
 const CLASS: &str = "org.apache.kafka.connect.transforms.TimestampRouter";

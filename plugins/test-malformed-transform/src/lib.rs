@@ -8,7 +8,7 @@
 //! `export_transform!`, which would export the SDK's correct packed path.
 
 use sluice_plugin_sdk::__private::bindings;
-use sluice_plugin_sdk::__private::TransformExport;
+use sluice_plugin_sdk::__private::{NoPlans, TransformExport};
 use sluice_plugin_sdk::*;
 
 use bindings::plugin_world::sluice::connect::types as wit;
@@ -38,7 +38,7 @@ impl Transform for PassThrough {
 pub struct Export;
 
 impl structured::Guest for Export {
-    type Transformer = <TransformExport<PassThrough> as structured::Guest>::Transformer;
+    type Transformer = <TransformExport<PassThrough, NoPlans> as structured::Guest>::Transformer;
 }
 
 impl packed::Guest for Export {
@@ -85,7 +85,7 @@ impl packed::GuestPackedTransformer for Malformed {
 
 #[cfg(target_arch = "wasm32")]
 const _: () = {
-    type Plugin = TransformExport<PassThrough>;
+    type Plugin = TransformExport<PassThrough, NoPlans>;
     bindings::plugin_world::__sluice_export_plugin_part!(
         Plugin with_types_in bindings::plugin_world);
     bindings::transform::__sluice_export_transform_part!(

@@ -1,7 +1,8 @@
-//! The few pieces of Java's standard library whose exact output Cast exposes to users:
-//! number parsing (`Integer.parseInt`, `Double.parseDouble`), `Double.toString` /
-//! `Float.toString`, `BigDecimal` (Connect's Decimal), the ISO date formats Connect's `Values`
-//! chooses, and base64. Kept apart so the transform reads as Kafka's does.
+//! Java's number grammar and printing: `Long.parseLong`, `Double.parseDouble`,
+//! `Double.toString` / `Float.toString` and `java.math.BigDecimal` (Connect's Decimal).
+//!
+//! Printing starts from Rust's shortest round-trip digits, which are the digits Java prints
+//! too; only the layout (plain or `E` notation, `.0`) is Java's.
 
 use std::fmt;
 
@@ -108,6 +109,13 @@ fn java_layout(sci: &str) -> String {
 }
 
 /// `Double.toString`.
+///
+/// ```
+/// use sluice_plugin_sdk::java::double_to_string;
+///
+/// assert_eq!(double_to_string(1.0), "1.0");
+/// assert_eq!(double_to_string(1e7), "1.0E7");
+/// ```
 pub fn double_to_string(d: f64) -> String {
     if d.is_nan() {
         return "NaN".into();
@@ -130,6 +138,13 @@ pub fn float_to_string(f: f32) -> String {
 }
 
 /// A `java.math.BigDecimal` small enough for 128 bits (Connect Decimal values in practice).
+///
+/// ```
+/// use sluice_plugin_sdk::java::BigDecimal;
+///
+/// assert_eq!(BigDecimal { unscaled: 12345, scale: 2 }.to_string(), "123.45");
+/// assert_eq!(BigDecimal { unscaled: 123, scale: -2 }.to_string(), "1.23E+4");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BigDecimal {
     pub unscaled: i128,
@@ -137,18 +152,16 @@ pub struct BigDecimal {
 }
 
 impl BigDecimal {
-    /// Connect's Decimal encoding: big-endian two's-complement unscaled bytes.
-    pub fn from_bytes(bytes: &[u8], scale: i32) -> Result<BigDecimal, String> {
+    /// Connect's Decimal encoding: big-endian two's-complement unscaled bytes; `None` past
+    /// 16 bytes.
+    pub fn from_bytes(bytes: &[u8], scale: i32) -> Option<BigDecimal> {
         if bytes.len() > 16 {
-            return Err(format!(
-                "Decimal value of {} bytes is too large for the Cast transformation (at most 16 bytes)",
-                bytes.len()
-            ));
+            return None;
         }
         let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
         let mut buf = if negative { [0xFF; 16] } else { [0; 16] };
         buf[16 - bytes.len()..].copy_from_slice(bytes);
-        Ok(BigDecimal {
+        Some(BigDecimal {
             unscaled: i128::from_be_bytes(buf),
             scale,
         })
@@ -213,69 +226,8 @@ impl fmt::Display for BigDecimal {
     }
 }
 
-const MILLIS_PER_DAY: i64 = 86_400_000;
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) — Howard Hinnant's
-/// `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Connect's `Values.dateFormatFor(date).format(date)`, in UTC: time-of-day for values under
-/// a day, a date for whole days, a full timestamp otherwise.
-pub fn format_date(ms: i64) -> String {
-    let days = ms.div_euclid(MILLIS_PER_DAY);
-    let of_day = ms.rem_euclid(MILLIS_PER_DAY);
-    let time = format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        of_day / 3_600_000,
-        of_day / 60_000 % 60,
-        of_day / 1000 % 60,
-        of_day % 1000
-    );
-    let (y, m, d) = civil_from_days(days);
-    let date = format!("{y:04}-{m:02}-{d:02}");
-    if ms < MILLIS_PER_DAY {
-        format!("{time}Z")
-    } else if ms % MILLIS_PER_DAY == 0 {
-        date
-    } else {
-        format!("{date}T{time}Z")
-    }
-}
-
-/// `Base64.getEncoder().encodeToString` (standard alphabet, padded).
-pub fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -310,17 +262,6 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_base64() {
-        assert_eq!(format_date(0), "00:00:00.000Z");
-        assert_eq!(format_date(86_400_000), "1970-01-02");
-        assert_eq!(format_date(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
-    }
-
-    #[test]
     fn java_number_grammar() {
         assert_eq!(parse_int("+7"), Some(7));
         assert_eq!(parse_int(" 7"), None);
@@ -331,5 +272,13 @@ mod tests {
         assert_eq!(parse_double("-Infinity"), Some(f64::NEG_INFINITY));
         assert!(parse_double("NaN").is_some_and(f64::is_nan));
         assert_eq!(parse_double("."), None);
+    }
+
+    #[test]
+    fn decimal_bytes_are_twos_complement() {
+        let d = |b: &[u8]| BigDecimal::from_bytes(b, 2).unwrap().to_string();
+        assert_eq!(d(&[4, 210]), "12.34");
+        assert_eq!(d(&[0xff]), "-0.01");
+        assert_eq!(BigDecimal::from_bytes(&[1; 17], 0), None);
     }
 }
