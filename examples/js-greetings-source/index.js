@@ -13,7 +13,7 @@ import {
   Struct,
   exportSource,
   log,
-} from "../../plugin-sdk/js/sluice.js";
+} from "./node_modules/sluice-plugin-sdk/sluice.js";
 
 const PARTITION = { source: "greetings" };
 

@@ -1,19 +1,24 @@
 //! `cargo xtask examples`: builds the example plugins in `examples/` (Rust, JavaScript,
-//! Python) into `target/example-plugins/<dir name>.wasm`, installing the guest toolchains
-//! first when they are missing:
+//! Python) into `target/example-plugins/<dir name>.wasm`. Each example is built in its own
+//! folder with the commands of its README, so the README stays true:
 //!
-//! - JavaScript: `npm install` of `plugin-sdk/js/package.json` + `package-lock.json` (componentize-js,
-//!   pinned) into `target/js-toolchain/`, skipped while its lock file matches the SDK's.
-//! - Python: a venv at `target/py-toolchain/` with `plugin-sdk/python/requirements.txt`
-//!   (componentize-py, pinned), skipped while the installed requirements match.
-//! - Rust: the wasm32-wasip2 target (as `cargo xtask plugins`).
+//! - Rust: `cargo build --release --target wasm32-wasip2` (the target is installed as for
+//!   `cargo xtask plugins`).
+//! - JavaScript: `npm install` and `npm run build` (the example's `package.json` pins
+//!   componentize-js and takes the SDK from `plugin-sdk/js`). The SDK's own pinned toolchain
+//!   is also installed into `target/js-toolchain/` (skipped while its lock file matches the
+//!   SDK's): projects made by `sluice plugin new --lang js` use it in the integration tests.
+//! - Python: `componentize-py … componentize` from a venv at `target/py-toolchain/` with
+//!   `plugin-sdk/python/requirements.txt` (componentize-py, pinned), installed unless the
+//!   installed requirements match.
 //!
 //! An example is rebuilt only when a file it is built from (its directory, its language's
 //! SDK, the WIT) is newer than its component: JavaScript and Python components take 20-40 s
 //! each to build on a 2-core machine.
 //!
-//! The world (transform, sink, source) is read from the export call in the source
-//! (`exportTransform(` / `export_transform(` …), so an example needs no extra metadata.
+//! A Python example's world (transform, sink, source, predicate) is read from the export
+//! call in its `app.py` (`export_transform(` …); a JavaScript example names it in its
+//! `package.json` build script.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -21,10 +26,6 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use crate::cmd::{cargo, output, root, run};
-
-/// componentize-js features the examples never need. Without `--disable`, a component imports
-/// wasi:http (not provided by the Sluice host: loading fails) plus clocks, random and stdio.
-pub const JS_DISABLED_FEATURES: [&str; 5] = ["stdio", "random", "clocks", "http", "fetch-event"];
 
 /// Where the example components are collected (add it to a worker's `plugin.path`).
 pub fn example_plugins_dir(root: &Path) -> PathBuf {
@@ -39,7 +40,7 @@ pub fn build_all() -> Result<PathBuf> {
     if examples.iter().any(|(_, l)| *l == Lang::Rust) {
         crate::test::ensure_wasm_target()?;
     }
-    let mut js = None;
+    let mut js_toolchain = false;
     let mut py = None;
     for (dir, lang) in &examples {
         let name = dir
@@ -56,18 +57,18 @@ pub fn build_all() -> Result<PathBuf> {
         match lang {
             Lang::Rust => build_rust(&root, dir, &name, &dest)?,
             Lang::Js => {
-                let toolchain = match &js {
-                    Some(t) => t,
-                    None => js.insert(ensure_js_toolchain(&root)?),
-                };
-                build_js(&root, toolchain, dir, &dest)?
+                if !js_toolchain {
+                    ensure_js_toolchain(&root)?;
+                    js_toolchain = true;
+                }
+                build_js(dir, &name, &dest)?
             }
             Lang::Python => {
                 let toolchain = match &py {
                     Some(t) => t,
                     None => py.insert(ensure_py_toolchain(&root)?),
                 };
-                build_python(&root, toolchain, dir, &dest)?
+                build_python(toolchain, dir, &name, &dest)?
             }
         }
         report(&name, &dest, "built");
@@ -120,15 +121,13 @@ fn list_examples(examples: &Path) -> Result<Vec<(PathBuf, Lang)>> {
     Ok(found)
 }
 
-/// The WIT world an example's source exports, from its `export*` call.
+/// The WIT world a Python example's `app.py` exports, from its `export_*` call.
 fn world_of(source: &str, file: &Path) -> Result<&'static str> {
-    const CALLS: [(&str, &str); 6] = [
-        ("exportTransform(", "transform"),
-        ("exportSink(", "sink"),
-        ("exportSource(", "source"),
+    const CALLS: [(&str, &str); 4] = [
         ("export_transform(", "transform"),
         ("export_sink(", "sink"),
         ("export_source(", "source"),
+        ("export_predicate(", "predicate"),
     ];
     let worlds: Vec<&str> = CALLS
         .iter()
@@ -138,8 +137,8 @@ fn world_of(source: &str, file: &Path) -> Result<&'static str> {
     match worlds.as_slice() {
         [w] => Ok(w),
         [] => bail!(
-            "{} exports no plugin: call exportTransform/exportSink/exportSource (JS) or \
-             export_transform/export_sink/export_source (Python) once",
+            "{} exports no plugin: call export_transform/export_sink/export_source/\
+             export_predicate once",
             file.display()
         ),
         more => bail!(
@@ -172,12 +171,8 @@ fn build_rust(root: &Path, dir: &Path, name: &str, dest: &Path) -> Result<()> {
     copy(&built, dest)
 }
 
-struct JsToolchain {
-    cli: PathBuf,
-}
-
 /// `npm install` of the SDK's pinned toolchain into `target/js-toolchain`, unless already there.
-fn ensure_js_toolchain(root: &Path) -> Result<JsToolchain> {
+fn ensure_js_toolchain(root: &Path) -> Result<()> {
     let node = output(Command::new("node").arg("--version")).with_context(|| {
         "`node` is not on PATH: the JavaScript examples need Node.js 20 or newer \
          (apt-get install nodejs npm)"
@@ -203,12 +198,12 @@ fn ensure_js_toolchain(root: &Path) -> Result<JsToolchain> {
         .join("componentize-js")
         .join("src")
         .join("cli.js");
-    let lock =
-        std::fs::read(sdk.join("package-lock.json")).context("reading plugin-sdk/js/package-lock.json")?;
+    let lock = std::fs::read(sdk.join("package-lock.json"))
+        .context("reading plugin-sdk/js/package-lock.json")?;
     // npm rewrites the lock it installs from, so a copy of the SDK's lock marks what is installed.
     let marker = dir.join("installed-lock.json");
     if cli.is_file() && std::fs::read(&marker).ok().as_deref() == Some(&lock[..]) {
-        return Ok(JsToolchain { cli });
+        return Ok(());
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for f in ["package.json", "package-lock.json"] {
@@ -224,30 +219,28 @@ fn ensure_js_toolchain(root: &Path) -> Result<JsToolchain> {
         bail!("npm install succeeded but {} is missing", cli.display());
     }
     std::fs::write(&marker, &lock).with_context(|| format!("writing {}", marker.display()))?;
-    Ok(JsToolchain { cli })
+    Ok(())
 }
 
-fn build_js(root: &Path, toolchain: &JsToolchain, dir: &Path, dest: &Path) -> Result<()> {
-    let source = dir.join("index.js");
-    let text = std::fs::read_to_string(&source)
-        .with_context(|| format!("reading {}", source.display()))?;
-    let world = world_of(&text, &source)?;
-    // Run from the repository root: componentize-js maps the working directory into the
-    // build sandbox, so the example's relative import of ../../plugin-sdk/js/sluice.js resolves.
-    run(Command::new("node")
-        .arg(&toolchain.cli)
-        .arg(&source)
-        .arg("--wit")
-        .arg(root.join("wit"))
-        .args(["--world-name", world, "--disable"])
-        .args(JS_DISABLED_FEATURES)
-        .arg("--out")
-        .arg(dest)
-        .current_dir(root))
+/// `npm install` and `npm run build` in the example's folder, as its README says.
+fn build_js(dir: &Path, name: &str, dest: &Path) -> Result<()> {
+    // npm keeps an installed copy of a `file:` dependency as it is: drop the SDK's copy so
+    // the example is built with the SDK as it is now.
+    let sdk_copy = dir.join("node_modules").join("sluice-plugin-sdk");
+    if sdk_copy.exists() {
+        std::fs::remove_dir_all(&sdk_copy)
+            .with_context(|| format!("removing {}", sdk_copy.display()))?;
+    }
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir))?;
+    run(Command::new("npm").args(["run", "build"]).current_dir(dir))?;
+    copy(&dir.join(format!("{name}.wasm")), dest)
 }
 
 struct PyToolchain {
     componentize_py: PathBuf,
+    python: PathBuf,
 }
 
 /// A venv with the SDK's pinned requirements at `target/py-toolchain`, unless already there.
@@ -256,15 +249,24 @@ fn ensure_py_toolchain(root: &Path) -> Result<PyToolchain> {
         .into_iter()
         .find(|p| output(Command::new(p).arg("--version")).is_some())
         .context("no `python3` on PATH: the Python examples need Python 3.10 or newer")?;
-    let requirements = root.join("plugin-sdk").join("python").join("requirements.txt");
+    let requirements = root
+        .join("plugin-sdk")
+        .join("python")
+        .join("requirements.txt");
     let wanted = std::fs::read(&requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
     let venv = root.join("target").join("py-toolchain");
     let bin = venv.join("bin");
     let componentize_py = bin.join("componentize-py");
     let marker = venv.join("installed-requirements.txt");
-    if componentize_py.is_file() && std::fs::read(&marker).ok().as_deref() == Some(&wanted[..]) {
-        return Ok(PyToolchain { componentize_py });
+    let toolchain = PyToolchain {
+        componentize_py,
+        python: bin.join("python"),
+    };
+    if toolchain.componentize_py.is_file()
+        && std::fs::read(&marker).ok().as_deref() == Some(&wanted[..])
+    {
+        return Ok(toolchain);
     }
     if !bin.join("pip").is_file() {
         run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
@@ -273,29 +275,33 @@ fn ensure_py_toolchain(root: &Path) -> Result<PyToolchain> {
         .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
         .arg(&requirements))?;
     std::fs::write(&marker, &wanted).with_context(|| format!("writing {}", marker.display()))?;
-    Ok(PyToolchain { componentize_py })
+    Ok(toolchain)
 }
 
-fn build_python(root: &Path, toolchain: &PyToolchain, dir: &Path, dest: &Path) -> Result<()> {
+/// `componentize-py … componentize` in the example's folder, as its README says.
+fn build_python(toolchain: &PyToolchain, dir: &Path, name: &str, dest: &Path) -> Result<()> {
     let source = dir.join("app.py");
     let text = std::fs::read_to_string(&source)
         .with_context(|| format!("reading {}", source.display()))?;
     let world = world_of(&text, &source)?;
+    let out = format!("{name}.wasm");
     run(Command::new(&toolchain.componentize_py)
-        .arg("--wit-path")
-        .arg(root.join("wit"))
-        .args(["--world", world, "componentize", "--python-path"])
-        .arg(dir)
-        .arg("--python-path")
-        .arg(root.join("plugin-sdk").join("python"))
-        .arg("app")
-        .arg("--output")
-        .arg(dest)
-        .current_dir(root))
+        .args(["--wit-path", "../../wit", "--world", world, "componentize"])
+        .args([
+            "--python-path",
+            ".",
+            "--python-path",
+            "../../plugin-sdk/python",
+            "app",
+        ])
+        .args(["--output", &out])
+        .current_dir(dir))?;
+    copy(&dir.join(out), dest)
 }
 
 /// Unit tests of the guest SDKs and examples that run without a component: the JavaScript
-/// SDK under plain Node and the Rust example on the host target.
+/// SDK under plain Node, the Python SDK's export adapters against the bindings componentize-py
+/// generates, and the Rust example on the host target.
 pub fn test_all() -> Result<()> {
     let root = root();
     let js = root.join("plugin-sdk").join("js");
@@ -307,6 +313,7 @@ pub fn test_all() -> Result<()> {
             "test/sdk.test.mjs",
         ])
         .current_dir(&js))?;
+    test_python_sdk(&root)?;
     for (dir, lang) in list_examples(&root.join("examples"))? {
         if lang == Lang::Rust {
             run(cargo()
@@ -316,6 +323,24 @@ pub fn test_all() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `python -m unittest` over `plugin-sdk/python/tests`, with the bindings of the `predicate`
+/// world generated first (the adapters import them; plain CPython has none).
+fn test_python_sdk(root: &Path) -> Result<()> {
+    let toolchain = ensure_py_toolchain(root)?;
+    let bindings = root.join("target").join("py-bindings").join("predicate");
+    run(Command::new(&toolchain.componentize_py)
+        .arg("--wit-path")
+        .arg(root.join("wit"))
+        .args(["--world", "predicate", "bindings"])
+        .arg(&bindings))?;
+    let sdk = root.join("plugin-sdk").join("python");
+    let path = std::env::join_paths([sdk.clone(), bindings]).context("PYTHONPATH")?;
+    run(Command::new(&toolchain.python)
+        .args(["-m", "unittest", "discover", "-s", "tests"])
+        .env("PYTHONPATH", path)
+        .current_dir(&sdk))
 }
 
 fn copy(from: &Path, to: &Path) -> Result<()> {
@@ -355,10 +380,13 @@ fn newest_mtime(path: &Path) -> Result<SystemTime> {
     for entry in std::fs::read_dir(path)? {
         let entry = entry?;
         let name = entry.file_name();
+        // Build output (including a component an example's own build left in its folder).
+        let name = name.to_str();
         if matches!(
-            name.to_str(),
-            Some("target" | "node_modules" | "__pycache__" | "dist")
-        ) {
+            name,
+            Some("target" | "node_modules" | "__pycache__" | "dist" | ".venv")
+        ) || name.is_some_and(|n| n.ends_with(".wasm"))
+        {
             continue;
         }
         newest = newest.max(newest_mtime(&entry.path())?);
@@ -374,17 +402,17 @@ mod tests {
     fn reads_the_world_from_the_export_call() {
         let f = Path::new("x");
         assert_eq!(
-            world_of("export const { plugin } = exportSink(S);", f).unwrap(),
-            "sink"
-        );
-        assert_eq!(
             world_of("Plugin, T = export_transform(T)", f).unwrap(),
             "transform"
+        );
+        assert_eq!(
+            world_of("Plugin, P = export_predicate(P)", f).unwrap(),
+            "predicate"
         );
         assert!(world_of("nothing here", f)
             .unwrap_err()
             .to_string()
             .contains("exports no plugin"));
-        assert!(world_of("exportSink(a); exportSource(b)", f).is_err());
+        assert!(world_of("export_sink(a); export_source(b)", f).is_err());
     }
 }

@@ -195,6 +195,26 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../plugin-sdk/js/sluice.js"),
             ),
             (
+                "src/sluice/config.js",
+                include_str!("../../../plugin-sdk/js/sluice/config.js"),
+            ),
+            (
+                "src/sluice/data.js",
+                include_str!("../../../plugin-sdk/js/sluice/data.js"),
+            ),
+            (
+                "src/sluice/exports.js",
+                include_str!("../../../plugin-sdk/js/sluice/exports.js"),
+            ),
+            (
+                "src/sluice/log.js",
+                include_str!("../../../plugin-sdk/js/sluice/log.js"),
+            ),
+            (
+                "src/sluice/wire.js",
+                include_str!("../../../plugin-sdk/js/sluice/wire.js"),
+            ),
+            (
                 "test/support/register.mjs",
                 include_str!("../../../plugin-sdk/js/test/support/register.mjs"),
             ),
@@ -251,6 +271,14 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../plugin-sdk/python/sluice/__init__.py"),
             ),
             (
+                "sdk/sluice/_config.py",
+                include_str!("../../../plugin-sdk/python/sluice/_config.py"),
+            ),
+            (
+                "sdk/sluice/_data.py",
+                include_str!("../../../plugin-sdk/python/sluice/_data.py"),
+            ),
+            (
                 "sdk/sluice/_wire.py",
                 include_str!("../../../plugin-sdk/python/sluice/_wire.py"),
             ),
@@ -269,6 +297,10 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
             (
                 "sdk/source_connector.py",
                 include_str!("../../../plugin-sdk/python/source_connector.py"),
+            ),
+            (
+                "sdk/predicates.py",
+                include_str!("../../../plugin-sdk/python/predicates.py"),
             ),
             (
                 "app.py",
@@ -404,6 +436,19 @@ mod tests {
                         !text.contains("{{"),
                         "{lang:?}/{kind:?}: placeholder left in {f}"
                     );
+                }
+            }
+        }
+        // The copied JavaScript SDK is complete: every module it imports was written.
+        let src = dir.path().join("10/mask-email/src");
+        for f in ["sluice.js", "sluice/exports.js", "sluice/wire.js"] {
+            let text = std::fs::read_to_string(src.join(f)).unwrap();
+            let base = src.join(f);
+            let base = base.parent().unwrap();
+            for import in text.split("from \"").skip(1) {
+                let path = import.split('"').next().unwrap();
+                if path.starts_with("./") {
+                    assert!(base.join(path).is_file(), "{f} imports missing {path}");
                 }
             }
         }

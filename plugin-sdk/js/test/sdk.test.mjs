@@ -1,10 +1,12 @@
-// Unit tests of the SDK's data model and wire format (no component needed).
+// Unit tests of the SDK's data model, wire format and export adapters (no component needed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  Config, ConfigDef, DataError, Lowerer, Outcome, PluginSpec, Record, Schema, Struct, Typed,
-  decimalBytes, exportTransform, liftBatch,
+  Config, ConfigDef, DataError, Outcome, PluginSpec, Record, Schema, Struct, Typed,
+  decimalBytes, exportPredicate, exportTransform,
 } from "../sluice.js";
+import * as sdk from "../sluice.js";
+import { Lowerer, liftBatch } from "../sluice/wire.js";
 
 const user = Schema.struct().name("User").field("id", Schema.int64()).field("name", Schema.string().asOptional()).build();
 
@@ -87,4 +89,41 @@ test("struct and array children given as a Uint32Array (as jco lifts list<u32>) 
   const lifted = liftBatch({ schemas, records: [wire] })[0];
   assert.equal(lifted.value.get("id"), 5n);
   assert.equal(lifted.value.get("name"), "ada");
+});
+
+test("the predicate export answers per record, failing only the records it cannot test", () => {
+  class HasName {
+    static spec() { return new PluginSpec("has-name", "0.1.0"); }
+    constructor(className, config) {
+      if (config.get("field") === "") throw new Error("field must not be empty");
+      this.field = config.get("field") ?? "name";
+    }
+    test(r) {
+      if (r.value === "boom") throw new Error("cannot test boom");
+      if (r.value === "odd") return "yes";
+      return r.value instanceof Map && r.value.has(this.field);
+    }
+  }
+  const { plugin, predicates } = exportPredicate(HasName);
+  assert.equal(plugin.spec().kind, "predicate");
+  assert.throws(() => predicates.Tester.create("has-name", [["field", ""]]), (e) => e.payload === "field must not be empty");
+  const tester = predicates.Tester.create("has-name", []);
+  const lowerer = new Lowerer();
+  const values = [new Map([["name", "ada"]]), new Map([["id", 1n]]), "boom", "odd"];
+  const batch = { schemas: [], records: values.map((v) => lowerer.record(new Record("t", { value: v }))) };
+  assert.deepEqual(tester.test(batch), [
+    { tag: "ok", val: true },
+    { tag: "ok", val: false },
+    { tag: "err", val: "cannot test boom" },
+    { tag: "err", val: 'plugin bug: test() returned "yes"; return true or false' },
+  ]);
+});
+
+test("the SDK module exports only the author's API", () => {
+  assert.deepEqual(Object.keys(sdk).sort(), [
+    "Config", "ConfigDef", "ConfigError", "ConfigType", "DataError", "Logical", "Outcome",
+    "PluginSpec", "Record", "Schema", "SchemaType", "SourceRecord", "Struct",
+    "StructSchemaBuilder", "TaskError", "Typed", "decimalBytes", "exportPredicate", "exportSink",
+    "exportSource", "exportTransform", "log",
+  ]);
 });

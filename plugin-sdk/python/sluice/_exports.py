@@ -3,7 +3,8 @@
 componentize-py finds an exported interface's functions on a class in the app module named
 after the interface (``Plugin``, ``Transforms``, ``SinkConnector``, ``SourceConnector``) and an
 exported *resource* on a class in a top-level module named after its interface
-(``transforms.Transformer``, ``sink_connector.SinkTask``, ``source_connector.SourceTask``).
+(``transforms.Transformer``, ``sink_connector.SinkTask``, ``source_connector.SourceTask``,
+``predicates.Tester``).
 The SDK ships those modules next to this package; they delegate to the adapters here, which
 call the one plugin class registered by ``export_*``.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Tuple
 
-from componentize_py_types import Err
+from componentize_py_types import Err, Ok
 from wit_world.exports import plugin as wit_plugin
 from wit_world.imports import types as wit
 
@@ -28,6 +29,7 @@ _KINDS = {
     "transform": wit_plugin.PluginKind.TRANSFORM,
     "sink": wit_plugin.PluginKind.SINK,
     "source": wit_plugin.PluginKind.SOURCE,
+    "predicate": wit_plugin.PluginKind.PREDICATE,
 }
 _CONFIG_TYPES = {t.name.lower(): t for t in wit_plugin.ConfigType}
 _IMPORTANCE = {i.name.lower(): i for i in wit_plugin.Importance}
@@ -37,7 +39,7 @@ _FILE_ACCESS = {a.name.lower().replace("_", "-"): a for a in wit_plugin.FileAcce
 def registered() -> type:
     if _registered is None:
         raise RuntimeError("no plugin class registered: call sluice.export_transform/export_sink/"
-                           "export_source(YourClass) in the app module")
+                           "export_source/export_predicate(YourClass) in the app module")
     return _registered
 
 
@@ -126,6 +128,15 @@ def source(cls: type) -> Tuple[type, type]:
             return _task_configs(cls, entries, max_tasks)
 
     return plugin, SourceConnector
+
+
+def predicate(cls: type) -> Tuple[type, type]:
+    plugin = _plugin_class(cls, "predicate")
+
+    class Predicates:
+        pass
+
+    return plugin, Predicates
 
 
 # Resource implementations, re-exported by the top-level glue modules ---------------------
@@ -239,3 +250,32 @@ class SourceTask:
 
     def stop(self) -> None:
         self._instance.stop()
+
+
+class Tester:
+    def __init__(self, instance: Any):
+        self._instance = instance
+
+    @classmethod
+    def create(cls, class_: str, entries: List[Tuple[str, str]]) -> "Tester":
+        try:
+            return cls(registered()(class_, config(entries)))
+        except Exception as e:  # noqa: BLE001 - a refused config, reported to the host
+            raise Err(str(e))
+
+    def test(self, batch: Any) -> List[Any]:
+        answers: List[Any] = []
+        for lifted in _wire.lift_batch(batch):
+            if isinstance(lifted, DataError):
+                answers.append(Err(str(lifted)))
+                continue
+            try:
+                holds = self._instance.test(lifted)
+            except Exception as e:  # noqa: BLE001 - fails this record only
+                answers.append(Err(f"{type(e).__name__}: {e}"))
+                continue
+            if not isinstance(holds, bool):
+                answers.append(Err(f"plugin bug: test() returned {holds!r}; return True or False"))
+            else:
+                answers.append(Ok(holds))
+        return answers
