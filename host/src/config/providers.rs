@@ -27,6 +27,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use super::{get, Config};
+use crate::spec::ConfigProblem;
 
 pub const FILE_PROVIDER: &str = "org.apache.kafka.common.config.provider.FileConfigProvider";
 pub const DIRECTORY_PROVIDER: &str =
@@ -129,8 +130,8 @@ pub struct ResolveError {
 
 impl ConfigProviders {
     /// Reads `config.providers` and `config.providers.<alias>.{class,param.*}` from a worker
-    /// config; every problem at once.
-    pub fn from_worker(raw: &Config) -> Result<Self, Vec<String>> {
+    /// config; every problem at once (all reported under `config.providers`).
+    pub fn from_worker(raw: &Config) -> Result<Self, Vec<ConfigProblem>> {
         let mut providers = BTreeMap::new();
         let mut problems = Vec::new();
         let aliases = get(raw, "config.providers").unwrap_or_default();
@@ -172,7 +173,10 @@ impl ConfigProviders {
                 Ok(p) => {
                     providers.insert(alias.to_string(), p);
                 }
-                Err(e) => problems.push(e),
+                Err(message) => problems.push(ConfigProblem {
+                    key: "config.providers".to_string(),
+                    message,
+                }),
             }
         }
         if problems.is_empty() {
@@ -425,6 +429,7 @@ mod tests {
             ("config.providers.d.param.allowed.paths", "relative/dir"),
         ]))
         .expect_err("invalid");
+        let problems: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].starts_with("Invalid value com.example.Vault for configuration config.providers.a.class: unknown config provider class"), "{}", problems[0]);
         assert!(

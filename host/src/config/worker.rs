@@ -137,7 +137,7 @@ pub fn worker_from_config(raw: Config) -> Result<WorkerConfig, Vec<ConfigProblem
 
     // Config providers are built again where connectors start; a bad one stops the worker here.
     if let Err(bad) = super::providers::ConfigProviders::from_worker(&raw) {
-        problems.extend(bad.into_iter().map(|m| ("config.providers", m)));
+        problems.extend(bad.into_iter().map(|p| ("config.providers", p.message)));
     }
 
     if problems.is_empty() {

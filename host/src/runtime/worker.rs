@@ -1,9 +1,14 @@
 //! The standalone worker: owns the plugin catalog, the offset store, the Kafka settings and
 //! the running connectors, and answers the REST layer as its [`Herder`].
 //!
-//! Design decision: starting a connector validates it completely (config check, converters,
-//! task configs) before any task thread exists; a connector that fails to start is reported
-//! with the precise problem and never affects the other connectors.
+//! Design decision: starting a connector validates it completely before any task thread
+//! exists (the config compiled into a `config::ConnectorPlan`, its converters built, its task
+//! configs generated), and the tasks then run that plan, never the config text; a connector
+//! that fails to start is reported with the precise problem and never affects the others.
+//!
+//! Submodules: `config_state` (what the operator asked for, persisted), `lifecycle` (REST
+//! write operations), `admin` (REST offset operations), `offsets` (sink consumer-group
+//! offsets), `topic_tracking`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

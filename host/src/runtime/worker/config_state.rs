@@ -315,7 +315,12 @@ impl Worker {
             return Ok(config.clone());
         }
         let built = self.config_state.providers.get_or_init(|| {
-            ConfigProviders::from_worker(&self.config.raw).map_err(|p| p.join("; "))
+            ConfigProviders::from_worker(&self.config.raw).map_err(|p| {
+                p.into_iter()
+                    .map(|p| p.message)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
         });
         let providers = built
             .as_ref()
