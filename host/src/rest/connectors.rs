@@ -381,7 +381,7 @@ pub(super) fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{request, send_json, start, start_with, FakeHerder};
+    use crate::rest::test_herder::{request, send_json, start, start_with, FakeHerder};
     use serde_json::json;
     use std::sync::Arc;
 

@@ -141,7 +141,7 @@ async fn reset_topics(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{request, start};
+    use crate::rest::test_herder::{request, start};
     use super::*;
 
     #[tokio::test]

@@ -60,7 +60,7 @@ async fn server_info(State(herder): State<Arc<dyn Herder>>) -> Json<serde_json::
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{request, start};
+    use crate::rest::test_herder::{request, start};
 
     #[tokio::test]
     async fn root_reports_kafka_api_version() {
