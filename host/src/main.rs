@@ -44,8 +44,8 @@ static MIMALLOC_LAZY_ARENAS: extern "C" fn() = {
 use sluice::kafka::{EmbeddedBroker, KafkaSettings};
 use sluice::offsets::FileOffsetStore;
 use sluice::rest;
+use sluice::runtime::herder::Herder;
 use sluice::runtime::plugin::PluginCatalog;
-use sluice::runtime::status::Herder;
 use sluice::runtime::Worker;
 use sluice::wasm;
 

@@ -26,7 +26,7 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::body::{self, bad_request};
 use super::{blocking, ApiError, Routes};
 use crate::config::secrets::Secrets;
-use crate::runtime::status::{ConnectorStatus, Herder, HerderError, TargetState};
+use crate::runtime::herder::{ConnectorStatus, Herder, HerderError, TargetState};
 use crate::spec::{Config, PluginKind};
 
 pub(super) type Herd = State<Arc<dyn Herder>>;
@@ -442,7 +442,7 @@ mod tests {
             );
         }
         let stored = || {
-            use crate::runtime::status::Herder;
+            use crate::runtime::herder::Herder;
             herder.connector_config("vault").expect("stored")
         };
 

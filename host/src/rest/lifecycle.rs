@@ -17,7 +17,7 @@ use super::connectors::{
     config_object, not_found, redacted_status, state_info, stored_secrets, Herd,
 };
 use super::{blocking, ApiError, Routes};
-use crate::runtime::status::{Herder, RestartRequest, State as RunState, TargetState};
+use crate::runtime::herder::{Herder, RestartRequest, State as RunState, TargetState};
 use std::sync::Arc;
 
 pub(super) fn routes(r: Routes) -> Routes {

@@ -25,7 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 
 use crate::config::{parse_listener, ListenerError};
-use crate::runtime::status::{Herder, HerderError};
+use crate::runtime::herder::{Herder, HerderError};
 
 /// Why the REST server could not start.
 #[derive(Debug, thiserror::Error)]

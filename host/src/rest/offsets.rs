@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::body::{self, bad_request};
 use super::connectors::Herd;
 use super::{blocking, ApiError, Routes};
-use crate::runtime::status::{Herder, OffsetPatch};
+use crate::runtime::herder::{Herder, OffsetPatch};
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(
@@ -141,8 +141,8 @@ async fn reset_topics(
 
 #[cfg(test)]
 mod tests {
-    use crate::rest::test_herder::{request, start};
     use super::*;
+    use crate::rest::test_herder::{request, start};
 
     #[tokio::test]
     async fn offsets_topics_and_health_in_kafka_shapes() {

@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::Json;
 
 use super::Routes;
-use crate::runtime::status::Herder;
+use crate::runtime::herder::Herder;
 
 /// The Kafka Connect REST API version Sluice is compatible with.
 pub const KAFKA_API_VERSION: &str = "3.9.0";

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::serve;
-use crate::runtime::status::{ConnectorStatus, Herder, HerderError, State, TaskStatus};
+use crate::runtime::herder::{ConnectorStatus, Herder, HerderError, State, TaskStatus};
 use crate::spec::{Config, PluginKind};
 
 /// A herder with two connectors: a running source and a sink with a failed task; it
@@ -91,7 +91,7 @@ impl Herder for FakeHerder {
     fn create_connector(
         &self,
         config: Config,
-        _: crate::runtime::status::TargetState,
+        _: crate::runtime::herder::TargetState,
     ) -> Result<(), HerderError> {
         let name = crate::config::get(&config, "name")
             .unwrap_or_default()
@@ -138,7 +138,7 @@ impl Herder for FakeHerder {
     fn set_target_state(
         &self,
         name: &str,
-        _: crate::runtime::status::TargetState,
+        _: crate::runtime::herder::TargetState,
     ) -> Result<(), HerderError> {
         match self.connector_config(name) {
             Some(_) => Ok(()),
@@ -148,10 +148,10 @@ impl Herder for FakeHerder {
     fn connector_offsets(
         &self,
         name: &str,
-    ) -> Result<Vec<crate::runtime::status::ConnectorOffset>, HerderError> {
+    ) -> Result<Vec<crate::runtime::herder::ConnectorOffset>, HerderError> {
         let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
         match name {
-            "alpha-src" => Ok(vec![crate::runtime::status::ConnectorOffset {
+            "alpha-src" => Ok(vec![crate::runtime::herder::ConnectorOffset {
                 partition: obj(serde_json::json!({"filename": "/tmp/a.txt"})),
                 offset: Some(obj(serde_json::json!({"position": 42}))),
             }]),
@@ -257,16 +257,14 @@ impl crate::runtime::plugin::Plugin for SecretSource {
         _: &crate::runtime::plugin::TaskId,
         _: &Config,
         _: Vec<crate::data::SourcePosition>,
-    ) -> Result<Box<dyn crate::runtime::task::SourceTask>, crate::runtime::task::TaskError>
-    {
+    ) -> Result<Box<dyn crate::runtime::task::SourceTask>, crate::runtime::task::TaskError> {
         Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
     }
     fn open_sink(
         &self,
         _: &crate::runtime::plugin::TaskId,
         _: &Config,
-    ) -> Result<Box<dyn crate::runtime::task::SinkTask>, crate::runtime::task::TaskError>
-    {
+    ) -> Result<Box<dyn crate::runtime::task::SinkTask>, crate::runtime::task::TaskError> {
         Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
     }
     fn open_transform(
@@ -274,8 +272,7 @@ impl crate::runtime::plugin::Plugin for SecretSource {
         _: &crate::runtime::plugin::TaskId,
         _: &str,
         _: &Config,
-    ) -> Result<Box<dyn crate::runtime::task::Transform>, crate::runtime::task::TaskError>
-    {
+    ) -> Result<Box<dyn crate::runtime::task::Transform>, crate::runtime::task::TaskError> {
         Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
     }
     fn open_predicate(
@@ -283,8 +280,7 @@ impl crate::runtime::plugin::Plugin for SecretSource {
         _: &crate::runtime::plugin::TaskId,
         _: &str,
         _: &Config,
-    ) -> Result<Box<dyn crate::runtime::task::Predicate>, crate::runtime::task::TaskError>
-    {
+    ) -> Result<Box<dyn crate::runtime::task::Predicate>, crate::runtime::task::TaskError> {
         Err(crate::runtime::task::TaskError::Fatal("spec only".into()))
     }
 }

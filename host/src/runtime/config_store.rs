@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value as JsonValue};
 
-use super::status::TargetState;
+use super::herder::TargetState;
 use crate::config::{get, WorkerConfig};
 use crate::spec::Config;
 

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::backoff::sleep_unless_stopped;
+use super::herder::{ConnectorStatus, State, TaskStatus};
 use super::plugin::Plugin;
 use super::restart::{Decision, Schedule};
-use super::status::{ConnectorStatus, State, TaskStatus};
 use crate::config::secrets::Secrets;
 use crate::config::{ChainSpec, ConnectorPlan, ConverterConfigs, ErrorSettings, RestartPolicy};
 use crate::convert::{Converter, HeaderConverter};

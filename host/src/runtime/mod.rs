@@ -9,13 +9,13 @@ pub mod backoff;
 pub mod config_store;
 pub mod connector;
 pub mod errors;
+pub mod herder;
 pub mod plugin;
 pub mod restart;
 pub mod retry;
 pub mod sink_task;
 pub mod source_offsets;
 pub mod source_task;
-pub mod status;
 pub mod task;
 #[cfg(test)]
 pub(crate) mod test_doubles;

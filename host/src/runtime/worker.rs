@@ -30,7 +30,7 @@ use super::plugin::{PluginCatalog, TaskId};
 use super::sink_task::{self, SinkTaskSetup};
 use super::source_offsets::SourceOffsetStore;
 use super::source_task::{self, SourceTaskSetup};
-use super::status::{
+use super::herder::{
     ConnectorOffset, ConnectorStatus, Herder, HerderError, OffsetPatch, RestartRequest, TargetState,
 };
 use crate::config::secrets::Secrets;
@@ -460,7 +460,7 @@ mod tests {
     use super::*;
     use crate::data::Value;
     use crate::kafka::EmbeddedBroker;
-    use crate::runtime::status::State;
+    use crate::runtime::herder::State;
     use crate::runtime::task::TopicPartitionOffset;
     use crate::runtime::test_doubles::*;
     use serde_json::json;

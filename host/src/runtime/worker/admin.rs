@@ -5,7 +5,7 @@
 use serde_json::{Map, Value as JsonValue};
 
 use super::Worker;
-use crate::runtime::status::{ConnectorOffset, HerderError, OffsetPatch, TargetState};
+use crate::runtime::herder::{ConnectorOffset, HerderError, OffsetPatch, TargetState};
 use crate::spec::{Config, PluginKind};
 
 impl Worker {
@@ -162,7 +162,7 @@ fn parse_sink_offsets(
 mod tests {
     use super::super::fixtures::{idle, worker};
     use super::*;
-    use crate::runtime::status::Herder;
+    use crate::runtime::herder::Herder;
 
     fn obj(v: serde_json::Value) -> Map<String, JsonValue> {
         v.as_object().cloned().unwrap()

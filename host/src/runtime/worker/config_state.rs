@@ -20,7 +20,7 @@ use super::{StartError, Worker};
 use crate::config::providers::{self, ConfigProviders};
 use crate::config::{compile, describe_problems, get};
 use crate::runtime::config_store::{ConfigStore, ConfigStoreError, StoredConnector};
-use crate::runtime::status::{ConnectorStatus, HerderError, State, TargetState, TaskStatus};
+use crate::runtime::herder::{ConnectorStatus, HerderError, State, TargetState, TaskStatus};
 use crate::spec::{Config, PluginKind};
 
 /// What the operator asked for, per connector.

@@ -15,7 +15,7 @@ use super::config_state::{not_found, Entry};
 use super::Worker;
 use crate::config::{compile, describe_problems, get};
 use crate::runtime::active_topics;
-use crate::runtime::status::{HerderError, RestartRequest, State, TargetState};
+use crate::runtime::herder::{HerderError, RestartRequest, State, TargetState};
 use crate::spec::{Config, ConfigProblem};
 
 impl Worker {
@@ -195,7 +195,7 @@ mod tests {
     use super::super::fixtures::{idle, worker};
     use crate::config::get;
     use crate::runtime::config_store::{ConfigStore, StoredConnector};
-    use crate::runtime::status::{Herder, HerderError, State, TargetState};
+    use crate::runtime::herder::{Herder, HerderError, State, TargetState};
     use crate::runtime::test_doubles::cfg;
 
     #[test]

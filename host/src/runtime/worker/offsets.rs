@@ -27,7 +27,7 @@ use serde_json::{json, Map, Value as JsonValue};
 
 use crate::config::{get, Config};
 use crate::kafka::KafkaSettings;
-use crate::runtime::status::ConnectorOffset;
+use crate::runtime::herder::ConnectorOffset;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -4,7 +4,7 @@
 use super::Worker;
 use crate::config::get;
 use crate::runtime::active_topics;
-use crate::runtime::status::HerderError;
+use crate::runtime::herder::HerderError;
 
 impl Worker {
     pub(super) fn worker_flag(&self, key: &str) -> bool {

@@ -1,4 +1,9 @@
-//! Observed connector and task states, in Kafka Connect's vocabulary.
+//! The [`Herder`]: what the REST layer asks of the worker, and the vocabulary both speak
+//! (observed [`State`]s, operator [`TargetState`]s, restart requests, [`HerderError`]s).
+//!
+//! Design decision: the trait's write side has default bodies answering "not supported", so a
+//! read-only herder (a test double) implements only the reads, and the REST layer never
+//! depends on the worker itself.
 
 use crate::spec::{Config, PluginKind};
 
