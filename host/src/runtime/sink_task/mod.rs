@@ -1,0 +1,204 @@
+//! The sink task loop: consume, convert, transform, `put(batch)`, then `flush` and commit
+//! offsets. Records failing a stage go through `errors.*` (tolerance, log, dead letter queue).
+//!
+//! [`run`] wires the parts: `stages` (the consume and put stages and the batches between
+//! them), `convert` (a consumed message as a Connect record), `books` (the plugin and the
+//! uncommitted offsets; flush and commit) and `rebalance` (the consumer's context).
+//!
+//! Design decision: the plugin instance and the put-but-uncommitted offsets are shared with
+//! the consumer's rebalance callback, so on revocation the callback can `flush` the sink and
+//! commit before the partitions move to another task. Offsets advance only after `put`
+//! returned, and are committed only after `flush` succeeded.
+
+mod books;
+mod convert;
+mod rebalance;
+mod stages;
+
+use std::collections::VecDeque;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use self::books::{Books, SinkShared};
+use self::rebalance::{ReleaseQueuesFirst, SinkContext};
+use self::stages::{put_stage, ConsumeStage, PutReport, Stages, MAX_IN_FLIGHT};
+use super::active_topics::TaskTopics;
+use super::backoff::WarnThrottle;
+use super::connector::{Converters, Pipeline, TaskControl};
+use super::errors::ErrorReporter;
+use super::plugin::TaskId;
+use super::retry::RetryPolicy;
+use super::task::SinkTask;
+use super::transforms::TransformChain;
+use crate::config::Config;
+use crate::data::ConnectRecord;
+use crate::kafka::fetch::{FetchQueues, Wake};
+use crate::kafka::KafkaSettings;
+
+/// Most records handed to one `put`.
+pub const MAX_BATCH: usize = 2000;
+
+/// Everything a sink task loop needs besides the plugin instance.
+pub struct SinkTaskSetup {
+    pub id: TaskId,
+    /// The connector's config (for `consumer.override.*`).
+    pub connector_config: Config,
+    pub topics: Vec<String>,
+    pub topics_regex: Option<String>,
+    pub converters: Converters,
+    pub kafka: KafkaSettings,
+    pub flush_interval: Duration,
+    /// The SMT chain and converter class names (from the worker).
+    pub pipeline: Pipeline,
+}
+
+/// The librdkafka subscription pattern for Kafka's `topics.regex`: Java matches the whole
+/// topic name, librdkafka treats a subscription starting with `^` as a regex search.
+pub fn subscription_pattern(regex: &str) -> String {
+    let inner = regex.strip_prefix('^').unwrap_or(regex);
+    let inner = inner.strip_suffix('$').unwrap_or(inner);
+    format!("^({inner})$")
+}
+
+/// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
+pub fn run(
+    setup: SinkTaskSetup,
+    task: Box<dyn SinkTask>,
+    control: TaskControl,
+    mark_running: &dyn Fn(),
+) -> Result<(), String> {
+    let SinkTaskSetup {
+        id,
+        connector_config,
+        topics,
+        topics_regex,
+        converters,
+        kafka,
+        flush_interval,
+        pipeline,
+    } = setup;
+    let settings = pipeline.errors.clone();
+    let chain = TransformChain::open(
+        &pipeline.chain,
+        &id,
+        RetryPolicy::new(&settings, control.stop.clone()),
+    )?;
+    let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)?;
+    let mut stages = Stages {
+        converters,
+        classes: pipeline.converter_classes.clone(),
+        chain,
+        errors,
+    };
+    let shared = Arc::new(SinkShared {
+        task: Mutex::new(task),
+        books: Mutex::new(Books::new()),
+    });
+    let consumer_config = kafka.consumer_config(&id.connector, id.task, &connector_config);
+    let wake = Arc::new(Wake::default());
+    let context = SinkContext {
+        shared: shared.clone(),
+        throttle: Mutex::new(WarnThrottle::default()),
+        reset: SinkContext::reset_position(consumer_config.get("auto.offset.reset")),
+        fetch: Mutex::new(FetchQueues::new(wake.clone())),
+    };
+    let mut consumer: BaseConsumer<SinkContext> = consumer_config
+        .create_with_context(context)
+        .map_err(|e| format!("cannot create the consumer: {e}"))?;
+    // Rebalances and errors arrive on the consumer queue; wake the loop for them too.
+    consumer.set_nonempty_callback(wake.callback());
+    // The split fetch queues are released before the consumer's handle is destroyed (which
+    // happens before its context is dropped), also when unwinding.
+    let owner = ReleaseQueuesFirst(consumer);
+    let consumer = &owner.0;
+    let subscription: Vec<String> = match &topics_regex {
+        Some(re) => vec![subscription_pattern(re)],
+        None => topics.clone(),
+    };
+    let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&refs)
+        .map_err(|e| format!("cannot subscribe to {subscription:?}: {e}"))?;
+    mark_running();
+
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<ConnectRecord>>(MAX_IN_FLIGHT);
+    let (done_tx, done_rx) = mpsc::sync_channel::<PutReport>(MAX_IN_FLIGHT);
+    let span = tracing::Span::current();
+    let failure = std::thread::scope(|scope| {
+        let putter = std::thread::Builder::new()
+            .name(format!("put-{}-{}", id.connector, id.task))
+            .spawn_scoped(scope, {
+                let shared = &shared;
+                let control = &control;
+                move || span.in_scope(|| put_stage(shared, &job_rx, &done_tx, control))
+            });
+        let putter = match putter {
+            Ok(p) => p,
+            Err(e) => return Some(format!("cannot start the put thread: {e}")),
+        };
+        let mut stage = ConsumeStage {
+            consumer,
+            wake: &wake,
+            shared: &shared,
+            control: &control,
+            stages: &mut stages,
+            in_flight: VecDeque::new(),
+            jobs: Some(job_tx),
+            done: done_rx,
+            poll_throttle: WarnThrottle::default(),
+            active_topics: TaskTopics::new(&id.connector),
+        };
+        let mut failure: Option<String> = None;
+        let mut last_commit = Instant::now();
+        while !control.stopping() {
+            if let Some(f) = shared.books.lock().failure.take() {
+                failure = Some(f);
+                break;
+            }
+            if let Err(stop) = stage.step() {
+                failure = stop;
+                break;
+            }
+            if last_commit.elapsed() >= flush_interval {
+                shared.flush_and_commit(consumer);
+                last_commit = Instant::now();
+            }
+        }
+        // No more batches: the put stage finishes the ones it has (as the single-threaded loop
+        // finished its current batch), then exits. Their results still advance the offsets —
+        // all of them precede whatever failed — unless the put stage itself gave up.
+        stage.jobs = None; // hang up: the put stage exits once its queue is empty
+        if let Err(Some(f)) = stage.finish_down_to(0, true) {
+            failure.get_or_insert(f);
+        }
+        if putter.join().is_err() {
+            failure.get_or_insert_with(|| "the put thread panicked".to_string());
+        }
+        failure
+    });
+    let mut failure = failure;
+
+    // Commit what was put before stopping (also after a failure: those records were accepted).
+    shared.flush_and_commit(consumer);
+    // Closing the consumer leaves the group (revocation callback: nothing left to commit).
+    drop(owner);
+    shared.task.lock().stop();
+    if let Some(f) = shared.books.lock().failure.take() {
+        failure.get_or_insert(f);
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_regex_matches_the_whole_name_like_java() {
+        assert_eq!(subscription_pattern("orders-.*"), "^(orders-.*)$");
+        assert_eq!(subscription_pattern("^a|b$"), "^(a|b)$");
+    }
+}
