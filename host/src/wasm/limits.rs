@@ -64,9 +64,9 @@ impl Limits {
                     let mut policy = NetworkPolicy::default();
                     match policy.add(proto, value) {
                         Ok(()) => limits.network.replace(proto, policy),
-                        Err(message) => problems.push(ConfigProblem {
+                        Err(invalid) => problems.push(ConfigProblem {
                             key: key.clone(),
-                            message,
+                            message: invalid.to_string(),
                         }),
                     }
                     continue;

@@ -107,14 +107,25 @@ pub struct NetworkPolicy {
     patterns: Vec<Pattern>,
 }
 
+/// An allow-list entry that does not parse; the message names the key, the entry, what is
+/// wrong with it and the accepted forms.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid entry `{entry}` in {key}: {why}; {ACCEPTED}")]
+pub struct InvalidEntry {
+    key: &'static str,
+    entry: String,
+    why: String,
+}
+
 impl NetworkPolicy {
-    /// Adds the entries of one allow-list key; on error returns a message naming the key, the
-    /// bad entry and the accepted forms. An empty value grants nothing.
-    pub(crate) fn add(&mut self, proto: Proto, value: &str) -> Result<(), String> {
-        let key = proto.key();
+    /// Adds the entries of one allow-list key. An empty value grants nothing.
+    pub(crate) fn add(&mut self, proto: Proto, value: &str) -> Result<(), InvalidEntry> {
         for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (host, ports) = parse_entry(entry)
-                .map_err(|why| format!("invalid entry `{entry}` in {key}: {why}; {ACCEPTED}"))?;
+            let (host, ports) = parse_entry(entry).map_err(|why| InvalidEntry {
+                key: proto.key(),
+                entry: entry.to_string(),
+                why,
+            })?;
             for host in host {
                 self.patterns.push(Pattern { proto, host, ports });
             }
@@ -422,7 +433,10 @@ mod tests {
             ("[::1:80", "not closed"),
         ] {
             let mut p = NetworkPolicy::default();
-            let err = p.add(Proto::Udp, &format!("ok.com:1,{entry}")).unwrap_err();
+            let err = p
+                .add(Proto::Udp, &format!("ok.com:1,{entry}"))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(&format!("invalid entry `{entry}` in {NETWORK_UDP_KEY}"))
                     && err.contains(why)
@@ -431,5 +445,4 @@ mod tests {
             );
         }
     }
-
 }
