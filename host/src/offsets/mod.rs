@@ -1,15 +1,21 @@
-//! Source offset storage. Standalone mode keeps offsets in a file
-//! (`offset.storage.file.filename`), rewritten atomically (temp file + rename).
+//! Offsets, in one place: which source offsets may be committed ([`OffsetTracker`]) and where
+//! they are stored ([`SourceOffsetStore`]). Standalone mode keeps them in a file
+//! (`offset.storage.file.filename`, [`FileOffsetStore`]), rewritten atomically (temp file +
+//! rename).
 //!
-//! The design decision to know: offsets are *staged* in memory after the producer acknowledged
-//! the records and only become durable on [`FileOffsetStore::flush`] (every
+//! The design decision to know: source offsets are *staged* in memory after the producer
+//! acknowledged the records and only become durable on [`FileOffsetStore::flush`] (every
 //! `offset.flush.interval.ms` and on task stop), exactly like Kafka Connect's offset writer —
 //! so a crash replays at most one flush interval (at-least-once), and a flush never leaves a
 //! half-written file behind.
 
 mod file;
+mod store;
+mod tracker;
 
 pub use file::FileOffsetStore;
+pub use store::SourceOffsetStore;
+pub use tracker::OffsetTracker;
 
 use std::path::PathBuf;
 

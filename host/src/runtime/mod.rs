@@ -14,7 +14,6 @@ pub mod plugin;
 pub mod restart;
 pub mod retry;
 pub mod sink_task;
-pub mod source_offsets;
 pub mod source_task;
 pub mod task;
 #[cfg(test)]
@@ -23,5 +22,4 @@ pub mod transforms;
 pub mod worker;
 
 pub use connector::{Converters, Pipeline};
-pub use source_offsets::{OffsetTracker, SourceOffsetStore};
 pub use worker::{StartError, Worker};

@@ -21,12 +21,12 @@ use super::connector::{Converters, Pipeline, TaskControl};
 use super::errors::{ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
-use super::source_offsets::{OffsetTracker, SourceOffsetStore};
 use super::task::{SourceTask, TaskError};
 use super::transforms::{ChainOutcome, TransformChain};
 use crate::config::{Config, ErrorSettings};
 use crate::data::{ConnectRecord, OffsetMap, SourceBatch, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
+use crate::offsets::{OffsetTracker, SourceOffsetStore};
 
 /// Upper bound on records asked of the plugin per poll.
 pub const MAX_POLL_RECORDS: u32 = 2000;

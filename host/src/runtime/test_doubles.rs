@@ -10,7 +10,6 @@ use serde_json::json;
 
 use super::plugin::{Plugin, PluginCatalog, TaskId};
 use super::retry::RetryPolicy;
-use super::source_offsets::SourceOffsetStore;
 use super::task::{
     Outcome, Predicate, RecordFailure, SinkTask, SourceTask, TaskError, TopicPartitionOffset,
     Transform,
@@ -22,6 +21,7 @@ use crate::convert::{ConvertError, Converter, HeaderConverter};
 use crate::data::{
     ConnectRecord, Data, Header, OffsetMap, SourceBatch, SourcePosition, SourceRecord, Value,
 };
+use crate::offsets::SourceOffsetStore;
 use crate::spec::{
     Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind, PluginSpec,
 };

@@ -26,17 +26,17 @@ mod offsets;
 mod topic_tracking;
 
 use super::connector::{ConnectorRuntime, Converters, Pipeline};
-use super::plugin::{PluginCatalog, TaskId};
-use super::sink_task::{self, SinkTaskSetup};
-use super::source_offsets::SourceOffsetStore;
-use super::source_task::{self, SourceTaskSetup};
 use super::herder::{
     ConnectorOffset, ConnectorStatus, Herder, HerderError, OffsetPatch, RestartRequest, TargetState,
 };
+use super::plugin::{PluginCatalog, TaskId};
+use super::sink_task::{self, SinkTaskSetup};
+use super::source_task::{self, SourceTaskSetup};
 use crate::config::secrets::Secrets;
 use crate::config::{compile, describe_problems, ConverterConfig, ConverterConfigs, WorkerConfig};
 use crate::convert::{self, ConvertError, Converter, HeaderConverter};
 use crate::kafka::KafkaSettings;
+use crate::offsets::SourceOffsetStore;
 use crate::spec::{Config, PluginKind};
 
 /// Why a connector could not be started.

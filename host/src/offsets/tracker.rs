@@ -1,60 +1,14 @@
-//! Source offsets: which ones may be committed, and where they are stored.
+//! Which source offsets may be committed: the [`OffsetTracker`] follows every produced record
+//! until the producer acknowledged it.
 //!
 //! Design decision: a source offset is committed only when the producer acknowledged its
 //! record **and every earlier record of the same source partition** (in send order), tracked
-//! per run of consecutive records rather than per record (see [`OffsetTracker`]). Nothing past
-//! an unacked record is committed; a failed delivery blocks its partition for good.
+//! per run of consecutive records rather than per record. Nothing past an unacked record is
+//! committed; a failed delivery blocks its partition for good.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
-use crate::data::{OffsetMap, SourcePosition};
-use crate::offsets::FileOffsetStore;
-
-/// Where source offsets go. [`FileOffsetStore`] in standalone mode; tests use a double.
-pub trait SourceOffsetStore: Send + Sync {
-    fn positions(&self, connector: &str) -> Vec<SourcePosition>;
-    fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>);
-    /// Makes staged offsets durable; the error text names the file.
-    fn flush(&self) -> Result<(), String>;
-    /// Removes the offsets of these partitions (`None`: every partition of the connector),
-    /// durably (REST `PATCH`/`DELETE /connectors/{name}/offsets` on a stopped connector).
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
-        let _ = (connector, partitions);
-        Err("this offset store cannot remove offsets".into())
-    }
-}
-
-impl SourceOffsetStore for FileOffsetStore {
-    fn positions(&self, connector: &str) -> Vec<SourcePosition> {
-        FileOffsetStore::positions(self, connector)
-    }
-    fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
-        FileOffsetStore::stage(self, connector, offsets)
-    }
-    fn flush(&self) -> Result<(), String> {
-        FileOffsetStore::flush(self).map_err(|e| e.to_string())
-    }
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
-        FileOffsetStore::remove(self, connector, partitions.as_deref());
-        FileOffsetStore::flush(self).map_err(|e| e.to_string())
-    }
-}
-
-impl<T: SourceOffsetStore + ?Sized> SourceOffsetStore for Arc<T> {
-    fn positions(&self, connector: &str) -> Vec<SourcePosition> {
-        (**self).positions(connector)
-    }
-    fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
-        (**self).stage(connector, offsets)
-    }
-    fn flush(&self) -> Result<(), String> {
-        (**self).flush()
-    }
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
-        (**self).remove(connector, partitions)
-    }
-}
+use crate::data::OffsetMap;
 
 /// Records of one source partition submitted back to back, tracked as one unit.
 struct Run {

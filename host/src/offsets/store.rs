@@ -1,0 +1,56 @@
+//! Where source offsets go: the [`SourceOffsetStore`] trait the source task commits to and the
+//! REST offsets endpoints change. [`FileOffsetStore`] implements it in standalone mode; tests
+//! use an in-memory double.
+//!
+//! Design decision: `stage` only records offsets in memory and `flush` makes everything staged
+//! durable, so a task can commit often while the store writes at its own pace.
+
+use std::sync::Arc;
+
+use super::FileOffsetStore;
+use crate::data::{OffsetMap, SourcePosition};
+
+/// Where source offsets go.
+pub trait SourceOffsetStore: Send + Sync {
+    fn positions(&self, connector: &str) -> Vec<SourcePosition>;
+    fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>);
+    /// Makes staged offsets durable; the error text names the file.
+    fn flush(&self) -> Result<(), String>;
+    /// Removes the offsets of these partitions (`None`: every partition of the connector),
+    /// durably (REST `PATCH`/`DELETE /connectors/{name}/offsets` on a stopped connector).
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        let _ = (connector, partitions);
+        Err("this offset store cannot remove offsets".into())
+    }
+}
+
+impl SourceOffsetStore for FileOffsetStore {
+    fn positions(&self, connector: &str) -> Vec<SourcePosition> {
+        FileOffsetStore::positions(self, connector)
+    }
+    fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
+        FileOffsetStore::stage(self, connector, offsets)
+    }
+    fn flush(&self) -> Result<(), String> {
+        FileOffsetStore::flush(self).map_err(|e| e.to_string())
+    }
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        FileOffsetStore::remove(self, connector, partitions.as_deref());
+        FileOffsetStore::flush(self).map_err(|e| e.to_string())
+    }
+}
+
+impl<T: SourceOffsetStore + ?Sized> SourceOffsetStore for Arc<T> {
+    fn positions(&self, connector: &str) -> Vec<SourcePosition> {
+        (**self).positions(connector)
+    }
+    fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
+        (**self).stage(connector, offsets)
+    }
+    fn flush(&self) -> Result<(), String> {
+        (**self).flush()
+    }
+    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+        (**self).remove(connector, partitions)
+    }
+}
