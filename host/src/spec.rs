@@ -10,6 +10,7 @@
 /// A connector or transform config: Kafka Connect's string keys and values, in order.
 pub type Config = Vec<(String, String)>;
 
+/// What a plugin is: a connector (source or sink) or an SMT building block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PluginKind {
     Source,
@@ -60,6 +61,7 @@ impl ConfigType {
     }
 }
 
+/// Kafka's `ConfigDef.Importance`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Importance {
     High,
@@ -67,6 +69,7 @@ pub enum Importance {
     Low,
 }
 
+/// One config key a plugin declares (Kafka's `ConfigDef.ConfigKey`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigDef {
     pub name: String,
@@ -91,6 +94,7 @@ pub enum FileAccess {
     WriteDir,
 }
 
+/// What a plugin says about itself: names, kind and config keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginSpec {
     /// Primary name (`connector.class` value).
