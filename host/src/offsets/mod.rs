@@ -1,7 +1,8 @@
-//! Offsets, in one place: which source offsets may be committed ([`OffsetTracker`]) and where
-//! they are stored ([`SourceOffsetStore`]). Standalone mode keeps them in a file
+//! Offsets, in one place. Sources: which offsets may be committed ([`OffsetTracker`]) and
+//! where they are stored ([`SourceOffsetStore`]); standalone mode keeps them in a file
 //! (`offset.storage.file.filename`, [`FileOffsetStore`]), rewritten atomically (temp file +
-//! rename).
+//! rename). Sinks: their offsets are their consumer group's ([`consumer_group`]). Both travel
+//! through REST in Kafka's offsets payload ([`ConnectorOffset`], [`OffsetPatch`]).
 //!
 //! The design decision to know: source offsets are *staged* in memory after the producer
 //! acknowledged the records and only become durable on [`FileOffsetStore::flush`] (every
@@ -9,11 +10,15 @@
 //! so a crash replays at most one flush interval (at-least-once), and a flush never leaves a
 //! half-written file behind.
 
+pub mod consumer_group;
 mod file;
+mod payload;
 mod store;
 mod tracker;
 
+pub use consumer_group::GroupOffsetsError;
 pub use file::FileOffsetStore;
+pub use payload::{parse_sink_offsets, ConnectorOffset, InvalidOffsets, OffsetPatch, SinkOffset};
 pub use store::SourceOffsetStore;
 pub use tracker::OffsetTracker;
 

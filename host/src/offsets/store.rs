@@ -7,21 +7,22 @@
 
 use std::sync::Arc;
 
-use super::FileOffsetStore;
+use super::{FileOffsetStore, OffsetError};
 use crate::data::{OffsetMap, SourcePosition};
 
 /// Where source offsets go.
 pub trait SourceOffsetStore: Send + Sync {
     fn positions(&self, connector: &str) -> Vec<SourcePosition>;
     fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>);
-    /// Makes staged offsets durable; the error text names the file.
-    fn flush(&self) -> Result<(), String>;
+    /// Makes staged offsets durable.
+    fn flush(&self) -> Result<(), OffsetError>;
     /// Removes the offsets of these partitions (`None`: every partition of the connector),
     /// durably (REST `PATCH`/`DELETE /connectors/{name}/offsets` on a stopped connector).
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
-        let _ = (connector, partitions);
-        Err("this offset store cannot remove offsets".into())
-    }
+    fn remove(
+        &self,
+        connector: &str,
+        partitions: Option<Vec<OffsetMap>>,
+    ) -> Result<(), OffsetError>;
 }
 
 impl SourceOffsetStore for FileOffsetStore {
@@ -31,12 +32,16 @@ impl SourceOffsetStore for FileOffsetStore {
     fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
         FileOffsetStore::stage(self, connector, offsets)
     }
-    fn flush(&self) -> Result<(), String> {
-        FileOffsetStore::flush(self).map_err(|e| e.to_string())
+    fn flush(&self) -> Result<(), OffsetError> {
+        FileOffsetStore::flush(self)
     }
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+    fn remove(
+        &self,
+        connector: &str,
+        partitions: Option<Vec<OffsetMap>>,
+    ) -> Result<(), OffsetError> {
         FileOffsetStore::remove(self, connector, partitions.as_deref());
-        FileOffsetStore::flush(self).map_err(|e| e.to_string())
+        FileOffsetStore::flush(self)
     }
 }
 
@@ -47,10 +52,14 @@ impl<T: SourceOffsetStore + ?Sized> SourceOffsetStore for Arc<T> {
     fn stage(&self, connector: &str, offsets: Vec<(OffsetMap, OffsetMap)>) {
         (**self).stage(connector, offsets)
     }
-    fn flush(&self) -> Result<(), String> {
+    fn flush(&self) -> Result<(), OffsetError> {
         (**self).flush()
     }
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+    fn remove(
+        &self,
+        connector: &str,
+        partitions: Option<Vec<OffsetMap>>,
+    ) -> Result<(), OffsetError> {
         (**self).remove(connector, partitions)
     }
 }

@@ -19,7 +19,8 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::body::{self, bad_request};
 use super::connectors::Herd;
 use super::{blocking, ApiError, Routes};
-use crate::runtime::herder::{Herder, OffsetPatch};
+use crate::offsets::OffsetPatch;
+use crate::runtime::herder::Herder;
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.add(
@@ -50,7 +51,7 @@ async fn offsets(
 
 const NO_OFFSETS: &str = "Partitions / offsets need to be provided for an alter offsets request";
 
-/// The PATCH body as (partition, offset) pairs; `None` for a JSON null or a missing field.
+/// The PATCH body's entries; `None` for a JSON null or a missing field.
 fn parse_patch(body: &JsonValue) -> Result<Vec<OffsetPatch>, ApiError> {
     let request = body::object(body, "The request body")?;
     for key in request.keys() {
@@ -96,7 +97,10 @@ fn parse_patch(body: &JsonValue) -> Result<Vec<OffsetPatch>, ApiError> {
                 ))),
             }
         };
-        out.push((map("partition")?, map("offset")?));
+        out.push(OffsetPatch {
+            partition: map("partition")?,
+            offset: map("offset")?,
+        });
     }
     Ok(out)
 }
@@ -192,7 +196,10 @@ mod tests {
         let ok = parse_patch(&json!({"offsets": [{"partition": {"f": "a"}, "offset": null}, {}]}))
             .expect("valid");
         assert_eq!(ok.len(), 2);
-        assert_eq!(ok[0].0.as_ref().map(|m| m["f"].clone()), Some(json!("a")));
-        assert!(ok[0].1.is_none() && ok[1].0.is_none());
+        assert_eq!(
+            ok[0].partition.as_ref().map(|m| m["f"].clone()),
+            Some(json!("a"))
+        );
+        assert!(ok[0].offset.is_none() && ok[1].partition.is_none());
     }
 }

@@ -148,10 +148,10 @@ impl Herder for FakeHerder {
     fn connector_offsets(
         &self,
         name: &str,
-    ) -> Result<Vec<crate::runtime::herder::ConnectorOffset>, HerderError> {
+    ) -> Result<Vec<crate::offsets::ConnectorOffset>, HerderError> {
         let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
         match name {
-            "alpha-src" => Ok(vec![crate::runtime::herder::ConnectorOffset {
+            "alpha-src" => Ok(vec![crate::offsets::ConnectorOffset {
                 partition: obj(serde_json::json!({"filename": "/tmp/a.txt"})),
                 offset: Some(obj(serde_json::json!({"position": 42}))),
             }]),

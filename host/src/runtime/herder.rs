@@ -5,6 +5,9 @@
 //! read-only herder (a test double) implements only the reads, and the REST layer never
 //! depends on the worker itself.
 
+use crate::offsets::{
+    ConnectorOffset, GroupOffsetsError, InvalidOffsets, OffsetError, OffsetPatch,
+};
 use crate::spec::{Config, PluginKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,21 +145,6 @@ pub trait Herder: Send + Sync {
     }
 }
 
-/// One entry of a `PATCH …/offsets` body: partition and offset, each `None` when null/missing.
-pub type OffsetPatch = (
-    Option<serde_json::Map<String, serde_json::Value>>,
-    Option<serde_json::Map<String, serde_json::Value>>,
-);
-
-/// One entry of Kafka's offsets payload: `{"partition":{…},"offset":{…}|null}`. For sinks the
-/// partition is `{"kafka_topic","kafka_partition"}` and the offset `{"kafka_offset"}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectorOffset {
-    pub partition: serde_json::Map<String, serde_json::Value>,
-    /// `None`: no offset (in a PATCH: remove it).
-    pub offset: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
 /// What an operator asked a connector to do (Kafka's target state, stored apart from the
 /// observed [`State`]). REST's `initial_state=RUNNING` is [`TargetState::Started`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -209,6 +197,27 @@ pub enum HerderError {
     /// 405/501-like: this herder does not implement the operation.
     #[error("{0}")]
     Unsupported(String),
+}
+
+/// A sink offsets payload Kafka would refuse: a bad request, with Kafka's message.
+impl From<InvalidOffsets> for HerderError {
+    fn from(e: InvalidOffsets) -> Self {
+        HerderError::BadRequest(e.to_string())
+    }
+}
+
+/// The offset store could not be written: the worker's failure, not the request's.
+impl From<OffsetError> for HerderError {
+    fn from(e: OffsetError) -> Self {
+        HerderError::Internal(e.to_string())
+    }
+}
+
+/// A sink's consumer group could not be read or changed: the worker's failure.
+impl From<GroupOffsetsError> for HerderError {
+    fn from(e: GroupOffsetsError) -> Self {
+        HerderError::Internal(e.to_string())
+    }
 }
 
 /// Which instances `POST /connectors/{name}/restart` restarts (KIP-745).

@@ -21,7 +21,7 @@ use crate::convert::{ConvertError, Converter, HeaderConverter};
 use crate::data::{
     ConnectRecord, Data, Header, OffsetMap, SourceBatch, SourcePosition, SourceRecord, Value,
 };
-use crate::offsets::SourceOffsetStore;
+use crate::offsets::{OffsetError, SourceOffsetStore};
 use crate::spec::{
     Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind, PluginSpec,
 };
@@ -121,12 +121,16 @@ impl SourceOffsetStore for MemoryOffsetStore {
             staged.insert(key, (p, o));
         }
     }
-    fn flush(&self) -> Result<(), String> {
+    fn flush(&self) -> Result<(), OffsetError> {
         let staged = std::mem::take(&mut *self.staged.lock());
         self.flushed.lock().extend(staged);
         Ok(())
     }
-    fn remove(&self, connector: &str, partitions: Option<Vec<OffsetMap>>) -> Result<(), String> {
+    fn remove(
+        &self,
+        connector: &str,
+        partitions: Option<Vec<OffsetMap>>,
+    ) -> Result<(), OffsetError> {
         let keys: Option<Vec<String>> = partitions.map(|ps| {
             ps.iter()
                 .map(|p| serde_json::to_string(p).unwrap_or_default())

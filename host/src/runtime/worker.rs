@@ -7,8 +7,7 @@
 //! that fails to start is reported with the precise problem and never affects the others.
 //!
 //! Submodules: `config_state` (what the operator asked for, persisted), `lifecycle` (REST
-//! write operations), `admin` (REST offset operations), `offsets` (sink consumer-group
-//! offsets), `topic_tracking`.
+//! write operations), `offsets` (REST offset operations), `topic_tracking`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,7 +16,6 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rdkafka::producer::Producer;
 
-mod admin;
 mod config_state;
 #[cfg(test)]
 mod fixtures;
@@ -26,9 +24,7 @@ mod offsets;
 mod topic_tracking;
 
 use super::connector::{ConnectorRuntime, Converters, Pipeline};
-use super::herder::{
-    ConnectorOffset, ConnectorStatus, Herder, HerderError, OffsetPatch, RestartRequest, TargetState,
-};
+use super::herder::{ConnectorStatus, Herder, HerderError, RestartRequest, TargetState};
 use super::plugin::{PluginCatalog, TaskId};
 use super::sink_task::{self, SinkTaskSetup};
 use super::source_task::{self, SourceTaskSetup};
@@ -36,7 +32,7 @@ use crate::config::secrets::Secrets;
 use crate::config::{compile, describe_problems, ConverterConfig, ConverterConfigs, WorkerConfig};
 use crate::convert::{self, ConvertError, Converter, HeaderConverter};
 use crate::kafka::KafkaSettings;
-use crate::offsets::SourceOffsetStore;
+use crate::offsets::{ConnectorOffset, OffsetPatch, SourceOffsetStore};
 use crate::spec::{Config, PluginKind};
 
 /// Why a connector could not be started.
@@ -433,18 +429,18 @@ impl Herder for Worker {
     fn plugin_catalog(&self) -> Option<Arc<dyn PluginCatalog>> {
         Some(self.catalog.clone())
     }
-    // Readiness: see `config_state`; offsets: `admin`; active topics: `topic_tracking`.
+    // Readiness: see `config_state`; offsets: `offsets`; active topics: `topic_tracking`.
     fn is_ready(&self) -> bool {
         self.ready()
     }
     fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
-        self.admin_offsets(name)
+        self.offsets_of(name)
     }
     fn alter_offsets(&self, name: &str, offsets: Vec<OffsetPatch>) -> Result<String, HerderError> {
-        self.admin_alter_offsets(name, offsets)
+        self.alter_stopped_offsets(name, offsets)
     }
     fn reset_offsets(&self, name: &str) -> Result<String, HerderError> {
-        self.admin_reset_offsets(name)
+        self.reset_stopped_offsets(name)
     }
     fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
         self.tracked_topics(name)

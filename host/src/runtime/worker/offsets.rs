@@ -1,233 +1,158 @@
-//! Sink connector offsets for `GET/PATCH/DELETE /connectors/{name}/offsets` (KIP-875): the
-//! committed offsets of the connector's consumer group (`connect-<name>`, or
-//! `consumer.override.group.id`).
+//! The worker's connector offsets operations (`GET/PATCH/DELETE /connectors/{name}/offsets`):
+//! sources' from the offset store, sinks' from their consumer group.
 //!
-//! Design decisions, forced by what rdkafka 0.39 exposes (no ListConsumerGroupOffsets,
-//! AlterConsumerGroupOffsets or DeleteConsumerGroupOffsets in its admin client):
-//! - **Read**: an unsubscribed consumer in the group fetches the committed offsets
-//!   (OffsetFetch) of every partition of the connector's topics (`topics`, or the topics
-//!   matching `topics.regex`). Kafka lists every partition the group ever committed; a topic
-//!   the connector no longer consumes is not shown here.
-//! - **Alter**: a consumer joins the group (the connector is STOPPED, so it is the only member
-//!   and is assigned every partition) and commits the new offsets, then leaves. A commit made
-//!   outside a generation is accepted by tansu but not read back by the group's next members.
-//! - **Remove one partition's offset** (`"offset": null`): commits the partition's low
-//!   watermark instead of deleting the offset. The sink consumer resets to `earliest`, so
-//!   the task resumes at the same record either way; `GET` then shows that offset.
-//! - **Reset** (`DELETE`): deletes the consumer group (DeleteGroups, as Kafka does); a broker
-//!   that refuses gets the low watermark of every partition committed instead.
+//! Design decision: altering or resetting offsets needs a STOPPED connector, as in Kafka (no
+//! task is left to commit over the change), and runs under the operations lock the lifecycle
+//! operations take, so the connector cannot be resumed halfway through.
 
-use std::time::Duration;
+use super::Worker;
+use crate::offsets::{consumer_group, parse_sink_offsets, ConnectorOffset, OffsetPatch};
+use crate::runtime::herder::{HerderError, TargetState};
+use crate::spec::{Config, PluginKind};
 
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
-use serde_json::{json, Map, Value as JsonValue};
-
-use crate::config::{get, Config};
-use crate::kafka::KafkaSettings;
-use crate::runtime::herder::ConnectorOffset;
-
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The sink's consumer group: `consumer.override.group.id`, else `connect-<name>`.
-pub(super) fn group_id(name: &str, config: &Config) -> String {
-    get(config, "consumer.override.group.id")
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .map_or_else(|| format!("connect-{name}"), str::to_string)
-}
-
-fn consumer(kafka: &KafkaSettings, name: &str, config: &Config) -> Result<BaseConsumer, String> {
-    let mut c = kafka.consumer_config(name, 0, config);
-    // Not a group member: no static membership, its own client id.
-    c.remove("group.instance.id");
-    c.set("client.id", format!("connector-offsets-{name}"));
-    c.set("group.id", group_id(name, config));
-    c.create()
-        .map_err(|e| format!("cannot create a consumer for the offsets of {name}: {e}"))
-}
-
-/// Every partition of the sink's topics (`topics`, or those matching `topics.regex`).
-fn partitions(consumer: &BaseConsumer, config: &Config) -> Result<Vec<(String, i32)>, String> {
-    let metadata = consumer
-        .fetch_metadata(None, TIMEOUT)
-        .map_err(|e| format!("cannot read the topic metadata: {e}"))?;
-    let listed: Vec<String> = get(config, "topics")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect();
-    let regex = get(config, "topics.regex")
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| regex::Regex::new(&format!("^(?:{r})$")))
-        .transpose()
-        .map_err(|e| format!("topics.regex is not a valid regex: {e}"))?;
-    let mut out = Vec::new();
-    for t in metadata.topics() {
-        let wanted = listed.iter().any(|l| l == t.name())
-            || regex.as_ref().is_some_and(|r| r.is_match(t.name()));
-        if wanted {
-            out.extend(
-                t.partitions()
-                    .iter()
-                    .map(|p| (t.name().to_string(), p.id())),
-            );
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The committed offsets of the sink's group, sorted by topic and partition.
-pub(super) fn read(
-    kafka: &KafkaSettings,
-    name: &str,
-    config: &Config,
-) -> Result<Vec<ConnectorOffset>, String> {
-    let consumer = consumer(kafka, name, config)?;
-    let parts = partitions(&consumer, config)?;
-    if parts.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut tpl = TopicPartitionList::new();
-    for (t, p) in &parts {
-        tpl.add_partition(t, *p);
-    }
-    let committed = consumer
-        .committed_offsets(tpl, TIMEOUT)
-        .map_err(|e| format!("cannot read the committed offsets of {name}: {e}"))?;
-    let mut out = Vec::new();
-    for e in committed.elements() {
-        if let Offset::Offset(o) = e.offset() {
-            out.push(sink_offset(e.topic(), e.partition(), Some(o)));
-        }
-    }
-    Ok(out)
-}
-
-fn object(v: JsonValue) -> Map<String, JsonValue> {
-    match v {
-        JsonValue::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-fn sink_offset(topic: &str, partition: i32, offset: Option<i64>) -> ConnectorOffset {
-    ConnectorOffset {
-        partition: object(json!({"kafka_topic": topic, "kafka_partition": partition})),
-        offset: offset.map(|o| object(json!({"kafka_offset": o}))),
-    }
-}
-
-/// Commits `offsets` for the group; `None` commits the partition's low watermark.
-pub(super) fn alter(
-    kafka: &KafkaSettings,
-    name: &str,
-    config: &Config,
-    offsets: &[(String, i32, Option<i64>)],
-) -> Result<(), String> {
-    let consumer = consumer(kafka, name, config)?;
-    let mut tpl = TopicPartitionList::new();
-    for (topic, partition, offset) in offsets {
-        let offset = match offset {
-            Some(o) => *o,
-            None => {
-                consumer
-                    .fetch_watermarks(topic, *partition, TIMEOUT)
-                    .map_err(|e| {
-                        format!("cannot read the earliest offset of {topic}-{partition}: {e}")
-                    })?
-                    .0
-            }
-        };
-        tpl.add_partition_offset(topic, *partition, Offset::Offset(offset))
-            .map_err(|e| format!("invalid offset for {topic}-{partition}: {e}"))?;
-    }
-    // Commit as the group's only member (the connector is STOPPED): some brokers (tansu) keep
-    // a commit made outside a generation apart from what the group's members read back.
-    let topics: Vec<&str> = {
-        let mut t: Vec<&str> = offsets.iter().map(|(t, _, _)| t.as_str()).collect();
-        t.sort_unstable();
-        t.dedup();
-        t
-    };
-    consumer
-        .subscribe(&topics)
-        .map_err(|e| format!("cannot join the consumer group of {name}: {e}"))?;
-    let deadline = std::time::Instant::now() + TIMEOUT;
-    let wanted = offsets.len();
-    loop {
-        // Records polled here are never stored or committed (auto commit is off).
-        let _ = consumer.poll(Duration::from_millis(100));
-        let assigned = consumer.assignment().map(|a| a.count()).unwrap_or(0);
-        if assigned >= wanted || std::time::Instant::now() >= deadline {
-            break;
-        }
-    }
-    let result = consumer
-        .commit(&tpl, CommitMode::Sync)
-        .map_err(|e| format!("cannot commit the offsets of {name}: {e}"));
-    consumer.unsubscribe();
-    result
-}
-
-/// Removes every committed offset of the group.
-pub(super) fn reset(kafka: &KafkaSettings, name: &str, config: &Config) -> Result<(), String> {
-    let group = group_id(name, config);
-    match delete_group(kafka, &group) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            tracing::info!(
-                connector = name,
-                "cannot delete consumer group {group} ({e}); committing the earliest offsets instead"
-            );
-            let current = read(kafka, name, config)?;
-            let all: Vec<(String, i32, Option<i64>)> = current
-                .iter()
-                .filter_map(|o| {
-                    let t = o.partition.get("kafka_topic")?.as_str()?.to_string();
-                    let p = o.partition.get("kafka_partition")?.as_i64()? as i32;
-                    Some((t, p, None))
+impl Worker {
+    pub(super) fn offsets_of(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
+        let config = self.existing_config(name)?;
+        match self.kind_of(&config) {
+            PluginKind::Sink => Ok(consumer_group::read(&self.kafka, name, &config)?),
+            _ => Ok(self
+                .store
+                .positions(name)
+                .into_iter()
+                .map(|p| ConnectorOffset {
+                    partition: p.partition.into_iter().collect(),
+                    offset: Some(p.offset.into_iter().collect()),
                 })
-                .collect();
-            if all.is_empty() {
-                return Ok(());
-            }
-            alter(kafka, name, config, &all)
+                .collect()),
         }
+    }
+
+    /// Kafka's precondition for altering or resetting offsets: the connector exists and is
+    /// STOPPED. Returns its config.
+    fn stopped_config(&self, name: &str) -> Result<Config, HerderError> {
+        let config = self.existing_config(name)?;
+        if self.config_state.target(name) != Some(TargetState::Stopped) {
+            return Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. \
+                 This can be done for the specified connector by issuing a 'PUT' request to the \
+                 '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        Ok(config)
+    }
+
+    pub(super) fn alter_stopped_offsets(
+        &self,
+        name: &str,
+        offsets: Vec<OffsetPatch>,
+    ) -> Result<String, HerderError> {
+        let _ops = self.config_state.ops.lock();
+        let config = self.stopped_config(name)?;
+        match self.kind_of(&config) {
+            PluginKind::Sink => {
+                let parsed = parse_sink_offsets(&offsets)?;
+                consumer_group::alter(&self.kafka, name, &config, &parsed)?;
+            }
+            _ => {
+                let mut set = Vec::new();
+                let mut removed = Vec::new();
+                for OffsetPatch { partition, offset } in offsets {
+                    let partition = partition.ok_or_else(|| {
+                        HerderError::BadRequest(
+                            "The partition for a source connector offset cannot be null or missing"
+                                .into(),
+                        )
+                    })?;
+                    let partition: crate::data::OffsetMap = partition.into_iter().collect();
+                    match offset {
+                        Some(o) => set.push((partition, o.into_iter().collect())),
+                        None => removed.push(partition),
+                    }
+                }
+                if !removed.is_empty() {
+                    self.store.remove(name, Some(removed))?;
+                }
+                self.store.stage(name, set);
+                self.store.flush()?;
+            }
+        }
+        tracing::info!(connector = name, "offsets altered through REST");
+        Ok("The offsets for this connector have been altered successfully".into())
+    }
+
+    pub(super) fn reset_stopped_offsets(&self, name: &str) -> Result<String, HerderError> {
+        let _ops = self.config_state.ops.lock();
+        let config = self.stopped_config(name)?;
+        match self.kind_of(&config) {
+            PluginKind::Sink => consumer_group::reset(&self.kafka, name, &config)?,
+            _ => self.store.remove(name, None)?,
+        }
+        tracing::info!(connector = name, "offsets reset through REST");
+        Ok("The offsets for this connector have been reset successfully".into())
     }
 }
 
-fn delete_group(kafka: &KafkaSettings, group: &str) -> Result<(), String> {
-    let config = kafka.admin_config(&format!("connector-offsets-admin-{group}"));
-    let owned = group.to_string();
-    // The admin future only awaits a channel fed by rdkafka's own thread; a current-thread
-    // runtime on a thread of our own blocks on it without touching the REST runtime.
-    let result = std::thread::spawn(move || {
-        let admin: AdminClient<DefaultClientContext> =
-            config.create().map_err(|e| e.to_string())?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
-        rt.block_on(admin.delete_groups(&[owned.as_str()], &opts))
-            .map_err(|e| e.to_string())
-    })
-    .join()
-    .unwrap_or_else(|_| Err("the admin request panicked".into()))?;
-    for r in result {
-        match r {
-            Ok(_) => {}
-            // No group: nothing was committed, which is what a reset wants.
-            Err((_, rdkafka::types::RDKafkaErrorCode::GroupIdNotFound)) => {}
-            Err((g, code)) => return Err(format!("deleting group {g} failed: {code}")),
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::{Map, Value as JsonValue};
+
+    use super::super::fixtures::{idle, worker};
+    use super::*;
+    use crate::runtime::herder::Herder;
+
+    fn obj(v: JsonValue) -> Map<String, JsonValue> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn patch(partition: Option<JsonValue>, offset: Option<JsonValue>) -> OffsetPatch {
+        OffsetPatch {
+            partition: partition.map(obj),
+            offset: offset.map(obj),
         }
     }
-    Ok(())
+
+    #[test]
+    fn source_offsets_change_only_when_stopped() {
+        let w = worker(None);
+        w.create_connector(idle("o"), TargetState::Started).unwrap();
+        let set = vec![patch(
+            Some(serde_json::json!({"f": "a"})),
+            Some(serde_json::json!({"pos": 3})),
+        )];
+        let not_stopped = HerderError::BadRequest("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/o/stop' endpoint".into());
+        assert_eq!(w.alter_offsets("o", set.clone()), Err(not_stopped.clone()));
+        assert_eq!(w.reset_offsets("o"), Err(not_stopped));
+        w.set_target_state("o", TargetState::Stopped).unwrap();
+        assert_eq!(
+            w.alter_offsets("o", set).unwrap(),
+            "The offsets for this connector have been altered successfully"
+        );
+        assert_eq!(
+            w.connector_offsets("o").unwrap(),
+            vec![ConnectorOffset {
+                partition: obj(serde_json::json!({"f": "a"})),
+                offset: Some(obj(serde_json::json!({"pos": 3}))),
+            }]
+        );
+        // A null offset removes the partition; a null partition is refused.
+        w.alter_offsets("o", vec![patch(Some(serde_json::json!({"f": "a"})), None)])
+            .unwrap();
+        assert_eq!(w.connector_offsets("o").unwrap(), Vec::new());
+        assert_eq!(
+            w.alter_offsets("o", vec![patch(None, None)]),
+            Err(HerderError::BadRequest(
+                "The partition for a source connector offset cannot be null or missing".into()
+            ))
+        );
+        assert_eq!(
+            w.reset_offsets("o").unwrap(),
+            "The offsets for this connector have been reset successfully"
+        );
+        assert_eq!(
+            w.connector_offsets("ghost"),
+            Err(HerderError::NotFound("Connector ghost not found".into()))
+        );
+        w.stop_all();
+    }
 }
