@@ -243,7 +243,7 @@ fn redact_value(message: &str, value: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::runtime::test_doubles::cfg;
+    use crate::config::test_plugins::cfg;
 
     #[test]
     fn passthrough_keeps_librdkafka_keys_and_drops_java_only_keys() {

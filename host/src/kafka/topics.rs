@@ -262,7 +262,7 @@ enum Attempt {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::runtime::test_doubles::cfg;
+    use crate::config::test_plugins::cfg;
 
     #[test]
     fn topic_settings_default_to_one_and_pass_topic_configs() {
