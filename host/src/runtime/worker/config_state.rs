@@ -140,15 +140,22 @@ impl Worker {
     pub fn start_stored_connectors(&self) -> Vec<(String, Option<String>)> {
         let _ops = self.config_state.ops.lock();
         let pending = std::mem::take(&mut *self.config_state.pending.lock());
+        // All of them are listed (with the state their target implies) before the first one
+        // starts: REST already answers, and a client must not see a partial list.
+        self.config_state
+            .entries
+            .lock()
+            .extend(pending.values().map(|s| {
+                let entry = Entry {
+                    config: s.config.clone(),
+                    target: s.target,
+                    error: None,
+                    persist: true,
+                };
+                (s.name.clone(), entry)
+            }));
         let mut out = Vec::new();
-        for (name, s) in pending {
-            let entry = Entry {
-                config: s.config,
-                target: s.target,
-                error: None,
-                persist: true,
-            };
-            self.config_state.entries.lock().insert(name.clone(), entry);
+        for name in pending.into_keys() {
             let error = self.bring_to_target(&name);
             out.push((name, error));
         }
