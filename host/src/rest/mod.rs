@@ -14,7 +14,7 @@ mod offsets;
 mod plugins;
 mod root;
 #[cfg(test)]
-pub(crate) mod test_herder;
+mod test_herder;
 
 use std::future::Future;
 use std::net::SocketAddr;
