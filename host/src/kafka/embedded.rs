@@ -19,7 +19,7 @@ enum Command {
         name: String,
         partitions: i32,
         replication_factor: i32,
-        reply: mpsc::Sender<Result<(), String>>,
+        reply: mpsc::Sender<Result<(), CreateTopicError>>,
     },
     Stop,
 }
@@ -43,13 +43,26 @@ impl std::fmt::Debug for EmbeddedTopics {
     }
 }
 
+/// Why the embedded broker did not create a topic.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateTopicError {
+    #[error("the embedded broker has stopped")]
+    Stopped,
+    #[error("cannot create topic {name:?}: {source}")]
+    Refused {
+        name: String,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+}
+
 impl EmbeddedTopics {
     pub fn create_topic(
         &self,
         name: &str,
         partitions: i32,
         replication_factor: i32,
-    ) -> Result<(), String> {
+    ) -> Result<(), CreateTopicError> {
         let (reply, answer) = mpsc::channel();
         self.commands
             .send(Command::CreateTopic {
@@ -58,10 +71,8 @@ impl EmbeddedTopics {
                 replication_factor,
                 reply,
             })
-            .map_err(|_| "the embedded broker has stopped".to_string())?;
-        answer
-            .recv()
-            .map_err(|_| "the embedded broker has stopped".to_string())?
+            .map_err(|_| CreateTopicError::Stopped)?;
+        answer.recv().map_err(|_| CreateTopicError::Stopped)?
     }
 }
 
@@ -85,7 +96,10 @@ impl EmbeddedBroker {
                             } => {
                                 let r = cluster
                                     .create_topic(&name, partitions, replication_factor)
-                                    .map_err(|e| format!("cannot create topic {name:?}: {e}"));
+                                    .map_err(|source| CreateTopicError::Refused {
+                                        name: name.clone(),
+                                        source,
+                                    });
                                 let _ = reply.send(r);
                             }
                             Command::Stop => break,

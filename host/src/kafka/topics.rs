@@ -194,7 +194,7 @@ impl TopicCreator {
             // check then finds the topic.
             embedded
                 .create_topic(topic, s.partitions, s.replication_factor)
-                .map_err(Attempt::Retry)?;
+                .map_err(|e| Attempt::Retry(e.to_string()))?;
             tracing::info!(
                 topic,
                 partitions = s.partitions,
