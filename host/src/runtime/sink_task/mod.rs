@@ -24,7 +24,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use self::books::{Books, SinkShared};
 use self::rebalance::{ReleaseQueuesFirst, SinkContext};
-use self::stages::{put_stage, ConsumeStage, PutReport, Stages, MAX_IN_FLIGHT};
+use self::stages::{put_stage, ConsumeStage, Halt, PutReport, Stages, MAX_IN_FLIGHT};
 use super::active_topics::TaskTopics;
 use super::backoff::WarnThrottle;
 use super::connector::{Converters, Pipeline, TaskControl};
@@ -158,9 +158,13 @@ pub fn run(
                 failure = Some(f);
                 break;
             }
-            if let Err(stop) = stage.step() {
-                failure = stop;
-                break;
+            match stage.step() {
+                Ok(()) => {}
+                Err(Halt::Failed(trace)) => {
+                    failure = Some(trace);
+                    break;
+                }
+                Err(Halt::Quiet) => break,
             }
             if last_commit.elapsed() >= flush_interval {
                 shared.flush_and_commit(consumer);
@@ -171,7 +175,7 @@ pub fn run(
         // finished its current batch), then exits. Their results still advance the offsets —
         // all of them precede whatever failed — unless the put stage itself gave up.
         stage.jobs = None; // hang up: the put stage exits once its queue is empty
-        if let Err(Some(f)) = stage.finish_down_to(0, true) {
+        if let Err(Halt::Failed(f)) = stage.finish_down_to(0, true) {
             failure.get_or_insert(f);
         }
         if putter.join().is_err() {

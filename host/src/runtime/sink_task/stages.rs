@@ -99,23 +99,31 @@ pub(super) struct ConsumeStage<'c, 's> {
     pub(super) active_topics: TaskTopics,
 }
 
+/// Why the consume stage stops before the task was asked to stop.
+pub(super) enum Halt {
+    /// The task fails with this trace.
+    Failed(String),
+    /// No failure of its own: stopped while a `put` was being retried, or the put stage gave
+    /// up (its result, read when draining, says why).
+    Quiet,
+}
+
 impl ConsumeStage<'_, '_> {
     /// Collects, converts and transforms one batch and hands it to the put stage, then finishes
-    /// the batches whose `put` has returned. `Err(Some(trace))` fails the task; `Err(None)`
-    /// stops the loop without a failure of its own (stopped while retrying, or the put stage
-    /// gave up: its result, read when draining, says why).
-    pub(super) fn step(&mut self) -> Result<(), Option<String>> {
+    /// the batches whose `put` has returned.
+    pub(super) fn step(&mut self) -> Result<(), Halt> {
         let batch = collect(self.consumer, self.wake, &mut self.poll_throttle);
         for msg in &batch {
             self.active_topics.saw(msg.topic());
         }
         if !batch.is_empty() {
-            let (records, record_idx) = prepare(&batch, self.stages, self.control).map_err(Some)?;
+            let (records, record_idx) =
+                prepare(&batch, self.stages, self.control).map_err(Halt::Failed)?;
             // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
             // oldest when full, so a slow sink slows consumption instead of piling up.
             self.finish_down_to(MAX_IN_FLIGHT - 1, true)?;
-            let jobs = self.jobs.as_ref().ok_or(None)?;
-            jobs.send(records).map_err(|_| None)?;
+            let jobs = self.jobs.as_ref().ok_or(Halt::Quiet)?;
+            jobs.send(records).map_err(|_| Halt::Quiet)?;
             self.in_flight.push_back(InFlight {
                 msgs: batch,
                 record_idx,
@@ -126,34 +134,37 @@ impl ConsumeStage<'_, '_> {
     }
 
     /// Finishes in-flight batches, oldest first, until at most `keep` remain: waiting for
-    /// their `put` if `wait`, else only those whose `put` already returned. `Err(None)`: the
+    /// their `put` if `wait`, else only those whose `put` already returned. `Halt::Quiet`: the
     /// task was stopped while a `put` was being retried (that batch and later ones do not
     /// count).
-    pub(super) fn finish_down_to(&mut self, keep: usize, wait: bool) -> Result<(), Option<String>> {
+    pub(super) fn finish_down_to(&mut self, keep: usize, wait: bool) -> Result<(), Halt> {
         while self.in_flight.len() > keep {
             let result = if wait {
                 self.done
                     .recv()
-                    .map_err(|_| Some("the put thread exited unexpectedly".to_string()))?
+                    .map_err(|_| Halt::Failed("the put thread exited unexpectedly".to_string()))?
             } else {
                 match self.done.try_recv() {
                     Ok(r) => r,
                     Err(mpsc::TryRecvError::Empty) => return Ok(()),
                     Err(mpsc::TryRecvError::Disconnected) => {
-                        return Err(Some("the put thread exited unexpectedly".to_string()))
+                        return Err(Halt::Failed(
+                            "the put thread exited unexpectedly".to_string(),
+                        ))
                     }
                 }
             };
             let flight = self
                 .in_flight
                 .pop_front()
-                .ok_or_else(|| Some("a put result arrived for no batch".to_string()))?;
+                .ok_or_else(|| Halt::Failed("a put result arrived for no batch".to_string()))?;
             let failures = match result {
                 PutReport::Put(failures) => failures,
-                PutReport::Stopped => return Err(None),
-                PutReport::Failed(trace) => return Err(Some(trace)),
+                PutReport::Stopped => return Err(Halt::Quiet),
+                PutReport::Failed(trace) => return Err(Halt::Failed(trace)),
             };
-            finish(self.shared, &flight, failures, self.stages, self.control).map_err(Some)?;
+            finish(self.shared, &flight, failures, self.stages, self.control)
+                .map_err(Halt::Failed)?;
         }
         Ok(())
     }
