@@ -38,7 +38,7 @@ struct Args {
 
 fn parse_args() -> Result<Args> {
     let mut args = Args {
-        sluice: sluice_tests::workspace_root().join("target/release/sluice"),
+        sluice: sluice_tests::target_dir().join("release/sluice"),
         reference: None,
         out: None,
         records: 1_000_000,
@@ -100,7 +100,7 @@ fn main() -> Result<()> {
     if args.startup {
         return startup::run(&args);
     }
-    let work = sluice_tests::workspace_root().join("target/bench");
+    let work = sluice_tests::target_dir().join("bench");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
     let input = work.join("input.jsonl");
@@ -266,15 +266,15 @@ fn start(
     phase: &str,
     connector: &str,
 ) -> Result<(Child, SocketAddr)> {
-    let root = sluice_tests::workspace_root();
+    let target = sluice_tests::target_dir();
     // SLUICE_BENCH_PLUGIN_PATH: another plugin directory, to compare two builds of the
     // plugins (say, with and without the packed interfaces) on the same host binary.
     let plugin_path = std::env::var_os("SLUICE_BENCH_PLUGIN_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target/plugin-path"));
+        .unwrap_or_else(|| target.join("plugin-path"));
     let setup = WorkerSetup {
         plugin_path,
-        cache_dir: root.join("target/plugin-cache"),
+        cache_dir: target.join("plugin-cache"),
         connectors: vec![(phase.to_string(), connector.to_string())],
     };
     start_with(system, args, broker, dir, phase, &setup)

@@ -32,11 +32,11 @@ struct Series {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    let root = sluice_tests::workspace_root();
-    let work = root.join("target/bench-startup");
+    let target = sluice_tests::target_dir();
+    let work = target.join("bench-startup");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work)?;
-    let (plugin_path, composition) = assemble_plugins(root, &work)?;
+    let (plugin_path, composition) = assemble_plugins(&target, &work)?;
     eprintln!("bench: start-up with {PLUGINS} plugins: {composition}");
 
     let broker = Broker::start();
@@ -141,7 +141,7 @@ pub fn run(args: &Args) -> Result<()> {
 /// Fills `<work>/plugins` with [`PLUGINS`] distinct components: the built-in plugins first,
 /// then test plugins if there are too few. Copies of one component would share one cache
 /// entry (the cache is keyed by content), so they are never used to make up the number.
-fn assemble_plugins(root: &Path, work: &Path) -> Result<(PathBuf, String)> {
+fn assemble_plugins(target: &Path, work: &Path) -> Result<(PathBuf, String)> {
     let wasm_in = |dir: PathBuf| -> Result<Vec<PathBuf>> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
             .with_context(|| format!("read {} (run `cargo xtask plugins`)", dir.display()))?
@@ -151,9 +151,9 @@ fn assemble_plugins(root: &Path, work: &Path) -> Result<(PathBuf, String)> {
         v.sort();
         Ok(v)
     };
-    let builtin = wasm_in(root.join("target/plugin-path"))?;
+    let builtin = wasm_in(target.join("plugin-path"))?;
     // Test plugins that load as Sluice plugins (test-not-sluice is rejected by design).
-    let test: Vec<PathBuf> = wasm_in(root.join("target/test-plugins"))?
+    let test: Vec<PathBuf> = wasm_in(PathBuf::from(env!("SLUICE_TEST_PLUGINS")))?
         .into_iter()
         .filter(|p| !p.to_string_lossy().contains("not-sluice"))
         .collect();

@@ -1,9 +1,10 @@
 //! Sluice's integration tests: one test binary (like wasmtime's `tests/all`), one module per
 //! concern. Every test runs the real `sluice` binary against a real broker (tansu) with the real
-//! built plugins, through the harness in `tests/lib.rs`, and asserts on the data that came out.
+//! built plugins, through the harness in `tests/harness/`, and asserts on the data that came out.
 //!
-//! Run with `cargo xtask test` (installs tansu and the wasm target, builds the plugins) or, once
-//! those are in place, `cargo test -p sluice-tests`.
+//! Run with `cargo xtask test` (installs tansu and the wasm target, then runs every suite) or,
+//! once those are in place, `cargo test -p sluice-tests`: the harness and this crate's build
+//! script build everything else the tests run.
 
 mod bad_config;
 mod broker_outage;

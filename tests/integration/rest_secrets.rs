@@ -11,7 +11,7 @@ use sluice_tests::{default_worker_props, plugins, unique, Broker, TestDir, Worke
 
 use crate::rest_api::{call, expect, wait_connector_state};
 
-/// The plugin's record for `key` (FNV-1a 64, as `plugins/test-secret-source` computes it).
+/// The plugin's record for `key` (FNV-1a 64, as `tests/plugins/test-secret-source` computes it).
 fn record_for(key: &str) -> String {
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Captures the JsonConverter fixtures in tests/fixtures/json-converter/ from the reference
-# Apache Kafka Connect 3.9.0 (installed by /work/shared/tools/reference-connect/setup.sh).
-# Usage: REF_HOME=/tmp/reference-connect tools/capture-fixtures/capture.sh
+# Apache Kafka Connect 3.9.0, installed (when missing) by tools/reference-connect/setup.sh.
+# Usage: tools/capture-fixtures/capture.sh      (REF_HOME defaults to /tmp/reference-connect)
 set -euo pipefail
 REF_HOME=${REF_HOME:-/tmp/reference-connect}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 OUT="$ROOT/tests/fixtures/json-converter"
-[ -f "$REF_HOME/classpath.txt" ] || { echo "missing $REF_HOME/classpath.txt: run the reference setup.sh first" >&2; exit 1; }
+REF_HOME="$REF_HOME" "$ROOT/tools/reference-connect/setup.sh" --jdk
 CP=$(cat "$REF_HOME/classpath.txt")
 BUILD=$(mktemp -d)
 trap 'rm -rf "$BUILD"' EXIT

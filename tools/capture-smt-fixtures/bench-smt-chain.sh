@@ -15,9 +15,12 @@ N=${1:-1000000}
 REF_HOME=${REF_HOME:-/tmp/reference-connect}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-WORK="$ROOT/target/smt-bench"
+# Cargo's target dir: CARGO_TARGET_DIR (relative to the repository root) or target/, as for xtask.
+TARGET=${CARGO_TARGET_DIR:-target}
+case $TARGET in /*) ;; *) TARGET="$ROOT/$TARGET" ;; esac
+WORK="$TARGET/smt-bench"
 mkdir -p "$WORK"
-[ -f "$REF_HOME/classpath.txt" ] || { echo "missing $REF_HOME/classpath.txt: run the reference setup.sh first" >&2; exit 1; }
+REF_HOME="$REF_HOME" "$ROOT/tools/reference-connect/setup.sh" --jdk
 CP=$(cat "$REF_HOME/classpath.txt")
 
 cat > "$WORK/chain.json" <<'JSON'
@@ -53,9 +56,9 @@ PY
 if [ -z "${SLUICE_BIN:-}" ]; then
   echo "== building (release)" >&2
   (cd "$ROOT" && cargo xtask plugins >&2 && cargo build --release -p sluice --bin sluice >&2)
-  SLUICE_BIN="$ROOT/target/release/sluice"
+  SLUICE_BIN="$TARGET/release/sluice"
 fi
-PLUGIN_PATH=${PLUGIN_PATH:-$ROOT/target/plugin-path}
+PLUGIN_PATH=${PLUGIN_PATH:-$TARGET/plugin-path}
 BUILD=$(mktemp -d)
 trap 'rm -rf "$BUILD"' EXIT
 javac -nowarn -d "$BUILD" -cp "$CP" "$HERE/CaptureSmtFixtures.java"

@@ -2,7 +2,7 @@
 # Captures the SMT fixtures: for every tests/fixtures/smt/cases/<case>.json (or only the named
 # cases), runs the records through the reference Apache Kafka Connect 3.9.0 SMT chain and writes
 # tests/fixtures/smt/expected/<case>.jsonl (first line: a {"comment":…} saying how and when).
-# Needs the reference installed by /work/shared/tools/reference-connect/setup.sh (java/javac 17).
+# The reference and javac 17 are installed (when missing) by tools/reference-connect/setup.sh.
 # Usage: tools/capture-smt-fixtures/capture.sh [case…]      (REF_HOME defaults to /tmp/reference-connect)
 set -euo pipefail
 REF_HOME=${REF_HOME:-/tmp/reference-connect}
@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CASES="$ROOT/tests/fixtures/smt/cases"
 OUT="$ROOT/tests/fixtures/smt/expected"
-[ -f "$REF_HOME/classpath.txt" ] || { echo "missing $REF_HOME/classpath.txt: run the reference setup.sh first" >&2; exit 1; }
+REF_HOME="$REF_HOME" "$ROOT/tools/reference-connect/setup.sh" --jdk
 CP=$(cat "$REF_HOME/classpath.txt")
 BUILD=$(mktemp -d)
 trap 'rm -rf "$BUILD"' EXIT

@@ -5,37 +5,22 @@
 //! start-up benchmark instead (worker start to all connectors RUNNING, cold and warm cache,
 //! 20 plugins; `--runs N` timed starts per row); other flags are passed to `sluice-bench`.
 
-use anyhow::{bail, Result};
-use std::path::PathBuf;
-use std::process::Command;
+use anyhow::Result;
 
-use crate::cmd::{cargo, root, run};
+use crate::cmd::{cargo, root, run, target_dir};
 use crate::plugins;
-use crate::test::ensure_tansu;
+use crate::test::{ensure_reference_connect, ensure_tansu, reference_connect_dir};
 
 pub fn run_bench(args: &[String]) -> Result<()> {
     ensure_tansu()?;
     plugins::build_all()?;
     run(cargo().args(["build", "--release", "-p", "sluice", "--bin", "sluice"]))?;
 
-    // shared/ sits beside the checkout (locally and in CI); SLUICE_REFERENCE_CONNECT overrides.
-    let reference = std::env::var_os("SLUICE_REFERENCE_CONNECT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/tools/reference-connect"));
     let skip_reference = args.iter().any(|a| a == "--sluice-only");
     if !skip_reference {
-        if !reference.join("setup.sh").is_file() {
-            bail!(
-                "reference Kafka Connect scripts not found in {} (set SLUICE_REFERENCE_CONNECT, or pass --sluice-only)",
-                reference.display()
-            );
-        }
-        run(Command::new("bash").arg(reference.join("setup.sh")))?;
+        ensure_reference_connect()?;
     }
 
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
     let mut cmd = cargo();
     cmd.args([
         "run",
@@ -47,11 +32,11 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         "--",
     ])
     .arg("--sluice")
-    .arg(target.join("release/sluice"))
+    .arg(target_dir().join("release/sluice"))
     .arg("--out")
     .arg(root().join("docs/benchmarks.md"));
     if !skip_reference {
-        cmd.arg("--reference").arg(&reference);
+        cmd.arg("--reference").arg(reference_connect_dir());
     }
     cmd.args(args.iter().filter(|a| *a != "--sluice-only"));
     run(&mut cmd)

@@ -1,4 +1,5 @@
-//! Running commands from xtask: streamed output, failures that say which command failed.
+//! Running commands from xtask: where they run (the repository root, cargo's target dir),
+//! streamed output, failures that say which command failed.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -10,6 +11,15 @@ pub fn root() -> PathBuf {
         .parent()
         .expect("xtask has a parent")
         .to_path_buf()
+}
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the repository root) or
+/// `<root>/target`, the rule the test harness and its build script follow too.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
 }
 
 /// The cargo that runs this xtask (`CARGO`), so nested builds use the same toolchain.

@@ -1,14 +1,16 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `plugins`    build every plugin in `plugins/` to wasm32-wasip2 (release) and collect the
-//!   components into `target/plugin-path/` (test-only plugins into
-//!   `target/test-plugins/`).
-//! - `test`       install what the tests need (wasm target, tansu broker), build the plugins,
-//!   run the whole test suite. This is what CI runs.
+//!   components into `target/plugin-path/`.
+//! - `test`       install what the tests need (wasm target, tansu broker, the reference Kafka
+//!   Connect), build the plugins, run the whole test suite. This is what CI runs.
 //! - `examples`   build the example plugins in `examples/` (Rust, JavaScript, Python) into
 //!   `target/example-plugins/`, installing the JS and Python toolchains under `target/` first.
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
+//!
+//! `target/` here is `CARGO_TARGET_DIR` when set (relative to the repository root), as for the
+//! test harness.
 
 mod bench;
 mod cmd;

@@ -1,66 +1,43 @@
-//! Builds the plugins workspace (`plugins/`) to wasm32-wasip2 components and collects them:
-//! built-in plugins into `target/plugin-path/`, test-only ones (`test-*`) into
-//! `target/test-plugins/`, each as `<crate-name>.wasm`.
+//! Builds the shipped plugins workspace (`plugins/`) to wasm32-wasip2 components and collects
+//! them into `<target>/plugin-path/<crate-name>.wasm`, a ready `plugin.path`. (The test-only
+//! plugins are built by the `sluice-tests` build script.)
 //!
-//! The nested cargo uses its own target dir (`target/wasm`): sharing the outer
+//! The nested cargo uses its own target dir (`<target>/wasm`): sharing the outer
 //! `target/` would make it wait forever on the build lock the outer `cargo xtask` holds.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::cmd::{cargo, root, run, target_dir};
+use crate::test::ensure_wasm_target;
 
 const TARGET: &str = "wasm32-wasip2";
 
-/// The repository root (xtask lives one level below it).
-pub fn root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| manifest_dir.to_path_buf())
-}
-
 /// Where built-in plugin components are collected (a ready `plugin.path`).
-pub fn plugin_path_dir(root: &Path) -> PathBuf {
-    root.join("target").join("plugin-path")
+pub fn plugin_path_dir() -> PathBuf {
+    target_dir().join("plugin-path")
 }
 
-/// Where test-only plugin components are collected.
-pub fn test_plugins_dir(root: &Path) -> PathBuf {
-    root.join("target").join("test-plugins")
-}
-
-/// Builds every plugin and returns the directory holding the built-in components.
+/// Builds every plugin and returns the directory holding the components.
 pub fn build_all() -> Result<PathBuf> {
-    let root = root();
-    ensure_target()?;
-    let manifest = root.join("plugins").join("Cargo.toml");
-    let target_dir = root.join("target").join("wasm");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let status = Command::new(&cargo)
+    ensure_wasm_target()?;
+    let plugins = root().join("plugins");
+    let manifest = plugins.join("Cargo.toml");
+    let target_dir = target_dir().join("wasm");
+    run(cargo()
         .args(["build", "--release", "--target", TARGET, "--manifest-path"])
         .arg(&manifest)
         .env("CARGO_TARGET_DIR", &target_dir)
         // Flags meant for the host build (e.g. coverage or a native CPU) must not leak into
         // the guest build.
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .with_context(|| format!("running {cargo} build for {}", manifest.display()))?;
-    if !status.success() {
-        bail!(
-            "building the plugins in {} failed ({status})",
-            manifest.display()
-        );
-    }
+        .env_remove("CARGO_ENCODED_RUSTFLAGS"))?;
 
     let built = target_dir.join(TARGET).join("release");
-    let plugin_path = plugin_path_dir(&root);
-    let test_plugins = test_plugins_dir(&root);
-    for dir in [&plugin_path, &test_plugins] {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    for name in plugin_crates(&root.join("plugins"))? {
+    let plugin_path = plugin_path_dir();
+    std::fs::create_dir_all(&plugin_path)
+        .with_context(|| format!("creating {}", plugin_path.display()))?;
+    for name in plugin_crates(&plugins)? {
         // cdylibs are named with underscores, binaries keep the crate name.
         let candidates = [
             built.join(format!("{}.wasm", name.replace('-', "_"))),
@@ -73,12 +50,7 @@ pub fn build_all() -> Result<PathBuf> {
             );
         };
         check_component(source)?;
-        let dest_dir = if name.starts_with("test-") || name.starts_with("test_") {
-            &test_plugins
-        } else {
-            &plugin_path
-        };
-        let dest = dest_dir.join(format!("{name}.wasm"));
+        let dest = plugin_path.join(format!("{name}.wasm"));
         std::fs::copy(source, &dest)
             .with_context(|| format!("copying {} to {}", source.display(), dest.display()))?;
         let size = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
@@ -89,28 +61,6 @@ pub fn build_all() -> Result<PathBuf> {
         );
     }
     Ok(plugin_path)
-}
-
-/// Installs the wasm32-wasip2 target through rustup if it is missing.
-fn ensure_target() -> Result<()> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("running `rustup target list --installed` (is rustup installed?)")?;
-    if String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .any(|l| l.trim() == TARGET)
-    {
-        return Ok(());
-    }
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status()
-        .context("running rustup target add")?;
-    if !status.success() {
-        bail!("`rustup target add {TARGET}` failed ({status})");
-    }
-    Ok(())
 }
 
 /// Package names of the plugin crates: every directory under `plugins/` with a Cargo.toml.

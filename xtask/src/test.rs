@@ -5,10 +5,14 @@
 //! version is already on PATH.
 
 use anyhow::{bail, Result};
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cmd::{cargo, output, root, run};
 use crate::plugins;
+
+/// The wasm32-wasip2 workspaces beside the host's: the shipped plugins and the test-only ones.
+const GUEST_WORKSPACES: [&str; 2] = ["plugins", "tests/plugins"];
 
 /// The broker version the integration tests are written against.
 pub const TANSU_VERSION: &str = "0.6.0";
@@ -25,16 +29,18 @@ pub fn run_all() -> Result<()> {
     if let Err(e) = run(cargo().args(["test", "--workspace", "--no-fail-fast"])) {
         failed.push(e.to_string());
     }
-    // The plugins workspace unit-tests its pure logic on the host target.
-    if root().join("plugins/Cargo.toml").is_file() {
-        let plugin_tests = run(cargo().args([
+    // The guest workspaces (shipped and test-only plugins) unit-test their pure logic on the
+    // host target.
+    for workspace in GUEST_WORKSPACES {
+        let manifest = format!("{workspace}/Cargo.toml");
+        let unit_tests = run(cargo().args([
             "test",
             "--manifest-path",
-            "plugins/Cargo.toml",
+            &manifest,
             "--workspace",
             "--no-fail-fast",
         ]));
-        if let Err(e) = plugin_tests {
+        if let Err(e) = unit_tests {
             failed.push(e.to_string());
         }
     }
@@ -44,20 +50,22 @@ pub fn run_all() -> Result<()> {
     }
     // House rules (STYLE.md): formatted, and clippy-clean with warnings as errors. Run after
     // the tests so a lint never hides a test result.
-    let fmt_host = run(cargo().args(["fmt", "--all", "--check"]));
-    // From inside plugins/: `--manifest-path` does not scope `cargo fmt` to that workspace.
-    let fmt_plugins = run(cargo()
-        .args(["fmt", "--all", "--check"])
-        .current_dir(root().join("plugins")));
-    let clippy = run(cargo().args([
+    let mut lints = vec![run(cargo().args(["fmt", "--all", "--check"]))];
+    // From inside each guest workspace: `--manifest-path` does not scope `cargo fmt` to it.
+    for workspace in GUEST_WORKSPACES {
+        lints.push(run(cargo()
+            .args(["fmt", "--all", "--check"])
+            .current_dir(root().join(workspace))));
+    }
+    lints.push(run(cargo().args([
         "clippy",
         "--workspace",
         "--all-targets",
         "--",
         "-D",
         "warnings",
-    ]));
-    for result in [fmt_host, fmt_plugins, clippy] {
+    ])));
+    for result in lints {
         if let Err(e) = result {
             failed.push(e.to_string());
         }
@@ -78,42 +86,16 @@ pub fn ensure_wasm_target() -> Result<()> {
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
 }
 
-/// Installs the reference Kafka Connect 3.9 (the REST differential test runs against it) with
-/// shared/tools/reference-connect/setup.sh, unless `$REF_HOME/classpath.txt` (default
-/// /tmp/reference-connect) already exists. `SLUICE_REFERENCE_CONNECT` overrides where the
-/// scripts are, as for `cargo xtask bench`.
+/// Installs the reference Kafka Connect 3.9 (the REST differential tests and the benchmark
+/// compare with it) with the project's `tools/reference-connect/setup.sh`, into `$REF_HOME`
+/// (default /tmp/reference-connect). The script skips what is already installed.
 pub fn ensure_reference_connect() -> Result<()> {
-    let home = std::env::var_os("REF_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| "/tmp/reference-connect".into());
-    if home.join("classpath.txt").is_file() {
-        return Ok(());
-    }
-    // Beside the checkout (the project's layout), else this workplace's /work/shared: a clean
-    // clone made elsewhere (as CI does) has no ../shared.
-    let scripts = std::env::var_os("SLUICE_REFERENCE_CONNECT")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            let beside = root().join("../shared/tools/reference-connect");
-            let workplace = std::path::PathBuf::from("/work/shared/tools/reference-connect");
-            if !beside.join("setup.sh").is_file() && workplace.join("setup.sh").is_file() {
-                workplace
-            } else {
-                beside
-            }
-        });
-    if !scripts.join("setup.sh").is_file() {
-        bail!(
-            "the reference Kafka Connect is not installed in {} and its setup script is not in {} (set REF_HOME or SLUICE_REFERENCE_CONNECT)",
-            home.display(),
-            scripts.display()
-        );
-    }
-    eprintln!(
-        "xtask: installing the reference Kafka Connect into {}",
-        home.display()
-    );
-    run(Command::new("bash").arg(scripts.join("setup.sh")))
+    run(Command::new("bash").arg(reference_connect_dir().join("setup.sh")))
+}
+
+/// The scripts that install (`setup.sh`) and run (`run.sh`) the reference Kafka Connect.
+pub fn reference_connect_dir() -> PathBuf {
+    root().join("tools").join("reference-connect")
 }
 
 /// Installs tansu from crates.io unless `tansu --version` already reports [`TANSU_VERSION`].

@@ -1,11 +1,13 @@
-//! Tests of the engine with real components built by `cargo xtask plugins` (the built-in
-//! plugins in `target/plugin-path/`, test fixtures in `target/test-plugins/`). A missing
-//! component fails the test loudly; nothing here is skipped.
+//! Tests of the engine with real components: the built-in plugins (`target/plugin-path/`, built
+//! by `cargo xtask plugins`) and the test-only ones (`target/test-plugins/`, built by the
+//! `sluice-tests` build script). Both builds run on first use, once per test binary, so these
+//! tests need no earlier step; a failed build fails the test loudly, nothing here is skipped.
 
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
 
 use super::*;
 use crate::data::{ConnectRecord, Data, Value};
@@ -15,18 +17,44 @@ use crate::runtime::task::{Outcome, SinkTask, SourceTask, TaskError};
 use crate::runtime::transforms::{ChainSegment, JoinStep, TransformChain};
 use crate::spec::{Config, PluginKind};
 
-/// Where `cargo xtask plugins` put the components (`SLUICE_TEST_TARGET_DIR` overrides it,
-/// e.g. to test components built elsewhere).
+/// The repository root.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Cargo's target directory, where the builds put the components: `CARGO_TARGET_DIR` (relative
+/// to the repository root) or `<root>/target`, as for `cargo xtask` and the integration tests.
 fn target_dir() -> PathBuf {
-    match std::env::var_os("SLUICE_TEST_TARGET_DIR")
-        .or_else(|| std::env::var_os("CARGO_TARGET_DIR"))
-    {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
     }
 }
 
+/// Runs `cargo <args>` in the repository once per test binary (`done` remembers it), panicking
+/// with the build's output when it fails.
+fn build_once(done: &OnceLock<()>, args: &[&str]) {
+    done.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let output = Command::new(&cargo)
+            .args(args)
+            .current_dir(root())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cargo:?}: {e}"));
+        assert!(
+            output.status.success(),
+            "`cargo {}` failed ({}):\n{}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    });
+}
+
+/// The directory of built-in plugins, built first.
 fn plugin_dir() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    build_once(&BUILT, &["xtask", "plugins"]);
     target_dir().join("plugin-path")
 }
 
@@ -44,13 +72,16 @@ fn built(dir: &Path, name: &str) -> PathBuf {
     let file = dir.join(format!("{name}.wasm"));
     assert!(
         file.is_file(),
-        "{} is missing: run `cargo xtask plugins` first",
+        "{} is missing after the build",
         file.display()
     );
     file
 }
 
+/// The test-only plugin `name`, built first (by the `sluice-tests` build script).
 fn test_plugin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    build_once(&BUILT, &["build", "-p", "sluice-tests", "--lib"]);
     built(&target_dir().join("test-plugins"), name)
 }
 

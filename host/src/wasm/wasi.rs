@@ -394,15 +394,19 @@ mod tests {
             ("file".to_string(), "data/../in/x.txt".to_string()),
             ("topic".into(), "t".into()),
         ];
-        let (rewritten, grants) =
-            grants(&spec(FileAccess::ReadFile), &config, Path::new("/work/dir")).unwrap();
-        assert_eq!(rewritten[0].1, "/work/dir/in/x.txt");
+        let (rewritten, grants) = grants(
+            &spec(FileAccess::ReadFile),
+            &config,
+            Path::new("/srv/connector"),
+        )
+        .unwrap();
+        assert_eq!(rewritten[0].1, "/srv/connector/in/x.txt");
         assert_eq!(rewritten[1], ("topic".to_string(), "t".to_string()));
         assert_eq!(
             grants,
             vec![Grant {
                 key: "file".into(),
-                dir: "/work/dir/in".into(),
+                dir: "/srv/connector/in".into(),
                 writable: false
             }]
         );

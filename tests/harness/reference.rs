@@ -1,15 +1,16 @@
 //! The reference Apache Kafka Connect 3.9 (`connect-standalone`), for tests that compare Sluice
-//! with it: started with shared/tools/reference-connect/run.sh from the install that its
-//! setup.sh made (`$REF_HOME`, default /tmp/reference-connect; `cargo xtask test` runs setup.sh
-//! when it is missing).
+//! with it: installed by the project's `tools/reference-connect/setup.sh` into `$REF_HOME`
+//! (default /tmp/reference-connect) once per test binary, and started with its `run.sh`.
 //!
-//! Design decision: a missing java or reference install is a test failure with the command that
-//! fixes it, never a skip, so a CI machine without the reference cannot pass the comparison.
+//! Design decision: the harness installs the reference itself (the script skips what is already
+//! there), and an install that fails is a test failure with the script's output, never a skip,
+//! so a CI machine without the reference cannot pass the comparison.
 
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::{http_get, workspace_root, Broker, HttpResponse, TestDir};
@@ -32,29 +33,7 @@ impl ReferenceConnect {
     /// (like [`crate::default_worker_props`]), no connectors, and waits until `GET /`
     /// answers. `extra` is appended to its worker properties.
     pub fn start(dir: &TestDir, broker: &Broker, extra: &str) -> ReferenceConnect {
-        let home = std::env::var_os("REF_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "/tmp/reference-connect".into());
-        let scripts = reference_scripts();
-        let setup = scripts.join("setup.sh");
-        assert!(
-            home.join("classpath.txt").is_file(),
-            "the reference Kafka Connect is not installed in {} (no classpath.txt): run `bash {}` (cargo xtask test does)",
-            home.display(),
-            setup.display()
-        );
-        assert!(
-            scripts.join("run.sh").is_file(),
-            "the reference Kafka Connect's run.sh is not in {} (looked beside the checkout and in /work/shared; set SLUICE_REFERENCE_CONNECT)",
-            scripts.display()
-        );
-        let java = Command::new("java").arg("-version").output();
-        assert!(
-            matches!(&java, Ok(o) if o.status.success()),
-            "java is not on PATH ({java:?}): the reference Kafka Connect needs Java 17 (`bash {}` installs it)",
-            setup.display()
-        );
-
+        let home = install();
         let port = crate::free_port();
         // An empty plugin.path with service loading: FileStreamSource and the converters come
         // from the classpath, as in the benchmark.
@@ -78,10 +57,10 @@ impl ReferenceConnect {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new("bash")
-            .arg(scripts.join("run.sh"))
+            .arg(scripts().join("run.sh"))
             .arg("standalone")
             .arg(&worker_file)
-            .env("REF_HOME", &home)
+            .env("REF_HOME", home)
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(out)
@@ -153,18 +132,34 @@ impl Drop for ReferenceConnect {
     }
 }
 
-/// Where shared/tools/reference-connect (run.sh, setup.sh) is: `$SLUICE_REFERENCE_CONNECT`, else
-/// beside the checkout (`../shared`, the project's layout), else this workplace's `/work/shared`
-/// — a clean clone made elsewhere (as CI does) has no `../shared`.
-fn reference_scripts() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SLUICE_REFERENCE_CONNECT") {
-        return PathBuf::from(dir);
-    }
-    let beside = workspace_root().join("../shared/tools/reference-connect");
-    let workplace = PathBuf::from("/work/shared/tools/reference-connect");
-    if !beside.join("run.sh").is_file() && workplace.join("run.sh").is_file() {
-        workplace
-    } else {
-        beside
-    }
+/// The project's scripts that install and run the reference.
+fn scripts() -> PathBuf {
+    workspace_root().join("tools").join("reference-connect")
+}
+
+/// Runs `setup.sh` once per test binary and returns the install directory, `$REF_HOME` or
+/// /tmp/reference-connect. Panics with the script's output when it fails.
+fn install() -> &'static Path {
+    static HOME: OnceLock<PathBuf> = OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = std::env::var_os("REF_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "/tmp/reference-connect".into());
+        let setup = scripts().join("setup.sh");
+        let output = Command::new("bash")
+            .arg(&setup)
+            .env("REF_HOME", &home)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run bash {}: {e}", setup.display()));
+        assert!(
+            output.status.success(),
+            "installing the reference Kafka Connect into {} with {} failed ({}):\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            home.display(),
+            setup.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        home
+    })
 }

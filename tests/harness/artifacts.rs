@@ -1,6 +1,7 @@
-//! What the tests run: the built plugins and the `sluice` binary, each built once per test
-//! binary (a `OnceLock`), by the same commands a developer types, so a build failure shows up as
-//! a test failure with the build's own output.
+//! What the tests run: the built plugins and the `sluice` binary. The built-in plugins and the
+//! binary are built once per test binary (a `OnceLock`) by the same commands a developer types,
+//! so a build failure shows up as a test failure with the build's own output; the test-only
+//! plugins are built before the tests compile, by this crate's build script.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +18,8 @@ pub fn workspace_root() -> &'static Path {
     })
 }
 
-/// Cargo's target directory for the host workspace (honours `CARGO_TARGET_DIR`).
+/// Cargo's target directory for the host workspace: `CARGO_TARGET_DIR` (relative to the
+/// repository root) or `<root>/target`, as for `cargo xtask` and the build script.
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) => workspace_root().join(dir),
@@ -25,11 +27,13 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// Where `cargo xtask plugins` put the components.
+/// Where the plugin components are.
 pub struct Plugins {
-    /// The built-in plugins (`target/plugin-path`): what a user's `plugin.path` points at.
+    /// The built-in plugins (`target/plugin-path`, from `cargo xtask plugins`): what a user's
+    /// `plugin.path` points at.
     pub plugin_path: PathBuf,
-    /// Test-only plugins (`target/test-plugins`): never put into a user's plugin path.
+    /// Test-only plugins (`target/test-plugins`, from the build script): never put into a
+    /// user's plugin path.
     pub test_plugins: PathBuf,
     /// A compiled-artifact cache shared by every worker in the test run, so each component is
     /// compiled once per run rather than once per test.
@@ -37,29 +41,23 @@ pub struct Plugins {
 }
 
 impl Plugins {
-    /// The path of test plugin `name` (e.g. `test-trap-source`); cargo may have written it with
-    /// underscores. Panics listing what is there when it is missing.
+    /// The path of test plugin `name` (e.g. `test-trap-source`). Panics listing what is there
+    /// when it is missing.
     pub fn test_plugin(&self, name: &str) -> PathBuf {
-        let candidates = [
-            self.test_plugins.join(format!("{name}.wasm")),
-            self.test_plugins
-                .join(format!("{}.wasm", name.replace('-', "_"))),
-        ];
-        for c in &candidates {
-            if c.is_file() {
-                return c.clone();
-            }
-        }
-        panic!(
-            "test plugin {name} not found as {} (or with underscores); {} holds: {:?}",
-            candidates[0].display(),
+        let path = self.test_plugins.join(format!("{name}.wasm"));
+        assert!(
+            path.is_file(),
+            "test plugin {name} not found as {}; {} holds: {:?}",
+            path.display(),
             self.test_plugins.display(),
             list_dir(&self.test_plugins)
         );
+        path
     }
 }
 
-/// Builds every plugin once (`cargo xtask plugins`); panics with the build output on failure.
+/// Builds the built-in plugins once (`cargo xtask plugins`); panics with the build output on
+/// failure.
 pub fn plugins() -> &'static Plugins {
     static PLUGINS: OnceLock<Plugins> = OnceLock::new();
     PLUGINS.get_or_init(|| {
@@ -67,7 +65,7 @@ pub fn plugins() -> &'static Plugins {
         let target = target_dir();
         let plugins = Plugins {
             plugin_path: target.join("plugin-path"),
-            test_plugins: target.join("test-plugins"),
+            test_plugins: PathBuf::from(env!("SLUICE_TEST_PLUGINS")),
             cache_dir: target.join("sluice-tests").join("plugin-cache"),
         };
         let built = list_dir(&plugins.plugin_path);

@@ -4,8 +4,11 @@
 //!   loopback port, plus the client helpers a test needs (create a topic, produce, consume).
 //!   [`Broker::shared`] is one broker per test binary; tests that stop or pause the broker start
 //!   their own with [`Broker::start`].
-//! - [`plugins`] / [`sluice_bin`]: build the plugins (`cargo xtask plugins`) and the `sluice`
-//!   binary once per test binary.
+//! - [`plugins`] / [`sluice_bin`]: build the built-in plugins (`cargo xtask plugins`) and the
+//!   `sluice` binary once per test binary; the test-only plugins (`tests/plugins/`) are built by
+//!   this crate's build script.
+//! - [`ReferenceConnect`]: the reference Apache Kafka Connect, installed by
+//!   `tools/reference-connect/setup.sh`, for tests that compare Sluice with it.
 //! - [`Worker`]: a `sluice standalone` process with its config files in a test directory, its
 //!   output in a log file (whose tail is printed when the test fails), REST helpers and signals.
 //! - [`TestDir`] and [`unique`]: a fresh namespace per test (files, topic and connector names),
@@ -21,7 +24,7 @@ mod http;
 mod reference;
 mod worker;
 
-pub use artifacts::{plugins, sluice_bin, workspace_root, Plugins};
+pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
 pub use http::{http_get, http_request, HttpResponse};
 pub use reference::ReferenceConnect;
@@ -56,7 +59,7 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new(name: &str) -> TestDir {
-        let base = artifacts::target_dir().join("sluice-tests");
+        let base = target_dir().join("sluice-tests");
         std::fs::create_dir_all(&base).expect("create target/sluice-tests");
         let dir = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
