@@ -1,12 +1,21 @@
 //! Sluice: a Kafka Connect-compatible connector host whose connectors and transforms are
 //! sandboxed WebAssembly components.
+//!
+//! The modules form layers, each using only the ones below it (checked by `layers.rs`, drawn
+//! in docs/architecture.md): `spec` (types every layer shares), `atomic_file` and `backoff`
+//! (small utilities) ← `data` (the Connect data model) ← `config` (parse and compile configs)
+//! ← `convert`, `kafka` ← `offsets` ← `runtime` (worker, connectors, task loops) ← `wasm`
+//! (components behind the runtime's traits), `rest` (the HTTP API) ← `cli` (commands).
 
 mod atomic_file;
+mod backoff;
 pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod data;
 pub mod kafka;
+#[cfg(test)]
+mod layers;
 pub mod offsets;
 pub mod rest;
 pub mod runtime;

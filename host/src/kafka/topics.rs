@@ -15,8 +15,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
 use super::{EmbeddedTopics, KafkaError, KafkaSettings};
+use crate::backoff::{Backoff, WarnThrottle};
 use crate::config::{get, Config};
-use crate::runtime::backoff::{Backoff, WarnThrottle};
 
 const PREFIX: &str = "topic.creation.default.";
 

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::backoff::sleep_unless_stopped;
 use super::herder::{ConnectorStatus, State, TaskStatus};
 use super::plugin::Plugin;
 use super::restart::{Decision, Schedule};
+use crate::backoff::sleep_unless_stopped;
 use crate::config::secrets::Secrets;
 use crate::config::{ChainSpec, ConnectorPlan, ConverterConfigs, ErrorSettings, RestartPolicy};
 use crate::convert::{Converter, HeaderConverter};

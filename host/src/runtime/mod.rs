@@ -5,7 +5,6 @@
 //! supervision.
 
 pub mod active_topics;
-pub mod backoff;
 pub mod config_store;
 pub mod connector;
 pub mod errors;

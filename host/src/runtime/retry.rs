@@ -9,8 +9,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::backoff::sleep_unless_stopped;
 use super::task::TaskError;
+use crate::backoff::sleep_unless_stopped;
 use crate::config::ErrorSettings;
 
 /// `errors.retry.timeout` / `errors.retry.delay.max.ms`: how long a retriable failure of a

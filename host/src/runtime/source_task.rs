@@ -16,13 +16,13 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
-use super::backoff::{Backoff, WarnThrottle};
 use super::connector::{Converters, Pipeline, TaskControl};
 use super::errors::{ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
 use super::task::{SourceTask, TaskError};
 use super::transforms::{ChainOutcome, TransformChain};
+use crate::backoff::{Backoff, WarnThrottle};
 use crate::config::{Config, ErrorSettings};
 use crate::data::{ConnectRecord, OffsetMap, SourceBatch, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};

@@ -15,8 +15,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::rebalance::SinkContext;
+use crate::backoff::WarnThrottle;
 use crate::kafka::fetch::Fetched;
-use crate::runtime::backoff::WarnThrottle;
 use crate::runtime::task::{SinkTask, TaskError, TopicPartitionOffset};
 
 /// The plugin, and the offsets it has been given but that are not committed yet.

@@ -17,8 +17,8 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::books::SinkShared;
+use crate::backoff::WarnThrottle;
 use crate::kafka::fetch::FetchQueues;
-use crate::runtime::backoff::WarnThrottle;
 
 pub(super) struct SinkContext {
     pub(super) shared: Arc<SinkShared>,
