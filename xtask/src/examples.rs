@@ -25,16 +25,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use crate::cmd::{cargo, output, root, run};
+use crate::cmd::{cargo, output, root, run, target_dir};
 
 /// Where the example components are collected (add it to a worker's `plugin.path`).
-pub fn example_plugins_dir(root: &Path) -> PathBuf {
-    root.join("target").join("example-plugins")
+pub fn example_plugins_dir() -> PathBuf {
+    target_dir().join("example-plugins")
 }
 
 pub fn build_all() -> Result<PathBuf> {
     let root = root();
-    let out = example_plugins_dir(&root);
+    let out = example_plugins_dir();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let examples = list_examples(&root.join("examples"))?;
     if examples.iter().any(|(_, l)| *l == Lang::Rust) {
@@ -55,7 +55,7 @@ pub fn build_all() -> Result<PathBuf> {
             continue;
         }
         match lang {
-            Lang::Rust => build_rust(&root, dir, &name, &dest)?,
+            Lang::Rust => build_rust(dir, &name, &dest)?,
             Lang::Js => {
                 if !js_toolchain {
                     ensure_js_toolchain(&root)?;
@@ -149,8 +149,8 @@ fn world_of(source: &str, file: &Path) -> Result<&'static str> {
     }
 }
 
-fn build_rust(root: &Path, dir: &Path, name: &str, dest: &Path) -> Result<()> {
-    let target_dir = root.join("target").join("wasm");
+fn build_rust(dir: &Path, name: &str, dest: &Path) -> Result<()> {
+    let wasm_target = target_dir().join("wasm");
     run(cargo()
         .args([
             "build",
@@ -160,11 +160,11 @@ fn build_rust(root: &Path, dir: &Path, name: &str, dest: &Path) -> Result<()> {
             "--manifest-path",
         ])
         .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("CARGO_TARGET_DIR", &wasm_target)
         // Host-build flags (coverage, native CPU) must not reach the guest build.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS"))?;
-    let built = target_dir
+    let built = wasm_target
         .join("wasm32-wasip2")
         .join("release")
         .join(format!("{}.wasm", name.replace('-', "_")));
@@ -191,7 +191,7 @@ fn ensure_js_toolchain(root: &Path) -> Result<()> {
         );
     }
     let sdk = root.join("plugin-sdk").join("js");
-    let dir = root.join("target").join("js-toolchain");
+    let dir = target_dir().join("js-toolchain");
     let cli = dir
         .join("node_modules")
         .join("@bytecodealliance")
@@ -255,7 +255,7 @@ fn ensure_py_toolchain(root: &Path) -> Result<PyToolchain> {
         .join("requirements.txt");
     let wanted = std::fs::read(&requirements)
         .with_context(|| format!("reading {}", requirements.display()))?;
-    let venv = root.join("target").join("py-toolchain");
+    let venv = target_dir().join("py-toolchain");
     let bin = venv.join("bin");
     let componentize_py = bin.join("componentize-py");
     let marker = venv.join("installed-requirements.txt");
@@ -319,7 +319,7 @@ pub fn test_all() -> Result<()> {
             run(cargo()
                 .args(["test", "--manifest-path"])
                 .arg(dir.join("Cargo.toml"))
-                .env("CARGO_TARGET_DIR", root.join("target").join("wasm")))?;
+                .env("CARGO_TARGET_DIR", target_dir().join("wasm")))?;
         }
     }
     Ok(())
@@ -329,7 +329,7 @@ pub fn test_all() -> Result<()> {
 /// world generated first (the adapters import them; plain CPython has none).
 fn test_python_sdk(root: &Path) -> Result<()> {
     let toolchain = ensure_py_toolchain(root)?;
-    let bindings = root.join("target").join("py-bindings").join("predicate");
+    let bindings = target_dir().join("py-bindings").join("predicate");
     run(Command::new(&toolchain.componentize_py)
         .arg("--wit-path")
         .arg(root.join("wit"))

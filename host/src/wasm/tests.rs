@@ -78,10 +78,12 @@ fn built(dir: &Path, name: &str) -> PathBuf {
     file
 }
 
-/// The test-only plugin `name`, built first (by the `sluice-tests` build script).
+/// The test-only plugin `name`, built first (by the `sluice-tests` build script). The whole
+/// workspace's libraries are named so that features unify as in `cargo test --workspace`:
+/// `-p sluice-tests` alone resolves tokio with fewer features and rebuilds rdkafka (minutes).
 fn test_plugin(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
-    build_once(&BUILT, &["build", "-p", "sluice-tests", "--lib"]);
+    build_once(&BUILT, &["build", "--workspace", "--lib"]);
     built(&target_dir().join("test-plugins"), name)
 }
 
