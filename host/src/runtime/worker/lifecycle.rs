@@ -19,6 +19,22 @@ use crate::runtime::herder::{HerderError, RestartRequest, State, TargetState};
 use crate::spec::{Config, ConfigProblem};
 
 impl Worker {
+    /// predicate) the catalog does not know, rescan `plugin.path` once before judging it, so
+    /// a `.wasm` dropped in a moment ago is found without waiting for the periodic scan.
+    /// Blocking: callers run on a task or blocking thread.
+    fn rescan_if_unknown(&self, raw: &Config) {
+        let unknown = raw.iter().any(|(k, v)| {
+            let names_a_class = k == "connector.class"
+                || ((k.starts_with("transforms.") || k.starts_with("predicates."))
+                    && k.ends_with(".type")
+                    && k.matches('.').count() == 2);
+            names_a_class && !v.trim().is_empty() && self.catalog.find(v.trim()).is_none()
+        });
+        if unknown {
+            self.catalog.rescan();
+        }
+    }
+
     /// Checks a config completely (as starting it would), with Kafka's 400 message.
     fn validate(&self, raw: &Config) -> Result<(), HerderError> {
         self.rescan_if_unknown(raw);
