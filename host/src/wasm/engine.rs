@@ -123,21 +123,21 @@ impl host::Host for HostState {
 impl super::bindings::types::Host for HostState {}
 
 /// The engine and the linker every plugin is instantiated with.
-pub(crate) struct Runtime {
+pub(crate) struct WasmEngine {
     pub engine: Engine,
     pub linker: Linker<HostState>,
 }
 
-/// The process-wide runtime, created (with its ticker thread) on first use.
-pub(crate) fn runtime() -> Result<&'static Runtime, WasmError> {
-    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| build_runtime().map_err(|e| format!("{e:#}")))
+/// The process-wide engine, created (with its ticker thread) on first use.
+pub(crate) fn shared() -> Result<&'static WasmEngine, WasmError> {
+    static ENGINE: OnceLock<Result<WasmEngine, String>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| build().map_err(|e| format!("{e:#}")))
         .as_ref()
         .map_err(|e| WasmError::Engine(e.clone()))
 }
 
-fn build_runtime() -> wasmtime::Result<Runtime> {
+fn build() -> wasmtime::Result<WasmEngine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
@@ -169,5 +169,5 @@ fn build_runtime() -> wasmtime::Result<Runtime> {
                 std::thread::sleep(EPOCH_TICK);
             }
         })?;
-    Ok(Runtime { engine, linker })
+    Ok(WasmEngine { engine, linker })
 }

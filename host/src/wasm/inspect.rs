@@ -127,7 +127,7 @@ pub(crate) fn capabilities<'a>(imports: impl IntoIterator<Item = &'a str>) -> Ve
 /// Reads a component file's spec and imports. `Err` only when the file is unreadable or
 /// not a component; a component whose spec cannot be read still yields its imports.
 pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
-    let runtime = engine::runtime()?;
+    let wasm = engine::shared()?;
     let bytes = std::fs::read(path).map_err(|source| InspectError::Read {
         path: path.to_path_buf(),
         source,
@@ -138,21 +138,21 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
     };
     check_header(&bytes).map_err(not_component)?;
     let cache_dir = super::default_cache_dir();
-    let entry = Entry::new(&cache_dir, &bytes, &runtime.engine);
+    let entry = Entry::new(&cache_dir, &bytes, &wasm.engine);
     let (component, _) =
-        cache::component(&runtime.engine, &entry, &bytes, path).map_err(not_component)?;
+        cache::component(&wasm.engine, &entry, &bytes, path).map_err(not_component)?;
     let ty = component.component_type();
     let imports: Vec<String> = ty
-        .imports(&runtime.engine)
+        .imports(&wasm.engine)
         .map(|(n, _)| n.to_owned())
         .collect();
     let exports: Vec<String> = ty
-        .exports(&runtime.engine)
+        .exports(&wasm.engine)
         .map(|(n, _)| n.to_owned())
         .collect();
 
     let spec = (|| {
-        let pre = runtime
+        let pre = wasm
             .linker
             .instantiate_pre(&component)
             .map_err(|e| format!("it imports something the host does not provide: {e:#}"))?;

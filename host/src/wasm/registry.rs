@@ -35,7 +35,7 @@ use super::bindings::{
     sink_connector, source_connector, transform_plans, transforms,
 };
 use super::cache::{self, Entry};
-use super::engine::{self, Limits, Owner, Runtime};
+use super::engine::{self, Limits, Owner, WasmEngine};
 use super::plugin::{read_spec, KindIndices, PackedIndices, WasmPlugin};
 use super::spec::kind_name;
 use super::WasmError;
@@ -69,7 +69,7 @@ pub struct WasmPlugins {
     roots: Vec<PathBuf>,
     cache_dir: PathBuf,
     limits: Limits,
-    runtime: &'static Runtime,
+    wasm: &'static WasmEngine,
     /// What lookups see; replaced whole by a scan that changed something.
     current: RwLock<Arc<Snapshot>>,
     /// What the last scan saw; the lock also serialises scans.
@@ -142,7 +142,7 @@ impl WasmPlugins {
         cache_dir: &Path,
         limits: Limits,
     ) -> Result<Self, WasmError> {
-        let runtime = engine::runtime()?;
+        let wasm = engine::shared()?;
         if let Err(e) = std::fs::create_dir_all(cache_dir) {
             // Not fatal: plugins still load, they are just compiled on every start.
             tracing::warn!(cache = %cache_dir.display(), "cannot create the plugin cache directory: {e}");
@@ -151,7 +151,7 @@ impl WasmPlugins {
             roots: plugin_path.to_vec(),
             cache_dir: cache_dir.to_path_buf(),
             limits,
-            runtime,
+            wasm,
             current: RwLock::new(Arc::default()),
             scan: Mutex::new(ScanState::default()),
         };
@@ -315,7 +315,7 @@ impl WasmPlugins {
         // A panic while loading one file (a wasmtime bug, a hostile file) rejects that file.
         // Nothing shared is left half-updated: load_one only reads `self`.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            load_one(self.runtime, path, &self.cache_dir, &self.limits)
+            load_one(self.wasm, path, &self.cache_dir, &self.limits)
         }))
         .unwrap_or_else(|_| Err("loading it panicked".into()))
     }
@@ -546,9 +546,9 @@ pub(crate) fn check_header(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-fn sluice_exports(component: &Component, runtime: &Runtime) -> String {
+fn sluice_exports(component: &Component, wasm: &WasmEngine) -> String {
     let ty = component.component_type();
-    let names: Vec<&str> = ty.exports(&runtime.engine).map(|(name, _)| name).collect();
+    let names: Vec<&str> = ty.exports(&wasm.engine).map(|(name, _)| name).collect();
     if names.is_empty() {
         "nothing".into()
     } else {
@@ -556,21 +556,21 @@ fn sluice_exports(component: &Component, runtime: &Runtime) -> String {
     }
 }
 
-fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -> Loaded {
+fn load_one(wasm: &WasmEngine, path: &Path, cache_dir: &Path, limits: &Limits) -> Loaded {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"))?;
     check_header(&bytes)?;
-    let entry = Entry::new(cache_dir, &bytes, &runtime.engine);
-    let (component, _from_cache) = cache::component(&runtime.engine, &entry, &bytes, path)?;
+    let entry = Entry::new(cache_dir, &bytes, &wasm.engine);
+    let (component, _from_cache) = cache::component(&wasm.engine, &entry, &bytes, path)?;
     drop(bytes);
 
-    let pre = runtime.linker.instantiate_pre(&component).map_err(|e| {
+    let pre = wasm.linker.instantiate_pre(&component).map_err(|e| {
         format!("imports something the host does not provide (plugins may import sluice:connect/host and WASI 0.2): {e:#}")
     })?;
     let plugin = wit_plugin::GuestIndices::new(&pre).map_err(|_| {
         format!(
             "{WRONG_WORLD}; it does not export {} (it exports: {})",
             bindings::PLUGIN_INTERFACE,
-            sluice_exports(&component, runtime)
+            sluice_exports(&component, wasm)
         )
     })?;
 
@@ -616,7 +616,7 @@ fn load_one(runtime: &Runtime, path: &Path, cache_dir: &Path, limits: &Limits) -
             "its spec says it is a {} plugin (`{}`), but it does not export {interface} (it exports: {})",
             kind_name(spec.kind),
             spec.name,
-            sluice_exports(&component, runtime)
+            sluice_exports(&component, wasm)
         )
     })?;
 
