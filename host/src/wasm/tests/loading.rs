@@ -1,0 +1,320 @@
+//! Loading `plugin.path`: built-in plugins, rejected files, duplicates, the cache, rescans.
+
+use super::*;
+use crate::runtime::plugin::PluginCatalog;
+use crate::spec::PluginKind;
+
+#[test]
+fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
+    let (plugins, _cache) = load(&[plugin_path()]);
+    assert!(
+        plugins.rejected().is_empty(),
+        "rejected: {:?}",
+        plugins.rejected()
+    );
+    let mut listed: Vec<(String, PluginKind)> = plugins
+        .plugins()
+        .iter()
+        .map(|p| (p.spec().name.clone(), p.spec().kind))
+        .collect();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    // Every built-in plugin, under Kafka's class name (a `$Key` variant is an alias of the
+    // same component, so each SMT family is one entry).
+    const T: &str = "org.apache.kafka.connect.transforms.";
+    let mut expected: Vec<(String, PluginKind)> = vec![
+        ("datagen".to_string(), PluginKind::Source),
+        (
+            "org.apache.kafka.connect.file.FileStreamSinkConnector".to_string(),
+            PluginKind::Sink,
+        ),
+        (
+            "org.apache.kafka.connect.file.FileStreamSourceConnector".to_string(),
+            PluginKind::Source,
+        ),
+    ];
+    for smt in [
+        "Cast$Value",
+        "DropHeaders",
+        "ExtractField$Value",
+        "Filter",
+        "Flatten$Value",
+        "HeaderFrom$Value",
+        "HoistField$Value",
+        "InsertField$Value",
+        "InsertHeader",
+        "MaskField$Value",
+        "RegexRouter",
+        "ReplaceField$Value",
+        "SetSchemaMetadata$Value",
+        "TimestampConverter$Value",
+        "TimestampRouter",
+        "ValueToKey",
+    ] {
+        expected.push((format!("{T}{smt}"), PluginKind::Transform));
+    }
+    for predicate in ["HasHeaderKey", "RecordIsTombstone", "TopicNameMatches"] {
+        expected.push((format!("{T}predicates.{predicate}"), PluginKind::Predicate));
+    }
+    assert_eq!(listed, expected);
+    for (class, kind) in [
+        (
+            "org.apache.kafka.connect.file.FileStreamSourceConnector",
+            PluginKind::Source,
+        ),
+        ("FileStreamSourceConnector", PluginKind::Source),
+        ("FileStreamSource", PluginKind::Source),
+        (
+            "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            PluginKind::Sink,
+        ),
+        ("FileStreamSink", PluginKind::Sink),
+        ("datagen", PluginKind::Source),
+    ] {
+        let plugin = plugins
+            .find(class)
+            .unwrap_or_else(|| panic!("no plugin answers to {class}"));
+        assert_eq!(plugin.spec().kind, kind, "{class}");
+    }
+    assert!(plugins.find("com.example.Nope").is_none());
+}
+
+#[test]
+fn bad_files_are_rejected_with_a_precise_reason_while_the_others_load() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("garbage.wasm"), b"this is not wasm at all").expect("write");
+    std::fs::write(dir.path().join("core.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    std::fs::copy(
+        test_plugin("test-not-sluice"),
+        dir.path().join("not-sluice.wasm"),
+    )
+    .expect("copy");
+    let nested = dir.path().join("nested/deeper");
+    std::fs::create_dir_all(&nested).expect("mkdir");
+    std::fs::copy(
+        built(&plugin_dir(), "file-source"),
+        nested.join("file-source.wasm"),
+    )
+    .expect("copy");
+    std::fs::write(dir.path().join("README.txt"), b"ignored: not a .wasm file").expect("write");
+
+    let (plugins, _cache) = load(&[dir.path().to_path_buf()]);
+    let reason = |file: &str| -> String {
+        let path = dir.path().join(file);
+        plugins
+            .rejected()
+            .iter()
+            .find(|r| r.path == path)
+            .unwrap_or_else(|| panic!("{file} not rejected; rejected: {:?}", plugins.rejected()))
+            .reason
+            .clone()
+    };
+    assert!(
+        reason("garbage.wasm").contains("not a WebAssembly file"),
+        "{}",
+        reason("garbage.wasm")
+    );
+    assert!(
+        reason("core.wasm").contains("core WebAssembly module, not a component"),
+        "{}",
+        reason("core.wasm")
+    );
+    let wrong_world = reason("not-sluice.wasm");
+    assert!(
+        wrong_world.contains(
+            "exports the wrong world: expected one of source/sink/transform/predicate (package sluice:connect@0.1.0)"
+        ),
+        "{wrong_world}"
+    );
+    assert!(
+        wrong_world.contains("wasi:cli/run"),
+        "names what it does export: {wrong_world}"
+    );
+    assert_eq!(plugins.rejected().len(), 3, "{:?}", plugins.rejected());
+    assert_eq!(plugins.plugins().len(), 1);
+    assert!(plugins.find("FileStreamSource").is_some());
+}
+
+#[test]
+fn a_duplicate_plugin_name_keeps_the_first_file_and_names_both() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        std::fs::copy(
+            built(&plugin_dir(), "file-source"),
+            dir.path().join(sub).join("file-source.wasm"),
+        )
+        .expect("copy");
+    }
+    let (plugins, _cache) = load(&[dir.path().to_path_buf()]);
+    assert_eq!(plugins.plugins().len(), 1);
+    assert_eq!(plugins.rejected().len(), 1, "{:?}", plugins.rejected());
+    let rejected = &plugins.rejected()[0];
+    assert_eq!(rejected.path, dir.path().join("b/file-source.wasm"));
+    assert!(
+        rejected.reason.contains(
+            "duplicate plugin name `org.apache.kafka.connect.file.FileStreamSourceConnector`"
+        ),
+        "{}",
+        rejected.reason
+    );
+    assert!(
+        rejected
+            .reason
+            .contains(&dir.path().join("a/file-source.wasm").display().to_string()),
+        "{}",
+        rejected.reason
+    );
+}
+
+#[test]
+fn the_second_load_uses_the_cache_and_a_corrupt_artifact_is_rebuilt() {
+    let file = built(&plugin_dir(), "file-source");
+    let data = tempfile::tempdir().expect("temp dir");
+    let input = data.path().join("in.txt");
+    std::fs::write(&input, "cached\n").expect("write");
+    let task_config = config(&[("file", input.to_str().expect("utf-8")), ("topic", "t")]);
+    let reads_a_line = |plugins: &WasmPlugins| {
+        let source = plugins.find("FileStreamSource").expect("file source");
+        let mut task = source
+            .open_source(&id(0), &task_config, vec![])
+            .expect("open");
+        let records = poll(task.as_mut(), 10).expect("poll");
+        task.stop();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].record.value.value, Value::from("cached"));
+    };
+
+    let (first, cache) = load(std::slice::from_ref(&file));
+    assert!(first.rejected().is_empty(), "{:?}", first.rejected());
+    let entries = |ext: &str| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(cache.path())
+            .expect("cache dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let cwasm = entries(".cwasm");
+    assert_eq!(cwasm.len(), 1, "one artifact: {cwasm:?}");
+    assert_eq!(
+        entries(".spec.json").len(),
+        1,
+        "the spec is cached next to it"
+    );
+    let artifact = std::fs::read(&cwasm[0]).expect("read artifact");
+    let modified = std::fs::metadata(&cwasm[0])
+        .and_then(|m| m.modified())
+        .expect("mtime");
+
+    // Warm: served from the cache (the artifact is not rewritten), same spec, works.
+    let warm = WasmPlugins::load(std::slice::from_ref(&file), cache.path()).expect("warm load");
+    assert!(warm.rejected().is_empty(), "{:?}", warm.rejected());
+    assert_eq!(
+        std::fs::metadata(&cwasm[0])
+            .and_then(|m| m.modified())
+            .expect("mtime"),
+        modified
+    );
+    assert_eq!(
+        warm.find("FileStreamSource").expect("file source").spec(),
+        first.find("FileStreamSource").expect("file source").spec()
+    );
+    reads_a_line(&warm);
+
+    // Corrupt: detected, deleted, rebuilt.
+    std::fs::write(&cwasm[0], b"\x7fELF garbage garbage garbage").expect("corrupt");
+    let rebuilt = WasmPlugins::load(std::slice::from_ref(&file), cache.path())
+        .expect("load after corruption");
+    assert!(rebuilt.rejected().is_empty(), "{:?}", rebuilt.rejected());
+    let rewritten = std::fs::read(&cwasm[0]).expect("read artifact");
+    assert!(
+        rewritten.starts_with(b"\x7fELF") && rewritten.len() == artifact.len(),
+        "artifact rebuilt"
+    );
+    reads_a_line(&rebuilt);
+
+    // A damaged cached spec is re-read from the component.
+    std::fs::write(&entries(".spec.json")[0], b"{not json").expect("corrupt spec");
+    let respec = WasmPlugins::load(std::slice::from_ref(&file), cache.path())
+        .expect("load after spec corruption");
+    assert_eq!(
+        respec.find("FileStreamSource").expect("file source").spec(),
+        first.find("FileStreamSource").expect("file source").spec()
+    );
+}
+
+#[test]
+fn rescans_pick_up_added_replaced_removed_and_broken_files_without_disturbing_loaded_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (plugins, _cache) = load(&[dir.path().to_path_buf()]);
+    assert!(plugins.find("test-trap-source").is_none());
+
+    // Added.
+    let file = dir.path().join("trap.wasm");
+    let original = std::fs::read(test_plugin("test-trap-source")).expect("read");
+    std::fs::write(&file, &original).expect("write");
+    plugins.rescan();
+    let v1 = plugins.find("test-trap-source").expect("added");
+    assert_eq!(v1.spec().version, "0.1.0+build.1");
+
+    // Replaced (a distinct component: the version's build number patched), written in place.
+    let mut patched = original.clone();
+    let at = patched
+        .windows(13)
+        .position(|w| w == b"0.1.0+build.1")
+        .expect("version marker");
+    patched[at + 12] = b'2';
+    std::fs::write(&file, &patched).expect("rewrite");
+    plugins.rescan();
+    let v2 = plugins.find("test-trap-source").expect("replaced");
+    assert_eq!(v2.spec().version, "0.1.0+build.2");
+    // What was handed out before still works: it holds its own compiled component.
+    let mut task = v1
+        .open_source(
+            &id(0),
+            &config(&[("topic", "t"), ("trap.after", "3")]),
+            vec![],
+        )
+        .expect("open the old version");
+    assert_eq!(task.poll(10).expect("poll").len(), 3);
+
+    // A broken replacement keeps the last good version in service; a broken new file is
+    // rejected; neither is loaded again while unchanged.
+    std::fs::write(&file, b"\0asm\x0d\0\x01\0 truncated").expect("break");
+    std::fs::write(dir.path().join("junk.wasm"), b"junk").expect("junk");
+    plugins.rescan();
+    plugins.rescan();
+    assert_eq!(
+        plugins
+            .find("test-trap-source")
+            .expect("kept")
+            .spec()
+            .version,
+        "0.1.0+build.2"
+    );
+    let rejected = plugins.rejected();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(
+        rejected[0].path.ends_with("junk.wasm") && rejected[1].path.ends_with("trap.wasm"),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected[1]
+            .reason
+            .contains("keeping the previously loaded version 0.1.0+build.2"),
+        "{rejected:?}"
+    );
+
+    // Removed: no longer offered; the open task is unaffected.
+    std::fs::remove_file(&file).expect("remove");
+    plugins.rescan();
+    assert!(plugins.find("test-trap-source").is_none());
+    assert!(plugins.plugins().is_empty());
+    // It still runs its own instance: after `trap.after` records it traps, as it should.
+    let trapped = task.poll(10);
+    assert!(
+        matches!(&trapped, Err(TaskError::Trap(m)) if m.contains("trap after 3 records")),
+        "{trapped:?}"
+    );
+}
