@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use super::bindings::plugin as wit_plugin;
 use super::cache::{self, Entry};
 use super::engine::{self, Limits, Owner};
+use super::load::check_header;
 use super::plugin::read_spec;
-use super::registry::check_header;
 use super::WasmError;
 use crate::spec::PluginSpec;
 

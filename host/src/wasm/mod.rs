@@ -6,7 +6,7 @@
 //! the file's hash and the engine's compatibility hash, and **one `Store` per task** (or per
 //! transform/predicate instance), so a trap or a breached limit poisons exactly one task.
 //!
-//! Map: `registry` (scan + checks) → `cache` (precompiled artifacts, cached specs) →
+//! Map: `registry` (scans) → `load` (checks one file) → `cache` (compiled artifacts, specs) →
 //! `plugin` (a loaded component as `runtime::plugin::Plugin`) → `source`/`sink`/`transform`
 //! (task adapters) over `instance` (one store, trap poisoning); `lower`/`lift` convert data
 //! for the structured interfaces, `packed` for the optional packed ones (preferred when a
@@ -24,6 +24,7 @@ mod inspect;
 mod instance;
 mod lift;
 mod limits;
+mod load;
 mod lower;
 mod network;
 mod packed;
