@@ -331,8 +331,8 @@ fn init_tracing() {
     rest::loggers::install(
         &initial,
         Box::new(move |spec| {
-            let filter = EnvFilter::try_new(spec).map_err(|e| e.to_string())?;
-            handle.reload(filter).map_err(|e| e.to_string())
+            handle.reload(EnvFilter::try_new(spec)?)?;
+            Ok(())
         }),
     );
 }

@@ -17,7 +17,7 @@ use rdkafka::config::ClientConfig;
 use crate::config::{get, Config, WorkerConfig};
 
 pub use embedded::{EmbeddedBroker, EmbeddedTopics};
-pub use topics::{TopicCreator, TopicSettings};
+pub use topics::{TopicCreator, TopicError, TopicSettings};
 
 /// Why a Kafka client could not be created.
 #[derive(Debug, thiserror::Error)]

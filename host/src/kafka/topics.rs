@@ -20,6 +20,30 @@ use crate::config::{get, Config};
 
 const PREFIX: &str = "topic.creation.default.";
 
+/// Why topic creation settings are invalid, or why the broker refused a topic for good.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TopicError {
+    /// A `topic.creation.default.*` count that is neither a positive integer nor -1.
+    #[error("invalid value {value:?} for {key}: expected a positive integer or -1")]
+    InvalidCount { key: String, value: String },
+    /// The broker refused the topic itself (invalid name, not authorized).
+    #[error("topic {topic:?}: {code}")]
+    Refused {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
+    /// The broker refused to create the topic with these settings.
+    #[error(
+        "cannot create topic {topic:?} ({partitions} partitions, replication factor {replication_factor}): {code}"
+    )]
+    CreateRefused {
+        topic: String,
+        partitions: i32,
+        replication_factor: i32,
+        code: RDKafkaErrorCode,
+    },
+}
+
 /// How missing topics are created (`topic.creation.default.*` of a source connector).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopicSettings {
@@ -32,17 +56,18 @@ pub struct TopicSettings {
 impl TopicSettings {
     /// Reads `topic.creation.default.*`; unset (or `-1`, "broker default", which not every
     /// broker supports) partitions / replication factor become 1, and that is logged.
-    pub fn from_connector(config: &Config) -> Result<Self, String> {
-        let number = |key: &str| -> Result<Option<i32>, String> {
+    pub fn from_connector(config: &Config) -> Result<Self, TopicError> {
+        let number = |key: &str| -> Result<Option<i32>, TopicError> {
             let full = format!("{PREFIX}{key}");
             match get(config, &full).map(str::trim) {
                 None | Some("") => Ok(None),
                 Some(v) => match v.parse::<i32>() {
                     Ok(-1) => Ok(None),
                     Ok(n) if n >= 1 => Ok(Some(n)),
-                    _ => Err(format!(
-                        "invalid value {v:?} for {full}: expected a positive integer or -1"
-                    )),
+                    _ => Err(TopicError::InvalidCount {
+                        key: full,
+                        value: v.to_string(),
+                    }),
                 },
             }
         };
@@ -125,7 +150,7 @@ impl TopicCreator {
 
     /// Makes sure `topic` exists. Returns `Ok(false)` when stopped before it could tell,
     /// `Err` only for a permanent refusal (invalid name, not authorized, …).
-    pub fn ensure(&mut self, topic: &str, stop: &AtomicBool) -> Result<bool, String> {
+    pub fn ensure(&mut self, topic: &str, stop: &AtomicBool) -> Result<bool, TopicError> {
         if !self.enabled || (!self.last.is_empty() && self.last == topic) {
             return Ok(true);
         }
@@ -141,7 +166,7 @@ impl TopicCreator {
                     self.known.insert(topic.to_string());
                     return Ok(true);
                 }
-                Err(Attempt::Permanent(m)) => return Err(m),
+                Err(Attempt::Permanent(e)) => return Err(e),
                 Err(Attempt::Retry(m)) => {
                     if let Some(n) = self.throttle.allow() {
                         tracing::warn!(
@@ -174,7 +199,10 @@ impl TopicCreator {
                     if code == RDKafkaErrorCode::TopicAuthorizationFailed
                         || code == RDKafkaErrorCode::InvalidTopic
                     {
-                        return Err(Attempt::Permanent(format!("topic {topic:?}: {code}")));
+                        return Err(Attempt::Permanent(TopicError::Refused {
+                            topic: topic.to_string(),
+                            code,
+                        }));
                     }
                     // Leader not available etc.: the topic exists but is not ready yet; the
                     // producer waits for it by itself.
@@ -237,10 +265,12 @@ impl TopicCreator {
                     | RDKafkaErrorCode::InvalidConfig
                     | RDKafkaErrorCode::PolicyViolation),
                 )) => {
-                    return Err(Attempt::Permanent(format!(
-                    "cannot create topic {topic:?} ({} partitions, replication factor {}): {code}",
-                    s.partitions, s.replication_factor
-                )))
+                    return Err(Attempt::Permanent(TopicError::CreateRefused {
+                        topic: topic.to_string(),
+                        partitions: s.partitions,
+                        replication_factor: s.replication_factor,
+                        code,
+                    }))
                 }
                 Err((_, code)) => {
                     return Err(Attempt::Retry(format!(
@@ -255,7 +285,7 @@ impl TopicCreator {
 
 enum Attempt {
     Retry(String),
-    Permanent(String),
+    Permanent(TopicError),
 }
 
 #[cfg(test)]
@@ -282,7 +312,8 @@ mod tests {
         );
         let e =
             TopicSettings::from_connector(&cfg(&[("topic.creation.default.partitions", "zero")]))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
         assert!(
             e.contains("topic.creation.default.partitions") && e.contains("zero"),
             "{e}"

@@ -31,8 +31,12 @@ use serde_json::{json, Map, Value as JsonValue};
 use super::body::{self, bad_request};
 use super::{ApiError, Routes};
 
-/// Applies a filter directive string (e.g. `info,sluice::runtime=debug`).
-pub type ApplyFilter = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+/// Applies a filter directive string (e.g. `info,sluice::runtime=debug`); the error is the
+/// logging subscriber's own (a directive it cannot parse, a reload that failed).
+pub type ApplyFilter = Box<dyn Fn(&str) -> Result<(), FilterError> + Send + Sync>;
+
+/// Why the logging subscriber refused a filter.
+pub type FilterError = Box<dyn std::error::Error + Send + Sync>;
 
 struct Level {
     /// Kafka's (log4j) spelling, e.g. `DEBUG`.
@@ -206,7 +210,7 @@ async fn set(
 }
 
 /// Sets `logger` and its known descendants; returns their names, sorted.
-fn set_level(logger: &str, kafka: &str) -> Result<Vec<String>, String> {
+fn set_level(logger: &str, kafka: &str) -> Result<Vec<String>, FilterError> {
     let mut s = state().lock();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

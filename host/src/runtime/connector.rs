@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use super::herder::{ConnectorStatus, State, TaskStatus};
 use super::plugin::Plugin;
 use super::restart::{Decision, Schedule};
+use super::task::TaskError;
 use crate::backoff::sleep_unless_stopped;
 use crate::config::secrets::Secrets;
 use crate::config::{ChainSpec, ConnectorPlan, ConverterConfigs, ErrorSettings, RestartPolicy};
@@ -61,6 +62,30 @@ impl Pipeline {
             errors: plan.errors.clone(),
         }
     }
+}
+
+/// Why one run of a task ended other than by a requested stop. Its text is the task's FAILED
+/// trace (the connector removes its secret values before storing or logging it).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskFailure {
+    /// The plugin could not open the task instance.
+    #[error("cannot start the {} task: {error}", kind.rest_name())]
+    Open { kind: PluginKind, error: TaskError },
+    /// The task's clients, transforms or error reporting could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// The running task failed: the trace names the record, stage or call, and why.
+    #[error("{0}")]
+    Run(String),
+}
+
+/// A task's thread could not be started.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot spawn a thread for task {connector}-{task}: {reason}")]
+pub struct SpawnError {
+    connector: String,
+    task: u32,
+    reason: String,
 }
 
 /// What a task loop sees of its supervisor: the stop flag.
@@ -127,9 +152,9 @@ impl ConnectorRuntime {
         self.secrets.redact(text)
     }
 
-    /// Starts task `id` on its own thread. `body` runs there; `Err(trace)` or a panic marks the
-    /// task FAILED, `Ok` (a requested stop) leaves it UNASSIGNED. `body` reports RUNNING
-    /// itself through the callback it is given, once its clients and plugin are open.
+    /// Starts task `id` on its own thread. `body` runs there; a [`TaskFailure`] or a panic
+    /// marks the task FAILED, `Ok` (a requested stop) leaves it UNASSIGNED. `body` reports
+    /// RUNNING itself through the callback it is given, once its clients and plugin are open.
     ///
     /// With a `restart` policy the same thread supervises the task: after a failure it waits
     /// the backoff (status FAILED, the trace saying which restart comes when), then runs
@@ -140,9 +165,9 @@ impl ConnectorRuntime {
         id: u32,
         restart: Option<RestartPolicy>,
         mut body: F,
-    ) -> Result<(), String>
+    ) -> Result<(), SpawnError>
     where
-        F: FnMut(TaskControl, &dyn Fn()) -> Result<(), String> + Send + 'static,
+        F: FnMut(TaskControl, &dyn Fn()) -> Result<(), TaskFailure> + Send + 'static,
     {
         let status = Arc::new(Mutex::new(TaskStatus {
             id,
@@ -179,8 +204,8 @@ impl ConnectorRuntime {
                             tracing::info!("task stopped");
                             return;
                         }
-                        Ok(Err(trace)) => {
-                            let trace = secrets.redact(&trace);
+                        Ok(Err(failure)) => {
+                            let trace = secrets.redact(&failure.to_string());
                             tracing::error!("task failed: {trace}");
                             trace
                         }
@@ -236,7 +261,11 @@ impl ConnectorRuntime {
                     tracing::info!(attempt, "restarting task {connector}-{id} automatically");
                 }
             })
-            .map_err(|e| format!("cannot spawn a thread for task {}-{id}: {e}", self.name))?;
+            .map_err(|e| SpawnError {
+                connector: self.name.clone(),
+                task: id,
+                reason: e.to_string(),
+            })?;
         self.tasks.push(TaskHandle {
             id,
             status,
@@ -327,7 +356,7 @@ mod supervision_tests {
             move |control, mark_running| {
                 let run = counted.fetch_add(1, Ordering::SeqCst);
                 if run < 2 {
-                    return Err(format!("boom {run}"));
+                    return Err(TaskFailure::Run(format!("boom {run}")));
                 }
                 mark_running();
                 while !control.stopping() {
@@ -354,8 +383,10 @@ mod supervision_tests {
         let secrets = Secrets::with_defs(&config, |_| None);
         let mut rt =
             ConnectorRuntime::new("c".into(), PluginKind::Source, config).with_secrets(secrets);
-        rt.spawn_task(0, None, |_, _| Err("login with p4ss refused".into()))
-            .unwrap();
+        rt.spawn_task(0, None, |_, _| {
+            Err(TaskFailure::Run("login with p4ss refused".into()))
+        })
+        .unwrap();
         let t = wait_for(&rt, |t| t.state == State::Failed);
         assert_eq!(t.trace.as_deref(), Some("login with [hidden] refused"));
         // The connector's own failure (e.g. splitting into task configs) likewise.
@@ -367,8 +398,10 @@ mod supervision_tests {
     #[test]
     fn the_limit_leaves_it_failed_and_a_stop_cancels_a_pending_restart() {
         let mut rt = ConnectorRuntime::new("c".into(), PluginKind::Source, Vec::new());
-        rt.spawn_task(0, Some(policy(Some(1), 10)), |_, _| Err("boom".into()))
-            .unwrap();
+        rt.spawn_task(0, Some(policy(Some(1), 10)), |_, _| {
+            Err(TaskFailure::Run("boom".into()))
+        })
+        .unwrap();
         let t = wait_for(&rt, |t| {
             t.trace
                 .as_deref()
@@ -380,8 +413,10 @@ mod supervision_tests {
 
         // A ten-minute backoff is cut short by the stop flag.
         let mut rt = ConnectorRuntime::new("c".into(), PluginKind::Source, Vec::new());
-        rt.spawn_task(0, Some(policy(None, 600_000)), |_, _| Err("boom".into()))
-            .unwrap();
+        rt.spawn_task(0, Some(policy(None, 600_000)), |_, _| {
+            Err(TaskFailure::Run("boom".into()))
+        })
+        .unwrap();
         let t = wait_for(&rt, |t| t.state == State::Failed);
         assert!(t
             .trace

@@ -15,8 +15,43 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use super::plugin::TaskId;
 use crate::config::{ErrorSettings, Tolerance};
-use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
+use crate::kafka::{KafkaError, KafkaSettings, TopicCreator, TopicError, TopicSettings};
 use crate::spec::Config;
+
+/// Why the reporter could not be set up, or why a failed record fails its task.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot create the dead letter queue producer: {0}")]
+    DlqProducer(#[source] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    DlqAdmin(#[from] KafkaError),
+    /// `errors.tolerance=none`: the first failed record fails the task.
+    #[error(
+        "Tolerance exceeded in error handler: stage {stage} with class {class} failed for record {at}: {message}"
+    )]
+    ToleranceExceeded {
+        stage: &'static str,
+        class: String,
+        /// `topic-partition@offset` of a consumed record, or "(a source record)".
+        at: String,
+        message: String,
+    },
+    #[error("stopped while creating the dead letter queue topic")]
+    StoppedCreatingDlqTopic,
+    #[error("cannot create the dead letter queue topic {topic:?}: {error}")]
+    DlqTopic { topic: String, error: TopicError },
+    #[error("cannot send record {at} to the dead letter queue {topic:?}: {error}")]
+    DlqSend {
+        at: String,
+        topic: String,
+        // Boxed: rdkafka's error is large and this path is rare.
+        error: Box<rdkafka::error::KafkaError>,
+    },
+    #[error("dead letter queue records were not acknowledged before stop: {0}")]
+    DlqUnacknowledged(#[source] rdkafka::error::KafkaError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Where in the pipeline a record failed (Kafka's `Stage` enum names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +126,7 @@ impl ErrorReporter {
         task: TaskId,
         kafka: &KafkaSettings,
         connector_config: &Config,
-    ) -> Result<Self, String> {
+    ) -> Result<Self> {
         let dlq = match &settings.dlq_topic {
             None => None,
             Some(topic) => {
@@ -100,9 +135,7 @@ impl ErrorReporter {
                     "client.id",
                     format!("connector-dlq-producer-{}-{}", task.connector, task.task),
                 );
-                let producer: BaseProducer = pc
-                    .create()
-                    .map_err(|e| format!("cannot create the dead letter queue producer: {e}"))?;
+                let producer: BaseProducer = pc.create().map_err(Error::DlqProducer)?;
                 let topics = TopicCreator::new(
                     kafka,
                     &format!("connector-dlq-adminclient-{}-{}", task.connector, task.task),
@@ -111,8 +144,7 @@ impl ErrorReporter {
                         replication_factor: settings.dlq_replication_factor,
                         configs: Vec::new(),
                     },
-                )
-                .map_err(|e| e.to_string())?;
+                )?;
                 Some(Dlq {
                     topic: topic.clone(),
                     producer,
@@ -132,23 +164,23 @@ impl ErrorReporter {
         &self.settings
     }
 
-    /// Handles one failed record. `Err(trace)` when it is not tolerated: the task must fail.
+    /// Handles one failed record. `Err` when it is not tolerated: the task must fail.
     pub fn report(
         &mut self,
         failure: &Failure,
         original: Option<&OriginalRecord>,
         stop: &AtomicBool,
-    ) -> Result<(), String> {
+    ) -> Result<()> {
         let at = original
             .map(|o| format!("{}-{}@{}", o.topic, o.partition, o.offset))
             .unwrap_or_else(|| "(a source record)".into());
         if self.settings.tolerance == Tolerance::None {
-            return Err(format!(
-                "Tolerance exceeded in error handler: stage {} with class {} failed for record {at}: {}",
-                failure.stage.name(),
-                failure.class,
-                failure.message
-            ));
+            return Err(Error::ToleranceExceeded {
+                stage: failure.stage.name(),
+                class: failure.class.clone(),
+                at,
+                message: failure.message.clone(),
+            });
         }
         if self.settings.log_enable {
             let record = match (original, self.settings.log_include_messages) {
@@ -174,12 +206,12 @@ impl ErrorReporter {
         };
         match dlq.topics.ensure(&dlq.topic, stop) {
             Ok(true) => {}
-            Ok(false) => return Err("stopped while creating the dead letter queue topic".into()),
-            Err(e) => {
-                return Err(format!(
-                    "cannot create the dead letter queue topic {:?}: {e}",
-                    dlq.topic
-                ))
+            Ok(false) => return Err(Error::StoppedCreatingDlqTopic),
+            Err(error) => {
+                return Err(Error::DlqTopic {
+                    topic: dlq.topic.clone(),
+                    error,
+                })
             }
         }
         let mut headers = OwnedHeaders::new_with_capacity(o.headers.len() + 10);
@@ -236,11 +268,12 @@ impl ErrorReporter {
                     dlq.producer.poll(Duration::from_millis(100));
                     rec = back;
                 }
-                Err((e, _)) => {
-                    return Err(format!(
-                        "cannot send record {at} to the dead letter queue {:?}: {e}",
-                        dlq.topic
-                    ))
+                Err((error, _)) => {
+                    return Err(Error::DlqSend {
+                        at,
+                        topic: dlq.topic.clone(),
+                        error: Box::new(error),
+                    })
                 }
             }
         }
@@ -249,7 +282,7 @@ impl ErrorReporter {
     }
 
     /// Waits until every DLQ record sent so far is acknowledged (before offsets advance).
-    pub fn flush(&mut self, stop: &AtomicBool) -> Result<(), String> {
+    pub fn flush(&mut self, stop: &AtomicBool) -> Result<()> {
         let Some(dlq) = &mut self.dlq else {
             return Ok(());
         };
@@ -265,11 +298,7 @@ impl ErrorReporter {
                     return Ok(());
                 }
                 Err(_) if !stop.load(std::sync::atomic::Ordering::Relaxed) => continue,
-                Err(e) => {
-                    return Err(format!(
-                        "dead letter queue records were not acknowledged before stop: {e}"
-                    ))
-                }
+                Err(e) => return Err(Error::DlqUnacknowledged(e)),
             }
         }
     }
@@ -312,6 +341,6 @@ mod tests {
                 &AtomicBool::new(false),
             )
             .unwrap_err();
-        assert_eq!(err, "Tolerance exceeded in error handler: stage VALUE_CONVERTER with class org.apache.kafka.connect.json.JsonConverter failed for record t-0@7: bad json");
+        assert_eq!(err.to_string(), "Tolerance exceeded in error handler: stage VALUE_CONVERTER with class org.apache.kafka.connect.json.JsonConverter failed for record t-0@7: bad json");
     }
 }

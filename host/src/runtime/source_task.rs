@@ -16,7 +16,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
-use super::connector::{Converters, Pipeline, TaskControl};
+use super::connector::{Converters, Pipeline, TaskControl, TaskFailure};
 use super::errors::{ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
@@ -167,7 +167,7 @@ fn get_producer_id_now(producer: &BaseProducer<DeliveryContext>) {
 /// the poll stage (an idle source still gets its acks and commits).
 const PRODUCE_TICK: Duration = Duration::from_millis(20);
 
-/// Runs the task until stopped (`Ok`) or it fails (`Err(trace)`).
+/// Runs the task until stopped (`Ok`) or it fails.
 ///
 /// Design decision: a source task is two pipelined stages on two threads, so one task can use
 /// two cores. The *poll stage* (its own thread) owns the plugin instance and the SMT chain:
@@ -184,7 +184,7 @@ pub fn run(
     task: Box<dyn SourceTask>,
     control: TaskControl,
     mark_running: &dyn Fn(),
-) -> Result<(), String> {
+) -> Result<(), TaskFailure> {
     let SourceTaskSetup {
         id,
         connector_config,
@@ -203,7 +203,8 @@ pub fn run(
         &pipeline.chain,
         &id,
         RetryPolicy::new(&settings, poll_stop.clone()),
-    )?;
+    )
+    .map_err(TaskFailure::Setup)?;
     // Source tasks have no dead letter queue (as in Kafka Connect): tolerated failures are
     // skipped and logged; their offsets still count as processed.
     let errors = ErrorReporter::new(
@@ -214,18 +215,20 @@ pub fn run(
         id.clone(),
         &kafka,
         &connector_config,
-    )?;
+    )
+    .map_err(|e| TaskFailure::Setup(e.to_string()))?;
     let producer: BaseProducer<DeliveryContext> = kafka
         .producer_config(&id.connector, id.task, &connector_config)
         .create_with_context(DeliveryContext::default())
-        .map_err(|e| format!("cannot create the producer: {e}"))?;
-    let topic_settings = TopicSettings::from_connector(&connector_config)?;
+        .map_err(|e| TaskFailure::Setup(format!("cannot create the producer: {e}")))?;
+    let topic_settings = TopicSettings::from_connector(&connector_config)
+        .map_err(|e| TaskFailure::Setup(e.to_string()))?;
     let topics = TopicCreator::new(
         &kafka,
         &format!("connector-adminclient-{}-{}", id.connector, id.task),
         topic_settings,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| TaskFailure::Setup(e.to_string()))?;
     mark_running();
     get_producer_id_now(&producer);
 
@@ -290,7 +293,7 @@ pub fn run(
     }
     committer.commit(&mut tracker);
     match failure {
-        Some(f) => Err(f),
+        Some(f) => Err(TaskFailure::Run(f)),
         None => Ok(()),
     }
 }
@@ -458,7 +461,9 @@ impl ProduceStage<'_> {
                         class,
                         message,
                     };
-                    self.errors.report(&f, None, stop).map_err(Some)?;
+                    self.errors
+                        .report(&f, None, stop)
+                        .map_err(|e| Some(e.to_string()))?;
                     let seq = self.tracker.submit(&source_partition, source_offset);
                     self.tracker.ack(seq);
                     continue;
@@ -468,7 +473,9 @@ impl ProduceStage<'_> {
                 match convert(&record, &self.converters, &self.pipeline.converter_classes) {
                     Ok(p) => p,
                     Err(f) => {
-                        self.errors.report(&f, None, stop).map_err(Some)?;
+                        self.errors
+                            .report(&f, None, stop)
+                            .map_err(|e| Some(e.to_string()))?;
                         let seq = self.tracker.submit(&source_partition, source_offset);
                         self.tracker.ack(seq);
                         continue;
@@ -477,7 +484,7 @@ impl ProduceStage<'_> {
             match self.topics.ensure(produced.topic, stop) {
                 Ok(true) => self.active_topics.saw(produced.topic),
                 Ok(false) => return Err(None), // stopped while the broker was unreachable
-                Err(f) => return Err(Some(f)),
+                Err(e) => return Err(Some(e.to_string())),
             }
             let seq = self.tracker.submit(&source_partition, source_offset);
             let mut rec: BaseRecord<'_, [u8], [u8], usize> =

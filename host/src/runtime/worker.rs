@@ -25,7 +25,7 @@ mod offsets;
 mod start;
 mod topic_tracking;
 
-pub use converters::{BuiltinConverters, ConverterFactory};
+pub use converters::{BuiltinConverters, ConverterError, ConverterFactory};
 pub use start::StartError;
 
 use super::connector::ConnectorRuntime;

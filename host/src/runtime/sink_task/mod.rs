@@ -26,7 +26,7 @@ use self::books::{Books, SinkShared};
 use self::rebalance::{ReleaseQueuesFirst, SinkContext};
 use self::stages::{put_stage, ConsumeStage, Halt, PutReport, Stages, MAX_IN_FLIGHT};
 use super::active_topics::TaskTopics;
-use super::connector::{Converters, Pipeline, TaskControl};
+use super::connector::{Converters, Pipeline, TaskControl, TaskFailure};
 use super::errors::ErrorReporter;
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
@@ -63,13 +63,13 @@ pub fn subscription_pattern(regex: &str) -> String {
     format!("^({inner})$")
 }
 
-/// Runs the loop until stopped (`Ok`) or the task fails (`Err(trace)`).
+/// Runs the loop until stopped (`Ok`) or the task fails.
 pub fn run(
     setup: SinkTaskSetup,
     task: Box<dyn SinkTask>,
     control: TaskControl,
     mark_running: &dyn Fn(),
-) -> Result<(), String> {
+) -> Result<(), TaskFailure> {
     let SinkTaskSetup {
         id,
         connector_config,
@@ -85,8 +85,10 @@ pub fn run(
         &pipeline.chain,
         &id,
         RetryPolicy::new(&settings, control.stop.clone()),
-    )?;
-    let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)?;
+    )
+    .map_err(TaskFailure::Setup)?;
+    let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)
+        .map_err(|e| TaskFailure::Setup(e.to_string()))?;
     let mut stages = Stages {
         converters,
         classes: pipeline.converter_classes.clone(),
@@ -107,7 +109,7 @@ pub fn run(
     };
     let mut consumer: BaseConsumer<SinkContext> = consumer_config
         .create_with_context(context)
-        .map_err(|e| format!("cannot create the consumer: {e}"))?;
+        .map_err(|e| TaskFailure::Setup(format!("cannot create the consumer: {e}")))?;
     // Rebalances and errors arrive on the consumer queue; wake the loop for them too.
     consumer.set_nonempty_callback(wake.callback());
     // The split fetch queues are released before the consumer's handle is destroyed (which
@@ -121,7 +123,7 @@ pub fn run(
     let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
     consumer
         .subscribe(&refs)
-        .map_err(|e| format!("cannot subscribe to {subscription:?}: {e}"))?;
+        .map_err(|e| TaskFailure::Setup(format!("cannot subscribe to {subscription:?}: {e}")))?;
     mark_running();
 
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<ConnectRecord>>(MAX_IN_FLIGHT);
@@ -193,7 +195,7 @@ pub fn run(
     if let Some(f) = shared.books.lock().failure.take() {
         failure.get_or_insert(f);
     }
-    failure.map_or(Ok(()), Err)
+    failure.map_or(Ok(()), |f| Err(TaskFailure::Run(f)))
 }
 
 #[cfg(test)]

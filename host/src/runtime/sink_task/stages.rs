@@ -236,7 +236,8 @@ fn prepare(
             }
             Err(f) => stages
                 .errors
-                .report(&f, Some(&original(msg)), &control.stop)?,
+                .report(&f, Some(&original(msg)), &control.stop)
+                .map_err(|e| e.to_string())?,
         }
     }
     if stages.chain.is_empty() {
@@ -260,7 +261,8 @@ fn prepare(
                 };
                 stages
                     .errors
-                    .report(&f, Some(&original(&msgs[i])), &control.stop)?;
+                    .report(&f, Some(&original(&msgs[i])), &control.stop)
+                    .map_err(|e| e.to_string())?;
             }
         }
     }
@@ -293,10 +295,14 @@ fn finish(
         };
         stages
             .errors
-            .report(&failure, Some(&original(&msgs[i])), &control.stop)?;
+            .report(&failure, Some(&original(&msgs[i])), &control.stop)
+            .map_err(|e| e.to_string())?;
     }
     // Tolerated records must be in the DLQ before their offsets can be committed.
-    stages.errors.flush(&control.stop)?;
+    stages
+        .errors
+        .flush(&control.stop)
+        .map_err(|e| e.to_string())?;
     shared.books.lock().advance_batch(msgs);
     Ok(())
 }

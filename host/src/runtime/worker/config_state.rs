@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use parking_lot::Mutex;
 
 use super::{StartError, Worker};
-use crate::config::providers::{self, ConfigProviders};
+use crate::config::providers::{self, ConfigProviders, ResolveError};
 use crate::config::{compile, describe_problems, get};
 use crate::runtime::config_store::{ConfigStore, ConfigStoreError, StoredConnector};
 use crate::runtime::herder::{ConnectorStatus, HerderError, State, TargetState, TaskStatus};
@@ -47,7 +47,17 @@ pub(super) struct ConfigState {
     pub(super) ready: AtomicBool,
     /// The worker's config providers, built on first use from the worker config (which
     /// `config::load_worker` already checked).
-    pub(super) providers: OnceLock<Result<ConfigProviders, String>>,
+    pub(super) providers: OnceLock<Result<ConfigProviders, PlaceholderError>>,
+}
+
+/// A connector's `${provider:…}` placeholders could not be resolved.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(super) enum PlaceholderError {
+    /// The worker's `config.providers` settings are invalid (their problems, joined).
+    #[error("the worker's config providers are invalid: {0}")]
+    InvalidProviders(String),
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
 }
 
 impl ConfigState {
@@ -317,22 +327,22 @@ impl Worker {
     }
 
     /// `config` with its `${provider:…}` placeholders resolved (for the plugin only).
-    pub(super) fn resolve_placeholders(&self, config: &Config) -> Result<Config, String> {
+    pub(super) fn resolve_placeholders(&self, config: &Config) -> Result<Config, PlaceholderError> {
         if !config.iter().any(|(_, v)| providers::has_placeholder(v)) {
             return Ok(config.clone());
         }
         let built = self.config_state.providers.get_or_init(|| {
             ConfigProviders::from_worker(&self.config.raw).map_err(|p| {
-                p.into_iter()
-                    .map(|p| p.message)
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                PlaceholderError::InvalidProviders(
+                    p.into_iter()
+                        .map(|p| p.message)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
             })
         });
-        let providers = built
-            .as_ref()
-            .map_err(|e| format!("the worker's config providers are invalid: {e}"))?;
-        providers.resolve(config).map_err(|e| e.to_string())
+        let providers = built.as_ref().map_err(Clone::clone)?;
+        Ok(providers.resolve(config)?)
     }
 
     /// The stored config of an existing connector, else Kafka's 404.

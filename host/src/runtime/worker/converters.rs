@@ -11,6 +11,27 @@ use crate::config::{ConverterConfig, ConverterConfigs};
 use crate::convert::{self, ConvertError, Converter, HeaderConverter};
 use crate::runtime::connector::Converters;
 
+/// A converter of a connector could not be built: which one (`key.converter`,
+/// `value.converter`, `header.converter`), its class, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{setting} {class}: {error}")]
+pub struct ConverterError {
+    setting: &'static str,
+    class: String,
+    error: ConvertError,
+}
+
+impl ConverterError {
+    fn new(setting: &'static str, config: &ConverterConfig) -> impl FnOnce(ConvertError) -> Self {
+        let class = config.class.clone();
+        move |error| ConverterError {
+            setting,
+            class,
+            error,
+        }
+    }
+}
+
 /// Builds the converters of a connector from their configs (the `convert` module's
 /// factories in production; tests substitute simple ones).
 pub trait ConverterFactory: Send + Sync {
@@ -46,7 +67,10 @@ impl ConverterFactory for BuiltinConverters {
 
 impl Worker {
     /// Builds a connector's converters.
-    pub(super) fn converters(&self, configs: &ConverterConfigs) -> Result<Converters, String> {
+    pub(super) fn converters(
+        &self,
+        configs: &ConverterConfigs,
+    ) -> Result<Converters, ConverterError> {
         let ConverterConfigs {
             key: key_cfg,
             value: value_cfg,
@@ -56,15 +80,15 @@ impl Worker {
             key: self
                 .converter_factory
                 .converter(key_cfg, true)
-                .map_err(|e| format!("key.converter {}: {e}", key_cfg.class))?,
+                .map_err(ConverterError::new("key.converter", key_cfg))?,
             value: self
                 .converter_factory
                 .converter(value_cfg, false)
-                .map_err(|e| format!("value.converter {}: {e}", value_cfg.class))?,
+                .map_err(ConverterError::new("value.converter", value_cfg))?,
             header: self
                 .converter_factory
                 .header_converter(header_cfg)
-                .map_err(|e| format!("header.converter {}: {e}", header_cfg.class))?,
+                .map_err(ConverterError::new("header.converter", header_cfg))?,
         })
     }
 }

@@ -41,10 +41,10 @@ impl Worker {
         let plan = compile(raw, self.catalog.as_ref())
             .map_err(|p| HerderError::BadRequest(describe_problems(&p)))?;
         self.converters(&plan.converters(&self.config))
-            .map_err(|message| {
+            .map_err(|e| {
                 HerderError::BadRequest(describe_problems(&[ConfigProblem {
                     key: "converter".into(),
-                    message,
+                    message: e.to_string(),
                 }]))
             })?;
         Ok(())

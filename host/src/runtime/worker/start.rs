@@ -5,10 +5,10 @@
 //! configs generated), and the tasks then run that plan, never the config text; a connector
 //! that fails to start is reported with the precise problem and never affects the others.
 
-use super::Worker;
+use super::{ConverterError, Worker};
 use crate::config::secrets::Secrets;
 use crate::config::{compile, describe_problems};
-use crate::runtime::connector::{ConnectorRuntime, Pipeline};
+use crate::runtime::connector::{ConnectorRuntime, Pipeline, SpawnError, TaskFailure};
 use crate::runtime::plugin::TaskId;
 use crate::runtime::sink_task::{self, SinkTaskSetup};
 use crate::runtime::source_task::{self, SourceTaskSetup};
@@ -22,13 +22,13 @@ pub enum StartError {
     Invalid(String),
     #[error("connector {0:?} already exists")]
     AlreadyExists(String),
-    #[error("connector {name:?}: {message}")]
-    Converter { name: String, message: String },
+    #[error("connector {name:?}: {error}")]
+    Converter { name: String, error: ConverterError },
     /// The plugin could not split the connector into tasks.
     #[error("connector {name:?} failed to create task configs: {message}")]
     TaskConfigs { name: String, message: String },
-    #[error("{0}")]
-    Spawn(String),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
 }
 impl Worker {
     /// Validates and starts a connector: one thread per task config. Returns its name.
@@ -36,7 +36,7 @@ impl Worker {
         // `${provider:…}` placeholders are resolved for the plugin only; `raw` stays as stored.
         let resolved = self
             .resolve_placeholders(&raw)
-            .map_err(StartError::Invalid)?;
+            .map_err(|e| StartError::Invalid(e.to_string()))?;
         let plan = compile(&resolved, self.catalog.as_ref())
             .map_err(|p| StartError::Invalid(describe_problems(&p)))?;
         let name = plan.name.clone();
@@ -47,9 +47,9 @@ impl Worker {
         let converter_configs = plan.converters(&self.config);
         let converters =
             self.converters(&converter_configs)
-                .map_err(|message| StartError::Converter {
+                .map_err(|error| StartError::Converter {
                     name: name.clone(),
-                    message,
+                    error,
                 })?;
         // The SMT chain, `errors.*` settings and converter names, for every task.
         let pipeline = Pipeline::new(&plan, &converter_configs);
@@ -105,9 +105,12 @@ impl Worker {
                         plan.restart.clone(),
                         move |control, mark_running| {
                             let committed = store.positions(&id.connector);
-                            let task = plugin
-                                .open_source(&id, &task_config, committed)
-                                .map_err(|e| format!("cannot start the source task: {e}"))?;
+                            let task = plugin.open_source(&id, &task_config, committed).map_err(
+                                |error| TaskFailure::Open {
+                                    kind: PluginKind::Source,
+                                    error,
+                                },
+                            )?;
                             let setup = SourceTaskSetup {
                                 id: id.clone(),
                                 connector_config: connector_config.clone(),
@@ -128,9 +131,12 @@ impl Worker {
                         id.task,
                         plan.restart.clone(),
                         move |control, mark_running| {
-                            let task = plugin
-                                .open_sink(&id, &task_config)
-                                .map_err(|e| format!("cannot start the sink task: {e}"))?;
+                            let task = plugin.open_sink(&id, &task_config).map_err(|error| {
+                                TaskFailure::Open {
+                                    kind: PluginKind::Sink,
+                                    error,
+                                }
+                            })?;
                             let setup = SinkTaskSetup {
                                 id: id.clone(),
                                 connector_config: connector_config.clone(),
