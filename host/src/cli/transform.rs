@@ -176,12 +176,9 @@ pub fn process(
 
 const FIELDS: &str = "topic, partition, offset, timestamp, timestampType, key, value, headers";
 
-/// One input line as a sink record. `position` is the default offset.
-pub fn parse_record(
-    line: &str,
-    position: i64,
-    conv: &JsonConverter,
-) -> Result<ConnectRecord, String> {
+/// One input line as a sink record. `position` is the default offset. The error is the
+/// message `run` prefixes with the input's name and line number.
+fn parse_record(line: &str, position: i64, conv: &JsonConverter) -> Result<ConnectRecord, String> {
     let doc: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let Json::Object(obj) = doc else {
         return Err(format!(
