@@ -395,23 +395,30 @@ struct SuffixRun {
 }
 
 impl ChainSegment for SuffixRun {
-    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError> {
-        self.calls.lock().push(("suffix-run".into(), records.len()));
-        Ok(records
-            .into_iter()
-            .map(|mut r| match &r.value.value {
-                Value::String(s) if s == "fail" => ChainOutcome::Fail {
-                    class: self.steps[0].1.clone(),
-                    message: "cannot suffix 'fail'".into(),
-                },
+    fn apply(
+        &mut self,
+        live: Vec<(usize, ConnectRecord)>,
+        done: &mut [Option<ChainOutcome>],
+    ) -> Result<Vec<(usize, ConnectRecord)>, ChainError> {
+        self.calls.lock().push(("suffix-run".into(), live.len()));
+        let mut kept = Vec::with_capacity(live.len());
+        for (i, mut r) in live {
+            match &r.value.value {
+                Value::String(s) if s == "fail" => {
+                    done[i] = Some(ChainOutcome::Fail {
+                        class: self.steps[0].1.clone(),
+                        message: "cannot suffix 'fail'".into(),
+                    })
+                }
                 Value::String(s) => {
                     let suffixes: String = self.steps.iter().map(|(_, _, x)| x.as_str()).collect();
                     r.value.value = Value::String(format!("{s}{suffixes}"));
-                    ChainOutcome::Keep(r)
+                    kept.push((i, r));
                 }
-                _ => ChainOutcome::Keep(r),
-            })
-            .collect())
+                _ => kept.push((i, r)),
+            }
+        }
+        Ok(kept)
     }
 }
 

@@ -101,9 +101,19 @@ pub struct JoinStep {
 /// ([`Plugin::join_transforms`]), e.g. handing the records from one step to the next without
 /// converting them. It retries its own calls and names the step behind every failure, as the
 /// chain does for a single step.
+///
+/// A segment works on the chain's own live list — each record with its input index — and
+/// records the outcome of every record it drops or fails in `done`, so handing records to a
+/// segment and back moves nothing: a per-batch outcome list in between cost ~100 ns a
+/// record on the SMT-chain benchmark (three planned steps, ~135 ns in all without it).
 pub trait ChainSegment: Send {
-    /// One outcome per input record, in input order.
-    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError>;
+    /// The segment over `live` (input index, record; in input order): sets `done[index]`
+    /// for every record it drops or fails and returns the records it keeps, in input order.
+    fn apply(
+        &mut self,
+        live: Vec<(usize, ConnectRecord)>,
+        done: &mut [Option<ChainOutcome>],
+    ) -> Result<Vec<(usize, ConnectRecord)>, ChainError>;
 }
 
 enum Stage {
@@ -165,7 +175,7 @@ impl TransformChain {
             }
             live = match stage {
                 Stage::Step(step) => apply_step(step, &self.retry, live, &mut done)?,
-                Stage::Segment(segment) => apply_segment(segment.as_mut(), live, &mut done)?,
+                Stage::Segment(segment) => segment.apply(live, &mut done)?,
             };
         }
         for (i, r) in live {
@@ -328,24 +338,6 @@ pub(crate) fn apply_transform(
                     message,
                 })
             }
-        }
-    }
-    Ok(kept)
-}
-
-/// A segment over the live records. Returns the kept records, in input order.
-fn apply_segment(
-    segment: &mut dyn ChainSegment,
-    live: Vec<(usize, ConnectRecord)>,
-    done: &mut [Option<ChainOutcome>],
-) -> Result<Vec<(usize, ConnectRecord)>, ChainError> {
-    let (index, records): (Vec<usize>, Vec<ConnectRecord>) = live.into_iter().unzip();
-    let outcomes = segment.apply(records)?;
-    let mut kept = Vec::with_capacity(outcomes.len());
-    for (i, o) in index.into_iter().zip(outcomes) {
-        match o {
-            ChainOutcome::Keep(r) => kept.push((i, r)),
-            other => done[i] = Some(other),
         }
     }
     Ok(kept)

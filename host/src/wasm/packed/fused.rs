@@ -19,7 +19,7 @@ use crate::data::{ConnectRecord, SchemaRef, Value};
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::task::TaskError;
 use crate::runtime::transforms::{
-    apply_transform, chain_error, finished, merge, ChainError, ChainOutcome, ChainSegment, JoinStep,
+    apply_transform, chain_error, merge, ChainError, ChainOutcome, ChainSegment, JoinStep,
 };
 use crate::wasm::transform::WasmTransform;
 
@@ -153,13 +153,12 @@ impl Drop for FusedSteps {
 }
 
 impl ChainSegment for FusedSteps {
-    fn apply(&mut self, records: Vec<ConnectRecord>) -> Result<Vec<ChainOutcome>, ChainError> {
-        let mut done: Vec<Option<ChainOutcome>> = vec![None; records.len()];
-        let live: Vec<(usize, ConnectRecord)> = records.into_iter().enumerate().collect();
-        for (i, r) in self.apply_from(0, live, &mut done)? {
-            done[i] = Some(ChainOutcome::Keep(r));
-        }
-        Ok(finished(done))
+    fn apply(
+        &mut self,
+        live: Vec<(usize, ConnectRecord)>,
+        done: &mut [Option<ChainOutcome>],
+    ) -> Result<Vec<(usize, ConnectRecord)>, ChainError> {
+        self.apply_from(0, live, done)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::runtime::plugin::{Plugin, PluginCatalog};
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::task::Outcome;
-use crate::runtime::transforms::{ChainSegment, JoinStep, TransformChain};
+use crate::runtime::transforms::{ChainOutcome, ChainSegment, JoinStep, TransformChain};
 
 /// The Rust SDK exports the packed interfaces; a component run over them must give exactly
 /// what the structured interfaces give (the JS and Python SDKs only have the latter).
@@ -215,8 +215,8 @@ fn host_applied_struct_plans_give_what_the_plugins_give() {
 
     // The same steps as the segment the chain joins them into: the plans do the work.
     let mut segment = joined(&plugins, &raw, &["insert", "mask", "rename"]);
-    let mut out = segment.apply(records.clone()).expect("apply");
-    out.extend(segment.apply(records.clone()).expect("apply"));
+    let mut out = segment_outcomes(&mut segment, records.clone());
+    out.extend(segment_outcomes(&mut segment, records.clone()));
     assert_eq!(out, planned);
     // InsertField plans the 32 records with a timestamp of each batch; the 8 without fall
     // through to `apply`, whose output the later steps plan too (all 40 well-formed struct
@@ -229,8 +229,8 @@ fn host_applied_struct_plans_give_what_the_plugins_give() {
     // Without plans, every record crosses through the plugins' packed `apply`, encoded once
     // for the whole segment.
     let mut segment = joined(&Unplanned(&plugins), &raw, &["insert", "mask", "rename"]);
-    let mut out = segment.apply(records.clone()).expect("apply");
-    out.extend(segment.apply(records.clone()).expect("apply"));
+    let mut out = segment_outcomes(&mut segment, records.clone());
+    out.extend(segment_outcomes(&mut segment, records.clone()));
     assert_eq!(out, unplanned);
     assert_eq!(segment.planned(), vec![0, 0, 0]);
     let packed = segment.packed();
@@ -270,4 +270,19 @@ fn joined(catalog: &dyn PluginCatalog, raw: &Config, aliases: &[&str]) -> packed
         .expect("packed transforms are joined");
     assert!(steps.is_empty(), "every step joined");
     segment
+}
+
+/// One outcome per record of a batch given to `segment` alone, as the chain would report it.
+fn segment_outcomes(
+    segment: &mut packed::FusedSteps,
+    records: Vec<ConnectRecord>,
+) -> Vec<ChainOutcome> {
+    let mut done: Vec<Option<ChainOutcome>> = vec![None; records.len()];
+    let live = records.into_iter().enumerate().collect();
+    for (i, r) in segment.apply(live, &mut done).expect("apply") {
+        done[i] = Some(ChainOutcome::Keep(r));
+    }
+    done.into_iter()
+        .map(|o| o.expect("every record has an outcome"))
+        .collect()
 }
