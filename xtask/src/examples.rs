@@ -330,6 +330,12 @@ pub fn test_all() -> Result<()> {
 fn test_python_sdk(root: &Path) -> Result<()> {
     let toolchain = ensure_py_toolchain(root)?;
     let bindings = target_dir().join("py-bindings").join("predicate");
+    // componentize-py refuses to write bindings into a directory that exists ("File exists"),
+    // so a second `cargo xtask test` would fail: generate them afresh each time.
+    if bindings.exists() {
+        std::fs::remove_dir_all(&bindings)
+            .with_context(|| format!("removing old bindings in {}", bindings.display()))?;
+    }
     run(Command::new(&toolchain.componentize_py)
         .arg("--wit-path")
         .arg(root.join("wit"))
