@@ -8,6 +8,7 @@
 //!   `target/example-plugins/`, installing the JS and Python toolchains under `target/` first.
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
+//! - `fuzz [SECONDS]` the packed decoder's fuzz target (nightly toolchain, default 300 s).
 //!
 //! `target/` here is `CARGO_TARGET_DIR` when set (relative to the repository root), as for the
 //! test harness.
@@ -15,6 +16,7 @@
 mod bench;
 mod cmd;
 mod examples;
+mod fuzz;
 mod plugins;
 mod quickstart;
 mod test;
@@ -29,11 +31,12 @@ fn main() -> Result<()> {
         Some("test") => test::run_all(),
         Some("quickstart") => quickstart::run_quickstart(),
         Some("bench") => bench::run_bench(&args[1..]),
+        Some("fuzz") => fuzz::run_fuzz(&args[1..]),
         Some(other) => {
             bail!(
-                "unknown xtask command `{other}`; try: plugins, examples, test, quickstart, bench"
+                "unknown xtask command `{other}`; try: plugins, examples, test, quickstart, bench, fuzz"
             )
         }
-        None => bail!("usage: cargo xtask <plugins|examples|test|quickstart|bench>"),
+        None => bail!("usage: cargo xtask <plugins|examples|test|quickstart|bench|fuzz>"),
     }
 }

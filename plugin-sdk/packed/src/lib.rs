@@ -20,13 +20,8 @@
 //! without recursion. Its unit tests (`decoder_tests.rs`) cover each kind of damage; a
 //! `cargo fuzz` target in `fuzz/` (its own workspace, so the main one never builds it) feeds
 //! it arbitrary bytes and checks that [`scan`] accepts exactly what the checked skip accepts.
-//! To run it (libFuzzer needs a nightly toolchain):
-//!
-//! ```text
-//! cargo install cargo-fuzz
-//! cd plugin-sdk/packed
-//! cargo +nightly fuzz run decode -- -max_total_time=60
-//! ```
+//! To run it: `cargo xtask fuzz [SECONDS]` from the repository root (it builds the target
+//! with a nightly toolchain), or `cargo +nightly fuzz run decode` here with cargo-fuzz.
 
 #![forbid(unsafe_code)]
 
