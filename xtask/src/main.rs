@@ -15,6 +15,7 @@
 
 mod bench;
 mod cmd;
+mod databases;
 mod examples;
 mod fuzz;
 mod plugins;

@@ -63,7 +63,8 @@ pub fn build_all() -> Result<PathBuf> {
     Ok(plugin_path)
 }
 
-/// Package names of the plugin crates: every directory under `plugins/` with a Cargo.toml.
+/// Package names of the plugin crates: every directory under `plugins/` with a Cargo.toml
+/// building a `cdylib`.
 fn plugin_crates(plugins: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for entry in
@@ -75,6 +76,10 @@ fn plugin_crates(plugins: &Path) -> Result<Vec<String>> {
         }
         let text = std::fs::read_to_string(&manifest)
             .with_context(|| format!("reading {}", manifest.display()))?;
+        // Shared library crates (e.g. `sql-wire`) are linked into plugins, not plugins.
+        if !text.contains("cdylib") {
+            continue;
+        }
         names.push(
             package_name(&text)
                 .with_context(|| format!("no [package] name in {}", manifest.display()))?,

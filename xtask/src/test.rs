@@ -21,6 +21,7 @@ pub fn run_all() -> Result<()> {
     ensure_wasm_target()?;
     ensure_tansu()?;
     ensure_reference_connect()?;
+    crate::databases::prepare()?;
     plugins::build_all()?;
     // The JS/Python/Rust example plugins (installs their toolchains under target/ when missing).
     crate::examples::build_all()?;
