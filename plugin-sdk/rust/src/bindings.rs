@@ -40,6 +40,7 @@ pub mod source {
                 import sluice:connect/host@0.1.0;
                 export sluice:connect/source-connector@0.1.0;
                 export sluice:connect/packed-source@0.1.0;
+                export sluice:connect/source-commit@0.1.0;
             }
         ",
         world: "sluice:sdk-bindings/source-part",

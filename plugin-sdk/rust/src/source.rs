@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
 use crate::bindings::plugin_world::sluice::connect::types as wit;
 use crate::bindings::source::exports::sluice::connect::packed_source as packed_export;
+use crate::bindings::source::exports::sluice::connect::source_commit as commit_export;
 use crate::bindings::source::exports::sluice::connect::source_connector as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
 use crate::packed;
@@ -75,6 +76,13 @@ pub trait Source: Sized + 'static {
     /// Returns up to `max_records` new records; an empty vector means "nothing right now"
     /// (the host backs off briefly). Never block for long here.
     fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError>;
+
+    /// Kafka Connect's `SourceTask.commit()`: the host durably committed these source
+    /// offsets (the newest of each partition since the last call), after Kafka acknowledged
+    /// their records. Acknowledge them to the external system here (a replication slot, a
+    /// queue), never earlier, for at-least-once delivery across crashes. Called between
+    /// polls; the default does nothing.
+    fn commit(&mut self, _committed: Vec<SourcePosition>) {}
 
     /// Called when the task stops; release external resources here.
     fn stop(&mut self) {}
@@ -165,6 +173,28 @@ impl<T: Source> packed_export::GuestPackedSourceTask for SourceTaskExport<T> {
 
     fn stop(&self) {
         self.0.borrow_mut().stop();
+    }
+}
+
+/// `SourceTask.commit()` for whichever task resource the host opened.
+impl<T: Source> commit_export::Guest for SourceExport<T> {
+    fn committed(task: export::SourceTaskBorrow<'_>, positions: Vec<wit::SourcePosition>) {
+        let positions = positions.into_iter().map(wire::lift_position).collect();
+        task.get::<SourceTaskExport<T>>()
+            .0
+            .borrow_mut()
+            .commit(positions);
+    }
+
+    fn committed_packed(
+        task: packed_export::PackedSourceTaskBorrow<'_>,
+        positions: Vec<wit::SourcePosition>,
+    ) {
+        let positions = positions.into_iter().map(wire::lift_position).collect();
+        task.get::<SourceTaskExport<T>>()
+            .0
+            .borrow_mut()
+            .commit(positions);
     }
 }
 

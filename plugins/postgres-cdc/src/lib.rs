@@ -7,11 +7,14 @@
 //! frames around them, `types` maps column types to Connect schemas and values, `envelope`
 //! builds Debezium's records.
 
+pub mod catalog;
 pub mod config;
 pub mod envelope;
 pub mod pgoutput;
 pub mod replication;
+pub mod snapshot;
 pub mod stream;
+pub mod task;
 pub mod types;
 
 use sluice_plugin_sdk::{
@@ -19,9 +22,7 @@ use sluice_plugin_sdk::{
 };
 
 /// One capture task (Debezium's connector runs exactly one).
-pub struct PostgresCdc {
-    _config: config::CdcConfig,
-}
+pub struct PostgresCdc(task::CdcTask);
 
 impl Source for PostgresCdc {
     fn spec() -> PluginSpec {
@@ -37,8 +38,8 @@ impl Source for PostgresCdc {
         Ok(vec![config.clone()])
     }
 
-    fn open(config: Config, _committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
-        let _config = config::CdcConfig::parse(&config).map_err(|problems| {
+    fn open(config: Config, committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
+        let config = config::CdcConfig::parse(&config).map_err(|problems| {
             TaskError::fatal(
                 problems
                     .iter()
@@ -47,13 +48,19 @@ impl Source for PostgresCdc {
                     .join("; "),
             )
         })?;
-        Err(TaskError::fatal(
-            "postgres-cdc: the replication connection is not part of this build yet (issue #18 part 3 lands it next)",
-        ))
+        task::CdcTask::open(config, committed).map(PostgresCdc)
     }
 
-    fn poll(&mut self, _max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
-        Ok(Vec::new())
+    fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
+        self.0.poll(max_records)
+    }
+
+    fn commit(&mut self, committed: Vec<SourcePosition>) {
+        self.0.commit(committed)
+    }
+
+    fn stop(&mut self) {
+        self.0.stop()
     }
 }
 
