@@ -193,6 +193,32 @@ impl Broker {
         self.produce_to(topic, 0, values)
     }
 
+    /// Produces `(key, value)` records to partition 0 of `topic`, in order (a `None` value is
+    /// a tombstone), and waits for the acks.
+    pub fn produce_keyed(&self, topic: &str, records: &[(Option<&str>, Option<&str>)]) {
+        let producer: BaseProducer = self
+            .client_config()
+            .set("linger.ms", "5")
+            .create()
+            .expect("create producer");
+        for (key, value) in records {
+            let mut record = BaseRecord::<str, str>::to(topic).partition(0);
+            if let Some(k) = key {
+                record = record.key(k);
+            }
+            if let Some(v) = value {
+                record = record.payload(v);
+            }
+            producer
+                .send(record)
+                .unwrap_or_else(|(e, _)| panic!("produce to {topic}: {e}"));
+            producer.poll(Duration::ZERO);
+        }
+        producer
+            .flush(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("flush producer for {topic}: {e}"));
+    }
+
     /// Produces `values` (no key) to `partition` of `topic`, in order, and waits for the acks.
     pub fn produce_to<V: AsRef<[u8]>>(&self, topic: &str, partition: i32, values: &[V]) {
         let producer: BaseProducer = self

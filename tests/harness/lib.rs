@@ -20,12 +20,14 @@
 
 mod artifacts;
 mod broker;
+mod databases;
 mod http;
 mod reference;
 mod worker;
 
 pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
+pub use databases::{mariadb, psql, unique_table, MARIADB_URL, PG_URL};
 pub use http::{http_get, http_request, HttpResponse};
 pub use reference::ReferenceConnect;
 pub use worker::{default_worker_props, Worker};

@@ -98,7 +98,11 @@ impl Error {
     /// True for integrity-constraint violations (SQLSTATE class 23) and data errors (22):
     /// problems of one record, not of the connection.
     pub fn is_data_error(&self) -> bool {
-        matches!(self, Error::Db(e) if e.code.starts_with("23") || e.code.starts_with("22"))
+        // MySQL reports some bad values with the generic HY000: incorrect value (1366),
+        // no default for a NOT NULL field (1364), truncated (1265), bad date/time (1292).
+        matches!(self, Error::Db(e) if e.code.starts_with("23")
+            || e.code.starts_with("22")
+            || matches!(e.vendor_code, Some(1364 | 1366 | 1265 | 1292)))
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Column {
     pub type_modifier: i32,
     /// The table the column comes from (0 if computed).
     pub table_oid: Oid,
+    /// The column's `attnum` in that table (0 if computed).
+    pub column_id: i16,
 }
 
 impl Column {
@@ -560,6 +562,7 @@ fn columns(body: &backend::RowDescriptionBody) -> Result<Vec<Column>> {
                 type_oid: f.type_oid(),
                 type_modifier: f.type_modifier(),
                 table_oid: f.table_oid(),
+                column_id: f.column_id(),
             })
         })
         .collect()
@@ -618,6 +621,7 @@ mod tests {
             type_oid: oid::NUMERIC,
             type_modifier: ((10 << 16) | 2) + 4,
             table_oid: 0,
+            column_id: 0,
         };
         assert_eq!(c.numeric_precision_scale(), Some((10, 2)));
         assert_eq!(

@@ -1,0 +1,481 @@
+//! Confluent's JDBC sink connector (`io.confluent.connect.jdbc.JdbcSinkConnector`) for
+//! PostgreSQL and MySQL/MariaDB, as a Sluice plugin.
+//!
+//! Design decision: every `put` is one transaction. Rows go out as multi-row statements of
+//! up to `batch.size`, each under a savepoint; when the server rejects a statement for a
+//! data reason (SQLSTATE classes 22/23: a constraint, a bad value), the statement is rolled
+//! back to its savepoint and its rows are written one by one, each under its own savepoint,
+//! so exactly the offending records are reported as failures (→ dead letter queue with
+//! `errors.tolerance=all`) and the rest of the batch commits. Connection errors roll the
+//! whole transaction back and retry it (`max.retries`, `retry.backoff.ms`).
+
+pub mod rows;
+pub mod settings;
+
+use std::collections::{HashMap, HashSet};
+
+use jdbc_common::{Db, DbError, Dialect, TableId};
+use sluice_plugin_sdk::{
+    log, Config, ConfigProblem, PluginSpec, Record, RecordFailure, Sink, TaskError,
+};
+
+use rows::{Col, Row};
+use settings::{InsertMode, Settings};
+
+/// What is known about a destination table.
+struct TableInfo {
+    id: TableId,
+    /// Column names (lower-cased on MySQL, whose names are case-insensitive).
+    columns: HashSet<String>,
+}
+
+pub struct JdbcSink {
+    s: Settings,
+    db: Option<Db>,
+    tables: HashMap<String, TableInfo>,
+}
+
+enum WriteError {
+    /// The connection failed: roll back, retry the whole batch.
+    Connection(DbError),
+    /// Not retriable, not a record's fault.
+    Fatal(String),
+}
+
+impl Sink for JdbcSink {
+    fn spec() -> PluginSpec {
+        settings::spec()
+    }
+
+    fn validate(config: &Config) -> Vec<ConfigProblem> {
+        settings::parse(config).err().unwrap_or_default()
+    }
+
+    fn open(config: Config) -> Result<Self, TaskError> {
+        let s = settings::parse(&config).map_err(|p| TaskError::fatal(settings::join(&p)))?;
+        let db = connect(&s).map_err(|e| TaskError::fatal(connect_error(&s, &e)))?;
+        Ok(JdbcSink {
+            s,
+            db: Some(db),
+            tables: HashMap::new(),
+        })
+    }
+
+    fn put(&mut self, records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut attempt = 0;
+        loop {
+            match self.try_put(&records) {
+                Ok(failures) => return Ok(failures),
+                Err(WriteError::Fatal(m)) => return Err(TaskError::fatal(m)),
+                Err(WriteError::Connection(e)) => {
+                    self.db = None;
+                    if attempt >= self.s.max_retries {
+                        return Err(TaskError::fatal(format!(
+                            "writing {} records failed after {} retries: {e}",
+                            records.len(),
+                            self.s.max_retries
+                        )));
+                    }
+                    attempt += 1;
+                    log::warn!(
+                        "jdbc sink: {e}; retry {attempt} of {} in {} ms",
+                        self.s.max_retries,
+                        self.s.retry_backoff_ms
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(self.s.retry_backoff_ms));
+                }
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(db) = self.db.take() {
+            db.close();
+        }
+    }
+}
+
+fn connect(s: &Settings) -> Result<Db, DbError> {
+    Db::connect(&s.url, s.user.as_deref(), s.password.as_deref(), s.tz)
+}
+
+fn connect_error(s: &Settings, e: &DbError) -> String {
+    format!(
+        "cannot open the database connection ({}, user `{}`): {e}",
+        jdbc_common::redact_url(&s.url),
+        s.user.as_deref().unwrap_or("from the URL")
+    )
+}
+
+fn conn_or_fatal(e: DbError, what: impl FnOnce() -> String) -> WriteError {
+    if e.is_transient() {
+        WriteError::Connection(e)
+    } else {
+        WriteError::Fatal(format!("{}: {e}", what()))
+    }
+}
+
+/// Statements of one kind for one table, sharing their column list.
+#[derive(PartialEq, Eq, Clone)]
+struct ChunkKind {
+    table: String,
+    delete: bool,
+    columns: Vec<String>,
+}
+
+impl JdbcSink {
+    fn try_put(&mut self, records: &[Record]) -> Result<Vec<RecordFailure>, WriteError> {
+        if self.db.as_ref().is_none_or(Db::is_broken) {
+            self.db = None;
+            let db = match connect(&self.s) {
+                Ok(db) => db,
+                Err(e) if e.is_transient() => return Err(WriteError::Connection(e)),
+                Err(e) => return Err(WriteError::Fatal(connect_error(&self.s, &e))),
+            };
+            self.db = Some(db);
+        }
+        let db = self.db.as_mut().expect("connected above");
+        let mut failures = Vec::new();
+        let mut rows: Vec<(usize, Row)> = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            match rows::row(db, &self.s, r) {
+                Ok(row) => rows.push((i, row)),
+                Err(message) => failures.push(RecordFailure {
+                    index: i as u32,
+                    message,
+                }),
+            }
+        }
+        // Tables first (DDL outside the data transaction).
+        let mut seen = HashSet::new();
+        for (_, row) in &rows {
+            if seen.insert(row.table.clone()) || !self.tables.contains_key(&row.table) {
+                let fields =
+                    fields_of(rows.iter().map(|(_, r)| r).filter(|r| r.table == row.table));
+                ensure_table(db, &self.s, &mut self.tables, &row.table, &fields)?;
+            }
+        }
+        let db = self.db.as_mut().expect("connected above");
+        db.execute("BEGIN")
+            .map_err(|e| conn_or_fatal(e, || "starting a transaction".into()))?;
+        let mut chunk: Vec<&(usize, Row)> = Vec::new();
+        let mut chunk_keys: HashSet<Vec<String>> = HashSet::new();
+        let mut kind: Option<ChunkKind> = None;
+        for item in &rows {
+            let row = &item.1;
+            let this = ChunkKind {
+                table: row.table.clone(),
+                delete: row.delete,
+                columns: row.cols.iter().map(|c| c.name.clone()).collect(),
+            };
+            let key: Vec<String> = row.key.iter().map(|k| k.literal.clone()).collect();
+            let repeats = !key.is_empty() && chunk_keys.contains(&key);
+            if kind.as_ref() != Some(&this) || chunk.len() >= self.s.batch_size || repeats {
+                write_chunk(db, &self.s, &self.tables, &chunk, &mut failures)?;
+                chunk.clear();
+                chunk_keys.clear();
+                kind = Some(this);
+            }
+            chunk_keys.insert(key);
+            chunk.push(item);
+        }
+        write_chunk(db, &self.s, &self.tables, &chunk, &mut failures)?;
+        db.execute("COMMIT")
+            .map_err(|e| conn_or_fatal(e, || "committing".into()))?;
+        failures.sort_by_key(|f| f.index);
+        Ok(failures)
+    }
+}
+
+/// The distinct fields (key first) the rows of one table carry, for CREATE/ALTER.
+fn fields_of<'a>(rows: impl Iterator<Item = &'a Row>) -> Vec<(Col, bool)> {
+    let mut out: Vec<(Col, bool)> = Vec::new();
+    for r in rows {
+        for (c, is_key) in r
+            .key
+            .iter()
+            .map(|c| (c, true))
+            .chain(r.cols.iter().map(|c| (c, false)))
+        {
+            if !out.iter().any(|(o, _)| o.name == c.name) {
+                out.push((c.clone(), is_key));
+            }
+        }
+    }
+    out
+}
+
+fn table_id(db: &Db, name: &str) -> TableId {
+    match (db.dialect, name.split_once('.')) {
+        (Dialect::Postgres, Some((schema, table))) => TableId {
+            catalog: None,
+            schema: Some(schema.into()),
+            name: table.into(),
+        },
+        _ => TableId {
+            catalog: None,
+            schema: None,
+            name: name.into(),
+        },
+    }
+}
+
+fn norm(db: &Db, column: &str) -> String {
+    if db.dialect == Dialect::MySql {
+        column.to_lowercase()
+    } else {
+        column.to_string()
+    }
+}
+
+/// Makes sure `table` exists with every field as a column (auto.create / auto.evolve).
+fn ensure_table(
+    db: &mut Db,
+    s: &Settings,
+    tables: &mut HashMap<String, TableInfo>,
+    table: &str,
+    fields: &[(Col, bool)],
+) -> Result<(), WriteError> {
+    if !tables.contains_key(table) {
+        let id = table_id(db, table);
+        let quoted = db.quote_table(&id);
+        match db.describe(&format!("SELECT * FROM {quoted}")) {
+            Ok(cols) => {
+                let columns = cols.iter().map(|c| norm(db, &c.name)).collect();
+                tables.insert(table.to_string(), TableInfo { id, columns });
+            }
+            Err(e) if matches!(e.sqlstate(), Some("42P01") | Some("42S02")) => {
+                if !s.auto_create {
+                    return Err(WriteError::Fatal(format!(
+                        "table {table} does not exist and auto.create=false; create it or set auto.create=true ({e})"
+                    )));
+                }
+                let mut defs = Vec::new();
+                for (c, is_key) in fields {
+                    let ty = rows::sql_type(db.dialect, &c.schema, *is_key).map_err(|m| {
+                        WriteError::Fatal(format!(
+                            "auto.create of {table}: field `{}`: {m}",
+                            c.name
+                        ))
+                    })?;
+                    let null = if *is_key || !c.schema.optional {
+                        "NOT NULL"
+                    } else {
+                        "NULL"
+                    };
+                    defs.push(format!("{} {ty} {null}", db.quote_ident(&c.name)));
+                }
+                let keys: Vec<String> = fields
+                    .iter()
+                    .filter(|(_, k)| *k)
+                    .map(|(c, _)| db.quote_ident(&c.name))
+                    .collect();
+                if !keys.is_empty() {
+                    defs.push(format!("PRIMARY KEY({})", keys.join(",")));
+                }
+                let ddl = format!("CREATE TABLE {quoted} ({})", defs.join(", "));
+                log::info!("jdbc sink: auto.create: {ddl}");
+                db.execute(&ddl)
+                    .map_err(|e| conn_or_fatal(e, || format!("auto.create of {table}")))?;
+                let columns = fields.iter().map(|(c, _)| norm(db, &c.name)).collect();
+                tables.insert(table.to_string(), TableInfo { id, columns });
+            }
+            Err(e) => return Err(conn_or_fatal(e, || format!("looking up table {table}"))),
+        }
+    }
+    let info = tables.get_mut(table).expect("inserted above");
+    let missing: Vec<&(Col, bool)> = fields
+        .iter()
+        .filter(|(c, _)| !info.columns.contains(&norm(db, &c.name)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = missing.iter().map(|(c, _)| c.name.as_str()).collect();
+    if !s.auto_evolve {
+        return Err(WriteError::Fatal(format!(
+            "table {table} has no column(s) {} and auto.evolve=false; add them or set auto.evolve=true",
+            names.join(", ")
+        )));
+    }
+    let mut adds = Vec::new();
+    for (c, is_key) in &missing {
+        if *is_key || (!c.schema.optional && c.schema.default.is_none()) {
+            return Err(WriteError::Fatal(format!(
+                "auto.evolve cannot add column `{}` to {table}: the field is not optional and has no default (Confluent refuses this too)",
+                c.name
+            )));
+        }
+        let ty = rows::sql_type(db.dialect, &c.schema, false).map_err(|m| {
+            WriteError::Fatal(format!("auto.evolve of {table}: field `{}`: {m}", c.name))
+        })?;
+        adds.push(format!("ADD {} {ty} NULL", db.quote_ident(&c.name)));
+    }
+    let ddl = format!(
+        "ALTER TABLE {} {}",
+        db.quote_table(&info.id),
+        adds.join(", ")
+    );
+    log::info!("jdbc sink: auto.evolve: {ddl}");
+    db.execute(&ddl)
+        .map_err(|e| conn_or_fatal(e, || format!("auto.evolve of {table}")))?;
+    for (c, _) in missing {
+        info.columns.insert(norm(db, &c.name));
+    }
+    Ok(())
+}
+
+/// The statements that write `rows` (one multi-row statement for inserts/upserts, one per
+/// row for updates and deletes).
+fn statements(db: &Db, s: &Settings, table: &TableId, rows: &[&(usize, Row)]) -> Vec<String> {
+    let Some((_, first)) = rows.first() else {
+        return Vec::new();
+    };
+    let t = db.quote_table(table);
+    let where_key = |r: &Row| {
+        r.key
+            .iter()
+            .map(|k| format!("{} = {}", db.quote_ident(&k.name), k.literal))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    if first.delete {
+        return rows
+            .iter()
+            .map(|(_, r)| format!("DELETE FROM {t} WHERE {}", where_key(r)))
+            .collect();
+    }
+    if s.insert_mode == InsertMode::Update {
+        return rows
+            .iter()
+            .filter(|(_, r)| !r.cols.is_empty())
+            .map(|(_, r)| {
+                let set: Vec<String> = r
+                    .cols
+                    .iter()
+                    .map(|c| format!("{} = {}", db.quote_ident(&c.name), c.literal))
+                    .collect();
+                format!("UPDATE {t} SET {} WHERE {}", set.join(", "), where_key(r))
+            })
+            .collect();
+    }
+    let names: Vec<String> = first
+        .key
+        .iter()
+        .chain(&first.cols)
+        .map(|c| db.quote_ident(&c.name))
+        .collect();
+    let values: Vec<String> = rows
+        .iter()
+        .map(|(_, r)| {
+            format!(
+                "({})",
+                r.key
+                    .iter()
+                    .chain(&r.cols)
+                    .map(|c| c.literal.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        })
+        .collect();
+    let mut sql = format!(
+        "INSERT INTO {t} ({}) VALUES {}",
+        names.join(","),
+        values.join(",")
+    );
+    if s.insert_mode == InsertMode::Upsert {
+        let keys: Vec<String> = first.key.iter().map(|c| db.quote_ident(&c.name)).collect();
+        let cols: Vec<String> = first.cols.iter().map(|c| db.quote_ident(&c.name)).collect();
+        match db.dialect {
+            Dialect::Postgres if cols.is_empty() => {
+                sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(",")))
+            }
+            Dialect::Postgres => sql.push_str(&format!(
+                " ON CONFLICT ({}) DO UPDATE SET {}",
+                keys.join(","),
+                cols.iter()
+                    .map(|c| format!("{c}=EXCLUDED.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            Dialect::MySql => {
+                let update = if cols.is_empty() { &keys } else { &cols };
+                sql.push_str(&format!(
+                    " ON DUPLICATE KEY UPDATE {}",
+                    update
+                        .iter()
+                        .map(|c| format!("{c}=VALUES({c})"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            }
+        }
+    }
+    vec![sql]
+}
+
+fn write_chunk(
+    db: &mut Db,
+    s: &Settings,
+    tables: &HashMap<String, TableInfo>,
+    rows: &[&(usize, Row)],
+    failures: &mut Vec<RecordFailure>,
+) -> Result<(), WriteError> {
+    let Some((_, first)) = rows.first() else {
+        return Ok(());
+    };
+    let table = &tables.get(&first.table).expect("ensured before writing").id;
+    let savepoint = |db: &mut Db, sql: &str| -> Result<(), WriteError> {
+        db.execute(sql)
+            .map(|_| ())
+            .map_err(|e| conn_or_fatal(e, || format!("`{sql}`")))
+    };
+    savepoint(db, "SAVEPOINT sluice_chunk")?;
+    let mut chunk_error = None;
+    for sql in statements(db, s, table, rows) {
+        if let Err(e) = db.execute(&sql) {
+            chunk_error = Some(e);
+            break;
+        }
+    }
+    match chunk_error {
+        None => {
+            savepoint(db, "RELEASE SAVEPOINT sluice_chunk")?;
+            return Ok(());
+        }
+        Some(e) if !e.is_data_error() => {
+            return Err(conn_or_fatal(e, || format!("writing to {}", first.table)));
+        }
+        Some(_) => savepoint(db, "ROLLBACK TO SAVEPOINT sluice_chunk")?,
+    }
+    // Row by row, to find exactly the records the server rejects.
+    for item in rows {
+        savepoint(db, "SAVEPOINT sluice_row")?;
+        let mut row_error = None;
+        for sql in statements(db, s, table, &[item]) {
+            if let Err(e) = db.execute(&sql) {
+                row_error = Some(e);
+                break;
+            }
+        }
+        match row_error {
+            None => savepoint(db, "RELEASE SAVEPOINT sluice_row")?,
+            Some(e) if e.is_data_error() => {
+                savepoint(db, "ROLLBACK TO SAVEPOINT sluice_row")?;
+                failures.push(RecordFailure {
+                    index: item.0 as u32,
+                    message: format!("table {}: {e}", item.1.table),
+                });
+            }
+            Some(e) => return Err(conn_or_fatal(e, || format!("writing to {}", item.1.table))),
+        }
+    }
+    savepoint(db, "RELEASE SAVEPOINT sluice_chunk")?;
+    Ok(())
+}
+
+sluice_plugin_sdk::export_sink!(JdbcSink);
