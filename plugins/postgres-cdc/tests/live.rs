@@ -224,3 +224,98 @@ fn clear_errors_for_a_missing_publication_and_an_unreachable_server() {
     );
     let _ = OffsetMap::new();
 }
+
+fn config_with(n: &Names, extra: &[(&str, &str)]) -> Config {
+    let mut pairs: Vec<(String, String)> = config(n).entries().to_vec();
+    for (k, v) in extra {
+        pairs.retain(|(key, _)| key != k);
+        pairs.push((k.to_string(), v.to_string()));
+    }
+    Config::new(pairs)
+}
+
+/// Polls a few times and returns everything (for phases that must stay empty).
+fn poll_some(task: &mut PostgresCdc, polls: usize) -> Vec<SourceRecord> {
+    (0..polls)
+        .flat_map(|_| task.poll(100).expect("poll"))
+        .collect()
+}
+
+#[test]
+fn snapshot_modes_no_data_initial_only_and_always() {
+    let n = Names::new("c");
+    let mut db = admin();
+    sql(
+        &mut db,
+        &format!(
+            "CREATE TABLE {} (id int PRIMARY KEY, v text, big bigint NOT NULL)",
+            n.table
+        ),
+    );
+    sql(
+        &mut db,
+        &format!(
+            "INSERT INTO {} VALUES (1, 'one', 10), (2, 'two', 20)",
+            n.table
+        ),
+    );
+
+    // no_data: no snapshot; only what changes after the slot exists.
+    let mut task = PostgresCdc::open(config_with(&n, &[("snapshot.mode", "no_data")]), Vec::new())
+        .expect("open");
+    sql(
+        &mut db,
+        &format!("INSERT INTO {} VALUES (3, 'three', 30)", n.table),
+    );
+    let got = poll_until(&mut task, 1);
+    assert_eq!(got.iter().map(op).collect::<Vec<_>>(), ["c"]);
+    assert_eq!(id(&got[0]), Value::Int32(3));
+    let streamed = got[0].clone();
+    task.stop();
+    drop(task);
+
+    // initial_only: the rows present, then nothing (not even new changes).
+    let mut task = PostgresCdc::open(
+        config_with(&n, &[("snapshot.mode", "initial_only")]),
+        Vec::new(),
+    )
+    .expect("open");
+    let snap = poll_until(&mut task, 3);
+    assert_eq!(snap.iter().map(op).collect::<Vec<_>>(), ["r", "r", "r"]);
+    sql(
+        &mut db,
+        &format!("INSERT INTO {} VALUES (4, 'four', 40)", n.table),
+    );
+    assert!(
+        poll_some(&mut task, 20).is_empty(),
+        "initial_only streams nothing"
+    );
+    task.stop();
+    drop(task);
+
+    // always: a committed streaming offset does not prevent the snapshot.
+    let committed = vec![SourcePosition {
+        partition: streamed.source_partition.clone(),
+        offset: streamed.source_offset.clone(),
+    }];
+    let mut task = PostgresCdc::open(
+        config_with(&n, &[("snapshot.mode", "always")]),
+        committed.clone(),
+    )
+    .expect("open");
+    let snap = poll_until(&mut task, 4);
+    assert_eq!(
+        snap.iter().map(op).collect::<Vec<_>>(),
+        ["r", "r", "r", "r"]
+    );
+    task.stop();
+    drop(task);
+
+    // initial with that committed offset: no snapshot, the stream resumes after it.
+    let mut task = PostgresCdc::open(config_with(&n, &[("snapshot.mode", "initial")]), committed)
+        .expect("open");
+    let got = poll_until(&mut task, 1);
+    assert_eq!(got.iter().map(op).collect::<Vec<_>>(), ["c"]);
+    assert_eq!(id(&got[0]), Value::Int32(4));
+    task.stop();
+}
