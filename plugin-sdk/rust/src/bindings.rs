@@ -63,6 +63,7 @@ pub mod sink {
                 import sluice:connect/host@0.1.0;
                 export sluice:connect/sink-connector@0.1.0;
                 export sluice:connect/packed-sink@0.1.0;
+                export sluice:connect/sink-commit@0.1.0;
             }
         ",
         world: "sluice:sdk-bindings/sink-part",

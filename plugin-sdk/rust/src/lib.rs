@@ -93,6 +93,7 @@
 pub mod bindings;
 mod config;
 pub mod java;
+pub mod json;
 mod key_value;
 pub mod log;
 mod packed;

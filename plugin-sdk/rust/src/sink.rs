@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 use crate::bindings::plugin_world::exports::sluice::connect::plugin::PluginKind;
 use crate::bindings::plugin_world::sluice::connect::types as wit;
 use crate::bindings::sink::exports::sluice::connect::packed_sink as packed_export;
+use crate::bindings::sink::exports::sluice::connect::sink_commit as commit_export;
 use crate::bindings::sink::exports::sluice::connect::sink_connector as export;
 use crate::config::{Config, ConfigProblem, PluginSpec};
 use crate::packed;
@@ -78,6 +79,49 @@ pub trait Sink: Sized + 'static {
     fn flush(&mut self, _offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
         Ok(())
     }
+
+    /// Kafka Connect's `preCommit`: called instead of [`flush`](Sink::flush) before the host
+    /// commits consumer offsets, with the same `offsets`. Returns the offsets the host may
+    /// commit (the next offset to read per partition, at most the offered one); a partition
+    /// left out is not committed this time and is offered again at the next commit. The
+    /// default flushes and returns `offsets`. Override it when records become durable on the
+    /// sink's own schedule (an object-store sink that completes a file every N records).
+    ///
+    /// ```
+    /// use sluice_plugin_sdk::*;
+    ///
+    /// /// Durable only in whole groups of 10 records.
+    /// struct Tens { next: i64 }
+    ///
+    /// impl Sink for Tens {
+    ///     fn spec() -> PluginSpec { PluginSpec::new("tens", "0.1.0") }
+    ///     fn open(_config: Config) -> Result<Self, TaskError> { Ok(Tens { next: 0 }) }
+    ///     fn put(&mut self, _records: Vec<Record>) -> Result<Vec<RecordFailure>, TaskError> {
+    ///         Ok(Vec::new())
+    ///     }
+    ///     fn pre_commit(
+    ///         &mut self,
+    ///         offsets: &[TopicPartitionOffset],
+    ///     ) -> Result<Vec<TopicPartitionOffset>, TaskError> {
+    ///         Ok(offsets.iter().map(|o| TopicPartitionOffset { offset: o.offset / 10 * 10, ..o.clone() }).collect())
+    ///     }
+    /// }
+    /// # let mut t = Tens::open(Config::default()).unwrap();
+    /// # let o = TopicPartitionOffset { topic: "t".into(), partition: 0, offset: 25 };
+    /// # assert_eq!(t.pre_commit(&[o]).unwrap()[0].offset, 20);
+    /// ```
+    fn pre_commit(
+        &mut self,
+        offsets: &[TopicPartitionOffset],
+    ) -> Result<Vec<TopicPartitionOffset>, TaskError> {
+        self.flush(offsets)?;
+        Ok(offsets.to_vec())
+    }
+
+    /// Kafka Connect's `close`: these (topic, partition)s were revoked from the task, after
+    /// their last commit. Drop what is buffered for them: the next owner reads those records
+    /// again from the committed offset. The default does nothing.
+    fn close(&mut self, _partitions: &[(String, i32)]) {}
 
     /// Called when the task stops.
     fn stop(&mut self) {}
@@ -291,18 +335,48 @@ impl<T: Sink, M> SinkTaskExport<T, M> {
     }
 
     fn flush_offsets(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
-        let offsets: Vec<TopicPartitionOffset> = offsets
+        self.task
+            .borrow_mut()
+            .flush(&lift_offsets(offsets))
+            .map_err(lower_task_error)
+    }
+}
+
+fn lift_offsets(offsets: Vec<wit::TopicPartitionOffset>) -> Vec<TopicPartitionOffset> {
+    offsets
+        .into_iter()
+        .map(|o| TopicPartitionOffset {
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset,
+        })
+        .collect()
+}
+
+impl<T: Sink, M: PackedRecords<T>> commit_export::Guest for SinkExport<T, M> {
+    fn pre_commit(
+        task: commit_export::PackedSinkTaskBorrow<'_>,
+        offsets: Vec<wit::TopicPartitionOffset>,
+    ) -> Result<Vec<wit::TopicPartitionOffset>, wit::TaskError> {
+        let task = task.get::<SinkTaskExport<T, M>>();
+        let answer = task
+            .task
+            .borrow_mut()
+            .pre_commit(&lift_offsets(offsets))
+            .map_err(lower_task_error)?;
+        Ok(answer
             .into_iter()
-            .map(|o| TopicPartitionOffset {
+            .map(|o| wit::TopicPartitionOffset {
                 topic: o.topic,
                 partition: o.partition,
                 offset: o.offset,
             })
-            .collect();
-        self.task
-            .borrow_mut()
-            .flush(&offsets)
-            .map_err(lower_task_error)
+            .collect())
+    }
+
+    fn close(task: commit_export::PackedSinkTaskBorrow<'_>, partitions: Vec<(String, i32)>) {
+        let task = task.get::<SinkTaskExport<T, M>>();
+        task.task.borrow_mut().close(&partitions);
     }
 }
 

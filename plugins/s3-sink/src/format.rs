@@ -1,0 +1,177 @@
+//! `format.class`: how records become the bytes of an object.
+//!
+//! - `io.confluent.connect.s3.format.json.JsonFormat` (`.json`): one JSON document per line,
+//!   as Confluent's `JsonRecordWriterProvider` writes it: a Struct through Kafka's
+//!   JsonConverter with schemas disabled (`json.decimal.format` for Decimals), any other value
+//!   as Jackson writes the Java object (top-level Decimals as numbers, Date/Time/Timestamp as
+//!   epoch milliseconds).
+//! - `io.confluent.connect.s3.format.bytearray.ByteArrayFormat` (`format.bytearray.extension`,
+//!   `.bin`): the value's bytes as they are, each followed by `format.bytearray.separator`
+//!   (a newline by default); values must be bytes (ByteArrayConverter).
+
+use sluice_plugin_sdk::json::{write_json, JsonOptions};
+use sluice_plugin_sdk::{java, logical, Record, Value};
+
+pub const JSON_FORMAT: &str = "io.confluent.connect.s3.format.json.JsonFormat";
+pub const BYTE_ARRAY_FORMAT: &str = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Format {
+    Json(JsonOptions),
+    ByteArray {
+        extension: String,
+        separator: Vec<u8>,
+    },
+}
+
+impl Format {
+    pub fn extension(&self) -> &str {
+        match self {
+            Format::Json(_) => ".json",
+            Format::ByteArray { extension, .. } => extension,
+        }
+    }
+
+    /// Appends `record`'s value (non-null: null values are handled before) to `out`.
+    pub fn write(&self, out: &mut Vec<u8>, record: &Record) -> Result<(), String> {
+        let start = out.len();
+        let written = match self {
+            Format::Json(opts) => write_json_line(out, record, *opts),
+            Format::ByteArray { separator, .. } => match &record.value {
+                Value::Bytes(b) => {
+                    out.extend_from_slice(b);
+                    out.extend_from_slice(separator);
+                    Ok(())
+                }
+                other => Err(format!(
+                    "ByteArrayFormat needs bytes values (ByteArrayConverter), got {}",
+                    other.java_class_name(record.value_schema.as_deref())
+                )),
+            },
+        };
+        if written.is_err() {
+            out.truncate(start);
+        }
+        written
+    }
+}
+
+fn write_json_line(out: &mut Vec<u8>, record: &Record, opts: JsonOptions) -> Result<(), String> {
+    let schema = record.value_schema.as_deref();
+    let name = schema.and_then(|s| s.name.as_deref());
+    match (name, &record.value) {
+        (_, Value::Struct(_)) => write_json(out, schema, &record.value, opts)?,
+        // Jackson writes the Java objects Connect holds for logical types.
+        (Some(logical::DECIMAL), Value::Bytes(b)) => {
+            let scale = schema
+                .and_then(|s| s.parameter(logical::DECIMAL_SCALE))
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let d = java::BigDecimal::from_bytes(b, scale)
+                .ok_or("Decimal too large to write (over 128 bits)")?;
+            out.extend_from_slice(d.to_string().as_bytes());
+        }
+        (Some(logical::DATE), Value::Int32(days)) => {
+            out.extend_from_slice((i64::from(*days) * 86_400_000).to_string().as_bytes())
+        }
+        (Some(logical::TIME), Value::Int32(ms)) => out.extend_from_slice(ms.to_string().as_bytes()),
+        _ => write_json(out, schema, &record.value, opts)?,
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Java-style escapes in `format.bytearray.separator` (`\n`, `\r`, `\t`, `\\`).
+pub fn unescape(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push(b'\n'),
+            Some('r') => out.push(b'\r'),
+            Some('t') => out.push(b'\t'),
+            Some('\\') => out.push(b'\\'),
+            Some(other) => {
+                out.push(b'\\');
+                let mut buf = [0; 4];
+                out.extend_from_slice(other.encode_utf8(&mut buf).as_bytes());
+            }
+            None => out.push(b'\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use sluice_plugin_sdk::{Schema, Struct};
+
+    fn lines(format: &Format, records: &[Record]) -> String {
+        let mut out = Vec::new();
+        for r in records {
+            format.write(&mut out, r).unwrap();
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn json_lines_like_confluents_json_format() {
+        let schema = Schema::struct_builder()
+            .field("id", Schema::int64())
+            .field("price", Schema::decimal(2))
+            .build()
+            .into_ref();
+        let mut s = Struct::new(schema.clone()).unwrap();
+        s.put("id", 1i64).unwrap();
+        s.put("price", Value::decimal(1234)).unwrap();
+        let records = vec![
+            Record::new("t").with_value(Some(schema.clone()), Value::Struct(s.clone())),
+            Record::new("t")
+                .with_value(None, Value::Map(vec![(Value::from("a"), Value::Int64(1))])),
+            Record::new("t").with_value(Some(Schema::string().into_ref()), "plain"),
+            Record::new("t").with_value(Some(Schema::decimal(2).into_ref()), Value::decimal(-5)),
+            Record::new("t").with_value(Some(Schema::date().into_ref()), Value::Int32(2)),
+        ];
+        assert_eq!(
+            lines(&Format::Json(JsonOptions::default()), &records),
+            "{\"id\":1,\"price\":\"BNI=\"}\n{\"a\":1}\n\"plain\"\n-0.05\n172800000\n"
+        );
+        let numeric = Format::Json(JsonOptions {
+            decimal_numeric: true,
+        });
+        assert_eq!(
+            lines(&numeric, &records[..1]),
+            "{\"id\":1,\"price\":12.34}\n"
+        );
+    }
+
+    #[test]
+    fn byte_array_writes_raw_bytes_and_the_separator() {
+        let f = Format::ByteArray {
+            extension: ".bin".into(),
+            separator: unescape("\\n"),
+        };
+        let records = vec![
+            Record::new("t").with_value(None, Value::Bytes(b"ab".to_vec())),
+            Record::new("t").with_value(None, Value::Bytes(vec![0, 255])),
+        ];
+        let mut out = Vec::new();
+        for r in &records {
+            f.write(&mut out, r).unwrap();
+        }
+        assert_eq!(out, b"ab\n\x00\xff\n");
+        let e = f
+            .write(&mut out, &Record::new("t").with_value(None, "text"))
+            .unwrap_err();
+        assert!(e.contains("java.lang.String"), "{e}");
+        assert_eq!(out.len(), 6, "a failed record leaves nothing behind");
+        assert_eq!(unescape("a\\r\\n\\t\\\\b"), b"a\r\n\t\\b");
+    }
+}
