@@ -7,7 +7,7 @@
 //! so literals must be quoted with [`quote_string`] / [`quote_bytes`] (hex with an explicit
 //! character set introducer: immune to `NO_BACKSLASH_ESCAPES` and to injection).
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 
 use sha1::{Digest, Sha1};
@@ -111,8 +111,10 @@ pub struct QueryResult {
 
 /// A connection to a MySQL or MariaDB server.
 pub struct MyConnection {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    /// One socket for both directions: `try_clone` is not supported on wasm32-wasip2.
+    stream: TcpStream,
+    read_buf: Vec<u8>,
+    read_pos: usize,
     seq: u8,
     caps: u32,
     address: String,
@@ -125,12 +127,10 @@ impl MyConnection {
     /// uses utf8mb4 and `time_zone='+00:00'`.
     pub fn connect(params: &ConnectParams) -> Result<MyConnection> {
         let stream = params.connect_tcp("MySQL/MariaDB")?;
-        let writer = stream
-            .try_clone()
-            .map_err(|e| Error::io("cloning the socket", e))?;
         let mut conn = MyConnection {
-            reader: BufReader::with_capacity(64 * 1024, stream),
-            writer,
+            stream,
+            read_buf: Vec::with_capacity(64 * 1024),
+            read_pos: 0,
             seq: 0,
             caps: 0,
             address: params.address(),
@@ -384,10 +384,35 @@ impl MyConnection {
     }
 
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
-        self.reader.read_exact(buf).map_err(|e| {
-            self.broken = true;
-            Error::io(format!("reading from MySQL/MariaDB at {}", self.address), e)
-        })
+        let mut filled = 0;
+        while filled < buf.len() {
+            if self.read_pos == self.read_buf.len() {
+                self.read_buf.resize(64 * 1024, 0);
+                self.read_pos = 0;
+                let n = loop {
+                    match self.stream.read(&mut self.read_buf) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        other => break other,
+                    }
+                };
+                let n = match n {
+                    Ok(0) => Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    other => other,
+                }
+                .map_err(|e| {
+                    self.broken = true;
+                    self.read_buf.clear();
+                    Error::io(format!("reading from MySQL/MariaDB at {}", self.address), e)
+                })?;
+                self.read_buf.truncate(n);
+            }
+            let n = (buf.len() - filled).min(self.read_buf.len() - self.read_pos);
+            buf[filled..filled + n]
+                .copy_from_slice(&self.read_buf[self.read_pos..self.read_pos + n]);
+            filled += n;
+            self.read_pos += n;
+        }
+        Ok(())
     }
 
     fn write_packet(&mut self, payload: &[u8]) -> Result<()> {
@@ -406,7 +431,7 @@ impl MyConnection {
             out.extend_from_slice(&[0, 0, 0, self.seq]);
             self.seq = self.seq.wrapping_add(1);
         }
-        self.writer.write_all(&out).map_err(|e| {
+        self.stream.write_all(&out).map_err(|e| {
             self.broken = true;
             Error::io(format!("writing to MySQL/MariaDB at {}", self.address), e)
         })
