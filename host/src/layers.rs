@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("runtime", 5),
     ("wasm", 6),
     ("rest", 6),
+    ("distributed", 6),
     ("cli", 7),
 ];
 

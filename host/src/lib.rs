@@ -5,7 +5,8 @@
 //! in docs/architecture.md): `spec` (types every layer shares), `atomic_file` and `backoff`
 //! (small utilities) ← `data` (the Connect data model) ← `config` (parse and compile configs)
 //! ← `convert`, `kafka` ← `offsets` ← `runtime` (worker, connectors, task loops) ← `wasm`
-//! (components behind the runtime's traits), `rest` (the HTTP API) ← `cli` (commands).
+//! (components behind the runtime's traits), `rest` (the HTTP API), `distributed` (Kafka
+//! Connect's group protocol and internal topic formats) ← `cli` (commands).
 
 mod atomic_file;
 mod backoff;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod data;
+pub mod distributed;
 pub mod kafka;
 #[cfg(test)]
 mod layers;

@@ -69,6 +69,13 @@ enum Command {
         /// Connector configs: .properties, or .json ({"name":…,"config":{…}} or flat).
         connectors: Vec<PathBuf>,
     },
+    /// Runs a distributed worker (Kafka Connect's `connect-distributed`): workers with the same
+    /// group.id share the connectors in the config topic through Kafka's group coordinator;
+    /// source offsets live in the offsets topic. See docs/distributed.md for what works yet.
+    Distributed {
+        /// The worker's .properties file (group.id, config/offset/status.storage.topic, …).
+        worker: PathBuf,
+    },
     /// Runs JSONL records through a connector config's SMT chain (`transforms=…`) with the
     /// real plugins and prints one JSONL line per record: the result, {"dropped":true} or
     /// {"error":…}. Test your SMT chain locally, without Kafka.
@@ -135,6 +142,13 @@ fn main() -> ExitCode {
     init_tracing();
     match cli.command {
         Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sluice: {}", error_chain(&e));
+                ExitCode::from(1)
+            }
+        },
+        Command::Distributed { worker } => match distributed(&worker) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("sluice: {}", error_chain(&e));
@@ -363,32 +377,7 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
     };
 
     let store = Arc::new(FileOffsetStore::open(&worker_config.offset_storage_file)?);
-    let cache_dir = get(&worker_config.raw, "plugin.cache.dir")
-        .filter(|v| !v.trim().is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(wasm::default_cache_dir);
-    // Checked before loading, so a typo is a start-up error, not a silent default.
-    let rescan = wasm::rescan_interval(&worker_config.raw).map_err(anyhow::Error::msg)?;
-    // Each rejected file is logged (once) by the registry itself.
-    let plugins = Arc::new(wasm::WasmPlugins::load(
-        &worker_config.plugin_path,
-        &cache_dir,
-    )?);
-    if let Some(every) = rescan {
-        plugins
-            .watch(every)
-            .context("cannot start the plugin.path rescan thread")?;
-    }
-    tracing::info!(
-        plugins = ?plugins.plugins().iter().map(|p| p.spec().name.clone()).collect::<Vec<_>>(),
-        "plugins loaded"
-    );
-    // Loading read every precompiled artifact into memory (and freed it, on loader threads
-    // that have exited); have mimalloc give those pages back now rather than keep them
-    // resident for the worker's lifetime: an idle worker with 22 plugins measured 69 MiB RSS
-    // without this, 42 MiB with it.
-    // SAFETY: no arguments beyond a flag; safe to call at any time from any thread.
-    unsafe { libmimalloc_sys::mi_collect(true) };
+    let plugins = load_plugins(&worker_config)?;
 
     let listener = worker_config
         .listeners
@@ -457,6 +446,143 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         anyhow::Ok(())
     })?;
     drop(embedded);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Loads `plugin.path` (and starts its rescans), as both modes do at start.
+fn load_plugins(worker_config: &WorkerConfig) -> Result<Arc<wasm::WasmPlugins>> {
+    let cache_dir = get(&worker_config.raw, "plugin.cache.dir")
+        .filter(|v| !v.trim().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(wasm::default_cache_dir);
+    // Checked before loading, so a typo is a start-up error, not a silent default.
+    let rescan = wasm::rescan_interval(&worker_config.raw).map_err(anyhow::Error::msg)?;
+    // Each rejected file is logged (once) by the registry itself.
+    let plugins = Arc::new(wasm::WasmPlugins::load(
+        &worker_config.plugin_path,
+        &cache_dir,
+    )?);
+    if let Some(every) = rescan {
+        plugins
+            .watch(every)
+            .context("cannot start the plugin.path rescan thread")?;
+    }
+    tracing::info!(
+        plugins = ?plugins.plugins().iter().map(|p| p.spec().name.clone()).collect::<Vec<_>>(),
+        "plugins loaded"
+    );
+    // Loading read every precompiled artifact into memory (and freed it, on loader threads
+    // that have exited); have mimalloc give those pages back now rather than keep them
+    // resident for the worker's lifetime: an idle worker with 22 plugins measured 69 MiB RSS
+    // without this, 42 MiB with it.
+    // SAFETY: no arguments beyond a flag; safe to call at any time from any thread.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+    Ok(plugins)
+}
+
+/// Runs a distributed worker until SIGINT/SIGTERM. `Err` only for startup errors.
+fn distributed(worker_path: &Path) -> Result<()> {
+    use sluice::distributed::member::Member;
+    use sluice::kafka::topic_log::{ensure_internal_topic, TopicLog};
+    use sluice::offsets::{SourceOffsetStore, TopicOffsetStore};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let config = config::load_distributed(worker_path)?;
+    let kafka = KafkaSettings::from_worker(&config.worker, config.bootstrap_servers.clone());
+    for topic in [
+        &config.config_topic,
+        &config.offset_topic,
+        &config.status_topic,
+    ] {
+        ensure_internal_topic(&kafka, topic)
+            .with_context(|| format!("preparing the internal topic of {}", topic.key))?;
+    }
+    let client_id = format!("sluice-{}", config.group_id);
+    let offsets_log = TopicLog::open(
+        &kafka,
+        &config.offset_topic.name,
+        &format!("{client_id}-offsets"),
+    )?;
+    let store = Arc::new(TopicOffsetStore::open(offsets_log)?);
+    let config_log = TopicLog::open(
+        &kafka,
+        &config.config_topic.name,
+        &format!("{client_id}-configs"),
+    )?;
+    let plugins = load_plugins(&config.worker)?;
+
+    // The REST API is not served yet in distributed mode (docs/distributed.md); the
+    // advertised address still identifies the worker, as Kafka Connect's worker id does.
+    let listener = config
+        .worker
+        .listeners
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "http://:8083".to_string());
+    let addr = config::parse_listener(&listener).map_err(anyhow::Error::msg)?;
+    let bound: SocketAddr = format!("{}:{}", addr.host, addr.port)
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], addr.port)));
+    let worker_id = advertised_worker_id(&config.worker, bound);
+    let url = format!("http://{worker_id}/");
+
+    let worker = Arc::new(Worker::new(
+        config.worker.clone(),
+        kafka,
+        plugins,
+        store.clone(),
+    ));
+    worker.set_worker_id(worker_id.clone());
+    worker.discover_cluster_id();
+    let herder: Arc<dyn Herder> = worker.clone();
+    let mut member = Member::connect(config.clone(), url, &client_id, config_log, herder)?;
+    tracing::info!(%worker_id, group = %config.group_id, "distributed worker started");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let member_stop = stop.clone();
+    let member_thread = std::thread::Builder::new()
+        .name("sluice-group".into())
+        .spawn(move || member.run(&member_stop))
+        .context("cannot start the group membership thread")?;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let membership = &member_thread;
+    let stopped_early = rt.block_on(async {
+        tokio::select! {
+            signal = wait_for_signal() => {
+                let signal = signal?;
+                tracing::info!("received {signal}: leaving the group and shutting down (send it again to exit immediately)");
+                tokio::spawn(async {
+                    if let Ok(s) = wait_for_signal().await {
+                        eprintln!("sluice: received {s} again: exiting immediately");
+                        std::process::exit(130);
+                    }
+                });
+                anyhow::Ok(false)
+            }
+            _ = async move {
+                while !membership.is_finished() {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            } => anyhow::Ok(true),
+        }
+    })?;
+    stop.store(true, Ordering::Relaxed);
+    let outcome = member_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the group membership thread panicked"))?;
+    worker.stop_all();
+    if let Err(e) = store.flush() {
+        tracing::warn!("cannot write source offsets on shutdown: {e}");
+    }
+    outcome.context("the worker lost its group membership")?;
+    if stopped_early {
+        tracing::warn!("the group membership ended");
+    }
     tracing::info!("stopped");
     Ok(())
 }

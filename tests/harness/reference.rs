@@ -52,13 +52,48 @@ impl ReferenceConnect {
             dir.join("reference.offsets").display(),
             plugin_dir.display(),
         );
-        let worker_file = dir.write("reference-worker.properties", props);
-        let log = dir.join("reference.log");
+        ReferenceConnect::launch(dir, "standalone", &props, port, home)
+    }
+
+    /// Starts a reference worker in distributed mode (`connect-distributed`) on `broker`:
+    /// StringConverter keys and values, offsets flushed every 500 ms, internal topics with
+    /// replication factor 1; `distributed` holds the `group.id` and `*.storage.topic` keys
+    /// (and anything else to add). Waits until `GET /` answers.
+    pub fn start_distributed(
+        dir: &TestDir,
+        broker: &Broker,
+        distributed: &str,
+    ) -> ReferenceConnect {
+        let home = install();
+        let port = crate::free_port();
+        let plugin_dir = dir.join("reference-plugins");
+        std::fs::create_dir_all(&plugin_dir).expect("create the reference plugin dir");
+        let props = format!(
+            "bootstrap.servers={}\n\
+             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             config.storage.replication.factor=1\n\
+             offset.storage.replication.factor=1\n\
+             status.storage.replication.factor=1\n\
+             offset.flush.interval.ms=500\n\
+             plugin.discovery=service_load\n\
+             plugin.path={}\n\
+             listeners=http://127.0.0.1:{port}\n\
+             rest.advertised.host.name=127.0.0.1\n{distributed}\n",
+            broker.bootstrap(),
+            plugin_dir.display(),
+        );
+        ReferenceConnect::launch(dir, "distributed", &props, port, home)
+    }
+
+    fn launch(dir: &TestDir, mode: &str, props: &str, port: u16, home: &Path) -> ReferenceConnect {
+        let worker_file = dir.write(&format!("reference-{mode}.properties"), props);
+        let log = dir.join(&format!("reference-{mode}.log"));
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new("bash")
             .arg(scripts().join("run.sh"))
-            .arg("standalone")
+            .arg(mode)
             .arg(&worker_file)
             .env("REF_HOME", home)
             .current_dir(dir.path())

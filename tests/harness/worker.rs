@@ -83,6 +83,11 @@ impl Worker {
     /// `worker-<port>-<n>.log` in `cwd` when that is a test directory, else (the quickstart test
     /// runs in the repository root) in `target/sluice-tests`.
     pub fn launch(cwd: &Path, args: &[PathBuf], rest: SocketAddr) -> Worker {
+        Worker::launch_mode("standalone", cwd, args, rest)
+    }
+
+    /// Runs `sluice MODE ARGS…` (`standalone` or `distributed`), as [`Worker::launch`] does.
+    pub fn launch_mode(mode: &str, cwd: &Path, args: &[PathBuf], rest: SocketAddr) -> Worker {
         let log_dir = if cwd.starts_with(crate::artifacts::target_dir()) {
             cwd.to_path_buf()
         } else {
@@ -95,7 +100,7 @@ impl Worker {
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new(sluice_bin())
-            .arg("standalone")
+            .arg(mode)
             .args(args)
             .current_dir(cwd)
             // Plain log lines: tests search them, and people read them in a failed test's output.

@@ -10,6 +10,7 @@ mod bad_config;
 mod broker_outage;
 mod cli;
 mod crash_recovery;
+mod distributed;
 mod dlq;
 mod examples;
 mod file_pipeline;

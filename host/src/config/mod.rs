@@ -26,7 +26,8 @@ pub struct ConverterConfig {
     pub props: Config,
 }
 
-/// A standalone worker's configuration.
+/// A worker's configuration: the keys both modes share (a distributed worker's extra keys are
+/// in [`DistributedConfig`]).
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// `None`: start the embedded development broker.
@@ -56,6 +57,7 @@ pub fn get<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
 
 mod chain;
 mod connector;
+mod distributed;
 mod error_handling;
 mod files;
 mod framework;
@@ -71,6 +73,9 @@ mod worker;
 
 pub use chain::{ChainSpec, PredicateSpec, StepSpec};
 pub use connector::{compile, describe_problems};
+pub use distributed::{
+    distributed_from_config, load_distributed, ConnectProtocol, DistributedConfig, InternalTopic,
+};
 pub use error_handling::{ErrorSettings, Tolerance};
 pub use files::{load_connector, read_properties};
 pub use framework::{alias_groups, framework_def, framework_defs, AliasGroup, FrameworkDef};

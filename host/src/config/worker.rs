@@ -20,8 +20,17 @@ const DEFAULT_LISTENER: &str = "http://:8083";
 
 /// Reads a worker .properties file. Errors name the file and line.
 pub fn load_worker(path: &Path) -> Result<WorkerConfig, ConfigError> {
+    load_with(path, worker_from_config)
+}
+
+/// Reads a worker .properties file and interprets it with `interpret`; problems are
+/// reported with the file and the line of their key.
+pub(super) fn load_with<T>(
+    path: &Path,
+    interpret: impl FnOnce(Config) -> Result<T, Vec<ConfigProblem>>,
+) -> Result<T, ConfigError> {
     let (raw, lines) = read_properties_with_lines(path)?;
-    worker_from_config(raw).map_err(|problems| ConfigError::Invalid {
+    interpret(raw).map_err(|problems| ConfigError::Invalid {
         path: path.to_path_buf(),
         problems: problems
             .into_iter()
@@ -35,6 +44,37 @@ pub fn load_worker(path: &Path) -> Result<WorkerConfig, ConfigError> {
 
 /// Interprets a standalone worker's raw config; returns every problem at once.
 pub fn worker_from_config(raw: Config) -> Result<WorkerConfig, Vec<ConfigProblem>> {
+    let (worker, problems) = common_worker(raw, Mode::Standalone);
+    if problems.is_empty() {
+        Ok(worker)
+    } else {
+        Err(problems_of(problems))
+    }
+}
+
+/// Which mode's worker file is read: only standalone requires `offset.storage.file.filename`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Standalone,
+    Distributed,
+}
+
+pub(super) fn problems_of(problems: Vec<(&'static str, String)>) -> Vec<ConfigProblem> {
+    problems
+        .into_iter()
+        .map(|(key, message)| ConfigProblem {
+            key: key.to_string(),
+            message,
+        })
+        .collect()
+}
+
+/// The keys both modes share (reference §2.1), with defaults where a value is unusable, and
+/// every problem found.
+pub(super) fn common_worker(
+    raw: Config,
+    mode: Mode,
+) -> (WorkerConfig, Vec<(&'static str, String)>) {
     let mut problems: Vec<(&'static str, String)> = Vec::new();
 
     let bootstrap_servers = get(&raw, "bootstrap.servers")
@@ -75,6 +115,7 @@ pub fn worker_from_config(raw: Config) -> Result<WorkerConfig, Vec<ConfigProblem
 
     let offset_storage_file = match get(&raw, "offset.storage.file.filename").map(str::trim) {
         Some(f) if !f.is_empty() => PathBuf::from(f),
+        _ if mode == Mode::Distributed => PathBuf::new(),
         _ => {
             problems.push((
                 "offset.storage.file.filename",
@@ -140,28 +181,19 @@ pub fn worker_from_config(raw: Config) -> Result<WorkerConfig, Vec<ConfigProblem
         problems.extend(bad.into_iter().map(|p| ("config.providers", p.message)));
     }
 
-    if problems.is_empty() {
-        Ok(WorkerConfig {
-            bootstrap_servers,
-            key_converter,
-            value_converter,
-            header_converter,
-            offset_storage_file,
-            offset_flush_interval,
-            plugin_path,
-            listeners,
-            task_shutdown_graceful_timeout,
-            raw,
-        })
-    } else {
-        Err(problems
-            .into_iter()
-            .map(|(key, message)| ConfigProblem {
-                key: key.to_string(),
-                message,
-            })
-            .collect())
-    }
+    let worker = WorkerConfig {
+        bootstrap_servers,
+        key_converter,
+        value_converter,
+        header_converter,
+        offset_storage_file,
+        offset_flush_interval,
+        plugin_path,
+        listeners,
+        task_shutdown_graceful_timeout,
+        raw,
+    };
+    (worker, problems)
 }
 
 /// Kafka's LIST parsing: comma-separated, trimmed, empty entries dropped.

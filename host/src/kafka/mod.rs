@@ -10,6 +10,8 @@
 
 pub mod embedded;
 pub mod fetch;
+pub mod group;
+pub mod topic_log;
 pub mod topics;
 
 use rdkafka::config::ClientConfig;

@@ -1,0 +1,328 @@
+//! `sluice distributed`: worker configs checked with every problem named; several worker
+//! processes sharing the connectors of one config topic through the broker's group
+//! coordinator (protocol type `connect`); a worker leaving cleanly (LeaveGroup) and its
+//! connector running on another from the offsets it flushed; and adoption of the topics a
+//! reference Kafka Connect 3.9 cluster wrote.
+//!
+//! The connectors of the multi-worker test are written straight into the config topic in
+//! Kafka Connect's record format (the REST API of distributed mode is not served yet), the
+//! way a Kafka Connect worker writes them; the adoption test has the real Kafka Connect write
+//! them. Assertions are on the data that came out (every line once) and on the assignment
+//! each worker logged.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::ClientConfig;
+use serde_json::json;
+use sluice_tests::{
+    default_worker_props, http_request, sluice_bin, unique, Broker, Message, ReferenceConnect,
+    TestDir, Worker,
+};
+
+use crate::FILE_SOURCE;
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Worker properties for a distributed worker of `group` with topics `<group>-configs` etc.
+fn distributed_props(broker: &Broker, dir: &Path, group: &str) -> String {
+    format!(
+        "{}group.id={group}\n\
+         config.storage.topic={group}-configs\n\
+         offset.storage.topic={group}-offsets\n\
+         status.storage.topic={group}-status\n\
+         config.storage.replication.factor=1\n\
+         offset.storage.replication.factor=1\n\
+         offset.storage.partitions=3\n\
+         status.storage.replication.factor=1\n\
+         status.storage.partitions=2\n\
+         heartbeat.interval.ms=500\n\
+         session.timeout.ms=6000\n\
+         rebalance.timeout.ms=20000\n\
+         scheduled.rebalance.max.delay.ms=0\n",
+        default_worker_props(Some(broker), dir)
+    )
+}
+
+/// Starts `sluice distributed` on `props` (plus a `listeners` line) in a directory of its own.
+fn start_worker(dir: &TestDir, name: &str, props: &str) -> Worker {
+    let port = sluice_tests::free_port();
+    let file = dir.write(
+        &format!("{name}.properties"),
+        format!("{props}listeners=http://127.0.0.1:{port}\nrest.advertised.host.name={name}\n"),
+    );
+    Worker::launch_mode(
+        "distributed",
+        dir.path(),
+        &[file],
+        SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+}
+
+/// Writes a connector into the config topic the way a Kafka Connect leader does: its config,
+/// its target state, one task config and the commit.
+fn write_connector(broker: &Broker, topic: &str, name: &str, config: serde_json::Value) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .create()
+        .expect("create producer");
+    let records = [
+        (format!("connector-{name}"), json!({ "properties": config })),
+        (
+            format!("target-state-{name}"),
+            json!({"state": "STARTED", "state.v2": "STARTED"}),
+        ),
+        (format!("task-{name}-0"), json!({ "properties": config })),
+        (format!("commit-{name}"), json!({"tasks": 1})),
+    ];
+    for (key, value) in &records {
+        let value = value.to_string();
+        producer
+            .send(
+                BaseRecord::to(topic)
+                    .key(key.as_str())
+                    .payload(value.as_str()),
+            )
+            .unwrap_or_else(|(e, _)| panic!("produce {key} to {topic}: {e}"));
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("flush to {topic}: {e}"));
+}
+
+fn lines_of(messages: &[Message]) -> Vec<String> {
+    messages.iter().map(|m| m.value_str().to_string()).collect()
+}
+
+/// Every expected line exactly once, in any order.
+fn assert_each_once(seen: &[String], expected: &[String]) {
+    let mut seen_sorted = seen.to_vec();
+    seen_sorted.sort();
+    let mut expected_sorted = expected.to_vec();
+    expected_sorted.sort();
+    assert_eq!(
+        seen_sorted, expected_sorted,
+        "each line must arrive exactly once"
+    );
+}
+
+#[test]
+fn distributed_worker_config_problems_are_all_named() {
+    let dir = TestDir::new("distributed-bad-config");
+    let file = dir.write(
+        "worker.properties",
+        "group.id=g\nconfig.storage.topic=t\noffset.storage.topic=t\nconnect.protocol=fast\n\
+         heartbeat.interval.ms=20000\n",
+    );
+    let out = Command::new(sluice_bin())
+        .arg("distributed")
+        .arg(&file)
+        .output()
+        .expect("run sluice distributed");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "Missing required configuration \"bootstrap.servers\"",
+        "Missing required configuration \"status.storage.topic\"",
+        "line 3: Invalid value t for configuration offset.storage.topic: config.storage.topic names the same topic",
+        "line 4: Invalid value fast for configuration connect.protocol",
+        "line 5: Invalid value 20000 for configuration heartbeat.interval.ms: must be lower than session.timeout.ms (10000)",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn workers_share_connectors_and_take_over_from_a_worker_that_leaves() {
+    let broker = Broker::start();
+    let dir = TestDir::new("distributed-share");
+    let group = unique("dist");
+    let props = distributed_props(&broker, dir.path(), &group);
+    let topic = unique("dist-lines");
+    broker.create_topic(&topic, 1);
+
+    let mut workers: Vec<Worker> = (1..=3)
+        .map(|i| start_worker(&dir, &format!("w{i}"), &props))
+        .collect();
+    // All three in one generation: the leader logs the members it assigned.
+    workers[0].wait_for_log_line("a rebalance with 3 members", TIMEOUT, |l| {
+        l.contains("rebalance complete") && l.contains("is_leader=true") && l.contains("members=3")
+    });
+    for w in &workers {
+        w.wait_for_log_line("an assignment", TIMEOUT, |l| {
+            l.contains("rebalance complete")
+        });
+    }
+
+    // Three connectors, one input file each.
+    let mut expected = Vec::new();
+    for c in 0..3 {
+        let input = dir.join(format!("in-{c}.txt"));
+        let lines: Vec<String> = (0..5).map(|n| format!("c{c}-line{n}")).collect();
+        std::fs::write(&input, lines.join("\n") + "\n").expect("write input");
+        expected.extend(lines);
+        let name = format!("{group}-src-{c}");
+        write_connector(
+            &broker,
+            &format!("{group}-configs"),
+            &name,
+            json!({
+                "name": name,
+                "connector.class": FILE_SOURCE,
+                "tasks.max": "1",
+                "file": input.display().to_string(),
+                "topic": topic,
+            }),
+        );
+    }
+    let mut reader = broker.reader(&topic);
+    reader.read_until(expected.len(), TIMEOUT);
+
+    // Spread: each worker started exactly one of the three connectors.
+    let started: Vec<usize> = workers
+        .iter()
+        .map(|w| {
+            w.log_text()
+                .lines()
+                .filter(|l| l.contains("assigned connector started"))
+                .count()
+        })
+        .collect();
+    assert!(
+        started.iter().all(|&n| n >= 1),
+        "every worker must run a connector, started per worker: {started:?}"
+    );
+
+    // The worker running src-2 leaves cleanly; the others rebalance and take src-2 over.
+    let leaving = workers
+        .iter()
+        .position(|w| {
+            w.log_text().lines().any(|l| {
+                l.contains("assigned connector started") && l.contains(&format!("{group}-src-2"))
+            })
+        })
+        .expect("some worker started src-2");
+    let mut gone = workers.remove(leaving);
+    gone.sigterm();
+    let status = gone.wait_exit(TIMEOUT);
+    assert!(status.success(), "clean shutdown: {status}");
+    assert!(
+        gone.log_text().contains("left the group"),
+        "{}",
+        gone.log_tail(20)
+    );
+    let survivor_took_over = |w: &Worker| {
+        w.log_text()
+            .lines()
+            .filter(|l| l.contains("assigned connector started"))
+            .any(|l| l.contains(&format!("{group}-src-2")))
+    };
+    sluice_tests::wait_until(
+        "src-2 started on a remaining worker",
+        TIMEOUT,
+        || workers.iter().any(survivor_took_over).then_some(()),
+        || {
+            workers
+                .iter()
+                .map(|w| w.log_tail(15))
+                .collect::<Vec<_>>()
+                .join("\n----\n")
+        },
+    );
+
+    // Lines appended to every input after the departure arrive once, none before them twice.
+    for c in 0..3 {
+        let input = dir.join(format!("in-{c}.txt"));
+        let more: Vec<String> = (5..8).map(|n| format!("c{c}-line{n}")).collect();
+        let mut text = std::fs::read_to_string(&input).expect("read input");
+        text.push_str(&(more.join("\n") + "\n"));
+        std::fs::write(&input, text).expect("append input");
+        expected.extend(more);
+    }
+    reader.read_until(expected.len(), TIMEOUT);
+    // Anything extra (a duplicate) would have arrived by now too.
+    reader.read_for(Duration::from_secs(3));
+    assert_each_once(&lines_of(&reader.messages), &expected);
+
+    for w in &workers {
+        w.sigterm();
+    }
+    for w in &mut workers {
+        assert!(w.wait_exit(TIMEOUT).success(), "{}", w.log_tail(20));
+    }
+}
+
+#[test]
+fn adopts_the_source_offsets_a_kafka_connect_cluster_stored() {
+    let broker = Broker::start();
+    let dir = TestDir::new("distributed-adopt");
+    let group = unique("adopt");
+    let topic = unique("adopt-lines");
+    broker.create_topic(&topic, 1);
+    let input = dir.join("in.txt");
+    std::fs::write(&input, "one\ntwo\nthree\n").expect("write input");
+
+    let cluster = format!(
+        "group.id={group}\nconfig.storage.topic={group}-configs\n\
+         offset.storage.topic={group}-offsets\nstatus.storage.topic={group}-status\n\
+         offset.storage.partitions=3\nstatus.storage.partitions=2\n"
+    );
+    let reference = ReferenceConnect::start_distributed(&dir, &broker, &cluster);
+    let body = json!({
+        "name": "adopted",
+        "config": {
+            "connector.class": FILE_SOURCE,
+            "tasks.max": "1",
+            "file": input.display().to_string(),
+            "topic": topic,
+        }
+    })
+    .to_string();
+    let created = http_request(reference.rest, "POST", "/connectors", Some(&body))
+        .expect("POST /connectors to the reference");
+    assert_eq!(created.status, 201, "{}", created.body);
+    let mut reader = broker.reader(&topic);
+    reader.read_until(3, TIMEOUT);
+    // The offset is durable in the offsets topic once the reference reports it.
+    sluice_tests::wait_until(
+        "the reference's stored offset",
+        TIMEOUT,
+        || {
+            let r = reference.get("/connectors/adopted/offsets");
+            (r.status == 200 && r.body.contains("\"position\":14")).then_some(())
+        },
+        || reference.get("/connectors/adopted/offsets").body,
+    );
+    drop(reference); // killed: it must not run the connector any more
+
+    // More input while no worker runs, then Sluice takes over the cluster's topics and group.
+    let mut text = std::fs::read_to_string(&input).expect("read input");
+    text.push_str("four\nfive\n");
+    std::fs::write(&input, text).expect("append input");
+    let props = format!(
+        "{}{cluster}config.storage.replication.factor=1\noffset.storage.replication.factor=1\n\
+         status.storage.replication.factor=1\nheartbeat.interval.ms=500\nsession.timeout.ms=6000\n",
+        default_worker_props(Some(&broker), dir.path())
+    );
+    let mut worker = start_worker(&dir, "sluice-1", &props);
+    reader.read_until(5, TIMEOUT);
+    reader.read_for(Duration::from_secs(3));
+    assert_each_once(
+        &lines_of(&reader.messages),
+        &["one", "two", "three", "four", "five"].map(String::from),
+    );
+    assert!(
+        worker.log_text().contains("assigned connector started"),
+        "{}",
+        worker.log_tail(20)
+    );
+    worker.sigterm();
+    assert!(
+        worker.wait_exit(TIMEOUT).success(),
+        "{}",
+        worker.log_tail(20)
+    );
+}
