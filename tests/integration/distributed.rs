@@ -147,10 +147,27 @@ fn workers_share_connectors_and_take_over_from_a_worker_that_leaves() {
     let mut workers: Vec<Worker> = (1..=3)
         .map(|i| start_worker(&dir, &format!("w{i}"), &props))
         .collect();
-    // All three in one generation: the leader logs the members it assigned.
-    workers[0].wait_for_log_line("a rebalance with 3 members", TIMEOUT, |l| {
-        l.contains("rebalance complete") && l.contains("is_leader=true") && l.contains("members=3")
-    });
+    // All three in one generation: the leader (whichever joined first) logs the members it
+    // assigned.
+    let three_members = |w: &Worker| {
+        w.log_text().lines().any(|l| {
+            l.contains("rebalance complete")
+                && l.contains("is_leader=true")
+                && l.contains("members=3")
+        })
+    };
+    sluice_tests::wait_until(
+        "a leader assigning 3 members",
+        TIMEOUT,
+        || workers.iter().any(three_members).then_some(()),
+        || {
+            workers
+                .iter()
+                .map(|w| w.log_tail(10))
+                .collect::<Vec<_>>()
+                .join("\n----\n")
+        },
+    );
     for w in &workers {
         w.wait_for_log_line("an assignment", TIMEOUT, |l| {
             l.contains("rebalance complete")
@@ -160,7 +177,7 @@ fn workers_share_connectors_and_take_over_from_a_worker_that_leaves() {
     // Three connectors, one input file each.
     let mut expected = Vec::new();
     for c in 0..3 {
-        let input = dir.join(format!("in-{c}.txt"));
+        let input = dir.join(&format!("in-{c}.txt"));
         let lines: Vec<String> = (0..5).map(|n| format!("c{c}-line{n}")).collect();
         std::fs::write(&input, lines.join("\n") + "\n").expect("write input");
         expected.extend(lines);
@@ -235,7 +252,7 @@ fn workers_share_connectors_and_take_over_from_a_worker_that_leaves() {
 
     // Lines appended to every input after the departure arrive once, none before them twice.
     for c in 0..3 {
-        let input = dir.join(format!("in-{c}.txt"));
+        let input = dir.join(&format!("in-{c}.txt"));
         let more: Vec<String> = (5..8).map(|n| format!("c{c}-line{n}")).collect();
         let mut text = std::fs::read_to_string(&input).expect("read input");
         text.push_str(&(more.join("\n") + "\n"));

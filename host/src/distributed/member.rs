@@ -3,10 +3,12 @@
 //! when the coordinator rebalances.
 //!
 //! Design decisions for this first slice (docs/distributed.md lists what comes next):
-//! - **Eager rebalancing.** The worker offers only sub-protocol `default` (version 0), so
-//!   every rebalance stops what it runs and takes a fresh assignment. A Java worker offers
-//!   `sessioned`, `compatible` and `default`, so the coordinator settles on `default` for a
-//!   mixed group and a Kafka Connect worker can still join it.
+//! - **Eager rebalancing.** The worker offers the configured sub-protocol and every older
+//!   one, as Kafka Connect does (so it can join a group a Kafka Connect cluster left, whose
+//!   coordinator still remembers `sessioned`), with each one's payload format; but whichever
+//!   is chosen, every rebalance stops what it runs and takes a fresh, complete assignment (no
+//!   revocations). So mixing Sluice and Kafka Connect workers in one group is not supported
+//!   yet: a Java worker on `compatible`/`sessioned` reads assignments incrementally.
 //! - **The local runtime is the standalone [`Worker`](crate::runtime::Worker)**, driven through
 //!   its [`Herder`] trait: an assigned connector is created there with its config and target
 //!   state from the config topic, an unassigned one deleted there. The local worker keeps no
@@ -41,9 +43,6 @@ pub enum MemberError {
     Log(#[from] LogError),
 }
 
-/// The sub-protocol this slice speaks (see the module docs).
-const PROTOCOL: ConnectProtocol = ConnectProtocol::Eager;
-
 /// A distributed worker's membership and the connectors it runs.
 pub struct Member {
     config: DistributedConfig,
@@ -67,9 +66,9 @@ impl Member {
         config_log: TopicLog,
         local: Arc<dyn Herder>,
     ) -> Result<Self, MemberError> {
-        if config.connect_protocol != PROTOCOL {
+        if config.connect_protocol != ConnectProtocol::Eager {
             tracing::warn!(
-                "connect.protocol={} is accepted, but this version rebalances eagerly (sub-protocol \"default\"); incremental cooperative rebalancing is not implemented yet",
+                "connect.protocol={}: the group protocol's payloads follow it, but this version rebalances eagerly (every rebalance stops and reassigns everything); incremental cooperative rebalancing is not implemented yet, and mixing Sluice and Kafka Connect workers in one group is not supported yet",
                 config.connect_protocol.wire_name()
             );
         }
@@ -115,10 +114,21 @@ impl Member {
                 config_offset: self.snapshot.offset,
                 assignment: None,
             };
-            let protocols = vec![(
-                PROTOCOL.wire_name().to_string(),
-                encode_metadata(PROTOCOL.version(), &metadata),
-            )];
+            // Kafka Connect's offer: the configured sub-protocol and every older one, each
+            // with its metadata version. The payloads follow the chosen one's format; the
+            // semantics stay eager (see the module docs).
+            let protocols: Vec<(String, Vec<u8>)> = self
+                .config
+                .connect_protocol
+                .offered()
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.wire_name().to_string(),
+                        encode_metadata(p.version(), &metadata),
+                    )
+                })
+                .collect();
             let joined = match self.group.join(&protocols) {
                 Ok(j) => j,
                 Err(e) if is_transient(&e) => {
@@ -126,8 +136,24 @@ impl Member {
                     std::thread::sleep(Duration::from_millis(500));
                     continue;
                 }
+                // Members (e.g. Kafka Connect workers, or one that died and is not evicted
+                // yet) hold the group on a sub-protocol this worker does not speak; some
+                // coordinators (tansu) refuse the join instead of falling back to "default".
+                Err(e)
+                    if e.code()
+                        == Some(crate::kafka::group::codes::INCONSISTENT_GROUP_PROTOCOL) =>
+                {
+                    tracing::warn!(
+                        "the group's members use a sub-protocol other than \"default\" (live Kafka Connect workers, or departed ones not yet evicted after their session timeout); retrying: {e}"
+                    );
+                    std::thread::sleep(Duration::from_secs(1));
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
+            let version = ConnectProtocol::from_wire_name(&joined.protocol)
+                .unwrap_or(ConnectProtocol::Eager)
+                .version();
             let assignments = if joined.is_leader() {
                 let mut members = Vec::new();
                 for (id, bytes) in &joined.members {
@@ -139,14 +165,14 @@ impl Member {
                     }
                 }
                 assign(
-                    PROTOCOL.version(),
+                    version,
                     &joined.member_id,
                     &self.url,
                     &self.snapshot,
                     &members,
                 )
                 .into_iter()
-                .map(|(id, a)| (id, encode_assignment(PROTOCOL.version(), &a)))
+                .map(|(id, a)| (id, encode_assignment(version, &a)))
                 .collect()
             } else {
                 Vec::new()
