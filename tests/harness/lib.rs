@@ -11,6 +11,9 @@
 //!   `tools/reference-connect/setup.sh`, for tests that compare Sluice with it.
 //! - [`Worker`]: a `sluice standalone` process with its config files in a test directory, its
 //!   output in a log file (whose tail is printed when the test fails), REST helpers and signals.
+//! - [`TestHttpServer`]: a real HTTP/1.1 server on loopback that records every request and
+//!   answers as the test scripts it (statuses, redirects, closed connections), for plugins that
+//!   make HTTP requests.
 //! - [`TestDir`] and [`unique`]: a fresh namespace per test (files, topic and connector names),
 //!   so tests share one broker and still run in parallel.
 //!
@@ -22,6 +25,7 @@ mod artifacts;
 mod broker;
 mod databases;
 mod http;
+mod http_server;
 mod reference;
 mod worker;
 
@@ -29,6 +33,7 @@ pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
 pub use databases::{mariadb, psql, unique_table, MARIADB_URL, PG_URL};
 pub use http::{http_get, http_request, HttpResponse};
+pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use reference::ReferenceConnect;
 pub use worker::{default_worker_props, Worker};
 

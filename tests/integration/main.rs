@@ -32,6 +32,7 @@ mod shutdown;
 mod sink_tasks;
 mod smt_fixtures;
 mod transforms;
+mod wasi_http;
 
 use std::path::Path;
 

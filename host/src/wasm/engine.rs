@@ -12,11 +12,12 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::{host, AllKinds};
 use super::guest_log::{self, LogBudget};
 use super::limits::Limiter;
-use super::network::{Guard, NetworkPolicy};
+use super::network::{Guard, HttpHooks, HttpLimits, NetworkPolicy};
 use super::WasmError;
 
 /// How often the ticker thread advances the engine's epoch.
@@ -33,6 +34,8 @@ pub struct Limits {
     pub output_bytes: usize,
     /// What the plugin may reach on the network (`wasm.network.allow*`); empty: nothing.
     pub network: NetworkPolicy,
+    /// Limits of its outgoing `wasi:http` requests (`wasm.http.*`).
+    pub http: HttpLimits,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             call_timeout: Duration::from_secs(60),
             output_bytes: 64 << 20,
             network: NetworkPolicy::default(),
+            http: HttpLimits::default(),
         }
     }
 }
@@ -72,6 +76,9 @@ pub(crate) struct HostState {
     pub owner: Owner,
     /// The network allow-list enforcement of this store, if it has any network.
     pub network: Option<Arc<Guard>>,
+    /// Outgoing `wasi:http`: wasmtime-wasi-http's context and our checks.
+    pub http: WasiHttpCtx,
+    pub http_hooks: HttpHooks,
 }
 
 impl HostState {
@@ -82,6 +89,11 @@ impl HostState {
         limits: &Limits,
         owner: Owner,
     ) -> Self {
+        // Without a network grant, HTTP requests meet a guard that grants nothing (and logs
+        // each refusal, rate-limited, like any other denial).
+        let guard = network
+            .clone()
+            .unwrap_or_else(|| Arc::new(Guard::new(NetworkPolicy::default(), owner.clone())));
         HostState {
             wasi,
             table: ResourceTable::new(),
@@ -89,6 +101,8 @@ impl HostState {
             log,
             owner,
             network,
+            http: WasiHttpCtx::new(),
+            http_hooks: HttpHooks::new(guard, limits.http.clone()),
         }
     }
 }
@@ -98,6 +112,16 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.http_hooks,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }
@@ -156,6 +180,9 @@ fn build() -> wasmtime::Result<WasmEngine> {
     // can actually reach is decided per store by its `WasiCtx` (see `wasi.rs`).
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     super::network::add_name_lookup_to_linker(&mut linker)?;
+    // `wasi:http/outgoing-handler` and `types`, for every plugin: what a request may reach is
+    // decided per store by its `HttpHooks` (nothing without `wasm.network.allow`).
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
     AllKinds::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
 
     let weak = engine.weak();

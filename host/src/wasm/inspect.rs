@@ -65,7 +65,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
     (
         "wasi:http",
         "http",
-        "outgoing HTTP: not provided by the host (loading fails)",
+        "outgoing HTTP: only to what the connector's wasm.network.allow grants, within the wasm.http.* limits (deny by default)",
     ),
     ("wasi:clocks", "clocks", "wall and monotonic clocks"),
     ("wasi:random", "random", "random numbers"),

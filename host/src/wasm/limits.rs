@@ -16,7 +16,10 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use super::bindings::types as wit;
 use super::engine::Limits;
-use super::network::{NetworkPolicy, Proto, NETWORK_KEY, NETWORK_UDP_KEY};
+use super::network::{
+    NetworkPolicy, Proto, HTTP_MAX_CONCURRENT_KEY, HTTP_REQUEST_MAX_KEY, HTTP_RESPONSE_MAX_KEY,
+    HTTP_TIMEOUT_KEY, HTTP_TLS_INSECURE_KEY, NETWORK_KEY, NETWORK_UDP_KEY,
+};
 use crate::spec::{Config, ConfigProblem};
 
 /// The prefix reserved for host-side sandbox settings; never passed to a plugin.
@@ -31,6 +34,9 @@ pub const OUTPUT_KEY: &str = "wasm.output.max.bytes";
 const MEMORY_RANGE: (u64, u64) = (1 << 20, 4 << 30);
 const TIMEOUT_RANGE: (u64, u64) = (10, 3_600_000);
 const OUTPUT_RANGE: (u64, u64) = (1 << 10, 4 << 30);
+const HTTP_TIMEOUT_RANGE: (u64, u64) = (10, 3_600_000);
+const HTTP_BODY_RANGE: (u64, u64) = (0, 4 << 30);
+const HTTP_CONCURRENT_RANGE: (u64, u64) = (1, 1024);
 
 /// Splits `config` into what the plugin may see and the reserved `wasm.*` entries.
 pub(crate) fn split(config: &Config) -> (Config, Config) {
@@ -54,6 +60,22 @@ impl Limits {
                 MEMORY_KEY => MEMORY_RANGE,
                 TIMEOUT_KEY => TIMEOUT_RANGE,
                 OUTPUT_KEY => OUTPUT_RANGE,
+                HTTP_TIMEOUT_KEY => HTTP_TIMEOUT_RANGE,
+                HTTP_REQUEST_MAX_KEY | HTTP_RESPONSE_MAX_KEY => HTTP_BODY_RANGE,
+                HTTP_MAX_CONCURRENT_KEY => HTTP_CONCURRENT_RANGE,
+                HTTP_TLS_INSECURE_KEY => {
+                    match value.trim().to_ascii_lowercase().as_str() {
+                        "true" => limits.http.tls_insecure = true,
+                        "false" => limits.http.tls_insecure = false,
+                        _ => problems.push(ConfigProblem {
+                            key: key.clone(),
+                            message: format!(
+                                "invalid value `{value}` for `{key}`: use true or false"
+                            ),
+                        }),
+                    }
+                    continue;
+                }
                 NETWORK_KEY | NETWORK_UDP_KEY => {
                     let proto = if key == NETWORK_KEY {
                         Proto::Tcp
@@ -76,7 +98,8 @@ impl Limits {
                         key: key.clone(),
                         message: format!(
                             "unknown sandbox setting `{key}`: keys starting with `{RESERVED_PREFIX}` are reserved for the host; \
-                             use {MEMORY_KEY}, {TIMEOUT_KEY}, {OUTPUT_KEY}, {NETWORK_KEY} or {NETWORK_UDP_KEY}"
+                             use {MEMORY_KEY}, {TIMEOUT_KEY}, {OUTPUT_KEY}, {NETWORK_KEY}, {NETWORK_UDP_KEY}, \
+                             {HTTP_TIMEOUT_KEY}, {HTTP_REQUEST_MAX_KEY}, {HTTP_RESPONSE_MAX_KEY}, {HTTP_MAX_CONCURRENT_KEY} or {HTTP_TLS_INSECURE_KEY}"
                         ),
                     });
                     continue;
@@ -101,7 +124,11 @@ impl Limits {
             match key.as_str() {
                 MEMORY_KEY => limits.memory_bytes = bytes,
                 TIMEOUT_KEY => limits.call_timeout = Duration::from_millis(n),
-                _ => limits.output_bytes = bytes,
+                OUTPUT_KEY => limits.output_bytes = bytes,
+                HTTP_TIMEOUT_KEY => limits.http.timeout = Duration::from_millis(n),
+                HTTP_REQUEST_MAX_KEY => limits.http.request_max_bytes = n,
+                HTTP_RESPONSE_MAX_KEY => limits.http.response_max_bytes = n,
+                _ => limits.http.max_concurrent = bytes,
             }
         }
         if problems.is_empty() {
@@ -334,6 +361,61 @@ mod tests {
                 && problems[0].message.contains("accepted entries"),
             "{}",
             problems[0].message
+        );
+    }
+
+    #[test]
+    fn http_limits_are_parsed_and_bad_values_reported() {
+        let l = Limits::default()
+            .with_config(&cfg(&[
+                (HTTP_TIMEOUT_KEY, "2500"),
+                (HTTP_REQUEST_MAX_KEY, "0"),
+                (HTTP_RESPONSE_MAX_KEY, "1024"),
+                (HTTP_MAX_CONCURRENT_KEY, "2"),
+                (HTTP_TLS_INSECURE_KEY, "TRUE"),
+            ]))
+            .unwrap();
+        assert_eq!(l.http.timeout, Duration::from_millis(2500));
+        assert_eq!(l.http.request_max_bytes, 0);
+        assert_eq!(l.http.response_max_bytes, 1024);
+        assert_eq!(l.http.max_concurrent, 2);
+        assert!(l.http.tls_insecure);
+        assert!(
+            !Limits::default().http.tls_insecure,
+            "verification is on by default"
+        );
+        let problems = Limits::default()
+            .with_config(&cfg(&[
+                (HTTP_TIMEOUT_KEY, "5"),
+                (HTTP_MAX_CONCURRENT_KEY, "0"),
+                (HTTP_TLS_INSECURE_KEY, "yes"),
+                ("wasm.http.max.redirects", "3"),
+            ]))
+            .unwrap_err();
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                HTTP_TIMEOUT_KEY,
+                HTTP_MAX_CONCURRENT_KEY,
+                HTTP_TLS_INSECURE_KEY,
+                "wasm.http.max.redirects"
+            ]
+        );
+        assert!(
+            problems[1].message.contains("from 1 to 1024"),
+            "{}",
+            problems[1].message
+        );
+        assert!(
+            problems[2].message.contains("true or false"),
+            "{}",
+            problems[2].message
+        );
+        assert!(
+            problems[3].message.contains(HTTP_TLS_INSECURE_KEY),
+            "{}",
+            problems[3].message
         );
     }
 

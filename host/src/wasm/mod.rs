@@ -44,7 +44,10 @@ use std::path::PathBuf;
 pub use engine::Limits;
 pub use inspect::{inspect, Capability, InspectError, Inspection};
 pub use limits::{MEMORY_KEY, OUTPUT_KEY, RESERVED_PREFIX, TIMEOUT_KEY};
-pub use network::{NetworkPolicy, NETWORK_KEY, NETWORK_UDP_KEY};
+pub use network::{
+    HttpLimits, NetworkPolicy, HTTP_MAX_CONCURRENT_KEY, HTTP_REQUEST_MAX_KEY,
+    HTTP_RESPONSE_MAX_KEY, HTTP_TIMEOUT_KEY, HTTP_TLS_INSECURE_KEY, NETWORK_KEY, NETWORK_UDP_KEY,
+};
 pub use registry::{rescan_interval, WasmPlugins, DEFAULT_RESCAN_INTERVAL, RESCAN_INTERVAL_KEY};
 
 /// Errors that stop the whole plugin catalog from loading (a single bad plugin file never

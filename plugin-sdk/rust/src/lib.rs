@@ -92,6 +92,10 @@
 #[doc(hidden)]
 pub mod bindings;
 mod config;
+/// Outgoing HTTP (feature `http`): a blocking client on `wasi:http`, granted per connector by
+/// `wasm.network.allow`.
+#[cfg(feature = "http")]
+pub mod http;
 pub mod java;
 pub mod json;
 mod key_value;

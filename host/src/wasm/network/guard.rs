@@ -181,6 +181,27 @@ impl Guard {
         (!matched.is_empty()).then_some(matched)
     }
 
+    /// Whether a TCP connect to `ip:port` is granted, without logging a denial (the HTTP
+    /// path tries every address of a name and logs one line per refused request).
+    pub(super) fn permits_tcp(&self, ip: IpAddr, port: u16) -> bool {
+        self.policy
+            .grants(Proto::Tcp, ip.to_canonical(), port, &lock(&self.resolved))
+    }
+
+    /// Whether the policy has any TCP entry (HTTP requests are granted by those).
+    pub(super) fn grants_any_tcp(&self) -> bool {
+        self.policy.tcp()
+    }
+
+    /// Logs one refused or failed plugin HTTP request, within the denial budget.
+    pub(super) fn log_http(&self, message: &str) {
+        let Some(earlier) = self.admit_denial() else {
+            return;
+        };
+        let (connector, task) = (self.owner.connector.as_str(), self.owner.task.as_str());
+        tracing::warn!(connector, task, "{message}{earlier}");
+    }
+
     pub(super) fn record(&self, ip: IpAddr, entries: &[usize]) {
         let ip = ip.to_canonical();
         let mut resolved = lock(&self.resolved);

@@ -28,14 +28,21 @@
 
 //!
 //! Parts: `policy` (the allow-lists' grammar and what an entry grants), `guard` (one store's
-//! enforcement: the address check, what its lookups resolved, the denial log) and `lookup`
-//! (the guarded `wasi:sockets/ip-name-lookup`).
+//! enforcement: the address check, what its lookups resolved, the denial log), `lookup`
+//! (the guarded `wasi:sockets/ip-name-lookup`) and `http` (outgoing `wasi:http` requests,
+//! granted by the same TCP entries, with the `wasm.http.*` limits).
 
 mod guard;
+mod http;
 mod lookup;
 mod policy;
 
 pub(crate) use guard::Guard;
+pub(crate) use http::HttpHooks;
+pub use http::{
+    HttpLimits, HTTP_MAX_CONCURRENT_KEY, HTTP_REQUEST_MAX_KEY, HTTP_RESPONSE_MAX_KEY,
+    HTTP_TIMEOUT_KEY, HTTP_TLS_INSECURE_KEY,
+};
 pub(crate) use lookup::add_name_lookup_to_linker;
 pub(crate) use policy::Proto;
 pub use policy::{NetworkPolicy, NETWORK_KEY, NETWORK_UDP_KEY};

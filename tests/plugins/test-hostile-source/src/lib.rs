@@ -11,7 +11,11 @@
 //! `connect` (TCP connect to `connect.host`:`connect.port`; a host name goes through
 //! `wasi:sockets/ip-name-lookup`), `huge-batch` (returns `batch.records` records of
 //! `batch.value.bytes` bytes each, ignoring max_records), `stdout` (writes `stdout.bytes` bytes
-//! to stdout on every poll — one endless line, then many short ones — and returns one record).
+//! to stdout on every poll — one endless line, then many short ones — and returns one record),
+//! `http` (one request with the SDK's `http` client to `http.url`: `http.method`, a body of
+//! `http.body.bytes` bytes, an extra `http.header` `Name: value`, up to `http.redirects`
+//! redirects followed; reported as `http <url>: ok <status> <n> bytes: <body>` or
+//! `http <url>: error: <error>`).
 
 use std::io::Write;
 
@@ -32,6 +36,16 @@ pub struct HostileSource {
     stdout_bytes: usize,
     polls: u64,
     schema: SchemaRef,
+    http: HttpProbe,
+}
+
+/// The `http` mode's request.
+struct HttpProbe {
+    url: String,
+    method: String,
+    body_bytes: usize,
+    header: Option<(String, String)>,
+    redirects: u32,
 }
 
 impl HostileSource {
@@ -71,6 +85,24 @@ impl HostileSource {
             Err(e) => format!("connect {host}:{port}: denied: {e}"),
         }
     }
+
+    fn probe_http(&self) -> String {
+        let p = &self.http;
+        let mut request = sluice_plugin_sdk::http::Request::new(&p.method, &p.url)
+            .body(vec![b'x'; p.body_bytes])
+            .max_redirects(p.redirects);
+        if let Some((name, value)) = &p.header {
+            request = request.header(name, value);
+        }
+        match request.send() {
+            Ok(r) => {
+                let text = r.text();
+                let shown: String = text.chars().take(200).collect();
+                format!("http {}: ok {} {} bytes: {shown}", p.url, r.status, r.body.len())
+            }
+            Err(e) => format!("http {}: error: {e}", p.url),
+        }
+    }
 }
 
 impl Source for HostileSource {
@@ -93,6 +125,7 @@ impl Source for HostileSource {
                         "connect",
                         "huge-batch",
                         "stdout",
+                        "http",
                     ])
                     .doc("The attack."),
             )
@@ -126,6 +159,11 @@ impl Source for HostileSource {
                     .default(4 << 20)
                     .doc("stdout per poll."),
             )
+            .config(ConfigDef::string("http.url").default("").doc("URL to request (http mode)."))
+            .config(ConfigDef::string("http.method").default("GET").doc("HTTP method."))
+            .config(ConfigDef::long("http.body.bytes").default(0).doc("Request body size."))
+            .config(ConfigDef::string("http.header").default("").doc("An extra header `Name: value`."))
+            .config(ConfigDef::int("http.redirects").default(5).doc("Redirects to follow."))
     }
 
     fn open(config: Config, _committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
@@ -144,6 +182,16 @@ impl Source for HostileSource {
             stdout_bytes: number("stdout.bytes")? as usize,
             polls: 0,
             schema: Schema::string().into_ref(),
+            http: HttpProbe {
+                url: config.required_str("http.url")?.to_string(),
+                method: config.required_str("http.method")?.to_string(),
+                body_bytes: number("http.body.bytes")? as usize,
+                header: config
+                    .required_str("http.header")?
+                    .split_once(':')
+                    .map(|(n, v)| (n.trim().to_string(), v.trim().to_string())),
+                redirects: u32::try_from(config.required_int("http.redirects")?).unwrap_or(0),
+            },
         })
     }
 
@@ -171,6 +219,7 @@ impl Source for HostileSource {
                 .map(|(i, v)| self.record(i as u64, v))
                 .collect()),
             "connect" if self.polls == 1 => Ok(vec![self.record(0, self.probe_connect())]),
+            "http" if self.polls == 1 => Ok(vec![self.record(0, self.probe_http())]),
             "huge-batch" => {
                 let value = "x".repeat(self.value_bytes);
                 Ok((0..self.batch_records)
@@ -195,7 +244,7 @@ impl Source for HostileSource {
                     format!("poll {} wrote {} bytes", self.polls, self.stdout_bytes),
                 )])
             }
-            "files" | "connect" => Ok(Vec::new()),
+            "files" | "connect" | "http" => Ok(Vec::new()),
             other => Err(TaskError::fatal(format!("unknown hostile.mode `{other}`"))),
         }
     }
