@@ -21,6 +21,7 @@ mod jdbc_source;
 mod lifecycle;
 mod plugin_failures;
 mod polyglot;
+mod postgres_cdc;
 mod quickstart;
 mod rest_admin;
 mod rest_api;

@@ -24,7 +24,7 @@ use super::task::{SourceTask, TaskError};
 use super::transforms::{ChainOutcome, TransformChain};
 use crate::backoff::{Backoff, WarnThrottle};
 use crate::config::{Config, ErrorSettings};
-use crate::data::{ConnectRecord, OffsetMap, SourceBatch, SourceRecord};
+use crate::data::{ConnectRecord, OffsetMap, SourceBatch, SourcePosition, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
 use crate::offsets::{OffsetTracker, SourceOffsetStore};
 
@@ -233,6 +233,7 @@ pub fn run(
     get_producer_id_now(&producer);
 
     let (tx, rx) = mpsc::sync_channel::<PollStageOutput>(POLLED_AHEAD);
+    let notices = CommitNotices::default();
     let span = tracing::Span::current();
     let mut stage = ProduceStage {
         producer,
@@ -243,6 +244,8 @@ pub fn run(
             store,
             connector: id.connector.clone(),
             throttle: WarnThrottle::default(),
+            unflushed: Vec::new(),
+            notices: notices.clone(),
         },
         errors,
         converters,
@@ -255,7 +258,7 @@ pub fn run(
             .name(format!("poll-{}-{}", id.connector, id.task))
             .spawn_scoped(scope, {
                 let poll_stop = poll_stop.clone();
-                move || span.in_scope(|| poll_stage(task, chain, &poll_stop, &tx))
+                move || span.in_scope(|| poll_stage(task, chain, &poll_stop, &tx, &notices))
             });
         let poller = match poller {
             Ok(p) => p,
@@ -305,10 +308,25 @@ fn poll_stage(
     mut chain: super::transforms::TransformChain,
     stop: &AtomicBool,
     tx: &mpsc::SyncSender<PollStageOutput>,
+    notices: &CommitNotices,
 ) {
     let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     while !stop.load(Ordering::Relaxed) {
+        // Kafka Connect's SourceTask.commit(): tell the task what is durably committed.
+        let committed = notices.take();
+        if !committed.is_empty() {
+            match task.commit(committed) {
+                Ok(()) => {}
+                Err(TaskError::Retriable(m)) => {
+                    tracing::warn!("commit failed (the next commit repeats the position): {m}")
+                }
+                Err(e) => {
+                    let _ = tx.send(PollStageOutput::Failed(format!("commit failed: {e}")));
+                    break;
+                }
+            }
+        }
         let polled = match task.poll(MAX_POLL_RECORDS) {
             Ok(b) => {
                 retry.reset();
@@ -569,24 +587,126 @@ fn drain(
     first_error.map_or(Ok(()), Err)
 }
 
+/// Source positions committed to the offset store but not yet handed to the task's
+/// `commit` (the produce stage adds them, the poll stage takes them). Newest per partition.
+#[derive(Clone, Default)]
+struct CommitNotices(Arc<Mutex<Vec<SourcePosition>>>);
+
+impl CommitNotices {
+    fn add(&self, offsets: Vec<(OffsetMap, OffsetMap)>) {
+        let mut pending = self.0.lock();
+        for (partition, offset) in offsets {
+            newest(&mut pending, partition, offset);
+        }
+    }
+
+    fn take(&self) -> Vec<SourcePosition> {
+        std::mem::take(&mut *self.0.lock())
+    }
+}
+
+/// Keeps `offset` as the newest position of `partition` in `positions`.
+fn newest(positions: &mut Vec<SourcePosition>, partition: OffsetMap, offset: OffsetMap) {
+    match positions.iter_mut().find(|p| p.partition == partition) {
+        Some(p) => p.offset = offset,
+        None => positions.push(SourcePosition { partition, offset }),
+    }
+}
+
 struct Committer {
     store: Arc<dyn SourceOffsetStore>,
     connector: String,
     throttle: WarnThrottle,
+    /// Staged but not yet durably flushed: told to the task once a flush succeeds.
+    unflushed: Vec<SourcePosition>,
+    notices: CommitNotices,
 }
 
 impl Committer {
     fn commit(&mut self, tracker: &mut OffsetTracker) {
         let offsets = tracker.take_committable();
-        if offsets.is_empty() {
+        if offsets.is_empty() && self.unflushed.is_empty() {
             return;
         }
-        self.store.stage(&self.connector, offsets);
+        for (partition, offset) in &offsets {
+            newest(&mut self.unflushed, partition.clone(), offset.clone());
+        }
+        if !offsets.is_empty() {
+            self.store.stage(&self.connector, offsets);
+        }
         // A failed flush keeps the offsets staged; the next commit writes them again.
-        if let Err(e) = self.store.flush() {
-            if let Some(n) = self.throttle.allow() {
-                tracing::warn!(suppressed = n, "cannot write source offsets: {e}");
+        match self.store.flush() {
+            Ok(()) => self.notices.add(
+                std::mem::take(&mut self.unflushed)
+                    .into_iter()
+                    .map(|p| (p.partition, p.offset))
+                    .collect(),
+            ),
+            Err(e) => {
+                if let Some(n) = self.throttle.allow() {
+                    tracing::warn!(suppressed = n, "cannot write source offsets: {e}");
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::test_doubles::MemoryOffsetStore;
+    use serde_json::json;
+
+    fn map(key: &str, v: serde_json::Value) -> OffsetMap {
+        [(key.to_string(), v)].into_iter().collect()
+    }
+
+    /// `SourceTask::commit` learns a position only once it is durable, and only the newest
+    /// of each partition.
+    #[test]
+    fn committed_offsets_reach_the_task_after_the_flush() {
+        let store = Arc::new(MemoryOffsetStore::default());
+        let notices = CommitNotices::default();
+        let mut committer = Committer {
+            store: store.clone(),
+            connector: "c".into(),
+            throttle: WarnThrottle::default(),
+            unflushed: Vec::new(),
+            notices: notices.clone(),
+        };
+        let mut tracker = OffsetTracker::new();
+        let a = map("server", json!("a"));
+        let b = map("server", json!("b"));
+        let s1 = tracker.submit(&a, map("lsn", json!(1)));
+        let s2 = tracker.submit(&a, map("lsn", json!(2)));
+        let s3 = tracker.submit(&b, map("lsn", json!(7)));
+        tracker.ack(s1);
+        tracker.ack(s3);
+        committer.commit(&mut tracker);
+        // Partition a still has s2 in flight (the tracker commits whole runs): only b.
+        assert_eq!(
+            notices.take(),
+            vec![SourcePosition {
+                partition: b,
+                offset: map("lsn", json!(7)),
+            }]
+        );
+        assert_eq!(
+            store.positions("c").len(),
+            1,
+            "told only what the store holds"
+        );
+        // Nothing new committed: nothing new told.
+        committer.commit(&mut tracker);
+        assert!(notices.take().is_empty());
+        tracker.ack(s2);
+        committer.commit(&mut tracker);
+        assert_eq!(
+            notices.take(),
+            vec![SourcePosition {
+                partition: a,
+                offset: map("lsn", json!(2))
+            }]
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use std::any::Any;
 
-use crate::data::{ConnectRecord, SourceBatch};
+use crate::data::{ConnectRecord, SourceBatch, SourcePosition};
 
 /// The failure of a whole call into a plugin.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -42,6 +42,13 @@ pub trait SourceTask: Send {
     /// may leave converting the records into host records to whoever calls
     /// [`SourceBatch::into_records`] (the source task does that on its produce thread).
     fn poll(&mut self, max_records: u32) -> Result<SourceBatch, TaskError>;
+    /// Kafka Connect's `SourceTask.commit()`: these source offsets (the newest of each
+    /// partition committed since the last call) are now durable in the offset store, so the
+    /// task may acknowledge them to its external system. Called between polls, on the poll
+    /// thread; never after `stop`. The default ignores it.
+    fn commit(&mut self, _committed: Vec<SourcePosition>) -> Result<(), TaskError> {
+        Ok(())
+    }
     fn stop(&mut self);
 }
 

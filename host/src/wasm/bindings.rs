@@ -28,6 +28,7 @@ wasmtime::component::bindgen!({
             export sluice:connect/packed-sink@0.1.0;
             export sluice:connect/packed-transforms@0.1.0;
             export sluice:connect/transform-plans@0.1.0;
+            export sluice:connect/source-commit@0.1.0;
         }
     ",
     path: "../wit",
@@ -36,7 +37,7 @@ wasmtime::component::bindgen!({
 
 pub use exports::sluice::connect::{
     packed_sink, packed_source, packed_transforms, plugin, predicates, sink_connector,
-    source_connector, transform_plans, transforms,
+    source_commit, source_connector, transform_plans, transforms,
 };
 pub use sluice::connect::{host, types};
 
@@ -52,3 +53,5 @@ pub const PACKED_SINK_INTERFACE: &str = "sluice:connect/packed-sink@0.1.0";
 pub const PACKED_TRANSFORM_INTERFACE: &str = "sluice:connect/packed-transforms@0.1.0";
 /// Optional with `packed-transforms`: struct plans the host applies itself.
 pub const TRANSFORM_PLANS_INTERFACE: &str = "sluice:connect/transform-plans@0.1.0";
+/// Optional for sources: Kafka Connect's `SourceTask.commit()`.
+pub const SOURCE_COMMIT_INTERFACE: &str = "sluice:connect/source-commit@0.1.0";

@@ -8,7 +8,7 @@ use wasmtime::component::Component;
 
 use super::bindings::{
     self, packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
-    sink_connector, source_connector, transform_plans, transforms,
+    sink_connector, source_commit, source_connector, transform_plans, transforms,
 };
 use super::cache::{self, Entry};
 use super::engine::{Limits, Owner, WasmEngine};
@@ -137,6 +137,11 @@ pub(super) fn load_one(
         (Some(_), PluginKind::Transform) => transform_plans::GuestIndices::new(&pre).ok(),
         _ => None,
     };
+    // Kafka Connect's `SourceTask.commit()`, optional for sources.
+    let source_commit = match spec.kind {
+        PluginKind::Source => source_commit::GuestIndices::new(&pre).ok(),
+        _ => None,
+    };
 
     // On a cold load we have a live instance: also type-check the kind interfaces, so a
     // component built against a different contract is rejected now, not at first use.
@@ -168,6 +173,16 @@ pub(super) fn load_one(
                     )
                 })?;
         }
+        if let Some(c) = &source_commit {
+            instance
+                .with(|store, i| c.load(store, i).map(drop))
+                .map_err(|e| {
+                    format!(
+                        "its {} export does not match the contract: {e}",
+                        bindings::SOURCE_COMMIT_INTERFACE
+                    )
+                })?;
+        }
         cache::write_spec(&entry, &spec);
     }
 
@@ -179,6 +194,7 @@ pub(super) fn load_one(
         kind,
         packed: packed.map(|(_, p)| p),
         plans,
+        source_commit,
         limits: limits.clone(),
     };
     Ok((plugin, entry.cwasm))

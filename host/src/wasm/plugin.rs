@@ -12,7 +12,7 @@ use wasmtime::component::InstancePre;
 
 use super::bindings::{
     packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
-    sink_connector, source_connector, transform_plans, transforms, types as wit,
+    sink_connector, source_commit, source_connector, transform_plans, transforms, types as wit,
 };
 use super::engine::{HostState, Limits, Owner};
 use super::instance::PluginInstance;
@@ -58,6 +58,8 @@ pub(crate) struct WasmPlugin {
     pub packed: Option<PackedIndices>,
     /// A transform's `transform-plans`, when it exports that and `packed-transforms`.
     pub plans: Option<transform_plans::GuestIndices>,
+    /// A source's `source-commit` (Kafka Connect's `SourceTask.commit()`), when exported.
+    pub source_commit: Option<source_commit::GuestIndices>,
     pub limits: Limits,
 }
 
@@ -188,6 +190,10 @@ impl Plugin for WasmPlugin {
         };
         let committed = lower::positions(committed).map_err(TaskError::Fatal)?;
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        let commit = match &self.source_commit {
+            Some(c) => Some(inst.with(|store, i| c.load(store, i))?),
+            None => None,
+        };
         if let Some(PackedIndices::Source(p)) = &self.packed {
             let guest = inst.with(|store, i| p.load(store, i))?;
             let task = inst
@@ -197,7 +203,9 @@ impl Plugin for WasmPlugin {
                         .call_open(store, &config, &committed)
                 })?
                 .map_err(task_error)?;
-            return Ok(Box::new(WasmSourceTask::packed(inst, guest, task)));
+            return Ok(Box::new(
+                WasmSourceTask::packed(inst, guest, task).with_commit(commit),
+            ));
         }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let task = inst
@@ -205,7 +213,9 @@ impl Plugin for WasmPlugin {
                 guest.source_task().call_open(store, &config, &committed)
             })?
             .map_err(task_error)?;
-        Ok(Box::new(WasmSourceTask::new(inst, guest, task)))
+        Ok(Box::new(
+            WasmSourceTask::new(inst, guest, task).with_commit(commit),
+        ))
     }
 
     fn open_sink(&self, id: &TaskId, config: &Config) -> Result<Box<dyn SinkTask>, TaskError> {

@@ -3,13 +3,13 @@
 
 use wasmtime::component::ResourceAny;
 
-use super::bindings::{packed_source, source_connector};
+use super::bindings::{packed_source, source_commit, source_connector};
 use super::instance::PluginInstance;
 use super::lift;
 use super::limits::{self, OUTPUT_KEY};
 use super::packed::codec;
 use super::plugin::task_error;
-use crate::data::{MalformedBatch, SourceBatch};
+use crate::data::{MalformedBatch, SourceBatch, SourcePosition};
 use crate::runtime::task::{SourceTask, TaskError};
 
 enum Guest {
@@ -21,6 +21,8 @@ pub(crate) struct WasmSourceTask {
     inst: PluginInstance,
     guest: Guest,
     task: Option<ResourceAny>,
+    /// The component's `source-commit`, when it exports one.
+    commit: Option<source_commit::Guest>,
 }
 
 impl WasmSourceTask {
@@ -29,6 +31,7 @@ impl WasmSourceTask {
             inst,
             guest: Guest::Structured(guest),
             task: Some(task),
+            commit: None,
         }
     }
 
@@ -37,7 +40,15 @@ impl WasmSourceTask {
             inst,
             guest: Guest::Packed(guest),
             task: Some(task),
+            commit: None,
         }
+    }
+}
+
+impl WasmSourceTask {
+    pub fn with_commit(mut self, commit: Option<source_commit::Guest>) -> Self {
+        self.commit = commit;
+        self
     }
 }
 
@@ -90,6 +101,21 @@ impl SourceTask for WasmSourceTask {
                 }))
             }
         }
+    }
+
+    fn commit(&mut self, committed: Vec<SourcePosition>) -> Result<(), TaskError> {
+        let (Some(commit), Some(task)) = (&self.commit, self.task) else {
+            return Ok(());
+        };
+        let positions = super::lower::positions(committed).map_err(TaskError::Fatal)?;
+        let packed = matches!(self.guest, Guest::Packed(_));
+        self.inst.call_as("commit", |store, _| {
+            if packed {
+                commit.call_committed_packed(store, task, &positions)
+            } else {
+                commit.call_committed(store, task, &positions)
+            }
+        })
     }
 
     fn stop(&mut self) {
