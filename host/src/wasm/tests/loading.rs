@@ -55,6 +55,28 @@ fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
     for predicate in ["HasHeaderKey", "RecordIsTombstone", "TopicNameMatches"] {
         expected.push((format!("{T}predicates.{predicate}"), PluginKind::Predicate));
     }
+    // The connectors to external systems (plugins/jdbc-*, s3-sink, elasticsearch-sink,
+    // postgres-cdc, whose Debezium class name is an alias).
+    expected.extend([
+        (
+            "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector".to_string(),
+            PluginKind::Sink,
+        ),
+        (
+            "io.confluent.connect.jdbc.JdbcSinkConnector".to_string(),
+            PluginKind::Sink,
+        ),
+        (
+            "io.confluent.connect.jdbc.JdbcSourceConnector".to_string(),
+            PluginKind::Source,
+        ),
+        (
+            "io.confluent.connect.s3.S3SinkConnector".to_string(),
+            PluginKind::Sink,
+        ),
+        ("postgres-cdc".to_string(), PluginKind::Source),
+    ]);
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(listed, expected);
     for (class, kind) in [
         (

@@ -98,7 +98,12 @@ impl HostileSource {
             Ok(r) => {
                 let text = r.text();
                 let shown: String = text.chars().take(200).collect();
-                format!("http {}: ok {} {} bytes: {shown}", p.url, r.status, r.body.len())
+                format!(
+                    "http {}: ok {} {} bytes: {shown}",
+                    p.url,
+                    r.status,
+                    r.body.len()
+                )
             }
             Err(e) => format!("http {}: error: {e}", p.url),
         }
@@ -159,11 +164,31 @@ impl Source for HostileSource {
                     .default(4 << 20)
                     .doc("stdout per poll."),
             )
-            .config(ConfigDef::string("http.url").default("").doc("URL to request (http mode)."))
-            .config(ConfigDef::string("http.method").default("GET").doc("HTTP method."))
-            .config(ConfigDef::long("http.body.bytes").default(0).doc("Request body size."))
-            .config(ConfigDef::string("http.header").default("").doc("An extra header `Name: value`."))
-            .config(ConfigDef::int("http.redirects").default(5).doc("Redirects to follow."))
+            .config(
+                ConfigDef::string("http.url")
+                    .default("")
+                    .doc("URL to request (http mode)."),
+            )
+            .config(
+                ConfigDef::string("http.method")
+                    .default("GET")
+                    .doc("HTTP method."),
+            )
+            .config(
+                ConfigDef::long("http.body.bytes")
+                    .default(0)
+                    .doc("Request body size."),
+            )
+            .config(
+                ConfigDef::string("http.header")
+                    .default("")
+                    .doc("An extra header `Name: value`."),
+            )
+            .config(
+                ConfigDef::int("http.redirects")
+                    .default(5)
+                    .doc("Redirects to follow."),
+            )
     }
 
     fn open(config: Config, _committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
