@@ -110,6 +110,7 @@ mod sink;
 mod source;
 pub mod testing;
 mod transform;
+pub mod transport;
 mod value;
 mod wire;
 

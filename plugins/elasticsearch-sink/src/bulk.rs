@@ -17,7 +17,7 @@ use sluice_plugin_sdk::log;
 
 use crate::config::{EsConfig, Malformed};
 use crate::document::BulkOp;
-use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+use sluice_plugin_sdk::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 
 /// Errors Confluent counts as malformed documents.
 const MALFORMED_DOC_ERRORS: [&str; 5] = [

@@ -12,7 +12,7 @@ use crate::bulk::{batches, Client, Sleep};
 use crate::config::{compile, defs, EsConfig};
 use crate::document::{convert, BulkOp, Converted};
 use crate::task::Task;
-use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+use sluice_plugin_sdk::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 
 #[derive(Clone, Default)]
 struct Scripted {

@@ -18,8 +18,7 @@ pub mod bulk;
 pub mod config;
 pub mod document;
 pub mod task;
-pub mod transport;
-mod wasi_transport;
+pub use sluice_plugin_sdk::transport;
 
 #[cfg(test)]
 mod bulk_tests;
@@ -30,7 +29,7 @@ use sluice_plugin_sdk::{
 
 /// One Elasticsearch sink task.
 pub struct ElasticsearchSink {
-    task: task::Task<wasi_transport::WasiTransport, bulk::RealSleep>,
+    task: task::Task<sluice_plugin_sdk::transport::Unavailable, bulk::RealSleep>,
 }
 
 impl Sink for ElasticsearchSink {
@@ -68,7 +67,11 @@ impl Sink for ElasticsearchSink {
         log::info!("elasticsearch-sink: writing to {}", c.urls.join(", "));
         Ok(ElasticsearchSink {
             task: task::Task::new(
-                bulk::Client::new(wasi_transport::WasiTransport, bulk::RealSleep, c.clone()),
+                bulk::Client::new(
+                    sluice_plugin_sdk::transport::Unavailable,
+                    bulk::RealSleep,
+                    c.clone(),
+                ),
                 c,
             ),
         })

@@ -8,7 +8,7 @@ use sluice_plugin_sdk::{Record, RecordFailure, TaskError};
 use crate::bulk::{Client, Outcome, Sleep};
 use crate::config::EsConfig;
 use crate::document::{convert, index_name, BulkOp, Converted};
-use crate::transport::Transport;
+use sluice_plugin_sdk::transport::Transport;
 
 pub struct Task<T, S> {
     client: Client<T, S>,

@@ -23,8 +23,7 @@ pub mod path_format;
 pub mod sigv4;
 pub mod store;
 pub mod task;
-pub mod transport;
-mod wasi_transport;
+pub use sluice_plugin_sdk::transport;
 pub mod writer;
 
 #[cfg(test)]
@@ -79,7 +78,7 @@ impl Sink for S3Sink {
             c.endpoint.authority
         );
         let client = S3Client::new(
-            wasi_transport::WasiTransport,
+            sluice_plugin_sdk::transport::Unavailable,
             SystemClock,
             c.endpoint,
             c.credentials,

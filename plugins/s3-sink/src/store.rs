@@ -9,7 +9,7 @@
 //! request retried after an unseen success just writes the same object again.
 
 use crate::sigv4::{self, Credentials};
-use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
+use sluice_plugin_sdk::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
-//! The HTTP exchange the S3 client needs, behind a trait: the plugin sends through the SDK's
-//! `http` helper (`wasi:http`), the unit tests through scripted doubles.
+//! One HTTP exchange behind a trait, for plugins whose protocol logic (S3, Elasticsearch bulk,
+//! …) is unit-tested on the host target through scripted doubles and sends through
+//! `wasi:http` in the component. Pure types: no feature, no `wasi:http` import.
 
 /// One HTTP request.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,4 +50,17 @@ impl std::fmt::Display for TransportError {
 /// Sends a request and waits for the whole response.
 pub trait Transport {
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// A transport that refuses every request: for a plugin whose `wasi:http` wiring is not enabled
+/// yet, so it fails with a clear message instead of pretending to send.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Unavailable;
+
+impl Transport for Unavailable {
+    fn send(&mut self, _request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        Err(TransportError::Refused(
+            "outgoing HTTP is not available in this build of the plugin".into(),
+        ))
+    }
 }
