@@ -172,9 +172,19 @@ fn snapshot_stream_commit_and_resume() {
         partition: changes[0].source_partition.clone(),
         offset: insert_offset.clone(),
     }]);
-    let _ = task.poll(10).unwrap();
-    let after = confirmed_flush(&mut db, &n.slot);
+    // The server applies a standby status update asynchronously, after the task has sent it:
+    // keep polling (each poll may send another update) until the slot shows it, within a bound.
     let commit_lsn = insert_offset.get_i64("lsn_commit").unwrap() as u64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut after = before;
+    while std::time::Instant::now() < deadline {
+        let _ = task.poll(10).unwrap();
+        after = confirmed_flush(&mut db, &n.slot);
+        if after >= commit_lsn && after > before {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert!(
         after >= commit_lsn && after > before,
         "confirmed_flush {after} (was {before}), commit lsn {commit_lsn}"
