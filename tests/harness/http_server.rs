@@ -4,9 +4,11 @@
 //!
 //! Plain `std::net` with a thread per connection: requests from the worker arrive one
 //! connection each (`Connection: close`), bodies with `Content-Length` or chunked. No HTTP crate,
-//! so the test crate's dependency tree stays small (see `http.rs`).
+//! so the test crate's dependency tree stays small (see `http.rs`). [`TestHttpServer::start_tls`]
+//! serves HTTPS with rustls (the host's TLS library) and the self-signed certificate in
+//! `tests/fixtures/tls/`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -75,6 +77,7 @@ type Handler = dyn Fn(&Recorded, usize) -> Reply + Send + Sync;
 /// The server; stops (and joins its accept thread) when dropped.
 pub struct TestHttpServer {
     addr: SocketAddr,
+    tls: bool,
     requests: Arc<Mutex<Vec<Recorded>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -93,12 +96,27 @@ impl TestHttpServer {
         port: u16,
         handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
     ) -> Self {
+        TestHttpServer::launch(port, None, handler)
+    }
+
+    /// As [`start`](Self::start), serving HTTPS with a self-signed certificate for
+    /// `localhost` and `127.0.0.1` (`tests/fixtures/tls/`), which no trust store accepts.
+    pub fn start_tls(handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static) -> Self {
+        TestHttpServer::launch(0, Some(self_signed_config()), handler)
+    }
+
+    fn launch(
+        port: u16,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Recorded, usize) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("bind the test HTTP server to 127.0.0.1:{port}: {e}"));
         let addr = listener.local_addr().expect("test HTTP server address");
         let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let handler: Arc<Handler> = Arc::new(handler);
+        let tls_enabled = tls.is_some();
         let thread = {
             let (requests, stop) = (Arc::clone(&requests), Arc::clone(&stop));
             std::thread::Builder::new()
@@ -110,13 +128,29 @@ impl TestHttpServer {
                         }
                         let Ok(stream) = stream else { continue };
                         let (requests, handler) = (Arc::clone(&requests), Arc::clone(&handler));
-                        std::thread::spawn(move || serve(stream, &requests, &*handler));
+                        let tls = tls.clone();
+                        std::thread::spawn(move || {
+                            let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+                            match tls {
+                                None => serve(stream, &requests, &*handler),
+                                Some(config) => {
+                                    // A client that refuses the certificate ends the handshake:
+                                    // the first read fails and the connection is dropped.
+                                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                        return;
+                                    };
+                                    let tls = rustls::StreamOwned::new(conn, stream);
+                                    serve(tls, &requests, &*handler)
+                                }
+                            }
+                        });
                     }
                 })
                 .expect("spawn the test HTTP server")
         };
         TestHttpServer {
             addr,
+            tls: tls_enabled,
             requests,
             stop,
             thread: Some(thread),
@@ -136,9 +170,10 @@ impl TestHttpServer {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:<port><path>`.
+    /// `http://127.0.0.1:<port><path>` (`https://…` for a [`start_tls`](Self::start_tls) server).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
     }
 
     /// The requests received so far, in arrival order.
@@ -180,13 +215,8 @@ impl Drop for TestHttpServer {
     }
 }
 
-fn serve(stream: TcpStream, requests: &Mutex<Vec<Recorded>>, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
+fn serve(stream: impl Read + Write, requests: &Mutex<Vec<Recorded>>, handler: &Handler) {
     let mut reader = BufReader::new(stream);
-    let mut writer = write_half;
     // Keep-alive: answer requests on this connection until the client closes it.
     while let Some(request) = read_request(&mut reader) {
         let index = {
@@ -207,6 +237,7 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Recorded>>, handler: &Handler) 
             head.push_str(&format!("{n}: {v}\r\n"));
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let writer = reader.get_mut();
         if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&body).is_err() {
             return;
         }
@@ -287,4 +318,24 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Status",
     }
+}
+
+/// rustls's server configuration for the fixture certificate (ring, as the host uses).
+fn self_signed_config() -> Arc<rustls::ServerConfig> {
+    let dir = crate::workspace_root().join("tests/fixtures/tls");
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("read the TLS fixture {name}: {e}"))
+    };
+    let cert = rustls::pki_types::CertificateDer::from(read("self-signed-cert.der"));
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(read("self-signed-key.pk8.der").into());
+    // Deprecated in rustls 0.23.4x only for lacking post-quantum key exchange, as in the host.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("rustls protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("the TLS fixture certificate and key");
+    Arc::new(config)
 }

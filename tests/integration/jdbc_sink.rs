@@ -11,6 +11,8 @@ use sluice_tests::{
     MARIADB_URL, PG_URL,
 };
 
+use crate::base64;
+
 const JDBC_SINK: &str = "io.confluent.connect.jdbc.JdbcSinkConnector";
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -44,22 +46,6 @@ fn value(name: &str, cents: i64, extra: Option<&str>) -> String {
     format!(
         r#"{{"schema":{{"type":"struct","fields":[{{"type":"string","optional":false,"field":"name"}},{{"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{{"scale":"2"}},"field":"amount"}}{extra_field}],"optional":false,"name":"Value"}},"payload":{{"name":"{name}","amount":"{amount}"{extra_value}}}}}"#
     )
-}
-
-fn base64(b: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in b.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, &x| n << 8 | x as u32) << (8 * (3 - chunk.len()));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn sink(

@@ -15,6 +15,7 @@ mod dlq;
 mod examples;
 mod file_pipeline;
 mod harness;
+mod http_sink;
 mod jdbc_bad_input;
 mod jdbc_sink;
 mod jdbc_source;
@@ -68,4 +69,21 @@ pub fn datagen(name: &str, topic: &str, count: u64, rate: u64) -> String {
          key.converter={STRING_CONVERTER}\n\
          value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=false\n"
     )
+}
+
+/// Standard base64 with padding (JsonConverter's Decimals, HTTP Basic credentials).
+pub fn base64(b: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &x| n << 8 | x as u32) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

@@ -5,7 +5,9 @@
 //! never opens loopback), through a redirect to a port the list does not name, or with a forged
 //! `Host` header, nothing arrives and the plugin gets an error; the host logs the denial naming
 //! the key. Body-size limits (`wasm.http.request.max.bytes`, `wasm.http.response.max.bytes`)
-//! fail the request in the plugin and are logged naming the key.
+//! fail the request in the plugin and are logged naming the key. HTTPS to a server with a
+//! self-signed certificate fails verification unless the connector sets
+//! `wasm.http.tls.insecure=true`.
 
 use std::time::Duration;
 
@@ -195,5 +197,50 @@ fn plugin_http_requests_reach_only_what_the_allow_list_grants() {
         elsewhere.requests().is_empty(),
         "nothing may reach an unlisted host: {:?}",
         elsewhere.requests()
+    );
+}
+
+#[test]
+fn https_to_a_self_signed_server_is_refused_unless_tls_insecure_is_set() {
+    let dir = TestDir::new("wasi-https");
+    let server =
+        TestHttpServer::start_tls(|req, _| Reply::status(200, format!("tls {}", req.path)));
+    let grant = format!("wasm.network.allow=127.0.0.1:{}\n", server.port());
+    let (_, verified_topic, verified_cfg) = http_probe(&server.url("/verified"), &grant);
+    let (_, insecure_topic, insecure_cfg) = http_probe(
+        &server.url("/insecure"),
+        &format!("{grant}wasm.http.tls.insecure=true\n"),
+    );
+    let p = plugins();
+    let props = format!(
+        "{}plugin.path={},{}\n",
+        default_worker_props(Some(Broker::shared()), dir.path()),
+        p.plugin_path.display(),
+        p.test_plugins.display()
+    );
+    let _worker = Worker::start(
+        &dir,
+        &props,
+        &[
+            ("verified.properties", &verified_cfg),
+            ("insecure.properties", &insecure_cfg),
+        ],
+    );
+
+    // Verified against the roots by default: the self-signed certificate is refused.
+    let r = report(&verified_topic);
+    assert!(
+        r.contains(": error: HTTP request failed: https://127.0.0.1:")
+            && r.contains("TlsCertificateError"),
+        "{r}"
+    );
+    // The explicit opt-out for test servers: the request arrives over TLS.
+    let r = report(&insecure_topic);
+    assert!(r.ends_with(": ok 200 13 bytes: tls /insecure"), "{r}");
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        ["/insecure"],
+        "nothing was served over the refused connection"
     );
 }

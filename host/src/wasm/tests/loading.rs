@@ -56,8 +56,12 @@ fn plugin_path_lists_the_builtin_plugins_with_their_kinds_and_kafka_names() {
         expected.push((format!("{T}predicates.{predicate}"), PluginKind::Predicate));
     }
     // The connectors to external systems (plugins/jdbc-*, s3-sink, elasticsearch-sink,
-    // postgres-cdc, whose Debezium class name is an alias).
+    // http-sink, postgres-cdc, whose Debezium class name is an alias).
     expected.extend([
+        (
+            "io.confluent.connect.http.HttpSinkConnector".to_string(),
+            PluginKind::Sink,
+        ),
         (
             "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector".to_string(),
             PluginKind::Sink,
