@@ -482,8 +482,15 @@ fn load_plugins(worker_config: &WorkerConfig) -> Result<Arc<wasm::WasmPlugins>> 
 }
 
 /// Runs a distributed worker until SIGINT/SIGTERM. `Err` only for startup errors.
+///
+/// Threads: the REST API on a small async runtime, the group member (joins, runs what is
+/// assigned, heartbeats) and the status publisher (status topic) on threads of their own —
+/// all three blocking on the network in ways an async thread must not.
 fn distributed(worker_path: &Path) -> Result<()> {
+    use sluice::distributed::cluster::SharedView;
+    use sluice::distributed::herder::DistributedHerder;
     use sluice::distributed::member::Member;
+    use sluice::distributed::status::StatusPublisher;
     use sluice::kafka::topic_log::{ensure_internal_topic, TopicLog};
     use sluice::offsets::{SourceOffsetStore, TopicOffsetStore};
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -499,44 +506,68 @@ fn distributed(worker_path: &Path) -> Result<()> {
             .with_context(|| format!("preparing the internal topic of {}", topic.key))?;
     }
     let client_id = format!("sluice-{}", config.group_id);
-    let offsets_log = TopicLog::open(
-        &kafka,
+    let open = |topic: &str, role: &str| {
+        TopicLog::open(&kafka, topic, &format!("{client_id}-{role}"))
+            .with_context(|| format!("opening the internal topic {topic}"))
+    };
+    let store = Arc::new(TopicOffsetStore::open(open(
         &config.offset_topic.name,
-        &format!("{client_id}-offsets"),
-    )?;
-    let store = Arc::new(TopicOffsetStore::open(offsets_log)?);
-    let config_log = TopicLog::open(
-        &kafka,
-        &config.config_topic.name,
-        &format!("{client_id}-configs"),
-    )?;
+        "offsets",
+    )?)?);
     let plugins = load_plugins(&config.worker)?;
+    let worker = Arc::new(Worker::new(
+        config.worker.clone(),
+        kafka.clone(),
+        plugins,
+        store.clone(),
+    ));
+    let view: SharedView = SharedView::default();
+    let herder = Arc::new(DistributedHerder::new(
+        worker.clone(),
+        view.clone(),
+        open(&config.config_topic.name, "configs-rest")?,
+    ));
 
-    // The REST API is not served yet in distributed mode (docs/distributed.md); the
-    // advertised address still identifies the worker, as Kafka Connect's worker id does.
     let listener = config
         .worker
         .listeners
         .first()
         .cloned()
         .unwrap_or_else(|| "http://:8083".to_string());
-    let addr = config::parse_listener(&listener).map_err(anyhow::Error::msg)?;
-    let bound: SocketAddr = format!("{}:{}", addr.host, addr.port)
-        .parse()
-        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], addr.port)));
-    let worker_id = advertised_worker_id(&config.worker, bound);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sluice-async")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
+    let rest_herder: Arc<dyn Herder> = herder.clone();
+    let (addr, rest_task) = rt.block_on(rest::serve(&listener, rest_herder, async move {
+        let _ = rest_stopped.await;
+    }))?;
+    // The worker id is the advertised address, as in Kafka Connect; other workers forward
+    // writes to the leader's `http://<worker id>/`.
+    let worker_id = advertised_worker_id(&config.worker, addr);
     let url = format!("http://{worker_id}/");
-
-    let worker = Arc::new(Worker::new(
-        config.worker.clone(),
-        kafka,
-        plugins,
-        store.clone(),
-    ));
     worker.set_worker_id(worker_id.clone());
     worker.discover_cluster_id();
-    let herder: Arc<dyn Herder> = worker.clone();
-    let mut member = Member::connect(config.clone(), url, &client_id, config_log, herder)?;
+    herder.set_identity(worker_id.clone());
+
+    let local: Arc<dyn Herder> = worker.clone();
+    let mut member = Member::connect(
+        config.clone(),
+        url,
+        &client_id,
+        open(&config.config_topic.name, "configs")?,
+        view.clone(),
+        local.clone(),
+    )?;
+    let publisher = StatusPublisher::new(
+        open(&config.status_topic.name, "status")?,
+        worker_id.clone(),
+        view,
+        local,
+    );
     tracing::info!(%worker_id, group = %config.group_id, "distributed worker started");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -545,11 +576,13 @@ fn distributed(worker_path: &Path) -> Result<()> {
         .name("sluice-group".into())
         .spawn(move || member.run(&member_stop))
         .context("cannot start the group membership thread")?;
+    let status_stop = Arc::new(AtomicBool::new(false));
+    let publisher_stop = status_stop.clone();
+    let status_thread = std::thread::Builder::new()
+        .name("sluice-status".into())
+        .spawn(move || publisher.run(&publisher_stop))
+        .context("cannot start the status topic thread")?;
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let membership = &member_thread;
     let stopped_early = rt.block_on(async {
         tokio::select! {
@@ -576,6 +609,13 @@ fn distributed(worker_path: &Path) -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the group membership thread panicked"))?;
     worker.stop_all();
+    // Its last round writes UNASSIGNED for what stopped here.
+    status_stop.store(true, Ordering::Relaxed);
+    if status_thread.join().is_err() {
+        tracing::warn!("the status topic thread panicked");
+    }
+    let _ = stop_rest.send(());
+    let _ = rt.block_on(rest_task);
     if let Err(e) = store.flush() {
         tracing::warn!("cannot write source offsets on shutdown: {e}");
     }

@@ -15,6 +15,13 @@
 //!   config file; the config topic is the only truth.
 //! - The leader notices new or deleted connectors while heartbeating (it tails the config
 //!   topic) and rejoins, which rebalances the group.
+//! - **The worker running a connector publishes its task configs** (`task-<name>-<n>` and
+//!   `commit-<name>`) when they differ from the committed ones, so every worker's REST API
+//!   shows them. Kafka Connect has the connector's worker ask the leader to write them; the
+//!   config topic has a single partition, so a direct write keeps the same order.
+//! - What this worker learns (config snapshot, leader, assignment) goes into the shared
+//!   [`ClusterView`](super::cluster::ClusterView) the REST API answers from; while it
+//!   rejoins, the view has no leader and writes answer 409.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::assignor::assign;
-use super::config_state::ConfigSnapshot;
+use super::cluster::{read_config, SharedView};
 use super::protocol::{
     decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment,
     WorkerMetadata, CONFIG_MISMATCH,
@@ -49,11 +56,13 @@ pub struct Member {
     url: String,
     group: GroupMember,
     config_log: TopicLog,
-    snapshot: ConfigSnapshot,
+    view: SharedView,
     local: Arc<dyn Herder>,
     /// What this worker started locally: config and target state.
     running: BTreeMap<String, (Config, TargetState)>,
     assignment: Assignment,
+    /// The cluster's connectors when the last assignment was made.
+    assigned_set: Vec<String>,
     rebalances: u64,
 }
 
@@ -64,6 +73,7 @@ impl Member {
         url: String,
         client_id: &str,
         config_log: TopicLog,
+        view: SharedView,
         local: Arc<dyn Herder>,
     ) -> Result<Self, MemberError> {
         if config.connect_protocol != ConnectProtocol::Eager {
@@ -86,10 +96,11 @@ impl Member {
             url,
             group,
             config_log,
-            snapshot: ConfigSnapshot::new(),
+            view,
             local,
             running: BTreeMap::new(),
             assignment: Assignment::default(),
+            assigned_set: Vec::new(),
             rebalances: 0,
         })
     }
@@ -108,10 +119,12 @@ impl Member {
     fn run_inner(&mut self, stop: &AtomicBool) -> Result<(), MemberError> {
         let mut heartbeater: Option<Heartbeater> = None;
         while !stop.load(Ordering::Relaxed) {
+            // Rejoining: no leader to forward writes to until the new assignment.
+            self.view.write().leader_url = None;
             self.read_config(stop)?;
             let metadata = WorkerMetadata {
                 url: self.url.clone(),
-                config_offset: self.snapshot.offset,
+                config_offset: self.view.read().snapshot.offset,
                 assignment: None,
             };
             // Kafka Connect's offer: the configured sub-protocol and every older one, each
@@ -154,6 +167,8 @@ impl Member {
             let version = ConnectProtocol::from_wire_name(&joined.protocol)
                 .unwrap_or(ConnectProtocol::Eager)
                 .version();
+            let mut owners = BTreeMap::new();
+            let mut assigned_from: Option<Vec<String>> = None;
             let assignments = if joined.is_leader() {
                 let mut members = Vec::new();
                 for (id, bytes) in &joined.members {
@@ -164,16 +179,21 @@ impl Member {
                         }
                     }
                 }
-                assign(
-                    version,
-                    &joined.member_id,
-                    &self.url,
-                    &self.snapshot,
-                    &members,
-                )
-                .into_iter()
-                .map(|(id, a)| (id, encode_assignment(version, &a)))
-                .collect()
+                let snapshot = self.view.read().snapshot.clone();
+                assigned_from = Some(snapshot.connectors.keys().cloned().collect());
+                let computed = assign(version, &joined.member_id, &self.url, &snapshot, &members);
+                // Who runs what, for routing restarts to the worker running the connector.
+                for (id, a) in &computed {
+                    if let Some((_, m)) = members.iter().find(|(m, _)| m == id) {
+                        for c in &a.connectors {
+                            owners.insert(c.clone(), m.url.clone());
+                        }
+                    }
+                }
+                computed
+                    .into_iter()
+                    .map(|(id, a)| (id, encode_assignment(version, &a)))
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -201,7 +221,9 @@ impl Member {
             }
             // Read at least as far as the leader did before running anything.
             let deadline = Instant::now() + self.config.worker_sync_timeout;
-            while self.snapshot.offset < assignment.config_offset && Instant::now() < deadline {
+            while self.view.read().snapshot.offset < assignment.config_offset
+                && Instant::now() < deadline
+            {
                 self.read_config(stop)?;
             }
             tracing::info!(
@@ -216,8 +238,21 @@ impl Member {
                 rebalances = self.rebalances,
                 "rebalance complete: assignment received"
             );
+            {
+                let mut view = self.view.write();
+                view.leader_url = Some(assignment.leader_url.clone());
+                view.is_leader = joined.is_leader();
+                view.generation = joined.generation;
+                view.owners = owners;
+                view.ready = true;
+                // The leader compares with what it assigned from: a connector written after
+                // that (by its REST herder) still triggers a rebalance.
+                self.assigned_set = assigned_from
+                    .unwrap_or_else(|| view.snapshot.connectors.keys().cloned().collect());
+            }
             self.assignment = assignment;
             self.reconcile();
+            self.publish_task_configs();
             if heartbeater.is_none() {
                 heartbeater = Some(self.group.heartbeater()?);
             }
@@ -258,63 +293,108 @@ impl Member {
                     }
                 }
             }
-            let before: Vec<String> = self.snapshot.connectors.keys().cloned().collect();
             if let Err(e) = self.read_config(stop) {
                 tracing::warn!("reading the config topic: {e}");
             }
-            let after: Vec<String> = self.snapshot.connectors.keys().cloned().collect();
-            if before != after && leader {
-                tracing::info!(before = ?before, after = ?after, "connectors were added or removed: rebalancing");
+            // Compared with the set the assignment was made from (not with the last read: the
+            // REST herder reads the leader's own writes into the same snapshot).
+            let now: Vec<String> = self
+                .view
+                .read()
+                .snapshot
+                .connectors
+                .keys()
+                .cloned()
+                .collect();
+            if now != self.assigned_set && leader {
+                tracing::info!(before = ?self.assigned_set, after = ?now, "connectors were added or removed: rebalancing");
                 return Ok(true);
             }
             // Config and target-state changes of connectors running here apply in place.
             self.reconcile();
+            self.publish_task_configs();
             std::thread::sleep(Duration::from_millis(200));
         }
     }
 
-    /// Reads the config topic to its end into the snapshot.
+    /// Reads the config topic to its end into the shared snapshot.
     fn read_config(&mut self, stop: &AtomicBool) -> Result<(), MemberError> {
-        let snapshot = &mut self.snapshot;
-        self.config_log
-            .read_to_end(Duration::from_secs(60), stop, |r| {
-                let key = r
-                    .key
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                match ConfigRecord::decode(&key, r.value.as_deref()) {
-                    Ok(record) => snapshot.apply(r.offset, record),
-                    Err(e) => {
-                        tracing::warn!(
-                            "config topic: skipping a record at offset {}: {e}",
-                            r.offset
-                        );
-                        snapshot.apply(
-                            r.offset,
-                            ConfigRecord::Other {
-                                key: key.to_string(),
-                                value: None,
-                            },
-                        );
+        read_config(&self.config_log, &self.view, Duration::from_secs(60), stop)?;
+        Ok(())
+    }
+
+    /// Writes the task configs of the connectors running here when they differ from the
+    /// committed ones (see the module docs), each set followed by its commit record.
+    fn publish_task_configs(&mut self) {
+        let names: Vec<String> = self
+            .running
+            .iter()
+            .filter(|(_, (_, t))| *t != TargetState::Stopped)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in names {
+            let Some(configs) = self.local.task_configs(&name).filter(|c| !c.is_empty()) else {
+                continue;
+            };
+            let (committed, target) = {
+                let view = self.view.read();
+                (
+                    view.snapshot.tasks.get(&name).cloned(),
+                    view.snapshot.target_state(&name),
+                )
+            };
+            // A stop the runtime has not applied yet must not be undone by republishing.
+            if committed.as_ref() == Some(&configs) || target == records::TargetState::Stopped {
+                continue;
+            }
+            let mut records: Vec<ConfigRecord> = configs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ConfigRecord::Task {
+                    connector: name.clone(),
+                    task: u32::try_from(i).unwrap_or(u32::MAX),
+                    config: Some(c.clone()),
+                })
+                .collect();
+            records.push(ConfigRecord::Commit {
+                connector: name.clone(),
+                tasks: u32::try_from(configs.len()).unwrap_or(u32::MAX),
+            });
+            let encoded: Vec<(Vec<u8>, Option<Vec<u8>>)> = records
+                .iter()
+                .map(|r| {
+                    let (k, v) = r.encode();
+                    (k.into_bytes(), v)
+                })
+                .collect();
+            match self.config_log.send(&encoded) {
+                Ok(()) => {
+                    tracing::info!(connector = %name, tasks = configs.len(), "task configs written to the config topic");
+                    // Read back at once, so the next comparison sees them committed.
+                    if let Err(e) = self.read_config(&AtomicBool::new(false)) {
+                        tracing::warn!("reading the config topic: {e}");
                     }
                 }
-            })?;
-        Ok(())
+                Err(e) => {
+                    tracing::warn!(connector = %name, "cannot write task configs (retried): {e}")
+                }
+            }
+        }
     }
 
     /// Brings the local runtime in line with the assignment and the config snapshot.
     fn reconcile(&mut self) {
+        let view = self.view.read().snapshot.clone();
         let mut wanted: BTreeMap<String, (Config, TargetState)> = BTreeMap::new();
         for name in &self.assignment.connectors {
-            let Some(config) = self.snapshot.connectors.get(name) else {
+            let Some(config) = view.connectors.get(name) else {
                 continue;
             };
             let mut config = config.clone();
             if !config.iter().any(|(k, _)| k == "name") {
                 config.insert(0, ("name".to_string(), name.clone()));
             }
-            let target = match self.snapshot.target_state(name) {
+            let target = match view.target_state(name) {
                 records::TargetState::Started => TargetState::Started,
                 records::TargetState::Paused => TargetState::Paused,
                 records::TargetState::Stopped => TargetState::Stopped,

@@ -1,6 +1,8 @@
 //! Distributed mode's building blocks (`sluice distributed worker.properties`): Kafka
 //! Connect's group sub-protocol payloads ([`protocol`]), the records of its config and status
 //! topics ([`records`]) and the cluster configuration they add up to ([`config_state`]).
+//! The group [`member`] runs what the leader assigns; the shared [`cluster`] view feeds the
+//! REST API's [`herder`] on every worker; [`status`] writes and reads the status topic.
 //! Membership itself is `kafka::group`, the internal topics' reading and writing
 //! `kafka::topic_log`, source offsets `offsets::TopicOffsetStore`.
 //!
@@ -11,7 +13,10 @@
 //! docs/distributed.md describes what works so far and what does not yet.
 
 pub mod assignor;
+pub mod cluster;
 pub mod config_state;
+pub mod herder;
 pub mod member;
 pub mod protocol;
 pub mod records;
+pub mod status;

@@ -344,7 +344,7 @@ fn connector_info(herder: &dyn Herder, name: &str) -> Option<JsonValue> {
         "name": name,
         "config": config_object(&shown),
         "tasks": tasks,
-        "type": type_name(status.map(|s| s.kind)),
+        "type": type_name(status.map(|s| s.kind).or_else(|| herder.connector_kind(name))),
     }))
 }
 
@@ -358,7 +358,11 @@ pub(super) fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
     };
     let mut connector = Map::new();
     connector.insert("state".into(), json!(s.state.as_str()));
-    connector.insert("worker_id".into(), json!(worker_id));
+    // A status read from a distributed cluster's status topic names the worker running it.
+    connector.insert(
+        "worker_id".into(),
+        json!(s.worker_id.as_deref().unwrap_or(worker_id)),
+    );
     let mut tasks: Vec<_> = s.tasks.iter().collect();
     tasks.sort_by_key(|t| t.id);
     let tasks: Vec<JsonValue> = tasks
@@ -367,7 +371,10 @@ pub(super) fn state_info(s: &ConnectorStatus, worker_id: &str) -> JsonValue {
             let mut obj = Map::new();
             obj.insert("id".into(), json!(t.id));
             obj.insert("state".into(), json!(t.state.as_str()));
-            obj.insert("worker_id".into(), json!(worker_id));
+            obj.insert(
+                "worker_id".into(),
+                json!(t.worker_id.as_deref().unwrap_or(worker_id)),
+            );
             with_trace(obj, &t.trace)
         })
         .collect();

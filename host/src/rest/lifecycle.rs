@@ -163,7 +163,8 @@ async fn task_status(
         .iter()
         .find(|t| t.id == id)
         .ok_or_else(|| no_task_status(&name, &task))?;
-    let mut obj = json!({"id": t.id, "state": t.state.as_str(), "worker_id": herder.worker_id()});
+    let worker_id = t.worker_id.clone().unwrap_or_else(|| herder.worker_id());
+    let mut obj = json!({"id": t.id, "state": t.state.as_str(), "worker_id": worker_id});
     if let Some(trace) = t.trace.as_deref().filter(|s| !s.is_empty()) {
         obj["trace"] = JsonValue::String(trace.to_string());
     }

@@ -8,6 +8,7 @@
 
 mod body;
 mod connectors;
+mod forward;
 mod lifecycle;
 pub mod loggers;
 mod offsets;
@@ -15,6 +16,8 @@ mod plugins;
 mod root;
 #[cfg(test)]
 mod test_herder;
+
+pub use forward::CONFLICTING_OPERATION;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -118,6 +121,12 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 pub fn router(herder: Arc<dyn Herder>) -> Router {
     all_routes()
         .router
+        // Outermost after the body limit: a request another worker must answer (a follower's
+        // write in distributed mode) is relayed before any handler sees it.
+        .layer(axum::middleware::from_fn_with_state(
+            herder.clone(),
+            forward::route_request,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "HTTP 404 Not Found") })
         .method_not_allowed_fallback(|| async {
@@ -158,6 +167,7 @@ impl From<HerderError> for ApiError {
             HerderError::Forbidden(_) => StatusCode::FORBIDDEN,
             HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HerderError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+            HerderError::Conflict(_) => StatusCode::CONFLICT,
         };
         ApiError::new(status, e.to_string())
     }

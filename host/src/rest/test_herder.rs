@@ -47,9 +47,11 @@ impl Herder for FakeHerder {
                 tasks: vec![TaskStatus {
                     id: 0,
                     state: State::Running,
+                    worker_id: None,
                     trace: Some(String::new()),
                 }],
                 kind: PluginKind::Source,
+                worker_id: None,
             }),
             _ if self.is_secret_source(name) => Some(ConnectorStatus {
                 name: name.into(),
@@ -58,6 +60,7 @@ impl Herder for FakeHerder {
                 tasks: vec![TaskStatus {
                     id: 0,
                     state: State::Failed,
+                    worker_id: None,
                     // A plugin error quoting the secret it was given.
                     trace: crate::config::get(
                         &self.connector_config(name).unwrap_or_default(),
@@ -66,6 +69,7 @@ impl Herder for FakeHerder {
                     .map(|k| format!("login refused for key {k}")),
                 }],
                 kind: PluginKind::Source,
+                worker_id: None,
             }),
             "zeta-sink" => Some(ConnectorStatus {
                 name: name.into(),
@@ -75,15 +79,18 @@ impl Herder for FakeHerder {
                     TaskStatus {
                         id: 1,
                         state: State::Failed,
+                        worker_id: None,
                         trace: Some("boom\n\tat x".into()),
                     },
                     TaskStatus {
                         id: 0,
                         state: State::Running,
+                        worker_id: None,
                         trace: None,
                     },
                 ],
                 kind: PluginKind::Sink,
+                worker_id: None,
             }),
             _ => None,
         }
@@ -295,14 +302,15 @@ pub(crate) async fn start() -> (
 }
 
 /// [`start`] over a given herder (so a test can look at what it stored).
-pub(crate) async fn start_with(
-    herder: Arc<FakeHerder>,
+pub(crate) async fn start_with<H: Herder + 'static>(
+    herder: Arc<H>,
 ) -> (
     SocketAddr,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let herder: Arc<dyn Herder> = herder;
     let (addr, handle) = serve("http://127.0.0.1:0", herder, async {
         let _ = rx.await;
     })

@@ -173,6 +173,7 @@ impl ConnectorRuntime {
             id,
             state: State::Unassigned,
             trace: None,
+            worker_id: None,
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let control = TaskControl { stop: stop.clone() };
@@ -285,6 +286,7 @@ impl ConnectorRuntime {
             trace: self.trace.clone(),
             tasks: self.tasks.iter().map(|t| t.status.lock().clone()).collect(),
             kind: self.kind,
+            worker_id: None,
         }
     }
 

@@ -31,6 +31,20 @@ impl State {
             State::Restarting => "RESTARTING",
         }
     }
+
+    /// Kafka's spelling (as [`State::as_str`] writes it); `None` for anything else
+    /// (`DESTROYED`, which the status topic writes as a tombstone, or a newer state).
+    pub fn parse(text: &str) -> Option<State> {
+        Some(match text {
+            "UNASSIGNED" => State::Unassigned,
+            "RUNNING" => State::Running,
+            "PAUSED" => State::Paused,
+            "STOPPED" => State::Stopped,
+            "FAILED" => State::Failed,
+            "RESTARTING" => State::Restarting,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +53,9 @@ pub struct TaskStatus {
     pub state: State,
     /// Why it FAILED (error chain, plugin trap message).
     pub trace: Option<String>,
+    /// The worker running it (`host:port`) when that is another worker of a distributed
+    /// cluster (read from the status topic); `None`: this worker.
+    pub worker_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +66,8 @@ pub struct ConnectorStatus {
     pub tasks: Vec<TaskStatus>,
     /// Source or Sink.
     pub kind: PluginKind,
+    /// As [`TaskStatus::worker_id`]: `None` is this worker.
+    pub worker_id: Option<String>,
 }
 
 /// What the REST layer asks of the worker. Implemented by the runtime's worker.
@@ -143,6 +162,32 @@ pub trait Herder: Send + Sync {
         let _ = name;
         Err(unsupported())
     }
+
+    /// The plugin kind of connector `name`'s class when no status says it yet (distributed
+    /// mode: a connector just written to the config topic); `None` falls back to "unknown".
+    fn connector_kind(&self, name: &str) -> Option<PluginKind> {
+        let _ = name;
+        None
+    }
+
+    /// Where a request must be handled (distributed mode: a follower forwards writes to the
+    /// leader, as Kafka Connect does). `path` is the request's path without the query.
+    /// Standalone: always here.
+    fn route(&self, method: &str, path: &str) -> Route {
+        let _ = (method, path);
+        Route::Here
+    }
+}
+
+/// Where [`Herder::route`] sends a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Handled by this worker.
+    Here,
+    /// Forwarded to the worker at this base URL (`http://host:port/`), its answer relayed.
+    Forward(String),
+    /// Answered 409 with this message (a rebalance is under way, no leader is known).
+    Conflict(String),
 }
 
 /// What an operator asked a connector to do (Kafka's target state, stored apart from the
@@ -197,6 +242,10 @@ pub enum HerderError {
     /// 405/501-like: this herder does not implement the operation.
     #[error("{0}")]
     Unsupported(String),
+    /// 409: the cluster cannot take the write now (a rebalance, this worker is no longer the
+    /// leader); Kafka Connect's message.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A sink offsets payload Kafka would refuse: a bad request, with Kafka's message.

@@ -194,6 +194,7 @@ impl Worker {
             trace,
             tasks,
             kind,
+            worker_id: None,
         };
         if let (Some(error), false) = (&entry.error, entry.target == TargetState::Stopped) {
             return Some(status(State::Failed, Some(error.clone()), Vec::new()));
@@ -213,6 +214,7 @@ impl Worker {
                         id,
                         state: State::Paused,
                         trace: None,
+                        worker_id: None,
                     })
                     .collect();
                 status(State::Paused, None, tasks)

@@ -50,6 +50,18 @@ impl Worker {
         Ok(())
     }
 
+    /// Checks a config completely, as creating the connector would, without creating it
+    /// (distributed mode's leader validates before it writes the config topic).
+    pub fn check_config(&self, raw: &Config) -> Result<(), HerderError> {
+        self.validate(raw)
+    }
+
+    /// The plugin kind of a config's `connector.class` (`Transform` when no plugin answers
+    /// to it, which REST shows as `"type":"unknown"`).
+    pub fn plugin_kind(&self, config: &Config) -> crate::spec::PluginKind {
+        self.kind_of(config)
+    }
+
     pub(super) fn create(&self, config: Config, initial: TargetState) -> Result<(), HerderError> {
         let name = get(&config, "name").unwrap_or_default().to_string();
         let _ops = self.config_state.ops.lock();

@@ -13,8 +13,19 @@ use crate::spec::{Config, PluginKind};
 impl Worker {
     pub(super) fn offsets_of(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
         let config = self.existing_config(name)?;
-        match self.kind_of(&config) {
-            PluginKind::Sink => Ok(consumer_group::read(&self.kafka, name, &config)?),
+        self.offsets_with(name, &config)
+    }
+
+    /// The committed offsets of connector `name` with config `config` (which this worker
+    /// need not run: distributed mode answers from the shared offsets topic and consumer
+    /// groups on every worker).
+    pub fn offsets_with(
+        &self,
+        name: &str,
+        config: &Config,
+    ) -> Result<Vec<ConnectorOffset>, HerderError> {
+        match self.kind_of(config) {
+            PluginKind::Sink => Ok(consumer_group::read(&self.kafka, name, config)?),
             _ => Ok(self
                 .store
                 .positions(name)
@@ -48,10 +59,21 @@ impl Worker {
     ) -> Result<String, HerderError> {
         let _ops = self.config_state.ops.lock();
         let config = self.stopped_config(name)?;
-        match self.kind_of(&config) {
+        self.alter_offsets_with(name, &config, offsets)
+    }
+
+    /// Alters connector `name`'s offsets without the STOPPED check (the caller made it:
+    /// distributed mode's leader checks the cluster's target state, not this worker's).
+    pub fn alter_offsets_with(
+        &self,
+        name: &str,
+        config: &Config,
+        offsets: Vec<OffsetPatch>,
+    ) -> Result<String, HerderError> {
+        match self.kind_of(config) {
             PluginKind::Sink => {
                 let parsed = parse_sink_offsets(&offsets)?;
-                consumer_group::alter(&self.kafka, name, &config, &parsed)?;
+                consumer_group::alter(&self.kafka, name, config, &parsed)?;
             }
             _ => {
                 let mut set = Vec::new();
@@ -83,8 +105,14 @@ impl Worker {
     pub(super) fn reset_stopped_offsets(&self, name: &str) -> Result<String, HerderError> {
         let _ops = self.config_state.ops.lock();
         let config = self.stopped_config(name)?;
-        match self.kind_of(&config) {
-            PluginKind::Sink => consumer_group::reset(&self.kafka, name, &config)?,
+        self.reset_offsets_with(name, &config)
+    }
+
+    /// Resets connector `name`'s offsets without the STOPPED check (see
+    /// [`Worker::alter_offsets_with`]).
+    pub fn reset_offsets_with(&self, name: &str, config: &Config) -> Result<String, HerderError> {
+        match self.kind_of(config) {
+            PluginKind::Sink => consumer_group::reset(&self.kafka, name, config)?,
             _ => self.store.remove(name, None)?,
         }
         tracing::info!(connector = name, "offsets reset through REST");

@@ -1,0 +1,127 @@
+//! What one worker knows of its cluster, shared between the threads that learn it (the group
+//! member, the status-topic reader, the REST herder reading its own writes back) and the REST
+//! API that answers from it.
+//!
+//! Design decision: one [`ConfigSnapshot`] per worker, fed by every reader of the config
+//! topic. Each reader has its own consumer, and a record is applied only when it is past
+//! what the snapshot already holds (`offset >= snapshot.offset`): the config topic has one
+//! partition, so "past" is well defined and two readers never apply a record twice. That is
+//! what lets the REST herder read its own write back at once, even while the member thread
+//! is busy in a rebalance.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+
+use super::config_state::ConfigSnapshot;
+use super::records::{ConfigRecord, Status, StatusKey};
+use crate::kafka::topic_log::{LogError, LogRecord, TopicLog};
+
+/// The cluster as this worker sees it.
+#[derive(Debug, Clone)]
+pub struct ClusterView {
+    pub snapshot: ConfigSnapshot,
+    /// The leader's REST URL from the last assignment; `None` before the first one and while
+    /// the group rebalances (writes then answer 409).
+    pub leader_url: Option<String>,
+    pub is_leader: bool,
+    /// The generation of the last assignment (written into status records).
+    pub generation: i32,
+    /// Connector → REST URL of the worker the leader assigned it to (known to the leader).
+    pub owners: BTreeMap<String, String>,
+    /// The status topic's current records.
+    pub connector_status: BTreeMap<String, Status>,
+    pub task_status: BTreeMap<(String, u32), Status>,
+    /// True once the worker got its first assignment.
+    pub ready: bool,
+}
+
+impl Default for ClusterView {
+    fn default() -> Self {
+        ClusterView {
+            snapshot: ConfigSnapshot::new(),
+            leader_url: None,
+            is_leader: false,
+            generation: -1,
+            owners: BTreeMap::new(),
+            connector_status: BTreeMap::new(),
+            task_status: BTreeMap::new(),
+            ready: false,
+        }
+    }
+}
+
+pub type SharedView = Arc<RwLock<ClusterView>>;
+
+/// Reads the config topic to its end into the shared snapshot (records it already holds are
+/// skipped; see the module docs).
+pub fn read_config(
+    log: &TopicLog,
+    view: &SharedView,
+    timeout: Duration,
+    stop: &AtomicBool,
+) -> Result<(), LogError> {
+    log.read_to_end(timeout, stop, |r| apply_config(view, r))
+}
+
+fn apply_config(view: &SharedView, r: LogRecord) {
+    let mut v = view.write();
+    if r.offset < v.snapshot.offset {
+        return;
+    }
+    let key = r
+        .key
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
+    let record = ConfigRecord::decode(&key, r.value.as_deref()).unwrap_or_else(|e| {
+        tracing::warn!(
+            "config topic: skipping a record at offset {}: {e}",
+            r.offset
+        );
+        ConfigRecord::Other {
+            key: key.to_string(),
+            value: None,
+        }
+    });
+    v.snapshot.apply(r.offset, record);
+}
+
+/// Applies one status-topic record (a tombstone removes the entry; unreadable ones are
+/// skipped with a warning, as Kafka Connect does).
+pub fn apply_status(view: &SharedView, r: &LogRecord) {
+    let Some(key) = r.key.as_deref().map(String::from_utf8_lossy) else {
+        return;
+    };
+    let parsed = match StatusKey::decode(&key) {
+        StatusKey::Other(_) => return,
+        k => k,
+    };
+    let status = match r.value.as_deref().map(|v| Status::decode(&key, v)) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => {
+            tracing::warn!("status topic: skipping a record: {e}");
+            return;
+        }
+    };
+    let mut v = view.write();
+    match (parsed, status) {
+        (StatusKey::Connector(name), Some(s)) => {
+            v.connector_status.insert(name, s);
+        }
+        (StatusKey::Connector(name), None) => {
+            v.connector_status.remove(&name);
+        }
+        (StatusKey::Task { connector, task }, Some(s)) => {
+            v.task_status.insert((connector, task), s);
+        }
+        (StatusKey::Task { connector, task }, None) => {
+            v.task_status.remove(&(connector, task));
+        }
+        (StatusKey::Other(_), _) => {}
+    }
+}

@@ -1,0 +1,217 @@
+//! The status topic (Kafka Connect's `KafkaStatusBackingStore`): every worker writes the
+//! states of the connectors and tasks it runs as `status-connector-<name>` /
+//! `status-task-<name>-<n>` records (`{"state","trace","worker_id","generation"}`), and reads
+//! everyone's into the [`ClusterView`](super::cluster::ClusterView), so `GET …/status` on any
+//! worker answers for the whole cluster.
+//!
+//! Design decisions:
+//! - **Polled, not event-driven.** The local runtime keeps each connector's and task's
+//!   state; every [`TICK`] this thread compares them with what it last wrote and writes only
+//!   the changes. A state change reaches the topic within a tick, and the runtime needs no
+//!   listener plumbing.
+//! - **Leaving a connector:** when this worker stops running a connector that still exists,
+//!   it writes `UNASSIGNED` — unless the topic already shows another worker as its runner
+//!   (Kafka Connect's `putSafe`: a slow old owner must not overwrite the new one's RUNNING).
+//!   When the connector was deleted, it writes tombstones for the connector and its tasks,
+//!   as Kafka Connect does for `DESTROYED`.
+//! - The topic is read before each write round, so the "another worker runs it" check sees
+//!   what the other workers wrote up to then.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::cluster::{apply_status, SharedView};
+use super::records::{Status, StatusKey};
+use crate::kafka::topic_log::TopicLog;
+use crate::runtime::herder::{ConnectorStatus, Herder};
+
+/// How often local states are compared with what was written, and the topic read.
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// Writes this worker's states and reads everyone's.
+pub struct StatusPublisher {
+    log: TopicLog,
+    worker_id: String,
+    view: SharedView,
+    local: Arc<dyn Herder>,
+    /// Key → (state, trace) this worker last wrote.
+    written: BTreeMap<String, (String, Option<String>)>,
+    /// Connectors this worker wrote a status for, with their task ids.
+    ours: BTreeMap<String, BTreeSet<u32>>,
+}
+
+impl StatusPublisher {
+    pub fn new(log: TopicLog, worker_id: String, view: SharedView, local: Arc<dyn Herder>) -> Self {
+        StatusPublisher {
+            log,
+            worker_id,
+            view,
+            local,
+            written: BTreeMap::new(),
+            ours: BTreeMap::new(),
+        }
+    }
+
+    /// Runs until `stop` is set, then writes a last round (what stopped here is UNASSIGNED).
+    pub fn run(mut self, stop: &AtomicBool) {
+        let never = AtomicBool::new(false);
+        while !stop.load(Ordering::Relaxed) {
+            self.round(stop);
+            std::thread::sleep(TICK);
+        }
+        self.round(&never);
+    }
+
+    fn round(&mut self, stop: &AtomicBool) {
+        let view = self.view.clone();
+        if let Err(e) = self
+            .log
+            .read_to_end(Duration::from_secs(10), stop, |r| apply_status(&view, &r))
+        {
+            tracing::warn!("reading the status topic: {e}");
+        }
+        let records = self.changes();
+        if records.is_empty() {
+            return;
+        }
+        match self.log.send(&records) {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!("writing the status topic (retried next round): {e}");
+                // Forget what was not written, so the next round writes it again.
+                for (key, _) in &records {
+                    self.written
+                        .remove(&String::from_utf8_lossy(key).into_owned());
+                }
+            }
+        }
+    }
+
+    /// The records for what changed since the last round.
+    fn changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let generation = self.view.read().generation;
+        let mut out = Vec::new();
+        let running: Vec<String> = self.local.connectors();
+        for name in &running {
+            let Some(status) = self.local.connector_status(name) else {
+                continue;
+            };
+            let ids: BTreeSet<u32> = status.tasks.iter().map(|t| t.id).collect();
+            let before = self
+                .ours
+                .insert(name.clone(), ids.clone())
+                .unwrap_or_default();
+            for gone in before.difference(&ids) {
+                self.tombstone(
+                    &mut out,
+                    StatusKey::Task {
+                        connector: name.clone(),
+                        task: *gone,
+                    },
+                );
+            }
+            self.put_all(&mut out, &status, generation);
+        }
+        let left: Vec<String> = self
+            .ours
+            .keys()
+            .filter(|n| !running.contains(n))
+            .cloned()
+            .collect();
+        for name in left {
+            let tasks = self.ours.remove(&name).unwrap_or_default();
+            let deleted = !self.view.read().snapshot.connectors.contains_key(&name);
+            let mut keys = vec![StatusKey::Connector(name.clone())];
+            keys.extend(tasks.into_iter().map(|task| StatusKey::Task {
+                connector: name.clone(),
+                task,
+            }));
+            for key in keys {
+                if deleted {
+                    self.tombstone(&mut out, key);
+                } else if self.still_ours(&key) {
+                    self.put(&mut out, key, "UNASSIGNED", None, generation);
+                }
+                // Either way this worker no longer speaks for it.
+            }
+            self.written.retain(|k, _| {
+                !(k == &format!("status-connector-{name}")
+                    || k.starts_with(&format!("status-task-{name}-")))
+            });
+        }
+        out
+    }
+
+    fn put_all(
+        &mut self,
+        out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        status: &ConnectorStatus,
+        generation: i32,
+    ) {
+        self.put(
+            out,
+            StatusKey::Connector(status.name.clone()),
+            status.state.as_str(),
+            status.trace.clone(),
+            generation,
+        );
+        for t in &status.tasks {
+            self.put(
+                out,
+                StatusKey::Task {
+                    connector: status.name.clone(),
+                    task: t.id,
+                },
+                t.state.as_str(),
+                t.trace.clone(),
+                generation,
+            );
+        }
+    }
+
+    /// Queues a status record unless it is what this worker last wrote for the key.
+    fn put(
+        &mut self,
+        out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        key: StatusKey,
+        state: &str,
+        trace: Option<String>,
+        generation: i32,
+    ) {
+        let key_text = key.encode();
+        let now = (state.to_string(), trace.clone().filter(|t| !t.is_empty()));
+        if self.written.get(&key_text) == Some(&now) {
+            return;
+        }
+        let value = Status {
+            state: now.0.clone(),
+            trace: now.1.clone(),
+            worker_id: self.worker_id.clone(),
+            generation,
+        }
+        .encode();
+        out.push((key_text.clone().into_bytes(), Some(value)));
+        self.written.insert(key_text, now);
+    }
+
+    fn tombstone(&mut self, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>, key: StatusKey) {
+        let key_text = key.encode();
+        self.written.remove(&key_text);
+        out.push((key_text.into_bytes(), None));
+    }
+
+    /// Whether the topic's current record for `key` is this worker's (or there is none).
+    fn still_ours(&self, key: &StatusKey) -> bool {
+        let view = self.view.read();
+        let current = match key {
+            StatusKey::Connector(name) => view.connector_status.get(name),
+            StatusKey::Task { connector, task } => {
+                view.task_status.get(&(connector.clone(), *task))
+            }
+            StatusKey::Other(_) => None,
+        };
+        current.is_none_or(|s| s.worker_id == self.worker_id)
+    }
+}
