@@ -16,6 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("atomic_file", 0),
     ("backoff", 0),
     ("data", 1),
+    ("metrics", 1),
     ("config", 2),
     ("convert", 3),
     ("kafka", 3),

@@ -58,6 +58,16 @@ use sluice::wasm;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log line format on stderr: `text` (default) or `json` (one JSON object per line, for
+    /// log shippers); the environment variable SLUICE_LOG_FORMAT sets it too.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -139,7 +149,17 @@ fn main() -> ExitCode {
     if matches!(cli.command, Command::Transform { .. }) && std::env::var_os("RUST_LOG").is_none() {
         std::env::set_var("RUST_LOG", "warn");
     }
-    init_tracing();
+    let log_format = match (cli.log_format, std::env::var("SLUICE_LOG_FORMAT")) {
+        (Some(f), _) => f,
+        (None, Ok(v)) if v.eq_ignore_ascii_case("json") => LogFormat::Json,
+        (None, Ok(v)) if v.is_empty() || v.eq_ignore_ascii_case("text") => LogFormat::Text,
+        (None, Ok(v)) => {
+            eprintln!("sluice: SLUICE_LOG_FORMAT={v:?} is not a log format; expected text or json");
+            return ExitCode::from(2);
+        }
+        (None, Err(_)) => LogFormat::Text,
+    };
+    init_tracing(log_format);
     match cli.command {
         Command::Standalone { worker, connectors } => match standalone(&worker, &connectors) {
             Ok(()) => ExitCode::SUCCESS,
@@ -322,7 +342,7 @@ fn error_chain(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
     use std::io::IsTerminal;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -333,14 +353,24 @@ fn init_tracing() {
         .unwrap_or_else(|| (EnvFilter::new("info"), "info".to_string()));
     // Reloadable, so `PUT /admin/loggers/{logger}` can change levels at runtime.
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    // JSON: each event with its fields and the spans it is in (`connector`, `task`).
+    let json = (format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .with_writer(std::io::stderr)
+    });
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .compact()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+    });
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .compact()
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(std::io::stderr),
-        )
+        .with(json)
+        .with(text)
         .init();
     rest::loggers::install(
         &initial,

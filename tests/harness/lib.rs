@@ -14,6 +14,7 @@
 //! - [`TestHttpServer`]: a real HTTP/1.1 server on loopback that records every request and
 //!   answers as the test scripts it (statuses, redirects, closed connections), for plugins that
 //!   make HTTP requests.
+//! - [`Metrics`]: a worker's `GET /metrics`, parsed by a Prometheus text-format parser.
 //! - [`TestDir`] and [`unique`]: a fresh namespace per test (files, topic and connector names),
 //!   so tests share one broker and still run in parallel.
 //!
@@ -26,6 +27,7 @@ mod broker;
 mod databases;
 mod http;
 mod http_server;
+mod metrics;
 mod reference;
 mod worker;
 
@@ -34,6 +36,7 @@ pub use broker::{Broker, Message, TopicReader};
 pub use databases::{mariadb, psql, unique_table, MARIADB_URL, PG_URL};
 pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
+pub use metrics::Metrics;
 pub use reference::ReferenceConnect;
 pub use worker::{default_worker_props, Worker};
 

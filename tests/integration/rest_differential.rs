@@ -327,6 +327,8 @@ fn rest_api_matches_the_reference_kafka_connect() {
 
     // --- the worker and an empty cluster ---
     s.step("server info", "GET", "/", None, Compare::Exact);
+    // KIP-1017's readiness endpoint: both have completed startup.
+    s.step("health", "GET", "/health", None, Compare::Exact);
     s.step("no connectors", "GET", "/connectors", None, Compare::Exact);
     s.step("unknown connector", "GET", &c(""), None, Compare::Exact);
     s.step(

@@ -21,6 +21,7 @@ pub fn run_all() -> Result<()> {
     ensure_wasm_target()?;
     ensure_tansu()?;
     ensure_reference_connect()?;
+    ensure_chromium()?;
     crate::databases::prepare()?;
     ensure_logical_wal()?;
     plugins::build_all()?;
@@ -139,6 +140,39 @@ pub fn ensure_wasm_target() -> Result<()> {
 /// (default /tmp/reference-connect). The script skips what is already installed.
 pub fn ensure_reference_connect() -> Result<()> {
     run(Command::new("bash").arg(reference_connect_dir().join("setup.sh")))
+}
+
+/// Debian's Chromium and its WebDriver server, for the dashboard test (`tests/integration/
+/// dashboard.rs` drives `/ui` in headless Chromium). Installed with apt unless both are on
+/// PATH already.
+pub fn ensure_chromium() -> Result<()> {
+    let present = |bin: &str| {
+        Command::new(bin)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if present("chromium") && present("chromedriver") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing chromium and chromium-driver (apt) for the dashboard test");
+    let install = || {
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    if install().is_err() {
+        // A machine whose package lists are missing or stale.
+        run(Command::new("apt-get").arg("update"))?;
+        install()?;
+    }
+    Ok(())
 }
 
 /// The scripts that install (`setup.sh`) and run (`run.sh`) the reference Kafka Connect.

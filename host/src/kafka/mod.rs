@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod group;
 pub mod topic_log;
 pub mod topics;
+pub mod watermarks;
 
 use rdkafka::config::ClientConfig;
 

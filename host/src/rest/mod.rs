@@ -11,11 +11,13 @@ mod connectors;
 mod forward;
 mod lifecycle;
 pub mod loggers;
+pub mod metrics;
 mod offsets;
 mod plugins;
 mod root;
 #[cfg(test)]
 mod test_herder;
+mod ui;
 
 pub use forward::CONFLICTING_OPERATION;
 
@@ -106,6 +108,8 @@ fn all_routes() -> Routes {
     let r = lifecycle::routes(r);
     let r = offsets::routes(r);
     let r = plugins::routes(r);
+    let r = metrics::routes(r);
+    let r = ui::routes(r);
     loggers::routes(r)
 }
 

@@ -8,6 +8,7 @@
 //! lost between the DLQ and the consumer group.
 
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
@@ -16,6 +17,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use super::plugin::TaskId;
 use crate::config::{ErrorSettings, Tolerance};
 use crate::kafka::{KafkaError, KafkaSettings, TopicCreator, TopicError, TopicSettings};
+use crate::metrics::TaskMetrics;
 use crate::spec::Config;
 
 /// Why the reporter could not be set up, or why a failed record fails its task.
@@ -109,6 +111,8 @@ pub struct ErrorReporter {
     settings: ErrorSettings,
     task: TaskId,
     dlq: Option<Dlq>,
+    /// The task's `task-error-metrics`.
+    metrics: Option<Arc<TaskMetrics>>,
 }
 
 struct Dlq {
@@ -157,7 +161,14 @@ impl ErrorReporter {
             settings,
             task,
             dlq,
+            metrics: None,
         })
+    }
+
+    /// Counts errors, skipped records and DLQ sends in the task's metrics.
+    pub fn with_metrics(mut self, metrics: Arc<TaskMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn settings(&self) -> &ErrorSettings {
@@ -174,6 +185,10 @@ impl ErrorReporter {
         let at = original
             .map(|o| format!("{}-{}@{}", o.topic, o.partition, o.offset))
             .unwrap_or_else(|| "(a source record)".into());
+        let metrics = self.metrics.as_deref();
+        if let Some(m) = metrics {
+            m.record_error();
+        }
         if self.settings.tolerance == Tolerance::None {
             return Err(Error::ToleranceExceeded {
                 stage: failure.stage.name(),
@@ -182,7 +197,13 @@ impl ErrorReporter {
                 message: failure.message.clone(),
             });
         }
+        if let Some(m) = metrics {
+            m.records_skipped.inc();
+        }
         if self.settings.log_enable {
+            if let Some(m) = metrics {
+                m.errors_logged.inc();
+            }
             let record = match (original, self.settings.log_include_messages) {
                 (Some(o), true) => format!(
                     ", where consumed record is {{topic='{}', partition={}, offset={}, timestamp={}}}",
@@ -256,6 +277,9 @@ impl ErrorReporter {
         if let Some(t) = o.timestamp.filter(|t| *t >= 0) {
             rec = rec.timestamp(t);
         }
+        if let Some(m) = metrics {
+            m.dlq_produce_requests.inc();
+        }
         loop {
             match dlq.producer.send(rec) {
                 Ok(()) => break,
@@ -269,11 +293,14 @@ impl ErrorReporter {
                     rec = back;
                 }
                 Err((error, _)) => {
+                    if let Some(m) = metrics {
+                        m.dlq_produce_failures.inc();
+                    }
                     return Err(Error::DlqSend {
                         at,
                         topic: dlq.topic.clone(),
                         error: Box::new(error),
-                    })
+                    });
                 }
             }
         }
@@ -311,6 +338,7 @@ mod tests {
 
     #[test]
     fn tolerance_none_fails_with_the_stage_class_and_position() {
+        let metrics = TaskMetrics::detached(crate::spec::PluginKind::Sink);
         let mut r = ErrorReporter::new(
             ErrorSettings::default(),
             TaskId {
@@ -320,7 +348,8 @@ mod tests {
             &KafkaSettings::plain("127.0.0.1:1"),
             &Vec::new(),
         )
-        .unwrap();
+        .unwrap()
+        .with_metrics(metrics.clone());
         let o = OriginalRecord {
             topic: "t".into(),
             partition: 0,
@@ -342,5 +371,16 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(err.to_string(), "Tolerance exceeded in error handler: stage VALUE_CONVERTER with class org.apache.kafka.connect.json.JsonConverter failed for record t-0@7: bad json");
+        // Counted as an error, not as skipped (the task fails).
+        assert_eq!(
+            (metrics.record_errors.get(), metrics.records_skipped.get()),
+            (1, 0)
+        );
+        assert!(
+            metrics
+                .last_error_timestamp
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        );
     }
 }

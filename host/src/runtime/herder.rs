@@ -132,6 +132,10 @@ pub trait Herder: Send + Sync {
 
     // Readiness, offsets (KIP-875) and active topics (KIP-558); defaults for test doubles.
 
+    /// The worker's metrics (`GET /metrics`); `None`: only the states are reported.
+    fn metrics(&self) -> Option<std::sync::Arc<crate::metrics::Metrics>> {
+        None
+    }
     /// False while the worker is still starting its configured connectors (`GET /health`).
     fn is_ready(&self) -> bool {
         true

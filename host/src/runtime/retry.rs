@@ -5,7 +5,7 @@
 //! delay doubling from 300 ms up to `errors.retry.delay.max.ms`, and every wait watches the
 //! task's stop flag so stopping a task never waits out a retry budget.
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,8 @@ pub struct RetryPolicy {
     pub timeout: Option<Duration>,
     pub max_delay: Duration,
     pub stop: Arc<AtomicBool>,
+    /// Counts each retry (the task's `total-retries` metric), when set.
+    pub retries: Option<Arc<AtomicU64>>,
 }
 
 impl RetryPolicy {
@@ -30,7 +32,14 @@ impl RetryPolicy {
             timeout: settings.retry_timeout,
             max_delay: settings.retry_max_delay,
             stop,
+            retries: None,
         }
+    }
+
+    /// This policy, counting its retries in `retries`.
+    pub fn counting(mut self, retries: Arc<AtomicU64>) -> Self {
+        self.retries = Some(retries);
+        self
     }
 
     pub fn none() -> Self {
@@ -38,6 +47,7 @@ impl RetryPolicy {
             timeout: Some(Duration::ZERO),
             max_delay: Duration::from_secs(60),
             stop: Arc::default(),
+            retries: None,
         }
     }
 
@@ -69,6 +79,9 @@ impl RetryPolicy {
                             "{m} (stopped while retrying)"
                         )));
                     }
+                    if let Some(r) = &self.retries {
+                        r.fetch_add(1, Ordering::Relaxed);
+                    }
                     delay = (delay * 2).min(self.max_delay);
                 }
                 other => return other,
@@ -87,6 +100,7 @@ mod tests {
             timeout: Some(Duration::from_secs(5)),
             max_delay: Duration::from_millis(400),
             stop: Arc::default(),
+            retries: Some(Arc::default()),
         };
         let mut n = 0;
         let start = Instant::now();
@@ -99,6 +113,8 @@ mod tests {
             }
         });
         assert_eq!(r, Ok(3));
+        let retries = policy.retries.as_ref().map(|r| r.load(Ordering::Relaxed));
+        assert_eq!(retries, Some(2), "two retries counted");
         // 300 ms then 400 ms (capped).
         assert!(
             start.elapsed() >= Duration::from_millis(700),

@@ -26,6 +26,7 @@ use crate::backoff::{Backoff, WarnThrottle};
 use crate::config::{Config, ErrorSettings};
 use crate::data::{ConnectRecord, OffsetMap, SourceBatch, SourcePosition, SourceRecord};
 use crate::kafka::{KafkaSettings, TopicCreator, TopicSettings};
+use crate::metrics::TaskMetrics;
 use crate::offsets::{OffsetTracker, SourceOffsetStore};
 
 /// Upper bound on records asked of the plugin per poll.
@@ -43,6 +44,8 @@ pub struct SourceTaskSetup {
     pub shutdown_timeout: Duration,
     /// The SMT chain and converter class names (from the worker).
     pub pipeline: Pipeline,
+    /// Counted once per poll and per produced batch.
+    pub metrics: Arc<TaskMetrics>,
 }
 
 /// Delivery reports land here (on the task thread, inside `producer.poll`).
@@ -194,6 +197,7 @@ pub fn run(
         flush_interval,
         shutdown_timeout,
         pipeline,
+        metrics,
     } = setup;
     let settings = pipeline.errors.clone();
     // The poll stage stops on the task's stop flag or when the produce stage gives up; this
@@ -202,7 +206,7 @@ pub fn run(
     let chain = TransformChain::open(
         &pipeline.chain,
         &id,
-        RetryPolicy::new(&settings, poll_stop.clone()),
+        RetryPolicy::new(&settings, poll_stop.clone()).counting(metrics.retries.clone()),
     )
     .map_err(TaskFailure::Setup)?;
     // Source tasks have no dead letter queue (as in Kafka Connect): tolerated failures are
@@ -216,7 +220,8 @@ pub fn run(
         &kafka,
         &connector_config,
     )
-    .map_err(|e| TaskFailure::Setup(e.to_string()))?;
+    .map_err(|e| TaskFailure::Setup(e.to_string()))?
+    .with_metrics(metrics.clone());
     let producer: BaseProducer<DeliveryContext> = kafka
         .producer_config(&id.connector, id.task, &connector_config)
         .create_with_context(DeliveryContext::default())
@@ -246,19 +251,24 @@ pub fn run(
             throttle: WarnThrottle::default(),
             unflushed: Vec::new(),
             notices: notices.clone(),
+            metrics: metrics.clone(),
         },
         errors,
         converters,
         pipeline: &pipeline,
         queue_full: WarnThrottle::default(),
         control: &control,
+        metrics: &metrics,
     };
     let (failure, poll_result) = std::thread::scope(|scope| {
         let poller = std::thread::Builder::new()
             .name(format!("poll-{}-{}", id.connector, id.task))
             .spawn_scoped(scope, {
                 let poll_stop = poll_stop.clone();
-                move || span.in_scope(|| poll_stage(task, chain, &poll_stop, &tx, &notices))
+                let metrics = &metrics;
+                move || {
+                    span.in_scope(|| poll_stage(task, chain, &poll_stop, &tx, &notices, metrics))
+                }
             });
         let poller = match poller {
             Ok(p) => p,
@@ -309,6 +319,7 @@ fn poll_stage(
     stop: &AtomicBool,
     tx: &mpsc::SyncSender<PollStageOutput>,
     notices: &CommitNotices,
+    metrics: &TaskMetrics,
 ) {
     let mut idle = Backoff::new(Duration::from_millis(10), Duration::from_millis(100));
     let mut retry = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
@@ -327,9 +338,16 @@ fn poll_stage(
                 }
             }
         }
-        let polled = match task.poll(MAX_POLL_RECORDS) {
+        let poll_started = Instant::now();
+        let poll_result = task.poll(MAX_POLL_RECORDS);
+        let took = poll_started.elapsed();
+        metrics.poll_calls.record(took);
+        let polled = match poll_result {
             Ok(b) => {
                 retry.reset();
+                if !b.is_empty() {
+                    metrics.source_polled(b.len(), took);
+                }
                 b
             }
             Err(TaskError::Retriable(m)) => {
@@ -363,7 +381,10 @@ fn poll_stage(
         // SMTs run before the converters; a dropped or tolerated record is not produced but
         // its source offset still counts (committed once every earlier record was acked).
         let (positions, records) = split(batch);
-        let outcomes = match chain.apply(records) {
+        let apply_started = Instant::now();
+        let applied = chain.apply(records);
+        metrics.apply_calls.record(apply_started.elapsed());
+        let outcomes = match applied {
             Ok(o) => o,
             Err(e) => {
                 let _ = tx.send(PollStageOutput::Failed(e.to_string()));
@@ -403,6 +424,7 @@ struct ProduceStage<'a> {
     pipeline: &'a Pipeline,
     queue_full: WarnThrottle,
     control: &'a TaskControl,
+    metrics: &'a TaskMetrics,
 }
 
 impl ProduceStage<'_> {
@@ -450,6 +472,7 @@ impl ProduceStage<'_> {
             if let Err(f) = drain(&self.producer, &mut self.tracker) {
                 return Some(f);
             }
+            self.metrics.source_active(self.tracker.pending());
             if last_commit.elapsed() >= flush_interval {
                 self.committer.commit(&mut self.tracker);
                 last_commit = Instant::now();
@@ -463,6 +486,19 @@ impl ProduceStage<'_> {
         &mut self,
         positions: Vec<(Arc<OffsetMap>, OffsetMap)>,
         outcomes: Vec<ChainOutcome>,
+    ) -> Result<(), Option<String>> {
+        let mut written = 0u64;
+        let result = self.produce_counting(positions, outcomes, &mut written);
+        // `source-record-write-total`: records handed to the producer, once per batch.
+        self.metrics.source_record_write.add(written);
+        result
+    }
+
+    fn produce_counting(
+        &mut self,
+        positions: Vec<(Arc<OffsetMap>, OffsetMap)>,
+        outcomes: Vec<ChainOutcome>,
+        written: &mut u64,
     ) -> Result<(), Option<String>> {
         let stop = &self.control.stop;
         for ((source_partition, source_offset), outcome) in positions.into_iter().zip(outcomes) {
@@ -531,7 +567,10 @@ impl ProduceStage<'_> {
             }
             loop {
                 match self.producer.send(rec) {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        *written += 1;
+                        break;
+                    }
                     Err((
                         rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
                         back,
@@ -620,6 +659,7 @@ struct Committer {
     /// Staged but not yet durably flushed: told to the task once a flush succeeds.
     unflushed: Vec<SourcePosition>,
     notices: CommitNotices,
+    metrics: Arc<TaskMetrics>,
 }
 
 impl Committer {
@@ -635,7 +675,11 @@ impl Committer {
             self.store.stage(&self.connector, offsets);
         }
         // A failed flush keeps the offsets staged; the next commit writes them again.
-        match self.store.flush() {
+        let started = Instant::now();
+        let flushed = self.store.flush();
+        self.metrics
+            .offset_commit(flushed.is_ok().then(|| started.elapsed()));
+        match flushed {
             Ok(()) => self.notices.add(
                 std::mem::take(&mut self.unflushed)
                     .into_iter()
@@ -673,6 +717,7 @@ mod tests {
             throttle: WarnThrottle::default(),
             unflushed: Vec::new(),
             notices: notices.clone(),
+            metrics: TaskMetrics::detached(crate::spec::PluginKind::Source),
         };
         let mut tracker = OffsetTracker::new();
         let a = map("server", json!("a"));

@@ -32,6 +32,7 @@ use super::connector::ConnectorRuntime;
 use super::plugin::PluginCatalog;
 use crate::config::WorkerConfig;
 use crate::kafka::KafkaSettings;
+use crate::metrics::Metrics;
 use crate::offsets::SourceOffsetStore;
 
 /// A standalone worker.
@@ -46,6 +47,8 @@ pub struct Worker {
     connectors: Mutex<BTreeMap<String, ConnectorRuntime>>,
     /// Configs, target states and persistence of connectors (see `config_state`).
     config_state: config_state::ConfigState,
+    /// Counters the tasks bump once per batch; read by `GET /metrics`.
+    metrics: Arc<Metrics>,
 }
 
 impl Worker {
@@ -65,6 +68,7 @@ impl Worker {
             cluster_id: Mutex::new(None),
             connectors: Mutex::new(BTreeMap::new()),
             config_state: Default::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -127,6 +131,7 @@ impl Worker {
         };
         c.signal_stop();
         let stuck = c.join(Instant::now() + self.join_budget());
+        self.metrics.remove_connector(name);
         if !stuck.is_empty() {
             tracing::warn!(connector = name, ?stuck, "tasks did not stop in time");
         }
@@ -145,6 +150,7 @@ impl Worker {
             if !stuck.is_empty() {
                 tracing::warn!(connector = %name, ?stuck, "tasks did not stop within the shutdown timeout");
             }
+            self.metrics.remove_connector(name);
         }
     }
 

@@ -97,7 +97,7 @@ impl HostState {
         HostState {
             wasi,
             table: ResourceTable::new(),
-            limiter: Limiter::new(limits),
+            limiter: Limiter::new(limits, &owner),
             log,
             owner,
             network,

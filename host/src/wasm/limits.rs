@@ -10,16 +10,18 @@
 //! Every breach names the key and its value (`plugin exceeded wasm.call.timeout.ms=2000 in
 //! poll`), so the FAILED trace says which knob to turn.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 
 use super::bindings::types as wit;
-use super::engine::Limits;
+use super::engine::{Limits, Owner};
 use super::network::{
     NetworkPolicy, Proto, HTTP_MAX_CONCURRENT_KEY, HTTP_REQUEST_MAX_KEY, HTTP_RESPONSE_MAX_KEY,
     HTTP_TIMEOUT_KEY, HTTP_TLS_INSECURE_KEY, NETWORK_KEY, NETWORK_UDP_KEY,
 };
+use crate::metrics::memory::StoreMemory;
 use crate::spec::{Config, ConfigProblem};
 
 /// The prefix reserved for host-side sandbox settings; never passed to a plugin.
@@ -160,14 +162,21 @@ pub(crate) struct Limiter {
     memory_bytes: usize,
     /// The size the guest asked for when it hit the limit.
     pub breached: Option<usize>,
+    /// A task store's memory in use, for `sluice_plugin_memory_bytes` (`None`: host-internal
+    /// stores such as `validate`).
+    memory: Option<Arc<StoreMemory>>,
 }
 
 impl Limiter {
-    pub fn new(limits: &Limits) -> Self {
+    pub fn new(limits: &Limits, owner: &Owner) -> Self {
+        let memory = owner.task.parse::<u32>().ok().map(|task| {
+            crate::metrics::memory::register(&owner.connector, task, limits.memory_bytes as u64)
+        });
         Limiter {
             inner: StoreLimitsBuilder::new().trap_on_grow_failure(true).build(),
             memory_bytes: limits.memory_bytes,
             breached: None,
+            memory,
         }
     }
 }
@@ -188,7 +197,11 @@ impl ResourceLimiter for Limiter {
                 self.memory_bytes
             );
         }
-        self.inner.memory_growing(current, desired, maximum)
+        let granted = self.inner.memory_growing(current, desired, maximum);
+        if let (Ok(true), Some(m)) = (&granted, &self.memory) {
+            m.grew(current, desired);
+        }
+        granted
     }
 
     fn table_growing(
@@ -428,11 +441,24 @@ mod tests {
 
     #[test]
     fn limiter_remembers_a_memory_breach() {
-        let mut l = Limiter::new(&Limits {
-            memory_bytes: 1 << 20,
-            ..Limits::default()
-        });
+        let owner = Owner {
+            connector: "limiter-test".into(),
+            task: "3".into(),
+        };
+        let mut l = Limiter::new(
+            &Limits {
+                memory_bytes: 1 << 20,
+                ..Limits::default()
+            },
+            &owner,
+        );
         assert!(l.memory_growing(0, 1 << 20, None).unwrap());
+        // A task's store reports its memory against its limit.
+        let key = ("limiter-test".to_string(), 3);
+        assert_eq!(
+            crate::metrics::memory::by_task().get(&key),
+            Some(&(1 << 20, 1 << 20))
+        );
         let err = l.memory_growing(1 << 20, 2 << 20, None).unwrap_err();
         assert!(
             err.to_string().contains("wasm.memory.max.bytes=1048576"),

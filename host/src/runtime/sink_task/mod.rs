@@ -37,6 +37,7 @@ use crate::config::Config;
 use crate::data::ConnectRecord;
 use crate::kafka::fetch::{FetchQueues, Wake};
 use crate::kafka::KafkaSettings;
+use crate::metrics::TaskMetrics;
 
 /// Most records handed to one `put`.
 pub const MAX_BATCH: usize = 2000;
@@ -53,6 +54,8 @@ pub struct SinkTaskSetup {
     pub flush_interval: Duration,
     /// The SMT chain and converter class names (from the worker).
     pub pipeline: Pipeline,
+    /// Counted once per batch.
+    pub metrics: Arc<TaskMetrics>,
 }
 
 /// The librdkafka subscription pattern for Kafka's `topics.regex`: Java matches the whole
@@ -79,21 +82,24 @@ pub fn run(
         kafka,
         flush_interval,
         pipeline,
+        metrics,
     } = setup;
     let settings = pipeline.errors.clone();
     let chain = TransformChain::open(
         &pipeline.chain,
         &id,
-        RetryPolicy::new(&settings, control.stop.clone()),
+        RetryPolicy::new(&settings, control.stop.clone()).counting(metrics.retries.clone()),
     )
     .map_err(TaskFailure::Setup)?;
     let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)
-        .map_err(|e| TaskFailure::Setup(e.to_string()))?;
+        .map_err(|e| TaskFailure::Setup(e.to_string()))?
+        .with_metrics(metrics.clone());
     let mut stages = Stages {
         converters,
         classes: pipeline.converter_classes.clone(),
         chain,
         errors,
+        metrics: metrics.clone(),
     };
     let shared = Arc::new(SinkShared {
         task: Mutex::new(task),
@@ -135,7 +141,8 @@ pub fn run(
             .spawn_scoped(scope, {
                 let shared = &shared;
                 let control = &control;
-                move || span.in_scope(|| put_stage(shared, &job_rx, &done_tx, control))
+                let metrics = &metrics;
+                move || span.in_scope(|| put_stage(shared, &job_rx, &done_tx, control, metrics))
             });
         let putter = match putter {
             Ok(p) => p,
@@ -156,7 +163,13 @@ pub fn run(
         let mut failure: Option<String> = None;
         let mut last_commit = Instant::now();
         while !control.stopping() {
-            if let Some(f) = shared.books.lock().failure.take() {
+            let failed = {
+                let mut books = shared.books.lock();
+                metrics.partition_count.set(books.assigned.len() as i64);
+                metrics.retain_lags(|tp| books.assigned.contains(tp));
+                books.failure.take()
+            };
+            if let Some(f) = failed {
                 failure = Some(f);
                 break;
             }

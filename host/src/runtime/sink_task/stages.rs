@@ -10,8 +10,8 @@
 //! plugin's mutex, so the rebalance callback and commits never run concurrently with a `put`.
 
 use std::collections::VecDeque;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -23,6 +23,8 @@ use super::MAX_BATCH;
 use crate::backoff::{Backoff, WarnThrottle};
 use crate::data::ConnectRecord;
 use crate::kafka::fetch::{Fetched, Wake};
+use crate::kafka::watermarks::cached_high_watermark;
+use crate::metrics::TaskMetrics;
 use crate::runtime::active_topics::TaskTopics;
 use crate::runtime::connector::{ConverterClasses, Converters, TaskControl};
 use crate::runtime::errors::{ErrorReporter, Failure, Stage};
@@ -38,6 +40,7 @@ pub(super) struct Stages {
     pub(super) classes: ConverterClasses,
     pub(super) chain: TransformChain,
     pub(super) errors: ErrorReporter,
+    pub(super) metrics: Arc<TaskMetrics>,
 }
 
 /// Batches handed to the put stage and not finished yet: one being `put`, one waiting.
@@ -68,12 +71,13 @@ pub(super) fn put_stage(
     jobs: &mpsc::Receiver<Vec<ConnectRecord>>,
     done: &mpsc::SyncSender<PutReport>,
     control: &TaskControl,
+    metrics: &TaskMetrics,
 ) {
     for records in jobs {
         let result = if records.is_empty() {
             PutReport::Put(Vec::new()) // everything was dropped or tolerated: nothing to put
         } else {
-            put(shared, records, control)
+            put(shared, records, control, metrics)
         };
         let give_up = !matches!(result, PutReport::Put(_));
         if done.send(result).is_err() || give_up {
@@ -117,8 +121,14 @@ impl ConsumeStage<'_, '_> {
             self.active_topics.saw(msg.topic());
         }
         if !batch.is_empty() {
+            self.stages.metrics.sink_record_read.add(batch.len() as u64);
+            record_lag(self.consumer, &batch, &self.stages.metrics);
             let (records, record_idx) =
                 prepare(&batch, self.stages, self.control).map_err(Halt::Failed)?;
+            self.stages
+                .metrics
+                .sink_record_send
+                .add(records.len() as u64);
             // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
             // oldest when full, so a slow sink slows consumption instead of piling up.
             self.finish_down_to(MAX_IN_FLIGHT - 1, true)?;
@@ -130,7 +140,10 @@ impl ConsumeStage<'_, '_> {
             });
         }
         // Batches whose put has returned, without waiting for the others.
-        self.finish_down_to(0, false)
+        let finished = self.finish_down_to(0, false);
+        let active: usize = self.in_flight.iter().map(|f| f.msgs.len()).sum();
+        self.stages.metrics.sink_record_active.set(active as i64);
+        finished
     }
 
     /// Finishes in-flight batches, oldest first, until at most `keep` remain: waiting for
@@ -219,6 +232,22 @@ pub(super) fn collect<'c>(
     out
 }
 
+/// Each partition's lag after this batch: its cached high watermark minus the next offset to
+/// read (once per partition run of the batch, no broker request).
+fn record_lag(consumer: &BaseConsumer<SinkContext>, batch: &[Fetched<'_>], metrics: &TaskMetrics) {
+    let mut runs: Vec<(&str, i32, i64)> = Vec::new();
+    for msg in batch {
+        let (t, p, o) = (msg.topic(), msg.partition(), msg.offset());
+        match runs.last_mut() {
+            Some((rt, rp, ro)) if *rt == t && *rp == p => *ro = (*ro).max(o),
+            _ => runs.push((t, p, o)),
+        }
+    }
+    metrics.set_lags(runs.into_iter().filter_map(|(t, p, o)| {
+        cached_high_watermark(consumer, t, p).map(|high| (t, p, (high - o - 1).max(0)))
+    }));
+}
+
 /// Converts and transforms one batch; records failing either go through `errors.*`.
 /// Returns the records for `put` and, for each, its index in `msgs`.
 fn prepare(
@@ -243,7 +272,10 @@ fn prepare(
     if stages.chain.is_empty() {
         return Ok((converted, converted_idx));
     }
-    let outcomes = stages.chain.apply(converted).map_err(|e| e.to_string())?;
+    let apply_started = Instant::now();
+    let applied = stages.chain.apply(converted);
+    stages.metrics.apply_calls.record(apply_started.elapsed());
+    let outcomes = applied.map_err(|e| e.to_string())?;
     let mut kept = Vec::with_capacity(outcomes.len());
     let mut kept_idx = Vec::with_capacity(outcomes.len());
     for (o, i) in outcomes.into_iter().zip(converted_idx) {
@@ -308,14 +340,25 @@ fn finish(
 }
 
 /// `put`s one batch, retrying it on `Retriable`.
-fn put(shared: &SinkShared, batch: Vec<ConnectRecord>, control: &TaskControl) -> PutReport {
+fn put(
+    shared: &SinkShared,
+    batch: Vec<ConnectRecord>,
+    control: &TaskControl,
+    metrics: &TaskMetrics,
+) -> PutReport {
     let count = batch.len();
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
     // On a retriable failure the task hands the same batch back in `records` (Kafka Connect
     // also redelivers the same batch), so no copy of every batch is kept just in case.
     let mut records = batch;
     loop {
-        let result = shared.task.lock().put(&mut records);
+        let result = {
+            let mut task = shared.task.lock();
+            let started = Instant::now();
+            let result = task.put(&mut records);
+            metrics.sink_put(count, started.elapsed());
+            result
+        };
         match result {
             Ok(failures) => return PutReport::Put(failures),
             Err(TaskError::Retriable(m)) => {

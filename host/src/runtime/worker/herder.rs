@@ -77,6 +77,9 @@ impl Herder for Worker {
     fn is_ready(&self) -> bool {
         self.ready()
     }
+    fn metrics(&self) -> Option<Arc<crate::metrics::Metrics>> {
+        Some(self.metrics.clone())
+    }
     fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
         self.offsets_of(name)
     }

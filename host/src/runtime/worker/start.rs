@@ -32,7 +32,27 @@ pub enum StartError {
 }
 impl Worker {
     /// Validates and starts a connector: one thread per task config. Returns its name.
+    ///
+    /// Counted in the worker's connector startup metrics unless the config was refused
+    /// (invalid, or the name is taken): Kafka Connect validates before it starts anything.
     pub fn start_connector(&self, raw: Config) -> Result<String, StartError> {
+        let result = self.start_connector_counted(raw);
+        let w = &self.metrics.worker;
+        match &result {
+            Err(StartError::Invalid(_) | StartError::AlreadyExists(_)) => {}
+            Ok(_) => {
+                w.connector_startup_attempts.inc();
+                w.connector_startup_success.inc();
+            }
+            Err(_) => {
+                w.connector_startup_attempts.inc();
+                w.connector_startup_failure.inc();
+            }
+        }
+        result
+    }
+
+    fn start_connector_counted(&self, raw: Config) -> Result<String, StartError> {
         // `${provider:…}` placeholders are resolved for the plugin only; `raw` stays as stored.
         let resolved = self
             .resolve_placeholders(&raw)
@@ -95,6 +115,8 @@ impl Worker {
             let connector_config = plan.raw.clone();
             let flush_interval = self.config.offset_flush_interval;
             let pipeline = pipeline.clone();
+            let metrics = self.metrics.clone();
+            let task_metrics = self.metrics.register_task(&name, id.task, kind);
             let spawned = match kind {
                 PluginKind::Source => {
                     let store = self.store.clone();
@@ -104,24 +126,27 @@ impl Worker {
                         id.task,
                         plan.restart.clone(),
                         move |control, mark_running| {
-                            let committed = store.positions(&id.connector);
-                            let task = plugin.open_source(&id, &task_config, committed).map_err(
-                                |error| TaskFailure::Open {
-                                    kind: PluginKind::Source,
-                                    error,
-                                },
-                            )?;
-                            let setup = SourceTaskSetup {
-                                id: id.clone(),
-                                connector_config: connector_config.clone(),
-                                converters: converters.clone(),
-                                kafka: kafka.clone(),
-                                store: store.clone(),
-                                flush_interval,
-                                shutdown_timeout,
-                                pipeline: pipeline.clone(),
-                            };
-                            source_task::run(setup, task, control, mark_running)
+                            metrics.task_startup(mark_running, |mark_running| {
+                                let committed = store.positions(&id.connector);
+                                let task = plugin
+                                    .open_source(&id, &task_config, committed)
+                                    .map_err(|error| TaskFailure::Open {
+                                        kind: PluginKind::Source,
+                                        error,
+                                    })?;
+                                let setup = SourceTaskSetup {
+                                    id: id.clone(),
+                                    connector_config: connector_config.clone(),
+                                    converters: converters.clone(),
+                                    kafka: kafka.clone(),
+                                    store: store.clone(),
+                                    flush_interval,
+                                    shutdown_timeout,
+                                    pipeline: pipeline.clone(),
+                                    metrics: task_metrics.clone(),
+                                };
+                                source_task::run(setup, task, control, mark_running)
+                            })
                         },
                     )
                 }
@@ -131,23 +156,27 @@ impl Worker {
                         id.task,
                         plan.restart.clone(),
                         move |control, mark_running| {
-                            let task = plugin.open_sink(&id, &task_config).map_err(|error| {
-                                TaskFailure::Open {
-                                    kind: PluginKind::Sink,
-                                    error,
-                                }
-                            })?;
-                            let setup = SinkTaskSetup {
-                                id: id.clone(),
-                                connector_config: connector_config.clone(),
-                                topics: topics.clone(),
-                                topics_regex: topics_regex.clone(),
-                                converters: converters.clone(),
-                                kafka: kafka.clone(),
-                                flush_interval,
-                                pipeline: pipeline.clone(),
-                            };
-                            sink_task::run(setup, task, control, mark_running)
+                            metrics.task_startup(mark_running, |mark_running| {
+                                let task =
+                                    plugin.open_sink(&id, &task_config).map_err(|error| {
+                                        TaskFailure::Open {
+                                            kind: PluginKind::Sink,
+                                            error,
+                                        }
+                                    })?;
+                                let setup = SinkTaskSetup {
+                                    id: id.clone(),
+                                    connector_config: connector_config.clone(),
+                                    topics: topics.clone(),
+                                    topics_regex: topics_regex.clone(),
+                                    converters: converters.clone(),
+                                    kafka: kafka.clone(),
+                                    flush_interval,
+                                    pipeline: pipeline.clone(),
+                                    metrics: task_metrics.clone(),
+                                };
+                                sink_task::run(setup, task, control, mark_running)
+                            })
                         },
                     )
                 }
