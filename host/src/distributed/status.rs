@@ -33,6 +33,12 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// Writes this worker's states and reads everyone's.
 pub struct StatusPublisher {
     log: TopicLog,
+    diff: StatusDiff,
+}
+
+/// What to write: the local states compared with what this worker wrote before (kept apart
+/// from the topic so it is testable without a broker).
+struct StatusDiff {
     worker_id: String,
     view: SharedView,
     local: Arc<dyn Herder>,
@@ -42,15 +48,19 @@ pub struct StatusPublisher {
     ours: BTreeMap<String, BTreeSet<u32>>,
 }
 
+type Records = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 impl StatusPublisher {
     pub fn new(log: TopicLog, worker_id: String, view: SharedView, local: Arc<dyn Herder>) -> Self {
         StatusPublisher {
             log,
-            worker_id,
-            view,
-            local,
-            written: BTreeMap::new(),
-            ours: BTreeMap::new(),
+            diff: StatusDiff {
+                worker_id,
+                view,
+                local,
+                written: BTreeMap::new(),
+                ours: BTreeMap::new(),
+            },
         }
     }
 
@@ -65,14 +75,14 @@ impl StatusPublisher {
     }
 
     fn round(&mut self, stop: &AtomicBool) {
-        let view = self.view.clone();
+        let view = self.diff.view.clone();
         if let Err(e) = self
             .log
             .read_to_end(Duration::from_secs(10), stop, |r| apply_status(&view, &r))
         {
             tracing::warn!("reading the status topic: {e}");
         }
-        let records = self.changes();
+        let records = self.diff.changes();
         if records.is_empty() {
             return;
         }
@@ -82,15 +92,18 @@ impl StatusPublisher {
                 tracing::warn!("writing the status topic (retried next round): {e}");
                 // Forget what was not written, so the next round writes it again.
                 for (key, _) in &records {
-                    self.written
+                    self.diff
+                        .written
                         .remove(&String::from_utf8_lossy(key).into_owned());
                 }
             }
         }
     }
+}
 
+impl StatusDiff {
     /// The records for what changed since the last round.
-    fn changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    fn changes(&mut self) -> Records {
         let generation = self.view.read().generation;
         let mut out = Vec::new();
         let running: Vec<String> = self.local.connectors();
@@ -144,12 +157,7 @@ impl StatusPublisher {
         out
     }
 
-    fn put_all(
-        &mut self,
-        out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
-        status: &ConnectorStatus,
-        generation: i32,
-    ) {
+    fn put_all(&mut self, out: &mut Records, status: &ConnectorStatus, generation: i32) {
         self.put(
             out,
             StatusKey::Connector(status.name.clone()),
@@ -174,7 +182,7 @@ impl StatusPublisher {
     /// Queues a status record unless it is what this worker last wrote for the key.
     fn put(
         &mut self,
-        out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        out: &mut Records,
         key: StatusKey,
         state: &str,
         trace: Option<String>,
@@ -196,7 +204,7 @@ impl StatusPublisher {
         self.written.insert(key_text, now);
     }
 
-    fn tombstone(&mut self, out: &mut Vec<(Vec<u8>, Option<Vec<u8>>)>, key: StatusKey) {
+    fn tombstone(&mut self, out: &mut Records, key: StatusKey) {
         let key_text = key.encode();
         self.written.remove(&key_text);
         out.push((key_text.into_bytes(), None));
@@ -213,5 +221,141 @@ impl StatusPublisher {
             StatusKey::Other(_) => None,
         };
         current.is_none_or(|s| s.worker_id == self.worker_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::herder::{State, TaskStatus};
+    use crate::spec::{Config, PluginKind};
+    use parking_lot::Mutex;
+
+    /// A local runtime that runs exactly the statuses it is given.
+    #[derive(Default)]
+    struct Local(Mutex<Vec<ConnectorStatus>>);
+
+    impl Herder for Local {
+        fn worker_id(&self) -> String {
+            "w1:8083".into()
+        }
+        fn kafka_cluster_id(&self) -> Option<String> {
+            None
+        }
+        fn connectors(&self) -> Vec<String> {
+            self.0.lock().iter().map(|s| s.name.clone()).collect()
+        }
+        fn connector_status(&self, name: &str) -> Option<ConnectorStatus> {
+            self.0.lock().iter().find(|s| s.name == name).cloned()
+        }
+        fn connector_config(&self, _: &str) -> Option<Config> {
+            None
+        }
+    }
+
+    fn status(name: &str, task: State, trace: Option<&str>) -> ConnectorStatus {
+        ConnectorStatus {
+            name: name.into(),
+            state: State::Running,
+            trace: None,
+            tasks: vec![TaskStatus {
+                id: 0,
+                state: task,
+                trace: trace.map(str::to_string),
+                worker_id: None,
+            }],
+            kind: PluginKind::Source,
+            worker_id: None,
+        }
+    }
+
+    fn text(records: &Records) -> Vec<(String, Option<String>)> {
+        records
+            .iter()
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into_owned(),
+                    v.as_ref().map(|v| String::from_utf8_lossy(v).into_owned()),
+                )
+            })
+            .collect()
+    }
+
+    fn record(state: &str, trace: Option<&str>) -> Option<String> {
+        let status = Status {
+            state: state.into(),
+            trace: trace.map(str::to_string),
+            worker_id: "w1:8083".into(),
+            generation: 7,
+        };
+        Some(String::from_utf8(status.encode()).expect("utf8"))
+    }
+
+    /// Changes only, in Kafka Connect's format; UNASSIGNED when a connector stops running
+    /// here unless another worker already claimed it; tombstones once it is deleted.
+    #[test]
+    fn writes_changes_leaves_politely_and_tombstones_deleted_connectors() {
+        let local = Arc::new(Local::default());
+        let view = SharedView::default();
+        view.write().generation = 7;
+        for name in ["a", "b"] {
+            view.write()
+                .snapshot
+                .connectors
+                .insert(name.into(), Vec::new());
+        }
+        let mut diff = StatusDiff {
+            worker_id: "w1:8083".into(),
+            view: view.clone(),
+            local: local.clone(),
+            written: BTreeMap::new(),
+            ours: BTreeMap::new(),
+        };
+        *local.0.lock() = vec![status("a", State::Running, None)];
+        assert_eq!(
+            text(&diff.changes()),
+            vec![
+                ("status-connector-a".into(), record("RUNNING", None)),
+                ("status-task-a-0".into(), record("RUNNING", None)),
+            ]
+        );
+        assert!(diff.changes().is_empty(), "nothing changed");
+        *local.0.lock() = vec![status("a", State::Failed, Some("boom"))];
+        assert_eq!(
+            text(&diff.changes()),
+            vec![("status-task-a-0".into(), record("FAILED", Some("boom")))]
+        );
+
+        // "a" moved: the topic already names w2 for the connector, not yet for the task.
+        view.write().connector_status.insert(
+            "a".into(),
+            Status {
+                state: "RUNNING".into(),
+                trace: None,
+                worker_id: "w2:8083".into(),
+                generation: 8,
+            },
+        );
+        *local.0.lock() = vec![status("b", State::Running, None)];
+        assert_eq!(
+            text(&diff.changes()),
+            vec![
+                ("status-connector-b".into(), record("RUNNING", None)),
+                ("status-task-b-0".into(), record("RUNNING", None)),
+                ("status-task-a-0".into(), record("UNASSIGNED", None)),
+            ]
+        );
+
+        // "b" deleted: tombstones.
+        view.write().snapshot.connectors.remove("b");
+        local.0.lock().clear();
+        assert_eq!(
+            text(&diff.changes()),
+            vec![
+                ("status-connector-b".into(), None),
+                ("status-task-b-0".into(), None),
+            ]
+        );
+        assert!(diff.changes().is_empty());
     }
 }
