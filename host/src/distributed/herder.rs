@@ -366,6 +366,11 @@ impl Herder for DistributedHerder {
         self.view.read().ready
     }
 
+    /// This worker's own tasks' metrics, as each Kafka Connect worker exports its own MBeans.
+    fn metrics(&self) -> Option<Arc<crate::metrics::Metrics>> {
+        self.local.metrics()
+    }
+
     fn connector_offsets(&self, name: &str) -> Result<Vec<ConnectorOffset>, HerderError> {
         let config = self.stored_config(name)?;
         self.local.offsets_with(name, &config)
