@@ -26,6 +26,7 @@ mod metrics;
 mod plugin_failures;
 mod polyglot;
 mod postgres_cdc;
+mod prometheus;
 mod quickstart;
 mod rest_admin;
 mod rest_api;

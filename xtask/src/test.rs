@@ -143,7 +143,8 @@ pub fn ensure_reference_connect() -> Result<()> {
 }
 
 /// Debian's Chromium and its WebDriver server, for the dashboard test (`tests/integration/
-/// dashboard.rs` drives `/ui` in headless Chromium). Installed with apt unless both are on
+/// dashboard.rs` drives `/ui` in headless Chromium), and Debian's Prometheus server, which
+/// scrapes a worker in `tests/integration/prometheus.rs`. Installed with apt unless all are on
 /// PATH already.
 pub fn ensure_chromium() -> Result<()> {
     let present = |bin: &str| {
@@ -152,10 +153,10 @@ pub fn ensure_chromium() -> Result<()> {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if present("chromium") && present("chromedriver") {
+    if present("chromium") && present("chromedriver") && present("prometheus") {
         return Ok(());
     }
-    eprintln!("xtask: installing chromium and chromium-driver (apt) for the dashboard test");
+    eprintln!("xtask: installing chromium, chromium-driver and prometheus (apt) for the dashboard and metrics tests");
     let install = || {
         run(Command::new("apt-get")
             .args([
@@ -164,6 +165,7 @@ pub fn ensure_chromium() -> Result<()> {
                 "--no-install-recommends",
                 "chromium",
                 "chromium-driver",
+                "prometheus",
             ])
             .env("DEBIAN_FRONTEND", "noninteractive"))
     };
