@@ -8,7 +8,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
-use crate::cmd::{cargo, root, run, target_dir};
+use crate::cmd::{cargo, output, root, run, target_dir};
 use crate::test::ensure_wasm_target;
 
 const TARGET: &str = "wasm32-wasip2";
@@ -63,46 +63,53 @@ pub fn build_all() -> Result<PathBuf> {
     Ok(plugin_path)
 }
 
-/// Package names of the plugin crates: every directory under `plugins/` with a Cargo.toml
-/// building a `cdylib`.
+/// Package names of the plugin crates: the members of the `plugins/` workspace with a
+/// `cdylib` library target, as `cargo metadata` reports them. Shared library crates (e.g.
+/// `sql-wire`) are linked into plugins and are not plugins themselves.
 fn plugin_crates(plugins: &Path) -> Result<Vec<String>> {
+    let json = output(
+        cargo()
+            .args([
+                "metadata",
+                "--no-deps",
+                "--offline",
+                "--format-version",
+                "1",
+            ])
+            .arg("--manifest-path")
+            .arg(plugins.join("Cargo.toml")),
+    )
+    .with_context(|| format!("cargo metadata failed for {}", plugins.display()))?;
+    cdylib_packages(&json)
+}
+
+/// The names of the packages in `cargo metadata` output that have a `cdylib` target, sorted.
+fn cdylib_packages(metadata: &str) -> Result<Vec<String>> {
+    let metadata: serde_json::Value =
+        serde_json::from_str(metadata).context("cargo metadata printed no JSON")?;
+    let packages = metadata["packages"]
+        .as_array()
+        .context("cargo metadata: no `packages` array")?;
     let mut names = Vec::new();
-    for entry in
-        std::fs::read_dir(plugins).with_context(|| format!("reading {}", plugins.display()))?
-    {
-        let manifest = entry?.path().join("Cargo.toml");
-        if !manifest.is_file() {
-            continue;
+    for package in packages {
+        let name = package["name"]
+            .as_str()
+            .context("cargo metadata: a package without a name")?;
+        let targets = package["targets"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let cdylib = targets.iter().any(|t| {
+            t["crate_types"]
+                .as_array()
+                .is_some_and(|types| types.iter().any(|ty| ty == "cdylib"))
+        });
+        if cdylib {
+            names.push(name.to_string());
         }
-        let text = std::fs::read_to_string(&manifest)
-            .with_context(|| format!("reading {}", manifest.display()))?;
-        // Shared library crates (e.g. `sql-wire`) are linked into plugins, not plugins.
-        if !text.contains("cdylib") {
-            continue;
-        }
-        names.push(
-            package_name(&text)
-                .with_context(|| format!("no [package] name in {}", manifest.display()))?,
-        );
     }
     names.sort();
     Ok(names)
-}
-
-/// The `name` of the `[package]` table (a line-based read; plugin manifests are simple).
-fn package_name(manifest: &str) -> Option<String> {
-    let mut in_package = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-        } else if in_package {
-            if let Some(rest) = line.strip_prefix("name") {
-                let value = rest.trim_start().strip_prefix('=')?.trim();
-                return Some(value.trim_matches('"').to_string());
-            }
-        }
-    }
-    None
 }
 
 /// Fails unless the file is a component (not a core module).
@@ -124,10 +131,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_package_name_only() {
-        let manifest =
-            "[package]\nname = \"file-source\"\nversion = \"0.1.0\"\n\n[lib]\nname = \"x\"\n";
-        assert_eq!(package_name(manifest).as_deref(), Some("file-source"));
-        assert_eq!(package_name("[lib]\nname = \"x\"\n"), None);
+    fn keeps_the_packages_with_a_cdylib_target() {
+        // Trimmed `cargo metadata --no-deps --format-version 1` output: a plugin, a shared
+        // library whose description mentions cdylib, and a plugin that is also an rlib.
+        let metadata = r#"{"packages":[
+            {"name":"file-source","targets":[{"kind":["cdylib"],"crate_types":["cdylib"],"name":"file_source"}]},
+            {"name":"sql-wire","description":"not a cdylib","targets":[{"kind":["lib"],"crate_types":["lib"],"name":"sql_wire"},{"kind":["test"],"crate_types":["bin"],"name":"live"}]},
+            {"name":"jdbc-sink","targets":[{"kind":["cdylib","rlib"],"crate_types":["cdylib","rlib"],"name":"jdbc_sink"}]}
+        ]}"#;
+        assert_eq!(
+            cdylib_packages(metadata).expect("parses"),
+            ["file-source", "jdbc-sink"]
+        );
+        assert!(cdylib_packages("{}").is_err());
     }
 }

@@ -1,11 +1,14 @@
-//! What the JDBC-style source and sink plugins share: a database handle over `sql-wire`
-//! ([`db::Db`]: PostgreSQL or MySQL/MariaDB chosen by the `jdbc:` URL), table names as
-//! Confluent writes them, and the text ↔ Connect conversions of times and decimals.
+//! What the JDBC-style source and sink plugins share: the connection keys and opening the
+//! connection ([`connection::Connection`]), a database handle over `sql-wire` ([`db::Db`]:
+//! PostgreSQL or MySQL/MariaDB chosen by the `jdbc:` URL), table names as Confluent writes
+//! them, and the text ↔ Connect conversions of times and decimals.
 
+pub mod connection;
 pub mod db;
 pub mod decimal;
 pub mod time;
 
+pub use connection::{join_problems, Connection};
 pub use db::{ColumnMeta, Db, DbType, Rows, TableId};
 pub use sql_wire::{Dialect, Error as DbError};
 pub use time::TzOffset;

@@ -52,8 +52,12 @@ impl Sink for JdbcSink {
     }
 
     fn open(config: Config) -> Result<Self, TaskError> {
-        let s = settings::parse(&config).map_err(|p| TaskError::fatal(settings::join(&p)))?;
-        let db = connect(&s).map_err(|e| TaskError::fatal(connect_error(&s, &e)))?;
+        let s = settings::parse(&config)
+            .map_err(|p| TaskError::fatal(jdbc_common::join_problems(&p)))?;
+        let db = s
+            .conn
+            .connect()
+            .map_err(|e| TaskError::fatal(s.conn.connect_error(&e)))?;
         Ok(JdbcSink {
             s,
             db: Some(db),
@@ -98,18 +102,6 @@ impl Sink for JdbcSink {
     }
 }
 
-fn connect(s: &Settings) -> Result<Db, DbError> {
-    Db::connect(&s.url, s.user.as_deref(), s.password.as_deref(), s.tz)
-}
-
-fn connect_error(s: &Settings, e: &DbError) -> String {
-    format!(
-        "cannot open the database connection ({}, user `{}`): {e}",
-        jdbc_common::redact_url(&s.url),
-        s.user.as_deref().unwrap_or("from the URL")
-    )
-}
-
 fn conn_or_fatal(e: DbError, what: impl FnOnce() -> String) -> WriteError {
     if e.is_transient() {
         WriteError::Connection(e)
@@ -130,10 +122,10 @@ impl JdbcSink {
     fn try_put(&mut self, records: &[Record]) -> Result<Vec<RecordFailure>, WriteError> {
         if self.db.as_ref().is_none_or(Db::is_broken) {
             self.db = None;
-            let db = match connect(&self.s) {
+            let db = match self.s.conn.connect() {
                 Ok(db) => db,
                 Err(e) if e.is_transient() => return Err(WriteError::Connection(e)),
-                Err(e) => return Err(WriteError::Fatal(connect_error(&self.s, &e))),
+                Err(e) => return Err(WriteError::Fatal(self.s.conn.connect_error(&e))),
             };
             self.db = Some(db);
         }

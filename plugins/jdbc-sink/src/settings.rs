@@ -1,11 +1,7 @@
 //! The sink's config keys (Confluent's names and defaults), checked in one pass.
 
-use jdbc_common::TzOffset;
-use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance, PluginSpec};
-
-pub const CONNECTION_URL: &str = "connection.url";
-pub const CONNECTION_USER: &str = "connection.user";
-pub const CONNECTION_PASSWORD: &str = "connection.password";
+use jdbc_common::connection::{self, Connection};
+use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, PluginSpec};
 pub const INSERT_MODE: &str = "insert.mode";
 pub const PK_MODE: &str = "pk.mode";
 pub const PK_FIELDS: &str = "pk.fields";
@@ -17,7 +13,6 @@ pub const BATCH_SIZE: &str = "batch.size";
 pub const FIELDS_WHITELIST: &str = "fields.whitelist";
 pub const MAX_RETRIES: &str = "max.retries";
 pub const RETRY_BACKOFF: &str = "retry.backoff.ms";
-pub const DB_TIMEZONE: &str = "db.timezone";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InsertMode {
@@ -36,9 +31,7 @@ pub enum PkMode {
 
 #[derive(Clone)]
 pub struct Settings {
-    pub url: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
+    pub conn: Connection,
     pub insert_mode: InsertMode,
     pub pk_mode: PkMode,
     pub pk_fields: Vec<String>,
@@ -50,19 +43,14 @@ pub struct Settings {
     pub fields_whitelist: Vec<String>,
     pub max_retries: u32,
     pub retry_backoff_ms: u64,
-    pub tz: TzOffset,
 }
 
 pub fn spec() -> PluginSpec {
-    PluginSpec::new("io.confluent.connect.jdbc.JdbcSinkConnector", env!("CARGO_PKG_VERSION"))
+    let spec = PluginSpec::new("io.confluent.connect.jdbc.JdbcSinkConnector", env!("CARGO_PKG_VERSION"))
         .alias("JdbcSinkConnector")
         .alias("jdbc-sink")
-        .description("Writes records into PostgreSQL or MySQL/MariaDB tables (Confluent's JDBC sink: insert, upsert, update, deletes from tombstones, auto.create/auto.evolve). One transaction per batch; a record a constraint rejects goes to the DLQ. Needs wasm.network.allow for the database's host:port.")
-        .config(ConfigDef::string(CONNECTION_URL).required().importance(Importance::High)
-            .doc("JDBC URL: jdbc:postgresql://host:port/db, jdbc:mariadb://… or jdbc:mysql://…"))
-        .config(ConfigDef::string(CONNECTION_USER).importance(Importance::High).doc("Database user."))
-        .config(ConfigDef::password(CONNECTION_PASSWORD).importance(Importance::High)
-            .doc("Database password; use a config provider. Never logged or shown."))
+        .description("Writes records into PostgreSQL or MySQL/MariaDB tables (Confluent's JDBC sink: insert, upsert, update, deletes from tombstones, auto.create/auto.evolve). One transaction per batch; a record a constraint rejects goes to the DLQ. Needs wasm.network.allow for the database's host:port.");
+    connection::define(spec)
         .config(ConfigDef::string(INSERT_MODE).default("insert").recommended(["insert", "upsert", "update"])
             .doc("insert: INSERT; upsert: insert or update by primary key (idempotent); update: UPDATE by primary key."))
         .config(ConfigDef::string(PK_MODE).default("none").recommended(["none", "kafka", "record_key", "record_value"])
@@ -76,30 +64,17 @@ pub fn spec() -> PluginSpec {
         .config(ConfigDef::list(FIELDS_WHITELIST).default("").doc("Value fields to write (empty: all)."))
         .config(ConfigDef::int(MAX_RETRIES).default(10).doc("Retries of a batch after a connection error."))
         .config(ConfigDef::int(RETRY_BACKOFF).default(3000).doc("Wait between retries (ms)."))
-        .config(ConfigDef::string(DB_TIMEZONE).default("UTC").doc("Zone for Timestamp values written into columns without one: UTC or a fixed offset."))
 }
 
 pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
     let mut problems = Vec::new();
+    let conn = Connection::parse(config, &mut problems);
     let mut problem = |key: &str, message: String| {
         problems.push(ConfigProblem {
             key: key.into(),
             message,
         })
     };
-    let url = config
-        .optional_str(CONNECTION_URL)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if url.is_empty() {
-        problem(
-            CONNECTION_URL,
-            "missing required key: the database's JDBC URL".into(),
-        );
-    } else if let Err(e) = jdbc_common::db_url_check(&url) {
-        problem(CONNECTION_URL, e);
-    }
     let insert_mode = match config
         .optional_str(INSERT_MODE)
         .map(str::trim)
@@ -182,31 +157,11 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
     let batch_size = int(BATCH_SIZE, 3000, 1, &mut problem) as usize;
     let max_retries = int(MAX_RETRIES, 10, 0, &mut problem) as u32;
     let retry_backoff_ms = int(RETRY_BACKOFF, 3000, 0, &mut problem) as u64;
-    let tz_text = config.optional_str(DB_TIMEZONE).unwrap_or("UTC");
-    let tz = TzOffset::parse(tz_text).unwrap_or_else(|| {
-        problem(
-            DB_TIMEZONE,
-            format!("`{tz_text}` is not supported; use UTC or a fixed offset such as +02:00"),
-        );
-        TzOffset(0)
-    });
     if !problems.is_empty() {
         return Err(problems);
     }
-    let non_empty = |k: &str| {
-        config
-            .optional_str(k)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
     Ok(Settings {
-        url,
-        user: non_empty(CONNECTION_USER),
-        password: config
-            .optional_str(CONNECTION_PASSWORD)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        conn,
         insert_mode,
         pk_mode,
         pk_fields,
@@ -226,21 +181,13 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
         fields_whitelist: config.list(FIELDS_WHITELIST).unwrap_or_default(),
         max_retries,
         retry_backoff_ms,
-        tz,
     })
-}
-
-pub fn join(problems: &[ConfigProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("config `{}`: {}", p.key, p.message))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jdbc_common::connection::CONNECTION_URL;
 
     #[test]
     fn checks_combinations() {

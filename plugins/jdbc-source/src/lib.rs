@@ -30,21 +30,9 @@ pub struct JdbcSource {
     buffer: VecDeque<SourceRecord>,
 }
 
-fn connect(s: &Settings) -> Result<Db, jdbc_common::DbError> {
-    Db::connect(&s.url, s.user.as_deref(), s.password.as_deref(), s.tz)
-}
-
-fn connect_error(s: &Settings, e: &jdbc_common::DbError) -> String {
-    format!(
-        "cannot open the database connection ({}, user `{}`): {e}",
-        jdbc_common::redact_url(&s.url),
-        s.user.as_deref().unwrap_or("from the URL")
-    )
-}
-
 /// The tables `s` selects, in name order; a listed table that does not exist is an error.
 fn select_tables(db: &mut Db, s: &Settings) -> Result<Vec<TableId>, String> {
-    let all = db.list_tables().map_err(|e| connect_error(s, &e))?;
+    let all = db.list_tables().map_err(|e| s.conn.connect_error(&e))?;
     if let Some(assigned) = &s.tables {
         return assigned
             .iter()
@@ -89,11 +77,11 @@ impl Source for JdbcSource {
     }
 
     fn task_configs(config: &Config, max_tasks: u32) -> Result<Vec<Config>, String> {
-        let s = settings::parse(config).map_err(|p| settings::join(&p))?;
+        let s = settings::parse(config).map_err(|p| jdbc_common::join_problems(&p))?;
         if s.query.is_some() {
             return Ok(vec![config.clone()]);
         }
-        let mut db = connect(&s).map_err(|e| connect_error(&s, &e))?;
+        let mut db = s.conn.connect().map_err(|e| s.conn.connect_error(&e))?;
         let tables = select_tables(&mut db, &s)?;
         db.close();
         if tables.is_empty() {
@@ -121,8 +109,12 @@ impl Source for JdbcSource {
     }
 
     fn open(config: Config, committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
-        let s = settings::parse(&config).map_err(|p| TaskError::fatal(settings::join(&p)))?;
-        let mut db = connect(&s).map_err(|e| TaskError::fatal(connect_error(&s, &e)))?;
+        let s = settings::parse(&config)
+            .map_err(|p| TaskError::fatal(jdbc_common::join_problems(&p)))?;
+        let mut db = s
+            .conn
+            .connect()
+            .map_err(|e| TaskError::fatal(s.conn.connect_error(&e)))?;
         let targets: Vec<Target> = match &s.query {
             Some(q) => vec![Target::Query(q.clone())],
             None => select_tables(&mut db, &s)
@@ -184,8 +176,8 @@ impl JdbcSource {
         };
         if self.db.as_ref().is_none_or(Db::is_broken) {
             self.db = None;
-            let db = connect(&self.settings).map_err(|e| {
-                let m = connect_error(&self.settings, &e);
+            let db = self.settings.conn.connect().map_err(|e| {
+                let m = self.settings.conn.connect_error(&e);
                 if e.is_transient() {
                     TaskError::retriable(m)
                 } else {

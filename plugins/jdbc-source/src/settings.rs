@@ -1,12 +1,9 @@
 //! The connector's config keys (Confluent's names and defaults) and their one checking pass:
 //! every problem is reported at once, naming the key, the value and what is accepted.
 
-use jdbc_common::TzOffset;
+use jdbc_common::connection::{self, Connection};
 use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance, PluginSpec};
 
-pub const CONNECTION_URL: &str = "connection.url";
-pub const CONNECTION_USER: &str = "connection.user";
-pub const CONNECTION_PASSWORD: &str = "connection.password";
 pub const MODE: &str = "mode";
 pub const INCREMENTING_COLUMN: &str = "incrementing.column.name";
 pub const TIMESTAMP_COLUMNS: &str = "timestamp.column.name";
@@ -19,7 +16,6 @@ pub const QUERY: &str = "query";
 pub const TOPIC_PREFIX: &str = "topic.prefix";
 pub const POLL_INTERVAL: &str = "poll.interval.ms";
 pub const BATCH_MAX_ROWS: &str = "batch.max.rows";
-pub const DB_TIMEZONE: &str = "db.timezone";
 pub const VALIDATE_NON_NULL: &str = "validate.non.null";
 pub const NUMERIC_MAPPING: &str = "numeric.mapping";
 /// Task configs only: the tables (fully qualified names) this task reads.
@@ -53,9 +49,7 @@ pub enum NumericMapping {
 /// A checked connector/task config.
 #[derive(Clone)]
 pub struct Settings {
-    pub url: String,
-    pub user: Option<String>,
-    pub password: Option<String>,
+    pub conn: Connection,
     pub mode: Mode,
     pub incrementing_column: Option<String>,
     pub timestamp_columns: Vec<String>,
@@ -66,7 +60,6 @@ pub struct Settings {
     pub topic_prefix: String,
     pub poll_interval_ms: u64,
     pub batch_max_rows: usize,
-    pub tz: TzOffset,
     pub validate_non_null: bool,
     pub numeric_mapping: NumericMapping,
     /// Set in task configs.
@@ -74,18 +67,12 @@ pub struct Settings {
 }
 
 pub fn spec() -> PluginSpec {
-    let conn = "Database";
     let mode = "Mode";
-    let conn_def = |d: ConfigDef| d.group(conn);
-    PluginSpec::new("io.confluent.connect.jdbc.JdbcSourceConnector", env!("CARGO_PKG_VERSION"))
+    let spec = PluginSpec::new("io.confluent.connect.jdbc.JdbcSourceConnector", env!("CARGO_PKG_VERSION"))
         .alias("JdbcSourceConnector")
         .alias("jdbc-source")
-        .description("Reads tables or a query from PostgreSQL or MySQL/MariaDB into Kafka (Confluent's JDBC source: bulk, incrementing, timestamp and timestamp+incrementing modes). Needs wasm.network.allow for the database's host:port.")
-        .config(conn_def(ConfigDef::string(CONNECTION_URL).required().importance(Importance::High)
-            .doc("JDBC URL: jdbc:postgresql://host:port/db, jdbc:mariadb://host:port/db or jdbc:mysql://host:port/db (user/password may also be URL properties).")))
-        .config(conn_def(ConfigDef::string(CONNECTION_USER).importance(Importance::High).doc("Database user.")))
-        .config(conn_def(ConfigDef::password(CONNECTION_PASSWORD).importance(Importance::High)
-            .doc("Database password; use a config provider (${file:…} / ${env:…}). Never logged or shown.")))
+        .description("Reads tables or a query from PostgreSQL or MySQL/MariaDB into Kafka (Confluent's JDBC source: bulk, incrementing, timestamp and timestamp+incrementing modes). Needs wasm.network.allow for the database's host:port.");
+    connection::define(spec)
         .config(ConfigDef::string(MODE).required().group(mode).importance(Importance::High)
             .recommended(["bulk", "incrementing", "timestamp", "timestamp+incrementing"])
             .doc("bulk: the whole table each poll; incrementing: rows with a larger id; timestamp: rows with a newer timestamp; timestamp+incrementing: both (catches updates, no duplicates)."))
@@ -104,8 +91,6 @@ pub fn spec() -> PluginSpec {
             .doc("Topic = prefix + table name (the prefix alone in query mode)."))
         .config(ConfigDef::int(POLL_INTERVAL).default(5000).doc("How often each table is queried for new rows (ms)."))
         .config(ConfigDef::int(BATCH_MAX_ROWS).default(100).doc("Rows per query in the incrementing modes, and per batch handed to Kafka."))
-        .config(ConfigDef::string(DB_TIMEZONE).default("UTC")
-            .doc("Zone of date/time values without one: UTC or a fixed offset such as +02:00 (named zones are not supported yet)."))
         .config(ConfigDef::boolean(VALIDATE_NON_NULL).default(true).doc("Fail if an incrementing or timestamp column is nullable."))
         .config(ConfigDef::string(NUMERIC_MAPPING).default("none")
             .recommended(["none", "precision_only", "best_fit", "best_fit_eager_double"])
@@ -115,25 +100,13 @@ pub fn spec() -> PluginSpec {
 /// Checks `config`; every problem at once.
 pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
     let mut problems = Vec::new();
+    let conn = Connection::parse(config, &mut problems);
     let mut problem = |key: &str, message: String| {
         problems.push(ConfigProblem {
             key: key.into(),
             message,
         })
     };
-    let url = config
-        .optional_str(CONNECTION_URL)
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    if url.is_empty() {
-        problem(
-            CONNECTION_URL,
-            "missing required key: the database's JDBC URL".into(),
-        );
-    } else if let Err(e) = jdbc_common::db_url_check(&url) {
-        problem(CONNECTION_URL, e);
-    }
     let non_empty = |k: &str| {
         config
             .optional_str(k)
@@ -216,11 +189,6 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
             "query mode writes to the topic named by topic.prefix: it must not be empty".into(),
         );
     }
-    let tz_text = config.optional_str(DB_TIMEZONE).unwrap_or("UTC");
-    let tz = TzOffset::parse(tz_text).unwrap_or_else(|| {
-        problem(DB_TIMEZONE, format!("`{tz_text}` is not supported; use UTC or a fixed offset such as +02:00 (named zones are not supported yet)"));
-        TzOffset(0)
-    });
     let validate_non_null = config
         .optional_bool(VALIDATE_NON_NULL)
         .ok()
@@ -247,12 +215,7 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
         return Err(problems);
     }
     Ok(Settings {
-        url,
-        user: non_empty(CONNECTION_USER),
-        password: config
-            .optional_str(CONNECTION_PASSWORD)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        conn,
         mode,
         incrementing_column,
         timestamp_columns,
@@ -263,7 +226,6 @@ pub fn parse(config: &Config) -> Result<Settings, Vec<ConfigProblem>> {
         topic_prefix,
         poll_interval_ms,
         batch_max_rows,
-        tz,
         validate_non_null,
         numeric_mapping,
         tables,
@@ -279,18 +241,11 @@ pub fn mode_name(m: Mode) -> &'static str {
     }
 }
 
-/// Problems as one line for a task error.
-pub fn join(problems: &[ConfigProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("config `{}`: {}", p.key, p.message))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jdbc_common::connection::{CONNECTION_URL, DB_TIMEZONE};
+    use jdbc_common::join_problems as join;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
         Config::from_pairs(pairs, &spec().config)
@@ -328,8 +283,8 @@ mod tests {
             keys,
             [
                 CONNECTION_URL,
-                INCREMENTING_COLUMN,
                 DB_TIMEZONE,
+                INCREMENTING_COLUMN,
                 NUMERIC_MAPPING
             ],
             "{}",
