@@ -79,6 +79,8 @@ impl CdcTask {
             } else {
                 Vec::new()
             },
+            // Debezium connects through pgjdbc, whose connectTimeout is 10 s.
+            connect_timeout: Some(sql_wire::PG_CONNECT_TIMEOUT),
         };
         let where_ = format!(
             "PostgreSQL at {}:{} (database {:?}, user {:?})",

@@ -10,14 +10,7 @@ use sql_wire::pg::PgConnection;
 use sql_wire::ConnectParams;
 
 fn admin() -> PgConnection {
-    PgConnection::connect(&ConnectParams {
-        host: "127.0.0.1".into(),
-        port: 5432,
-        database: "test".into(),
-        user: "postgres".into(),
-        password: None,
-        options: Vec::new(),
-    })
+    PgConnection::connect(&ConnectParams::new("127.0.0.1", 5432, "test", "postgres"))
     .expect("PostgreSQL must run on 127.0.0.1:5432 (database test, trust auth): cargo xtask test prepares it")
 }
 

@@ -20,6 +20,14 @@ mod url;
 pub use url::{redact, Dialect, JdbcUrl};
 
 use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration;
+
+/// How long connecting and logging in may take unless the URL says otherwise: PostgreSQL's
+/// JDBC driver waits 10 s (`connectTimeout`, seconds), MariaDB Connector/J 30 s
+/// (`connectTimeout`, milliseconds).
+pub const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const MYSQL_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything that can go wrong talking to a database. Messages never contain a password.
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +164,10 @@ pub struct ConnectParams {
     /// Extra startup parameters (PostgreSQL: e.g. `replication=database`,
     /// `application_name=…`; ignored by MySQL).
     pub options: Vec<(String, String)>,
+    /// How long the TCP connect, and then the login, may each take (the URL's
+    /// `connectTimeout`); `None`: no limit. A server that accepts the connection and never
+    /// answers would otherwise hang the task for good.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for ConnectParams {
@@ -167,6 +179,7 @@ impl std::fmt::Debug for ConnectParams {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "[hidden]"))
             .field("options", &self.options)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -202,6 +215,27 @@ impl ConnectParams {
         if let Some(schema) = u.property("currentSchema") {
             options.push(("search_path".to_string(), schema.to_string()));
         }
+        // pgjdbc counts these in seconds, the MySQL/MariaDB drivers in milliseconds.
+        let (unit_ms, unit, default_connect) = match u.dialect {
+            Dialect::Postgres => (1000, "seconds", PG_CONNECT_TIMEOUT),
+            Dialect::MySql => (1, "milliseconds", MYSQL_CONNECT_TIMEOUT),
+        };
+        let timeout = |key: &str, default: Option<Duration>| -> Result<Option<Duration>> {
+            match u.property(key) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(0) => Ok(None),
+                    Ok(n) => Ok(Some(Duration::from_millis(n.saturating_mul(unit_ms)))),
+                    Err(_) => Err(Error::Url(format!(
+                        "invalid connection URL `{}`: {key}={v} is not a whole number of {unit} (0 = no limit)",
+                        redact(url)
+                    ))),
+                },
+            }
+        };
+        // `socketTimeout` is not supported yet (a timed-out read in the middle of a result
+        // would have to end the connection); reads after the login wait as long as they must.
+        let connect_timeout = timeout("connectTimeout", Some(default_connect))?;
         Ok(ConnectParams {
             host: u.host,
             port: u.port,
@@ -209,7 +243,22 @@ impl ConnectParams {
             user,
             password,
             options,
+            connect_timeout,
         })
+    }
+
+    /// Parameters for `host:port`, database and user, with the default PostgreSQL connect
+    /// timeout (for connectors configured by keys rather than a URL).
+    pub fn new(host: &str, port: u16, database: &str, user: &str) -> ConnectParams {
+        ConnectParams {
+            host: host.to_string(),
+            port,
+            database: database.to_string(),
+            user: user.to_string(),
+            password: None,
+            options: Vec::new(),
+            connect_timeout: Some(PG_CONNECT_TIMEOUT),
+        }
     }
 
     pub(crate) fn address(&self) -> String {
@@ -220,12 +269,95 @@ impl ConnectParams {
         }
     }
 
-    pub(crate) fn connect_tcp(&self, what: &str) -> Result<std::net::TcpStream> {
-        let stream = std::net::TcpStream::connect((self.host.as_str(), self.port))
-            .map_err(|e| Error::io(format!("cannot connect to {what} at {}", self.address()), e))?;
+    /// Opens the socket within `connect_timeout`; reads and writes then time out after
+    /// `connect_timeout` too, until [`ConnectParams::logged_in`] lifts the limit.
+    pub(crate) fn connect_tcp(&self, what: &str) -> Result<TcpStream> {
+        let context = || format!("cannot connect to {what} at {}", self.address());
+        let stream = match self.connect_timeout {
+            None => TcpStream::connect((self.host.as_str(), self.port))
+                .map_err(|e| Error::io(context(), e))?,
+            Some(limit) => {
+                let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+                    .to_socket_addrs()
+                    .map_err(|e| Error::io(context(), e))?
+                    .collect();
+                let mut last = io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "the host name resolved to no address",
+                );
+                let mut connected = None;
+                for addr in addrs {
+                    match connect_within(&addr, limit) {
+                        Ok(s) => {
+                            connected = Some(s);
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                match connected {
+                    Some(s) => s,
+                    None if last.kind() == io::ErrorKind::TimedOut => {
+                        return Err(Error::io(
+                            format!(
+                                "{} (no answer within {}; the URL's connectTimeout sets the limit)",
+                                context(),
+                                seconds(limit)
+                            ),
+                            last,
+                        ))
+                    }
+                    None => return Err(Error::io(context(), last)),
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
+        let _ = stream.set_read_timeout(self.connect_timeout);
+        let _ = stream.set_write_timeout(self.connect_timeout);
         Ok(stream)
     }
+
+    /// After the login: reads and writes wait as long as the server takes (a long statement is
+    /// not an error).
+    pub(crate) fn logged_in(&self, stream: &TcpStream) {
+        let _ = stream.set_read_timeout(None);
+        let _ = stream.set_write_timeout(None);
+    }
+
+    /// An error of the login phase, with a timeout said as such.
+    pub(crate) fn login_error(&self, what: &str, e: Error) -> Error {
+        match (&e, self.connect_timeout) {
+            (Error::Io { source, .. }, Some(limit))
+                if matches!(
+                    source.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Error::Io {
+                    context: format!(
+                        "{what} at {} accepted the connection but did not complete the login within {} (the URL's connectTimeout sets the limit)",
+                        self.address(),
+                        seconds(limit)
+                    ),
+                    source: io::Error::new(io::ErrorKind::TimedOut, "login timed out"),
+                }
+            }
+            _ => e,
+        }
+    }
+}
+
+/// `TcpStream::connect_timeout`, or a plain connect where the platform lacks it.
+fn connect_within(addr: &SocketAddr, limit: Duration) -> io::Result<TcpStream> {
+    match TcpStream::connect_timeout(addr, limit) {
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => TcpStream::connect(addr),
+        other => other,
+    }
+}
+
+/// `10 s`, `1.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 fn check_no_tls(u: &JdbcUrl) -> Result<()> {
@@ -304,5 +436,60 @@ mod tests {
             ConnectParams::from_jdbc_url("jdbc:postgresql://h/db?sslmode=prefer", None, None)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn timeouts_in_each_drivers_unit() {
+        let p = |url: &str| ConnectParams::from_jdbc_url(url, None, None);
+        let pg = p("jdbc:postgresql://h/db").unwrap();
+        assert_eq!(pg.connect_timeout, Some(PG_CONNECT_TIMEOUT));
+        let pg = p("jdbc:postgresql://h/db?connectTimeout=3").unwrap();
+        assert_eq!(pg.connect_timeout, Some(Duration::from_secs(3)));
+        let my = p("jdbc:mariadb://h/db").unwrap();
+        assert_eq!(my.connect_timeout, Some(MYSQL_CONNECT_TIMEOUT));
+        let my = p("jdbc:mysql://h/db?connectTimeout=1500").unwrap();
+        assert_eq!(my.connect_timeout, Some(Duration::from_millis(1500)));
+        let my = p("jdbc:mysql://h/db?connectTimeout=0").unwrap();
+        assert_eq!(my.connect_timeout, None);
+        let e = p("jdbc:postgresql://h/db?connectTimeout=soon&password=hunter2")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("connectTimeout=soon is not a whole number of seconds"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    /// A server that accepts the connection and never says a word: the login gives up after
+    /// `connectTimeout` with a message that says so, instead of hanging.
+    #[test]
+    fn a_silent_server_fails_the_login_after_connect_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let held = std::thread::spawn(move || {
+            // Keep both accepted sockets open (and silent) until the test is done with them.
+            let a = listener.accept();
+            let b = listener.accept();
+            std::thread::sleep(Duration::from_secs(5));
+            drop((a, b));
+        });
+        let url = format!("jdbc:postgresql://127.0.0.1:{port}/test?connectTimeout=1");
+        let e = pg::PgConnection::connect(&ConnectParams::from_jdbc_url(&url, None, None).unwrap())
+            .err()
+            .expect("a silent server cannot log us in")
+            .to_string();
+        assert!(
+            e.contains(&format!("PostgreSQL at 127.0.0.1:{port} accepted the connection but did not complete the login within 1 s")),
+            "{e}"
+        );
+        let url = format!("jdbc:mariadb://127.0.0.1:{port}/test?connectTimeout=500");
+        let e =
+            mysql::MyConnection::connect(&ConnectParams::from_jdbc_url(&url, None, None).unwrap())
+                .err()
+                .expect("a silent server cannot log us in")
+                .to_string();
+        assert!(e.contains("did not complete the login within 0.5 s"), "{e}");
+        held.join().unwrap();
     }
 }

@@ -137,8 +137,11 @@ impl MyConnection {
             server_version: String::new(),
             broken: false,
         };
-        conn.handshake(params)?;
-        conn.query("SET time_zone = '+00:00'")?;
+        conn.handshake(params)
+            .map_err(|e| params.login_error("MySQL/MariaDB", e))?;
+        conn.query("SET time_zone = '+00:00'")
+            .map_err(|e| params.login_error("MySQL/MariaDB", e))?;
+        params.logged_in(&conn.stream);
         Ok(conn)
     }
 

@@ -170,7 +170,9 @@ impl PgConnection {
             tx_status: TxStatus::Idle,
             broken: false,
         };
-        conn.startup(params)?;
+        conn.startup(params)
+            .map_err(|e| params.login_error("PostgreSQL", e))?;
+        params.logged_in(&conn.stream);
         Ok(conn)
     }
 
