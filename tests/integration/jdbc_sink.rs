@@ -16,7 +16,7 @@ use crate::base64;
 const JDBC_SINK: &str = "io.confluent.connect.jdbc.JdbcSinkConnector";
 const WAIT: Duration = Duration::from_secs(120);
 
-fn key(id: i32) -> String {
+pub(crate) fn key(id: i32) -> String {
     format!(
         r#"{{"schema":{{"type":"struct","fields":[{{"type":"int32","optional":false,"field":"id"}}],"optional":false,"name":"Key"}},"payload":{{"id":{id}}}}}"#
     )
@@ -48,7 +48,7 @@ fn value(name: &str, cents: i64, extra: Option<&str>) -> String {
     )
 }
 
-fn sink(
+pub(crate) fn sink(
     name: &str,
     url: &str,
     allow: &str,

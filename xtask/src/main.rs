@@ -7,6 +7,8 @@
 //! - `examples`   build the example plugins in `examples/` (Rust, JavaScript, Python) into
 //!   `target/example-plugins/`, installing the JS and Python toolchains under `target/` first.
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
+//! - `postgres-cdc` build and run `examples/postgres-cdc` (PostgreSQL CDC -> Kafka -> JDBC sink
+//!   into MariaDB) on the embedded broker, from a fresh slot and tables.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
 //! - `fuzz [SECONDS]` the packed decoder's fuzz target (nightly toolchain, default 300 s).
 //!
@@ -19,6 +21,7 @@ mod databases;
 mod examples;
 mod fuzz;
 mod plugins;
+mod postgres_cdc;
 mod quickstart;
 mod test;
 
@@ -31,13 +34,16 @@ fn main() -> Result<()> {
         Some("examples") => examples::build_all().map(|_| ()),
         Some("test") => test::run_all(),
         Some("quickstart") => quickstart::run_quickstart(),
+        Some("postgres-cdc") => postgres_cdc::run_example(),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&args[1..]),
         Some(other) => {
             bail!(
-                "unknown xtask command `{other}`; try: plugins, examples, test, quickstart, bench, fuzz"
+                "unknown xtask command `{other}`; try: plugins, examples, test, quickstart, postgres-cdc, bench, fuzz"
             )
         }
-        None => bail!("usage: cargo xtask <plugins|examples|test|quickstart|bench|fuzz>"),
+        None => {
+            bail!("usage: cargo xtask <plugins|examples|test|quickstart|postgres-cdc|bench|fuzz>")
+        }
     }
 }
