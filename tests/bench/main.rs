@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 
 use sluice_tests::{free_port, http_get, Broker};
 
+mod cdc;
+mod jdbc_sink;
 mod startup;
 
 const PHASE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -34,6 +36,10 @@ struct Args {
     startup: bool,
     /// Timed start-ups per system and cache state (`--runs`).
     runs: usize,
+    /// `--cdc`: the PostgreSQL change data capture benchmark (Sluice against Debezium).
+    cdc: bool,
+    /// `--jdbc-sink`: the JDBC sink upsert benchmark (against a plain psql baseline).
+    jdbc_sink: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -44,6 +50,8 @@ fn parse_args() -> Result<Args> {
         records: 1_000_000,
         startup: false,
         runs: 5,
+        cdc: false,
+        jdbc_sink: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -54,13 +62,15 @@ fn parse_args() -> Result<Args> {
             "--out" => args.out = Some(value()?.into()),
             "--records" => args.records = value()?.parse().context("--records takes a number")?,
             "--startup" => args.startup = true,
+            "--cdc" => args.cdc = true,
+            "--jdbc-sink" => args.jdbc_sink = true,
             "--runs" => {
                 args.runs = value()?.parse().context("--runs takes a number")?;
                 if args.runs == 0 {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink"),
         }
     }
     Ok(args)
@@ -113,6 +123,27 @@ fn main() -> Result<()> {
     );
 
     let broker = Broker::start();
+    let database_bench = if args.cdc {
+        Some((cdc::run(&args, &broker, &work)?, "cdc"))
+    } else if args.jdbc_sink {
+        Some((jdbc_sink::run(&args, &broker, &work)?, "jdbc-sink"))
+    } else {
+        None
+    };
+    if let Some((report, section)) = database_bench {
+        println!("{report}");
+        if let Some(out) = &args.out {
+            let existing = std::fs::read_to_string(out).unwrap_or_default();
+            let (begin, end) = (
+                format!("<!-- bench:{section} -->"),
+                format!("<!-- /bench:{section} -->"),
+            );
+            std::fs::write(out, update_section(&existing, &begin, &end, &report))
+                .with_context(|| format!("write {}", out.display()))?;
+            eprintln!("bench: wrote {}", out.display());
+        }
+        return Ok(());
+    }
     let mut results = Vec::new();
     let mut systems = vec![System::Sluice];
     if args.reference.is_some() {
@@ -518,6 +549,12 @@ const END: &str = "<!-- /bench:results -->";
 
 /// Puts the results between the markers in docs/benchmarks.md, keeping the method text around them.
 fn update_docs(existing: &str, table: &str) -> String {
+    update_section(existing, BEGIN, END, table)
+}
+
+/// Puts `table` (with when and where it was measured) between `begin` and `end` in `existing`;
+/// appends a new section when the markers are missing.
+fn update_section(existing: &str, begin: &str, end: &str, table: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -527,16 +564,17 @@ fn update_docs(existing: &str, table: &str) -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let results = format!(
-        "{BEGIN}\nMeasured {} on {} ({} cores, {}) with `cargo xtask bench`.\n\n{table}{END}",
+        "{begin}\nMeasured {} on {} ({} cores, {}) with `cargo xtask bench`.\n\n{table}{end}",
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         cpu,
         command_output("nproc", &[]),
         command_output("uname", &["-srm"]),
     );
-    match (existing.find(BEGIN), existing.find(END)) {
+    match (existing.find(begin), existing.find(end)) {
         (Some(b), Some(e)) if b < e => {
-            format!("{}{results}{}", &existing[..b], &existing[e + END.len()..])
+            format!("{}{results}{}", &existing[..b], &existing[e + end.len()..])
         }
-        _ => format!("# Benchmarks\n\n## Results\n\n{results}\n"),
+        _ if existing.is_empty() => format!("# Benchmarks\n\n## Results\n\n{results}\n"),
+        _ => format!("{existing}\n{results}\n"),
     }
 }
