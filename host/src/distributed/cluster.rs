@@ -9,7 +9,7 @@
 //! what lets the REST herder read its own write back at once, even while the member thread
 //! is busy in a rebalance.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +35,11 @@ pub struct ClusterView {
     /// The status topic's current records.
     pub connector_status: BTreeMap<String, Status>,
     pub task_status: BTreeMap<(String, u32), Status>,
+    /// Active topics per connector (KIP-558 `status-topic-<topic>:connector-<name>` records).
+    pub active_topics: BTreeMap<String, BTreeSet<String>>,
+    /// Active-topic resets asked of this worker's REST API: connector → the topics whose
+    /// records the status publisher tombstones.
+    pub topic_resets: BTreeMap<String, BTreeSet<String>>,
     /// True once the worker got its first assignment.
     pub ready: bool,
 }
@@ -49,6 +54,8 @@ impl Default for ClusterView {
             owners: BTreeMap::new(),
             connector_status: BTreeMap::new(),
             task_status: BTreeMap::new(),
+            active_topics: BTreeMap::new(),
+            topic_resets: BTreeMap::new(),
             ready: false,
         }
     }
@@ -97,7 +104,18 @@ pub fn apply_status(view: &SharedView, r: &LogRecord) {
         return;
     };
     let parsed = match StatusKey::decode(&key) {
-        StatusKey::Other(_) => return,
+        StatusKey::Other(other) => {
+            if let Some((topic, connector)) = parse_topic_key(&other) {
+                let mut v = view.write();
+                let topics = v.active_topics.entry(connector.to_string()).or_default();
+                if r.value.is_some() {
+                    topics.insert(topic.to_string());
+                } else {
+                    topics.remove(topic);
+                }
+            }
+            return;
+        }
         k => k,
     };
     let status = match r.value.as_deref().map(|v| Status::decode(&key, v)) {
@@ -123,5 +141,35 @@ pub fn apply_status(view: &SharedView, r: &LogRecord) {
             v.task_status.remove(&(connector, task));
         }
         (StatusKey::Other(_), _) => {}
+    }
+}
+
+/// The status-topic key of an active topic: `status-topic-<topic>:connector-<connector>`.
+pub fn topic_key(topic: &str, connector: &str) -> String {
+    format!("status-topic-{topic}:connector-{connector}")
+}
+
+/// (topic, connector) of an active-topic key. Topic names cannot contain `:`, so the first
+/// `:connector-` ends the topic (a connector name may contain anything).
+pub fn parse_topic_key(key: &str) -> Option<(&str, &str)> {
+    key.strip_prefix("status-topic-")?.split_once(":connector-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn active_topic_keys_read_like_kafka_connects() {
+        // As captured from Kafka Connect 3.9 (tests/fixtures/distributed/status.jsonl).
+        assert_eq!(
+            parse_topic_key("status-topic-capture-lines:connector-fs-src"),
+            Some(("capture-lines", "fs-src"))
+        );
+        assert_eq!(
+            parse_topic_key(&topic_key("t.1", "a:connector-b")),
+            Some(("t.1", "a:connector-b"))
+        );
+        assert_eq!(parse_topic_key("status-connector-x"), None);
     }
 }

@@ -388,20 +388,36 @@ impl Herder for DistributedHerder {
         self.local.reset_offsets_with(name, &config)
     }
 
-    /// Active topics are tracked by the worker running the connector (not in the status
-    /// topic yet): another worker answers with an empty list.
+    /// Active topics from the status topic (KIP-558), plus what the local runtime saw and
+    /// has not written yet when the connector runs here. The worker's
+    /// `topic.tracking.enable` is checked through the local runtime.
     fn active_topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        let local = self.local.active_topics(name)?;
+        let mut topics = self
+            .view
+            .read()
+            .active_topics
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
         if self.runs_here(name) {
-            return self.local.active_topics(name);
+            topics.extend(local);
         }
-        self.stored_config(name).map(|_| Vec::new())
+        Ok(topics.into_iter().collect())
     }
 
+    /// Any worker may reset (as in Kafka Connect): the local registry now, the status
+    /// topic's records through the status publisher (tombstones); the worker running the
+    /// connector notices them and resets its own registry.
     fn reset_active_topics(&self, name: &str) -> Result<(), HerderError> {
-        if self.runs_here(name) {
-            return self.local.reset_active_topics(name);
-        }
-        self.stored_config(name).map(|_| ())
+        self.local.reset_active_topics(name)?;
+        let mut view = self.view.write();
+        let topics = view.active_topics.remove(name).unwrap_or_default();
+        view.topic_resets
+            .entry(name.to_string())
+            .or_default()
+            .extend(topics);
+        Ok(())
     }
 
     fn connector_kind(&self, name: &str) -> Option<crate::spec::PluginKind> {

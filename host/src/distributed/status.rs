@@ -46,6 +46,8 @@ struct StatusDiff {
     written: BTreeMap<String, (String, Option<String>)>,
     /// Connectors this worker wrote a status for, with their task ids.
     ours: BTreeMap<String, BTreeSet<u32>>,
+    /// Active topics this worker recorded, per connector it runs.
+    topics: BTreeMap<String, BTreeSet<String>>,
 }
 
 type Records = Vec<(Vec<u8>, Option<Vec<u8>>)>;
@@ -60,6 +62,7 @@ impl StatusPublisher {
                 local,
                 written: BTreeMap::new(),
                 ours: BTreeMap::new(),
+                topics: BTreeMap::new(),
             },
         }
     }
@@ -126,6 +129,13 @@ impl StatusDiff {
                 );
             }
             self.put_all(&mut out, &status, generation);
+            self.record_topics(&mut out, name);
+        }
+        let resets = std::mem::take(&mut self.view.write().topic_resets);
+        for (name, topics) in resets {
+            for topic in topics {
+                out.push((super::cluster::topic_key(&topic, &name).into_bytes(), None));
+            }
         }
         let left: Vec<String> = self
             .ours
@@ -141,6 +151,14 @@ impl StatusDiff {
                 connector: name.clone(),
                 task,
             }));
+            let recorded = self.topics.remove(&name).unwrap_or_default();
+            if deleted {
+                // Kafka Connect drops a deleted connector's active topics too.
+                let known = self.view.read().active_topics.get(&name).cloned();
+                for topic in recorded.union(&known.unwrap_or_default()) {
+                    out.push((super::cluster::topic_key(topic, &name).into_bytes(), None));
+                }
+            }
             for key in keys {
                 if deleted {
                     self.tombstone(&mut out, key);
@@ -155,6 +173,48 @@ impl StatusDiff {
             });
         }
         out
+    }
+
+    /// KIP-558: writes a record for each topic the local runtime saw that the topic does not
+    /// hold yet. A topic this worker recorded that is gone from the topic was reset (by any
+    /// worker's REST API): the local registry is reset too, so the tasks report it again
+    /// when records flow, as Kafka Connect re-records it.
+    fn record_topics(&mut self, out: &mut Records, name: &str) {
+        let Ok(local) = self.local.active_topics(name) else {
+            return; // topic.tracking.enable=false
+        };
+        let known = self
+            .view
+            .read()
+            .active_topics
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
+        let recorded = self.topics.entry(name.to_string()).or_default();
+        if recorded.iter().any(|t| !known.contains(t)) {
+            recorded.clear();
+            crate::runtime::active_topics::reset(name);
+            return;
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        for topic in local {
+            if recorded.contains(&topic) {
+                continue;
+            }
+            if !known.contains(&topic) {
+                // Kafka Connect's value; Sluice's registry does not say which task saw it.
+                let value = serde_json::json!({"topic": {
+                    "name": topic, "connector": name, "task": 0, "discoverTimestamp": now_ms
+                }});
+                out.push((
+                    super::cluster::topic_key(&topic, name).into_bytes(),
+                    Some(value.to_string().into_bytes()),
+                ));
+            }
+            recorded.insert(topic);
+        }
     }
 
     fn put_all(&mut self, out: &mut Records, status: &ConnectorStatus, generation: i32) {
@@ -310,6 +370,7 @@ mod tests {
             local: local.clone(),
             written: BTreeMap::new(),
             ours: BTreeMap::new(),
+            topics: BTreeMap::new(),
         };
         *local.0.lock() = vec![status("a", State::Running, None)];
         assert_eq!(
