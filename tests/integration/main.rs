@@ -17,6 +17,7 @@ mod example_postgres_cdc;
 mod examples;
 mod file_pipeline;
 mod harness;
+mod http_examples;
 mod http_sink;
 mod jdbc_bad_input;
 mod jdbc_sink;

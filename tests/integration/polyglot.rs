@@ -23,7 +23,7 @@ fn repo_root() -> &'static Path {
 }
 
 /// Builds the examples once per test binary; panics with the build output on failure.
-fn example_plugins() -> &'static PathBuf {
+pub(crate) fn example_plugins() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -17,8 +17,9 @@
 //! each to build on a 2-core machine.
 //!
 //! A Python example's world (transform, sink, source, predicate) is read from the export
-//! call in its `app.py` (`export_transform(` …); a JavaScript example names it in its
-//! `package.json` build script.
+//! call in its `app.py` (`export_transform(` …), with `-http` appended (`transform-http`, the
+//! world that also imports `wasi:http`) when the app uses `sluice.http`; a JavaScript example
+//! names its world in its `package.json` build script.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -147,6 +148,17 @@ fn world_of(source: &str, file: &Path) -> Result<&'static str> {
             more.join(", ")
         ),
     }
+}
+
+/// Whether a Python app uses the SDK's HTTP client (`sluice.http`, or `http` imported from
+/// `sluice`): it is then built for the `<kind>-http` world, which imports `wasi:http`.
+fn uses_http(source: &str) -> bool {
+    source.contains("sluice.http")
+        || source.lines().any(|l| {
+            l.trim_start().starts_with("from sluice import")
+                && l.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .any(|w| w == "http")
+        })
 }
 
 fn build_rust(dir: &Path, name: &str, dest: &Path) -> Result<()> {
@@ -284,9 +296,20 @@ fn build_python(toolchain: &PyToolchain, dir: &Path, name: &str, dest: &Path) ->
     let text = std::fs::read_to_string(&source)
         .with_context(|| format!("reading {}", source.display()))?;
     let world = world_of(&text, &source)?;
+    let world = if uses_http(&text) {
+        if world == "predicate" {
+            bail!(
+                "{} uses sluice.http, but predicates have no HTTP world",
+                source.display()
+            );
+        }
+        format!("{world}-http")
+    } else {
+        world.to_string()
+    };
     let out = format!("{name}.wasm");
     run(Command::new(&toolchain.componentize_py)
-        .args(["--wit-path", "../../wit", "--world", world, "componentize"])
+        .args(["--wit-path", "../../wit", "--world", &world, "componentize"])
         .args([
             "--python-path",
             ".",
@@ -403,6 +426,13 @@ fn newest_mtime(path: &Path) -> Result<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_apps_using_sluice_http_are_recognised() {
+        assert!(uses_http("from sluice import Outcome, http, log\n"));
+        assert!(uses_http("import sluice.http\n"));
+        assert!(!uses_http("from sluice import Outcome, log\nhttpx = 1\n"));
+    }
 
     #[test]
     fn reads_the_world_from_the_export_call() {

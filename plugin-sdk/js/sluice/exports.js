@@ -4,7 +4,7 @@
 // the results together.
 
 import { Config } from "./config.js";
-import { DataError, TaskError } from "./data.js";
+import { DataError, Outcome, TaskError } from "./data.js";
 import { Lowerer, liftBatch, liftOffsetMap, lowerOffsetMap } from "./wire.js";
 
 function lowerSpec(spec, kind) {
@@ -62,10 +62,45 @@ function stringError(e) {
   return err;
 }
 
+function isThenable(x) {
+  return x !== null && typeof x === "object" && typeof x.then === "function";
+}
+
+/** A promised outcome; a rejection fails the record (as a throw does). */
+function settle(promise) {
+  return Promise.resolve(promise).then((out) => out, (e) => Outcome.fail(messageOf(e)));
+}
+
+/** `instance.apply(lifted)`: an outcome or a promise of one; a throw fails this record only. */
+function callApply(instance, lifted) {
+  if (lifted instanceof DataError) return Outcome.fail(lifted.message);
+  try {
+    return instance.apply(lifted);
+  } catch (e) {
+    // A throw fails this record only (Connect's DataException), not the task.
+    return Outcome.fail(messageOf(e));
+  }
+}
+
+function lowerOutcome(out, lowerer) {
+  switch (out?.kind) {
+    case "keep":
+      try {
+        return { tag: "keep", val: lowerer.record(out.record) };
+      } catch (e) {
+        return { tag: "fail", val: messageOf(e) };
+      }
+    case "drop": return { tag: "drop" };
+    case "fail": return { tag: "fail", val: out.message };
+    default:
+      return { tag: "fail", val: `plugin bug: apply() returned ${JSON.stringify(out)}; return Outcome.keep/drop/fail` };
+  }
+}
+
 /**
  * Exports a transform class. The class has `static spec()`, optional `static validate(config)`,
  * a constructor `(className, config)` that throws to refuse the config, and `apply(record)`
- * returning an Outcome. Use: `export const { plugin, transforms } = exportTransform(MyTransform);`
+ * returning an Outcome — or a promise of one (`async apply`, to `await fetch(…)`). Use: `export const { plugin, transforms } = exportTransform(MyTransform);`
  */
 export function exportTransform(cls) {
   const { plugin, config } = pluginExport(cls, "transform");
@@ -78,40 +113,53 @@ export function exportTransform(cls) {
         throw stringError(e);
       }
     }
+    /**
+     * One outcome per record. An `apply` that returns a promise (an `async apply`, e.g. one
+     * that awaits `fetch`) is awaited before the next record's `apply` is called, so records
+     * are handled one at a time and in order either way; the batch's result is then a
+     * promise, which componentize-js resolves by running the event loop within the call.
+     */
     apply(batch) {
       const lowerer = new Lowerer();
-      const outcomes = liftBatch(batch).map((lifted) => {
-        if (lifted instanceof DataError) return { tag: "fail", val: lifted.message };
-        let out;
-        try {
-          out = this.instance.apply(lifted);
-        } catch (e) {
-          // A throw fails this record only (Connect's DataException), not the task.
-          return { tag: "fail", val: messageOf(e) };
-        }
-        switch (out?.kind) {
-          case "keep":
-            try {
-              return { tag: "keep", val: lowerer.record(out.record) };
-            } catch (e) {
-              return { tag: "fail", val: messageOf(e) };
-            }
-          case "drop": return { tag: "drop" };
-          case "fail": return { tag: "fail", val: out.message };
-          default:
-            return { tag: "fail", val: `plugin bug: apply() returned ${JSON.stringify(out)}; return Outcome.keep/drop/fail` };
-        }
-      });
+      const records = liftBatch(batch);
+      const outcomes = [];
+      for (let i = 0; i < records.length; i++) {
+        const out = callApply(this.instance, records[i]);
+        if (isThenable(out)) return this.applyAsync(records, i, out, outcomes, lowerer);
+        outcomes.push(lowerOutcome(out, lowerer));
+      }
+      return { schemas: lowerer.schemas, outcomes };
+    }
+    async applyAsync(records, first, pending, outcomes, lowerer) {
+      outcomes.push(lowerOutcome(await settle(pending), lowerer));
+      for (let i = first + 1; i < records.length; i++) {
+        let out = callApply(this.instance, records[i]);
+        if (isThenable(out)) out = await settle(out);
+        outcomes.push(lowerOutcome(out, lowerer));
+      }
       return { schemas: lowerer.schemas, outcomes };
     }
   }
   return { plugin, transforms: { Transformer } };
 }
 
+/** The plugin's reported failures mapped back to batch positions, after the decode failures. */
+function mergeFailures(failures, reported, positions, count) {
+  for (const f of reported) {
+    const index = positions[f.index];
+    if (index === undefined) {
+      throw taskError(TaskError.fatal(`plugin bug: put() reported a failure at index ${f.index} of a ${count}-record batch`));
+    }
+    failures.push({ index, message: String(f.message) });
+  }
+  return failures.sort((a, b) => a.index - b.index);
+}
+
 /**
  * Exports a sink class: `static spec()`, optional `static validate(config)` and
  * `static taskConfigs(config, maxTasks)`, a constructor `(config)`, `put(records)` returning
- * `[{ index, message }]` for records it could not write, optional `flush(offsets)` and `stop()`.
+ * `[{ index, message }]` for records it could not write (or a promise of that: `async put`),
+ * optional `flush(offsets)` and `stop()`.
  * Throw `TaskError.retriable/fatal` from any of them to fail the call.
  * Use: `export const { plugin, sinkConnector } = exportSink(MySink);`
  */
@@ -137,22 +185,22 @@ export function exportSink(cls) {
           positions.push(i);
         }
       });
-      if (records.length > 0) {
-        let reported;
-        try {
-          reported = this.instance.put(records) ?? [];
-        } catch (e) {
-          throw taskError(e);
-        }
-        for (const f of reported) {
-          const index = positions[f.index];
-          if (index === undefined) {
-            throw taskError(TaskError.fatal(`plugin bug: put() reported a failure at index ${f.index} of a ${records.length}-record batch`));
-          }
-          failures.push({ index, message: String(f.message) });
-        }
+      if (records.length === 0) return failures;
+      let reported;
+      try {
+        reported = this.instance.put(records);
+      } catch (e) {
+        throw taskError(e);
       }
-      return failures.sort((a, b) => a.index - b.index);
+      // An `async put` (e.g. one that awaits `fetch`): the call's result is a promise, which
+      // componentize-js resolves by running the event loop within the call.
+      if (isThenable(reported)) {
+        return Promise.resolve(reported).then(
+          (r) => mergeFailures(failures, r ?? [], positions, records.length),
+          (e) => { throw taskError(e); },
+        );
+      }
+      return mergeFailures(failures, reported ?? [], positions, records.length);
     }
     flush(offsets) {
       try {

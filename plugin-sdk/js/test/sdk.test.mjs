@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Config, ConfigDef, DataError, Outcome, PluginSpec, Record, Schema, Struct, Typed,
-  decimalBytes, exportPredicate, exportTransform,
+  decimalBytes, exportPredicate, exportSink, exportTransform,
 } from "../sluice.js";
 import * as sdk from "../sluice.js";
 import { Lowerer, liftBatch } from "../sluice/wire.js";
@@ -80,6 +80,51 @@ test("the transform export maps outcomes and thrown errors per record", () => {
   assert.deepEqual(out.outcomes.map((o) => o.tag), ["keep", "drop", "fail"]);
   assert.equal(out.outcomes[0].val.value.value[0].val, "A");
   assert.equal(out.outcomes[2].val, "boom!");
+});
+
+test("an async apply is awaited record by record, in order, with rejections failing one record", async () => {
+  const started = [];
+  class Slow {
+    static spec() { return new PluginSpec("slow", "0.1.0"); }
+    async apply(r) {
+      started.push(r.value);
+      // Not started before the previous record's promise settled.
+      assert.equal(started.length, finished.length + 1);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      finished.push(r.value);
+      if (r.value === "bad") throw new Error("lookup failed");
+      return Outcome.keep(r.with({ value: `${r.value}!` }));
+    }
+  }
+  const finished = [];
+  const { transforms } = exportTransform(Slow);
+  const t = transforms.Transformer.create("slow", []);
+  const lowerer = new Lowerer();
+  const batch = { schemas: [], records: ["a", "bad", "c"].map((v) => lowerer.record(new Record("t", { value: v }))) };
+  const pending = t.apply(batch);
+  assert.equal(typeof pending.then, "function", "the batch result is a promise");
+  const out = await pending;
+  assert.deepEqual(out.outcomes.map((o) => o.tag), ["keep", "fail", "keep"]);
+  assert.equal(out.outcomes[0].val.value.value[0].val, "a!");
+  assert.equal(out.outcomes[1].val, "lookup failed");
+  assert.deepEqual(finished, ["a", "bad", "c"]);
+});
+
+test("an async put resolves to the failures at their batch positions", async () => {
+  class Remote {
+    static spec() { return new PluginSpec("remote", "0.1.0"); }
+    constructor() {}
+    async put(records) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return records.flatMap((r, i) => (r.value === "bad" ? [{ index: i, message: "HTTP 400" }] : []));
+    }
+  }
+  const { sinkConnector } = exportSink(Remote);
+  const task = sinkConnector.SinkTask.open([]);
+  const lowerer = new Lowerer();
+  const batch = { schemas: [], records: ["a", "bad"].map((v) => lowerer.record(new Record("t", { value: v }))) };
+  const out = await task.put(batch);
+  assert.deepEqual(out, [{ index: 1, message: "HTTP 400" }]);
 });
 
 test("struct and array children given as a Uint32Array (as jco lifts list<u32>) keep their types", () => {

@@ -15,7 +15,12 @@ from typing import Any, List, Optional, Tuple
 
 from componentize_py_types import Err, Ok
 from wit_world.exports import plugin as wit_plugin
-from wit_world.imports import types as wit
+try:
+    # In the `*-http` worlds, which also import `wasi:http/types`, componentize-py names the
+    # module after its package.
+    from wit_world.imports import sluice_connect_types as wit
+except ImportError:
+    from wit_world.imports import types as wit
 
 from . import (Config, ConfigError, ConfigProblem, DataError, Drop, Fail, Keep, PluginSpec,
                RecordFailure, TaskError, TopicPartitionOffset)

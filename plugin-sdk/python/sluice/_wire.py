@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from wit_world.imports import types as wit
+try:
+    # In the `*-http` worlds, which also import `wasi:http/types`, componentize-py names the
+    # module after its package.
+    from wit_world.imports import sluice_connect_types as wit
+except ImportError:
+    from wit_world.imports import types as wit
 
 from . import (DataError, Header, Record, Schema, SchemaType, SourcePosition, SourceRecord,
                Struct, Typed)
