@@ -23,6 +23,7 @@ use sluice_tests::{free_port, http_get, Broker};
 
 mod cdc;
 mod jdbc_sink;
+mod s3;
 mod startup;
 
 const PHASE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -40,6 +41,8 @@ struct Args {
     cdc: bool,
     /// `--jdbc-sink`: the JDBC sink upsert benchmark (against a plain psql baseline).
     jdbc_sink: bool,
+    /// `--s3`: the S3 sink benchmark (into moto, against boto3's raw upload rate).
+    s3: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -52,7 +55,9 @@ fn parse_args() -> Result<Args> {
         runs: 5,
         cdc: false,
         jdbc_sink: false,
+        s3: false,
     };
+    let mut records_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -60,7 +65,11 @@ fn parse_args() -> Result<Args> {
             "--sluice" => args.sluice = std::path::absolute(value()?)?,
             "--reference" => args.reference = Some(std::path::absolute(value()?)?),
             "--out" => args.out = Some(value()?.into()),
-            "--records" => args.records = value()?.parse().context("--records takes a number")?,
+            "--records" => {
+                args.records = value()?.parse().context("--records takes a number")?;
+                records_given = true;
+            }
+            "--s3" => args.s3 = true,
             "--startup" => args.startup = true,
             "--cdc" => args.cdc = true,
             "--jdbc-sink" => args.jdbc_sink = true,
@@ -70,8 +79,11 @@ fn parse_args() -> Result<Args> {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3"),
         }
+    }
+    if args.s3 && !records_given {
+        args.records = 200_000;
     }
     Ok(args)
 }
@@ -109,6 +121,9 @@ fn main() -> Result<()> {
     let args = parse_args()?;
     if args.startup {
         return startup::run(&args);
+    }
+    if args.s3 {
+        return s3::run(&args);
     }
     let work = sluice_tests::target_dir().join("bench");
     let _ = std::fs::remove_dir_all(&work);

@@ -15,6 +15,8 @@
 //!   answers as the test scripts it (statuses, redirects, closed connections), for plugins that
 //!   make HTTP requests.
 //! - [`Metrics`]: a worker's `GET /metrics`, parsed by a Prometheus text-format parser.
+//! - [`S3Server`]: a real S3-compatible server (moto, from PyPI into a venv under the target
+//!   directory) with boto3 to create buckets and read objects back, for the S3 sink.
 //! - [`TestDir`] and [`unique`]: a fresh namespace per test (files, topic and connector names),
 //!   so tests share one broker and still run in parallel.
 //!
@@ -29,6 +31,7 @@ mod http;
 mod http_server;
 mod metrics;
 mod reference;
+mod s3;
 mod worker;
 
 pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
@@ -38,6 +41,7 @@ pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;
 pub use reference::ReferenceConnect;
+pub use s3::{s3_python, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 pub use worker::{default_worker_props, Worker};
 
 use std::path::{Path, PathBuf};

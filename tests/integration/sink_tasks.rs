@@ -1,9 +1,17 @@
 //! `tasks.max` on a sink: the tasks join one consumer group (`connect-<name>`), which spreads the
 //! topic's partitions across them, and every record is delivered by exactly one of them.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sluice_tests::{default_worker_props, read_to_string, unique, Broker, TestDir, Worker};
+use sluice_tests::{
+    default_worker_props, plugins, read_to_string, unique, wait_until, Broker, TestDir, Worker,
+};
+
+use crate::rest_api::{call, expect};
+use crate::s3_sink::{committed, wait_committed};
+
+const WAIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn sink_tasks_max_spreads_partitions_across_tasks() {
@@ -131,4 +139,77 @@ fn one_sink_task_reads_every_partition_in_order_before_and_after_it_goes_idle() 
     }
     let s = worker.wait_for_task_state(&name, 0, "RUNNING", Duration::from_secs(5));
     assert_eq!(s["state"], "RUNNING");
+}
+
+/// Kafka Connect's `SinkTask.preCommit` and `close`, through a real worker: `test-commit-sink`
+/// says only whole groups of 10 records per partition are durable. What the host commits is
+/// exactly its answer (20 of 25 records; nothing of a partition with 7), what it leaves out is
+/// offered again at the next commit, and stopping the connector commits once more and closes
+/// every partition.
+#[test]
+fn only_what_a_sinks_pre_commit_answers_is_committed_and_stop_closes_its_partitions() {
+    let broker = Broker::shared();
+    let dir = TestDir::new("sink-pre-commit");
+    let topic = unique("pre-commit");
+    broker.create_topic(&topic, 2);
+    let values = |n: usize| -> Vec<String> { (0..n).map(|i| format!("v{i}")).collect() };
+    broker.produce_to(&topic, 0, &values(25));
+    broker.produce_to(&topic, 1, &values(7));
+
+    let p = plugins();
+    let props = format!(
+        "{}plugin.path={},{}\n",
+        default_worker_props(Some(broker), dir.path()),
+        p.plugin_path.display(),
+        p.test_plugins.display()
+    );
+    let name = unique("commit-sink");
+    let connector = format!(
+        "name={name}\nconnector.class=test-commit-sink\ntasks.max=1\ntopics={topic}\ncommit.every=10\n"
+    );
+    let worker = Worker::start(&dir, &props, &[("sink.properties", &connector)]);
+
+    // Offered 25 and 7, answered 20 and nothing: 20 is committed, partition 1 is not.
+    worker.wait_for_log_line("the sink's pre-commit answer", WAIT, |l| {
+        l.contains(&format!(
+            "pre-commit offered [{topic}-0@25 {topic}-1@7] answered [{topic}-0@20]"
+        ))
+    });
+    wait_committed(&worker, &name, &BTreeMap::from([(0, 20)]));
+    // What was not committed (partition 1, and partition 0 past 20) is offered again at the
+    // next commit; 20 is not committed a second time.
+    let offer = format!("pre-commit offered [{topic}-0@25 {topic}-1@7] answered [{topic}-0@20]");
+    wait_until(
+        "the same offer at the next commit",
+        WAIT,
+        || (worker.log_text().matches(&offer).count() >= 2).then_some(()),
+        || worker.log_tail(20),
+    );
+
+    // Five more records complete partition 0's third group: 30 is committed.
+    broker.produce_to(&topic, 0, &values(5));
+    wait_committed(&worker, &name, &BTreeMap::from([(0, 30)]));
+
+    // Stopping commits once more and closes both partitions.
+    expect(
+        call(&worker, "PUT", &format!("/connectors/{name}/stop"), None),
+        204,
+        "stop",
+    );
+    let line = worker.wait_for_log_line("the close at stop", WAIT, |l| {
+        l.contains("test-commit-sink: close [")
+    });
+    assert!(
+        line.contains(&format!("{topic}-0")) && line.contains(&format!("{topic}-1")),
+        "{line}"
+    );
+    assert_eq!(
+        worker
+            .log_text()
+            .matches("test-commit-sink: close [")
+            .count(),
+        1,
+        "each partition is closed once"
+    );
+    assert_eq!(committed(&worker, &name), BTreeMap::from([(0, 30)]));
 }

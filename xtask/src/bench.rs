@@ -6,7 +6,8 @@
 //! 20 plugins; `--runs N` timed starts per row); `cargo xtask bench --cdc` the PostgreSQL change
 //! data capture benchmark (postgres-cdc against Debezium's PostgresConnector on the local
 //! PostgreSQL, which it prepares like `cargo xtask test`), `--jdbc-sink` the JDBC sink's upserts
-//! into PostgreSQL against a plain psql baseline; other flags are passed to `sluice-bench`.
+//! into PostgreSQL against a plain psql baseline, `--s3` the S3 sink into moto against boto3's raw
+//! upload rate to the same server; other flags are passed to `sluice-bench`.
 
 use anyhow::Result;
 
@@ -24,7 +25,9 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     plugins::build_all()?;
     run(cargo().args(["build", "--release", "-p", "sluice", "--bin", "sluice"]))?;
 
-    let skip_reference = args.iter().any(|a| a == "--sluice-only");
+    // `--s3` compares the S3 sink with the raw upload rate of the same server, not with
+    // Kafka Connect.
+    let skip_reference = args.iter().any(|a| a == "--sluice-only" || a == "--s3");
     if !skip_reference {
         ensure_reference_connect()?;
     }

@@ -59,6 +59,23 @@ pub trait SinkTask: Send {
     fn put(&mut self, records: &mut Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError>;
     /// Makes everything accepted so far durable, before consumer offsets are committed.
     fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError>;
+    /// Kafka Connect's `SinkTask.preCommit`: called instead of [`flush`](Self::flush) before
+    /// consumer offsets are committed, with the same `offsets` (per partition, the next offset
+    /// after the records `put` accepted). Returns the offsets that may be committed now: a
+    /// partition left out is not committed this time (it is offered again at the next
+    /// commit), an offset above the offered one is ignored. The default, as Kafka Connect's,
+    /// flushes and returns `offsets`.
+    fn pre_commit(
+        &mut self,
+        offsets: &[TopicPartitionOffset],
+    ) -> Result<Vec<TopicPartitionOffset>, TaskError> {
+        self.flush(offsets)?;
+        Ok(offsets.to_vec())
+    }
+    /// Kafka Connect's `SinkTask.close`: these (topic, partition)s were revoked from the task
+    /// (or the task is stopping), after their last commit; the task drops what it buffers for
+    /// them. The default does nothing.
+    fn close(&mut self, _partitions: &[(String, i32)]) {}
     fn stop(&mut self);
 }
 

@@ -29,6 +29,7 @@ wasmtime::component::bindgen!({
             export sluice:connect/packed-transforms@0.1.0;
             export sluice:connect/transform-plans@0.1.0;
             export sluice:connect/source-commit@0.1.0;
+            export sluice:connect/sink-commit@0.1.0;
         }
     ",
     path: "../wit",
@@ -36,7 +37,7 @@ wasmtime::component::bindgen!({
 });
 
 pub use exports::sluice::connect::{
-    packed_sink, packed_source, packed_transforms, plugin, predicates, sink_connector,
+    packed_sink, packed_source, packed_transforms, plugin, predicates, sink_commit, sink_connector,
     source_commit, source_connector, transform_plans, transforms,
 };
 pub use sluice::connect::{host, types};
@@ -55,3 +56,5 @@ pub const PACKED_TRANSFORM_INTERFACE: &str = "sluice:connect/packed-transforms@0
 pub const TRANSFORM_PLANS_INTERFACE: &str = "sluice:connect/transform-plans@0.1.0";
 /// Optional for sources: Kafka Connect's `SourceTask.commit()`.
 pub const SOURCE_COMMIT_INTERFACE: &str = "sluice:connect/source-commit@0.1.0";
+/// Optional for sinks with `packed-sink`: Kafka Connect's `SinkTask.preCommit` and `close`.
+pub const SINK_COMMIT_INTERFACE: &str = "sluice:connect/sink-commit@0.1.0";

@@ -8,7 +8,7 @@ use wasmtime::component::Component;
 
 use super::bindings::{
     self, packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
-    sink_connector, source_commit, source_connector, transform_plans, transforms,
+    sink_commit, sink_connector, source_commit, source_connector, transform_plans, transforms,
 };
 use super::cache::{self, Entry};
 use super::engine::{Limits, Owner, WasmEngine};
@@ -142,6 +142,12 @@ pub(super) fn load_one(
         PluginKind::Source => source_commit::GuestIndices::new(&pre).ok(),
         _ => None,
     };
+    // Kafka Connect's `SinkTask.preCommit`/`close`: its functions borrow the packed sink
+    // task, so they count only with `packed-sink`.
+    let sink_commit = match (&packed, spec.kind) {
+        (Some(_), PluginKind::Sink) => sink_commit::GuestIndices::new(&pre).ok(),
+        _ => None,
+    };
 
     // On a cold load we have a live instance: also type-check the kind interfaces, so a
     // component built against a different contract is rejected now, not at first use.
@@ -183,6 +189,16 @@ pub(super) fn load_one(
                     )
                 })?;
         }
+        if let Some(c) = &sink_commit {
+            instance
+                .with(|store, i| c.load(store, i).map(drop))
+                .map_err(|e| {
+                    format!(
+                        "its {} export does not match the contract: {e}",
+                        bindings::SINK_COMMIT_INTERFACE
+                    )
+                })?;
+        }
         cache::write_spec(&entry, &spec);
     }
 
@@ -195,6 +211,7 @@ pub(super) fn load_one(
         packed: packed.map(|(_, p)| p),
         plans,
         source_commit,
+        sink_commit,
         limits: limits.clone(),
     };
     Ok((plugin, entry.cwasm))

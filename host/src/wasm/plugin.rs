@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{
-    packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates,
+    packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates, sink_commit,
     sink_connector, source_commit, source_connector, transform_plans, transforms, types as wit,
 };
 use super::engine::{HostState, Limits, Owner};
@@ -60,6 +60,9 @@ pub(crate) struct WasmPlugin {
     pub plans: Option<transform_plans::GuestIndices>,
     /// A source's `source-commit` (Kafka Connect's `SourceTask.commit()`), when exported.
     pub source_commit: Option<source_commit::GuestIndices>,
+    /// A packed sink's `sink-commit` (Kafka Connect's `SinkTask.preCommit`/`close`), when
+    /// exported.
+    pub sink_commit: Option<sink_commit::GuestIndices>,
     pub limits: Limits,
 }
 
@@ -225,12 +228,18 @@ impl Plugin for WasmPlugin {
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         if let Some(PackedIndices::Sink(p)) = &self.packed {
             let guest = inst.with(|store, i| p.load(store, i))?;
+            let commit = match &self.sink_commit {
+                Some(c) => Some(inst.with(|store, i| c.load(store, i))?),
+                None => None,
+            };
             let task = inst
                 .call_as("open", |store, _| {
                     guest.packed_sink_task().call_open(store, &config)
                 })?
                 .map_err(task_error)?;
-            return Ok(Box::new(WasmSinkTask::packed(inst, guest, task)));
+            return Ok(Box::new(
+                WasmSinkTask::packed(inst, guest, task).with_commit(commit),
+            ));
         }
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let task = inst

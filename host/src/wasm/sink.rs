@@ -4,7 +4,7 @@
 use wasmtime::component::ResourceAny;
 
 use super::bindings::types as wit;
-use super::bindings::{packed_sink, sink_connector};
+use super::bindings::{packed_sink, sink_commit, sink_connector};
 use super::instance::PluginInstance;
 use super::packed::codec;
 use super::plugin::task_error;
@@ -21,6 +21,8 @@ pub(crate) struct WasmSinkTask {
     inst: PluginInstance,
     guest: Guest,
     task: Option<ResourceAny>,
+    /// `sink-commit` (Kafka Connect's `preCommit`/`close`), when the component exports it.
+    commit: Option<sink_commit::Guest>,
 }
 
 impl WasmSinkTask {
@@ -29,6 +31,7 @@ impl WasmSinkTask {
             inst,
             guest: Guest::Structured(guest),
             task: Some(task),
+            commit: None,
         }
     }
 
@@ -37,7 +40,17 @@ impl WasmSinkTask {
             inst,
             guest: Guest::Packed(guest),
             task: Some(task),
+            commit: None,
         }
+    }
+
+    /// Uses the component's `sink-commit` for `pre_commit` and `close` (only with the packed
+    /// interface: its functions borrow the packed task).
+    pub fn with_commit(mut self, commit: Option<sink_commit::Guest>) -> Self {
+        if matches!(self.guest, Guest::Packed(_)) {
+            self.commit = commit;
+        }
+        self
     }
 
     fn task(&self) -> Result<ResourceAny, TaskError> {
@@ -93,14 +106,7 @@ impl SinkTask for WasmSinkTask {
 
     fn flush(&mut self, offsets: &[TopicPartitionOffset]) -> Result<(), TaskError> {
         let task = self.task()?;
-        let offsets: Vec<wit::TopicPartitionOffset> = offsets
-            .iter()
-            .map(|o| wit::TopicPartitionOffset {
-                topic: o.topic.clone(),
-                partition: o.partition,
-                offset: o.offset,
-            })
-            .collect();
+        let offsets = lower_offsets(offsets);
         let guest = &self.guest;
         self.inst
             .call_as("flush", |store, _| match guest {
@@ -108,6 +114,50 @@ impl SinkTask for WasmSinkTask {
                 Guest::Packed(g) => g.packed_sink_task().call_flush(store, task, &offsets),
             })?
             .map_err(task_error)
+    }
+
+    fn pre_commit(
+        &mut self,
+        offsets: &[TopicPartitionOffset],
+    ) -> Result<Vec<TopicPartitionOffset>, TaskError> {
+        if self.commit.is_none() {
+            // Kafka Connect's default preCommit.
+            self.flush(offsets)?;
+            return Ok(offsets.to_vec());
+        }
+        let task = self.task()?;
+        let offered = lower_offsets(offsets);
+        let Some(commit) = &self.commit else {
+            return Ok(Vec::new());
+        };
+        let answer = self
+            .inst
+            .call_as("pre-commit", |store, _| {
+                commit.call_pre_commit(store, task, &offered)
+            })?
+            .map_err(task_error)?;
+        Ok(answer
+            .into_iter()
+            .map(|o| TopicPartitionOffset {
+                topic: o.topic,
+                partition: o.partition,
+                offset: o.offset,
+            })
+            .collect())
+    }
+
+    fn close(&mut self, partitions: &[(String, i32)]) {
+        let (Some(commit), Some(task)) = (&self.commit, self.task) else {
+            return;
+        };
+        if partitions.is_empty() || self.inst.is_poisoned() {
+            return;
+        }
+        if let Err(e) = self.inst.call_as("close", |store, _| {
+            commit.call_close(store, task, partitions)
+        }) {
+            tracing::warn!("sink task failed while closing revoked partitions: {e}");
+        }
     }
 
     fn stop(&mut self) {
@@ -126,6 +176,17 @@ impl SinkTask for WasmSinkTask {
             tracing::warn!("sink task failed while stopping: {e}");
         }
     }
+}
+
+fn lower_offsets(offsets: &[TopicPartitionOffset]) -> Vec<wit::TopicPartitionOffset> {
+    offsets
+        .iter()
+        .map(|o| wit::TopicPartitionOffset {
+            topic: o.topic.clone(),
+            partition: o.partition,
+            offset: o.offset,
+        })
+        .collect()
 }
 
 /// Checks the failures a sink reported against the batch size.

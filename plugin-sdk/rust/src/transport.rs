@@ -1,6 +1,7 @@
 //! One HTTP exchange behind a trait, for plugins whose protocol logic (S3, Elasticsearch bulk,
 //! …) is unit-tested on the host target through scripted doubles and sends through
-//! `wasi:http` in the component. Pure types: no feature, no `wasi:http` import.
+//! `wasi:http` in the component (`WasiHttp`, feature `http`). The types and the trait need
+//! no feature and import nothing.
 
 /// One HTTP request.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,15 +53,42 @@ pub trait Transport {
     fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
-/// A transport that refuses every request: for a plugin whose `wasi:http` wiring is not enabled
-/// yet, so it fails with a clear message instead of pretending to send.
+/// A [`Transport`] over the SDK's `wasi:http` client ([`crate::http`], feature `http`): what
+/// the S3 and Elasticsearch sinks send with in the component. Redirects are returned, not
+/// followed (a protocol client decides); what the plugin may reach, body sizes and time are
+/// the host's (`wasm.network.allow`, `wasm.http.*`).
+#[cfg(feature = "http")]
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Unavailable;
+pub struct WasiHttp {
+    /// Time to connect and to the first byte of the response (`None`: the host's limit).
+    pub timeout: Option<std::time::Duration>,
+}
 
-impl Transport for Unavailable {
-    fn send(&mut self, _request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-        Err(TransportError::Refused(
-            "outgoing HTTP is not available in this build of the plugin".into(),
-        ))
+#[cfg(feature = "http")]
+impl Transport for WasiHttp {
+    fn send(&mut self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        use crate::http::{Error, Request};
+        let mut r = Request::new(&request.method, &request.url)
+            .max_redirects(0)
+            .body(request.body.clone());
+        for (name, value) in &request.headers {
+            r = r.header(name, value);
+        }
+        if let Some(t) = self.timeout {
+            r = r.timeout(t);
+        }
+        match r.send() {
+            Ok(response) => Ok(HttpResponse {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            }),
+            Err(e @ (Error::Url(_) | Error::Header(_) | Error::Denied(_))) => {
+                Err(TransportError::Refused(e.to_string()))
+            }
+            Err(e @ (Error::Failed(_) | Error::TooManyRedirects(_))) => {
+                Err(TransportError::Failed(e.to_string()))
+            }
+        }
     }
 }

@@ -29,7 +29,7 @@ use sluice_plugin_sdk::{
 
 /// One Elasticsearch sink task.
 pub struct ElasticsearchSink {
-    task: task::Task<sluice_plugin_sdk::transport::Unavailable, bulk::RealSleep>,
+    task: task::Task<sluice_plugin_sdk::transport::WasiHttp, bulk::RealSleep>,
 }
 
 impl Sink for ElasticsearchSink {
@@ -68,7 +68,7 @@ impl Sink for ElasticsearchSink {
         Ok(ElasticsearchSink {
             task: task::Task::new(
                 bulk::Client::new(
-                    sluice_plugin_sdk::transport::Unavailable,
+                    sluice_plugin_sdk::transport::WasiHttp::default(),
                     bulk::RealSleep,
                     c.clone(),
                 ),

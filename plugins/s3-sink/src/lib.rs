@@ -78,7 +78,7 @@ impl Sink for S3Sink {
             c.endpoint.authority
         );
         let client = S3Client::new(
-            sluice_plugin_sdk::transport::Unavailable,
+            sluice_plugin_sdk::transport::WasiHttp::default(),
             SystemClock,
             c.endpoint,
             c.credentials,

@@ -1,14 +1,15 @@
-//! The sink task loop: consume, convert, transform, `put(batch)`, then `flush` and commit
-//! offsets. Records failing a stage go through `errors.*` (tolerance, log, dead letter queue).
+//! The sink task loop: consume, convert, transform, `put(batch)`, then `pre_commit` (by
+//! default `flush`) and commit the offsets it answers. Records failing a stage go through `errors.*` (tolerance, log, dead letter queue).
 //!
 //! [`run`] wires the parts: `stages` (the consume and put stages and the batches between
 //! them), `convert` (a consumed message as a Connect record), `books` (the plugin and the
 //! uncommitted offsets; flush and commit) and `rebalance` (the consumer's context).
 //!
 //! Design decision: the plugin instance and the put-but-uncommitted offsets are shared with
-//! the consumer's rebalance callback, so on revocation the callback can `flush` the sink and
-//! commit before the partitions move to another task. Offsets advance only after `put`
-//! returned, and are committed only after `flush` succeeded.
+//! the consumer's rebalance callback, so on revocation the callback can commit (the sink's
+//! `pre_commit`) and `close` the partitions before they move to another task. Offsets advance
+//! only after `put` returned, and only what `pre_commit` answers (by default, after `flush`
+//! succeeded) is committed.
 
 mod books;
 mod convert;
@@ -182,7 +183,7 @@ pub fn run(
                 Err(Halt::Quiet) => break,
             }
             if last_commit.elapsed() >= flush_interval {
-                shared.flush_and_commit(consumer);
+                shared.commit_offsets(consumer);
                 last_commit = Instant::now();
             }
         }
@@ -200,9 +201,14 @@ pub fn run(
     });
     let mut failure = failure;
 
-    // Commit what was put before stopping (also after a failure: those records were accepted).
-    shared.flush_and_commit(consumer);
-    // Closing the consumer leaves the group (revocation callback: nothing left to commit).
+    // Commit what was put before stopping (also after a failure: those records were accepted),
+    // then close every partition (Kafka Connect's `close` at stop): the sink drops what it
+    // still buffers, which the next owner reads again from the committed offsets.
+    shared.commit_offsets(consumer);
+    let assigned: Vec<(String, i32)> = shared.books.lock().assigned.iter().cloned().collect();
+    shared.close_partitions(&assigned);
+    // Closing the consumer leaves the group (revocation callback: nothing left to commit or
+    // close).
     drop(owner);
     shared.task.lock().stop();
     if let Some(f) = shared.books.lock().failure.take() {

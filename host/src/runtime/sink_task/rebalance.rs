@@ -1,9 +1,11 @@
 //! The sink consumer's context: where newly assigned partitions start, splitting their fetch
-//! queues, and settling the books when partitions are revoked.
+//! queues, and settling the books (commit, then the sink's `close`) when partitions are
+//! revoked.
 //!
 //! Design decision: the rebalance callback runs on the consumer's thread inside
-//! `consumer.poll`, so on revocation it can `flush` the sink and commit synchronously before
-//! the partitions move to another task (waiting for a `put` in progress on the put thread).
+//! `consumer.poll`, so on revocation it can commit synchronously (the sink's `pre_commit`) and
+//! `close` the partitions before they move to another task (waiting for a `put` in progress
+//! on the put thread).
 //! The rebalance itself is rust-rdkafka's, plus explicit start positions (see
 //! [`SinkContext::start_positions`]) and the fetch-queue split before each assign.
 
@@ -141,13 +143,14 @@ impl ConsumerContext for SinkContext {
 
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            self.shared.flush_and_commit(consumer);
-            let mut books = self.shared.books.lock();
-            for e in tpl.elements() {
-                let tp = (e.topic().to_string(), e.partition());
-                books.assigned.remove(&tp);
-                books.uncommitted.remove(&tp);
-            }
+            // Kafka Connect's order: commit what the sink says is durable, then `close`.
+            self.shared.commit_offsets(consumer);
+            let revoked: Vec<(String, i32)> = tpl
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect();
+            self.shared.close_partitions(&revoked);
             tracing::info!(partitions = tpl.count(), "partitions revoked");
         }
     }

@@ -1,0 +1,301 @@
+//! The S3 sink (`io.confluent.connect.s3.S3SinkConnector`) end to end: a real worker and
+//! broker, the built plugin sending through the host's sandboxed `wasi:http`, and a real
+//! S3-compatible server (moto, see `tests/harness/s3.rs`) whose objects are read back with
+//! boto3.
+//!
+//! - Objects are named and cut as Confluent's (`topics/<topic>/partition=<p>/<topic>+<p>+<start
+//!   offset, 10 digits>.json`, `flush.size` records each) and hold exactly the records, one
+//!   JSON document per line.
+//! - The consumer offsets committed are those of uploaded objects only (the host honours the
+//!   plugin's preCommit): records in a file still open are not committed; after a SIGKILL the
+//!   restarted worker reads them again and writes the same objects under the same names, so
+//!   every record is in exactly one object.
+//! - Bad credentials fail the task with S3's error code and a hint naming the keys (never the
+//!   secret); an unreachable endpoint is retried with the reason in the log; a store the
+//!   connector's `wasm.network.allow` does not grant fails the task naming the key.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sluice_tests::{
+    default_worker_props, free_port, unique, wait_until, Broker, S3Server, TestDir, Worker,
+    S3_ACCESS_KEY, S3_SECRET_KEY,
+};
+
+use crate::rest_api::{call, expect};
+
+const S3_SINK: &str = "io.confluent.connect.s3.S3SinkConnector";
+const WAIT: Duration = Duration::from_secs(180);
+
+/// An S3 sink connector file: JSON objects of `flush.size` records, Confluent's
+/// DefaultPartitioner, schemaless JsonConverter values.
+fn s3_sink(name: &str, topic: &str, bucket: &str, store_url: &str, extra: &str) -> String {
+    format!(
+        "name={name}\nconnector.class={S3_SINK}\ntasks.max=1\ntopics={topic}\n\
+         s3.bucket.name={bucket}\ns3.region=us-east-1\nstore.url={store_url}\n\
+         aws.access.key.id={S3_ACCESS_KEY}\naws.secret.access.key={S3_SECRET_KEY}\n\
+         storage.class=io.confluent.connect.s3.storage.S3Storage\n\
+         format.class=io.confluent.connect.s3.format.json.JsonFormat\n\
+         partitioner.class=io.confluent.connect.storage.partitioner.DefaultPartitioner\n\
+         flush.size=3\ns3.retry.backoff.ms=20\n\
+         value.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         value.converter.schemas.enable=false\n{extra}"
+    )
+}
+
+/// The record value for partition `p`, offset `n`.
+fn value(p: i32, n: i64) -> String {
+    format!(r#"{{"p":{p},"n":{n},"name":"order-{p}-{n}"}}"#)
+}
+
+/// The object holding offsets `start..start+3` of partition `p`, as Confluent names it.
+fn object_key(topic: &str, p: i32, start: i64) -> String {
+    format!("topics/{topic}/partition={p}/{topic}+{p}+{start:010}.json")
+}
+
+/// The committed consumer offset per partition of sink `name` (`GET
+/// /connectors/{name}/offsets`).
+pub(crate) fn committed(worker: &Worker, name: &str) -> BTreeMap<i64, i64> {
+    let body = expect(
+        call(worker, "GET", &format!("/connectors/{name}/offsets"), None),
+        200,
+        "get offsets",
+    )
+    .json();
+    body["offsets"]
+        .as_array()
+        .map(|offsets| {
+            offsets
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o["partition"]["kafka_partition"].as_i64()?,
+                        o["offset"]["kafka_offset"].as_i64()?,
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) fn wait_committed(worker: &Worker, name: &str, expected: &BTreeMap<i64, i64>) {
+    wait_until(
+        &format!("committed offsets of {name} = {expected:?}"),
+        WAIT,
+        || (committed(worker, name) == *expected).then_some(()),
+        || {
+            format!(
+                "{:?}; status {:?}; log tail:\n{}",
+                committed(worker, name),
+                worker.status(name),
+                worker.log_tail(20)
+            )
+        },
+    );
+}
+
+fn wait_objects(
+    s3: &S3Server,
+    bucket: &str,
+    n: usize,
+    worker: &Worker,
+) -> BTreeMap<String, String> {
+    wait_until(
+        &format!("{n} objects in s3://{bucket}"),
+        WAIT,
+        || {
+            let objects = s3.objects(bucket);
+            (objects.len() >= n).then_some(objects)
+        },
+        || {
+            format!(
+                "{:?}; log tail:\n{}",
+                s3.objects(bucket).keys().collect::<Vec<_>>(),
+                worker.log_tail(30)
+            )
+        },
+    )
+}
+
+#[test]
+fn s3_sink_writes_confluent_objects_commits_only_uploaded_offsets_and_survives_sigkill() {
+    let broker = Broker::shared();
+    let s3 = S3Server::start();
+    let bucket = unique("sluice-bkt");
+    s3.create_bucket(&bucket);
+    let topic = unique("s3-orders");
+    broker.create_topic(&topic, 2);
+    // One record per produce call, so each is its own record batch: the restarted consumer
+    // starts inside what would otherwise be one batch, and tansu 0.6 answers a fetch that
+    // starts inside a batch with nothing (librdkafka then skips to the next batch).
+    let produce = |p: i32, offsets: std::ops::Range<i64>| {
+        for n in offsets {
+            broker.produce_to(&topic, p, &[value(p, n)]);
+        }
+    };
+    produce(0, 0..10);
+    produce(1, 0..7);
+
+    let dir = TestDir::new("s3-sink");
+    let name = unique("s3-sink");
+    let connector = s3_sink(
+        &name,
+        &topic,
+        &bucket,
+        &s3.url(),
+        // The killed worker's consumer leaves the group only when its session times out;
+        // Kafka's minimum keeps the restart short.
+        &format!(
+            "wasm.network.allow=127.0.0.1:{}\nconsumer.override.session.timeout.ms=6000\n\
+             consumer.override.heartbeat.interval.ms=1000\n",
+            s3.port()
+        ),
+    );
+    let props = default_worker_props(Some(broker), dir.path());
+    let mut worker = Worker::start(&dir, &props, &[("s3.properties", &connector)]);
+
+    // Three complete objects of partition 0 (offsets 0..9) and two of partition 1 (0..6); the
+    // last record of each partition waits in an open file.
+    let objects = wait_objects(&s3, &bucket, 5, &worker);
+    let first: Vec<String> = vec![
+        object_key(&topic, 0, 0),
+        object_key(&topic, 0, 3),
+        object_key(&topic, 0, 6),
+        object_key(&topic, 1, 0),
+        object_key(&topic, 1, 3),
+    ];
+    let mut want_first = first.clone();
+    want_first.sort();
+    assert_eq!(objects.keys().cloned().collect::<Vec<_>>(), want_first);
+    // Only offsets of uploaded objects are committed: 9 and 6, not 10 and 7.
+    wait_committed(&worker, &name, &BTreeMap::from([(0, 9), (1, 6)]));
+    assert!(
+        s3.open_uploads(&bucket).is_empty(),
+        "small objects are single PUTs"
+    );
+
+    // A crash: records 9 of partition 0 and 6 of partition 1 were put but never uploaded.
+    worker.sigkill();
+    produce(0, 10..15);
+    produce(1, 7..9);
+    let worker = Worker::start(&dir, &props, &[("s3.properties", &connector)]);
+    let objects = wait_objects(&s3, &bucket, 8, &worker);
+    wait_committed(&worker, &name, &BTreeMap::from([(0, 15), (1, 9)]));
+
+    // Every record exactly once, in offset order, in the object named after its first offset.
+    let mut expected = BTreeMap::new();
+    for (p, starts) in [(0, vec![0, 3, 6, 9, 12]), (1, vec![0, 3, 6])] {
+        for start in starts {
+            let lines: Vec<Value> = (start..start + 3)
+                .map(|n| json!({"p": p, "n": n, "name": format!("order-{p}-{n}")}))
+                .collect();
+            expected.insert(object_key(&topic, p, start), lines);
+        }
+    }
+    let got: BTreeMap<String, Vec<Value>> = objects
+        .iter()
+        .map(|(k, content)| {
+            assert!(content.ends_with('\n'), "{k}: {content:?}");
+            let lines = content
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{k}: {l:?}: {e}")))
+                .collect();
+            (k.clone(), lines)
+        })
+        .collect();
+    assert_eq!(got, expected);
+    // The replayed objects overwrote nothing they should not: the first five are unchanged.
+    for k in &first {
+        assert_eq!(got[k], expected[k], "{k}");
+    }
+    assert!(
+        !worker.log_text().contains(S3_SECRET_KEY),
+        "the secret key must never be logged"
+    );
+}
+
+#[test]
+fn s3_sink_reports_bad_credentials_unreachable_stores_and_ungranted_hosts() {
+    let broker = Broker::shared();
+    let checking = S3Server::start_checking_credentials();
+    let open = S3Server::start();
+    let bucket = unique("sluice-bkt");
+    open.create_bucket(&bucket);
+    let topic = unique("s3-bad");
+    broker.create_topic(&topic, 1);
+    broker.produce_to(&topic, 0, &[value(0, 0), value(0, 1), value(0, 2)]);
+
+    let bad_creds = unique("s3-bad-creds");
+    let unreachable = unique("s3-unreachable");
+    let ungranted = unique("s3-ungranted");
+    let dead_port = free_port();
+    let bad_creds_cfg = s3_sink(
+        &bad_creds,
+        &topic,
+        &bucket,
+        &checking.url(),
+        &format!("wasm.network.allow=127.0.0.1:{}\n", checking.port()),
+    );
+    let unreachable_cfg = s3_sink(
+        &unreachable,
+        &topic,
+        &bucket,
+        &format!("http://127.0.0.1:{dead_port}"),
+        &format!("wasm.network.allow=127.0.0.1:{dead_port}\ns3.part.retries=1\n"),
+    );
+    let ungranted_cfg = s3_sink(&ungranted, &topic, &bucket, &open.url(), "");
+    let dir = TestDir::new("s3-sink-bad");
+    let worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &[
+            ("bad-creds.properties", &bad_creds_cfg),
+            ("unreachable.properties", &unreachable_cfg),
+            ("ungranted.properties", &ungranted_cfg),
+        ],
+    );
+
+    // Bad credentials: S3's own error code, and which keys to check.
+    let task = worker.wait_for_task_state(&bad_creds, 0, "FAILED", WAIT);
+    let trace = task["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("S3 PutObject of s3://")
+            && trace.contains("HTTP 403 InvalidAccessKeyId")
+            && trace.contains("check aws.access.key.id, aws.secret.access.key"),
+        "{trace}"
+    );
+    assert!(!trace.contains(S3_SECRET_KEY), "{trace}");
+
+    // Not granted by wasm.network.allow: refused by the host, naming the key.
+    let task = worker.wait_for_task_state(&ungranted, 0, "FAILED", WAIT);
+    let trace = task["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("denied by the host") && trace.contains("wasm.network.allow"),
+        "{trace}"
+    );
+    assert!(
+        !open.log_text().contains("/topics/"),
+        "nothing may reach the ungranted store: {}",
+        open.log_text()
+    );
+
+    // Unreachable: retried (the task keeps running), the reason in the log, nothing committed.
+    let line = worker.wait_for_log_line("the unreachable store's retry", WAIT, |l| {
+        l.contains("put failed, retrying the same batch")
+            && l.contains(&format!("127.0.0.1:{dead_port}"))
+    });
+    assert!(
+        line.contains("S3 PutObject of s3://") && line.contains("(after 1 retries)"),
+        "{line}"
+    );
+    let status = worker
+        .status(&unreachable)
+        .expect("status of the unreachable sink");
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    assert!(committed(&worker, &unreachable).is_empty());
+    assert!(
+        !worker.log_text().contains(S3_SECRET_KEY),
+        "the secret key must never be logged"
+    );
+}
