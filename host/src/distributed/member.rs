@@ -63,6 +63,8 @@ pub struct Member {
     assignment: Assignment,
     /// The cluster's connectors when the last assignment was made.
     assigned_set: Vec<String>,
+    /// The members the leader assigned work to in this generation (leader only).
+    assigned_members: Vec<String>,
     rebalances: u64,
 }
 
@@ -101,6 +103,7 @@ impl Member {
             running: BTreeMap::new(),
             assignment: Assignment::default(),
             assigned_set: Vec::new(),
+            assigned_members: Vec::new(),
             rebalances: 0,
         })
     }
@@ -250,6 +253,11 @@ impl Member {
                 self.assigned_set = assigned_from
                     .unwrap_or_else(|| view.snapshot.connectors.keys().cloned().collect());
             }
+            self.assigned_members = if joined.is_leader() {
+                joined.members.iter().map(|(id, _)| id.clone()).collect()
+            } else {
+                Vec::new()
+            };
             self.assignment = assignment;
             self.reconcile();
             self.publish_task_configs();
@@ -281,6 +289,20 @@ impl Member {
             }
             if Instant::now() >= next {
                 next = Instant::now() + self.config.heartbeat_interval;
+                // tansu 0.6 was seen to evict a crashed member, hand the surviving follower
+                // its old generation's assignment again and never tell the leader to
+                // rebalance (docs/distributed.md): the leader checks that every member it
+                // assigned work to is still listed, and rebalances when one is gone.
+                if leader && !self.assigned_members.is_empty() {
+                    if let Ok(Some(listed)) = beat.stable_members() {
+                        if let Some(gone) =
+                            self.assigned_members.iter().find(|m| !listed.contains(m))
+                        {
+                            tracing::warn!(member = %gone, "a member this leader assigned work to left the group without a rebalance: rebalancing");
+                            return Ok(true);
+                        }
+                    }
+                }
                 match beat.beat(&member_id, generation) {
                     Ok(()) => {}
                     Err(e) if e.needs_rejoin() => {

@@ -151,6 +151,11 @@ impl StatusDiff {
                 connector: name.clone(),
                 task,
             }));
+            if !deleted {
+                // Topics its tasks used here just before it moved (the registry outlives the
+                // connector's run here) are still recorded, so none is lost in a rebalance.
+                self.record_topics(&mut out, &name);
+            }
             let recorded = self.topics.remove(&name).unwrap_or_default();
             if deleted {
                 // Kafka Connect drops a deleted connector's active topics too.

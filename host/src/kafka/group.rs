@@ -21,9 +21,10 @@ use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, HeartbeatRequest,
-    HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse,
-    RequestHeader, ResponseHeader, SyncGroupRequest, SyncGroupResponse,
+    ApiKey, DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
+    SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 
@@ -32,6 +33,7 @@ const JOIN_GROUP_VERSION: i16 = 5;
 const SYNC_GROUP_VERSION: i16 = 3;
 const HEARTBEAT_VERSION: i16 = 3;
 const LEAVE_GROUP_VERSION: i16 = 3;
+const DESCRIBE_GROUPS_VERSION: i16 = 3;
 /// Responses larger than this are refused (a garbled length would otherwise allocate it).
 const MAX_RESPONSE_BYTES: usize = 64 << 20;
 
@@ -204,6 +206,7 @@ fn api_name(api: ApiKey) -> &'static str {
         ApiKey::SyncGroup => "SyncGroup",
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::DescribeGroups => "DescribeGroups",
         _ => "request",
     }
 }
@@ -416,6 +419,28 @@ pub struct Heartbeater {
 }
 
 impl Heartbeater {
+    /// The member ids the coordinator lists for the group while it is `Stable`; `None` in any
+    /// other state (a rebalance is under way) or when the group cannot be described.
+    pub fn stable_members(&mut self) -> Result<Option<Vec<String>>, GroupError> {
+        let request = DescribeGroupsRequest::default().with_groups(vec![group_id(&self.group_id)]);
+        let response: DescribeGroupsResponse =
+            self.conn
+                .call(ApiKey::DescribeGroups, DESCRIBE_GROUPS_VERSION, &request)?;
+        let Some(group) = response.groups.first() else {
+            return Ok(None);
+        };
+        if group.error_code != 0 || group.group_state.as_str() != "Stable" {
+            return Ok(None);
+        }
+        Ok(Some(
+            group
+                .members
+                .iter()
+                .map(|m| m.member_id.to_string())
+                .collect(),
+        ))
+    }
+
     /// One heartbeat for `member_id` in `generation`; an error whose
     /// [`GroupError::needs_rejoin`] is true means a rebalance started.
     pub fn beat(&mut self, member_id: &str, generation: i32) -> Result<(), GroupError> {
