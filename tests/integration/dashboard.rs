@@ -37,6 +37,8 @@ impl Driver {
                 panic!("cannot run chromedriver ({e}): `cargo xtask test` installs Debian's chromium and chromium-driver")
             });
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // Owned before waiting, so a driver that never answers is still killed (Drop).
+        let driver = Driver { child, addr };
         wait_until(
             "chromedriver to answer /status",
             Duration::from_secs(30),
@@ -47,7 +49,7 @@ impl Driver {
             },
             || "no answer".to_string(),
         );
-        Driver { child, addr }
+        driver
     }
 
     /// One WebDriver command; returns its `value`, panicking on an error status.

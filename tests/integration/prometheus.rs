@@ -47,13 +47,15 @@ impl Prometheus {
                 )
             });
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // Owned before waiting, so a server that never gets ready is still killed (Drop).
+        let prometheus = Prometheus { child, addr };
         wait_until(
             "prometheus to be ready",
             Duration::from_secs(60),
             || http_get(addr, "/-/ready").ok().filter(|r| r.status == 200),
             || "not ready".to_string(),
         );
-        Prometheus { child, addr }
+        prometheus
     }
 
     /// The value of the single series an instant PromQL query returns, if it returns one.
