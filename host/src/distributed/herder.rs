@@ -323,7 +323,7 @@ impl Herder for DistributedHerder {
         }
         // Routed here although no worker is known to run it (just deleted, or a rebalance).
         Err(HerderError::Conflict(
-            crate::rest::CONFLICTING_OPERATION.into(),
+            crate::runtime::herder::CONFLICTING_OPERATION.into(),
         ))
     }
 
@@ -335,7 +335,7 @@ impl Herder for DistributedHerder {
             return Err(not_found(name));
         }
         Err(HerderError::Conflict(
-            crate::rest::CONFLICTING_OPERATION.into(),
+            crate::runtime::herder::CONFLICTING_OPERATION.into(),
         ))
     }
 

@@ -26,9 +26,7 @@ use axum::response::{IntoResponse, Response};
 use super::{blocking, body, ApiError};
 use crate::runtime::herder::{Herder, Route};
 
-/// Kafka Connect's 409 when a request forwarded twice still found no worker to take it.
-pub const CONFLICTING_OPERATION: &str =
-    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
+pub use crate::runtime::herder::CONFLICTING_OPERATION;
 
 /// Kafka's own bound on a forwarded request is its 90 s request timeout.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(90);

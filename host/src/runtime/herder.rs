@@ -283,3 +283,9 @@ pub struct RestartRequest {
 fn unsupported() -> HerderError {
     HerderError::Unsupported("this worker does not support changing connectors".into())
 }
+
+/// Kafka Connect's 409 when a request forwarded twice still found no worker to take it. Here,
+/// below both `rest` (which forwards) and `distributed` (whose herder refuses), so neither
+/// imports the other.
+pub const CONFLICTING_OPERATION: &str =
+    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
