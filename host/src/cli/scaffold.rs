@@ -70,9 +70,36 @@ impl fmt::Display for ScaffoldError {
 
 impl std::error::Error for ScaffoldError {}
 
-const WIT: [(&str, &str); 2] = [
+// The WASI packages go along too: since the `*-http` worlds import `wasi:http`, a binding
+// generator that resolves worlds.wit (componentize-js does) fails without them.
+const WIT: [(&str, &str); 9] = [
     ("wit/connect.wit", include_str!("../../../wit/connect.wit")),
     ("wit/worlds.wit", include_str!("../../../wit/worlds.wit")),
+    (
+        "wit/deps/cli.wit",
+        include_str!("../../../wit/deps/cli.wit"),
+    ),
+    (
+        "wit/deps/clocks.wit",
+        include_str!("../../../wit/deps/clocks.wit"),
+    ),
+    (
+        "wit/deps/filesystem.wit",
+        include_str!("../../../wit/deps/filesystem.wit"),
+    ),
+    (
+        "wit/deps/http.wit",
+        include_str!("../../../wit/deps/http.wit"),
+    ),
+    ("wit/deps/io.wit", include_str!("../../../wit/deps/io.wit")),
+    (
+        "wit/deps/random.wit",
+        include_str!("../../../wit/deps/random.wit"),
+    ),
+    (
+        "wit/deps/sockets.wit",
+        include_str!("../../../wit/deps/sockets.wit"),
+    ),
 ];
 
 /// The Rust SDK next to the checkout this binary was compiled in.
