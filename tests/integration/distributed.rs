@@ -783,7 +783,9 @@ fn a_rolling_restart_keeps_every_connector_running_and_loses_no_line() {
     assert_each_once(&lines_of(&reader.messages), &expected);
 
     // Rebalances each worker took part in: 3 steps × (leave + join), plus the start-up
-    // joins and the rebalances the 3 creations caused; a storm would be far above.
+    // joins and the rebalances the 3 creations caused. Measured 1 to 12 on an idle machine and
+    // 17 under a full suite's load (a rejoin that misses a round costs one more); a storm — a
+    // rebalance loop — would be far above 30.
     let rebalances = |log: &str| {
         log.lines()
             .filter(|l| l.contains("rebalance complete"))
@@ -799,7 +801,7 @@ fn a_rolling_restart_keeps_every_connector_running_and_loses_no_line() {
     ) {
         let n = rebalances(log);
         eprintln!("rebalances in one worker's life: {n}");
-        assert!(n <= 16, "{n} rebalances in one worker's life:\n{log}");
+        assert!(n <= 30, "{n} rebalances in one worker's life:\n{log}");
     }
 
     for w in &workers {
