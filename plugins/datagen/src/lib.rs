@@ -163,13 +163,7 @@ impl Source for Datagen {
     }
 
     fn open(config: Config, committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
-        let s = settings(&config).map_err(|problems| {
-            let text: Vec<String> = problems
-                .iter()
-                .map(|p| format!("config `{}`: {}", p.key, p.message))
-                .collect();
-            TaskError::Fatal(text.join("; "))
-        })?;
+        let s = settings(&config).map_err(|problems| TaskError::invalid_config(&problems))?;
         let next = committed
             .iter()
             .filter(|p| p.partition.get_str(PARTITION_FIELD) == Some(&s.topic))

@@ -55,15 +55,8 @@ impl Sink for ElasticsearchSink {
     }
 
     fn open(config: Config) -> Result<Self, TaskError> {
-        let c = config::compile(&config).map_err(|problems| {
-            TaskError::fatal(
-                problems
-                    .iter()
-                    .map(|p| format!("config `{}`: {}", p.key, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let c =
+            config::compile(&config).map_err(|problems| TaskError::invalid_config(&problems))?;
         log::info!("elasticsearch-sink: writing to {}", c.urls.join(", "));
         Ok(ElasticsearchSink {
             task: task::Task::new(

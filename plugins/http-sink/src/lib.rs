@@ -75,15 +75,8 @@ impl Sink for HttpSink {
     }
 
     fn open(config: Config) -> Result<Self, TaskError> {
-        let c = config::compile(&config).map_err(|problems| {
-            TaskError::fatal(
-                problems
-                    .iter()
-                    .map(|p| format!("config `{}`: {}", p.key, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let c =
+            config::compile(&config).map_err(|problems| TaskError::invalid_config(&problems))?;
         if c.reporter_ignored {
             log::warn!(
                 "http-sink: reporter.* is set, but responses are not written to Kafka topics \

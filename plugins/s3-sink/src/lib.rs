@@ -61,15 +61,8 @@ impl Sink for S3Sink {
     }
 
     fn open(config: Config) -> Result<Self, TaskError> {
-        let c = config::compile(&config).map_err(|problems| {
-            TaskError::fatal(
-                problems
-                    .iter()
-                    .map(|p| format!("config `{}`: {}", p.key, p.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let c =
+            config::compile(&config).map_err(|problems| TaskError::invalid_config(&problems))?;
         log::info!(
             "s3-sink: writing to s3://{}/{} at {}://{}",
             c.endpoint.bucket,
