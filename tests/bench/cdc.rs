@@ -4,7 +4,8 @@
 //! with schemas for keys and values, set on the connector).
 //!
 //! For each system, one worker process with one connector on a table of `--records` rows:
-//! - snapshot: from the worker's REST API answering to the last snapshot event in the topic;
+//! - snapshot: from the connector and its task reporting RUNNING on the worker's REST API to
+//!   the last snapshot event in the topic;
 //! - streaming: `--records` more rows are inserted (transactions of 10 000 rows, by one `psql`
 //!   running a `DO` block); from the first insert to the last change event in the topic.
 //!
@@ -19,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use sluice_tests::Broker;
+use sluice_tests::{try_psql, Broker};
 
 use super::{
-    check_alive, peak_rss_kib, rate, start, stop, wait_rest, warm_plugin_cache, Args, System,
+    check_alive, peak_rss_kib, rate, start, stop, wait_rest, wait_running, warm_plugin_cache, Args,
+    System,
 };
 
 const TABLE: &str = "bench_cdc";
@@ -38,29 +40,10 @@ pub struct CdcResult {
     peak_rss_kib: u64,
 }
 
+/// SQL on the local PostgreSQL through the test harness's client (the same server setup as the
+/// tests: `cargo xtask bench` prepares it with `cargo xtask test`'s database preparation).
 fn psql(sql: &str) -> Result<String> {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-Atc",
-            sql,
-        ])
-        .output()
-        .context("running psql")?;
-    if !out.status.success() {
-        bail!(
-            "psql `{sql}` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    try_psql(&["-c", sql]).map_err(anyhow::Error::msg)
 }
 
 /// `INSERT` of rows `from..from+count` (~80-byte rows, like the file benchmark's lines).
@@ -105,10 +88,6 @@ fn fresh_table(records: usize) -> Result<()> {
 }
 
 pub fn run(args: &Args, broker: &Broker, work: &std::path::Path) -> Result<String> {
-    let level = psql("SHOW wal_level")?;
-    if level != "logical" {
-        bail!("PostgreSQL runs with wal_level={level}; `cargo xtask test` sets it to logical");
-    }
     let mut results = Vec::new();
     let mut systems = vec![System::Sluice];
     if args.reference.is_some() {
@@ -159,7 +138,8 @@ fn run_system(
     let started = Instant::now();
     let (mut worker, rest) = start(system, args, broker, &dir, "cdc", &connector)?;
     let mut reader = broker.reader(&topic);
-    let ready = wait_rest(&mut worker, rest, &dir, started)?;
+    wait_rest(&mut worker, rest, &dir, started)?;
+    let ready = wait_running(&mut worker, rest, &format!("cdc-{tag}"), &dir, started)?;
     let mut seen = 0usize;
     while seen < args.records {
         seen += reader.count_for(Duration::from_millis(50));

@@ -1,7 +1,7 @@
 //! `cargo xtask bench --jdbc-sink`: Sluice's JDBC sink (`insert.mode=upsert`,
 //! `pk.mode=record_key`, `auto.create`) writing `--records` JsonConverter records (schemas on,
 //! key `{id}`, value `{name, email, score}`) from a topic into a PostgreSQL table: from the
-//! worker's REST API answering until `count(*)` reaches the record count.
+//! connector and its task reporting RUNNING until `count(*)` reaches the record count.
 //!
 //! The reference Kafka Connect ships no JDBC sink (neither Confluent's nor Debezium's is among
 //! its jars), so the comparison is a plain baseline instead: `psql` sending the same rows as
@@ -10,33 +10,22 @@
 //! rate for this work, with no Kafka, conversion or WASM in the way.
 
 use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use sluice_tests::Broker;
+use sluice_tests::{try_psql, Broker};
 
 use super::System;
-use super::{check_alive, peak_rss_kib, rate, start, stop, wait_rest, warm_plugin_cache, Args};
+use super::{
+    check_alive, peak_rss_kib, rate, start, stop, wait_rest, wait_running, warm_plugin_cache, Args,
+};
 
 const TABLE: &str = "bench_jdbc_sink";
 const BATCH: usize = 3000;
 
 fn psql(args: &[&str]) -> Result<String> {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test"])
-        .args(["-v", "ON_ERROR_STOP=1", "-qAt"])
-        .args(args)
-        .output()
-        .context("running psql")?;
-    if !out.status.success() {
-        bail!(
-            "psql {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    try_psql(args).map_err(anyhow::Error::msg)
 }
 
 fn name(i: usize) -> String {
@@ -94,7 +83,8 @@ pub fn run(args: &Args, broker: &Broker, work: &std::path::Path) -> Result<Strin
     );
     let started = Instant::now();
     let (mut worker, rest) = start(System::Sluice, args, broker, &dir, "sink", &connector)?;
-    let ready = wait_rest(&mut worker, rest, &dir, started)?;
+    wait_rest(&mut worker, rest, &dir, started)?;
+    let ready = wait_running(&mut worker, rest, "jdbc-sink", &dir, started)?;
     loop {
         let count: usize = psql(&["-c", &format!("SELECT count(*) FROM {TABLE}")])
             .ok()
@@ -137,7 +127,7 @@ pub fn run(args: &Args, broker: &Broker, work: &std::path::Path) -> Result<Strin
         }
     }
     let started = Instant::now();
-    psql(&["-f", &sql.display().to_string()])?;
+    psql(&["-q", "-f", &sql.display().to_string()])?;
     let baseline = started.elapsed();
     let count = psql(&["-c", &format!("SELECT count(*) FROM {TABLE}")])?;
     if count != records.to_string() {

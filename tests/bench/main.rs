@@ -428,6 +428,40 @@ fn wait_rest(
     }
 }
 
+/// Waits until connector `name` and all its tasks report RUNNING on the worker's REST API;
+/// returns when they did. The throughput clocks start here, so neither system's start-up
+/// (JVM, plugin compilation, connecting to the database) counts as work on the records.
+fn wait_running(
+    worker: &mut Child,
+    rest: SocketAddr,
+    name: &str,
+    dir: &Path,
+    started: Instant,
+) -> Result<Instant> {
+    loop {
+        if all_running(rest, name) {
+            return Ok(Instant::now());
+        }
+        check_alive(worker, dir, started)?;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether connector `name` and every one of its tasks (at least one) are RUNNING.
+fn all_running(rest: SocketAddr, name: &str) -> bool {
+    let Ok(r) = http_get(rest, &format!("/connectors/{name}/status")) else {
+        return false;
+    };
+    if r.status != 200 {
+        return false;
+    }
+    let s = r.json();
+    let tasks = s["tasks"].as_array().cloned().unwrap_or_default();
+    s["connector"]["state"] == "RUNNING"
+        && !tasks.is_empty()
+        && tasks.iter().all(|t| t["state"] == "RUNNING")
+}
+
 fn check_alive(worker: &mut Child, dir: &Path, started: Instant) -> Result<()> {
     if let Some(status) = worker.try_wait()? {
         bail!(

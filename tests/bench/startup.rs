@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use sluice_tests::{http_get, Broker};
 
-use super::{check_alive, command_output, start_with, stop, Args, System, WorkerSetup};
+use super::{
+    all_running, check_alive, command_output, start_with, stop, Args, System, WorkerSetup,
+};
 
 /// How many distinct components the Sluice worker's `plugin.path` holds.
 const PLUGINS: usize = 20;
@@ -262,20 +264,6 @@ fn time_start(
         rest: rest_ready,
         running,
     })
-}
-
-fn all_running(rest: std::net::SocketAddr, name: &str) -> bool {
-    let Ok(r) = http_get(rest, &format!("/connectors/{name}/status")) else {
-        return false;
-    };
-    if r.status != 200 {
-        return false;
-    }
-    let s = r.json();
-    let tasks = s["tasks"].as_array().cloned().unwrap_or_default();
-    s["connector"]["state"] == "RUNNING"
-        && !tasks.is_empty()
-        && tasks.iter().all(|t| t["state"] == "RUNNING")
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -27,22 +27,26 @@ fn run(program: &str, args: &[&str], sql: &str) -> String {
 
 /// Runs SQL on PostgreSQL as `postgres`; returns the rows unaligned (`|`-separated).
 pub fn psql(sql: &str) -> String {
-    run(
-        "psql",
-        &[
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-Atc",
-            sql,
-        ],
-        sql,
-    )
+    try_psql(&["-c", sql]).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `psql` as `postgres` on database `test` with `ON_ERROR_STOP`, unaligned, tuples only, and
+/// `args` (`-c SQL`, `-f FILE`, …); the error carries the client's message. For callers that
+/// report failures instead of panicking (the benchmarks).
+pub fn try_psql(args: &[&str]) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test"])
+        .args(["-v", "ON_ERROR_STOP=1", "-At"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("running psql (PostgreSQL's client must be installed): {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "psql {args:?} failed (is PostgreSQL running? `cargo xtask test` prepares it): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
 }
 
 /// Runs SQL on MariaDB as `root`; returns the rows tab-separated, without headers.

@@ -36,7 +36,7 @@ mod worker;
 
 pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
-pub use databases::{mariadb, psql, unique_table, MARIADB_URL, PG_URL};
+pub use databases::{mariadb, psql, try_psql, unique_table, MARIADB_URL, PG_URL};
 pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;

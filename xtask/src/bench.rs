@@ -5,7 +5,7 @@
 //! start-up benchmark instead (worker start to all connectors RUNNING, cold and warm cache,
 //! 20 plugins; `--runs N` timed starts per row); `cargo xtask bench --cdc` the PostgreSQL change
 //! data capture benchmark (postgres-cdc against Debezium's PostgresConnector on the local
-//! PostgreSQL, which it prepares like `cargo xtask test`), `--jdbc-sink` the JDBC sink's upserts
+//! PostgreSQL, which it prepares with `cargo xtask test`'s database setup), `--jdbc-sink` the JDBC sink's upserts
 //! into PostgreSQL against a plain psql baseline, `--s3` the S3 sink into moto against boto3's raw
 //! upload rate to the same server; other flags are passed to `sluice-bench`.
 
@@ -13,14 +13,12 @@ use anyhow::Result;
 
 use crate::cmd::{cargo, root, run, target_dir};
 use crate::plugins;
-use crate::test::{
-    ensure_logical_wal, ensure_reference_connect, ensure_tansu, reference_connect_dir,
-};
+use crate::test::{ensure_reference_connect, ensure_tansu, reference_connect_dir};
 
 pub fn run_bench(args: &[String]) -> Result<()> {
     ensure_tansu()?;
     if args.iter().any(|a| a == "--cdc" || a == "--jdbc-sink") {
-        ensure_logical_wal()?;
+        crate::databases::prepare()?;
     }
     plugins::build_all()?;
     run(cargo().args(["build", "--release", "-p", "sluice", "--bin", "sluice"]))?;

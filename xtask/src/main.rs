@@ -9,6 +9,9 @@
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
 //! - `postgres-cdc` build and run `examples/postgres-cdc` (PostgreSQL CDC -> Kafka -> JDBC sink
 //!   into MariaDB) on the embedded broker, from a fresh slot and tables.
+//! - `databases`  prepare the local PostgreSQL and MariaDB as the tests need them (password
+//!   logins, `wal_level=logical`, TLS with a test certificate); `test`, `bench` and
+//!   `postgres-cdc` do it too.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
 //! - `fuzz [SECONDS]` the packed decoder's fuzz target (nightly toolchain, default 300 s).
 //!
@@ -35,15 +38,16 @@ fn main() -> Result<()> {
         Some("test") => test::run_all(),
         Some("quickstart") => quickstart::run_quickstart(),
         Some("postgres-cdc") => postgres_cdc::run_example(),
+        Some("databases") => databases::prepare(),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&args[1..]),
         Some(other) => {
             bail!(
-                "unknown xtask command `{other}`; try: plugins, examples, test, quickstart, postgres-cdc, bench, fuzz"
+                "unknown xtask command `{other}`; try: plugins, examples, test, databases, quickstart, postgres-cdc, bench, fuzz"
             )
         }
         None => {
-            bail!("usage: cargo xtask <plugins|examples|test|quickstart|postgres-cdc|bench|fuzz>")
+            bail!("usage: cargo xtask <plugins|examples|test|databases|quickstart|postgres-cdc|bench|fuzz>")
         }
     }
 }

@@ -9,7 +9,6 @@ use std::process::{Command, Stdio};
 
 use crate::cmd::{cargo, root, run};
 use crate::plugins;
-use crate::test::ensure_logical_wal;
 
 /// Where the example keeps its offsets (also set in `examples/postgres-cdc/worker.properties`).
 pub const OUT_DIR: &str = "/tmp/sluice-postgres-cdc";
@@ -35,7 +34,7 @@ fn run_sql_file(program: &str, args: &[&str], file: &str) -> Result<()> {
 }
 
 pub fn run_example() -> Result<()> {
-    ensure_logical_wal()?;
+    crate::databases::prepare()?;
     plugins::build_all()?;
     run_sql_file(
         "psql",

@@ -4,7 +4,7 @@
 //! The tansu install is the slow step (~8 min on 2 cores), so it is skipped whenever the right
 //! version is already on PATH.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -23,7 +23,6 @@ pub fn run_all() -> Result<()> {
     ensure_reference_connect()?;
     ensure_chromium()?;
     crate::databases::prepare()?;
-    ensure_logical_wal()?;
     plugins::build_all()?;
     // The JS/Python/Rust example plugins (installs their toolchains under target/ when missing).
     crate::examples::build_all()?;
@@ -77,52 +76,6 @@ pub fn run_all() -> Result<()> {
         bail!("tests failed:\n  {}", failed.join("\n  "));
     }
     Ok(())
-}
-
-/// The local PostgreSQL the tests use (trust auth, database `test`).
-const PG_TEST_URL: [&str; 6] = ["-h", "127.0.0.1", "-U", "postgres", "-d", "test"];
-
-/// Change data capture (plugins/postgres-cdc) needs `wal_level=logical`. When the local
-/// cluster runs with another level, sets it with `ALTER SYSTEM` and restarts the cluster
-/// (`wal_level` only changes at server start); does nothing when it is already logical.
-pub fn ensure_logical_wal() -> Result<()> {
-    let show = || {
-        output(
-            Command::new("psql")
-                .args(PG_TEST_URL)
-                .args(["-Atc", "SHOW wal_level"]),
-        )
-    };
-    let Some(level) = show() else {
-        bail!("cannot ask PostgreSQL on 127.0.0.1:5432 for its wal_level (`psql -h 127.0.0.1 -U postgres -d test -c 'SHOW wal_level'` fails): the CDC tests need it running");
-    };
-    if level.trim() == "logical" {
-        return Ok(());
-    }
-    eprintln!("xtask: PostgreSQL runs with wal_level={}; setting it to logical and restarting the local cluster", level.trim());
-    run(Command::new("psql")
-        .args(PG_TEST_URL)
-        .args(["-c", "ALTER SYSTEM SET wal_level = logical"]))?;
-    let versions = std::fs::read_dir("/etc/postgresql")
-        .context("cannot list /etc/postgresql to find the local cluster's version")?;
-    let mut restarted = false;
-    for version in versions {
-        let version = version?.file_name().to_string_lossy().into_owned();
-        run(Command::new("pg_ctlcluster").args([
-            "--skip-systemctl-redirect",
-            &version,
-            "main",
-            "restart",
-        ]))?;
-        restarted = true;
-    }
-    if !restarted {
-        bail!("no cluster under /etc/postgresql to restart");
-    }
-    match show() {
-        Some(level) if level.trim() == "logical" => Ok(()),
-        other => bail!("after the restart PostgreSQL reports wal_level {other:?}, not logical"),
-    }
 }
 
 /// `rustup target add wasm32-wasip2` unless it is installed.
