@@ -24,7 +24,7 @@ fn source(name: &str, url: &str, extra: &str) -> String {
 }
 
 /// The FAILED trace of the connector or of its first task.
-fn failure(worker: &Worker, name: &str) -> String {
+pub fn failure(worker: &Worker, name: &str) -> String {
     sluice_tests::wait_until(
         &format!("{name} to fail"),
         WAIT,

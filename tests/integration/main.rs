@@ -24,6 +24,7 @@ mod jdbc_bad_input;
 mod jdbc_sink;
 mod jdbc_sink_crash;
 mod jdbc_source;
+mod jdbc_tls_and_zones;
 mod json_logs;
 mod lifecycle;
 mod metrics;

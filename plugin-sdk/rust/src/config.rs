@@ -239,6 +239,18 @@ pub struct ConfigProblem {
     pub message: String,
 }
 
+impl ConfigProblem {
+    /// Problems on one line, `config `key`: message; …`, so a task's trace or a connector's
+    /// error names each key ([`crate::TaskError::invalid_config`] says it this way).
+    pub fn join(problems: &[ConfigProblem]) -> String {
+        problems
+            .iter()
+            .map(|p| format!("config `{}`: {}", p.key, p.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
 impl From<ConfigError> for ConfigProblem {
     fn from(e: ConfigError) -> ConfigProblem {
         ConfigProblem {

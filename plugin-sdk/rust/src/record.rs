@@ -328,13 +328,7 @@ impl TaskError {
     /// A task opened with a config its `validate` would refuse: every problem on one line,
     /// `config `key`: message; …`, so the task's trace names each key.
     pub fn invalid_config(problems: &[crate::config::ConfigProblem]) -> TaskError {
-        TaskError::Fatal(
-            problems
-                .iter()
-                .map(|p| format!("config `{}`: {}", p.key, p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+        TaskError::Fatal(crate::config::ConfigProblem::join(problems))
     }
 }
 

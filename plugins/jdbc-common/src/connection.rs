@@ -6,13 +6,14 @@
 //! Design decision: the password lives only here and in the socket's authentication exchange;
 //! `Debug` and every message this module builds leave it (and a `password=` URL property) out.
 
-use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance, PluginSpec};
+use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, FileAccess, Importance, PluginSpec};
 
-use crate::{Db, DbError, TzOffset};
+use crate::{Db, DbError, Zone};
 
 pub const CONNECTION_URL: &str = "connection.url";
 pub const CONNECTION_USER: &str = "connection.user";
 pub const CONNECTION_PASSWORD: &str = "connection.password";
+pub const CONNECTION_SSLROOTCERT: &str = "connection.sslrootcert";
 pub const DB_TIMEZONE: &str = "db.timezone";
 
 /// The config group the connection keys are shown in.
@@ -21,12 +22,14 @@ const GROUP: &str = "Database";
 /// Adds the connection keys and `db.timezone` to a connector's spec.
 pub fn define(spec: PluginSpec) -> PluginSpec {
     spec.config(ConfigDef::string(CONNECTION_URL).required().group(GROUP).importance(Importance::High)
-            .doc("JDBC URL: jdbc:postgresql://host:port/db, jdbc:mariadb://host:port/db or jdbc:mysql://host:port/db (user/password may also be URL properties). TLS is not supported yet: a URL that asks for it is refused."))
+            .doc("JDBC URL: jdbc:postgresql://host:port/db, jdbc:mariadb://host:port/db or jdbc:mysql://host:port/db (user/password may also be URL properties). PostgreSQL TLS: sslmode=disable|allow|prefer (default)|require|verify-ca|verify-full, as in pgjdbc; MySQL/MariaDB: a URL that demands TLS is refused (not implemented yet)."))
         .config(ConfigDef::string(CONNECTION_USER).group(GROUP).importance(Importance::High).doc("Database user."))
         .config(ConfigDef::password(CONNECTION_PASSWORD).group(GROUP).importance(Importance::High)
             .doc("Database password; use a config provider (${file:…} / ${env:…}). Never logged or shown."))
+        .config(ConfigDef::string(CONNECTION_SSLROOTCERT).group(GROUP).file_access(FileAccess::ReadFile)
+            .doc("File of PEM root certificates to trust with sslmode=verify-ca/verify-full (Sluice's key: the worker grants the plugin read access to it, which a URL's sslrootcert cannot get); wins over the URL's sslrootcert. Default: Mozilla's root certificates."))
         .config(ConfigDef::string(DB_TIMEZONE).default("UTC").group(GROUP)
-            .doc("Zone of date/time values without one: UTC or a fixed offset such as +02:00 (named zones are not supported yet)."))
+            .doc("Zone of date/time values without one, and of the session: UTC, a fixed offset such as +02:00, or an IANA zone such as Europe/Berlin (MySQL/MariaDB need their zone tables loaded for a named zone)."))
 }
 
 /// A checked way to the database.
@@ -35,7 +38,9 @@ pub struct Connection {
     pub url: String,
     pub user: Option<String>,
     password: Option<String>,
-    pub tz: TzOffset,
+    /// `connection.sslrootcert`.
+    pub sslrootcert: Option<String>,
+    pub tz: Zone,
 }
 
 impl std::fmt::Debug for Connection {
@@ -44,6 +49,7 @@ impl std::fmt::Debug for Connection {
             .field("url", &crate::redact_url(&self.url))
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "[hidden]"))
+            .field("sslrootcert", &self.sslrootcert)
             .field("tz", &self.tz)
             .finish()
     }
@@ -73,12 +79,12 @@ impl Connection {
             problem(CONNECTION_URL, e);
         }
         let tz_text = config.optional_str(DB_TIMEZONE).unwrap_or("UTC");
-        let tz = TzOffset::parse(tz_text).unwrap_or_else(|| {
+        let tz = Zone::parse(tz_text).unwrap_or_else(|| {
             problem(
                 DB_TIMEZONE,
-                format!("`{tz_text}` is not supported; use UTC or a fixed offset such as +02:00 (named zones are not supported yet)"),
+                format!("`{tz_text}` is not supported; use UTC, a fixed offset such as +02:00 or an IANA zone such as Europe/Berlin"),
             );
-            TzOffset(0)
+            Zone::UTC
         });
         Connection {
             url,
@@ -91,6 +97,11 @@ impl Connection {
                 .optional_str(CONNECTION_PASSWORD)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string),
+            sslrootcert: config
+                .optional_str(CONNECTION_SSLROOTCERT)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             tz,
         }
     }
@@ -101,6 +112,7 @@ impl Connection {
             &self.url,
             self.user.as_deref(),
             self.password.as_deref(),
+            self.sslrootcert.as_deref(),
             self.tz,
         )
     }
@@ -114,15 +126,6 @@ impl Connection {
             self.user.as_deref().unwrap_or("from the URL")
         )
     }
-}
-
-/// Config problems as one line for a task error.
-pub fn join_problems(problems: &[ConfigProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("config `{}`: {}", p.key, p.message))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 #[cfg(test)]
@@ -144,10 +147,10 @@ mod tests {
             (CONNECTION_PASSWORD, "s3cret"),
             (DB_TIMEZONE, "+02:00"),
         ]);
-        assert!(problems.is_empty(), "{}", join_problems(&problems));
+        assert!(problems.is_empty(), "{}", ConfigProblem::join(&problems));
         assert_eq!(c.url, "jdbc:postgresql://127.0.0.1:5432/test");
         assert_eq!(c.user.as_deref(), Some("app"));
-        assert_eq!(c.tz, TzOffset(7200));
+        assert_eq!(c.tz, Zone::Fixed(7200));
         let debug = format!("{c:?}");
         assert!(!debug.contains("s3cret"), "{debug}");
     }

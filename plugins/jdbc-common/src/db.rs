@@ -12,7 +12,7 @@ use sql_wire::mysql::{self, MyConnection};
 use sql_wire::pg::{self, PgConnection};
 use sql_wire::{ConnectParams, Dialect, Error};
 
-use crate::time::TzOffset;
+use crate::time::Zone;
 
 pub use sql_wire::mysql::types as my_types;
 pub use sql_wire::pg::oid as pg_oid;
@@ -104,30 +104,31 @@ pub struct Db {
     /// The database the URL names.
     pub database: String,
     /// `db.timezone`: the zone of values that carry none, and of the session.
-    pub tz: TzOffset,
+    pub tz: Zone,
     /// PostgreSQL: `(table oid, attnum)` → NOT NULL, filled on demand.
     pg_not_null: HashMap<(u32, i16), bool>,
 }
 
 impl Db {
-    /// Connects with a JDBC URL; `user`/`password` override the URL's. Values without a zone
-    /// are read and written in `tz` (the session time zone is set to it).
+    /// Connects with a JDBC URL; `user`/`password` and `sslrootcert` (a file of trusted root
+    /// certificates) override the URL's. Values without a zone are read and written in `tz`
+    /// (the session time zone is set to it).
     pub fn connect(
         url: &str,
         user: Option<&str>,
         password: Option<&str>,
-        tz: TzOffset,
+        sslrootcert: Option<&str>,
+        tz: Zone,
     ) -> Result<Db, Error> {
         let mut params = ConnectParams::from_jdbc_url(url, user, password)?;
+        if let Some(path) = sslrootcert {
+            params.tls.root_cert = Some(path.to_string());
+        }
         let dialect = sql_wire::JdbcUrl::parse(url)?.dialect;
         let database = params.database.clone();
         let conn = match dialect {
             Dialect::Postgres => {
-                // POSIX zone spec: the offset's sign is inverted (`<+02:00>-02:00` is UTC+2).
-                let inverted = TzOffset(-tz.0).iso();
-                params
-                    .options
-                    .push(("TimeZone".into(), format!("<{}>{inverted}", tz.iso())));
+                params.options.push(("TimeZone".into(), tz.pg_session()));
                 params
                     .options
                     .push(("standard_conforming_strings".into(), "on".into()));
@@ -135,8 +136,17 @@ impl Db {
             }
             Dialect::MySql => {
                 let mut c = MyConnection::connect(&params)?;
-                if tz.0 != 0 {
-                    c.query(&format!("SET time_zone = '{}'", tz.iso()))?;
+                if let Some(zone) = tz.mysql_session() {
+                    c.query(&format!("SET time_zone = '{zone}'"))
+                        .map_err(|e| match (&e, tz) {
+                            // 1298: unknown or incorrect time zone.
+                            (Error::Db(d), Zone::Named(_)) if d.vendor_code == Some(1298) => {
+                                Error::Url(format!(
+                                    "db.timezone={zone}: the MySQL/MariaDB server does not know named zones until its time zone tables are loaded (mysql_tzinfo_to_sql /usr/share/zoneinfo | mysql mysql); or use a fixed offset such as +01:00"
+                                ))
+                            }
+                            _ => e,
+                        })?;
                 }
                 Conn::My(c)
             }

@@ -8,10 +8,10 @@ pub mod db;
 pub mod decimal;
 pub mod time;
 
-pub use connection::{join_problems, Connection};
+pub use connection::Connection;
 pub use db::{ColumnMeta, Db, DbType, Rows, TableId};
 pub use sql_wire::{Dialect, Error as DbError};
-pub use time::TzOffset;
+pub use time::Zone;
 
 /// A database error in a form fit for a task's FAILED trace: what was being done, and what
 /// the server (or the socket) said, with its SQLSTATE. Never contains a password.

@@ -1,6 +1,8 @@
 //! Dates, times and timestamps as the databases print them (text protocol), converted to and
-//! from Connect's epoch-based logical values, with a fixed UTC offset for values that carry
-//! no zone (`db.timezone`).
+//! from Connect's epoch-based logical values, in the zone of values that carry none
+//! (`db.timezone`: a fixed offset or a named IANA zone, whose offset depends on the date).
+
+use chrono::{DateTime, NaiveDateTime, Offset, TimeZone};
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -27,30 +29,103 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// A fixed offset from UTC in seconds (east positive), parsed from `db.timezone`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct TzOffset(pub i32);
+/// `db.timezone`: the zone of date/time values that carry none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// A fixed offset from UTC in seconds (east positive).
+    Fixed(i32),
+    /// An IANA zone (`Europe/Berlin`): daylight saving time and historic changes apply, from
+    /// the tz database compiled into the plugin (`chrono-tz`).
+    Named(chrono_tz::Tz),
+}
 
-impl TzOffset {
-    /// Accepts `UTC`, `GMT`, `Z`, `Etc/UTC`, `+02:00`, `-0530`, `UTC+02:00`, `GMT-03`.
-    pub fn parse(s: &str) -> Option<TzOffset> {
+impl Default for Zone {
+    fn default() -> Zone {
+        Zone::UTC
+    }
+}
+
+impl Zone {
+    pub const UTC: Zone = Zone::Fixed(0);
+
+    /// Accepts `UTC`, `GMT`, `Z`, `Etc/UTC`, `+02:00`, `-0530`, `UTC+02:00`, `GMT-03`, and IANA
+    /// names (`Europe/Berlin`, `America/New_York`), as Java's `ZoneId.of` does.
+    pub fn parse(s: &str) -> Option<Zone> {
         let s = s.trim();
         let rest = ["Etc/UTC", "Etc/GMT", "UTC", "GMT", "Z"]
             .iter()
             .find_map(|p| s.strip_prefix(p))
             .unwrap_or(s);
         if rest.is_empty() {
-            return Some(TzOffset(0));
+            return Some(Zone::UTC);
         }
-        parse_offset(rest).map(TzOffset)
+        if let Some(secs) = parse_offset(rest) {
+            return Some(Zone::Fixed(secs));
+        }
+        s.parse::<chrono_tz::Tz>().ok().map(Zone::Named)
     }
 
-    /// `+02:00`.
-    pub fn iso(self) -> String {
-        let sign = if self.0 < 0 { '-' } else { '+' };
-        let a = self.0.abs();
-        format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
+    /// Seconds east of UTC at the instant `utc_secs` (epoch seconds).
+    pub fn offset_at(self, utc_secs: i64) -> i32 {
+        match self {
+            Zone::Fixed(secs) => secs,
+            Zone::Named(tz) => match DateTime::from_timestamp(utc_secs, 0) {
+                Some(t) => tz
+                    .offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+                None => 0,
+            },
+        }
     }
+
+    /// Seconds east of UTC of the wall-clock time `local_secs` (seconds since 1970-01-01
+    /// 00:00 local), resolved as Java's `ZonedDateTime.ofLocal` does (what Confluent's
+    /// connector uses): in an overlap the earlier offset, in a gap the offset before it (so
+    /// the time moves forward by the gap's length).
+    pub fn offset_for_local(self, local_secs: i64) -> i32 {
+        let Zone::Named(tz) = self else {
+            return self.offset_at(0);
+        };
+        let Some(local) = DateTime::from_timestamp(local_secs, 0).map(|t| t.naive_utc()) else {
+            return 0;
+        };
+        let fixed = |naive: &NaiveDateTime| {
+            tz.offset_from_local_datetime(naive)
+                .earliest()
+                .map(|o| o.fix().local_minus_utc())
+        };
+        // In a gap no offset fits: take the one in force a day earlier (before the gap).
+        fixed(&local).unwrap_or_else(|| self.offset_at(local_secs - 86_400))
+    }
+
+    /// The session time zone for PostgreSQL: a POSIX spec for a fixed offset (its sign is
+    /// inverted: `<+02:00>-02:00` is UTC+2), the name for a named zone (PostgreSQL has them).
+    pub fn pg_session(self) -> String {
+        match self {
+            Zone::Fixed(secs) => {
+                format!("<{}>{}", iso_offset(secs), iso_offset(-secs))
+            }
+            Zone::Named(tz) => tz.name().to_string(),
+        }
+    }
+
+    /// The session `time_zone` for MySQL/MariaDB (`None` for UTC, which needs no change). A
+    /// named zone needs the server's zone tables (`mysql_tzinfo_to_sql`).
+    pub fn mysql_session(self) -> Option<String> {
+        match self {
+            Zone::Fixed(0) => None,
+            Zone::Fixed(secs) => Some(iso_offset(secs)),
+            Zone::Named(tz) => Some(tz.name().to_string()),
+        }
+    }
+}
+
+/// `+02:00`.
+pub fn iso_offset(secs: i32) -> String {
+    let sign = if secs < 0 { '-' } else { '+' };
+    let a = secs.abs();
+    format!("{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)
 }
 
 /// `+HH`, `+HH:MM`, `+HHMM`, `+HH:MM:SS` → seconds east of UTC.
@@ -132,7 +207,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// Nanoseconds since the epoch of `YYYY-MM-DD HH:MM:SS[.f…][±HH[:MM]]` (`T` also accepted);
 /// a value without a zone is in `default`.
-pub fn parse_timestamp(s: &str, default: TzOffset) -> Option<i128> {
+pub fn parse_timestamp(s: &str, default: Zone) -> Option<i128> {
     if s.len() < 19 {
         return None;
     }
@@ -142,7 +217,7 @@ pub fn parse_timestamp(s: &str, default: TzOffset) -> Option<i128> {
     }
     let (nanos, rest) = parse_clock(&s[11..])?;
     let offset = match rest {
-        "" => default.0,
+        "" => default.offset_for_local(days * 86_400 + nanos.div_euclid(1_000_000_000)),
         "Z" => 0,
         r => parse_offset(r)?,
     };
@@ -151,8 +226,9 @@ pub fn parse_timestamp(s: &str, default: TzOffset) -> Option<i128> {
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` of an epoch-nanosecond instant, in the zone `tz` (no suffix;
 /// microseconds, truncated: what both servers store).
-pub fn format_timestamp(epoch_nanos: i128, tz: TzOffset) -> String {
-    let local = epoch_nanos + tz.0 as i128 * 1_000_000_000;
+pub fn format_timestamp(epoch_nanos: i128, tz: Zone) -> String {
+    let offset = tz.offset_at(epoch_nanos.div_euclid(1_000_000_000) as i64);
+    let local = epoch_nanos + offset as i128 * 1_000_000_000;
     let secs = local.div_euclid(1_000_000_000) as i64;
     let micros = (local.rem_euclid(1_000_000_000) / 1000) as i64;
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
@@ -202,19 +278,19 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        let utc = TzOffset(0);
+        let utc = Zone::UTC;
         assert_eq!(
             parse_timestamp("1970-01-01 00:00:01.5", utc),
             Some(1_500_000_000)
         );
         assert_eq!(parse_timestamp("1970-01-01 02:00:00+02", utc), Some(0));
         assert_eq!(
-            parse_timestamp("1970-01-01 02:00:00", TzOffset(7200)),
+            parse_timestamp("1970-01-01 02:00:00", Zone::Fixed(7200)),
             Some(0)
         );
         assert_eq!(
             parse_timestamp("2024-01-02 03:04:05.123456+05:30", utc)
-                .map(|n| format_timestamp(n, TzOffset(19800))),
+                .map(|n| format_timestamp(n, Zone::Fixed(19800))),
             Some("2024-01-02 03:04:05.123456".into())
         );
         assert_eq!(parse_timestamp("infinity", utc), None);
@@ -229,11 +305,46 @@ mod tests {
         );
         assert_eq!(parse_time("01:00:00+02"), Some(23 * 3600 * 1_000_000_000));
         assert_eq!(parse_date("2024-01-02"), Some(19724));
-        assert_eq!(TzOffset::parse("UTC"), Some(TzOffset(0)));
-        assert_eq!(TzOffset::parse("+05:30"), Some(TzOffset(19800)));
-        assert_eq!(TzOffset::parse("GMT-03"), Some(TzOffset(-10800)));
-        assert_eq!(TzOffset::parse("Europe/Berlin"), None);
-        assert_eq!(TzOffset(-10800).iso(), "-03:00");
+        assert_eq!(Zone::parse("UTC"), Some(Zone::UTC));
+        assert_eq!(Zone::parse("+05:30"), Some(Zone::Fixed(19800)));
+        assert_eq!(Zone::parse("GMT-03"), Some(Zone::Fixed(-10800)));
+        assert_eq!(
+            Zone::parse("Europe/Berlin"),
+            Some(Zone::Named(chrono_tz::Europe::Berlin))
+        );
+        assert_eq!(Zone::parse("Europe/Nowhere"), None);
+        assert_eq!(Zone::Fixed(-10800).pg_session(), "<-03:00>+03:00");
+        assert_eq!(
+            Zone::Fixed(-10800).mysql_session().as_deref(),
+            Some("-03:00")
+        );
         assert_eq!(format_time_millis(3_723_004), "01:02:03.004");
+    }
+
+    #[test]
+    fn named_zones_follow_daylight_saving_time() {
+        let berlin = Zone::parse("Europe/Berlin").unwrap();
+        let at = |s: &str| parse_timestamp(s, berlin).map(|n| (n / 1_000_000_000) as i64);
+        // Winter +01:00, summer +02:00.
+        let winter = at("2024-01-15 12:00:00").unwrap();
+        let summer = at("2024-07-15 12:00:00").unwrap();
+        assert_eq!(
+            format_timestamp(winter as i128 * 1_000_000_000, Zone::UTC),
+            "2024-01-15 11:00:00.000000"
+        );
+        assert_eq!(
+            format_timestamp(summer as i128 * 1_000_000_000, Zone::UTC),
+            "2024-07-15 10:00:00.000000"
+        );
+        // And back: UTC instants printed as Berlin wall-clock time.
+        assert_eq!(
+            format_timestamp(summer as i128 * 1_000_000_000, berlin),
+            "2024-07-15 12:00:00.000000"
+        );
+        // 2024-10-27 02:30 happened twice: the earlier (summer, +02:00) one, as Java picks.
+        assert_eq!(at("2024-10-27 02:30:00"), at("2024-10-27 00:30:00+00"));
+        // 2024-03-31 02:30 never happened: moved forward by the gap, to 03:30 +02:00.
+        assert_eq!(at("2024-03-31 02:30:00"), at("2024-03-31 01:30:00+00"));
+        assert_eq!(berlin.pg_session(), "Europe/Berlin");
     }
 }

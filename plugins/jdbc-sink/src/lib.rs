@@ -52,8 +52,7 @@ impl Sink for JdbcSink {
     }
 
     fn open(config: Config) -> Result<Self, TaskError> {
-        let s = settings::parse(&config)
-            .map_err(|p| TaskError::fatal(jdbc_common::join_problems(&p)))?;
+        let s = settings::parse(&config).map_err(|p| TaskError::invalid_config(&p))?;
         let db = s
             .conn
             .connect()

@@ -1,7 +1,7 @@
 //! Sink records → rows: which table, which primary-key columns and values (by `pk.mode`),
 //! which other columns, or a delete; each value as an SQL literal of the target dialect.
 
-use jdbc_common::{decimal, time, Db, Dialect, TzOffset};
+use jdbc_common::{decimal, time, Db, Dialect, Zone};
 use sluice_plugin_sdk::{logical, Record, Schema, SchemaRef, SchemaType, Value};
 
 use crate::settings::{PkMode, Settings};
@@ -178,7 +178,7 @@ pub fn row(db: &Db, s: &Settings, r: &Record) -> Result<Row, String> {
 }
 
 /// An SQL literal for a Connect value.
-pub fn literal(db: &Db, tz: TzOffset, schema: &Schema, v: &Value) -> Result<String, String> {
+pub fn literal(db: &Db, tz: Zone, schema: &Schema, v: &Value) -> Result<String, String> {
     if v.is_null() {
         return Ok("NULL".into());
     }

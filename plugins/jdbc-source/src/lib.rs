@@ -77,7 +77,7 @@ impl Source for JdbcSource {
     }
 
     fn task_configs(config: &Config, max_tasks: u32) -> Result<Vec<Config>, String> {
-        let s = settings::parse(config).map_err(|p| jdbc_common::join_problems(&p))?;
+        let s = settings::parse(config).map_err(|p| ConfigProblem::join(&p))?;
         if s.query.is_some() {
             return Ok(vec![config.clone()]);
         }
@@ -109,8 +109,7 @@ impl Source for JdbcSource {
     }
 
     fn open(config: Config, committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
-        let s = settings::parse(&config)
-            .map_err(|p| TaskError::fatal(jdbc_common::join_problems(&p)))?;
+        let s = settings::parse(&config).map_err(|p| TaskError::invalid_config(&p))?;
         let mut db = s
             .conn
             .connect()

@@ -4,7 +4,7 @@
 //! with a log warning is an error naming the column and its type, so data never silently
 //! goes missing.
 
-use jdbc_common::{decimal, time, ColumnMeta, DbType, TzOffset};
+use jdbc_common::{decimal, time, ColumnMeta, DbType, Zone};
 use sluice_plugin_sdk::{Schema, Value};
 
 use crate::settings::NumericMapping;
@@ -190,7 +190,7 @@ fn my_conv(ty: u8, flags: u16, charset: u16, decimals: u8, length: u32) -> Optio
 }
 
 /// Converts one value. `Err` names what was wrong with the text (the caller adds the column).
-pub fn convert(conv: Conv, raw: &[u8], tz: TzOffset) -> Result<Value, String> {
+pub fn convert(conv: Conv, raw: &[u8], tz: Zone) -> Result<Value, String> {
     let text = || std::str::from_utf8(raw).map_err(|_| "the text is not UTF-8".to_string());
     let bad = |what: &str| format!("cannot read {:?} as {what}", String::from_utf8_lossy(raw));
     let int = |what: &str| -> Result<i64, String> {
@@ -236,7 +236,10 @@ pub fn convert(conv: Conv, raw: &[u8], tz: TzOffset) -> Result<Value, String> {
         Conv::Date => Value::Int32(time::parse_date(text()?).ok_or_else(|| bad("a date"))? as i32),
         Conv::Time => {
             let local = time::parse_time(text()?).ok_or_else(|| bad("a time of day"))?;
-            let utc = (local - tz.0 as i64 * 1_000_000_000).rem_euclid(86_400_000_000_000);
+            // A time of day is taken on 1970-01-01 in db.timezone, as Confluent's connector
+            // reads it through a Calendar there.
+            let offset = tz.offset_for_local(local.div_euclid(1_000_000_000)) as i64;
+            let utc = (local - offset * 1_000_000_000).rem_euclid(86_400_000_000_000);
             Value::Int32((utc / 1_000_000) as i32)
         }
         Conv::TimeTz => Value::Int32(
@@ -267,7 +270,7 @@ fn pg_hex(raw: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The epoch nanoseconds of a timestamp column's text (for offsets).
-pub fn timestamp_nanos(raw: &[u8], tz: TzOffset) -> Option<i128> {
+pub fn timestamp_nanos(raw: &[u8], tz: Zone) -> Option<i128> {
     time::parse_timestamp(std::str::from_utf8(raw).ok()?, tz)
 }
 
@@ -315,7 +318,7 @@ mod tests {
 
     #[test]
     fn converts_text() {
-        let utc = TzOffset(0);
+        let utc = Zone::UTC;
         assert_eq!(convert(Conv::PgBool, b"t", utc), Ok(Value::Boolean(true)));
         assert_eq!(
             convert(Conv::Decimal(2), b"12.34", utc),

@@ -245,7 +245,6 @@ pub fn mode_name(m: Mode) -> &'static str {
 mod tests {
     use super::*;
     use jdbc_common::connection::{CONNECTION_URL, DB_TIMEZONE};
-    use jdbc_common::join_problems as join;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
         Config::from_pairs(pairs, &spec().config)
@@ -261,7 +260,7 @@ mod tests {
             (TOPIC_PREFIX, "pg-"),
             (TABLE_WHITELIST, "users,orders"),
         ]))
-        .unwrap_or_else(|p| panic!("{}", join(&p)));
+        .unwrap_or_else(|p| panic!("{}", ConfigProblem::join(&p)));
         assert_eq!(s.mode, Mode::TimestampIncrementing);
         assert_eq!(s.timestamp_columns, ["updated_at", "created_at"]);
         assert_eq!((s.poll_interval_ms, s.batch_max_rows), (5000, 100));
@@ -273,7 +272,7 @@ mod tests {
             (CONNECTION_URL, "jdbc:oracle:thin:@x"),
             (MODE, "incrementing"),
             (TOPIC_PREFIX, "x"),
-            (DB_TIMEZONE, "Europe/Berlin"),
+            (DB_TIMEZONE, "Europe/Nowhere"),
             (NUMERIC_MAPPING, "fast"),
         ]))
         .err()
@@ -288,7 +287,7 @@ mod tests {
                 NUMERIC_MAPPING
             ],
             "{}",
-            join(&p)
+            ConfigProblem::join(&p)
         );
     }
 }

@@ -4,7 +4,8 @@
 //! (`validate` and `open` share it), so a bad value never reaches the database.
 
 use regex::Regex;
-use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance, PluginSpec};
+use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, FileAccess, Importance, PluginSpec};
+use sql_wire::{SslMode, TlsParams};
 
 use crate::types::{DecimalMode, Modes, TimePrecision};
 
@@ -45,6 +46,8 @@ pub struct CdcConfig {
     pub user: String,
     pub password: String,
     pub dbname: String,
+    /// `database.sslmode` and `database.sslrootcert`.
+    pub tls: TlsParams,
     pub topic_prefix: String,
     pub slot_name: String,
     pub publication_name: String,
@@ -75,6 +78,11 @@ pub fn spec() -> PluginSpec {
             .doc("Password of database.user (cleartext, MD5 or SCRAM-SHA-256 as the server asks)."))
         .config(ConfigDef::string("database.dbname").required().group(conn).importance(Importance::High)
             .doc("Database to capture."))
+        .config(ConfigDef::string("database.sslmode").default("prefer").group(conn)
+            .recommended(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])
+            .doc("TLS to the server, as in libpq/pgjdbc: prefer (TLS when the server offers it, certificate not checked), require (TLS, certificate not checked), verify-ca (certificate chains to a trusted root), verify-full (and names database.hostname), disable/allow (plain text)."))
+        .config(ConfigDef::string("database.sslrootcert").group(conn).file_access(FileAccess::ReadFile)
+            .doc("File of PEM root certificates to trust for verify-ca/verify-full (the worker grants the plugin read access to it); default: Mozilla's root certificates."))
         .config(ConfigDef::string("topic.prefix").required().importance(Importance::High)
             .doc("Logical server name: topics are <topic.prefix>.<schema>.<table>, schema names <topic.prefix>.<schema>.<table>.Value/.Key/.Envelope, the source partition {\"server\": <topic.prefix>}."))
         .config(ConfigDef::string("slot.name").default("debezium").doc("Logical replication slot (created with pgoutput when missing)."))
@@ -282,6 +290,21 @@ impl CdcConfig {
         };
         let tombstones_on_delete = boolean("tombstones.on.delete", true);
         let slot_drop_on_stop = boolean("slot.drop.on.stop", false);
+        let sslmode = c.optional_str("database.sslmode").unwrap_or("prefer");
+        let tls = TlsParams {
+            mode: SslMode::parse_pg(sslmode).unwrap_or_else(|| {
+                problem(
+                    "database.sslmode",
+                    format!("{sslmode:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+                );
+                SslMode::Disable
+            }),
+            root_cert: c
+                .optional_str("database.sslrootcert")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        };
         let heartbeat_topics_prefix = c
             .optional_str("topic.heartbeat.prefix")
             .unwrap_or("__debezium-heartbeat")
@@ -295,6 +318,7 @@ impl CdcConfig {
             user,
             password,
             dbname,
+            tls,
             topic_prefix,
             slot_name,
             publication_name,

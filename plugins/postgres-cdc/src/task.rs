@@ -81,6 +81,9 @@ impl CdcTask {
             },
             // Debezium connects through pgjdbc, whose connectTimeout is 10 s.
             connect_timeout: Some(sql_wire::PG_CONNECT_TIMEOUT),
+            // The replication stream sets its own read timeouts (one per poll).
+            socket_timeout: None,
+            tls: config.tls.clone(),
         };
         let where_ = format!(
             "PostgreSQL at {}:{} (database {:?}, user {:?})",

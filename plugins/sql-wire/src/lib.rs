@@ -9,14 +9,16 @@
 //! encoding, MD5 and SCRAM-SHA-256 come from the sans-IO `postgres-protocol` crate (the
 //! rust-postgres project's own). The MySQL protocol subset (handshake v10,
 //! `mysql_native_password`, `caching_sha2_password` fast path, `COM_QUERY` text results) is
-//! small enough to write here. TLS is not implemented: a URL that demands it
-//! (`sslmode=require`/`verify-*`, `sslMode=REQUIRED`/`VERIFY_*`, `useSSL=true`) is refused with
-//! an error saying so, and a server that insists on it fails the login with its own message.
+//! small enough to write here. TLS ([`tls`]): PostgreSQL's `sslmode` (default `prefer`, as
+//! pgjdbc's) with rustls inside the plugin; for MySQL/MariaDB a URL that demands TLS
+//! (`sslMode=REQUIRED`/`VERIFY_*`, `useSSL=true`) is refused with an error saying so.
 
 pub mod mysql;
 pub mod pg;
+pub mod tls;
 mod url;
 
+pub use tls::{SslMode, TlsParams};
 pub use url::{redact, Dialect, JdbcUrl};
 
 use std::io;
@@ -48,6 +50,9 @@ pub enum Error {
     /// Authentication could not be carried out (an unsupported method, no password given…).
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// TLS could not be set up, the server refused it, or its certificate is not trusted.
+    #[error("{0}")]
+    Tls(String),
     /// Something this client does not implement (TLS, GSSAPI, LOCAL INFILE…).
     #[error("not supported: {0}")]
     Unsupported(String),
@@ -168,6 +173,11 @@ pub struct ConnectParams {
     /// `connectTimeout`); `None`: no limit. A server that accepts the connection and never
     /// answers would otherwise hang the task for good.
     pub connect_timeout: Option<Duration>,
+    /// How long a read or write may wait once logged in (the URL's `socketTimeout`); `None`:
+    /// as long as the server takes. When it passes, the connection is given up (broken).
+    pub socket_timeout: Option<Duration>,
+    /// Whether and how to encrypt (PostgreSQL only so far).
+    pub tls: TlsParams,
 }
 
 impl std::fmt::Debug for ConnectParams {
@@ -180,6 +190,8 @@ impl std::fmt::Debug for ConnectParams {
             .field("password", &self.password.as_ref().map(|_| "[hidden]"))
             .field("options", &self.options)
             .field("connect_timeout", &self.connect_timeout)
+            .field("socket_timeout", &self.socket_timeout)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -187,7 +199,8 @@ impl std::fmt::Debug for ConnectParams {
 impl ConnectParams {
     /// Builds parameters from a JDBC URL plus the connector's `connection.user` /
     /// `connection.password` (which win over `user=`/`password=` in the URL, as in Confluent's
-    /// connector). Refuses URLs that demand TLS.
+    /// connector). PostgreSQL: `sslmode` (default `prefer`; `ssl=true` alone means
+    /// `verify-full`, as in pgjdbc) and `sslrootcert`; MySQL: refuses URLs that demand TLS.
     ///
     /// ```
     /// let p = sql_wire::ConnectParams::from_jdbc_url("jdbc:postgresql://127.0.0.1/test", Some("app"), None).unwrap();
@@ -195,7 +208,7 @@ impl ConnectParams {
     /// ```
     pub fn from_jdbc_url(url: &str, user: Option<&str>, password: Option<&str>) -> Result<Self> {
         let u = JdbcUrl::parse(url)?;
-        check_no_tls(&u)?;
+        let tls = tls_params(&u, url)?;
         let user = user
             .filter(|s| !s.is_empty())
             .or(u.property("user"))
@@ -233,9 +246,9 @@ impl ConnectParams {
                 },
             }
         };
-        // `socketTimeout` is not supported yet (a timed-out read in the middle of a result
-        // would have to end the connection); reads after the login wait as long as they must.
         let connect_timeout = timeout("connectTimeout", Some(default_connect))?;
+        // Both drivers default to no limit.
+        let socket_timeout = timeout("socketTimeout", None)?;
         Ok(ConnectParams {
             host: u.host,
             port: u.port,
@@ -244,11 +257,13 @@ impl ConnectParams {
             password,
             options,
             connect_timeout,
+            socket_timeout,
+            tls,
         })
     }
 
     /// Parameters for `host:port`, database and user, with the default PostgreSQL connect
-    /// timeout (for connectors configured by keys rather than a URL).
+    /// timeout and `sslmode=prefer` (for connectors configured by keys rather than a URL).
     pub fn new(host: &str, port: u16, database: &str, user: &str) -> ConnectParams {
         ConnectParams {
             host: host.to_string(),
@@ -258,6 +273,11 @@ impl ConnectParams {
             password: None,
             options: Vec::new(),
             connect_timeout: Some(PG_CONNECT_TIMEOUT),
+            socket_timeout: None,
+            tls: TlsParams {
+                mode: SslMode::Prefer,
+                root_cert: None,
+            },
         }
     }
 
@@ -317,11 +337,11 @@ impl ConnectParams {
         Ok(stream)
     }
 
-    /// After the login: reads and writes wait as long as the server takes (a long statement is
-    /// not an error).
+    /// After the login: reads and writes wait `socketTimeout`, or as long as the server takes
+    /// (a long statement is not an error).
     pub(crate) fn logged_in(&self, stream: &TcpStream) {
-        let _ = stream.set_read_timeout(None);
-        let _ = stream.set_write_timeout(None);
+        let _ = stream.set_read_timeout(self.socket_timeout);
+        let _ = stream.set_write_timeout(self.socket_timeout);
     }
 
     /// An error of the login phase, with a timeout said as such.
@@ -347,6 +367,24 @@ impl ConnectParams {
     }
 }
 
+/// A read or write after the login that `socketTimeout` cut short (`None` for any other
+/// error): the connection is given up, since the rest of a result may still arrive.
+pub(crate) fn socket_timeout_error(
+    limit: Option<Duration>,
+    what: &str,
+    address: &str,
+    e: &io::Error,
+) -> Option<Error> {
+    let limit = limit?;
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut).then(|| Error::Io {
+        context: format!(
+            "{what} at {address} did not answer within {} (the URL's socketTimeout sets the limit); the connection is closed",
+            seconds(limit)
+        ),
+        source: io::Error::new(io::ErrorKind::TimedOut, "read timed out"),
+    })
+}
+
 /// `TcpStream::connect_timeout`, or a plain connect where the platform lacks it.
 ///
 /// On `wasm32-wasip2` (the plugins) std's `connect_timeout` reports a refused connection as a
@@ -368,41 +406,48 @@ fn seconds(d: Duration) -> String {
     format!("{} s", d.as_secs_f64())
 }
 
-fn check_no_tls(u: &JdbcUrl) -> Result<()> {
-    let demanded = match u.dialect {
-        Dialect::Postgres => u
-            .property("sslmode")
-            .filter(|m| matches!(*m, "require" | "verify-ca" | "verify-full"))
-            .map(|m| format!("sslmode={m}"))
-            .or_else(|| {
-                u.property("ssl")
-                    .filter(|v| *v == "true")
-                    .map(|_| "ssl=true".into())
-            }),
-        Dialect::MySql => u
-            .property("sslMode")
-            .or(u.property("sslmode"))
-            .filter(|m| {
-                let m = m.to_ascii_uppercase().replace('-', "_");
-                matches!(
-                    m.as_str(),
-                    "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY" | "VERIFY_FULL" | "TRUST"
-                )
+/// The URL's TLS settings. PostgreSQL: pgjdbc's `sslmode`, `ssl` and `sslrootcert`.
+/// MySQL/MariaDB: TLS is not implemented there yet, so a URL that demands it is refused.
+fn tls_params(u: &JdbcUrl, url: &str) -> Result<TlsParams> {
+    match u.dialect {
+        Dialect::Postgres => {
+            let mode = match (u.property("sslmode"), u.property("ssl")) {
+                (Some(m), _) => SslMode::parse_pg(m).ok_or_else(|| {
+                    Error::Url(format!(
+                        "invalid connection URL `{}`: sslmode={m} is not one of disable, allow, prefer, require, verify-ca, verify-full",
+                        redact(url)
+                    ))
+                })?,
+                // pgjdbc: `ssl=true` without an sslmode verifies fully.
+                (None, Some(v)) if v.eq_ignore_ascii_case("true") => SslMode::VerifyFull,
+                (None, Some(v)) if v.eq_ignore_ascii_case("false") => SslMode::Disable,
+                (None, _) => SslMode::Prefer,
+            };
+            Ok(TlsParams {
+                mode,
+                root_cert: u.property("sslrootcert").map(str::to_string),
             })
-            .map(|m| format!("sslMode={m}"))
-            .or_else(|| {
-                u.property("useSSL")
-                    .or(u.property("useSsl"))
-                    .filter(|v| v.eq_ignore_ascii_case("true"))
-                    .map(|_| "useSSL=true".into())
-            }),
-    };
-    match demanded {
-        Some(what) => Err(Error::Unsupported(format!(
-            "the connection URL asks for TLS ({what}), which this plugin does not implement yet; \
-             connect over a trusted network or through a local TLS proxy (stunnel, pgbouncer) and drop the setting"
-        ))),
-        None => Ok(()),
+        }
+        Dialect::MySql => {
+            let demanded = u
+                .property("sslMode")
+                .or(u.property("sslmode"))
+                .filter(|m| SslMode::parse_mysql(m).is_some_and(SslMode::requires))
+                .map(|m| format!("sslMode={m}"))
+                .or_else(|| {
+                    u.property("useSSL")
+                        .or(u.property("useSsl"))
+                        .filter(|v| v.eq_ignore_ascii_case("true"))
+                        .map(|_| "useSSL=true".into())
+                });
+            match demanded {
+                Some(what) => Err(Error::Unsupported(format!(
+                    "the connection URL asks for TLS ({what}), which this plugin does not implement for MySQL/MariaDB yet; \
+                     connect over a trusted network or through a local TLS proxy (stunnel) and drop the setting"
+                ))),
+                None => Ok(TlsParams::disabled()),
+            }
+        }
     }
 }
 
@@ -429,20 +474,40 @@ mod tests {
     }
 
     #[test]
-    fn tls_demands_are_refused_clearly() {
+    fn tls_settings_in_each_drivers_words() {
+        let mode = |url: &str| ConnectParams::from_jdbc_url(url, None, None).map(|p| p.tls);
+        assert_eq!(
+            mode("jdbc:postgresql://h/db").unwrap().mode,
+            SslMode::Prefer
+        );
+        assert_eq!(
+            mode("jdbc:postgresql://h/db?ssl=true").unwrap().mode,
+            SslMode::VerifyFull
+        );
+        assert_eq!(
+            mode("jdbc:postgresql://h/db?sslmode=verify-ca&sslrootcert=/certs/root.crt").unwrap(),
+            TlsParams {
+                mode: SslMode::VerifyCa,
+                root_cert: Some("/certs/root.crt".into())
+            }
+        );
+        let e = mode("jdbc:postgresql://h/db?sslmode=always").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("sslmode=always is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+            "{e}"
+        );
+        // Not yet for MySQL/MariaDB: a demand is refused, a preference is not.
         for url in [
-            "jdbc:postgresql://h/db?sslmode=require",
             "jdbc:mariadb://h/db?sslMode=verify-full",
             "jdbc:mysql://h/db?useSSL=true",
         ] {
-            let e = ConnectParams::from_jdbc_url(url, None, None)
-                .unwrap_err()
-                .to_string();
+            let e = mode(url).unwrap_err().to_string();
             assert!(e.contains("TLS"), "{url}: {e}");
         }
-        assert!(
-            ConnectParams::from_jdbc_url("jdbc:postgresql://h/db?sslmode=prefer", None, None)
-                .is_ok()
+        assert_eq!(
+            mode("jdbc:mysql://h/db?sslMode=PREFERRED").unwrap().mode,
+            SslMode::Disable
         );
     }
 
@@ -459,6 +524,11 @@ mod tests {
         assert_eq!(my.connect_timeout, Some(Duration::from_millis(1500)));
         let my = p("jdbc:mysql://h/db?connectTimeout=0").unwrap();
         assert_eq!(my.connect_timeout, None);
+        assert_eq!(my.socket_timeout, None);
+        let pg = p("jdbc:postgresql://h/db?socketTimeout=30").unwrap();
+        assert_eq!(pg.socket_timeout, Some(Duration::from_secs(30)));
+        let my = p("jdbc:mariadb://h/db?socketTimeout=2500").unwrap();
+        assert_eq!(my.socket_timeout, Some(Duration::from_millis(2500)));
         let e = p("jdbc:postgresql://h/db?connectTimeout=soon&password=hunter2")
             .unwrap_err()
             .to_string();

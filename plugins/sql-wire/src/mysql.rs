@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
 
-use crate::{ConnectParams, DbError, Error, Result};
+use crate::{socket_timeout_error, ConnectParams, DbError, Error, Result};
 
 /// Column type codes (`enum_field_types`).
 pub mod types {
@@ -120,6 +120,8 @@ pub struct MyConnection {
     address: String,
     server_version: String,
     broken: bool,
+    /// `socketTimeout`, in force once logged in.
+    socket_timeout: Option<std::time::Duration>,
 }
 
 impl MyConnection {
@@ -136,12 +138,14 @@ impl MyConnection {
             address: params.address(),
             server_version: String::new(),
             broken: false,
+            socket_timeout: None,
         };
         conn.handshake(params)
             .map_err(|e| params.login_error("MySQL/MariaDB", e))?;
         conn.query("SET time_zone = '+00:00'")
             .map_err(|e| params.login_error("MySQL/MariaDB", e))?;
         params.logged_in(&conn.stream);
+        conn.socket_timeout = params.socket_timeout;
         Ok(conn)
     }
 
@@ -405,7 +409,10 @@ impl MyConnection {
                 .map_err(|e| {
                     self.broken = true;
                     self.read_buf.clear();
-                    Error::io(format!("reading from MySQL/MariaDB at {}", self.address), e)
+                    socket_timeout_error(self.socket_timeout, "MySQL/MariaDB", &self.address, &e)
+                        .unwrap_or_else(|| {
+                            Error::io(format!("reading from MySQL/MariaDB at {}", self.address), e)
+                        })
                 })?;
                 self.read_buf.truncate(n);
             }

@@ -1,4 +1,5 @@
-//! PostgreSQL frontend/backend protocol v3 over a blocking `TcpStream`.
+//! PostgreSQL frontend/backend protocol v3 over a blocking `TcpStream`, in TLS when `sslmode`
+//! asks for it and the server accepts (`SSLRequest`, then the handshake, then the startup).
 //!
 //! [`PgConnection`] does startup and authentication (trust, cleartext, MD5, SCRAM-SHA-256),
 //! the simple query protocol ([`PgConnection::simple_query`]), the extended protocol with text
@@ -32,7 +33,8 @@ pub use postgres_protocol::message::backend::Message;
 pub use postgres_protocol::message::frontend as messages;
 pub use postgres_protocol::Oid;
 
-use crate::{ConnectParams, DbError, Error, Result};
+use crate::tls::Stream;
+use crate::{socket_timeout_error, ConnectParams, DbError, Error, Result};
 
 /// Well-known type OIDs (`pg_type.oid`) for mapping results.
 pub mod oid {
@@ -144,7 +146,7 @@ pub enum TxStatus {
 
 /// A connection to a PostgreSQL server.
 pub struct PgConnection {
-    stream: TcpStream,
+    stream: Stream,
     read_buf: BytesMut,
     write_buf: BytesMut,
     address: String,
@@ -152,6 +154,8 @@ pub struct PgConnection {
     backend_key: Option<(i32, i32)>,
     tx_status: TxStatus,
     broken: bool,
+    /// `socketTimeout`, in force once logged in.
+    socket_timeout: Option<std::time::Duration>,
 }
 
 impl PgConnection {
@@ -159,7 +163,8 @@ impl PgConnection {
     /// `user`, `database`, `client_encoding=UTF8`, `DateStyle=ISO`, `TimeZone=UTC`,
     /// `extra_float_digits=3`), so `("replication", "database")` opens a replication connection.
     pub fn connect(params: &ConnectParams) -> Result<PgConnection> {
-        let stream = params.connect_tcp("PostgreSQL")?;
+        let tcp = params.connect_tcp("PostgreSQL")?;
+        let stream = negotiate_tls(tcp, params).map_err(|e| params.login_error("PostgreSQL", e))?;
         let mut conn = PgConnection {
             stream,
             read_buf: BytesMut::with_capacity(16 * 1024),
@@ -169,10 +174,12 @@ impl PgConnection {
             backend_key: None,
             tx_status: TxStatus::Idle,
             broken: false,
+            socket_timeout: None,
         };
         conn.startup(params)
             .map_err(|e| params.login_error("PostgreSQL", e))?;
-        params.logged_in(&conn.stream);
+        params.logged_in(conn.stream.tcp());
+        conn.socket_timeout = params.socket_timeout;
         Ok(conn)
     }
 
@@ -434,7 +441,12 @@ impl PgConnection {
 
     /// The underlying socket (e.g. for `set_read_timeout`).
     pub fn stream(&self) -> &TcpStream {
-        &self.stream
+        self.stream.tcp()
+    }
+
+    /// Whether the connection is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
     }
 
     /// Raw access: encodes frontend messages with `f` (use [`messages`]) and sends them.
@@ -497,6 +509,14 @@ impl PgConnection {
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(()),
             Err(e) => {
+                if let Some(timeout) =
+                    socket_timeout_error(self.socket_timeout, "PostgreSQL", &self.address, &e)
+                {
+                    self.broken = true;
+                    return Err(timeout);
+                }
+                // Without socketTimeout a timeout is the caller's own (the replication
+                // stream's poll), and the connection stays usable.
                 if !matches!(
                     e.kind(),
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
@@ -528,6 +548,36 @@ impl PgConnection {
     pub fn close(mut self) {
         frontend::terminate(&mut self.write_buf);
         let _ = self.flush();
+    }
+}
+
+/// `SSLRequest` (when `sslmode` asks for TLS) and the server's one-byte answer: `S`, then the
+/// TLS handshake; `N`, plain text if the mode allows it. Exactly one byte is read before the
+/// handshake, so nothing a man in the middle injected in plain text can pass for TLS data.
+fn negotiate_tls(mut tcp: TcpStream, params: &ConnectParams) -> Result<Stream> {
+    let mode = params.tls.mode;
+    if !mode.asks() {
+        return Ok(Stream::Plain(tcp));
+    }
+    let address = params.address();
+    let mut request = BytesMut::new();
+    frontend::ssl_request(&mut request);
+    tcp.write_all(&request)
+        .map_err(|e| Error::io(format!("writing to PostgreSQL at {address}"), e))?;
+    let mut answer = [0u8; 1];
+    tcp.read_exact(&mut answer)
+        .map_err(|e| Error::io(format!("reading from PostgreSQL at {address}"), e))?;
+    match answer[0] {
+        b'S' => Stream::handshake(tcp, &params.tls, &params.host, "PostgreSQL", &address),
+        b'N' if !mode.requires() => Ok(Stream::Plain(tcp)),
+        b'N' => Err(Error::Tls(format!(
+            "PostgreSQL at {address} does not accept TLS connections (ssl is off on the server), and sslmode={} demands TLS",
+            mode.name()
+        ))),
+        other => Err(Error::Protocol(format!(
+            "PostgreSQL at {address} answered the SSLRequest with {:?}, not S or N",
+            other as char
+        ))),
     }
 }
 

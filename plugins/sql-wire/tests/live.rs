@@ -230,3 +230,125 @@ fn pg_scram_and_md5_logins_and_wrong_password() {
         pg().simple_query(&format!("DROP ROLE {user}")).unwrap();
     }
 }
+
+/// A CA that signed nothing the test server holds (made once with `openssl req -x509`).
+const UNRELATED_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBpTCCAUugAwIBAgIUblbhdtvmIl2Hkc3P/by0av76QyEwCgYIKoZIzj0EAwIw
+JzElMCMGA1UEAwwcc2x1aWNlIHRlc3Q6IGFuIHVucmVsYXRlZCBDQTAgFw0yNjEy
+MDcwOTI0MzVaGA8yMTI2MTExMzA5MjQzNVowJzElMCMGA1UEAwwcc2x1aWNlIHRl
+c3Q6IGFuIHVucmVsYXRlZCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABGrm
+zV8qE/greztlpJ5tCUcE7MP1+TX13WMi+j2KrDiaFPyo8kSDrXmSMM02vyGprp44
+/xmmAwwtOUHMNk4MVE6jUzBRMB0GA1UdDgQWBBQS9dJbUbyIj8+RSsBLMWfF9iYi
+4TAfBgNVHSMEGDAWgBQS9dJbUbyIj8+RSsBLMWfF9iYi4TAPBgNVHRMBAf8EBTAD
+AQH/MAoGCCqGSM49BAMCA0gAMEUCIFQawm1lyxv0CjjdumSheZggK5t318JmCdQ0
+iLQIhYm8AiEAvMC2333pPmnNI4SVcoVpBJubdoUwsWbVF02kH/CgVOA=
+-----END CERTIFICATE-----
+";
+
+/// TLS against the local server, which `cargo xtask test` sets up with its own self-signed
+/// certificate for 127.0.0.1 and localhost (`sluice-test-server.crt` in the data directory;
+/// read here through the server, the test's only way to it).
+#[test]
+fn pg_tls_in_every_sslmode_and_a_certificate_from_an_unknown_ca_is_refused() {
+    let server_cert = pg()
+        .simple_query("SELECT pg_read_file('sluice-test-server.crt')")
+        .unwrap()
+        .remove(0)
+        .rows
+        .remove(0)
+        .remove(0)
+        .expect("the test certificate (cargo xtask test creates it)");
+    let dir = std::env::temp_dir().join(unique("sql_wire_tls"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (trusted, unrelated) = (dir.join("server.crt"), dir.join("unrelated-ca.crt"));
+    std::fs::write(&trusted, &server_cert).unwrap();
+    std::fs::write(&unrelated, UNRELATED_CA).unwrap();
+    let connect = |host: &str, query: &str| {
+        let url = format!("jdbc:postgresql://{host}:5432/test?{query}");
+        PgConnection::connect(&ConnectParams::from_jdbc_url(&url, None, None).unwrap())
+    };
+    let ssl_in_use = |c: &mut PgConnection| {
+        c.simple_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .unwrap()[0]
+            .rows[0][0]
+            .clone()
+    };
+    let root = trusted.display();
+    for (host, query, tls) in [
+        ("127.0.0.1", "sslmode=disable".to_string(), false),
+        // The default is pgjdbc's: prefer, so TLS with this server.
+        ("127.0.0.1", String::new(), true),
+        ("127.0.0.1", "sslmode=require".to_string(), true),
+        (
+            "127.0.0.1",
+            format!("sslmode=verify-ca&sslrootcert={root}"),
+            true,
+        ),
+        (
+            "127.0.0.1",
+            format!("sslmode=verify-full&sslrootcert={root}"),
+            true,
+        ),
+        (
+            "localhost",
+            format!("sslmode=verify-full&sslrootcert={root}"),
+            true,
+        ),
+    ] {
+        let mut c = connect(host, &query).unwrap_or_else(|e| panic!("{host} {query}: {e}"));
+        assert_eq!(c.is_tls(), tls, "{host} {query}");
+        assert_eq!(
+            ssl_in_use(&mut c).as_deref(),
+            Some(if tls { "t" } else { "f" })
+        );
+        c.close();
+    }
+    // verify-full with a root that did not sign the server's certificate, and with Mozilla's
+    // roots (which did not either): refused before the login, saying why.
+    for query in [
+        format!("sslmode=verify-full&sslrootcert={}", unrelated.display()),
+        format!("sslmode=verify-ca&sslrootcert={}", unrelated.display()),
+        "sslmode=verify-full".to_string(),
+    ] {
+        let e = connect("127.0.0.1", &query)
+            .err()
+            .expect(&query)
+            .to_string();
+        assert!(
+            e.contains("the server's certificate is not trusted with sslmode=verify-")
+                && e.contains("not signed by a trusted root certificate"),
+            "{query}: {e}"
+        );
+        assert!(matches!(connect("127.0.0.1", &query), Err(Error::Tls(_))));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `socketTimeout` (pgjdbc: seconds; MariaDB: milliseconds): a statement that runs longer
+/// ends the connection with an error naming the setting, on both servers.
+#[test]
+fn socket_timeout_gives_up_a_statement_that_runs_too_long() {
+    let url = "jdbc:postgresql://127.0.0.1:5432/test?socketTimeout=1";
+    let mut c =
+        PgConnection::connect(&ConnectParams::from_jdbc_url(url, None, None).unwrap()).unwrap();
+    assert_eq!(c.simple_query("SELECT 1").unwrap()[0].rows.len(), 1);
+    let e = c
+        .simple_query("SELECT pg_sleep(5)")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("PostgreSQL at 127.0.0.1:5432 did not answer within 1 s (the URL's socketTimeout sets the limit)"),
+        "{e}"
+    );
+    assert!(c.is_broken());
+
+    let url = "jdbc:mariadb://127.0.0.1:3306/test?socketTimeout=1000";
+    let mut c =
+        MyConnection::connect(&ConnectParams::from_jdbc_url(url, None, None).unwrap()).unwrap();
+    let e = c.query("SELECT SLEEP(5)").unwrap_err().to_string();
+    assert!(
+        e.contains("MySQL/MariaDB at 127.0.0.1:3306 did not answer within 1 s (the URL's socketTimeout sets the limit)"),
+        "{e}"
+    );
+    assert!(c.is_broken());
+}
