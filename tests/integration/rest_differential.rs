@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sluice_tests::{
-    default_worker_props, http_request, unique, Broker, ReferenceConnect, TestDir, Worker,
+    default_worker_props, http_request, unique, wait_until, Broker, ReferenceConnect, TestDir,
+    Worker,
 };
 
 use crate::{FILE_SINK, FILE_SOURCE};
@@ -314,6 +315,19 @@ fn rest_api_matches_the_reference_kafka_connect() {
 
     let reference = ReferenceConnect::start(&dir, broker, "");
     let sluice = Worker::start(&dir, &default_worker_props(Some(broker), dir.path()), &[]);
+    // Kafka Connect looks the cluster id up before it opens its REST listener; Sluice opens
+    // the listener first and looks the id up in the background (`discover_cluster_id`), so
+    // on a loaded machine the first `GET /` can come before the answer. Compare once both
+    // know it.
+    wait_until(
+        "Sluice to know the Kafka cluster id",
+        WAIT,
+        || {
+            let r = sluice.get("/");
+            (r.status == 200 && !r.json()["kafka_cluster_id"].is_null()).then_some(())
+        },
+        || format!("GET / answers {}", sluice.get("/").body),
+    );
     let mut s = Session {
         reference: reference.rest,
         sluice: sluice.rest,
