@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("convert", 3),
     ("kafka", 3),
     ("offsets", 4),
+    ("schema_registry", 4),
     ("runtime", 5),
     ("wasm", 6),
     ("rest", 6),

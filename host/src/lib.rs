@@ -4,7 +4,7 @@
 //! The modules form layers, each using only the ones below it (checked by `layers.rs`, drawn
 //! in docs/architecture.md): `spec` (types every layer shares), `atomic_file` and `backoff`
 //! (small utilities) ← `data` (the Connect data model), `metrics` (counters) ← `config` (parse and compile configs)
-//! ← `convert`, `kafka` ← `offsets` ← `runtime` (worker, connectors, task loops) ← `wasm`
+//! ← `convert`, `kafka` ← `offsets`, `schema_registry` (the embedded Schema Registry) ← `runtime` (worker, connectors, task loops) ← `wasm`
 //! (components behind the runtime's traits), `rest` (the HTTP API), `distributed` (Kafka
 //! Connect's group protocol and internal topic formats) ← `cli` (commands).
 
@@ -22,5 +22,6 @@ pub mod metrics;
 pub mod offsets;
 pub mod rest;
 pub mod runtime;
+pub mod schema_registry;
 pub mod spec;
 pub mod wasm;

@@ -407,6 +407,9 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
     };
 
     let store = Arc::new(FileOffsetStore::open(&worker_config.offset_storage_file)?);
+    let registry =
+        sluice::schema_registry::for_worker(&worker_config.raw, &kafka, embedded.is_some())
+            .context("starting the schema registry")?;
     let plugins = load_plugins(&worker_config)?;
 
     let listener = worker_config
@@ -432,6 +435,11 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         let herder: Arc<dyn Herder> = worker.clone();
         let (addr, rest_task) = rest::serve(&listener, herder, async move {
             let _ = rest_stopped.await;
+        })
+        .await?;
+        let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
+        let registry_task = serve_registry(registry, async move {
+            let _ = registry_stopped.await;
         })
         .await?;
         let worker_id = advertised_worker_id(&worker_config, addr);
@@ -467,9 +475,13 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         });
         let _ = started.await;
         let _ = stop_rest.send(());
+        let _ = stop_registry.send(());
         let stopper = worker.clone();
         tokio::task::spawn_blocking(move || stopper.stop_all()).await.context("stopping the tasks")?;
         let _ = rest_task.await;
+        if let Some(t) = registry_task {
+            let _ = t.await;
+        }
         if let Err(e) = store.flush() {
             tracing::warn!("cannot write source offsets on shutdown: {e}");
         }
@@ -544,6 +556,8 @@ fn distributed(worker_path: &Path) -> Result<()> {
         &config.offset_topic.name,
         "offsets",
     )?)?);
+    let registry = sluice::schema_registry::for_worker(&config.worker.raw, &kafka, false)
+        .context("starting the schema registry")?;
     let plugins = load_plugins(&config.worker)?;
     let worker = Arc::new(Worker::new(
         config.worker.clone(),
@@ -574,6 +588,10 @@ fn distributed(worker_path: &Path) -> Result<()> {
     let rest_herder: Arc<dyn Herder> = herder.clone();
     let (addr, rest_task) = rt.block_on(rest::serve(&listener, rest_herder, async move {
         let _ = rest_stopped.await;
+    }))?;
+    let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
+    let registry_task = rt.block_on(serve_registry(registry, async move {
+        let _ = registry_stopped.await;
     }))?;
     // The worker id is the advertised address, as in Kafka Connect; other workers forward
     // writes to the leader's `http://<worker id>/`.
@@ -646,6 +664,10 @@ fn distributed(worker_path: &Path) -> Result<()> {
     }
     let _ = stop_rest.send(());
     let _ = rt.block_on(rest_task);
+    let _ = stop_registry.send(());
+    if let Some(t) = registry_task {
+        let _ = rt.block_on(t);
+    }
     if let Err(e) = store.flush() {
         tracing::warn!("cannot write source offsets on shutdown: {e}");
     }
@@ -655,6 +677,26 @@ fn distributed(worker_path: &Path) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves the worker's schema registry, if it has one. A listener that cannot be bound stops
+/// the worker when `schema.registry.listeners` named it; the embedded broker's default only
+/// warns (another process may hold the port).
+async fn serve_registry(
+    registry: Option<sluice::schema_registry::WorkerRegistry>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(r) = registry else {
+        return Ok(None);
+    };
+    match sluice::schema_registry::rest::serve(&r.listener, r.registry, shutdown).await {
+        Ok((_, task)) => Ok(Some(task)),
+        Err(e) if !r.configured => {
+            tracing::warn!("the embedded Schema Registry API is off: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Kafka Connect's `worker_id`: `rest.advertised.host.name` / `rest.advertised.port` when set,

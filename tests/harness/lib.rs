@@ -17,6 +17,8 @@
 //! - [`Metrics`]: a worker's `GET /metrics`, parsed by a Prometheus text-format parser.
 //! - [`S3Server`]: a real S3-compatible server (moto, from PyPI into a venv under the target
 //!   directory) with boto3 to create buckets and read objects back, for the S3 sink.
+//! - [`avro_client`]: Confluent's Python client (confluent-kafka, from PyPI into a venv under
+//!   the target directory) with its Schema Registry client and Avro serializers.
 //! - [`TestDir`] and [`unique`]: a fresh namespace per test (files, topic and connector names),
 //!   so tests share one broker and still run in parallel.
 //!
@@ -30,6 +32,7 @@ mod databases;
 mod http;
 mod http_server;
 mod metrics;
+mod python;
 mod reference;
 mod s3;
 mod worker;
@@ -40,6 +43,7 @@ pub use databases::{mariadb, psql, try_psql, unique_table, MARIADB_URL, PG_URL};
 pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;
+pub use python::avro_client;
 pub use reference::ReferenceConnect;
 pub use s3::{s3_python, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 pub use worker::{default_worker_props, Worker};

@@ -11,60 +11,17 @@ use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::{free_port, target_dir, workspace_root};
+use crate::python::venv_python;
+use crate::{free_port, target_dir};
 
 /// The venv's Python, with moto and boto3 installed (once per process; panics with pip's output
 /// when the install fails).
 pub fn s3_python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        static INSTALL: Mutex<()> = Mutex::new(());
-        let _one = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-        let requirements = workspace_root()
-            .join("tools")
-            .join("s3-server")
-            .join("requirements.txt");
-        let wanted = std::fs::read(&requirements)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", requirements.display()));
-        let venv = target_dir().join("s3-toolchain");
-        let bin = venv.join("bin");
-        let python = bin.join("python");
-        let marker = venv.join("installed-requirements.txt");
-        if python.is_file() && std::fs::read(&marker).ok().as_deref() == Some(&wanted[..]) {
-            return python;
-        }
-        if !bin.join("pip").is_file() {
-            run(
-                Command::new("python3").args(["-m", "venv"]).arg(&venv),
-                "creating the S3 server's venv (python3 -m venv)",
-            );
-        }
-        run(
-            Command::new(bin.join("pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(&requirements),
-            "installing moto and boto3 (tools/s3-server/requirements.txt)",
-        );
-        std::fs::write(&marker, &wanted)
-            .unwrap_or_else(|e| panic!("writing {}: {e}", marker.display()));
-        python
-    })
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    PYTHON.get_or_init(|| venv_python("s3-toolchain", "s3-server"))
 }
 
 /// A moto S3 server on a free loopback port; killed when dropped.

@@ -59,12 +59,12 @@ fn input(n: usize) -> Vec<String> {
 }
 
 /// A consumed record's offset, value and headers as UTF-8 text.
-type Consumed = (i64, Vec<u8>, Vec<(String, String)>);
+pub(crate) type Consumed = (i64, Vec<u8>, Vec<(String, String)>);
 
 /// Every record of partition 0 of `topic`: reads from the start until the consumer reports
 /// the end of the partition after at least `at_least` records (panics after 60 s), so a record
 /// beyond the expected ones is seen, not missed.
-fn read_all(broker: &Broker, topic: &str, at_least: usize) -> Vec<Consumed> {
+pub(crate) fn read_all(broker: &Broker, topic: &str, at_least: usize) -> Vec<Consumed> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
         .set("group.id", unique("dlq-reader"))
@@ -112,7 +112,7 @@ fn read_all(broker: &Broker, topic: &str, at_least: usize) -> Vec<Consumed> {
 
 /// The offset consumer group `group` has committed for partition 0 of `topic`, asked of the
 /// broker (OffsetFetch; the asking consumer does not join the group). `None`: nothing committed.
-fn committed_offset(broker: &Broker, group: &str, topic: &str) -> Option<i64> {
+pub(crate) fn committed_offset(broker: &Broker, group: &str, topic: &str) -> Option<i64> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.bootstrap())
         .set("group.id", group)

@@ -6,6 +6,7 @@
 //! once those are in place, `cargo test -p sluice-tests`: the harness and this crate's build
 //! script build everything else the tests run.
 
+mod avro;
 mod bad_config;
 mod broker_outage;
 mod cli;

@@ -176,6 +176,29 @@ pub(super) fn common_worker(
         }
     }
 
+    // The embedded Schema Registry's keys (read where it starts, in `schema_registry`).
+    if let Some(v) = get(&raw, "schema.registry.listeners") {
+        for l in list(v) {
+            if let Err(e) = super::parse_listener(&l) {
+                problems.push((
+                    "schema.registry.listeners",
+                    format!("schema.registry.listeners: {e}"),
+                ));
+            }
+        }
+    }
+    if let Some(v) = get(&raw, "schema.registry.topic.replication.factor") {
+        if !v.trim().parse::<i16>().is_ok_and(|n| n == -1 || n >= 1) {
+            problems.push((
+                "schema.registry.topic.replication.factor",
+                format!(
+                    "Invalid value {v} for configuration schema.registry.topic.replication.factor: \
+                     expected -1 (the broker's default) or a positive number"
+                ),
+            ));
+        }
+    }
+
     // Config providers are built again where connectors start; a bad one stops the worker here.
     if let Err(bad) = super::providers::ConfigProviders::from_worker(&raw) {
         problems.extend(bad.into_iter().map(|p| ("config.providers", p.message)));

@@ -1,5 +1,6 @@
 //! Converters: Kafka bytes <-> Connect data, byte-compatible with Kafka Connect's
-//! `JsonConverter`, `StringConverter`, `ByteArrayConverter` and `SimpleHeaderConverter`.
+//! `JsonConverter`, `StringConverter`, `ByteArrayConverter` and `SimpleHeaderConverter`, and
+//! Confluent's `AvroConverter` (Schema Registry wire format).
 //!
 //! Converters live in the host (as in Kafka Connect), so plugins only ever see structured
 //! data. Kafka's class names are the config values.
@@ -41,11 +42,15 @@ pub trait HeaderConverter: Send + Sync {
     ) -> Result<Data, ConvertError>;
 }
 
+mod avro;
 mod bytearray;
 mod header;
 mod json;
 mod string;
 
+#[cfg(test)]
+pub(crate) use avro::tests::every_type as avro_every_type;
+pub use avro::{to_avro, AvroConverter, AvroConverterConfig, SubjectNameStrategy};
 pub use bytearray::ByteArrayConverter;
 pub use header::SimpleHeaderConverter;
 pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
@@ -55,6 +60,7 @@ const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
 const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
 const BYTE_ARRAY: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
 const SIMPLE_HEADER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
 
 /// Which converter a class name denotes: Kafka's FQCN, the simple class name, or the simple
 /// name without its `Converter` suffix (Kafka's plugin aliases).
@@ -64,6 +70,7 @@ enum Kind {
     String,
     ByteArray,
     SimpleHeader,
+    Avro,
 }
 
 fn kind(class: &str) -> Option<Kind> {
@@ -79,6 +86,7 @@ fn kind(class: &str) -> Option<Kind> {
         "SimpleHeaderConverter" | "SimpleHeader" if packaged_ok(SIMPLE_HEADER) => {
             Some(Kind::SimpleHeader)
         }
+        "AvroConverter" | "Avro" if packaged_ok(AVRO) => Some(Kind::Avro),
         _ => None,
     }
 }
@@ -88,9 +96,6 @@ pub fn converter(
     config: &ConverterConfig,
     is_key: bool,
 ) -> Result<Arc<dyn Converter>, ConvertError> {
-    // Key and value converters are configured alike here; Kafka only passes `is_key` on to
-    // serializers that ignore it for these classes.
-    let _ = is_key;
     let with_class = |e: ConvertError| ConvertError(format!("{}: {}", config.class, e.0));
     match kind(&config.class) {
         Some(Kind::Json) => Ok(Arc::new(
@@ -100,6 +105,10 @@ pub fn converter(
             StringConverter::from_props(&config.props).map_err(with_class)?,
         )),
         Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
+        // `is_key` picks the subject (`<topic>-key` or `<topic>-value`).
+        Some(Kind::Avro) => Ok(Arc::new(
+            AvroConverter::from_props(&config.props, is_key).map_err(with_class)?,
+        )),
         Some(Kind::SimpleHeader) | None => Err(ConvertError(format!(
             "converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
@@ -122,7 +131,7 @@ pub fn header_converter(
             StringConverter::from_props(&config.props).map_err(with_class)?,
         )),
         Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
-        None => Err(ConvertError(format!(
+        Some(Kind::Avro) | None => Err(ConvertError(format!(
             "header converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
             header_converter_classes().join(", ")
@@ -132,7 +141,7 @@ pub fn header_converter(
 
 /// Class names accepted for key/value converters (for error messages and REST plugin listing).
 pub fn converter_classes() -> &'static [&'static str] {
-    &[JSON, STRING, BYTE_ARRAY]
+    &[JSON, STRING, BYTE_ARRAY, AVRO]
 }
 
 /// Class names accepted for header converters: `SimpleHeaderConverter` plus the key/value
@@ -199,13 +208,28 @@ mod tests {
 
     #[test]
     fn unknown_class_lists_accepted_ones() {
-        let e = converter(&cc("io.confluent.connect.avro.AvroConverter", &[]), false)
-            .map(|_| ())
-            .expect_err("unknown");
+        let e = converter(
+            &cc("io.confluent.connect.protobuf.ProtobufConverter", &[]),
+            false,
+        )
+        .map(|_| ())
+        .expect_err("unknown");
         assert!(
-            e.0.contains("io.confluent.connect.avro.AvroConverter") && e.0.contains(JSON),
+            e.0.contains("io.confluent.connect.protobuf.ProtobufConverter")
+                && e.0.contains(JSON)
+                && e.0.contains(AVRO),
             "{e}"
         );
+        // AvroConverter needs its registry.
+        let e = converter(&cc(AVRO, &[]), false)
+            .map(|_| ())
+            .expect_err("no url");
+        assert!(e.0.contains("schema.registry.url"), "{e}");
+        assert!(converter(
+            &cc("AvroConverter", &[("schema.registry.url", "http://h:1")]),
+            true
+        )
+        .is_ok());
         assert!(converter(&cc("com.other.JsonConverter", &[]), false).is_err());
         assert!(converter(&cc(SIMPLE_HEADER, &[]), false).is_err());
         let e = converter(&cc(JSON, &[("decimal.format", "x")]), false)
