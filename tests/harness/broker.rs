@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::BorrowedMessage;
+use rdkafka::message::{BorrowedMessage, Headers as _};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientConfig, Message as _, Offset, TopicPartitionList};
@@ -330,9 +330,26 @@ pub struct Message {
     pub offset: i64,
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
+    /// The record's headers, in order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl Message {
+    /// The value of header `key` as UTF-8 (`None` when absent; panics when repeated).
+    pub fn header_str(&self, key: &str) -> Option<&str> {
+        let mut found = self.headers.iter().filter(|(k, _)| k == key);
+        let first = found.next()?;
+        assert!(
+            found.next().is_none(),
+            "header {key} repeated: {:?}",
+            self.headers
+        );
+        Some(
+            std::str::from_utf8(first.1.as_deref().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("header {key} is not UTF-8: {e}")),
+        )
+    }
+
     /// The value as UTF-8 (panics naming the offset when it is not).
     pub fn value_str(&self) -> &str {
         let bytes = self.value.as_deref().unwrap_or_default();
@@ -426,6 +443,14 @@ impl TopicReader {
                 offset: m.offset(),
                 key: m.key().map(<[u8]>::to_vec),
                 value: m.payload().map(<[u8]>::to_vec),
+                headers: m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             })
         });
         self.messages = messages;

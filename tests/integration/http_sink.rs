@@ -11,7 +11,9 @@
 //! - an unreachable server and a server the connector's `wasm.network.allow` does not grant
 //!   fail the task with a message saying which and why, and nothing reaches the ungranted one;
 //! - credentials from a config provider reach the server in `Authorization` and never appear in
-//!   REST answers, task traces or the worker log.
+//!   REST answers, task traces or the worker log;
+//! - with `reporter.*`, every response and every rejected request is in the reporter topics
+//!   (written by the worker), in Confluent's shapes.
 
 use std::time::Duration;
 
@@ -358,4 +360,100 @@ fn http_sink_credentials_come_from_config_providers_and_never_show() {
         !shown.contains(&base64(format!("ann:{password}").as_bytes())),
         "the Authorization value leaked"
     );
+}
+
+#[test]
+fn http_sink_reports_responses_and_errors_to_the_reporter_topics() {
+    let dir = TestDir::new("http-sink-reporter");
+    let broker = Broker::shared();
+    // 201 with an id for good records, 400 for a bad one.
+    let server = TestHttpServer::start(|r, _| {
+        let body = r.body_str();
+        if body.contains("bad") {
+            Reply::status(400, "field `name` is required")
+        } else {
+            Reply::status(201, format!(r#"{{"id":"{}"}}"#, body.replace("good ", "")))
+        }
+    });
+    let results = unique("http-results");
+    let errors = unique("http-errors");
+    let dlq = unique("http-reporter-dlq");
+    let (name, topic, config) = http_sink(
+        &server.url("/items?api_key=k1"),
+        &["good 1".into(), "bad 2".into(), "good 3".into()],
+        &format!(
+            "{}reporter.bootstrap.servers={}\n\
+             reporter.result.topic.name={results}\nreporter.result.topic.replication.factor=1\n\
+             reporter.error.topic.name={errors}\nreporter.error.topic.replication.factor=1\n\
+             reporter.error.topic.value.format=string\n\
+             errors.tolerance=all\nerrors.deadletterqueue.topic.name={dlq}\n\
+             errors.deadletterqueue.topic.replication.factor=1\n",
+            grant(&server),
+            broker.bootstrap()
+        ),
+    );
+    let worker = worker(&dir, "", &[("reporter.properties", &config)]);
+    // The reporter topics exist once the first put reported (the worker creates them).
+    server.wait_for_requests(3, WAIT);
+
+    // Results: one record per delivered input record, the response body as a JSON string, and
+    // Confluent's input_record_* headers naming the input record.
+    let got = broker.consume_all(&results, 2, WAIT);
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (m, (offset, id)) in got.iter().zip([(0, "1"), (2, "3")]) {
+        let body = format!(r#"{{"id":"{id}"}}"#);
+        assert_eq!(m.value_str(), serde_json::Value::String(body).to_string());
+        assert_eq!(m.key, None);
+        assert_eq!(m.header_str("input_record_topic"), Some(topic.as_str()));
+        assert_eq!(m.header_str("input_record_partition"), Some("0"));
+        assert_eq!(
+            m.header_str("input_record_offset"),
+            Some(offset.to_string().as_str())
+        );
+        let ts: i64 = m
+            .header_str("input_record_timestamp")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(|| panic!("a timestamp header: {:?}", m.headers));
+        assert!(ts > 1_700_000_000_000, "the input record's time: {ts}");
+        let names: Vec<&str> = m.headers.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "input_record_offset",
+                "input_record_timestamp",
+                "input_record_partition",
+                "input_record_topic"
+            ]
+        );
+    }
+
+    // Errors: the rejected record, with Confluent's message as plain text (value.format=string)
+    // and its error headers; the URL without its query (it may hold an API key).
+    let got = broker.consume_all(&errors, 1, WAIT);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let url = format!("http://127.0.0.1:{}/items?…", server.port());
+    assert_eq!(
+        got[0].value_str(),
+        format!(
+            "Unable to process HTTP request. HTTP Response code: 400, Reason phrase: , Url: {url}, \
+             Response content: field `name` is required, Exception: null, Error message: null"
+        )
+    );
+    for (k, v) in [
+        ("input_record_offset", "1"),
+        ("input_record_topic", topic.as_str()),
+        ("status_code", "400"),
+        ("payload", "bad 2"),
+        ("response_content", "field `name` is required"),
+        ("url", url.as_str()),
+        ("reason_phrase", ""),
+        ("error_message", "null"),
+        ("exception", "null"),
+    ] {
+        assert_eq!(got[0].header_str(k), Some(v), "{k}: {:?}", got[0].headers);
+    }
+    // The rejected record is also in the dead letter queue, as before.
+    let dead = broker.consume_all(&dlq, 1, WAIT);
+    assert_eq!(dead[0].value_str(), "bad 2");
+    worker.wait_for_state(&name, "RUNNING", WAIT);
 }

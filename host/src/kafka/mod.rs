@@ -197,6 +197,29 @@ fn apply(c: &mut ClientConfig, keys: &Config) {
     }
 }
 
+/// Sends `record`, waiting while the producer's queue is full (back-pressure instead of an
+/// error); any other refusal is returned.
+pub fn send_waiting(
+    producer: &rdkafka::producer::BaseProducer,
+    mut record: rdkafka::producer::BaseRecord<'_, [u8], [u8]>,
+) -> Result<(), rdkafka::error::KafkaError> {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                back,
+            )) => {
+                producer.poll(std::time::Duration::from_millis(100));
+                record = back;
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
+}
+
 /// The keys under `prefix` (prefix removed) that librdkafka accepts; the others are logged
 /// and dropped. Values never appear in the log (they may be passwords).
 fn passthrough(config: &Config, prefix: &str, owner: &str) -> Config {

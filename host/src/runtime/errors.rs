@@ -16,7 +16,9 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use super::plugin::TaskId;
 use crate::config::{ErrorSettings, Tolerance};
-use crate::kafka::{KafkaError, KafkaSettings, TopicCreator, TopicError, TopicSettings};
+use crate::kafka::{
+    send_waiting, KafkaError, KafkaSettings, TopicCreator, TopicError, TopicSettings,
+};
 use crate::metrics::TaskMetrics;
 use crate::spec::Config;
 
@@ -280,29 +282,15 @@ impl ErrorReporter {
         if let Some(m) = metrics {
             m.dlq_produce_requests.inc();
         }
-        loop {
-            match dlq.producer.send(rec) {
-                Ok(()) => break,
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) => {
-                    dlq.producer.poll(Duration::from_millis(100));
-                    rec = back;
-                }
-                Err((error, _)) => {
-                    if let Some(m) = metrics {
-                        m.dlq_produce_failures.inc();
-                    }
-                    return Err(Error::DlqSend {
-                        at,
-                        topic: dlq.topic.clone(),
-                        error: Box::new(error),
-                    });
-                }
+        if let Err(error) = send_waiting(&dlq.producer, rec) {
+            if let Some(m) = metrics {
+                m.dlq_produce_failures.inc();
             }
+            return Err(Error::DlqSend {
+                at,
+                topic: dlq.topic.clone(),
+                error: Box::new(error),
+            });
         }
         dlq.pending += 1;
         Ok(())

@@ -10,6 +10,7 @@ pub mod connector;
 pub mod errors;
 pub mod herder;
 pub mod plugin;
+pub mod reporter;
 pub mod restart;
 pub mod retry;
 pub mod sink_task;

@@ -19,6 +19,7 @@ wasmtime::component::bindgen!({
         package sluice:host-bindings;
         world all-kinds {
             import sluice:connect/host@0.1.0;
+            import sluice:connect/reporter@0.1.0;
             export sluice:connect/plugin@0.1.0;
             export sluice:connect/source-connector@0.1.0;
             export sluice:connect/sink-connector@0.1.0;
@@ -40,7 +41,7 @@ pub use exports::sluice::connect::{
     packed_sink, packed_source, packed_transforms, plugin, predicates, sink_commit, sink_connector,
     source_commit, source_connector, transform_plans, transforms,
 };
-pub use sluice::connect::{host, types};
+pub use sluice::connect::{host, reporter, types};
 
 /// The interface names a component must export, per kind (for error messages and checks).
 pub const PLUGIN_INTERFACE: &str = "sluice:connect/plugin@0.1.0";
@@ -58,3 +59,5 @@ pub const TRANSFORM_PLANS_INTERFACE: &str = "sluice:connect/transform-plans@0.1.
 pub const SOURCE_COMMIT_INTERFACE: &str = "sluice:connect/source-commit@0.1.0";
 /// Optional for sinks with `packed-sink`: Kafka Connect's `SinkTask.preCommit` and `close`.
 pub const SINK_COMMIT_INTERFACE: &str = "sluice:connect/sink-commit@0.1.0";
+/// Imported by sinks that report per-record outcomes (Confluent's `reporter.*` topics).
+pub const REPORTER_INTERFACE: &str = "sluice:connect/reporter@0.1.0";

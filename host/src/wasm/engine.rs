@@ -18,6 +18,7 @@ use super::bindings::{host, AllKinds};
 use super::guest_log::{self, LogBudget};
 use super::limits::Limiter;
 use super::network::{Guard, HttpHooks, HttpLimits, NetworkPolicy};
+use super::reporter::ReportBuffer;
 use super::WasmError;
 
 /// How often the ticker thread advances the engine's epoch.
@@ -79,6 +80,8 @@ pub(crate) struct HostState {
     /// Outgoing `wasi:http`: wasmtime-wasi-http's context and our checks.
     pub http: WasiHttpCtx,
     pub http_hooks: HttpHooks,
+    /// What a sink reports during `put` (the `reporter` import).
+    pub reports: ReportBuffer,
 }
 
 impl HostState {
@@ -103,6 +106,7 @@ impl HostState {
             network,
             http: WasiHttpCtx::new(),
             http_hooks: HttpHooks::new(guard, limits.http.clone()),
+            reports: ReportBuffer::default(),
         }
     }
 }

@@ -82,7 +82,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
     (
         "sluice:connect",
         "sluice-host",
-        "the Sluice host API (logging)",
+        "the Sluice host API (logging; a sink's reporter topics)",
     ),
 ];
 

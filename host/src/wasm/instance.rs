@@ -109,6 +109,11 @@ impl PluginInstance {
         f(&mut self.store, &self.instance).map_err(|e| TaskError::Fatal(format!("{e:#}")))
     }
 
+    /// The store's host state (capability state set up between calls).
+    pub fn state_mut(&mut self) -> &mut HostState {
+        self.store.data_mut()
+    }
+
     pub fn is_poisoned(&self) -> bool {
         self.poisoned.is_some()
     }

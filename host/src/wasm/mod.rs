@@ -13,7 +13,7 @@
 //! component exports them; it also runs consecutive packed transforms as one chain segment),
 //! `wasi` builds the deny-by-default sandbox, `network` the
 //! allow-listed network access, `engine` owns the engine and linker, `limits`
-//! the per-connector `wasm.*` limits, `guest_log` rate-limits plugin output, `inspect`
+//! the per-connector `wasm.*` limits, `guest_log` rate-limits plugin output, `reporter` buffers a sink's reports, `inspect`
 //! describes a component file for `sluice plugins inspect`.
 
 mod bindings;
@@ -30,6 +30,7 @@ mod network;
 mod packed;
 mod plugin;
 mod registry;
+mod reporter;
 mod sink;
 mod source;
 mod spec;

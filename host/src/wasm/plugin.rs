@@ -13,6 +13,7 @@ use wasmtime::component::InstancePre;
 use super::bindings::{
     packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates, sink_commit,
     sink_connector, source_commit, source_connector, transform_plans, transforms, types as wit,
+    REPORTER_INTERFACE,
 };
 use super::engine::{HostState, Limits, Owner};
 use super::instance::PluginInstance;
@@ -25,6 +26,7 @@ use super::wasi::{self, Missing};
 use super::{lower, packed, spec};
 use crate::data::SourcePosition;
 use crate::runtime::plugin::{Plugin, TaskId};
+use crate::runtime::reporter::{self, ConnectReporter, ReporterSettings};
 use crate::runtime::retry::RetryPolicy;
 use crate::runtime::task::{Predicate, SinkTask, SourceTask, TaskError, Transform};
 use crate::runtime::transforms::{ChainError, ChainSegment, JoinStep};
@@ -98,6 +100,26 @@ impl WasmPlugin {
             wasi::context(&grants, &limits.network, &owner, missing).map_err(TaskError::Fatal)?;
         let instance = PluginInstance::new(&self.pre, ctx, &limits, owner)?;
         Ok((instance, config))
+    }
+
+    /// The task's Connect Reporter: when the component imports `reporter` and the config
+    /// sets `reporter.bootstrap.servers`.
+    fn reporter(&self, id: &TaskId, config: &Config) -> Result<Option<ConnectReporter>, TaskError> {
+        let engine = self.pre.engine();
+        let imports_reporter = self
+            .pre
+            .component()
+            .component_type()
+            .imports(engine)
+            .any(|(name, _)| name == REPORTER_INTERFACE);
+        if !imports_reporter {
+            return Ok(None);
+        }
+        let fatal = |e: reporter::Error| TaskError::Fatal(format!("reporter: {e}"));
+        match ReporterSettings::from_config(config, &id.connector).map_err(fatal)? {
+            Some(settings) => Ok(Some(ConnectReporter::new(settings, id).map_err(fatal)?)),
+            None => Ok(None),
+        }
     }
 
     fn host_owner(&self, what: &str) -> Owner {
@@ -225,6 +247,7 @@ impl Plugin for WasmPlugin {
         let KindIndices::Sink(idx) = &self.kind else {
             return Err(self.wrong_kind(PluginKind::Sink));
         };
+        let reporter = self.reporter(id, config)?;
         let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
         if let Some(PackedIndices::Sink(p)) = &self.packed {
             let guest = inst.with(|store, i| p.load(store, i))?;
@@ -238,7 +261,9 @@ impl Plugin for WasmPlugin {
                 })?
                 .map_err(task_error)?;
             return Ok(Box::new(
-                WasmSinkTask::packed(inst, guest, task).with_commit(commit),
+                WasmSinkTask::packed(inst, guest, task)
+                    .with_commit(commit)
+                    .with_reporter(reporter),
             ));
         }
         let guest = inst.with(|store, i| idx.load(store, i))?;
@@ -247,7 +272,9 @@ impl Plugin for WasmPlugin {
                 guest.sink_task().call_open(store, &config)
             })?
             .map_err(task_error)?;
-        Ok(Box::new(WasmSinkTask::new(inst, guest, task)))
+        Ok(Box::new(
+            WasmSinkTask::new(inst, guest, task).with_reporter(reporter),
+        ))
     }
 
     fn open_transform(

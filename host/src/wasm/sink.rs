@@ -10,6 +10,7 @@ use super::packed::codec;
 use super::plugin::task_error;
 use super::{lift, lower};
 use crate::data::ConnectRecord;
+use crate::runtime::reporter::ConnectReporter;
 use crate::runtime::task::{RecordFailure, SinkTask, TaskError, TopicPartitionOffset};
 
 enum Guest {
@@ -23,6 +24,9 @@ pub(crate) struct WasmSinkTask {
     task: Option<ResourceAny>,
     /// `sink-commit` (Kafka Connect's `preCommit`/`close`), when the component exports it.
     commit: Option<sink_commit::Guest>,
+    /// Writes what the plugin reports through the `reporter` import, when the connector
+    /// configures `reporter.*` and the component imports it.
+    reporter: Option<ConnectReporter>,
 }
 
 impl WasmSinkTask {
@@ -32,6 +36,7 @@ impl WasmSinkTask {
             guest: Guest::Structured(guest),
             task: Some(task),
             commit: None,
+            reporter: None,
         }
     }
 
@@ -41,6 +46,7 @@ impl WasmSinkTask {
             guest: Guest::Packed(guest),
             task: Some(task),
             commit: None,
+            reporter: None,
         }
     }
 
@@ -53,6 +59,37 @@ impl WasmSinkTask {
         self
     }
 
+    /// Writes the plugin's reports with `reporter` after each `put`.
+    pub fn with_reporter(mut self, reporter: Option<ConnectReporter>) -> Self {
+        if reporter.is_some() {
+            self.inst.state_mut().reports.enable();
+        }
+        self.reporter = reporter;
+        self
+    }
+
+    /// After a `put` returned: writes its reports (when it succeeded) and waits for Kafka's
+    /// acknowledgement, so the batch counts as done only with its reports in Kafka.
+    fn report(&mut self, put_ok: bool) -> Result<(), TaskError> {
+        let Some(reporter) = &mut self.reporter else {
+            return Ok(());
+        };
+        let reports = self
+            .inst
+            .state_mut()
+            .reports
+            .take()
+            .map_err(TaskError::Fatal)?;
+        if !put_ok || reports.is_empty() {
+            // A failed put is retried or fails the task: its batch is reported when it is
+            // put again.
+            return Ok(());
+        }
+        reporter
+            .send(reports)
+            .map_err(|e| TaskError::Fatal(format!("reporter: {e}")))
+    }
+
     fn task(&self) -> Result<ResourceAny, TaskError> {
         self.task
             .ok_or_else(|| TaskError::Fatal("sink task used after stop".into()))
@@ -63,6 +100,9 @@ impl SinkTask for WasmSinkTask {
     fn put(&mut self, records: &mut Vec<ConnectRecord>) -> Result<Vec<RecordFailure>, TaskError> {
         let task = self.task()?;
         let count = records.len();
+        if self.reporter.is_some() {
+            self.inst.state_mut().reports.begin(records);
+        }
         let guest = match &self.guest {
             Guest::Structured(g) => g,
             Guest::Packed(g) => {
@@ -73,7 +113,9 @@ impl SinkTask for WasmSinkTask {
                 let result = self.inst.call_as("put", |store, _| {
                     g.packed_sink_task().call_put(store, task, &bytes)
                 })?;
-                return match result.map_err(task_error) {
+                let result = result.map_err(task_error);
+                self.report(result.is_ok())?;
+                return match result {
                     Ok(failures) => check_failures(failures, count),
                     Err(TaskError::Retriable(m)) => {
                         *records = codec::decode_batch(&bytes).map_err(|e| {
@@ -89,7 +131,9 @@ impl SinkTask for WasmSinkTask {
         let result = self.inst.call_as("put", |store, _| {
             guest.sink_task().call_put(store, task, &batch)
         })?;
-        let failures = match result.map_err(task_error) {
+        let result = result.map_err(task_error);
+        self.report(result.is_ok())?;
+        let failures = match result {
             Ok(failures) => failures,
             Err(TaskError::Retriable(m)) => {
                 // Hand the batch back for the retry: lifting moves the strings back out of the

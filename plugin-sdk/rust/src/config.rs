@@ -208,6 +208,11 @@ impl PluginSpec {
         self.config.push(def);
         self
     }
+    /// Adds every definition of `defs`, in order (a connector's `config::defs()`).
+    pub fn configs(mut self, defs: impl IntoIterator<Item = ConfigDef>) -> PluginSpec {
+        self.config.extend(defs);
+        self
+    }
 }
 
 /// A key whose value is missing or cannot be used. The message names the key and what

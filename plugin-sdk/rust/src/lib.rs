@@ -104,7 +104,14 @@ mod packed;
 mod plan;
 mod plugin;
 mod predicate;
+mod problems;
 mod record;
+/// A sink's per-record results and errors for the connector's `reporter.*` topics (feature
+/// `reporter`), written to Kafka by the worker.
+#[cfg(feature = "reporter")]
+pub mod reporter;
+/// The `max.retries` / `retry.backoff.ms` keys HTTP-based sinks share.
+pub mod retry;
 mod schema;
 mod sink;
 mod source;
@@ -120,6 +127,7 @@ pub use config::{
 pub use key_value::KeyValueClass;
 pub use plan::{FieldSource, StructPlan, StructPlans};
 pub use predicate::Predicate;
+pub use problems::Problems;
 pub use record::{
     Header, OffsetMap, OffsetValue, Record, RecordFailure, RecordRef, Side, SourcePosition,
     SourceRecord, TaskError, TimestampType, TopicPartitionOffset, ValueRef,

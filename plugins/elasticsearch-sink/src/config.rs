@@ -1,7 +1,9 @@
 //! The Elasticsearch sink's configuration: Confluent's keys, their definitions (the spec), and
 //! one pass that checks them all.
 
-use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance};
+use sluice_plugin_sdk::retry::Retries;
+pub use sluice_plugin_sdk::retry::{MAX_RETRIES, RETRY_BACKOFF_MS as RETRY_BACKOFF};
+use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance, Problems};
 
 pub const URL: &str = "connection.url";
 pub const USERNAME: &str = "connection.username";
@@ -18,8 +20,6 @@ pub const BATCH_SIZE: &str = "batch.size";
 pub const BULK_SIZE_BYTES: &str = "bulk.size.bytes";
 pub const LINGER_MS: &str = "linger.ms";
 pub const MAX_IN_FLIGHT: &str = "max.in.flight.requests";
-pub const MAX_RETRIES: &str = "max.retries";
-pub const RETRY_BACKOFF: &str = "retry.backoff.ms";
 pub const DROP_INVALID: &str = "drop.invalid.message";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,8 +75,12 @@ impl EsConfig {
     }
 }
 
+/// Confluent's `max.retries` and `retry.backoff.ms` defaults.
+const DEFAULT_RETRIES: u32 = 5;
+const DEFAULT_BACKOFF_MS: u64 = 100;
+
 pub fn defs() -> Vec<ConfigDef> {
-    vec![
+    let mut defs = vec![
         ConfigDef::list(URL).required().importance(Importance::High).doc("Elasticsearch HTTP URLs, e.g. http://eshost1:9200,http://eshost2:9200 (each host must be granted in wasm.network.allow). Requests go to the first URL, to the next when one cannot be reached."),
         ConfigDef::string(USERNAME).importance(Importance::Medium).doc("Basic authentication user; used only with connection.password."),
         ConfigDef::password(PASSWORD).importance(Importance::Medium).doc("Basic authentication password. Never logged or shown."),
@@ -92,48 +96,21 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::long(BULK_SIZE_BYTES).default("5242880").importance(Importance::Low).doc("Most bytes in one bulk request; -1: no limit."),
         ConfigDef::long(LINGER_MS).default("1").importance(Importance::Low).doc("Accepted for compatibility: a put's records are sent before the put returns (Sluice batches records before they reach the plugin)."),
         ConfigDef::int(MAX_IN_FLIGHT).default("5").importance(Importance::Medium).doc("Upserts retry version conflicts min(this, 5) times. Requests are sent one at a time."),
-        ConfigDef::int(MAX_RETRIES).default("5").importance(Importance::Low).doc("Retries of a bulk request that failed below HTTP, with 5xx or 429, and of documents rejected with 429; then the task fails."),
-        ConfigDef::long(RETRY_BACKOFF).default("100").importance(Importance::Low).doc("First backoff between retries in ms, doubled each time."),
         ConfigDef::boolean(DROP_INVALID).default("false").importance(Importance::Low).doc("Drop records whose value cannot be converted (with a warning) instead of failing them."),
-    ]
-}
-
-struct Problems(Vec<ConfigProblem>);
-
-impl Problems {
-    fn add(&mut self, key: &str, message: impl Into<String>) {
-        self.0.push(ConfigProblem {
-            key: key.into(),
-            message: message.into(),
-        });
-    }
-    fn take<T: Default>(&mut self, r: Result<T, sluice_plugin_sdk::ConfigError>) -> T {
-        r.map_err(|e| self.0.push(e.into())).unwrap_or_default()
-    }
-}
-
-fn choice<T: Copy>(p: &mut Problems, config: &Config, key: &str, options: &[(&str, T)]) -> T {
-    let value = config.get(key).unwrap_or("").trim().to_ascii_lowercase();
-    match options.iter().find(|(name, _)| *name == value) {
-        Some((_, v)) => *v,
-        None => {
-            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            p.add(
-                key,
-                format!(
-                    "'{value}' is not accepted; use one of: {}",
-                    names.join(", ")
-                ),
-            );
-            options[options.len() - 1].1
-        }
-    }
+    ];
+    defs.extend(Retries::defs(
+        DEFAULT_RETRIES,
+        DEFAULT_BACKOFF_MS,
+        "Retries of a bulk request that failed below HTTP, with 5xx or 429, and of documents rejected with 429; then the task fails.",
+        "First backoff between retries in ms, doubled each time.",
+    ));
+    defs
 }
 
 pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
-    let mut p = Problems(Vec::new());
+    let mut p = Problems::new();
     let mut urls = Vec::new();
-    for url in p.take(config.list(URL)) {
+    for url in p.take(config.list(URL)).unwrap_or_default() {
         let url = if url.contains("://") {
             url
         } else {
@@ -155,7 +132,7 @@ pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
             urls.push(url.trim_end_matches('/').to_string());
         }
     }
-    if urls.is_empty() && !p.0.iter().any(|x| x.key == URL) {
+    if urls.is_empty() && !p.has(URL) {
         p.add(URL, "missing required key: at least one Elasticsearch URL");
     }
     let user = config.get(USERNAME).filter(|s| !s.is_empty());
@@ -167,15 +144,14 @@ pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
         )),
         _ => None,
     };
-    let bool_of = |p: &mut Problems, key: &str| p.take(config.bool(key));
+    let bool_of = |p: &mut Problems, key: &str| p.take(config.bool(key)).unwrap_or_default();
     let key_ignore = bool_of(&mut p, KEY_IGNORE);
     let schema_ignore = bool_of(&mut p, SCHEMA_IGNORE);
     let compact_map_entries = bool_of(&mut p, COMPACT_MAP_ENTRIES);
     let drop_invalid = bool_of(&mut p, DROP_INVALID);
-    let topic_key_ignore = p.take(config.list(TOPIC_KEY_IGNORE));
-    let topic_schema_ignore = p.take(config.list(TOPIC_SCHEMA_IGNORE));
-    let null_values = choice(
-        &mut p,
+    let topic_key_ignore = p.take(config.list(TOPIC_KEY_IGNORE)).unwrap_or_default();
+    let topic_schema_ignore = p.take(config.list(TOPIC_SCHEMA_IGNORE)).unwrap_or_default();
+    let null_values = p.choice(
         config,
         NULL_VALUES,
         &[
@@ -184,8 +160,7 @@ pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
             ("fail", NullValues::Fail),
         ],
     );
-    let malformed = choice(
-        &mut p,
+    let malformed = p.choice(
         config,
         MALFORMED,
         &[
@@ -194,8 +169,7 @@ pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
             ("fail", Malformed::Fail),
         ],
     );
-    let write_method = choice(
-        &mut p,
+    let write_method = p.choice(
         config,
         WRITE_METHOD,
         &[
@@ -203,33 +177,18 @@ pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
             ("upsert", WriteMethod::Upsert),
         ],
     );
-    let mut int = |key: &str, min: i64, max: i64| -> i64 {
-        let v: Option<i64> = p.take(config.optional_int(key));
-        match v {
-            Some(v) if v < min || v > max => {
-                p.add(key, format!("{v} is outside [{min}, {max}]"));
-                min
-            }
-            Some(v) => v,
-            None => min,
-        }
-    };
-    let batch_size = int(BATCH_SIZE, 1, 1_000_000);
-    let bulk_size_bytes = int(BULK_SIZE_BYTES, -1, i64::from(i32::MAX));
-    let _linger = int(LINGER_MS, 0, 604_800_000);
-    let max_in_flight = int(MAX_IN_FLIGHT, 1, 1000);
-    let max_retries = int(MAX_RETRIES, 0, i64::from(i32::MAX));
-    let retry_backoff_ms = int(RETRY_BACKOFF, 0, 86_400_000);
+    let batch_size = p.int_in(config, BATCH_SIZE, 1..=1_000_000, 2000);
+    let bulk_size_bytes = p.int_in(config, BULK_SIZE_BYTES, -1..=i64::from(i32::MAX), 5_242_880);
+    let _linger = p.int_in(config, LINGER_MS, 0..=604_800_000, 1);
+    let max_in_flight = p.int_in(config, MAX_IN_FLIGHT, 1..=1000, 5);
+    let retries = Retries::read(&mut p, config, DEFAULT_RETRIES, DEFAULT_BACKOFF_MS);
     if bulk_size_bytes == 0 {
         p.add(
             BULK_SIZE_BYTES,
             "0 is not accepted; use -1 (no limit) or a positive size",
         );
     }
-    if !p.0.is_empty() {
-        return Err(p.0);
-    }
-    Ok(EsConfig {
+    p.finish(EsConfig {
         urls,
         basic_auth,
         key_ignore,
@@ -243,8 +202,8 @@ pub fn compile(config: &Config) -> Result<EsConfig, Vec<ConfigProblem>> {
         batch_size: batch_size as usize,
         bulk_size_bytes: (bulk_size_bytes > 0).then_some(bulk_size_bytes as usize),
         max_in_flight: max_in_flight as u32,
-        max_retries: max_retries as u32,
-        retry_backoff_ms: retry_backoff_ms as u64,
+        max_retries: retries.max_retries,
+        retry_backoff_ms: retries.backoff_ms,
         drop_invalid,
     })
 }

@@ -34,7 +34,7 @@ pub struct ElasticsearchSink {
 
 impl Sink for ElasticsearchSink {
     fn spec() -> PluginSpec {
-        let mut spec = PluginSpec::new(
+        PluginSpec::new(
             "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
             "0.1.0",
         )
@@ -43,11 +43,8 @@ impl Sink for ElasticsearchSink {
         .description(
             "Writes records to Elasticsearch indexes (one per topic) with the bulk API, as \
              Confluent's Elasticsearch sink does.",
-        );
-        for def in config::defs() {
-            spec = spec.config(def);
-        }
-        spec
+        )
+        .configs(config::defs())
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {

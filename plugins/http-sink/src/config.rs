@@ -4,7 +4,9 @@
 //! Secrets (`connection.password`, `bearer.token`) are `password` keys, so the host masks them
 //! in REST answers; no problem message here ever quotes a value of theirs.
 
-use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance};
+use sluice_plugin_sdk::retry::Retries;
+pub use sluice_plugin_sdk::retry::{MAX_RETRIES, RETRY_BACKOFF_MS as RETRY_BACKOFF};
+use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance, Problems};
 
 pub const URL: &str = "http.api.url";
 pub const METHOD: &str = "request.method";
@@ -21,8 +23,6 @@ pub const USER: &str = "connection.user";
 pub const PASSWORD: &str = "connection.password";
 pub const BEARER_TOKEN: &str = "bearer.token";
 pub const RETRY_ON_STATUS: &str = "retry.on.status.codes";
-pub const MAX_RETRIES: &str = "max.retries";
-pub const RETRY_BACKOFF: &str = "retry.backoff.ms";
 pub const ON_ERROR: &str = "behavior.on.error";
 pub const ON_NULL: &str = "behavior.on.null.values";
 pub const CONNECT_TIMEOUT: &str = "http.connect.timeout.ms";
@@ -30,6 +30,14 @@ pub const REQUEST_TIMEOUT: &str = "http.request.timeout.ms";
 pub const REPORTER_SERVERS: &str = "reporter.bootstrap.servers";
 pub const REPORTER_RESULT_TOPIC: &str = "reporter.result.topic.name";
 pub const REPORTER_ERROR_TOPIC: &str = "reporter.error.topic.name";
+pub const REPORTER_RESULT_REPLICATION: &str = "reporter.result.topic.replication.factor";
+pub const REPORTER_ERROR_REPLICATION: &str = "reporter.error.topic.replication.factor";
+pub const REPORTER_RESULT_PARTITIONS: &str = "reporter.result.topic.partitions";
+pub const REPORTER_ERROR_PARTITIONS: &str = "reporter.error.topic.partitions";
+pub const REPORTER_RESULT_VALUE_FORMAT: &str = "reporter.result.topic.value.format";
+pub const REPORTER_ERROR_VALUE_FORMAT: &str = "reporter.error.topic.value.format";
+pub const REPORTER_RESULT_KEY_FORMAT: &str = "reporter.result.topic.key.format";
+pub const REPORTER_ERROR_KEY_FORMAT: &str = "reporter.error.topic.key.format";
 
 /// Statuses retried by default: request timeout, too many requests and every 5xx. Confluent's
 /// default is `400-` (every 4xx too); Sluice fails a batch that got a 4xx at once instead, so
@@ -103,8 +111,10 @@ pub struct HttpSinkConfig {
     pub on_error: OnError,
     pub on_null: OnNull,
     pub timeout_ms: u64,
-    /// Set when `reporter.*` keys ask for result topics, which this plugin cannot write.
-    pub reporter_ignored: bool,
+    /// Whether responses go to `reporter.result.topic.name` (the worker writes them).
+    pub report_results: bool,
+    /// Whether failed requests go to `reporter.error.topic.name`.
+    pub report_errors: bool,
 }
 
 impl HttpSinkConfig {
@@ -116,8 +126,12 @@ impl HttpSinkConfig {
     }
 }
 
+/// Confluent's `max.retries` and `retry.backoff.ms` defaults.
+const DEFAULT_RETRIES: u32 = 10;
+const DEFAULT_BACKOFF_MS: u64 = 3000;
+
 pub fn defs() -> Vec<ConfigDef> {
-    vec![
+    let mut defs = vec![
         ConfigDef::string(URL).required().importance(Importance::High).doc("The HTTP(S) URL records are sent to. ${topic} and ${key} are replaced by the record's topic and key (percent-encoded). Its host:port must be granted in wasm.network.allow."),
         ConfigDef::string(METHOD).default("POST").recommended(["POST", "PUT", "PATCH"]).importance(Importance::High).doc("The request method."),
         ConfigDef::string(HEADERS).default("").importance(Importance::High).doc("Headers sent with every request, `Name:Value` separated by header.separator, e.g. `Content-Type:application/json|X-Source:sluice`. Host, Content-Length, Connection and Transfer-Encoding are the host's."),
@@ -133,48 +147,29 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::password(PASSWORD).importance(Importance::High).doc("The password for auth.type=basic. Never logged or shown."),
         ConfigDef::password(BEARER_TOKEN).importance(Importance::High).doc("The token for auth.type=bearer (sent as `Authorization: Bearer <token>`). Never logged or shown."),
         ConfigDef::string(RETRY_ON_STATUS).default(DEFAULT_RETRY_ON_STATUS).importance(Importance::Medium).doc("Statuses that are retried: codes and inclusive ranges, e.g. `429,500-` or `400-499`. Any other status of 300 or more fails the request's records at once (see behavior.on.error)."),
-        ConfigDef::int(MAX_RETRIES).default("10").importance(Importance::Medium).doc("Retries of a request that got a retried status or no answer (connection refused, reset, timed out)."),
-        ConfigDef::int(RETRY_BACKOFF).default("3000").importance(Importance::Medium).doc("Milliseconds to wait before each retry. All retries of one put must fit in the connector's wasm.call.timeout.ms (60 s by default)."),
         ConfigDef::string(ON_ERROR).default("fail").recommended(["fail", "log", "ignore"]).importance(Importance::Low).doc("A request that failed for good: fail its records (to the dead letter queue with errors.tolerance=all, else the task fails; retried statuses and unreachable servers fail the task), log the failure and go on, or go on silently."),
         ConfigDef::string(ON_NULL).default("ignore").recommended(["ignore", "log", "fail", "delete"]).importance(Importance::Low).doc("Records with a null value: skip them, log and skip them, fail them, or send a DELETE to the record's URL."),
         ConfigDef::int(CONNECT_TIMEOUT).default("30000").importance(Importance::Low).doc("Milliseconds to connect (the host's wasm.http.timeout.ms bounds the whole request)."),
         ConfigDef::int(REQUEST_TIMEOUT).default("30000").importance(Importance::Low).doc("Milliseconds to the first byte of the response."),
-        ConfigDef::string(REPORTER_SERVERS).default("").importance(Importance::Low).doc("Accepted for compatibility; results are not written to Kafka topics (a plugin cannot produce), see the plugin's README."),
-        ConfigDef::string(REPORTER_RESULT_TOPIC).default("").importance(Importance::Low).doc("Accepted for compatibility; not used."),
-        ConfigDef::string(REPORTER_ERROR_TOPIC).default("").importance(Importance::Low).doc("Accepted for compatibility; not used."),
-    ]
-}
-
-struct Problems(Vec<ConfigProblem>);
-
-impl Problems {
-    fn add(&mut self, key: &str, message: impl Into<String>) {
-        self.0.push(ConfigProblem {
-            key: key.into(),
-            message: message.into(),
-        });
-    }
-    fn take<T: Default>(&mut self, r: Result<T, sluice_plugin_sdk::ConfigError>) -> T {
-        r.map_err(|e| self.0.push(e.into())).unwrap_or_default()
-    }
-}
-
-fn choice<T: Copy>(p: &mut Problems, config: &Config, key: &str, options: &[(&str, T)]) -> T {
-    let value = config.get(key).unwrap_or("").trim().to_ascii_lowercase();
-    match options.iter().find(|(name, _)| *name == value) {
-        Some((_, v)) => *v,
-        None => {
-            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            p.add(
-                key,
-                format!(
-                    "'{value}' is not accepted; use one of: {}",
-                    names.join(", ")
-                ),
-            );
-            options[0].1
-        }
-    }
+        ConfigDef::string(REPORTER_SERVERS).default("").importance(Importance::Medium).doc("The Kafka cluster the worker writes this connector's result and error records to (Confluent's Connect Reporter). Empty: nothing is reported."),
+        ConfigDef::string(REPORTER_RESULT_TOPIC).default("success-${connector}").importance(Importance::Medium).doc("The topic of each delivered record's response body (${connector}: the connector's name). Empty: results are not reported."),
+        ConfigDef::string(REPORTER_ERROR_TOPIC).default("error-${connector}").importance(Importance::Medium).doc("The topic of each record whose request failed, with Confluent's error headers (status_code, url, response_content, payload, …). Empty: errors are not reported."),
+        ConfigDef::int(REPORTER_RESULT_REPLICATION).default("3").importance(Importance::Low).doc("The replication factor the result topic is created with."),
+        ConfigDef::int(REPORTER_ERROR_REPLICATION).default("3").importance(Importance::Low).doc("The replication factor the error topic is created with."),
+        ConfigDef::int(REPORTER_RESULT_PARTITIONS).default("1").importance(Importance::Low).doc("The partitions the result topic is created with."),
+        ConfigDef::int(REPORTER_ERROR_PARTITIONS).default("1").importance(Importance::Low).doc("The partitions the error topic is created with."),
+        ConfigDef::string(REPORTER_RESULT_VALUE_FORMAT).default("json").recommended(["json", "string"]).importance(Importance::Low).doc("json: the response body as a JSON string; string: the body's text as it is."),
+        ConfigDef::string(REPORTER_ERROR_VALUE_FORMAT).default("json").recommended(["json", "string"]).importance(Importance::Low).doc("json: the error message as a JSON string; string: its text as it is."),
+        ConfigDef::string(REPORTER_RESULT_KEY_FORMAT).default("json").recommended(["json", "string"]).importance(Importance::Low).doc("Accepted for compatibility: reporter records have no key."),
+        ConfigDef::string(REPORTER_ERROR_KEY_FORMAT).default("json").recommended(["json", "string"]).importance(Importance::Low).doc("Accepted for compatibility: reporter records have no key."),
+    ];
+    defs.extend(Retries::defs(
+        DEFAULT_RETRIES,
+        DEFAULT_BACKOFF_MS,
+        "Retries of a request that got a retried status or no answer (connection refused, reset, timed out).",
+        "Milliseconds to wait before each retry. All retries of one put must fit in the connector's wasm.call.timeout.ms (60 s by default).",
+    ));
+    defs
 }
 
 /// Parses `retry.on.status.codes`: `code`, `from-to` or `from-`, comma-separated.
@@ -250,7 +245,7 @@ fn parse_headers(p: &mut Problems, text: &str, separator: &str) -> Vec<(String, 
 }
 
 pub fn compile(config: &Config) -> Result<HttpSinkConfig, Vec<ConfigProblem>> {
-    let mut p = Problems(Vec::new());
+    let mut p = Problems::new();
 
     let url = config.get(URL).unwrap_or("").trim().to_string();
     let lower = url.to_ascii_lowercase();
@@ -303,14 +298,16 @@ pub fn compile(config: &Config) -> Result<HttpSinkConfig, Vec<ConfigProblem>> {
         parse_headers(&mut p, config.get(HEADERS).unwrap_or(""), &separator)
     };
 
-    let body_format = choice(
-        &mut p,
+    let body_format = p.choice(
         config,
         BODY_FORMAT,
         &[("string", BodyFormat::String), ("json", BodyFormat::Json)],
     );
-    let json_as_array = p.take(config.bool(BATCH_JSON_AS_ARRAY));
-    let batch_max_size = p.take(config.optional_int(BATCH_MAX_SIZE)).unwrap_or(1);
+    let json_as_array = p.take(config.bool(BATCH_JSON_AS_ARRAY)).unwrap_or_default();
+    let batch_max_size = p
+        .take(config.optional_int(BATCH_MAX_SIZE))
+        .flatten()
+        .unwrap_or(1);
     if !(1..=1_000_000).contains(&batch_max_size) {
         p.add(
             BATCH_MAX_SIZE,
@@ -388,24 +385,20 @@ pub fn compile(config: &Config) -> Result<HttpSinkConfig, Vec<ConfigProblem>> {
             Vec::new()
         }
     };
-    let mut int = |key: &str, min: i64, max: i64, default: i64| -> i64 {
-        let v: Option<i64> = p.take(config.optional_int(key));
-        match v {
-            Some(v) if v < min || v > max => {
-                p.add(key, format!("{v} is outside [{min}, {max}]"));
-                default
-            }
-            Some(v) => v,
-            None => default,
-        }
-    };
-    let max_retries = int(MAX_RETRIES, 0, 1000, 10);
-    let retry_backoff_ms = int(RETRY_BACKOFF, 0, 3_600_000, 3000);
-    let connect_timeout = int(CONNECT_TIMEOUT, 1, 3_600_000, 30_000);
-    let request_timeout = int(REQUEST_TIMEOUT, 1, 3_600_000, 30_000);
+    let retries = Retries::read(&mut p, config, DEFAULT_RETRIES, DEFAULT_BACKOFF_MS);
+    let connect_timeout = p.int_in(config, CONNECT_TIMEOUT, 1..=3_600_000, 30_000);
+    let request_timeout = p.int_in(config, REQUEST_TIMEOUT, 1..=3_600_000, 30_000);
+    // The worker creates the reporter topics with these (checked here with the rest).
+    for key in [
+        REPORTER_RESULT_REPLICATION,
+        REPORTER_ERROR_REPLICATION,
+        REPORTER_RESULT_PARTITIONS,
+        REPORTER_ERROR_PARTITIONS,
+    ] {
+        p.int_in(config, key, 1..=i64::from(i16::MAX), 1);
+    }
 
-    let on_error = choice(
-        &mut p,
+    let on_error = p.choice(
         config,
         ON_ERROR,
         &[
@@ -414,8 +407,7 @@ pub fn compile(config: &Config) -> Result<HttpSinkConfig, Vec<ConfigProblem>> {
             ("ignore", OnError::Ignore),
         ],
     );
-    let on_null = choice(
-        &mut p,
+    let on_null = p.choice(
         config,
         ON_NULL,
         &[
@@ -425,14 +417,22 @@ pub fn compile(config: &Config) -> Result<HttpSinkConfig, Vec<ConfigProblem>> {
             ("delete", OnNull::Delete),
         ],
     );
-    let reporter_ignored = given(REPORTER_SERVERS).is_some()
-        || given(REPORTER_RESULT_TOPIC).is_some()
-        || given(REPORTER_ERROR_TOPIC).is_some();
-
-    if !p.0.is_empty() {
-        return Err(p.0);
+    // The worker writes the reports and reads these keys itself; checked here so a bad value
+    // is reported with every other problem when the connector is created.
+    let reporting = given(REPORTER_SERVERS).is_some_and(|s| !s.trim().is_empty());
+    let topic_named = |key: &str| config.get(key).is_none_or(|t| !t.trim().is_empty());
+    for key in [
+        REPORTER_RESULT_VALUE_FORMAT,
+        REPORTER_ERROR_VALUE_FORMAT,
+        REPORTER_RESULT_KEY_FORMAT,
+        REPORTER_ERROR_KEY_FORMAT,
+    ] {
+        if config.get(key).is_some() {
+            p.choice(config, key, &[("json", ()), ("string", ())]);
+        }
     }
-    Ok(HttpSinkConfig {
+
+    p.finish(HttpSinkConfig {
         url,
         method,
         headers,
@@ -444,12 +444,13 @@ pub fn compile(config: &Config) -> Result<HttpSinkConfig, Vec<ConfigProblem>> {
         suffix: config.get(BATCH_SUFFIX).unwrap_or("").to_string(),
         separator: config.get(BATCH_SEPARATOR).unwrap_or(",").to_string(),
         retry_on,
-        max_retries: max_retries as u32,
-        retry_backoff_ms: retry_backoff_ms as u64,
+        max_retries: retries.max_retries,
+        retry_backoff_ms: retries.backoff_ms,
         on_error,
         on_null,
         timeout_ms: connect_timeout.max(request_timeout) as u64,
-        reporter_ignored,
+        report_results: reporting && topic_named(REPORTER_RESULT_TOPIC),
+        report_errors: reporting && topic_named(REPORTER_ERROR_TOPIC),
     })
 }
 

@@ -16,10 +16,16 @@
 //! | no answer, still failing | the task fails | the task fails | the task fails |
 //! | refused by the sandbox (`wasm.network.allow`) | the task fails at once | the same | the same |
 //!
+//! With `reporter.bootstrap.servers` set, every request's outcome is also reported for each of
+//! its records, as Confluent's HTTP sink does: a delivered record with the response body (the
+//! result topic), a record whose request got a status of 300 or more with Confluent's error
+//! headers (the error topic). The worker writes them ([`sluice_plugin_sdk::reporter`]).
+//!
 //! No message here carries a request header: the `Authorization` value never reaches a log
 //! or an error.
 
 use sluice_plugin_sdk::log;
+use sluice_plugin_sdk::reporter::Report;
 use sluice_plugin_sdk::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use sluice_plugin_sdk::{Record, RecordFailure, TaskError};
 
@@ -42,13 +48,20 @@ impl Sleep for RealSleep {
 /// What became of one request after its retries.
 #[derive(Debug, Clone, PartialEq)]
 enum Sent {
-    Delivered,
+    Delivered(HttpResponse),
     /// A status that is not retried.
-    Rejected(String),
+    Rejected(String, HttpResponse),
     /// A retried status, still failing after `max.retries`.
-    GaveUp(String),
+    GaveUp(String, HttpResponse),
     /// No answer after `max.retries`, or refused by the sandbox.
     Unreachable(String),
+}
+
+/// The reports of one put, for the worker's reporter topics.
+#[derive(Debug, Default, PartialEq)]
+pub struct Reports {
+    pub results: Vec<Report>,
+    pub errors: Vec<Report>,
 }
 
 /// One request to make: the records (indices into the put's batch) it carries.
@@ -64,6 +77,7 @@ pub struct Delivery<T, S> {
     transport: T,
     sleep: S,
     config: HttpSinkConfig,
+    reports: Reports,
 }
 
 impl<T: Transport, S: Sleep> Delivery<T, S> {
@@ -72,7 +86,13 @@ impl<T: Transport, S: Sleep> Delivery<T, S> {
             transport,
             sleep,
             config,
+            reports: Reports::default(),
         }
+    }
+
+    /// The reports of the last put (empty unless `reporter.*` is configured).
+    pub fn take_reports(&mut self) -> Reports {
+        std::mem::take(&mut self.reports)
     }
 
     /// Delivers `records`; returns those that failed (by index).
@@ -180,9 +200,11 @@ impl<T: Transport, S: Sleep> Delivery<T, S> {
             p.indices.len(),
             if p.indices.len() == 1 { "" } else { "s" }
         );
-        match self.send_with_retries(&request, &what) {
-            Sent::Delivered => Ok(()),
-            Sent::Rejected(m) => match self.config.on_error {
+        let sent = self.send_with_retries(&request, &what);
+        self.report(&p.indices, &request, &sent);
+        match sent {
+            Sent::Delivered(_) => Ok(()),
+            Sent::Rejected(m, _) => match self.config.on_error {
                 OnError::Fail => {
                     failures.extend(p.indices.iter().map(|&i| RecordFailure {
                         index: i as u32,
@@ -196,7 +218,7 @@ impl<T: Transport, S: Sleep> Delivery<T, S> {
                 }
                 OnError::Ignore => Ok(()),
             },
-            Sent::GaveUp(m) => match self.config.on_error {
+            Sent::GaveUp(m, _) => match self.config.on_error {
                 OnError::Fail => Err(TaskError::fatal(m)),
                 OnError::Log => {
                     log::warn!("http-sink: {m} (behavior.on.error=log: going on)");
@@ -208,31 +230,73 @@ impl<T: Transport, S: Sleep> Delivery<T, S> {
         }
     }
 
+    /// Reports a request's outcome for each of its records, in Confluent's shapes.
+    fn report(&mut self, indices: &[usize], request: &HttpRequest, sent: &Sent) {
+        match sent {
+            Sent::Delivered(r) if self.config.report_results => {
+                let body = String::from_utf8_lossy(&r.body);
+                self.reports.results.extend(
+                    indices
+                        .iter()
+                        .map(|&i| Report::new(i as u32, body.as_ref())),
+                );
+            }
+            Sent::Rejected(_, r) | Sent::GaveUp(_, r) if self.config.report_errors => {
+                let lead = if matches!(sent, Sent::GaveUp(..)) {
+                    "Retry time lapsed, unable"
+                } else {
+                    "Unable"
+                };
+                // Without the query, which may carry an API key. wasi:http has no reason
+                // phrase, so that field is empty.
+                let url = shown_url(&request.url);
+                let content = String::from_utf8_lossy(&r.body);
+                let payload = String::from_utf8_lossy(&request.body);
+                let value = format!(
+                    "{lead} to process HTTP request. HTTP Response code: {}, Reason phrase: , \
+                     Url: {url}, Response content: {content}, Exception: null, Error message: null",
+                    r.status
+                );
+                self.reports.errors.extend(indices.iter().map(|&i| {
+                    Report::new(i as u32, value.as_str())
+                        .header("error_message", "null")
+                        .header("exception", "null")
+                        .header("response_content", content.as_ref())
+                        .header("status_code", r.status.to_string())
+                        .header("payload", payload.as_ref())
+                        .header("reason_phrase", "")
+                        .header("url", url.as_str())
+                }));
+            }
+            _ => {}
+        }
+    }
+
     fn send_with_retries(&mut self, request: &HttpRequest, what: &str) -> Sent {
         let max = self.config.max_retries;
         let mut attempt = 0u32;
         loop {
-            let (retry, message) = match self.transport.send(request) {
-                Ok(r) if (200..300).contains(&r.status) => return Sent::Delivered,
+            // The last answer, when there was one (a status that is retried).
+            let (message, answer) = match self.transport.send(request) {
+                Ok(r) if (200..300).contains(&r.status) => return Sent::Delivered(r),
                 Ok(r) => {
                     let m = format!("{what} got {}", describe(&r));
                     if !self.config.retries_status(r.status) {
-                        return Sent::Rejected(m);
+                        return Sent::Rejected(m, r);
                     }
-                    (Sent::GaveUp as fn(String) -> Sent, m)
+                    (m, Some(r))
                 }
                 Err(TransportError::Refused(e)) => {
                     return Sent::Unreachable(format!("{what} cannot be sent: {e}"))
                 }
-                Err(TransportError::Failed(e)) => (
-                    Sent::Unreachable as fn(String) -> Sent,
-                    format!("{what} got no answer: {e}"),
-                ),
+                Err(TransportError::Failed(e)) => (format!("{what} got no answer: {e}"), None),
             };
             if attempt >= max {
-                return retry(format!(
-                    "{message}; gave up after {max} retries (max.retries)"
-                ));
+                let m = format!("{message}; gave up after {max} retries (max.retries)");
+                return match answer {
+                    Some(r) => Sent::GaveUp(m, r),
+                    None => Sent::Unreachable(m),
+                };
             }
             attempt += 1;
             log::warn!(

@@ -276,3 +276,68 @@ fn messages_show_urls_without_their_query() {
         "POST http://api/in?… (1 record) got HTTP 400: answer 400"
     );
 }
+
+#[test]
+fn outcomes_are_reported_per_record_only_when_a_reporter_is_configured() {
+    // 200 for records 0-1, 400 for 2-3 (not retried), 503 twice for 4 (gave up).
+    let reporter = [
+        ("reporter.bootstrap.servers", "kafka:9092"),
+        ("batch.max.size", "2"),
+        ("max.retries", "1"),
+        ("behavior.on.error", "log"),
+    ];
+    let (mut d, _, _) = delivery(&reporter, vec![Ok(200), Ok(400), Ok(503), Ok(503)]);
+    assert_eq!(d.put(&records(5)).unwrap(), vec![]);
+    let reports = d.take_reports();
+    let results: Vec<(u32, &str)> = reports
+        .results
+        .iter()
+        .map(|r| (r.index, r.value.as_str()))
+        .collect();
+    assert_eq!(results, [(0, "answer 200"), (1, "answer 200")]);
+    assert!(reports.results.iter().all(|r| r.headers.is_empty()));
+    let indices: Vec<u32> = reports.errors.iter().map(|r| r.index).collect();
+    assert_eq!(indices, [2, 3, 4]);
+    assert_eq!(
+        reports.errors[0].value,
+        "Unable to process HTTP request. HTTP Response code: 400, Reason phrase: , \
+         Url: http://api:8080/in, Response content: answer 400, Exception: null, Error message: null"
+    );
+    assert!(reports.errors[2]
+        .value
+        .starts_with("Retry time lapsed, unable to process HTTP request. HTTP Response code: 503"));
+    let headers: Vec<(&str, &str)> = reports.errors[0]
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("error_message", "null"),
+            ("exception", "null"),
+            ("response_content", "answer 400"),
+            ("status_code", "400"),
+            ("payload", "v2,v3"),
+            ("reason_phrase", ""),
+            ("url", "http://api:8080/in"),
+        ]
+    );
+    assert_eq!(d.take_reports(), Reports::default(), "taken once");
+
+    // An empty result topic reports errors only; no reporter.bootstrap.servers reports nothing.
+    let (mut d, _, _) = delivery(
+        &[
+            ("reporter.bootstrap.servers", "kafka:9092"),
+            ("reporter.result.topic.name", ""),
+        ],
+        vec![Ok(200), Ok(404)],
+    );
+    d.put(&records(2)).unwrap();
+    let reports = d.take_reports();
+    assert!(reports.results.is_empty());
+    assert_eq!(reports.errors.len(), 1);
+    let (mut d, _, _) = delivery(&[], vec![Ok(200), Ok(404)]);
+    d.put(&records(2)).unwrap();
+    assert_eq!(d.take_reports(), Reports::default());
+}

@@ -43,17 +43,14 @@ pub struct S3Sink {
 
 impl Sink for S3Sink {
     fn spec() -> PluginSpec {
-        let mut spec = PluginSpec::new("io.confluent.connect.s3.S3SinkConnector", "0.1.0")
+        PluginSpec::new("io.confluent.connect.s3.S3SinkConnector", "0.1.0")
             .alias("S3SinkConnector")
             .alias("s3-sink")
             .description(
                 "Writes records to S3 (or an S3-compatible store) as objects named and rotated \
                  as Confluent's S3 sink does; commits offsets only for completed objects.",
-            );
-        for def in config::defs() {
-            spec = spec.config(def);
-        }
-        spec
+            )
+            .configs(config::defs())
     }
 
     fn validate(config: &Config) -> Vec<ConfigProblem> {
