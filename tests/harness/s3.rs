@@ -38,18 +38,22 @@ pub const S3_SECRET_KEY: &str = "sluice-test-secret-do-not-log";
 impl S3Server {
     /// A server that accepts any credentials (moto's default).
     pub fn start() -> S3Server {
-        S3Server::launch(false)
+        S3Server::launch(false, free_port())
+    }
+
+    /// A server on `port` (an example's fixed address), accepting any credentials.
+    pub fn start_on(port: u16) -> S3Server {
+        S3Server::launch(false, port)
     }
 
     /// A server that checks every request's credentials against its (empty) IAM: every key is
     /// unknown, so each request is refused with `403 InvalidAccessKeyId`.
     pub fn start_checking_credentials() -> S3Server {
-        S3Server::launch(true)
+        S3Server::launch(true, free_port())
     }
 
-    fn launch(check_auth: bool) -> S3Server {
+    fn launch(check_auth: bool, port: u16) -> S3Server {
         let python = s3_python();
-        let port = free_port();
         let log = target_dir()
             .join("sluice-tests")
             .join(format!("moto-{}-{port}.log", std::process::id()));
@@ -126,6 +130,20 @@ impl S3Server {
             "list and read objects",
         );
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("boto3 printed no JSON ({e}): {out}"))
+    }
+
+    /// The ETag of `bucket`/`key` (quotes removed), read with boto3: S3 gives an object
+    /// written by a multipart upload of N parts an ETag ending in `-N`.
+    pub fn etag(&self, bucket: &str, key: &str) -> String {
+        let out = self.boto3(
+            &format!(
+                "print(s3.head_object(Bucket=bucket, Key={})['ETag'].strip('\"'))",
+                serde_json::Value::String(key.to_string())
+            ),
+            bucket,
+            "head object",
+        );
+        out.trim().to_string()
     }
 
     /// Multipart uploads started and neither completed nor aborted, as `key` list.

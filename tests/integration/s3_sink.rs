@@ -299,3 +299,163 @@ fn s3_sink_reports_bad_credentials_unreachable_stores_and_ungranted_hosts() {
         "the secret key must never be logged"
     );
 }
+
+/// The objects of `bucket` as parsed JSON lines, checking each ends with a newline.
+fn json_lines(objects: &BTreeMap<String, String>) -> BTreeMap<String, Vec<Value>> {
+    objects
+        .iter()
+        .map(|(k, content)| {
+            assert!(
+                content.ends_with('\n'),
+                "{k}: {:?}",
+                &content[..content.len().min(200)]
+            );
+            let lines = content
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{k}: {e}")))
+                .collect();
+            (k.clone(), lines)
+        })
+        .collect()
+}
+
+#[test]
+fn s3_sink_uploads_large_objects_in_parts_and_names_field_and_time_partitions_like_confluent() {
+    let broker = Broker::shared();
+    let s3 = S3Server::start();
+    let grant = format!("wasm.network.allow=127.0.0.1:{}\n", s3.port());
+    let mut connectors = Vec::new();
+    // A connector on a fresh topic holding `values` and a fresh bucket; (topic, bucket).
+    let mut add = |what: &str, values: &[Value], extra: &str| -> (String, String) {
+        let (topic, bucket) = (
+            unique(&format!("s3-{what}")),
+            unique(&format!("sluice-{what}")),
+        );
+        s3.create_bucket(&bucket);
+        broker.create_topic(&topic, 1);
+        let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+        broker.produce_to(&topic, 0, &texts);
+        let config = s3_sink(
+            &unique(what),
+            &topic,
+            &bucket,
+            &s3.url(),
+            &format!("{grant}{extra}"),
+        );
+        connectors.push((format!("{what}.properties"), config));
+        (topic, bucket)
+    };
+
+    // Multipart: 280 records of ~40 KB make one ~11 MiB object, sent as parts of 5 MiB, 5 MiB
+    // and the rest.
+    let pad = "x".repeat(40_000);
+    let big: Vec<Value> = (0..280).map(|n| json!({"n": n, "pad": pad})).collect();
+    let (big_topic, big_bucket) = add("big", &big, "flush.size=280\ns3.part.size=5242880\n");
+
+    // FieldPartitioner on two fields; flush.size counts the records of the Kafka partition,
+    // and a rotation completes every open file (Confluent's TopicPartitionWriter).
+    let fields = [
+        ("eu", 1),
+        ("us", 2),
+        ("eu", 1),
+        ("eu", 2),
+        ("us", 2),
+        ("us", 2),
+        ("eu", 1),
+        ("us", 2),
+    ];
+    let field_values: Vec<Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(n, (region, tier))| json!({"region": region, "tier": tier, "n": n}))
+        .collect();
+    let (field_topic, field_bucket) = add(
+        "field",
+        &field_values,
+        "flush.size=4\n\
+         partitioner.class=io.confluent.connect.storage.partitioner.FieldPartitioner\n\
+         partition.field.name=region,tier\n",
+    );
+
+    // TimeBasedPartitioner: hourly buckets in Asia/Kolkata (UTC+05:30), so an hour starts at
+    // half past in UTC, and a record's day is its local day. The time comes from the value.
+    let times: [i64; 6] = [
+        1_772_360_100_000, // 2026-03-01T10:15:00Z = 15:45 IST
+        1_772_360_999_000, // 10:29:59Z = 15:59:59 IST
+        1_772_361_000_000, // 10:30:00Z = 16:00 IST
+        1_772_390_700_000, // 18:45Z = 2026-03-02 00:15 IST
+        1_772_389_200_000, // 18:20Z = 23:50 IST
+        1_772_360_400_000, // 10:20Z = 15:50 IST, again
+    ];
+    let time_values: Vec<Value> = times
+        .iter()
+        .enumerate()
+        .map(|(n, ts)| json!({"ts": ts, "n": n}))
+        .collect();
+    let (time_topic, time_bucket) = add(
+        "time",
+        &time_values,
+        "flush.size=3\n\
+         partitioner.class=io.confluent.connect.storage.partitioner.TimeBasedPartitioner\n\
+         path.format='year'=YYYY/'month'=MM/'day'=dd/'hour'=HH\n\
+         partition.duration.ms=3600000\nlocale=en-US\ntimezone=Asia/Kolkata\n\
+         timestamp.extractor=RecordField\ntimestamp.field=ts\n",
+    );
+
+    let dir = TestDir::new("s3-sink-layouts");
+    let files: Vec<(&str, &str)> = connectors
+        .iter()
+        .map(|(f, c)| (f.as_str(), c.as_str()))
+        .collect();
+    let worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &files,
+    );
+
+    // One object of three parts, holding every record in order.
+    let objects = wait_objects(&s3, &big_bucket, 1, &worker);
+    let key = object_key(&big_topic, 0, 0);
+    assert_eq!(objects.keys().collect::<Vec<_>>(), [&key]);
+    assert_eq!(json_lines(&objects)[&key], big);
+    let etag = s3.etag(&big_bucket, &key);
+    assert!(
+        etag.ends_with("-3"),
+        "a 3-part multipart upload: ETag {etag}"
+    );
+    assert!(s3.open_uploads(&big_bucket).is_empty());
+
+    // Field partitions: each file named after its own first offset.
+    let objects = wait_objects(&s3, &field_bucket, 5, &worker);
+    let name = |dirs: &str, start: i64| {
+        format!("topics/{field_topic}/{dirs}/{field_topic}+0+{start:010}.json")
+    };
+    let pick =
+        |ns: &[usize]| -> Vec<Value> { ns.iter().map(|&n| field_values[n].clone()).collect() };
+    let expected = BTreeMap::from([
+        (name("region=eu/tier=1", 0), pick(&[0, 2])),
+        (name("region=us/tier=2", 1), pick(&[1])),
+        (name("region=eu/tier=2", 3), pick(&[3])),
+        (name("region=us/tier=2", 4), pick(&[4, 5, 7])),
+        (name("region=eu/tier=1", 6), pick(&[6])),
+    ]);
+    assert_eq!(json_lines(&objects), expected);
+
+    // Time partitions.
+    let objects = wait_objects(&s3, &time_bucket, 5, &worker);
+    let name = |day: &str, hour: &str, start: i64| {
+        format!(
+            "topics/{time_topic}/year=2026/month=03/day={day}/hour={hour}/{time_topic}+0+{start:010}.json"
+        )
+    };
+    let pick =
+        |ns: &[usize]| -> Vec<Value> { ns.iter().map(|&n| time_values[n].clone()).collect() };
+    let expected = BTreeMap::from([
+        (name("01", "15", 0), pick(&[0, 1])),
+        (name("01", "16", 2), pick(&[2])),
+        (name("02", "00", 3), pick(&[3])),
+        (name("01", "23", 4), pick(&[4])),
+        (name("01", "15", 5), pick(&[5])),
+    ]);
+    assert_eq!(json_lines(&objects), expected);
+}
