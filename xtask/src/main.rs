@@ -7,8 +7,10 @@
 //! - `examples`   build the example plugins in `examples/` (Rust, JavaScript, Python) into
 //!   `target/example-plugins/`, installing the JS and Python toolchains under `target/` first.
 //! - `quickstart` build and run the quickstart (datagen -> Kafka -> file) on the embedded broker.
-//! - `postgres-cdc` build and run `examples/postgres-cdc` (PostgreSQL CDC -> Kafka -> JDBC sink
-//!   into MariaDB) on the embedded broker, from a fresh slot and tables.
+//! - `postgres-cdc [--to jdbc|s3|http]` build and run a Postgres CDC example on the embedded
+//!   broker, from a fresh slot and tables: `examples/postgres-cdc` (-> Kafka -> JDBC sink into
+//!   MariaDB), `examples/postgres-cdc-s3` (-> S3 sink into a local moto) or
+//!   `examples/postgres-cdc-http` (-> HTTP sink to the example's receiver).
 //! - `databases`  prepare the local PostgreSQL and MariaDB as the tests need them (password
 //!   logins, `wal_level=logical`, TLS with a test certificate); `test`, `bench` and
 //!   `postgres-cdc` do it too.
@@ -37,7 +39,7 @@ fn main() -> Result<()> {
         Some("examples") => examples::build_all().map(|_| ()),
         Some("test") => test::run_all(),
         Some("quickstart") => quickstart::run_quickstart(),
-        Some("postgres-cdc") => postgres_cdc::run_example(),
+        Some("postgres-cdc") => postgres_cdc::run_example(&args[1..]),
         Some("databases") => databases::prepare(),
         Some("bench") => bench::run_bench(&args[1..]),
         Some("fuzz") => fuzz::run_fuzz(&args[1..]),
