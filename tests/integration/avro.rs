@@ -398,3 +398,51 @@ fn registry_state_survives_a_worker_restart() {
     let r = http_get(w.addr, &format!("/schemas/ids/{id}")).expect("GET");
     assert_eq!(r.json()["schema"], "\"string\"");
 }
+
+/// A registry outage is not the records' fault: the sink retries per `errors.retry.*`, then
+/// fails the task with a clear trace — even with `errors.tolerance=all` no record is skipped
+/// or sent to the DLQ, and no offset is committed, so a restart reads them all again.
+#[test]
+fn an_unreachable_registry_fails_the_sink_task_and_loses_nothing() {
+    let broker = Broker::shared();
+    let dir = TestDir::new("avro-registry-down");
+    let topic = unique("avro-down");
+    let dlq = unique("avro-down-dlq");
+    broker.create_topic(&topic, 1);
+    // Framed as schema id 1: decoding needs the registry.
+    broker.produce(&topic, &[vec![0u8, 0, 0, 0, 1, 2], vec![0, 0, 0, 0, 1, 4]]);
+    let dead = free_port();
+    let name = unique("avro-down-sink");
+    let out = dir.join("out.txt");
+    let sink = format!(
+        "{}key.converter={STRING_CONVERTER}\nvalue.converter={AVRO_CONVERTER}\n\
+         value.converter.schema.registry.url=http://127.0.0.1:{dead}\n\
+         errors.tolerance=all\nerrors.deadletterqueue.topic.name={dlq}\n\
+         errors.deadletterqueue.topic.replication.factor=1\n\
+         errors.retry.timeout=2000\nerrors.retry.delay.max.ms=500\n",
+        file_sink(&name, &out, &topic)
+    );
+    let worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &[("sink.properties", &sink)],
+    );
+    let task = worker.wait_for_task_state(&name, 0, "FAILED", Duration::from_secs(120));
+    let trace = task["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("no schema registry could be reached")
+            && trace.contains(&format!("127.0.0.1:{dead}"))
+            && trace.contains("VALUE_CONVERTER"),
+        "{trace}"
+    );
+    assert!(
+        worker.log_text().contains("retriable failure, retrying"),
+        "the conversion was retried first"
+    );
+    assert_eq!(
+        committed_offset(broker, &format!("connect-{name}"), &topic),
+        None,
+        "nothing committed"
+    );
+    assert_eq!(count_lines(&out), 0, "nothing reached the sink");
+}

@@ -13,7 +13,7 @@ impl ByteArrayConverter {
     pub fn serialize(&self, data: &Data) -> Result<Option<Vec<u8>>, ConvertError> {
         if let Some(schema) = &data.schema {
             if schema.ty != SchemaType::Bytes {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "Invalid schema type for ByteArrayConverter: {}",
                     super::json_type_name(schema.ty)
                 )));
@@ -22,7 +22,7 @@ impl ByteArrayConverter {
         match &data.value {
             Value::Null => Ok(None),
             Value::Bytes(b) => Ok(Some(b.clone())),
-            other => Err(ConvertError(format!(
+            other => Err(ConvertError::new(format!(
                 "ByteArrayConverter is not compatible with objects of type {}",
                 super::value_kind(other)
             ))),

@@ -32,7 +32,7 @@ impl SimpleHeaderConverter {
             return Ok(Data::NULL);
         };
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            ConvertError(format!(
+            ConvertError::new(format!(
                 "SimpleHeaderConverter: header value is not valid UTF-8 ({e})"
             ))
         })?;
@@ -239,7 +239,7 @@ fn append(
         }
         Value::Struct(fields) => {
             let Some(s) = schema.filter(|s| s.fields.len() == fields.len()) else {
-                return Err(ConvertError(
+                return Err(ConvertError::new(
                     "a struct header value needs its struct schema".to_owned(),
                 ));
             };

@@ -77,7 +77,7 @@ impl JsonConverterConfig {
                 "BASE64" => DecimalFormat::Base64,
                 "NUMERIC" => DecimalFormat::Numeric,
                 _ => {
-                    return Err(ConvertError(format!(
+                    return Err(ConvertError::new(format!(
                         "Invalid value {v} for configuration decimal.format: accepted values are BASE64 and NUMERIC (case-insensitive)"
                     )))
                 }
@@ -85,7 +85,7 @@ impl JsonConverterConfig {
         }
         if let Some(v) = get(props, "schemas.cache.size") {
             if v.trim().parse::<i32>().is_err() {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "Invalid value {v} for configuration schemas.cache.size: Not a number of type INT"
                 )));
             }
@@ -99,7 +99,7 @@ pub(crate) fn parse_bool(key: &str, v: &str) -> Result<bool, ConvertError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ConvertError(format!(
+        _ => Err(ConvertError::new(format!(
             "Invalid value {v} for configuration {key}: Expected value to be either true or false"
         ))),
     }
@@ -197,7 +197,7 @@ impl JsonConverter {
             return Ok(Data::NULL);
         };
         let doc = parser::parse(bytes).map_err(|e| {
-            ConvertError(format!(
+            ConvertError::new(format!(
                 "Converting byte[] to Kafka Connect data failed due to serialization error: {}",
                 e.message
             ))
@@ -215,7 +215,7 @@ impl JsonConverter {
             {
                 root
             }
-            _ => return Err(ConvertError(ENVELOPE_ERROR.to_owned())),
+            _ => return Err(ConvertError::new(ENVELOPE_ERROR.to_owned())),
         };
         let schema_node = root.get("schema").unwrap_or(&parser::Node::Null);
         // The exact bytes of the schema, for the cache (only when the key occurred once).

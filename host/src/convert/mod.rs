@@ -10,10 +10,30 @@ use std::sync::Arc;
 use crate::config::ConverterConfig;
 use crate::data::Data;
 
-/// A converter failed on one record (Connect's `DataException`).
+/// A converter failed on one record (Connect's `DataException`), or — when
+/// [`transient`](ConvertError::is_transient) — on something outside the record, such as a
+/// schema registry that cannot be reached.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
-pub struct ConvertError(pub String);
+pub struct ConvertError(pub String, bool);
+
+impl ConvertError {
+    /// The record cannot be converted: a record error, handled by `errors.tolerance`.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConvertError(message.into(), false)
+    }
+
+    /// Converting failed for a reason that may pass (the registry is down): the task retries
+    /// the same record per `errors.retry.*` and then fails; the record never goes to the DLQ,
+    /// so an outage loses nothing.
+    pub fn transient(message: impl Into<String>) -> Self {
+        ConvertError(message.into(), true)
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.1
+    }
+}
 
 /// A configured key or value converter.
 // The method names mirror Kafka's `fromConnectData`/`toConnectData`.
@@ -96,7 +116,7 @@ pub fn converter(
     config: &ConverterConfig,
     is_key: bool,
 ) -> Result<Arc<dyn Converter>, ConvertError> {
-    let with_class = |e: ConvertError| ConvertError(format!("{}: {}", config.class, e.0));
+    let with_class = |e: ConvertError| ConvertError::new(format!("{}: {}", config.class, e.0));
     match kind(&config.class) {
         Some(Kind::Json) => Ok(Arc::new(
             JsonConverter::from_props(&config.props).map_err(with_class)?,
@@ -109,7 +129,7 @@ pub fn converter(
         Some(Kind::Avro) => Ok(Arc::new(
             AvroConverter::from_props(&config.props, is_key).map_err(with_class)?,
         )),
-        Some(Kind::SimpleHeader) | None => Err(ConvertError(format!(
+        Some(Kind::SimpleHeader) | None => Err(ConvertError::new(format!(
             "converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
             converter_classes().join(", ")
@@ -121,7 +141,7 @@ pub fn converter(
 pub fn header_converter(
     config: &ConverterConfig,
 ) -> Result<Arc<dyn HeaderConverter>, ConvertError> {
-    let with_class = |e: ConvertError| ConvertError(format!("{}: {}", config.class, e.0));
+    let with_class = |e: ConvertError| ConvertError::new(format!("{}: {}", config.class, e.0));
     match kind(&config.class) {
         Some(Kind::SimpleHeader) => Ok(Arc::new(SimpleHeaderConverter)),
         Some(Kind::Json) => Ok(Arc::new(
@@ -131,7 +151,7 @@ pub fn header_converter(
             StringConverter::from_props(&config.props).map_err(with_class)?,
         )),
         Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
-        Some(Kind::Avro) | None => Err(ConvertError(format!(
+        Some(Kind::Avro) | None => Err(ConvertError::new(format!(
             "header converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
             header_converter_classes().join(", ")

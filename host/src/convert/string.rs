@@ -26,7 +26,7 @@ impl StringConverter {
             if let Some(enc) = get(props, key) {
                 let norm = enc.trim().to_ascii_uppercase().replace('_', "-");
                 if norm != "UTF-8" && norm != "UTF8" {
-                    return Err(ConvertError(format!(
+                    return Err(ConvertError::new(format!(
                         "StringConverter: {key}={enc} is not supported; only UTF-8 is accepted"
                     )));
                 }
@@ -49,7 +49,7 @@ impl StringConverter {
             return Ok(Data::new(schema, Value::Null));
         };
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            ConvertError(format!(
+            ConvertError::new(format!(
                 "StringConverter: the data is not valid UTF-8 ({e}); only UTF-8 is supported"
             ))
         })?;
@@ -95,7 +95,7 @@ pub(crate) fn java_to_string(value: &Value) -> Result<Option<String>, ConvertErr
     append_to_string(&mut out, value)?;
     String::from_utf8(out)
         .map(Some)
-        .map_err(|e| ConvertError(format!("invalid UTF-8 produced: {e}")))
+        .map_err(|e| ConvertError::new(format!("invalid UTF-8 produced: {e}")))
 }
 
 fn append_to_string(out: &mut Vec<u8>, value: &Value) -> Result<(), ConvertError> {
@@ -112,7 +112,7 @@ fn append_to_string(out: &mut Vec<u8>, value: &Value) -> Result<(), ConvertError
         Value::Float64(v) => out.extend_from_slice(java_non_finite(*v)),
         Value::String(s) => out.extend_from_slice(s.as_bytes()),
         Value::Bytes(_) => {
-            return Err(ConvertError(
+            return Err(ConvertError::new(
                 "StringConverter cannot write a bytes value (Java would print an object address); use ByteArrayConverter".to_owned(),
             ))
         }
@@ -140,7 +140,7 @@ fn append_to_string(out: &mut Vec<u8>, value: &Value) -> Result<(), ConvertError
             out.push(b'}');
         }
         Value::Struct(_) => {
-            return Err(ConvertError(
+            return Err(ConvertError::new(
                 "StringConverter cannot write a struct value without its field names; use JsonConverter".to_owned(),
             ))
         }

@@ -108,6 +108,39 @@ pub struct Failure {
     pub message: String,
 }
 
+/// A record's conversion that failed: through `errors.tolerance` when the record is at fault,
+/// or the task's failure when a transient cause (an unreachable schema registry) outlasted
+/// `errors.retry.*` — then the record is neither skipped nor sent to the DLQ, and its offset is
+/// not committed, so nothing is lost.
+#[derive(Debug, Clone)]
+pub enum ConvertFailure {
+    Record(Failure),
+    Task(String),
+}
+
+impl ConvertFailure {
+    /// A converter's error in `stage` of converter `class`; `message` says what failed.
+    pub fn new(
+        stage: Stage,
+        class: &str,
+        error: &crate::convert::ConvertError,
+        message: String,
+    ) -> ConvertFailure {
+        if error.is_transient() {
+            ConvertFailure::Task(format!(
+                "{} {class}: {message} (still failing when errors.retry.timeout ran out)",
+                stage.name()
+            ))
+        } else {
+            ConvertFailure::Record(Failure {
+                stage,
+                class: class.to_string(),
+                message,
+            })
+        }
+    }
+}
+
 /// Applies `errors.*` to failed records of one task.
 pub struct ErrorReporter {
     settings: ErrorSettings,

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::task::TaskError;
 use crate::backoff::sleep_unless_stopped;
 use crate::config::ErrorSettings;
+use crate::convert::ConvertError;
 
 /// `errors.retry.timeout` / `errors.retry.delay.max.ms`: how long a retriable failure of a
 /// whole call is retried, with a delay doubling from 300 ms up to the max.
@@ -90,9 +91,66 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Runs one converter call, retrying it while it fails
+    /// [transiently](ConvertError::is_transient) (a schema registry that cannot be reached)
+    /// within this budget; when the budget is spent the last failure is returned, still
+    /// transient, for the caller to fail the task with.
+    pub fn run_conversion<T>(
+        &self,
+        mut call: impl FnMut() -> Result<T, ConvertError>,
+    ) -> Result<T, ConvertError> {
+        let mut last: Option<ConvertError> = None;
+        let outcome = self.run(|| match call() {
+            Ok(v) => Ok(Ok(v)),
+            Err(e) if e.is_transient() => {
+                let message = e.0.clone();
+                last = Some(e);
+                Err(TaskError::Retriable(message))
+            }
+            Err(e) => Ok(Err(e)),
+        });
+        match outcome {
+            Ok(done) => done,
+            Err(stopped) => {
+                Err(last.unwrap_or_else(|| ConvertError::transient(stopped.to_string())))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_conversion_failures_are_retried_record_errors_are_not() {
+        let policy = RetryPolicy {
+            timeout: Some(Duration::from_secs(5)),
+            max_delay: Duration::from_millis(300),
+            stop: Arc::default(),
+            retries: None,
+        };
+        let mut n = 0;
+        let r = policy.run_conversion(|| {
+            n += 1;
+            if n < 3 {
+                Err(ConvertError::transient("registry down"))
+            } else {
+                Ok(n)
+            }
+        });
+        assert_eq!(r, Ok(3));
+        let mut calls = 0;
+        let r: Result<(), _> = policy.run_conversion(|| {
+            calls += 1;
+            Err(ConvertError::new("bad bytes"))
+        });
+        assert_eq!((r, calls), (Err(ConvertError::new("bad bytes")), 1));
+        let r: Result<(), _> =
+            RetryPolicy::none().run_conversion(|| Err(ConvertError::transient("down")));
+        assert!(r.is_err_and(|e| e.is_transient() && e.0 == "down"));
+    }
 
     #[test]
     fn retriable_failures_are_retried_within_the_timeout() {

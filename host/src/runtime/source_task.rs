@@ -17,7 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
 use super::connector::{Converters, Pipeline, TaskControl, TaskFailure};
-use super::errors::{ErrorReporter, Failure, Stage};
+use super::errors::{ConvertFailure, ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
 use super::task::{SourceTask, TaskError};
@@ -83,38 +83,52 @@ struct Produced<'a> {
 }
 
 /// Converts one source record. `Err` names the stage, topic and converter message; the
-/// caller applies `errors.*` (tolerance=all: the record is skipped and logged).
+/// caller applies `errors.*` (tolerance=all: the record is skipped and logged), or fails the
+/// task when a transient failure (an unreachable registry) outlasted `retry`.
 fn convert<'a>(
     r: &'a ConnectRecord,
     c: &Converters,
     classes: &super::connector::ConverterClasses,
-) -> Result<Produced<'a>, Failure> {
+    retry: &RetryPolicy,
+) -> Result<Produced<'a>, ConvertFailure> {
     let topic = r.topic.as_str();
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {
-        let bytes = c
-            .header
-            .from_connect_header(topic, &h.key, &h.value)
-            .map_err(|e| Failure {
-                stage: Stage::HeaderConverter,
-                class: classes.header.clone(),
-                message: format!(
-                    "converting header {:?} of a record for topic {topic:?} failed: {e}",
-                    h.key
-                ),
+        let bytes = retry
+            .run_conversion(|| c.header.from_connect_header(topic, &h.key, &h.value))
+            .map_err(|e| {
+                ConvertFailure::new(
+                    Stage::HeaderConverter,
+                    &classes.header,
+                    &e,
+                    format!(
+                        "converting header {:?} of a record for topic {topic:?} failed: {e}",
+                        h.key
+                    ),
+                )
             })?;
         headers.push((h.key.clone(), bytes));
     }
-    let key = c.key.from_connect(topic, &r.key).map_err(|e| Failure {
-        stage: Stage::KeyConverter,
-        class: classes.key.clone(),
-        message: format!("converting the key of a record for topic {topic:?} failed: {e}"),
-    })?;
-    let value = c.value.from_connect(topic, &r.value).map_err(|e| Failure {
-        stage: Stage::ValueConverter,
-        class: classes.value.clone(),
-        message: format!("converting the value of a record for topic {topic:?} failed: {e}"),
-    })?;
+    let key = retry
+        .run_conversion(|| c.key.from_connect(topic, &r.key))
+        .map_err(|e| {
+            ConvertFailure::new(
+                Stage::KeyConverter,
+                &classes.key,
+                &e,
+                format!("converting the key of a record for topic {topic:?} failed: {e}"),
+            )
+        })?;
+    let value = retry
+        .run_conversion(|| c.value.from_connect(topic, &r.value))
+        .map_err(|e| {
+            ConvertFailure::new(
+                Stage::ValueConverter,
+                &classes.value,
+                &e,
+                format!("converting the value of a record for topic {topic:?} failed: {e}"),
+            )
+        })?;
     Ok(Produced {
         topic,
         partition: r.kafka_partition,
@@ -255,6 +269,8 @@ pub fn run(
         },
         errors,
         converters,
+        retry: RetryPolicy::new(&pipeline.errors, control.stop.clone())
+            .counting(metrics.retries.clone()),
         pipeline: &pipeline,
         queue_full: WarnThrottle::default(),
         control: &control,
@@ -421,6 +437,8 @@ struct ProduceStage<'a> {
     committer: Committer,
     errors: ErrorReporter,
     converters: Converters,
+    /// `errors.retry.*`, for converters failing transiently (an unreachable registry).
+    retry: RetryPolicy,
     pipeline: &'a Pipeline,
     queue_full: WarnThrottle,
     control: &'a TaskControl,
@@ -523,18 +541,25 @@ impl ProduceStage<'_> {
                     continue;
                 }
             };
-            let produced =
-                match convert(&record, &self.converters, &self.pipeline.converter_classes) {
-                    Ok(p) => p,
-                    Err(f) => {
-                        self.errors
-                            .report(&f, None, stop)
-                            .map_err(|e| Some(e.to_string()))?;
-                        let seq = self.tracker.submit(&source_partition, source_offset);
-                        self.tracker.ack(seq);
-                        continue;
-                    }
-                };
+            let produced = match convert(
+                &record,
+                &self.converters,
+                &self.pipeline.converter_classes,
+                &self.retry,
+            ) {
+                Ok(p) => p,
+                // The record's offset is never acked, so it is not committed: a restart
+                // polls it again.
+                Err(ConvertFailure::Task(trace)) => return Err(Some(trace)),
+                Err(ConvertFailure::Record(f)) => {
+                    self.errors
+                        .report(&f, None, stop)
+                        .map_err(|e| Some(e.to_string()))?;
+                    let seq = self.tracker.submit(&source_partition, source_offset);
+                    self.tracker.ack(seq);
+                    continue;
+                }
+            };
             match self.topics.ensure(produced.topic, stop) {
                 Ok(true) => self.active_topics.saw(produced.topic),
                 Ok(false) => return Err(None), // stopped while the broker was unreachable

@@ -33,7 +33,7 @@ fn to_bytes(data: &Data) -> Result<Option<Vec<u8>>, ConvertError> {
     match &data.value {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
-        other => Err(ConvertError(format!(
+        other => Err(ConvertError::new(format!(
             "test converter only takes strings, got {other:?}"
         ))),
     }

@@ -429,6 +429,7 @@ fn avro_converter_bad_input_is_a_record_error() {
     let e = c.to_connect("t", Some(&[1, 0, 0, 0, 1, 0])).unwrap_err();
     assert!(e.0.contains("Unknown magic byte"), "{e}");
     let e = c.to_connect("t", Some(&[0, 0, 0, 0, 77, 0])).unwrap_err();
+    assert!(!e.is_transient(), "an unknown id is the record's fault");
     assert!(e.0.contains("id 77") && e.0.contains("40403"), "{e}");
     let e = c
         .to_connect("t", Some(&good[..good.len() - 1]))
@@ -482,6 +483,7 @@ fn avro_converter_lookup_only_and_latest_version() {
         e.0.contains("no schema registry could be reached") && e.0.contains("127.0.0.1:9"),
         "{e}"
     );
+    assert!(e.is_transient(), "an outage is retried, not a record error");
 }
 
 #[test]

@@ -31,6 +31,19 @@ pub(crate) enum CallError {
     Api(ApiError),
     /// No URL could be reached.
     Unreachable(String),
+    /// The registry answered something that is not Confluent's API.
+    Malformed(String),
+}
+
+impl CallError {
+    /// Whether the call may succeed later: no registry reachable, or a 5xx answer.
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            CallError::Unreachable(_) => true,
+            CallError::Api(e) => e.status >= 500,
+            CallError::Malformed(_) => false,
+        }
+    }
 }
 
 impl std::fmt::Display for CallError {
@@ -41,7 +54,7 @@ impl std::fmt::Display for CallError {
                 "the schema registry answered {} (error code {}): {}",
                 e.status, e.code, e.message
             ),
-            CallError::Unreachable(m) => write!(f, "{m}"),
+            CallError::Unreachable(m) | CallError::Malformed(m) => write!(f, "{m}"),
         }
     }
 }
@@ -80,13 +93,13 @@ impl RegistryClient {
         let mut url_user_info = None;
         for u in raw.split(',').map(str::trim).filter(|u| !u.is_empty()) {
             let (scheme, rest) = u.split_once("://").ok_or_else(|| {
-                ConvertError(format!(
+                ConvertError::new(format!(
                     "Invalid value {} for configuration schema.registry.url: expected http://host:port",
                     shown(u)
                 ))
             })?;
             if !scheme.eq_ignore_ascii_case("http") {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "Invalid value {} for configuration schema.registry.url: only http:// registries are supported",
                     shown(u)
                 )));
@@ -102,9 +115,8 @@ impl RegistryClient {
             urls.push(format!("http://{}", rest.trim_end_matches('/')));
         }
         if urls.is_empty() {
-            return Err(ConvertError(
-                "Missing required configuration \"schema.registry.url\" which has no default value."
-                    .into(),
+            return Err(ConvertError::new(
+                "Missing required configuration \"schema.registry.url\" which has no default value.",
             ));
         }
         let source = get(props, "basic.auth.credentials.source")
@@ -115,14 +127,14 @@ impl RegistryClient {
             "USER_INFO" => {
                 let info = get(props, "basic.auth.user.info").unwrap_or("");
                 if !info.contains(':') {
-                    return Err(ConvertError(
-                        "basic.auth.credentials.source=USER_INFO needs basic.auth.user.info as <user>:<password>".into(),
+                    return Err(ConvertError::new(
+                        "basic.auth.credentials.source=USER_INFO needs basic.auth.user.info as <user>:<password>",
                     ));
                 }
                 Some(basic(info))
             }
             other => {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "Invalid value {other} for configuration basic.auth.credentials.source: accepted values are URL and USER_INFO"
                 )))
             }
@@ -229,7 +241,7 @@ impl RegistryClient {
         let schema = answer
             .get("schema")
             .and_then(Json::as_str)
-            .ok_or_else(|| CallError::Unreachable("the registry's answer has no schema".into()))?;
+            .ok_or_else(|| CallError::Malformed("the registry's answer has no schema".into()))?;
         Ok((id_of(&answer)?, schema.to_string()))
     }
 
@@ -239,7 +251,7 @@ impl RegistryClient {
         let schema = answer
             .get("schema")
             .and_then(Json::as_str)
-            .ok_or_else(|| CallError::Unreachable("the registry's answer has no schema".into()))?;
+            .ok_or_else(|| CallError::Malformed("the registry's answer has no schema".into()))?;
         let ty = answer
             .get("schemaType")
             .and_then(Json::as_str)
@@ -253,7 +265,7 @@ fn id_of(answer: &Json) -> Result<i32, CallError> {
         .get("id")
         .and_then(Json::as_i64)
         .and_then(|i| i32::try_from(i).ok())
-        .ok_or_else(|| CallError::Unreachable(format!("the registry's answer has no id: {answer}")))
+        .ok_or_else(|| CallError::Malformed(format!("the registry's answer has no id: {answer}")))
 }
 
 /// Percent-encodes a subject for a URL path segment.

@@ -8,7 +8,7 @@ use crate::data::{Schema, SchemaType, Value};
 use super::schema::{ReadKind, Reader};
 
 fn err(message: impl Into<String>) -> ConvertError {
-    ConvertError(message.into())
+    ConvertError::new(message.into())
 }
 
 fn write_long(out: &mut Vec<u8>, v: i64) {

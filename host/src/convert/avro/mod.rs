@@ -50,7 +50,7 @@ impl SubjectNameStrategy {
             "TopicNameStrategy" => Ok(SubjectNameStrategy::TopicName),
             "RecordNameStrategy" => Ok(SubjectNameStrategy::RecordName),
             "TopicRecordNameStrategy" => Ok(SubjectNameStrategy::TopicRecordName),
-            _ => Err(ConvertError(format!(
+            _ => Err(ConvertError::new(format!(
                 "Invalid value {v} for configuration {key}: accepted values are \
                  {STRATEGY_PACKAGE}TopicNameStrategy, {STRATEGY_PACKAGE}RecordNameStrategy and \
                  {STRATEGY_PACKAGE}TopicRecordNameStrategy"
@@ -111,7 +111,7 @@ impl AvroConverterConfig {
         let cache_size = match get(props, "schemas.cache.config") {
             None => 1000,
             Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                ConvertError(format!(
+                ConvertError::new(format!(
                     "Invalid value {v} for configuration schemas.cache.config: expected a positive integer"
                 ))
             })?,
@@ -202,7 +202,12 @@ impl AvroConverter {
         }
         let avro = to_avro(schema)?.to_string();
         let failed = |e: CallError| {
-            ConvertError(format!(
+            let make: fn(String) -> ConvertError = if e.is_transient() {
+                ConvertError::transient
+            } else {
+                ConvertError::new
+            };
+            make(format!(
                 "Error {} Avro {} schema for subject {subject:?}: {e}",
                 if self.config.use_latest_version {
                     "retrieving the latest"
@@ -221,7 +226,7 @@ impl AvroConverter {
             let same = serde_json::from_str::<serde_json::Value>(&latest).ok()
                 == serde_json::from_str::<serde_json::Value>(&avro).ok();
             if !same {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "use.latest.version: the latest schema of subject {subject:?} (id {id}) is not the record's schema; Sluice writes records with their own schema only"
                 )));
             }
@@ -249,18 +254,23 @@ impl AvroConverter {
             return Ok(r.clone());
         }
         let (text, ty) = self.client.schema_by_id(id).map_err(|e| {
-            ConvertError(format!(
+            let make: fn(String) -> ConvertError = if e.is_transient() {
+                ConvertError::transient
+            } else {
+                ConvertError::new
+            };
+            make(format!(
                 "Error retrieving Avro {} schema for id {id}: {e}",
                 self.what()
             ))
         })?;
         if ty != "AVRO" {
-            return Err(ConvertError(format!(
+            return Err(ConvertError::new(format!(
                 "schema id {id} is a {ty} schema, not Avro"
             )));
         }
-        let reader =
-            schema::reader(&text).map_err(|e| ConvertError(format!("schema id {id}: {}", e.0)))?;
+        let reader = schema::reader(&text)
+            .map_err(|e| ConvertError::new(format!("schema id {id}: {}", e.0)))?;
         let mut read = self.read.write();
         if read.len() >= self.config.cache_size {
             read.clear();
@@ -274,7 +284,7 @@ impl AvroConverter {
             return Ok(None);
         }
         let Some(schema) = &data.schema else {
-            return Err(ConvertError(format!(
+            return Err(ConvertError::new(format!(
                 "AvroConverter needs a schema for the {}: schemaless data cannot be written as Avro",
                 self.what()
             )));
@@ -293,13 +303,13 @@ impl AvroConverter {
         };
         match bytes.first() {
             None => {
-                return Err(ConvertError(
-                    "the payload is empty: expected Confluent's magic byte 0, a 4-byte schema id and Avro data".into(),
+                return Err(ConvertError::new(
+                    "the payload is empty: expected Confluent's magic byte 0, a 4-byte schema id and Avro data",
                 ))
             }
             Some(&MAGIC) => {}
             Some(b) => {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "Unknown magic byte {b}: the payload is not in Confluent's wire format (magic byte 0, 4-byte schema id, Avro data)"
                 )))
             }
@@ -309,7 +319,7 @@ impl AvroConverter {
                 .get(1..5)
                 .and_then(|s| s.try_into().ok())
                 .ok_or_else(|| {
-                    ConvertError(format!(
+                    ConvertError::new(format!(
                     "the payload has {} bytes, fewer than the 5 of the magic byte and schema id",
                     bytes.len()
                 ))
@@ -317,8 +327,9 @@ impl AvroConverter {
         let id = i32::from_be_bytes(id_bytes);
         let reader = self.reader(id)?;
         let mut input = codec::Input::new(&bytes[5..]);
-        let value = codec::read(&mut input, &reader)
-            .map_err(|e| ConvertError(format!("decoding Avro data of schema id {id}: {}", e.0)))?;
+        let value = codec::read(&mut input, &reader).map_err(|e| {
+            ConvertError::new(format!("decoding Avro data of schema id {id}: {}", e.0))
+        })?;
         Ok(Data::new(Some(reader.schema.clone()), value))
     }
 }

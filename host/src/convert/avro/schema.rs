@@ -30,7 +30,7 @@ pub(crate) const DECIMAL_PRECISION: &str = "connect.decimal.precision";
 const DEFAULT_DECIMAL_PRECISION: u64 = 64;
 
 fn err(message: impl Into<String>) -> ConvertError {
-    ConvertError(message.into())
+    ConvertError::new(message.into())
 }
 
 // ---------------------------------------------------------------------------------------------

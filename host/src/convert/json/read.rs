@@ -22,7 +22,7 @@ pub(crate) struct ReadOptions {
 }
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConvertError> {
-    Err(ConvertError(msg.into()))
+    Err(ConvertError::new(msg.into()))
 }
 
 /// `asConnectSchema`: `None` for a JSON null schema.
@@ -209,7 +209,8 @@ pub(crate) fn value_from_json(
         },
         SchemaType::Bytes => match node {
             Node::String(s) => Value::Bytes(
-                decode_base64(s).ok_or_else(|| ConvertError("Invalid bytes field".to_owned()))?,
+                decode_base64(s)
+                    .ok_or_else(|| ConvertError::new("Invalid bytes field".to_owned()))?,
             ),
             other => return null_for_mismatch(schema, other),
         },

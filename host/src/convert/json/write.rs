@@ -149,7 +149,7 @@ fn child<'s>(
     what: &str,
 ) -> Result<&'s Schema, ConvertError> {
     child.ok_or_else(|| {
-        ConvertError(format!(
+        ConvertError::new(format!(
             "{} schema has no {what} schema; cannot convert it to JSON",
             java_type_name(parent.ty)
         ))
@@ -176,7 +176,7 @@ pub(crate) fn write_value(
             out.extend_from_slice(b"null");
             return Ok(());
         }
-        return Err(ConvertError(
+        return Err(ConvertError::new(
             "Conversion error: null value for field that is required and has no default value"
                 .to_owned(),
         ));
@@ -190,7 +190,7 @@ pub(crate) fn write_value(
                         write_i64(out, *v as i64);
                         Ok(())
                     }
-                    other => Err(ConvertError(format!(
+                    other => Err(ConvertError::new(format!(
                         "Invalid type for {}, expected an int32 (days/ms) but was {}",
                         if name == logical::DATE {
                             "Date"
@@ -207,7 +207,7 @@ pub(crate) fn write_value(
                         write_i64(out, *v);
                         Ok(())
                     }
-                    other => Err(ConvertError(format!(
+                    other => Err(ConvertError::new(format!(
                         "Invalid type for Timestamp, expected an int64 (epoch ms) but was {}",
                         java_class(other)
                     ))),
@@ -258,7 +258,7 @@ pub(crate) fn write_value(
         }
         (SchemaType::Struct, Value::Struct(fields)) => {
             if fields.len() != schema.fields.len() {
-                return Err(ConvertError(format!(
+                return Err(ConvertError::new(format!(
                     "Mismatching schema: struct value has {} fields, its schema {}",
                     fields.len(),
                     schema.fields.len()
@@ -276,7 +276,7 @@ pub(crate) fn write_value(
             out.push(b'}');
         }
         (ty, other) => {
-            return Err(ConvertError(format!(
+            return Err(ConvertError::new(format!(
                 "Invalid type for {}: {}",
                 java_type_name(ty),
                 java_class(other)
@@ -302,7 +302,7 @@ fn write_object_key(
                 .map(|s| java_type_name(s.ty))
                 .unwrap_or("unknown schema");
             let _ = opts;
-            return Err(ConvertError(format!(
+            return Err(ConvertError::new(format!(
                 "Invalid type for {ty}: {}",
                 java_class(other)
             )));
@@ -376,7 +376,7 @@ fn write_schemaless(
             }
         }
         Value::Struct(_) => {
-            return Err(ConvertError(
+            return Err(ConvertError::new(
                 "Mismatching schema: a struct value needs a struct schema".to_owned(),
             ));
         }
@@ -391,13 +391,13 @@ fn write_decimal(
     opts: WriteOptions,
 ) -> Result<(), ConvertError> {
     let Value::Bytes(unscaled) = value else {
-        return Err(ConvertError(format!(
+        return Err(ConvertError::new(format!(
             "Invalid type for Decimal, expected unscaled bytes (BigDecimal) but was {}",
             java_class(value)
         )));
     };
     if unscaled.is_empty() {
-        return Err(ConvertError(
+        return Err(ConvertError::new(
             "Invalid Decimal value: the unscaled bytes are empty".to_owned(),
         ));
     }
@@ -413,10 +413,10 @@ fn write_decimal(
 /// The `scale` parameter of a Decimal schema.
 pub(crate) fn decimal_scale(schema: &Schema) -> Result<i32, ConvertError> {
     let raw = schema.parameter(logical::DECIMAL_SCALE).ok_or_else(|| {
-        ConvertError("Invalid Decimal schema: scale parameter not found.".to_owned())
+        ConvertError::new("Invalid Decimal schema: scale parameter not found.".to_owned())
     })?;
     raw.trim().parse::<i32>().map_err(|_| {
-        ConvertError(format!(
+        ConvertError::new(format!(
             "Invalid Decimal schema: scale parameter '{raw}' is not an int32"
         ))
     })

@@ -10,7 +10,8 @@ use rdkafka::message::{Headers, Message, Timestamp};
 use crate::data::{ConnectRecord, Header, TimestampType};
 use crate::kafka::fetch::Fetched;
 use crate::runtime::connector::{ConverterClasses, Converters};
-use crate::runtime::errors::{Failure, OriginalRecord, Stage};
+use crate::runtime::errors::{ConvertFailure, OriginalRecord, Stage};
+use crate::runtime::retry::RetryPolicy;
 
 /// The consumed message's bytes, kept for the dead letter queue.
 pub(super) fn original(msg: &Fetched<'_>) -> OriginalRecord {
@@ -32,23 +33,27 @@ pub(super) fn original(msg: &Fetched<'_>) -> OriginalRecord {
     }
 }
 
-/// Converts one consumed message; a failure names its stage and converter class.
+/// Converts one consumed message; a failure names its stage and converter class. A transient
+/// converter failure (an unreachable schema registry) is retried per `retry` first.
 pub(super) fn to_connect(
     msg: &Fetched<'_>,
     c: &Converters,
     classes: &ConverterClasses,
-) -> Result<ConnectRecord, Failure> {
+    retry: &RetryPolicy,
+) -> Result<ConnectRecord, ConvertFailure> {
     let topic = msg.topic();
     let mut headers = Vec::new();
     if let Some(hs) = msg.headers() {
         for h in hs.iter() {
-            let value = c
-                .header
-                .to_connect_header(topic, h.key, h.value)
-                .map_err(|e| Failure {
-                    stage: Stage::HeaderConverter,
-                    class: classes.header.clone(),
-                    message: format!("converting header {:?} failed: {e}", h.key),
+            let value = retry
+                .run_conversion(|| c.header.to_connect_header(topic, h.key, h.value))
+                .map_err(|e| {
+                    ConvertFailure::new(
+                        Stage::HeaderConverter,
+                        &classes.header,
+                        &e,
+                        format!("converting header {:?} failed: {e}", h.key),
+                    )
                 })?;
             headers.push(Header {
                 key: h.key.to_string(),
@@ -56,18 +61,25 @@ pub(super) fn to_connect(
             });
         }
     }
-    let key = c.key.to_connect(topic, msg.key()).map_err(|e| Failure {
-        stage: Stage::KeyConverter,
-        class: classes.key.clone(),
-        message: format!("converting the key failed: {e}"),
-    })?;
-    let value = c
-        .value
-        .to_connect(topic, msg.payload())
-        .map_err(|e| Failure {
-            stage: Stage::ValueConverter,
-            class: classes.value.clone(),
-            message: format!("converting the value failed: {e}"),
+    let key = retry
+        .run_conversion(|| c.key.to_connect(topic, msg.key()))
+        .map_err(|e| {
+            ConvertFailure::new(
+                Stage::KeyConverter,
+                &classes.key,
+                &e,
+                format!("converting the key failed: {e}"),
+            )
+        })?;
+    let value = retry
+        .run_conversion(|| c.value.to_connect(topic, msg.payload()))
+        .map_err(|e| {
+            ConvertFailure::new(
+                Stage::ValueConverter,
+                &classes.value,
+                &e,
+                format!("converting the value failed: {e}"),
+            )
         })?;
     let (timestamp, timestamp_type) = match msg.timestamp() {
         Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),

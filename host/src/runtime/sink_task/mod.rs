@@ -92,6 +92,8 @@ pub fn run(
         RetryPolicy::new(&settings, control.stop.clone()).counting(metrics.retries.clone()),
     )
     .map_err(TaskFailure::Setup)?;
+    let convert_retry =
+        RetryPolicy::new(&settings, control.stop.clone()).counting(metrics.retries.clone());
     let errors = ErrorReporter::new(settings, id.clone(), &kafka, &connector_config)
         .map_err(|e| TaskFailure::Setup(e.to_string()))?
         .with_metrics(metrics.clone());
@@ -101,6 +103,7 @@ pub fn run(
         chain,
         errors,
         metrics: metrics.clone(),
+        retry: convert_retry,
     };
     let shared = Arc::new(SinkShared {
         task: Mutex::new(task),

@@ -27,7 +27,8 @@ use crate::kafka::watermarks::cached_high_watermark;
 use crate::metrics::TaskMetrics;
 use crate::runtime::active_topics::TaskTopics;
 use crate::runtime::connector::{ConverterClasses, Converters, TaskControl};
-use crate::runtime::errors::{ErrorReporter, Failure, Stage};
+use crate::runtime::errors::{ConvertFailure, ErrorReporter, Failure, Stage};
+use crate::runtime::retry::RetryPolicy;
 use crate::runtime::task::{RecordFailure, TaskError};
 use crate::runtime::transforms::{ChainOutcome, TransformChain};
 
@@ -41,6 +42,8 @@ pub(super) struct Stages {
     pub(super) chain: TransformChain,
     pub(super) errors: ErrorReporter,
     pub(super) metrics: Arc<TaskMetrics>,
+    /// `errors.retry.*`, for converters failing transiently (an unreachable registry).
+    pub(super) retry: RetryPolicy,
 }
 
 /// Batches handed to the put stage and not finished yet: one being `put`, one waiting.
@@ -258,15 +261,17 @@ fn prepare(
     let mut converted = Vec::with_capacity(msgs.len());
     let mut converted_idx = Vec::with_capacity(msgs.len());
     for (i, msg) in msgs.iter().enumerate() {
-        match to_connect(msg, &stages.converters, &stages.classes) {
+        match to_connect(msg, &stages.converters, &stages.classes, &stages.retry) {
             Ok(r) => {
                 converted.push(r);
                 converted_idx.push(i);
             }
-            Err(f) => stages
+            Err(ConvertFailure::Record(f)) => stages
                 .errors
                 .report(&f, Some(&original(msg)), &control.stop)
                 .map_err(|e| e.to_string())?,
+            // Nothing of this batch is committed: the task's restart reads it again.
+            Err(ConvertFailure::Task(trace)) => return Err(trace),
         }
     }
     if stages.chain.is_empty() {
