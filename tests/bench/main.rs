@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use sluice_tests::{free_port, http_get, Broker};
 
 mod cdc;
+mod http;
 mod jdbc_sink;
 mod s3;
 mod startup;
@@ -43,6 +44,8 @@ struct Args {
     jdbc_sink: bool,
     /// `--s3`: the S3 sink benchmark (into moto, against boto3's raw upload rate).
     s3: bool,
+    /// `--http`: the HTTP sink benchmark (into a local server, against a raw HTTP client).
+    http: bool,
 }
 
 fn parse_args() -> Result<Args> {
@@ -56,6 +59,7 @@ fn parse_args() -> Result<Args> {
         cdc: false,
         jdbc_sink: false,
         s3: false,
+        http: false,
     };
     let mut records_given = false;
     let mut it = std::env::args().skip(1);
@@ -70,6 +74,7 @@ fn parse_args() -> Result<Args> {
                 records_given = true;
             }
             "--s3" => args.s3 = true,
+            "--http" => args.http = true,
             "--startup" => args.startup = true,
             "--cdc" => args.cdc = true,
             "--jdbc-sink" => args.jdbc_sink = true,
@@ -79,10 +84,10 @@ fn parse_args() -> Result<Args> {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http"),
         }
     }
-    if args.s3 && !records_given {
+    if (args.s3 || args.http) && !records_given {
         args.records = 200_000;
     }
     Ok(args)
@@ -124,6 +129,9 @@ fn main() -> Result<()> {
     }
     if args.s3 {
         return s3::run(&args);
+    }
+    if args.http {
+        return http::run(&args);
     }
     let work = sluice_tests::target_dir().join("bench");
     let _ = std::fs::remove_dir_all(&work);
@@ -462,6 +470,90 @@ fn all_running(rest: SocketAddr, name: &str) -> bool {
         && tasks.iter().all(|t| t["state"] == "RUNNING")
 }
 
+/// What a sink benchmark starts from: a fresh `<target>/<name>/`, `records` input lines in it,
+/// and a broker whose one-partition `topic` holds them.
+struct SinkInput {
+    work: PathBuf,
+    input: PathBuf,
+    bytes: u64,
+    broker: Broker,
+}
+
+fn sink_input(args: &Args, name: &str, topic: &str, records: usize) -> Result<SinkInput> {
+    let work = sluice_tests::target_dir().join(name);
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let input = work.join("input.jsonl");
+    let bytes = generate_input(&input, records)?;
+    eprintln!(
+        "bench: {name} with {records} records, {:.1} MiB",
+        bytes as f64 / 1048576.0
+    );
+    let broker = Broker::start();
+    broker.create_topic(topic, 1);
+    fill_topic(args, &broker, &work, &input, topic, records)?;
+    Ok(SinkInput {
+        work,
+        input,
+        bytes,
+        broker,
+    })
+}
+
+/// The input into `topic`, with a FileStreamSource in a Sluice worker (not timed): the sink
+/// benchmarks start from a full topic.
+fn fill_topic(
+    args: &Args,
+    broker: &Broker,
+    work: &Path,
+    input: &Path,
+    topic: &str,
+    n: usize,
+) -> Result<()> {
+    let dir = work.join("fill");
+    std::fs::create_dir_all(&dir)?;
+    let source = format!(
+        "name=bench-fill\nconnector.class=org.apache.kafka.connect.file.FileStreamSourceConnector\n\
+         tasks.max=1\nfile={}\ntopic={topic}\nbatch.size=2000\n",
+        input.display()
+    );
+    let started = Instant::now();
+    let mut reader = broker.reader(topic);
+    let (mut worker, rest) = start(System::Sluice, args, broker, &dir, "fill", &source)?;
+    wait_rest(&mut worker, rest, &dir, started)?;
+    let mut seen = 0usize;
+    while seen < n {
+        seen += reader.count_for(Duration::from_millis(50));
+        check_alive(&mut worker, &dir, started)?;
+    }
+    stop(worker);
+    Ok(())
+}
+
+/// Waits until sink `connector`'s committed offset (one partition) reaches `records`; returns
+/// when it did. A sink commits only what it finished, so that is when the last record is out.
+fn wait_committed(
+    worker: &mut Child,
+    rest: SocketAddr,
+    connector: &str,
+    records: usize,
+    dir: &Path,
+    started: Instant,
+) -> Result<Instant> {
+    let path = format!("/connectors/{connector}/offsets");
+    loop {
+        let committed = http_get(rest, &path)
+            .ok()
+            .filter(|r| r.status == 200)
+            .and_then(|r| r.json()["offsets"][0]["offset"]["kafka_offset"].as_u64());
+        if committed == Some(records as u64) {
+            return Ok(Instant::now());
+        }
+        check_alive(worker, dir, started)?;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn check_alive(worker: &mut Child, dir: &Path, started: Instant) -> Result<()> {
     if let Some(status) = worker.try_wait()? {
         bail!(
@@ -549,6 +641,60 @@ fn consumer_ceiling(broker: &Broker, topic: &str, records: usize) -> Result<Dura
     Ok(took)
 }
 
+/// What a sink benchmark against a baseline of its own measured (`--s3`, `--http`).
+struct VsBaseline {
+    baseline: Duration,
+    /// REST API up to the last record committed.
+    sluice: Duration,
+    /// Process start to the last record committed.
+    sluice_wall: Duration,
+    peak_rss_kib: u64,
+}
+
+/// The rows naming what was measured, for [`render_vs_baseline`].
+struct Labels<'a> {
+    /// The first column's heading (where the records go).
+    target: &'a str,
+    baseline: &'a str,
+    sluice: &'a str,
+}
+
+/// The table of a [`VsBaseline`] run, then `note`.
+fn render_vs_baseline(
+    m: &VsBaseline,
+    labels: &Labels<'_>,
+    records: usize,
+    bytes: u64,
+    note: &str,
+) -> String {
+    let mib = |d: Duration| bytes as f64 / 1048576.0 / d.as_secs_f64().max(1e-9);
+    let mut s = format!(
+        "| {} | records/s | MiB/s | time (s) | peak RSS (MiB) |\n|---|---:|---:|---:|---:|\n",
+        labels.target
+    );
+    s.push_str(&format!(
+        "| {} | {:.0} | {:.1} | {:.2} | |\n",
+        labels.baseline,
+        rate(records, m.baseline),
+        mib(m.baseline),
+        m.baseline.as_secs_f64()
+    ));
+    s.push_str(&format!(
+        "| {} | {:.0} | {:.1} | {:.2} (incl. start-up {:.2}) | {:.0} |\n",
+        labels.sluice,
+        rate(records, m.sluice),
+        mib(m.sluice),
+        m.sluice.as_secs_f64(),
+        m.sluice_wall.as_secs_f64(),
+        m.peak_rss_kib as f64 / 1024.0
+    ));
+    s.push_str(&format!(
+        "| ratio Sluice / baseline | {:.2}× | | | |\n\n{note}\n",
+        rate(records, m.sluice) / rate(records, m.baseline)
+    ));
+    s
+}
+
 fn rate(records: usize, d: Duration) -> f64 {
     records as f64 / d.as_secs_f64().max(1e-9)
 }
@@ -599,6 +745,41 @@ const END: &str = "<!-- /bench:results -->";
 /// Puts the results between the markers in docs/benchmarks.md, keeping the method text around them.
 fn update_docs(existing: &str, table: &str) -> String {
     update_section(existing, BEGIN, END, table)
+}
+
+/// Prints `table` and, with `--out`, puts it into its block of docs/benchmarks.md.
+fn publish(args: &Args, section: &str, title: &str, table: &str) -> Result<()> {
+    println!("{table}");
+    if let Some(out) = &args.out {
+        let existing = std::fs::read_to_string(out).unwrap_or_default();
+        std::fs::write(out, update_block(&existing, section, title, table))
+            .with_context(|| format!("write {}", out.display()))?;
+        eprintln!("bench: wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// Puts `table` between the `<!-- bench:{section} -->` markers of docs/benchmarks.md, saying
+/// when and where it was measured (other blocks left alone); appends a `## {title}` section
+/// when the markers are missing. For the benchmarks against a baseline of their own (`--s3`,
+/// `--http`).
+fn update_block(existing: &str, section: &str, title: &str, table: &str) -> String {
+    let (begin, end) = (
+        format!("<!-- bench:{section} -->"),
+        format!("<!-- /bench:{section} -->"),
+    );
+    let results = format!(
+        "{begin}\nMeasured {} ({} cores, {}) with `cargo xtask bench --{section}`.\n\n{table}{end}",
+        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        command_output("nproc", &[]),
+        command_output("uname", &["-srm"]),
+    );
+    match (existing.find(&begin), existing.find(&end)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{results}{}", &existing[..b], &existing[e + end.len()..])
+        }
+        _ => format!("{existing}\n## {title}\n\n{results}\n"),
+    }
 }
 
 /// Puts `table` (with when and where it was measured) between `begin` and `end` in `existing`;

@@ -7,10 +7,10 @@
 //! - Baseline: boto3 (one Python process, one connection) PUTs exactly the objects the sink
 //!   will write — the input cut into `flush.size` = 10 000 lines — timed around the upload loop.
 //! - Sluice: a worker with one S3 sink connector (ByteArrayConverter and ByteArrayFormat, so an
-//!   object holds its records' bytes as they are, one per line), timed from the REST API
-//!   answering until the committed consumer offset reaches the last record — the sink commits
-//!   only offsets of uploaded objects, so that is when the last object is complete. Peak RSS is
-//!   the worker's VmHWM then.
+//!   object holds its records' bytes as they are, one per line), timed from the connector and
+//!   its task reporting RUNNING until the committed consumer offset reaches the last record —
+//!   the sink commits only offsets of uploaded objects, so that is when the last object is
+//!   complete. Peak RSS is the worker's VmHWM then.
 //! - Check: each object of the sink's bucket has the ETag (MD5) of the baseline's object of the
 //!   same name, and there are as many.
 
@@ -19,41 +19,27 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use sluice_tests::{http_get, s3_python, Broker, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
+use sluice_tests::{s3_python, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 
 use super::{
-    check_alive, command_output, generate_input, peak_rss_kib, rate, start, stop, wait_rest, Args,
-    System,
+    peak_rss_kib, publish, render_vs_baseline, sink_input, start, stop, wait_committed,
+    wait_running, Args, Labels, SinkInput, System, VsBaseline,
 };
 
 const FLUSH_SIZE: usize = 10_000;
 const TOPIC: &str = "bench-s3";
-
-struct Measured {
-    baseline: Duration,
-    sluice: Duration,
-    sluice_wall: Duration,
-    peak_rss_kib: u64,
-    objects: usize,
-}
 
 pub fn run(args: &Args) -> Result<()> {
     let records = args.records / FLUSH_SIZE * FLUSH_SIZE;
     if records == 0 {
         bail!("--records must be at least {FLUSH_SIZE} (one object) for --s3");
     }
-    let work = sluice_tests::target_dir().join("bench-s3");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work)?;
-    let input = work.join("input.jsonl");
-    let bytes = generate_input(&input, records)?;
-    eprintln!(
-        "bench: --s3 with {records} records, {:.1} MiB",
-        bytes as f64 / 1048576.0
-    );
-    let broker = Broker::start();
-    broker.create_topic(TOPIC, 1);
-    fill_topic(args, &broker, &work, &input, records)?;
+    let SinkInput {
+        work,
+        input,
+        bytes,
+        broker,
+    } = sink_input(args, "bench-s3", TOPIC, records)?;
 
     let s3 = S3Server::start();
     s3.create_bucket("bench-raw");
@@ -76,19 +62,8 @@ pub fn run(args: &Args) -> Result<()> {
     );
     let started = Instant::now();
     let (mut worker, rest) = start(System::Sluice, args, &broker, &dir, "s3-sink", &connector)?;
-    let ready = wait_rest(&mut worker, rest, &dir, started)?;
-    loop {
-        let committed = http_get(rest, "/connectors/bench-s3/offsets")
-            .ok()
-            .filter(|r| r.status == 200)
-            .and_then(|r| r.json()["offsets"][0]["offset"]["kafka_offset"].as_u64());
-        if committed == Some(records as u64) {
-            break;
-        }
-        check_alive(&mut worker, &dir, started)?;
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let done = Instant::now();
+    let ready = wait_running(&mut worker, rest, "bench-s3", &dir, started)?;
+    let done = wait_committed(&mut worker, rest, "bench-s3", records, &dir, started)?;
     let peak = peak_rss_kib(worker.id());
     stop(worker);
     eprintln!(
@@ -106,44 +81,28 @@ pub fn run(args: &Args) -> Result<()> {
             records / FLUSH_SIZE
         );
     }
-    let m = Measured {
+    let m = VsBaseline {
         baseline,
         sluice: done - ready,
         sluice_wall: done - started,
         peak_rss_kib: peak,
-        objects: raw.len(),
     };
-    let table = render(&m, records, bytes);
-    println!("{table}");
-    if let Some(out) = &args.out {
-        let existing = std::fs::read_to_string(out).unwrap_or_default();
-        std::fs::write(out, update_docs(&existing, &table))
-            .with_context(|| format!("write {}", out.display()))?;
-        eprintln!("bench: wrote {}", out.display());
-    }
-    Ok(())
-}
-
-/// The input into the topic, with a FileStreamSource in a Sluice worker (not timed).
-fn fill_topic(args: &Args, broker: &Broker, work: &Path, input: &Path, n: usize) -> Result<()> {
-    let dir = work.join("fill");
-    std::fs::create_dir_all(&dir)?;
-    let source = format!(
-        "name=bench-s3-fill\nconnector.class=org.apache.kafka.connect.file.FileStreamSourceConnector\n\
-         tasks.max=1\nfile={}\ntopic={TOPIC}\nbatch.size=2000\n",
-        input.display()
+    let labels = Labels {
+        target: "into moto (S3 server)",
+        baseline: "boto3 `put_object` of the same objects (raw upload rate, baseline)",
+        sluice: "Sluice S3 sink, Kafka → S3, to the last committed offset",
+    };
+    let note = format!(
+        "{records} records ({:.1} MiB) in {} objects of {FLUSH_SIZE} records; one partition, one task.",
+        bytes as f64 / 1048576.0,
+        raw.len()
     );
-    let started = Instant::now();
-    let mut reader = broker.reader(TOPIC);
-    let (mut worker, rest) = start(System::Sluice, args, broker, &dir, "fill", &source)?;
-    wait_rest(&mut worker, rest, &dir, started)?;
-    let mut seen = 0usize;
-    while seen < n {
-        seen += reader.count_for(Duration::from_millis(50));
-        check_alive(&mut worker, &dir, started)?;
-    }
-    stop(worker);
-    Ok(())
+    publish(
+        args,
+        "s3",
+        "S3 sink",
+        &render_vs_baseline(&m, &labels, records, bytes, &note),
+    )
 }
 
 /// boto3 PUTs the objects the sink will write (same names, same bytes) to `bench-raw`;
@@ -205,55 +164,4 @@ fn etags(s3: &S3Server, bucket: &str) -> Result<Vec<(String, String)>> {
     let pairs: Vec<(String, String)> = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("listing {bucket}: not JSON"))?;
     Ok(pairs)
-}
-
-fn render(m: &Measured, records: usize, bytes: u64) -> String {
-    let mib = |d: Duration| bytes as f64 / 1048576.0 / d.as_secs_f64().max(1e-9);
-    let mut s = String::from(
-        "| into moto (S3 server) | records/s | MiB/s | time (s) | peak RSS (MiB) |\n\
-         |---|---:|---:|---:|---:|\n",
-    );
-    s.push_str(&format!(
-        "| boto3 `put_object` of the same objects (raw upload rate, baseline) | {:.0} | {:.1} | {:.2} | |\n",
-        rate(records, m.baseline),
-        mib(m.baseline),
-        m.baseline.as_secs_f64()
-    ));
-    s.push_str(&format!(
-        "| Sluice S3 sink, Kafka → S3, to the last committed offset | {:.0} | {:.1} | {:.2} (incl. start-up {:.2}) | {:.0} |\n",
-        rate(records, m.sluice),
-        mib(m.sluice),
-        m.sluice.as_secs_f64(),
-        m.sluice_wall.as_secs_f64(),
-        m.peak_rss_kib as f64 / 1024.0
-    ));
-    s.push_str(&format!(
-        "| ratio Sluice / baseline | {:.2}× | | | |\n",
-        rate(records, m.sluice) / rate(records, m.baseline)
-    ));
-    s.push_str(&format!(
-        "\n{records} records ({:.1} MiB) in {} objects of {FLUSH_SIZE} records; one partition, one task.\n",
-        bytes as f64 / 1048576.0,
-        m.objects
-    ));
-    s
-}
-
-const BEGIN: &str = "<!-- bench:s3 -->";
-const END: &str = "<!-- /bench:s3 -->";
-
-/// Puts the results between the S3 markers of docs/benchmarks.md (other blocks left alone).
-fn update_docs(existing: &str, table: &str) -> String {
-    let results = format!(
-        "{BEGIN}\nMeasured {} ({} cores, {}) with `cargo xtask bench --s3`.\n\n{table}{END}",
-        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        command_output("nproc", &[]),
-        command_output("uname", &["-srm"]),
-    );
-    match (existing.find(BEGIN), existing.find(END)) {
-        (Some(b), Some(e)) if b < e => {
-            format!("{}{results}{}", &existing[..b], &existing[e + END.len()..])
-        }
-        _ => format!("{existing}\n## S3 sink\n\n{results}\n"),
-    }
 }
