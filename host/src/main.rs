@@ -608,7 +608,7 @@ fn distributed(worker_path: &Path) -> Result<()> {
         &client_id,
         open(&config.config_topic.name, "configs")?,
         view.clone(),
-        local.clone(),
+        worker.clone(),
     )?;
     let publisher = StatusPublisher::new(
         open(&config.status_topic.name, "status")?,

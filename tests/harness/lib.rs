@@ -9,6 +9,8 @@
 //!   this crate's build script.
 //! - [`ReferenceConnect`]: the reference Apache Kafka Connect, installed by
 //!   `tools/reference-connect/setup.sh`, for tests that compare Sluice with it.
+//! - [`Cluster`]: a broker and N `sluice distributed` workers of one group, for the
+//!   distributed-mode tests.
 //! - [`Worker`]: a `sluice standalone` process with its config files in a test directory, its
 //!   output in a log file (whose tail is printed when the test fails), REST helpers and signals.
 //! - [`TestHttpServer`]: a real HTTP/1.1 server on loopback that records every request and
@@ -29,6 +31,7 @@
 mod artifacts;
 mod broker;
 mod databases;
+mod distributed;
 mod http;
 mod http_server;
 mod metrics;
@@ -40,6 +43,7 @@ mod worker;
 pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
 pub use databases::{mariadb, psql, try_psql, unique_table, MARIADB_URL, PG_URL};
+pub use distributed::{distributed_props, log_tails, start_distributed_worker, Cluster};
 pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;

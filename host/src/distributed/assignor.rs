@@ -1,10 +1,9 @@
 //! The leader's assignment (Kafka Connect's `EagerAssignor`): every connector and task is
 //! handed out afresh on each rebalance, round-robin over the members sorted by member id —
-//! connectors first, then tasks, continuing the round where the connectors stopped.
+//! connectors first, then every connector's tasks, continuing the round where the connectors
+//! stopped. So a connector's tasks run on other workers than the connector itself, and three
+//! tasks spread over three workers.
 //!
-//! Design decision for this first slice: the leader places a connector's tasks on the worker
-//! that runs the connector (the local runtime runs a connector with all its tasks), so the
-//! spread is by connector. The wire format still lists every task id, as Kafka Connect's does.
 //! Incremental cooperative assignment (KIP-415) is the next step (docs/distributed.md).
 
 use std::collections::BTreeMap;
@@ -53,12 +52,20 @@ pub fn assign(
     if ids.is_empty() {
         return Vec::new();
     }
-    for (i, connector) in snapshot.connectors.keys().enumerate() {
-        let id = ids[i % ids.len()];
-        let a = out.get_mut(id).expect("every member has an entry");
+    let mut next = (0..ids.len()).cycle();
+    let mut next_member = || ids[next.next().unwrap_or(0)];
+    for connector in snapshot.connectors.keys() {
+        let a = out
+            .get_mut(next_member())
+            .expect("every member has an entry");
         a.connectors.push(connector.clone());
+    }
+    for connector in snapshot.connectors.keys() {
         let tasks = snapshot.tasks.get(connector).map_or(0, Vec::len);
         for task in 0..tasks {
+            let a = out
+                .get_mut(next_member())
+                .expect("every member has an entry");
             a.tasks.push(TaskId {
                 connector: connector.clone(),
                 task: i32::try_from(task).unwrap_or(i32::MAX),
@@ -95,25 +102,42 @@ mod tests {
         s
     }
 
+    /// Kafka Connect's EagerAssignor: connectors a, b, c, d go to w1, w2, w3, w1; the round
+    /// goes on with the tasks a-0, a-1, b-0, b-1, c-0 to w2, w3, w1, w2, w3.
     #[test]
-    fn connectors_spread_round_robin_with_their_tasks() {
+    fn connectors_then_tasks_spread_round_robin() {
         let s = snapshot(&[("a", 2), ("b", 2), ("c", 1), ("d", 0)]);
         let members = [member("w3", 10), member("w1", 10), member("w2", 10)];
         let out = assign(0, "w1", "http://w1/", &s, &members);
         let by: BTreeMap<_, _> = out.into_iter().collect();
+        let tasks = |w: &str| {
+            by[w]
+                .tasks
+                .iter()
+                .map(|t| format!("{}-{}", t.connector, t.task))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(by["w1"].connectors, vec!["a", "d"]);
         assert_eq!(by["w2"].connectors, vec!["b"]);
         assert_eq!(by["w3"].connectors, vec!["c"]);
-        assert_eq!(by["w1"].tasks.len(), 2);
-        assert_eq!(
-            by["w2"].tasks.iter().map(|t| t.task).collect::<Vec<_>>(),
-            vec![0, 1]
-        );
+        assert_eq!(tasks("w1"), vec!["b-0"]);
+        assert_eq!(tasks("w2"), vec!["a-0", "b-1"]);
+        assert_eq!(tasks("w3"), vec!["a-1", "c-0"]);
         for a in by.values() {
             assert_eq!(a.leader, "w1");
             assert_eq!(a.leader_url, "http://w1/");
             assert_eq!(a.config_offset, 10);
             assert_eq!(a.error, NO_ERROR);
+        }
+        // One connector with three tasks on three workers: one task each.
+        let out = assign(0, "w1", "u", &snapshot(&[("x", 3)]), &members);
+        let by: BTreeMap<_, _> = out.into_iter().collect();
+        assert_eq!(by["w1"].connectors, vec!["x"]);
+        for (w, task) in [("w1", 2), ("w2", 0), ("w3", 1)] {
+            assert_eq!(
+                by[w].tasks.iter().map(|t| t.task).collect::<Vec<_>>(),
+                [task]
+            );
         }
     }
 

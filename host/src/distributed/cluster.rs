@@ -32,6 +32,9 @@ pub struct ClusterView {
     pub generation: i32,
     /// Connector → REST URL of the worker the leader assigned it to (known to the leader).
     pub owners: BTreeMap<String, String>,
+    /// What the leader assigned to this worker: connectors, and tasks (connector, id).
+    pub assigned_connectors: BTreeSet<String>,
+    pub assigned_tasks: BTreeSet<(String, u32)>,
     /// The status topic's current records.
     pub connector_status: BTreeMap<String, Status>,
     pub task_status: BTreeMap<(String, u32), Status>,
@@ -52,6 +55,8 @@ impl Default for ClusterView {
             is_leader: false,
             generation: -1,
             owners: BTreeMap::new(),
+            assigned_connectors: BTreeSet::new(),
+            assigned_tasks: BTreeSet::new(),
             connector_status: BTreeMap::new(),
             task_status: BTreeMap::new(),
             active_topics: BTreeMap::new(),

@@ -26,6 +26,17 @@ pub struct ConfigSnapshot {
     pub inconsistent: BTreeSet<String>,
     /// Task configs written but not yet committed.
     staged: BTreeMap<String, BTreeMap<u32, Config>>,
+    /// The last restart request (KIP-745 `restart-connector-<name>`) per connector.
+    pub restarts: BTreeMap<String, RestartRequest>,
+}
+
+/// A `restart-connector-<name>` record and the offset it was read at (each worker acts on
+/// the requests it reads after it joined, for what it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartRequest {
+    pub offset: i64,
+    pub include_tasks: bool,
+    pub only_failed: bool,
 }
 
 impl ConfigSnapshot {
@@ -58,6 +69,7 @@ impl ConfigSnapshot {
                     self.staged.remove(&name);
                     self.inconsistent.remove(&name);
                     self.target_states.remove(&name);
+                    self.restarts.remove(&name);
                 }
             },
             ConfigRecord::Task {
@@ -106,7 +118,21 @@ impl ConfigSnapshot {
                     self.target_states.remove(&connector);
                 }
             },
-            ConfigRecord::Restart { .. } | ConfigRecord::Other { .. } => {}
+            ConfigRecord::Restart {
+                connector,
+                include_tasks,
+                only_failed,
+            } => {
+                self.restarts.insert(
+                    connector,
+                    RestartRequest {
+                        offset,
+                        include_tasks,
+                        only_failed,
+                    },
+                );
+            }
+            ConfigRecord::Other { .. } => {}
         }
     }
 }
@@ -172,14 +198,32 @@ mod tests {
             },
         );
         assert_eq!(s.target_state("c"), TargetState::Paused);
+        // KIP-745: the last restart request, with where it was read.
         s.apply(
             7,
+            ConfigRecord::Restart {
+                connector: "c".into(),
+                include_tasks: true,
+                only_failed: false,
+            },
+        );
+        assert_eq!(
+            s.restarts["c"],
+            RestartRequest {
+                offset: 7,
+                include_tasks: true,
+                only_failed: false
+            }
+        );
+        s.apply(
+            8,
             ConfigRecord::Connector {
                 name: "c".into(),
                 config: None,
             },
         );
         assert!(s.connectors.is_empty() && s.tasks.is_empty() && s.inconsistent.is_empty());
+        assert!(s.restarts.is_empty());
         assert_eq!(s.target_state("c"), TargetState::Started);
     }
 }

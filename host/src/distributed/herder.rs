@@ -78,8 +78,21 @@ impl DistributedHerder {
         self.identity.get().map_or("", |i| i.url.as_str())
     }
 
+    /// Whether the connector itself (not only some of its tasks) runs here.
     fn runs_here(&self, name: &str) -> bool {
-        self.local.connectors().iter().any(|n| n == name)
+        self.view.read().assigned_connectors.contains(name)
+            && self.local.connectors().iter().any(|n| n == name)
+    }
+
+    /// The ids of the connector's tasks assigned to this worker.
+    fn tasks_here(&self, name: &str) -> std::collections::BTreeSet<u32> {
+        self.view
+            .read()
+            .assigned_tasks
+            .iter()
+            .filter(|(c, _)| c == name)
+            .map(|(_, t)| *t)
+            .collect()
     }
 
     fn exists(&self, name: &str) -> bool {
@@ -213,12 +226,49 @@ impl Herder for DistributedHerder {
             .collect()
     }
 
+    /// The connector's state from where it runs, each task's from where it runs: the local
+    /// runtime for what runs here, the status topic for the rest (tasks spread over workers
+    /// independently of their connector).
     fn connector_status(&self, name: &str) -> Option<ConnectorStatus> {
         let config = self.view.read().snapshot.connectors.get(name).cloned()?;
-        if self.runs_here(name) {
-            return self.local.connector_status(name);
+        let local = if self.local.connectors().iter().any(|n| n == name) {
+            self.local.connector_status(name)
+        } else {
+            None
+        };
+        let remote = self.remote_status(name, &config);
+        let tasks_here = self.tasks_here(name);
+        let mut status = if self.runs_here(name) {
+            local.clone().or_else(|| remote.clone())?
+        } else if let Some(r) = remote.clone() {
+            r
+        } else {
+            // Only tasks run here and the connector's runner has not written its state yet.
+            let mut l = local.clone()?;
+            l.state = State::Unassigned;
+            l.trace = None;
+            l
+        };
+        let mut tasks: std::collections::BTreeMap<u32, TaskStatus> = remote
+            .map(|r| r.tasks)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| !tasks_here.contains(&t.id))
+            .map(|t| (t.id, t))
+            .collect();
+        for t in local.map(|l| l.tasks).unwrap_or_default() {
+            if tasks_here.contains(&t.id) {
+                tasks.insert(
+                    t.id,
+                    TaskStatus {
+                        worker_id: Some(self.worker_id()),
+                        ..t
+                    },
+                );
+            }
         }
-        self.remote_status(name, &config)
+        status.tasks = tasks.into_values().collect();
+        Some(status)
     }
 
     fn connector_config(&self, name: &str) -> Option<Config> {
@@ -314,7 +364,25 @@ impl Herder for DistributedHerder {
         })
     }
 
+    /// With `includeTasks` or `onlyFailed` (KIP-745), the leader writes a
+    /// `restart-connector-<name>` record and every worker restarts what of the connector runs
+    /// there (see `member`); otherwise only the connector instance restarts, on its worker.
     fn restart_connector(&self, name: &str, request: RestartRequest) -> Result<(), HerderError> {
+        if request.include_tasks || request.only_failed {
+            self.ensure_leader()?;
+            if !self.exists(name) {
+                return Err(not_found(name));
+            }
+            let after = self.view.read().snapshot.offset;
+            return self.write(
+                &[ConfigRecord::Restart {
+                    connector: name.to_string(),
+                    include_tasks: request.include_tasks,
+                    only_failed: request.only_failed,
+                }],
+                |s| s.restarts.get(name).is_some_and(|r| r.offset >= after),
+            );
+        }
         if self.runs_here(name) {
             return self.local.restart_connector(name, request);
         }
@@ -328,7 +396,7 @@ impl Herder for DistributedHerder {
     }
 
     fn restart_task(&self, name: &str, task: u32) -> Result<(), HerderError> {
-        if self.runs_here(name) {
+        if self.tasks_here(name).contains(&task) {
             return self.local.restart_task(name, task);
         }
         if !self.exists(name) {
@@ -400,7 +468,8 @@ impl Herder for DistributedHerder {
             .get(name)
             .cloned()
             .unwrap_or_default();
-        if self.runs_here(name) {
+        // Tasks running here (with or without their connector) saw these.
+        if self.local.connectors().iter().any(|n| n == name) {
             topics.extend(local);
         }
         Ok(topics.into_iter().collect())
@@ -430,7 +499,10 @@ impl Herder for DistributedHerder {
         route(
             &view,
             self.url(),
-            &|name| self.runs_here(name),
+            &|name, task| match task {
+                None => self.runs_here(name),
+                Some(task) => self.tasks_here(name).contains(&task),
+            },
             method,
             path,
         )
@@ -445,6 +517,8 @@ struct RoutingView {
     owners: std::collections::BTreeMap<String, String>,
     /// Connector → the `worker_id` its status record names (not UNASSIGNED).
     status_owners: std::collections::BTreeMap<String, String>,
+    /// (connector, task) → the `worker_id` its status record names (not UNASSIGNED).
+    task_owners: std::collections::BTreeMap<(String, u32), String>,
 }
 
 impl super::cluster::ClusterView {
@@ -459,22 +533,31 @@ impl super::cluster::ClusterView {
                 .filter(|(_, s)| !s.worker_id.is_empty() && s.state != "UNASSIGNED")
                 .map(|(n, s)| (n.clone(), s.worker_id.clone()))
                 .collect(),
+            task_owners: self
+                .task_status
+                .iter()
+                .filter(|(_, s)| !s.worker_id.is_empty() && s.state != "UNASSIGNED")
+                .map(|(k, s)| (k.clone(), s.worker_id.clone()))
+                .collect(),
         }
     }
 }
 
 /// [`Herder::route`] for distributed mode: reads and per-worker endpoints here; writes to the
-/// leader (409 while none is known); restarts to the worker running the connector.
+/// leader (409 while none is known); restarts to the worker running the connector, or the
+/// task. `runs_here(connector, None)`: the connector runs here; `(connector, Some(n))`: its
+/// task `n` does.
 fn route(
     view: &RoutingView,
     self_url: &str,
-    runs_here: &dyn Fn(&str) -> bool,
+    runs_here: &dyn Fn(&str, Option<u32>) -> bool,
     method: &str,
     path: &str,
 ) -> Route {
     if method == "GET" {
         return Route::Here;
     }
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     // Plugin validation, loggers, `GET /`: every worker answers for itself. Active-topic
     // resets act on the worker that tracks them.
@@ -485,16 +568,35 @@ fn route(
     let Some(leader_url) = view.leader_url.clone() else {
         return Route::Conflict(NO_LEADER.into());
     };
-    if segments.last() == Some(&"restart") && segments.len() >= 3 {
+    // A connector restart with `includeTasks` or `onlyFailed` is a config-topic write
+    // (KIP-745): the leader's.
+    let kip_745 = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .any(|(k, v)| (k == "includeTasks" || k == "onlyFailed") && v.eq_ignore_ascii_case("true"));
+    if segments.last() == Some(&"restart")
+        && segments.len() >= 3
+        && !(segments.len() == 3 && kip_745)
+    {
         let name = segments[1];
-        if runs_here(name) {
+        // `/connectors/{name}/tasks/{n}/restart` goes to the task's worker.
+        let task = (segments.len() == 5 && segments[2] == "tasks")
+            .then(|| segments[3].parse::<u32>().ok())
+            .flatten();
+        if runs_here(name, task) {
             return Route::Here;
         }
-        let owner = view.owners.get(name).cloned().or_else(|| {
-            view.status_owners
-                .get(name)
-                .map(|id| format!("http://{id}/"))
-        });
+        let owner = match task {
+            Some(t) => view
+                .task_owners
+                .get(&(name.to_string(), t))
+                .map(|id| format!("http://{id}/")),
+            None => view.owners.get(name).cloned().or_else(|| {
+                view.status_owners
+                    .get(name)
+                    .map(|id| format!("http://{id}/"))
+            }),
+        };
         if let Some(owner) = owner.filter(|u| u != self_url) {
             return Route::Forward(owner);
         }
@@ -531,12 +633,13 @@ mod tests {
             is_leader,
             owners: [("a".to_string(), "http://w2/".to_string())].into(),
             status_owners: [("b".to_string(), "w3:8083".to_string())].into(),
+            task_owners: [(("a".to_string(), 1), "w4:8083".to_string())].into(),
         }
     }
 
     #[test]
     fn writes_go_to_the_leader_restarts_to_the_runner_reads_stay() {
-        let here = |n: &str| n == "mine";
+        let here = |n: &str, task: Option<u32>| n == "mine" || task == Some(7);
         let follower = view(Some("http://w1/"), false);
         let r = |v: &RoutingView, m: &str, p: &str| route(v, "http://w9/", &here, m, p);
         assert_eq!(r(&follower, "GET", "/connectors/a/status"), Route::Here);
@@ -572,13 +675,48 @@ mod tests {
             r(&follower, "POST", "/connectors/a/restart"),
             Route::Forward("http://w2/".into())
         );
+        // A task restart goes to the task's worker (tasks run apart from their connector):
+        // here for task 7, w4 for a-1, else the leader.
+        assert_eq!(
+            r(&follower, "POST", "/connectors/a/tasks/1/restart"),
+            Route::Forward("http://w4:8083/".into())
+        );
+        assert_eq!(
+            r(&follower, "POST", "/connectors/a/tasks/7/restart"),
+            Route::Here
+        );
         assert_eq!(
             r(&follower, "POST", "/connectors/b/tasks/0/restart"),
-            Route::Forward("http://w3:8083/".into())
+            Route::Forward("http://w1/".into())
         );
         assert_eq!(
             r(&follower, "POST", "/connectors/c/restart"),
             Route::Forward("http://w1/".into())
+        );
+        // KIP-745 restarts are config-topic writes: the leader's, wherever the connector runs.
+        assert_eq!(
+            r(
+                &follower,
+                "POST",
+                "/connectors/mine/restart?includeTasks=true"
+            ),
+            Route::Forward("http://w1/".into())
+        );
+        assert_eq!(
+            r(
+                &follower,
+                "POST",
+                "/connectors/a/restart?onlyFailed=TRUE&forward=true"
+            ),
+            Route::Forward("http://w1/".into())
+        );
+        assert_eq!(
+            r(
+                &follower,
+                "POST",
+                "/connectors/a/restart?includeTasks=false"
+            ),
+            Route::Forward("http://w2/".into())
         );
         // The leader takes writes itself; nobody takes them while no leader is known.
         let leader = view(Some("http://w9/"), true);

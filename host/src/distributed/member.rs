@@ -10,11 +10,18 @@
 //!   revocations). So mixing Sluice and Kafka Connect workers in one group is not supported
 //!   yet: a Java worker on `compatible`/`sessioned` reads assignments incrementally.
 //! - **The local runtime is the standalone [`Worker`](crate::runtime::Worker)**, driven through
-//!   its [`Herder`] trait: an assigned connector is created there with its config and target
-//!   state from the config topic, an unassigned one deleted there. The local worker keeps no
-//!   config file; the config topic is the only truth.
-//! - The leader notices new or deleted connectors while heartbeating (it tails the config
-//!   topic) and rejoins, which rebalances the group.
+//!   its [`Herder`] trait: a connector with an assigned part here (the connector itself
+//!   and/or some of its tasks, a [`Placement`]) is created there with its config and target
+//!   state from the config topic, and runs only that part; an unassigned one is deleted there.
+//!   The local worker keeps no config file; the config topic is the only truth.
+//! - The leader notices new or deleted connectors, and changed task counts, while it runs
+//!   (it tails the config topic) and rejoins, which rebalances the group.
+//! - KIP-745 restart requests (`restart-connector-<name>`) read after the first assignment
+//!   are applied to what runs here.
+//! - **Heartbeats run on a thread of their own** ([`HeartbeatThread`]), also while this
+//!   thread stops connectors or rejoins, and a rejoin answered with the generation this worker
+//!   already had (tansu 0.6 after evicting a crashed member) makes it leave and join as a new
+//!   member, which starts a new generation (docs/distributed.md, *Test brokers*).
 //! - **The worker running a connector publishes its task configs** (`task-<name>-<n>` and
 //!   `commit-<name>`) when they differ from the committed ones, so every worker's REST API
 //!   shows them. Kafka Connect has the connector's worker ask the leader to write them; the
@@ -30,15 +37,18 @@ use std::time::{Duration, Instant};
 
 use super::assignor::assign;
 use super::cluster::{read_config, SharedView};
+use super::config_state::RestartRequest;
+use super::heartbeat::HeartbeatThread;
 use super::protocol::{
     decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment,
     WorkerMetadata, CONFIG_MISMATCH,
 };
 use super::records::{self, ConfigRecord};
 use crate::config::{ConnectProtocol, DistributedConfig};
-use crate::kafka::group::{GroupError, GroupMember, GroupSettings, Heartbeater};
+use crate::kafka::group::{GroupError, GroupMember, GroupSettings};
 use crate::kafka::topic_log::{LogError, TopicLog};
 use crate::runtime::herder::{Herder, TargetState};
+use crate::runtime::{Placement, Worker};
 use crate::spec::Config;
 
 /// Why the worker left its group.
@@ -48,6 +58,8 @@ pub enum MemberError {
     Group(#[from] GroupError),
     #[error(transparent)]
     Log(#[from] LogError),
+    #[error("cannot start the heartbeat thread: {0}")]
+    Thread(String),
 }
 
 /// A distributed worker's membership and the connectors it runs.
@@ -57,14 +69,18 @@ pub struct Member {
     group: GroupMember,
     config_log: TopicLog,
     view: SharedView,
-    local: Arc<dyn Herder>,
-    /// What this worker started locally: config and target state.
-    running: BTreeMap<String, (Config, TargetState)>,
+    local: Arc<Worker>,
+    /// What this worker started locally: config, target state and which part runs here.
+    running: BTreeMap<String, (Config, TargetState, Placement)>,
     assignment: Assignment,
-    /// The cluster's connectors when the last assignment was made.
-    assigned_set: Vec<String>,
-    /// The members the leader assigned work to in this generation (leader only).
-    assigned_members: Vec<String>,
+    /// The cluster's connectors and their task counts when the last assignment was made.
+    assigned_from: BTreeMap<String, usize>,
+    /// Restart requests (KIP-745) from this config-topic offset on are still to be applied
+    /// (`None` before the first assignment: older requests were for the workers then).
+    restarts_from: Option<i64>,
+    /// The member id and generation of the last completed rebalance (see
+    /// [`Member::rejoined_the_same_generation`]).
+    completed: Option<(String, i32)>,
     rebalances: u64,
 }
 
@@ -76,7 +92,7 @@ impl Member {
         client_id: &str,
         config_log: TopicLog,
         view: SharedView,
-        local: Arc<dyn Herder>,
+        local: Arc<Worker>,
     ) -> Result<Self, MemberError> {
         if config.connect_protocol != ConnectProtocol::Eager {
             tracing::warn!(
@@ -102,8 +118,9 @@ impl Member {
             local,
             running: BTreeMap::new(),
             assignment: Assignment::default(),
-            assigned_set: Vec::new(),
-            assigned_members: Vec::new(),
+            assigned_from: BTreeMap::new(),
+            restarts_from: None,
+            completed: None,
             rebalances: 0,
         })
     }
@@ -120,7 +137,9 @@ impl Member {
     }
 
     fn run_inner(&mut self, stop: &AtomicBool) -> Result<(), MemberError> {
-        let mut heartbeater: Option<Heartbeater> = None;
+        let heartbeat =
+            HeartbeatThread::start(self.group.heartbeater(), self.config.heartbeat_interval)
+                .map_err(|e| MemberError::Thread(e.to_string()))?;
         while !stop.load(Ordering::Relaxed) {
             // Rejoining: no leader to forward writes to until the new assignment.
             self.view.write().leader_url = None;
@@ -167,11 +186,29 @@ impl Member {
                 }
                 Err(e) => return Err(e.into()),
             };
+            if self.rejoined_the_same_generation(joined.generation, &joined.member_id) {
+                // tansu 0.6 evicts a crashed member without a new generation, and answers a
+                // rejoin with the generation (and, in SyncGroup, the assignment) it had: no
+                // rebalance would ever happen. Leaving and joining as a new member makes it
+                // start one, which every other member learns from its next heartbeat.
+                tracing::info!(
+                    generation = joined.generation,
+                    "the coordinator answered the rejoin with the generation this worker already had: leaving and joining again as a new member, so that a new generation starts"
+                );
+                self.completed = None;
+                heartbeat.set("", -1, Vec::new());
+                if let Err(e) = self.group.leave() {
+                    tracing::warn!("leaving the group: {e}");
+                }
+                continue;
+            }
+            // Heartbeats from now on keep this member alive while the leader assigns.
+            heartbeat.set(&joined.member_id, joined.generation, Vec::new());
             let version = ConnectProtocol::from_wire_name(&joined.protocol)
                 .unwrap_or(ConnectProtocol::Eager)
                 .version();
             let mut owners = BTreeMap::new();
-            let mut assigned_from: Option<Vec<String>> = None;
+            let mut assigned_from: Option<BTreeMap<String, usize>> = None;
             let assignments = if joined.is_leader() {
                 let mut members = Vec::new();
                 for (id, bytes) in &joined.members {
@@ -183,7 +220,7 @@ impl Member {
                     }
                 }
                 let snapshot = self.view.read().snapshot.clone();
-                assigned_from = Some(snapshot.connectors.keys().cloned().collect());
+                assigned_from = Some(task_counts(&snapshot));
                 let computed = assign(version, &joined.member_id, &self.url, &snapshot, &members);
                 // Who runs what, for routing restarts to the worker running the connector.
                 for (id, a) in &computed {
@@ -203,7 +240,10 @@ impl Member {
             let bytes = match self.group.sync(&assignments) {
                 Ok(b) => b,
                 Err(e) if e.needs_rejoin() || is_transient(&e) => {
+                    // On tansu, also the answer while the leader has not sent its assignment
+                    // yet: wait a little instead of asking again at once.
                     tracing::info!("rebalance restarted during SyncGroup: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -247,25 +287,31 @@ impl Member {
                 view.is_leader = joined.is_leader();
                 view.generation = joined.generation;
                 view.owners = owners;
+                view.assigned_connectors = assignment.connectors.iter().cloned().collect();
+                view.assigned_tasks = assignment
+                    .tasks
+                    .iter()
+                    .filter_map(|t| Some((t.connector.clone(), u32::try_from(t.task).ok()?)))
+                    .collect();
                 view.ready = true;
                 // The leader compares with what it assigned from: a connector written after
                 // that (by its REST herder) still triggers a rebalance.
-                self.assigned_set = assigned_from
-                    .unwrap_or_else(|| view.snapshot.connectors.keys().cloned().collect());
+                self.assigned_from = assigned_from.unwrap_or_else(|| task_counts(&view.snapshot));
             }
-            self.assigned_members = if joined.is_leader() {
+            let assigned_members = if joined.is_leader() {
                 joined.members.iter().map(|(id, _)| id.clone()).collect()
             } else {
                 Vec::new()
             };
+            heartbeat.set(&joined.member_id, joined.generation, assigned_members);
+            self.completed = Some((joined.member_id.clone(), joined.generation));
             self.assignment = assignment;
+            if self.restarts_from.is_none() {
+                self.restarts_from = Some(self.view.read().snapshot.offset);
+            }
             self.reconcile();
             self.publish_task_configs();
-            if heartbeater.is_none() {
-                heartbeater = Some(self.group.heartbeater()?);
-            }
-            let beat = heartbeater.as_mut().expect("created above");
-            if self.heartbeat_until_rebalance(beat, joined.is_leader(), stop)? {
+            if self.run_until_rebalance(&heartbeat, joined.is_leader(), stop)? {
                 // Eager: everything stops before the group rebalances.
                 self.stop_all();
             }
@@ -273,67 +319,46 @@ impl Member {
         Ok(())
     }
 
-    /// Heartbeats until a rebalance is needed (`Ok(true)`) or `stop` is set (`Ok(false)`).
-    fn heartbeat_until_rebalance(
+    /// True when a rejoin came back with the generation of this member's last completed
+    /// rebalance: a coordinator starts a new generation for every rebalance, so the same one
+    /// means it did not (see where this is called).
+    fn rejoined_the_same_generation(&self, generation: i32, member_id: &str) -> bool {
+        self.completed
+            .as_ref()
+            .is_some_and(|(id, g)| *g == generation && id == member_id)
+    }
+
+    /// Runs the assignment (applying config changes in place) until the heartbeat thread
+    /// reports that the group rebalances, or the leader sees connectors added or removed
+    /// (`Ok(true)`), or `stop` is set (`Ok(false)`).
+    fn run_until_rebalance(
         &mut self,
-        beat: &mut Heartbeater,
+        heartbeat: &HeartbeatThread,
         leader: bool,
         stop: &AtomicBool,
     ) -> Result<bool, MemberError> {
         let generation = self.group.generation();
-        let member_id = self.group.member_id().to_string();
-        let mut next = Instant::now();
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(false);
             }
-            if Instant::now() >= next {
-                next = Instant::now() + self.config.heartbeat_interval;
-                // tansu 0.6 was seen to evict a crashed member, hand the surviving follower
-                // its old generation's assignment again and never tell the leader to
-                // rebalance (docs/distributed.md): the leader checks that every member it
-                // assigned work to is still listed, and rebalances when one is gone.
-                if leader && !self.assigned_members.is_empty() {
-                    if let Ok(Some(listed)) = beat.stable_members() {
-                        if let Some(gone) =
-                            self.assigned_members.iter().find(|m| !listed.contains(m))
-                        {
-                            tracing::warn!(member = %gone, "a member this leader assigned work to left the group without a rebalance: rebalancing");
-                            return Ok(true);
-                        }
-                    }
-                }
-                match beat.beat(&member_id, generation) {
-                    Ok(()) => {}
-                    Err(e) if e.needs_rejoin() => {
-                        tracing::info!("the group is rebalancing: {e}");
-                        return Ok(true);
-                    }
-                    Err(e) => {
-                        tracing::warn!("heartbeat failed: {e}");
-                        return Ok(true);
-                    }
-                }
+            if heartbeat.rebalance_needed(generation) {
+                return Ok(true);
             }
             if let Err(e) = self.read_config(stop) {
                 tracing::warn!("reading the config topic: {e}");
             }
-            // Compared with the set the assignment was made from (not with the last read: the
-            // REST herder reads the leader's own writes into the same snapshot).
-            let now: Vec<String> = self
-                .view
-                .read()
-                .snapshot
-                .connectors
-                .keys()
-                .cloned()
-                .collect();
-            if now != self.assigned_set && leader {
-                tracing::info!(before = ?self.assigned_set, after = ?now, "connectors were added or removed: rebalancing");
+            // Compared with what the assignment was made from (not with the last read: the
+            // REST herder reads the leader's own writes into the same snapshot). New task
+            // configs need a rebalance too: tasks are assigned like connectors.
+            let now = task_counts(&self.view.read().snapshot);
+            if now != self.assigned_from && leader {
+                tracing::info!(before = ?self.assigned_from, after = ?now, "connectors or their task counts changed: rebalancing");
                 return Ok(true);
             }
             // Config and target-state changes of connectors running here apply in place.
             self.reconcile();
+            self.apply_restarts();
             self.publish_task_configs();
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -351,7 +376,7 @@ impl Member {
         let names: Vec<String> = self
             .running
             .iter()
-            .filter(|(_, (_, t))| *t != TargetState::Stopped)
+            .filter(|(_, (_, t, here))| *t != TargetState::Stopped && here.connector)
             .map(|(n, _)| n.clone())
             .collect();
         for name in names {
@@ -404,56 +429,118 @@ impl Member {
         }
     }
 
-    /// Brings the local runtime in line with the assignment and the config snapshot.
+    /// What the assignment places here, per connector: the connector itself and its tasks.
+    fn placements(&self) -> BTreeMap<String, Placement> {
+        let mut out: BTreeMap<String, Placement> = BTreeMap::new();
+        for name in &self.assignment.connectors {
+            out.entry(name.clone()).or_default().connector = true;
+        }
+        for t in &self.assignment.tasks {
+            if let Ok(id) = u32::try_from(t.task) {
+                out.entry(t.connector.clone()).or_default().tasks.insert(id);
+            }
+        }
+        out
+    }
+
+    /// Brings the local runtime in line with the assignment and the config snapshot: each
+    /// connector with a part here runs that part (see [`Placement`]).
     fn reconcile(&mut self) {
         let view = self.view.read().snapshot.clone();
-        let mut wanted: BTreeMap<String, (Config, TargetState)> = BTreeMap::new();
-        for name in &self.assignment.connectors {
-            let Some(config) = view.connectors.get(name) else {
+        let mut wanted: BTreeMap<String, (Config, TargetState, Placement)> = BTreeMap::new();
+        for (name, here) in self.placements() {
+            let Some(config) = view.connectors.get(&name) else {
                 continue;
             };
             let mut config = config.clone();
             if !config.iter().any(|(k, _)| k == "name") {
                 config.insert(0, ("name".to_string(), name.clone()));
             }
-            let target = match view.target_state(name) {
+            let target = match view.target_state(&name) {
                 records::TargetState::Started => TargetState::Started,
                 records::TargetState::Paused => TargetState::Paused,
                 records::TargetState::Stopped => TargetState::Stopped,
             };
-            wanted.insert(name.clone(), (config, target));
+            wanted.insert(name, (config, target, here));
         }
         let stale: Vec<String> = self
             .running
             .iter()
-            .filter(|(name, (config, _))| wanted.get(*name).is_none_or(|(c, _)| c != config))
+            .filter(|(name, (config, _, here))| {
+                wanted
+                    .get(*name)
+                    .is_none_or(|(c, _, h)| c != config || h != here)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in stale {
             self.stop_one(&name);
         }
-        for (name, (config, target)) in wanted {
+        for (name, (config, target, here)) in wanted {
             match self.running.get(&name) {
-                Some((_, t)) if *t == target => {}
+                Some((_, t, _)) if *t == target => {}
                 Some(_) => match self.local.set_target_state(&name, target) {
                     Ok(()) => {
                         tracing::info!(connector = %name, target = target.as_str(), "target state applied");
-                        self.running.insert(name, (config, target));
+                        self.running.insert(name, (config, target, here));
                     }
                     Err(e) => tracing::error!(connector = %name, "cannot apply target state: {e}"),
                 },
                 None => {
+                    self.local.set_placement(&name, Some(here.clone()));
+                    let what = if here.connector {
+                        "assigned connector started"
+                    } else {
+                        "assigned tasks started"
+                    };
                     match self.local.create_connector(config.clone(), target) {
                         Ok(()) => {
-                            tracing::info!(connector = %name, target = target.as_str(), "assigned connector started")
+                            tracing::info!(connector = %name, target = target.as_str(), tasks = ?here.tasks, "{what}")
                         }
                         Err(e) => {
                             tracing::error!(connector = %name, "assigned connector cannot start: {e}")
                         }
                     }
                     // Remembered even when it failed: it is retried on the next change.
-                    self.running.insert(name, (config, target));
+                    self.running.insert(name, (config, target, here));
                 }
+            }
+        }
+    }
+
+    /// KIP-745: restarts what runs here of each connector named by a restart request read
+    /// since the last call (the connector instance and/or tasks, failed ones only or all, as
+    /// the local runtime's restart decides from their states).
+    fn apply_restarts(&mut self) {
+        let Some(from) = self.restarts_from else {
+            return;
+        };
+        let requests: Vec<(String, RestartRequest)> = self
+            .view
+            .read()
+            .snapshot
+            .restarts
+            .iter()
+            .filter(|(_, r)| r.offset >= from)
+            .map(|(n, r)| (n.clone(), *r))
+            .collect();
+        for (name, r) in requests {
+            self.restarts_from = Some(self.restarts_from.unwrap_or(from).max(r.offset + 1));
+            if !self.running.contains_key(&name) {
+                continue;
+            }
+            let request = crate::runtime::herder::RestartRequest {
+                include_tasks: r.include_tasks,
+                only_failed: r.only_failed,
+            };
+            match self.local.restart_connector(&name, request) {
+                Ok(()) => tracing::info!(
+                    connector = %name,
+                    include_tasks = r.include_tasks,
+                    only_failed = r.only_failed,
+                    "restart request applied"
+                ),
+                Err(e) => tracing::warn!(connector = %name, "restart request: {e}"),
             }
         }
     }
@@ -472,6 +559,15 @@ impl Member {
             self.stop_one(&name);
         }
     }
+}
+
+/// Each connector of the snapshot with its number of committed task configs.
+fn task_counts(snapshot: &super::config_state::ConfigSnapshot) -> BTreeMap<String, usize> {
+    snapshot
+        .connectors
+        .keys()
+        .map(|c| (c.clone(), snapshot.tasks.get(c).map_or(0, Vec::len)))
+        .collect()
 }
 
 fn is_transient(e: &GroupError) -> bool {

@@ -44,8 +44,9 @@ struct StatusDiff {
     local: Arc<dyn Herder>,
     /// Key → (state, trace) this worker last wrote.
     written: BTreeMap<String, (String, Option<String>)>,
-    /// Connectors this worker wrote a status for, with their task ids.
-    ours: BTreeMap<String, BTreeSet<u32>>,
+    /// Connectors this worker wrote a status for: whether the connector's own record, and
+    /// the task ids.
+    ours: BTreeMap<String, (bool, BTreeSet<u32>)>,
     /// Active topics this worker recorded, per connector it runs.
     topics: BTreeMap<String, BTreeSet<String>>,
 }
@@ -105,30 +106,43 @@ impl StatusPublisher {
 }
 
 impl StatusDiff {
-    /// The records for what changed since the last round.
+    /// The records for what changed since the last round. Only what the leader assigned
+    /// here is written: a connector whose tasks run here may itself run elsewhere, and the
+    /// local runtime reports a paused connector's tasks from its task configs.
     fn changes(&mut self) -> Records {
-        let generation = self.view.read().generation;
+        let (generation, assigned_connectors, assigned_tasks) = {
+            let v = self.view.read();
+            (
+                v.generation,
+                v.assigned_connectors.clone(),
+                v.assigned_tasks.clone(),
+            )
+        };
         let mut out = Vec::new();
         let running: Vec<String> = self.local.connectors();
         for name in &running {
-            let Some(status) = self.local.connector_status(name) else {
+            let Some(mut status) = self.local.connector_status(name) else {
                 continue;
             };
+            let own_connector = assigned_connectors.contains(name);
+            status
+                .tasks
+                .retain(|t| assigned_tasks.contains(&(name.clone(), t.id)));
             let ids: BTreeSet<u32> = status.tasks.iter().map(|t| t.id).collect();
-            let before = self
+            let (was_connector, before) = self
                 .ours
-                .insert(name.clone(), ids.clone())
+                .insert(name.clone(), (own_connector, ids.clone()))
                 .unwrap_or_default();
-            for gone in before.difference(&ids) {
-                self.tombstone(
-                    &mut out,
-                    StatusKey::Task {
-                        connector: name.clone(),
-                        task: *gone,
-                    },
-                );
+            let mut dropped: Vec<StatusKey> = Vec::new();
+            if was_connector && !own_connector {
+                dropped.push(StatusKey::Connector(name.clone()));
             }
-            self.put_all(&mut out, &status, generation);
+            dropped.extend(before.difference(&ids).map(|task| StatusKey::Task {
+                connector: name.clone(),
+                task: *task,
+            }));
+            self.release(&mut out, name, dropped, generation);
+            self.put_all(&mut out, &status, own_connector, generation);
             self.record_topics(&mut out, name);
         }
         let resets = std::mem::take(&mut self.view.write().topic_resets);
@@ -144,9 +158,12 @@ impl StatusDiff {
             .cloned()
             .collect();
         for name in left {
-            let tasks = self.ours.remove(&name).unwrap_or_default();
+            let (connector, tasks) = self.ours.remove(&name).unwrap_or_default();
             let deleted = !self.view.read().snapshot.connectors.contains_key(&name);
-            let mut keys = vec![StatusKey::Connector(name.clone())];
+            let mut keys = Vec::new();
+            if connector {
+                keys.push(StatusKey::Connector(name.clone()));
+            }
             keys.extend(tasks.into_iter().map(|task| StatusKey::Task {
                 connector: name.clone(),
                 task,
@@ -164,20 +181,35 @@ impl StatusDiff {
                     out.push((super::cluster::topic_key(topic, &name).into_bytes(), None));
                 }
             }
-            for key in keys {
-                if deleted {
-                    self.tombstone(&mut out, key);
-                } else if self.still_ours(&key) {
-                    self.put(&mut out, key, "UNASSIGNED", None, generation);
-                }
-                // Either way this worker no longer speaks for it.
-            }
-            self.written.retain(|k, _| {
-                !(k == &format!("status-connector-{name}")
-                    || k.starts_with(&format!("status-task-{name}-")))
-            });
+            self.release(&mut out, &name, keys, generation);
         }
         out
+    }
+
+    /// Status records this worker stops speaking for: tombstones when the connector was
+    /// deleted or the task no longer exists (beyond its committed task configs), else
+    /// `UNASSIGNED` unless another worker already wrote it (Kafka Connect's `putSafe`).
+    fn release(&mut self, out: &mut Records, name: &str, keys: Vec<StatusKey>, generation: i32) {
+        let (deleted, tasks) = {
+            let view = self.view.read();
+            (
+                !view.snapshot.connectors.contains_key(name),
+                view.snapshot.tasks.get(name).map_or(0, Vec::len),
+            )
+        };
+        for key in keys {
+            let gone =
+                deleted || matches!(&key, StatusKey::Task { task, .. } if *task as usize >= tasks);
+            if gone {
+                self.tombstone(out, key);
+                continue;
+            }
+            if self.still_ours(&key) {
+                self.put(out, key.clone(), "UNASSIGNED", None, generation);
+            }
+            // Either way this worker no longer speaks for it.
+            self.written.remove(&key.encode());
+        }
     }
 
     /// KIP-558: writes a record for each topic the local runtime saw that the topic does not
@@ -222,14 +254,22 @@ impl StatusDiff {
         }
     }
 
-    fn put_all(&mut self, out: &mut Records, status: &ConnectorStatus, generation: i32) {
-        self.put(
-            out,
-            StatusKey::Connector(status.name.clone()),
-            status.state.as_str(),
-            status.trace.clone(),
-            generation,
-        );
+    fn put_all(
+        &mut self,
+        out: &mut Records,
+        status: &ConnectorStatus,
+        connector: bool,
+        generation: i32,
+    ) {
+        if connector {
+            self.put(
+                out,
+                StatusKey::Connector(status.name.clone()),
+                status.state.as_str(),
+                status.trace.clone(),
+                generation,
+            );
+        }
         for t in &status.tasks {
             self.put(
                 out,
@@ -364,10 +404,11 @@ mod tests {
         let view = SharedView::default();
         view.write().generation = 7;
         for name in ["a", "b"] {
-            view.write()
-                .snapshot
-                .connectors
-                .insert(name.into(), Vec::new());
+            let mut v = view.write();
+            v.snapshot.connectors.insert(name.into(), Vec::new());
+            v.snapshot.tasks.insert(name.into(), vec![Vec::new()]);
+            v.assigned_connectors.insert(name.into());
+            v.assigned_tasks.insert((name.into(), 0));
         }
         let mut diff = StatusDiff {
             worker_id: "w1:8083".into(),
@@ -423,5 +464,34 @@ mod tests {
             ]
         );
         assert!(diff.changes().is_empty());
+
+        // "c" runs here with its task 0; its task 1 was assigned to another worker, and "d"
+        // only has its task 1 here: only what was assigned here is written.
+        {
+            let mut v = view.write();
+            for name in ["c", "d"] {
+                v.snapshot.connectors.insert(name.into(), Vec::new());
+                v.snapshot.tasks.insert(name.into(), vec![Vec::new(); 2]);
+            }
+            v.assigned_connectors.insert("c".into());
+            v.assigned_tasks.insert(("c".into(), 0));
+            v.assigned_tasks.insert(("d".into(), 1));
+        }
+        let two_tasks = |name: &str| {
+            let mut s = status(name, State::Running, None);
+            let mut second = s.tasks[0].clone();
+            second.id = 1;
+            s.tasks.push(second);
+            s
+        };
+        *local.0.lock() = vec![two_tasks("c"), two_tasks("d")];
+        assert_eq!(
+            text(&diff.changes()),
+            vec![
+                ("status-connector-c".into(), record("RUNNING", None)),
+                ("status-task-c-0".into(), record("RUNNING", None)),
+                ("status-task-d-1".into(), record("RUNNING", None)),
+            ]
+        );
     }
 }

@@ -358,16 +358,17 @@ impl GroupMember {
         Ok(response.assignment.to_vec())
     }
 
-    /// A handle that heartbeats this membership over its own connection.
-    pub fn heartbeater(&self) -> Result<Heartbeater, GroupError> {
-        Ok(Heartbeater {
-            conn: Connection::connect(
-                &self.coordinator,
-                &self.settings.client_id,
-                io_timeout(&self.settings),
-            )?,
+    /// A handle that heartbeats this membership over its own connection (opened on first
+    /// use, and opened again after a network error).
+    pub fn heartbeater(&self) -> Heartbeater {
+        Heartbeater {
+            conn: None,
+            addr: self.coordinator.clone(),
+            client_id: self.settings.client_id.clone(),
+            // A heartbeat is answered at once: it must not wait as long as a JoinGroup.
+            io_timeout: self.settings.session_timeout,
             group_id: self.settings.group_id.clone(),
-        })
+        }
     }
 
     /// Leaves the group, so the coordinator rebalances the others at once instead of after
@@ -414,18 +415,46 @@ impl GroupMember {
 
 /// Sends heartbeats for a membership.
 pub struct Heartbeater {
-    conn: Connection,
+    conn: Option<Connection>,
+    addr: String,
+    client_id: String,
+    io_timeout: Duration,
     group_id: String,
 }
 
 impl Heartbeater {
+    /// One request over the heartbeat connection; a network error drops the connection, so
+    /// the next call opens a new one.
+    fn call<Req, Resp>(
+        &mut self,
+        api: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Result<Resp, GroupError>
+    where
+        Req: Encodable + HeaderVersion,
+        Resp: Decodable + HeaderVersion,
+    {
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => Connection::connect(&self.addr, &self.client_id, self.io_timeout)?,
+        };
+        let result = conn.call(api, version, request);
+        if !matches!(
+            result,
+            Err(GroupError::Io { .. } | GroupError::Protocol { .. })
+        ) {
+            self.conn = Some(conn);
+        }
+        result
+    }
+
     /// The member ids the coordinator lists for the group while it is `Stable`; `None` in any
     /// other state (a rebalance is under way) or when the group cannot be described.
     pub fn stable_members(&mut self) -> Result<Option<Vec<String>>, GroupError> {
         let request = DescribeGroupsRequest::default().with_groups(vec![group_id(&self.group_id)]);
         let response: DescribeGroupsResponse =
-            self.conn
-                .call(ApiKey::DescribeGroups, DESCRIBE_GROUPS_VERSION, &request)?;
+            self.call(ApiKey::DescribeGroups, DESCRIBE_GROUPS_VERSION, &request)?;
         let Some(group) = response.groups.first() else {
             return Ok(None);
         };
@@ -449,8 +478,7 @@ impl Heartbeater {
             .with_generation_id(generation)
             .with_member_id(StrBytes::from_string(member_id.to_string()));
         let response: HeartbeatResponse =
-            self.conn
-                .call(ApiKey::Heartbeat, HEARTBEAT_VERSION, &request)?;
+            self.call(ApiKey::Heartbeat, HEARTBEAT_VERSION, &request)?;
         match response.error_code {
             0 => Ok(()),
             code => Err(GroupError::Broker {

@@ -7,7 +7,12 @@
 //! Design decisions: "the end" is each partition's high watermark taken when `read_to_end`
 //! starts; the call waits until the consumer's position reached it, so a worker that answers
 //! after a `read_to_end` has seen every acknowledged write of every other worker (Kafka
-//! Connect's read-your-writes guarantee for its config topic). Records are produced with
+//! Connect's read-your-writes guarantee for its config topic). The end is the larger of the
+//! broker's ListOffsets answer and the high watermark of the fetch that delivered the record
+//! before it: tansu 0.6 answers ListOffsets(latest) with the *first* offset of a partition's
+//! newest batch + 1, so the other records of a multi-record batch (one flush of several
+//! source offsets, task configs with their commit) would be left unread; its fetch responses
+//! carry the true high watermark. Records are produced with
 //! librdkafka's `murmur2_random` partitioner, which places a keyed record on the same
 //! partition as Java's default partitioner, so keys written by Sluice and by Kafka Connect
 //! workers compact together.
@@ -201,9 +206,14 @@ impl TopicLog {
                 }
             }
         }
+        // Once past the listed end, the consumer has fetched the partition's newest batch, and
+        // the high watermark of that fetch response (librdkafka caches it) is the true end as
+        // of the call (see the module docs: tansu's ListOffsets under-reports).
         let done = |positions: &std::collections::HashMap<i32, i64>| {
-            ends.iter()
-                .all(|(p, high)| positions.get(p).copied().unwrap_or(0) >= *high)
+            ends.iter().all(|(p, listed)| {
+                let at = positions.get(p).copied().unwrap_or(0);
+                at >= *listed && at >= self.fetched_high_watermark(*p)
+            })
         };
         while !done(&positions) {
             if stop.load(Ordering::Relaxed) || started.elapsed() > timeout {
@@ -229,6 +239,12 @@ impl TopicLog {
             }
         }
         Ok(())
+    }
+
+    /// The high watermark of the last fetch response for `partition` (0 before any).
+    fn fetched_high_watermark(&self, partition: i32) -> i64 {
+        super::watermarks::cached_high_watermark(&self.consumer, &self.topic, partition)
+            .unwrap_or(0)
     }
 
     /// Writes records (a `None` value is a tombstone) and waits until the broker acknowledged

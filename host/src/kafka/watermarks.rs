@@ -1,4 +1,5 @@
-//! A consumer's cached high watermarks, for the sink lag metrics.
+//! A consumer's cached high watermarks, for the sink lag metrics and for reading an internal
+//! topic to its end (`topic_log`: the broker's ListOffsets answer can under-report).
 //!
 //! Design decision: `rd_kafka_get_watermark_offsets` reads what librdkafka remembers from the
 //! latest fetch response for the partition — no request to the broker — so the sink can work

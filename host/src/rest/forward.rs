@@ -38,7 +38,12 @@ pub(super) async fn route_request(
 ) -> Response {
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
-    let base = match herder.route(&method, &path) {
+    // With the query: it can decide where a request goes (a KIP-745 restart is the leader's).
+    let target = request
+        .uri()
+        .query()
+        .map_or(path.clone(), |q| format!("{path}?{q}"));
+    let base = match herder.route(&method, &target) {
         Route::Here => return next.run(request).await,
         Route::Conflict(message) => {
             return ApiError::new(StatusCode::CONFLICT, message).into_response()

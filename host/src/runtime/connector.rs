@@ -279,6 +279,13 @@ impl ConnectorRuntime {
         Ok(())
     }
 
+    /// The connector runs (distributed mode: also when none of its tasks runs here).
+    pub fn mark_running(&mut self) {
+        if self.state != State::Failed {
+            self.state = State::Running;
+        }
+    }
+
     pub fn status(&self) -> ConnectorStatus {
         ConnectorStatus {
             name: self.name.clone(),

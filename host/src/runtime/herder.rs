@@ -175,8 +175,8 @@ pub trait Herder: Send + Sync {
     }
 
     /// Where a request must be handled (distributed mode: a follower forwards writes to the
-    /// leader, as Kafka Connect does). `path` is the request's path without the query.
-    /// Standalone: always here.
+    /// leader, as Kafka Connect does). `path` is the request's path, with `?query` when the
+    /// request has one. Standalone: always here.
     fn route(&self, method: &str, path: &str) -> Route {
         let _ = (method, path);
         Route::Here

@@ -22,4 +22,4 @@ pub mod transforms;
 pub mod worker;
 
 pub use connector::{Converters, Pipeline};
-pub use worker::{StartError, Worker};
+pub use worker::{Placement, StartError, Worker};

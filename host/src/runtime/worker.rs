@@ -8,7 +8,7 @@
 //! `topic_tracking`, and `herder` (the [`Herder`](super::herder::Herder) the REST layer
 //! talks to); this file holds the fields they share and stopping.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,18 @@ pub struct Worker {
     config_state: config_state::ConfigState,
     /// Counters the tasks bump once per batch; read by `GET /metrics`.
     metrics: Arc<Metrics>,
+    /// Distributed mode: which part of each connector runs here (see [`Placement`]).
+    placements: Mutex<BTreeMap<String, Placement>>,
+}
+
+/// Distributed mode: the part of a connector the group's leader assigned to this worker —
+/// the connector itself (which generates the task configs) and some of its tasks; the other
+/// tasks run on other workers. Without one (standalone), a connector runs with all its
+/// tasks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub connector: bool,
+    pub tasks: BTreeSet<u32>,
 }
 
 impl Worker {
@@ -69,7 +81,18 @@ impl Worker {
             connectors: Mutex::new(BTreeMap::new()),
             config_state: Default::default(),
             metrics: Arc::default(),
+            placements: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Distributed mode: runs only `placement`'s part of connector `name` from its next
+    /// start on (`None`: the whole connector again).
+    pub fn set_placement(&self, name: &str, placement: Option<Placement>) {
+        let mut placements = self.placements.lock();
+        match placement {
+            Some(p) => placements.insert(name.to_string(), p),
+            None => placements.remove(name),
+        };
     }
 
     /// Replaces the converter factory (before connectors start).

@@ -116,6 +116,7 @@ impl Worker {
         })?;
         self.stop_connector(name);
         self.config_state.task_configs.lock().remove(name);
+        self.placements.lock().remove(name);
         active_topics::remove(name);
         tracing::info!(connector = name, "connector deleted");
         Ok(())

@@ -103,12 +103,20 @@ impl Worker {
                 return Err(StartError::TaskConfigs { name, message });
             }
         };
-        tracing::info!(connector = %name, tasks = task_configs.len(), kind = kind.rest_name(), "starting connector");
+        let placement = self.placements.lock().get(&name).cloned();
+        tracing::info!(connector = %name, tasks = task_configs.len(), kind = kind.rest_name(), here = ?placement, "starting connector");
         for (i, task_config) in task_configs.into_iter().enumerate() {
             let id = TaskId {
                 connector: name.clone(),
                 task: i as u32,
             };
+            // Distributed mode: the other tasks run on other workers.
+            if placement
+                .as_ref()
+                .is_some_and(|p| !p.tasks.contains(&id.task))
+            {
+                continue;
+            }
             let plugin = plan.plugin.clone();
             let converters = converters.clone();
             let kafka = self.kafka.clone();
@@ -185,6 +193,10 @@ impl Worker {
                 runtime.signal_stop();
                 return Err(StartError::Spawn(e));
             }
+        }
+        if placement.is_some_and(|p| p.connector) {
+            // The connector runs here even when none of its tasks does.
+            runtime.mark_running();
         }
         self.connectors.lock().insert(name.clone(), runtime);
         Ok(name)
