@@ -2,7 +2,8 @@
 // ES modules and build them into WebAssembly components with componentize-js.
 //
 // This file is the whole author's API; the modules under sluice/ implement it (data.js the
-// data model, config.js the config, log.js the host log, exports.js the export adapters, and
+// data model, config.js the config, log.js the host log, metrics.js the plugin's own metrics,
+// exports.js the export adapters, and
 // wire.js, internal, the WIT conversions).
 //
 // It mirrors the Rust SDK (plugin-sdk/): the WIT world `sluice:connect@0.1.0` hands plugins
@@ -19,9 +20,9 @@
 // which number type a value is, so there: bigint <-> int64, number <-> float64, and the rarer
 // int8/int16/int32/float32 arrive as Typed values (`Typed.int32(5)`) that go back unchanged.
 //
-// Works in plain Node too, so plugin logic is unit-testable with `node --test`: the one WIT
-// import (the host log) is resolved by test/support/register.mjs to a stub that writes to
-// stderr.
+// Works in plain Node too, so plugin logic is unit-testable with `node --test`: the WIT imports
+// (the host log, metrics) are resolved by test/support/register.mjs to stubs that write to
+// stderr and keep the metric values.
 
 export {
   DataError, Logical, Outcome, Record, Schema, SchemaType, SourceRecord, Struct,
@@ -29,4 +30,5 @@ export {
 } from "./sluice/data.js";
 export { Config, ConfigDef, ConfigError, ConfigType, PluginSpec } from "./sluice/config.js";
 export { log } from "./sluice/log.js";
+export { metrics } from "./sluice/metrics.js";
 export { exportPredicate, exportSink, exportSource, exportTransform } from "./sluice/exports.js";

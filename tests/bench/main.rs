@@ -24,11 +24,13 @@ use sluice_tests::{free_port, http_get, Broker};
 mod cdc;
 mod http;
 mod jdbc_sink;
+mod metrics;
 mod s3;
 mod startup;
 
 const PHASE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
+#[derive(Clone)]
 struct Args {
     sluice: PathBuf,
     reference: Option<PathBuf>,
@@ -46,6 +48,13 @@ struct Args {
     s3: bool,
     /// `--http`: the HTTP sink benchmark (into a local server, against a raw HTTP client).
     http: bool,
+    /// `--metrics`: the file pipelines with metrics on and off (`metrics.enable`), alternated.
+    metrics: bool,
+    /// Lines added to a Sluice worker's properties (the metrics benchmark's switch).
+    sluice_worker_extra: String,
+    /// Appended to the topic, connector and directory names of a throughput run, so several
+    /// runs share one broker without reading each other's records or committed offsets.
+    run_tag: String,
 }
 
 fn parse_args() -> Result<Args> {
@@ -60,6 +69,9 @@ fn parse_args() -> Result<Args> {
         jdbc_sink: false,
         s3: false,
         http: false,
+        metrics: false,
+        sluice_worker_extra: String::new(),
+        run_tag: String::new(),
     };
     let mut records_given = false;
     let mut it = std::env::args().skip(1);
@@ -75,6 +87,7 @@ fn parse_args() -> Result<Args> {
             }
             "--s3" => args.s3 = true,
             "--http" => args.http = true,
+            "--metrics" => args.metrics = true,
             "--startup" => args.startup = true,
             "--cdc" => args.cdc = true,
             "--jdbc-sink" => args.jdbc_sink = true,
@@ -84,7 +97,7 @@ fn parse_args() -> Result<Args> {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics"),
         }
     }
     if (args.s3 || args.http) && !records_given {
@@ -146,6 +159,19 @@ fn main() -> Result<()> {
     );
 
     let broker = Broker::start();
+    if args.metrics {
+        warm_plugin_cache(&args, &broker, &work)?;
+        let report = metrics::run(&args, &broker, &work, &input)?;
+        println!("{report}");
+        if let Some(out) = &args.out {
+            let existing = std::fs::read_to_string(out).unwrap_or_default();
+            let (begin, end) = ("<!-- bench:metrics -->", "<!-- /bench:metrics -->");
+            std::fs::write(out, update_section(&existing, begin, end, &report))
+                .with_context(|| format!("write {}", out.display()))?;
+            eprintln!("bench: wrote {}", out.display());
+        }
+        return Ok(());
+    }
     let database_bench = if args.cdc {
         Some((cdc::run(&args, &broker, &work)?, "cdc"))
     } else if args.jdbc_sink {
@@ -214,10 +240,10 @@ fn run_system(
     input: &Path,
 ) -> Result<SystemResult> {
     let tag = match system {
-        System::Sluice => "sluice",
-        System::Reference => "reference",
+        System::Sluice => format!("sluice{}", args.run_tag),
+        System::Reference => format!("reference{}", args.run_tag),
     };
-    let dir = work.join(tag);
+    let dir = work.join(&tag);
     std::fs::create_dir_all(&dir)?;
     let topic = format!("bench-{tag}");
     broker.create_topic(&topic, 1);
@@ -370,10 +396,11 @@ fn start_with(
     );
     let worker_props = match system {
         System::Sluice => format!(
-            "{common}offset.storage.file.filename={}\nplugin.path={}\nplugin.cache.dir={}\n",
+            "{common}offset.storage.file.filename={}\nplugin.path={}\nplugin.cache.dir={}\n{}",
             dir.join(format!("{phase}.offsets.json")).display(),
             setup.plugin_path.display(),
-            setup.cache_dir.display()
+            setup.cache_dir.display(),
+            args.sluice_worker_extra
         ),
         System::Reference => {
             let empty = dir.join("empty-plugin-path");

@@ -1,7 +1,9 @@
 //! The dashboard (`GET /ui`) in a real browser: headless Chromium driven through Debian's
 //! `chromedriver` with plain WebDriver requests. The page loads, shows the running connectors
-//! and their tasks, and its Pause button pauses a connector through the REST API; a screenshot
-//! is kept as a test artifact (`target/sluice-tests/dashboard.png`).
+//! and their tasks, records/s, lag, error and DLQ counts, the plugins with the capabilities
+//! their sandbox can be granted and what each connector's config grants, and its Pause button
+//! pauses a connector through the REST API; a screenshot is kept as a test artifact
+//! (`target/sluice-tests/dashboard.png`).
 //!
 //! Chromium and chromedriver are installed by `cargo xtask test` (apt); when they are missing
 //! the test fails and says so.
@@ -17,7 +19,7 @@ use sluice_tests::{
     default_worker_props, http_get, target_dir, unique, wait_until, Broker, TestDir, Worker,
 };
 
-use crate::datagen;
+use crate::{datagen, file_sink, FILE_SINK};
 
 /// `chromedriver` on a free port; killed on drop.
 struct Driver {
@@ -218,15 +220,21 @@ fn dashboard_shows_connectors_and_pauses_one_in_headless_chromium() {
     let topic = unique("dashboard");
     broker.create_topic(&topic, 1);
     let name = unique("dash-src");
+    let sink = unique("dash-snk");
+    let out = dir.join("out.txt");
     let worker = Worker::start(
         &dir,
         &default_worker_props(Some(broker), dir.path()),
-        &[(
-            "datagen.properties",
-            &datagen(&name, &topic, 10_000_000, 200),
-        )],
+        &[
+            (
+                "datagen.properties",
+                &datagen(&name, &topic, 10_000_000, 200),
+            ),
+            ("sink.properties", &file_sink(&sink, &out, &topic)),
+        ],
     );
     worker.wait_for_state(&name, "RUNNING", Duration::from_secs(120));
+    worker.wait_for_state(&sink, "RUNNING", Duration::from_secs(120));
 
     let driver = Driver::start();
     let session = Session::headless(&driver);
@@ -253,12 +261,60 @@ fn dashboard_shows_connectors_and_pauses_one_in_headless_chromium() {
             .as_deref(),
         Some("RUNNING")
     );
-    // The plugins table lists the datagen plugin.
+    // The plugins table lists the datagen plugin, and the file sink with the capabilities its
+    // sandbox can be granted: files, by its `file` key.
     let plugins = session.text("#plugins").unwrap_or_default();
     assert!(
         plugins.contains("datagen") && plugins.contains("source"),
         "{plugins}"
     );
+    let capabilities = session
+        .text(&format!(
+            "tr[data-plugin=\"{FILE_SINK}\"] td[data-capabilities]"
+        ))
+        .unwrap_or_default();
+    assert!(
+        capabilities.contains("filesystem (file)") && capabilities.contains("sluice-host"),
+        "{capabilities}"
+    );
+    // What each connector's config grants: the sink its output file, datagen nothing.
+    let sink_row = format!("tr[data-connector=\"{sink}\"]");
+    assert_eq!(
+        session.text(&format!("{sink_row} td[data-grants]")),
+        Some(format!("file={}", out.display()))
+    );
+    assert_eq!(
+        session.text(&format!("{row} td[data-grants]")).as_deref(),
+        Some("nothing")
+    );
+    // Records/s from the metrics: both connectors move records (datagen writes 200/s).
+    for r in [&row, &sink_row] {
+        wait_until(
+            &format!("records/s above 0 in {r}"),
+            Duration::from_secs(60),
+            || {
+                let cell = session.text(&format!("{r} td[data-rate]"))?;
+                let rate: f64 = cell.split_whitespace().next()?.parse().ok()?;
+                (rate > 0.0).then_some(())
+            },
+            || format!("{:?}", session.text(r)),
+        );
+    }
+    // The sink's lag is a number; no errors and nothing in a dead letter queue.
+    let lag = session
+        .text(&format!("{sink_row} td[data-lag]"))
+        .unwrap_or_default();
+    assert!(lag.parse::<f64>().is_ok(), "lag {lag:?}");
+    for r in [&row, &sink_row] {
+        assert_eq!(
+            session.text(&format!("{r} td[data-errors]")).as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            session.text(&format!("{r} td[data-dlq]")).as_deref(),
+            Some("0")
+        );
+    }
 
     session.click(&format!("{row} button[data-action=\"pause\"]"));
     worker.wait_for_state(&name, "PAUSED", Duration::from_secs(60));

@@ -55,6 +55,25 @@ pub const FILE_SINK: &str = "org.apache.kafka.connect.file.FileStreamSinkConnect
 pub const STRING_CONVERTER: &str = "org.apache.kafka.connect.storage.StringConverter";
 pub const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 
+/// A source connector file whose test plugin traps after 10 records (its task fails), on a
+/// fresh topic; its worker needs [`props_with_test_plugins`].
+pub fn trapping_source(broker: &sluice_tests::Broker, name: &str) -> String {
+    let topic = sluice_tests::unique("trap");
+    broker.create_topic(&topic, 1);
+    format!("name={name}\nconnector.class=test-trap-source\ntopic={topic}\ntrap.after=10\n")
+}
+
+/// Default worker properties whose plugin path also holds the test plugins.
+pub fn props_with_test_plugins(broker: &sluice_tests::Broker, dir: &Path) -> String {
+    let plugins = sluice_tests::plugins();
+    format!(
+        "{}plugin.path={},{}\n",
+        sluice_tests::default_worker_props(Some(broker), dir),
+        plugins.plugin_path.display(),
+        plugins.test_plugins.display()
+    )
+}
+
 /// A FileStreamSource connector file (`.properties`), exactly as Kafka's example writes one.
 pub fn file_source(name: &str, file: &Path, topic: &str) -> String {
     format!(

@@ -6,12 +6,9 @@
 
 use std::time::Duration;
 
-use sluice_tests::{
-    count_lines, default_worker_props, plugins, unique, wait_until, Broker, Metrics, TestDir,
-    Worker,
-};
+use sluice_tests::{count_lines, unique, wait_until, Broker, Metrics, TestDir, Worker};
 
-use crate::{datagen, file_sink, JSON_CONVERTER};
+use crate::{datagen, file_sink, props_with_test_plugins, trapping_source, JSON_CONVERTER};
 
 /// Scrapes until `name{labels}` equals `expected` (counters settle once the records are
 /// through; the series may not exist before the task started).
@@ -60,18 +57,8 @@ fn metrics_count_the_records_of_real_pipelines_under_kafka_connect_names() {
 
     // A source whose plugin traps after 10 records: its task fails.
     let trap = unique("m-trap");
-    let trap_topic = unique("metrics-trap");
-    broker.create_topic(&trap_topic, 1);
-    let trap_config = format!(
-        "name={trap}\nconnector.class=test-trap-source\ntopic={trap_topic}\ntrap.after=10\n"
-    );
-
-    let props = format!(
-        "{}plugin.path={},{}\n",
-        default_worker_props(Some(broker), dir.path()),
-        plugins().plugin_path.display(),
-        plugins().test_plugins.display()
-    );
+    let trap_config = trapping_source(broker, &trap);
+    let props = props_with_test_plugins(broker, dir.path());
     let worker = Worker::start(
         &dir,
         &props,
@@ -171,6 +158,50 @@ fn metrics_count_the_records_of_real_pipelines_under_kafka_connect_names() {
         ),
         0.0
     );
+    // Sink offset commits (every offset.flush.interval.ms=500): numbered, completed, never
+    // skipped (they are synchronous), and they keep coming while the task runs.
+    let completed = |m: &Metrics| {
+        m.get(
+            "kafka_connect_sink_task_offset_commit_completion_total",
+            &snk_task,
+        )
+    };
+    let first = completed(&m);
+    assert!(first >= 1.0, "sink commits completed: {first}");
+    assert!(m.get("kafka_connect_sink_task_offset_commit_seq_no", &snk_task) >= first);
+    assert_eq!(
+        m.get(
+            "kafka_connect_sink_task_offset_commit_skip_total",
+            &snk_task
+        ),
+        0.0
+    );
+    for task in [&snk_task, &src_task] {
+        let ok = m.get(
+            "kafka_connect_connector_task_offset_commit_success_percentage",
+            task,
+        );
+        assert!(ok > 0.0 && ok <= 1.0, "{task:?}: commit success {ok}");
+        assert!(
+            m.get(
+                "kafka_connect_connector_task_offset_commit_max_time_ms",
+                task
+            ) > 0.0,
+            "{task:?}: commit time"
+        );
+    }
+    wait_until(
+        "more sink offset commits",
+        Duration::from_secs(60),
+        || {
+            let now = Metrics::scrape(worker.rest);
+            (completed(&now) > first
+                && now.get("kafka_connect_sink_task_offset_commit_seq_no", &snk_task) > first)
+                .then_some(())
+        },
+        || format!("completed {}", completed(&Metrics::scrape(worker.rest))),
+    );
+
     // The plugins' memory, within their limits.
     for task in [&src_task, &snk_task] {
         let used = m.get("sluice_plugin_memory_bytes", task);

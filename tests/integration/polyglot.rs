@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice_tests::{default_worker_props, read_to_string, unique, Broker, TestDir, Worker};
+use sluice_tests::{
+    default_worker_props, read_to_string, unique, Broker, Metrics, TestDir, Worker,
+};
 
 use crate::{datagen, JSON_CONVERTER};
 
@@ -82,8 +84,10 @@ fn the_same_transform_in_rust_javascript_and_python_gives_the_same_records() {
     )];
     let langs = ["rust", "js", "python"];
     let mut topics = Vec::new();
+    let mut names = Vec::new();
     for lang in langs {
         let topic = unique(&format!("users-{lang}"));
+        let name = unique(&format!("gen-{lang}"));
         connectors.push((
             format!("{lang}.properties"),
             format!(
@@ -91,16 +95,17 @@ fn the_same_transform_in_rust_javascript_and_python_gives_the_same_records() {
                  transforms.mask.type={lang}-mask-upper\n\
                  transforms.mask.mask.fields=email\n\
                  transforms.mask.upper.fields=name,region\n",
-                datagen(&unique(&format!("gen-{lang}")), &topic, COUNT, 0)
+                datagen(&name, &topic, COUNT, 0)
             ),
         ));
         topics.push(topic);
+        names.push(name);
     }
     let files: Vec<(&str, &str)> = connectors
         .iter()
         .map(|(f, c)| (f.as_str(), c.as_str()))
         .collect();
-    let _worker = Worker::start(&dir, &worker_props(broker, &dir), &files);
+    let worker = Worker::start(&dir, &worker_props(broker, &dir), &files);
 
     let originals = by_seq(&broker.consume_all(&plain, COUNT as usize, Duration::from_secs(240)));
     assert_eq!(originals.len(), COUNT as usize);
@@ -122,6 +127,19 @@ fn the_same_transform_in_rust_javascript_and_python_gives_the_same_records() {
             }
             assert_eq!(transformed[seq], expected, "{lang} transform of seq {seq}");
         }
+    }
+    // Each language's transform counted the records it kept in its own metric (the metrics
+    // WIT import), published with its connector and task.
+    let metrics = Metrics::scrape(worker.rest);
+    for (lang, name) in langs.iter().zip(&names) {
+        assert_eq!(
+            metrics.get(
+                "kafka_connect_plugins_records_kept_total",
+                &[("connector", name), ("task", "0")]
+            ),
+            COUNT as f64,
+            "{lang}"
+        );
     }
 }
 

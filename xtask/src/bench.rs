@@ -7,7 +7,8 @@
 //! data capture benchmark (postgres-cdc against Debezium's PostgresConnector on the local
 //! PostgreSQL, which it prepares with `cargo xtask test`'s database setup), `--jdbc-sink` the JDBC sink's upserts
 //! into PostgreSQL against a plain psql baseline, `--s3` the S3 sink into moto against boto3's raw
-//! upload rate to the same server; other flags are passed to `sluice-bench`.
+//! upload rate to the same server; `--metrics` Sluice's file pipelines with metrics on and off
+//! (`metrics.enable`), alternated; other flags are passed to `sluice-bench`.
 
 use anyhow::Result;
 
@@ -25,7 +26,10 @@ pub fn run_bench(args: &[String]) -> Result<()> {
 
     // `--s3` compares the S3 sink with the raw upload rate of the same server, not with
     // Kafka Connect.
-    let skip_reference = args.iter().any(|a| a == "--sluice-only" || a == "--s3");
+    // `--metrics` compares Sluice with metrics on and off.
+    let skip_reference = args
+        .iter()
+        .any(|a| a == "--sluice-only" || a == "--s3" || a == "--metrics");
     if !skip_reference {
         ensure_reference_connect()?;
     }

@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     /// `listeners`, e.g. `http://0.0.0.0:8083`.
     pub listeners: Vec<String>,
     pub task_shutdown_graceful_timeout: Duration,
+    /// `metrics.enable` (Sluice's; default true): whether tasks count their metrics and
+    /// `GET /metrics` answers. Off only to measure what counting costs (docs/benchmarks.md).
+    pub metrics_enabled: bool,
     /// Every key as given, for pass-through prefixes (`producer.*`, `consumer.*`, `admin.*`)
     /// and settings without a dedicated field.
     pub raw: Config,

@@ -198,6 +198,21 @@ pub(super) fn common_worker(
             ));
         }
     }
+    let metrics_enabled = match get(&raw, "metrics.enable").map(str::trim) {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            problems.push((
+                "metrics.enable",
+                format!(
+                    "Invalid value {v} for configuration metrics.enable: Expected value to be \
+                     either true or false"
+                ),
+            ));
+            true
+        }
+    };
 
     // Config providers are built again where connectors start; a bad one stops the worker here.
     if let Err(bad) = super::providers::ConfigProviders::from_worker(&raw) {
@@ -214,6 +229,7 @@ pub(super) fn common_worker(
         plugin_path,
         listeners,
         task_shutdown_graceful_timeout,
+        metrics_enabled,
         raw,
     };
     (worker, problems)
@@ -299,6 +315,27 @@ mod tests {
         );
         assert!(w.plugin_path.is_empty());
         assert_eq!(w.listeners, vec!["http://:8083".to_string()]);
+        assert!(w.metrics_enabled);
+    }
+
+    #[test]
+    fn metrics_enable_is_a_boolean() {
+        let with = |v: &str| {
+            worker_from_config(cfg(&[
+                ("offset.storage.file.filename", "o.json"),
+                ("metrics.enable", v),
+            ]))
+        };
+        assert!(!with(" FALSE").expect("valid").metrics_enabled);
+        assert!(with("true").expect("valid").metrics_enabled);
+        let problems = with("off").expect_err("invalid");
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].key, "metrics.enable");
+        assert_eq!(
+            problems[0].message,
+            "Invalid value off for configuration metrics.enable: Expected value to be either \
+             true or false"
+        );
     }
 
     #[test]

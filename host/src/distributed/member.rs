@@ -140,9 +140,14 @@ impl Member {
         let heartbeat =
             HeartbeatThread::start(self.group.heartbeater(), self.config.heartbeat_interval)
                 .map_err(|e| MemberError::Thread(e.to_string()))?;
+        let metrics = self.local.metrics();
         while !stop.load(Ordering::Relaxed) {
             // Rejoining: no leader to forward writes to until the new assignment.
             self.view.write().leader_url = None;
+            if let Some(m) = &metrics {
+                m.rebalance
+                    .started(&protocol_metric_name(self.config.connect_protocol));
+            }
             self.read_config(stop)?;
             let metadata = WorkerMetadata {
                 url: self.url.clone(),
@@ -311,6 +316,16 @@ impl Member {
             }
             self.reconcile();
             self.publish_task_configs();
+            // Kafka Connect's rebalance ends when the worker has started its assignment.
+            if let Some(m) = &metrics {
+                let protocol = ConnectProtocol::from_wire_name(&joined.protocol)
+                    .unwrap_or(self.config.connect_protocol);
+                m.rebalance.completed(
+                    joined.generation,
+                    &self.assignment.leader,
+                    &protocol_metric_name(protocol),
+                );
+            }
             if self.run_until_rebalance(&heartbeat, joined.is_leader(), stop)? {
                 // Eager: everything stops before the group rebalances.
                 self.stop_all();
@@ -582,4 +597,9 @@ fn is_transient(e: &GroupError) -> bool {
                     | codes::REBALANCE_IN_PROGRESS
             )
         )
+}
+
+/// Kafka Connect's `connect-protocol` metric value: the protocol's enum name (`EAGER`, ...).
+fn protocol_metric_name(p: ConnectProtocol) -> String {
+    format!("{p:?}").to_ascii_uppercase()
 }

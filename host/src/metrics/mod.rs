@@ -1,6 +1,6 @@
 //! The worker's metrics: Kafka Connect's metric groups (worker, connector-task, source-task,
 //! sink-task, task-error) as plain atomics, read by `GET /metrics` (`rest/metrics.rs`), which
-//! publishes them under the names Strimzi's JMX-exporter rules give them (docs/metrics.md).
+//! publishes them under the names Strimzi's JMX-exporter rules give them (docs/monitoring.md).
 //!
 //! Design decision: the data path bumps counters **once per batch** (a poll, a `put`, a
 //! produced batch), never per record, with relaxed atomic adds on a [`TaskMetrics`] the task
@@ -9,6 +9,7 @@
 //! Per-record counting happens only on the error path (a failed record is already slow).
 
 pub mod memory;
+pub mod plugin;
 mod rates;
 
 use std::collections::BTreeMap;
@@ -100,6 +101,67 @@ pub struct WorkerMetrics {
     pub task_startup_failure: Counter,
 }
 
+/// Kafka Connect's `connect-worker-rebalance-metrics` of a distributed worker. A standalone
+/// worker has none (Kafka's `StandaloneHerder` registers no such group), so they are
+/// published only once a group member [`RebalanceMetrics::started`] a rebalance.
+#[derive(Debug, Default)]
+pub struct RebalanceMetrics(Mutex<Option<Rebalances>>);
+
+/// What a group member knows of its rebalances (updated a few times per rebalance).
+#[derive(Debug, Clone, Default)]
+pub struct Rebalances {
+    /// Kafka's `connect-protocol` (`EAGER`, `COMPATIBLE`, `SESSIONED`).
+    pub protocol: String,
+    /// Member id of the group's leader in the last completed rebalance.
+    pub leader: Option<String>,
+    /// The group generation of the last completed rebalance; -1 before the first.
+    pub epoch: i32,
+    pub completed: u64,
+    /// When the rebalance in progress began (`rebalancing`).
+    pub since: Option<Instant>,
+    pub last_completed: Option<Instant>,
+    /// Durations of the completed rebalances, in ms.
+    pub time_ms_sum: f64,
+    pub time_ms_max: f64,
+}
+
+impl RebalanceMetrics {
+    /// The worker (re)joins its group: a rebalance is under way from now until
+    /// [`RebalanceMetrics::completed`] (a join that is retried keeps the first start).
+    pub fn started(&self, protocol: &str) {
+        let mut r = self.0.lock();
+        let r = r.get_or_insert_with(|| Rebalances {
+            epoch: -1,
+            ..Rebalances::default()
+        });
+        r.protocol = protocol.to_string();
+        r.since.get_or_insert_with(Instant::now);
+    }
+
+    /// The worker runs its new assignment of generation `epoch`, made by `leader`.
+    pub fn completed(&self, epoch: i32, leader: &str, protocol: &str) {
+        let mut r = self.0.lock();
+        let Some(r) = r.as_mut() else { return };
+        r.protocol = protocol.to_string();
+        let now = Instant::now();
+        let took = r
+            .since
+            .take()
+            .map_or(0.0, |s| now.duration_since(s).as_secs_f64() * 1000.0);
+        r.completed += 1;
+        r.epoch = epoch;
+        r.leader = Some(leader.to_string());
+        r.last_completed = Some(now);
+        r.time_ms_sum += took;
+        r.time_ms_max = r.time_ms_max.max(took);
+    }
+
+    /// A copy of the current values; `None` on a standalone worker.
+    pub fn snapshot(&self) -> Option<Rebalances> {
+        self.0.lock().clone()
+    }
+}
+
 /// Time and calls spent inside one kind of plugin call (`poll`, `put`, SMT `apply`).
 #[derive(Debug, Default)]
 pub struct PluginCalls {
@@ -120,10 +182,15 @@ impl PluginCalls {
 /// the task's threads; every field is updated with relaxed atomics.
 #[derive(Debug)]
 pub struct TaskMetrics {
+    /// `metrics.enable`: when false, nothing is counted (the recording methods return at
+    /// once), which is what the metrics-off benchmark measures against.
+    enabled: bool,
     pub connector: String,
     pub task: u32,
     pub kind: PluginKind,
     pub started: Instant,
+    /// Microseconds from `started` to RUNNING, plus one; 0 while the task is starting.
+    running_after: AtomicU64,
 
     // connector-task-metrics
     /// Records per batch (a source poll, a sink `put`).
@@ -140,7 +207,8 @@ pub struct TaskMetrics {
     pub poll_batch_time: Summary,
     /// Records handed to the producer and not yet acknowledged.
     pub source_record_active: Gauge,
-    pub source_record_active_max: AtomicI64,
+    /// Every value `source_record_active` took (its average and maximum).
+    pub source_record_active_seen: Summary,
 
     // sink-task-metrics
     pub sink_record_read: Counter,
@@ -153,6 +221,8 @@ pub struct TaskMetrics {
     pub offset_commit_skip: Counter,
     /// Records read but whose `put` has not returned yet.
     pub sink_record_active: Gauge,
+    /// Every value `sink_record_active` took (its average and maximum).
+    pub sink_record_active_seen: Summary,
     /// Records behind the partition's high watermark when the task last read from it, per
     /// assigned (topic, partition); updated once per batch.
     pub partition_lag: Mutex<BTreeMap<(String, i32), i64>>,
@@ -181,10 +251,12 @@ pub struct TaskMetrics {
 impl TaskMetrics {
     pub fn new(connector: &str, task: u32, kind: PluginKind) -> TaskMetrics {
         TaskMetrics {
+            enabled: true,
             connector: connector.to_string(),
             task,
             kind,
             started: Instant::now(),
+            running_after: AtomicU64::new(0),
             batch_size: Summary::default(),
             offset_commit_time: Summary::default(),
             offset_commit_success: Counter::default(),
@@ -193,7 +265,7 @@ impl TaskMetrics {
             source_record_write: Counter::default(),
             poll_batch_time: Summary::default(),
             source_record_active: Gauge::default(),
-            source_record_active_max: AtomicI64::new(0),
+            source_record_active_seen: Summary::default(),
             sink_record_read: Counter::default(),
             sink_record_send: Counter::default(),
             put_batch_time: Summary::default(),
@@ -202,6 +274,7 @@ impl TaskMetrics {
             offset_commit_completion: Counter::default(),
             offset_commit_skip: Counter::default(),
             sink_record_active: Gauge::default(),
+            sink_record_active_seen: Summary::default(),
             partition_lag: Mutex::default(),
             record_errors: Counter::default(),
             record_failures: Counter::default(),
@@ -223,9 +296,52 @@ impl TaskMetrics {
         Arc::new(TaskMetrics::new("", 0, kind))
     }
 
+    /// Whether this task counts (`metrics.enable`).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// One call of the source plugin's `poll`, empty or not.
+    pub fn poll_called(&self, took: Duration) {
+        if self.enabled {
+            self.poll_calls.record(took);
+        }
+    }
+
+    /// One run of the SMT chain over a batch.
+    pub fn applied(&self, took: Duration) {
+        if self.enabled {
+            self.apply_calls.record(took);
+        }
+    }
+
+    /// Records a source task handed to the producer (after SMTs).
+    pub fn source_written(&self, records: u64) {
+        if self.enabled {
+            self.source_record_write.add(records);
+        }
+    }
+
+    /// Records a sink task read from Kafka (before converters and SMTs).
+    pub fn sink_read(&self, records: u64) {
+        if self.enabled {
+            self.sink_record_read.add(records);
+        }
+    }
+
+    /// Partitions assigned to a sink task.
+    pub fn set_partition_count(&self, n: usize) {
+        if self.enabled {
+            self.partition_count.set(n as i64);
+        }
+    }
+
     /// One source poll that returned `records` (> 0) records in `took` (the call itself is
     /// counted in `poll_calls`, empty or not).
     pub fn source_polled(&self, records: usize, took: Duration) {
+        if !self.enabled {
+            return;
+        }
         self.source_record_poll.add(records as u64);
         self.batch_size.record(records as u64);
         self.poll_batch_time.record_time(took);
@@ -233,14 +349,47 @@ impl TaskMetrics {
 
     /// Records in flight to Kafka (produced, not yet acknowledged).
     pub fn source_active(&self, n: usize) {
-        let n = n as i64;
-        self.source_record_active.set(n);
-        self.source_record_active_max
-            .fetch_max(n, Ordering::Relaxed);
+        if !self.enabled {
+            return;
+        }
+        self.source_record_active.set(n as i64);
+        self.source_record_active_seen.record(n as u64);
+    }
+
+    /// Records read whose `put` has not returned yet.
+    pub fn sink_active(&self, n: usize) {
+        if !self.enabled {
+            return;
+        }
+        self.sink_record_active.set(n as i64);
+        self.sink_record_active_seen.record(n as u64);
+    }
+
+    /// The task reached RUNNING (its plugin started and it begins its loop).
+    pub fn mark_running(&self) {
+        let after = self.started.elapsed().as_micros().min(u64::MAX as u128 - 1) as u64;
+        let _ =
+            self.running_after
+                .compare_exchange(0, after + 1, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// Kafka's `running-ratio`: the fraction of the task's life (as of `now`) spent running.
+    /// A paused Sluice task is stopped (its metrics go with it), so the rest of its life was
+    /// spent starting, and `pause-ratio` is 0.
+    pub fn running_ratio(&self, now: Instant) -> f64 {
+        let life = now.saturating_duration_since(self.started).as_micros() as f64;
+        match self.running_after.load(Ordering::Relaxed) {
+            0 => 0.0,
+            _ if life == 0.0 => 1.0,
+            after => ((life - (after - 1) as f64) / life).clamp(0.0, 1.0),
+        }
     }
 
     /// One sink `put` of `records` records that took `took`.
     pub fn sink_put(&self, records: usize, took: Duration) {
+        if !self.enabled {
+            return;
+        }
         self.batch_size.record(records as u64);
         self.put_batch_time.record_time(took);
         self.put_calls.record(took);
@@ -248,6 +397,9 @@ impl TaskMetrics {
 
     /// The lag of the partitions a batch read from (one entry per partition).
     pub fn set_lags<'a>(&self, lags: impl IntoIterator<Item = (&'a str, i32, i64)>) {
+        if !self.enabled {
+            return;
+        }
         let mut map = self.partition_lag.lock();
         for (topic, partition, lag) in lags {
             match map
@@ -289,6 +441,9 @@ impl TaskMetrics {
 
     /// An offset commit attempt finished: `Some(took)` when it succeeded.
     pub fn offset_commit(&self, result: Option<Duration>) {
+        if !self.enabled {
+            return;
+        }
         match result {
             Some(took) => {
                 self.offset_commit_success.inc();
@@ -296,6 +451,23 @@ impl TaskMetrics {
             }
             None => self.offset_commit_failure.inc(),
         }
+    }
+
+    /// A sink offset commit begins: Kafka's `commitSeqno`, numbering every attempt.
+    pub fn sink_commit_started(&self) {
+        if !self.enabled {
+            return;
+        }
+        self.offset_commit_seq_no.inc();
+    }
+
+    /// A sink offset commit ended: `Some(took)` when it completed (Kafka's
+    /// `offset-commit-completion`), `None` when `pre_commit` or the consumer commit failed.
+    pub fn sink_commit_finished(&self, result: Option<Duration>) {
+        if result.is_some() && self.enabled {
+            self.offset_commit_completion.inc();
+        }
+        self.offset_commit(result);
     }
 
     /// Percent of offset commits that succeeded (failed), over the task's life.
@@ -312,15 +484,33 @@ impl TaskMetrics {
 /// All metrics of one worker: its counters and the metrics of each task it runs.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// `metrics.enable=false` (the default, `Metrics::default()`, counts).
+    off: bool,
     pub worker: WorkerMetrics,
+    pub rebalance: RebalanceMetrics,
     tasks: Mutex<BTreeMap<(String, u32), Arc<TaskMetrics>>>,
 }
 
 impl Metrics {
+    /// A worker's metrics; `enabled: false` (`metrics.enable=false`) counts nothing.
+    pub fn new(enabled: bool) -> Metrics {
+        Metrics {
+            off: !enabled,
+            ..Metrics::default()
+        }
+    }
+
+    /// Whether tasks count and `GET /metrics` answers (`metrics.enable`).
+    pub fn enabled(&self) -> bool {
+        !self.off
+    }
+
     /// Fresh metrics for a task starting now (Kafka Connect likewise recreates a task's metric
     /// groups when the task starts), replacing the previous run's.
     pub fn register_task(&self, connector: &str, task: u32, kind: PluginKind) -> Arc<TaskMetrics> {
-        let m = Arc::new(TaskMetrics::new(connector, task, kind));
+        let mut m = TaskMetrics::new(connector, task, kind);
+        m.enabled = !self.off;
+        let m = Arc::new(m);
         self.tasks
             .lock()
             .insert((connector.to_string(), task), m.clone());

@@ -27,6 +27,7 @@ use crate::config::secrets::{host_secret, HIDDEN};
 use crate::config::{
     alias_groups, check_type, compile, framework_defs, get as config_get, AliasGroup, FrameworkDef,
 };
+use crate::runtime::plugin::PluginCapability;
 use crate::spec::{Config, ConfigDef, ConfigProblem, ConfigType, Importance, PluginKind};
 
 pub(super) fn routes(r: Routes) -> Routes {
@@ -51,7 +52,9 @@ async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue>
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .any(|(k, v)| k == "connectorsOnly" && v.eq_ignore_ascii_case("false"));
-    let mut entries: Vec<(String, &'static str, Option<String>)> = Vec::new();
+    // (class, type, version, capabilities)
+    let mut entries: Vec<(String, &'static str, Option<String>, Vec<PluginCapability>)> =
+        Vec::new();
     for p in herder
         .plugin_catalog()
         .map(|c| c.plugins())
@@ -63,25 +66,43 @@ async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue>
             continue;
         }
         let version = Some(spec.version.clone()).filter(|v| !v.is_empty() && v != "undefined");
-        entries.push((spec.name.clone(), spec.kind.rest_name(), version));
+        entries.push((
+            spec.name.clone(),
+            spec.kind.rest_name(),
+            version,
+            p.capabilities(),
+        ));
     }
     if !connectors_only {
         let version = Some(env!("CARGO_PKG_VERSION").to_string());
         for class in crate::convert::converter_classes() {
-            entries.push((class.to_string(), "converter", version.clone()));
+            entries.push((class.to_string(), "converter", version.clone(), Vec::new()));
         }
         for class in crate::convert::header_converter_classes() {
-            entries.push((class.to_string(), "header_converter", version.clone()));
+            entries.push((
+                class.to_string(),
+                "header_converter",
+                version.clone(),
+                Vec::new(),
+            ));
         }
     }
-    entries.sort();
-    entries.dedup();
+    entries.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    entries.dedup_by(|a, b| (&a.0, a.1, &a.2) == (&b.0, b.1, &b.2));
     let list = entries
         .into_iter()
-        .map(|(class, ty, version)| {
+        .map(|(class, ty, version, capabilities)| {
             let mut o = json!({"class": class, "type": ty});
             if let Some(v) = version {
                 o["version"] = JsonValue::String(v);
+            }
+            // Sluice's addition to Kafka's PluginInfo: what a WebAssembly plugin's sandbox
+            // can be granted, and by which connector keys (the dashboard shows them).
+            if !capabilities.is_empty() {
+                o["capabilities"] = capabilities
+                    .into_iter()
+                    .map(|c| json!({"name": c.name, "granted_by": c.granted_by}))
+                    .collect();
             }
             o
         })

@@ -25,9 +25,22 @@ impl std::fmt::Display for TaskId {
     }
 }
 
+/// One capability a plugin's sandbox can be granted (what `sluice plugins inspect` lists):
+/// `filesystem`, `sockets`, `http`, `clocks`, …, and the connector config keys that grant it
+/// (empty: always available, e.g. clocks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginCapability {
+    pub name: String,
+    pub granted_by: Vec<String>,
+}
+
 /// A loaded plugin: it describes itself and creates task instances.
 pub trait Plugin: Send + Sync {
     fn spec(&self) -> &PluginSpec;
+    /// What its sandbox can be granted, from what it imports (none for native plugins).
+    fn capabilities(&self) -> Vec<PluginCapability> {
+        Vec::new()
+    }
     /// Plugin-specific validation (the host checks required keys and types first).
     fn validate(&self, config: &Config) -> Result<Vec<ConfigProblem>, TaskError>;
     /// Splits a connector config into at most `max_tasks` task configs (sources and sinks).

@@ -249,6 +249,7 @@ pub fn run(
     )
     .map_err(|e| TaskFailure::Setup(e.to_string()))?;
     mark_running();
+    metrics.mark_running();
     get_producer_id_now(&producer);
 
     let (tx, rx) = mpsc::sync_channel::<PollStageOutput>(POLLED_AHEAD);
@@ -357,7 +358,7 @@ fn poll_stage(
         let poll_started = Instant::now();
         let poll_result = task.poll(MAX_POLL_RECORDS);
         let took = poll_started.elapsed();
-        metrics.poll_calls.record(took);
+        metrics.poll_called(took);
         let polled = match poll_result {
             Ok(b) => {
                 retry.reset();
@@ -399,7 +400,7 @@ fn poll_stage(
         let (positions, records) = split(batch);
         let apply_started = Instant::now();
         let applied = chain.apply(records);
-        metrics.apply_calls.record(apply_started.elapsed());
+        metrics.applied(apply_started.elapsed());
         let outcomes = match applied {
             Ok(o) => o,
             Err(e) => {
@@ -508,7 +509,7 @@ impl ProduceStage<'_> {
         let mut written = 0u64;
         let result = self.produce_counting(positions, outcomes, &mut written);
         // `source-record-write-total`: records handed to the producer, once per batch.
-        self.metrics.source_record_write.add(written);
+        self.metrics.source_written(written);
         result
     }
 

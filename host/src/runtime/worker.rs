@@ -70,6 +70,7 @@ impl Worker {
         catalog: Arc<dyn PluginCatalog>,
         store: Arc<dyn SourceOffsetStore>,
     ) -> Self {
+        let metrics = Arc::new(Metrics::new(config.metrics_enabled));
         Worker {
             converter_factory: Arc::new(BuiltinConverters),
             catalog,
@@ -80,7 +81,7 @@ impl Worker {
             cluster_id: Mutex::new(None),
             connectors: Mutex::new(BTreeMap::new()),
             config_state: Default::default(),
-            metrics: Arc::default(),
+            metrics,
             placements: Mutex::new(BTreeMap::new()),
         }
     }

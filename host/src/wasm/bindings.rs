@@ -20,6 +20,7 @@ wasmtime::component::bindgen!({
         world all-kinds {
             import sluice:connect/host@0.1.0;
             import sluice:connect/reporter@0.1.0;
+            import sluice:connect/metrics@0.1.0;
             export sluice:connect/plugin@0.1.0;
             export sluice:connect/source-connector@0.1.0;
             export sluice:connect/sink-connector@0.1.0;
@@ -41,7 +42,7 @@ pub use exports::sluice::connect::{
     packed_sink, packed_source, packed_transforms, plugin, predicates, sink_commit, sink_connector,
     source_commit, source_connector, transform_plans, transforms,
 };
-pub use sluice::connect::{host, reporter, types};
+pub use sluice::connect::{host, metrics, reporter, types};
 
 /// The interface names a component must export, per kind (for error messages and checks).
 pub const PLUGIN_INTERFACE: &str = "sluice:connect/plugin@0.1.0";

@@ -82,6 +82,8 @@ pub(crate) struct HostState {
     pub http_hooks: HttpHooks,
     /// What a sink reports during `put` (the `reporter` import).
     pub reports: ReportBuffer,
+    /// The task's plugin-defined metrics (`None`: a host-internal store such as `validate`).
+    pub plugin_metrics: Option<Arc<crate::metrics::plugin::PluginMetrics>>,
 }
 
 impl HostState {
@@ -97,10 +99,16 @@ impl HostState {
         let guard = network
             .clone()
             .unwrap_or_else(|| Arc::new(Guard::new(NetworkPolicy::default(), owner.clone())));
+        let plugin_metrics = owner
+            .task
+            .parse::<u32>()
+            .ok()
+            .map(|task| crate::metrics::plugin::for_task(&owner.connector, task));
         HostState {
             wasi,
             table: ResourceTable::new(),
             limiter: Limiter::new(limits, &owner),
+            plugin_metrics,
             log,
             owner,
             network,
@@ -150,6 +158,12 @@ impl host::Host for HostState {
 // The `types` interface has no functions; bindgen still wants it implemented.
 impl super::bindings::types::Host for HostState {}
 
+/// Whether `SLUICE_WASM_FUEL=1` asked for fuel metering (read once per process).
+pub(crate) fn fuel_metering() -> bool {
+    static FUEL: OnceLock<bool> = OnceLock::new();
+    *FUEL.get_or_init(|| std::env::var_os("SLUICE_WASM_FUEL").is_some_and(|v| v == "1"))
+}
+
 /// The engine and the linker every plugin is instantiated with.
 pub(crate) struct WasmEngine {
     pub engine: Engine,
@@ -174,6 +188,13 @@ fn build() -> wasmtime::Result<WasmEngine> {
     // development aid for docs/benchmarks.md, off by default.
     if std::env::var_os("SLUICE_WASM_PROFILER").is_some_and(|v| v == "perfmap") {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    // `SLUICE_WASM_FUEL=1` compiles fuel metering into every plugin (each store gets
+    // unlimited fuel): a development aid that measures what metering would cost
+    // (docs/benchmarks.md, "Fuel"); off by default, because epoch interruption bounds CPU time
+    // more cheaply and the time spent in calls is what `sluice_plugin_call_seconds` reports.
+    if fuel_metering() {
+        config.consume_fuel(true);
     }
     // Traps carry the guest backtrace (wasmtime's default), which ends up in the task's
     // FAILED trace.

@@ -82,7 +82,7 @@ const GROUPS: &[(&str, &str, &str)] = &[
     (
         "sluice:connect",
         "sluice-host",
-        "the Sluice host API (logging; a sink's reporter topics)",
+        "the Sluice host API (logging, plugin metrics; a sink's reporter topics)",
     ),
 ];
 

@@ -42,6 +42,12 @@ impl PluginInstance {
             HostState::new(wasi, log, network, limits, owner),
         );
         store.limiter(|state| &mut state.limiter);
+        if super::engine::fuel_metering() {
+            // Metered but never exhausted: only the cost of counting is measured.
+            store
+                .set_fuel(u64::MAX)
+                .map_err(|e| TaskError::Fatal(format!("cannot give the store fuel: {e}")))?;
+        }
         store.epoch_deadline_trap();
         let deadline_ticks = limits.deadline_ticks();
         store.set_epoch_deadline(deadline_ticks);

@@ -60,7 +60,7 @@ pub(super) fn load_one(
     drop(bytes);
 
     let pre = wasm.linker.instantiate_pre(&component).map_err(|e| {
-        format!("imports something the host does not provide (plugins may import sluice:connect/host and WASI 0.2): {e:#}")
+        format!("imports something the host does not provide (plugins may import sluice:connect/host, sluice:connect/metrics and WASI 0.2): {e:#}")
     })?;
     let plugin = wit_plugin::GuestIndices::new(&pre).map_err(|_| {
         format!(
@@ -202,7 +202,14 @@ pub(super) fn load_one(
         cache::write_spec(&entry, &spec);
     }
 
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(&wasm.engine)
+        .map(|(n, _)| n.to_owned())
+        .collect();
+    let capabilities = granted_capabilities(&spec, imports.iter().map(String::as_str));
     let plugin = WasmPlugin {
+        capabilities,
         path: path.to_path_buf(),
         spec,
         pre,
@@ -215,4 +222,36 @@ pub(super) fn load_one(
         limits: limits.clone(),
     };
     Ok((plugin, entry.cwasm))
+}
+
+/// The capabilities a component imports, each with the connector keys that grant it: its
+/// spec's file keys for the filesystem, `wasm.network.allow` for the network (the sandbox
+/// denies both by default, docs/sandbox.md); the rest are always available.
+fn granted_capabilities<'a>(
+    spec: &crate::spec::PluginSpec,
+    imports: impl IntoIterator<Item = &'a str>,
+) -> Vec<crate::runtime::plugin::PluginCapability> {
+    super::inspect::capabilities(imports)
+        .into_iter()
+        .map(|c| {
+            let granted_by: Vec<String> = match c.name {
+                "filesystem" => spec
+                    .config
+                    .iter()
+                    .filter(|d| d.file_access.is_some())
+                    .map(|d| d.name.clone())
+                    .collect(),
+                "sockets" => vec![
+                    super::network::NETWORK_KEY.to_string(),
+                    super::network::NETWORK_UDP_KEY.to_string(),
+                ],
+                "http" => vec![super::network::NETWORK_KEY.to_string()],
+                _ => Vec::new(),
+            };
+            crate::runtime::plugin::PluginCapability {
+                name: c.name.to_string(),
+                granted_by,
+            }
+        })
+        .collect()
 }

@@ -29,6 +29,7 @@ mod lower;
 mod network;
 mod packed;
 mod plugin;
+mod plugin_metrics;
 mod registry;
 mod reporter;
 mod sink;

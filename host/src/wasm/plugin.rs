@@ -66,6 +66,8 @@ pub(crate) struct WasmPlugin {
     /// exported.
     pub sink_commit: Option<sink_commit::GuestIndices>,
     pub limits: Limits,
+    /// What it imports, grouped (see `inspect`), with the keys that grant each.
+    pub capabilities: Vec<crate::runtime::plugin::PluginCapability>,
 }
 
 pub(crate) fn task_error(e: wit::TaskError) -> TaskError {
@@ -150,6 +152,9 @@ impl WasmPlugin {
 impl Plugin for WasmPlugin {
     fn spec(&self) -> &PluginSpec {
         &self.spec
+    }
+    fn capabilities(&self) -> Vec<crate::runtime::plugin::PluginCapability> {
+        self.capabilities.clone()
     }
 
     fn validate(&self, config: &Config) -> Result<Vec<ConfigProblem>, TaskError> {

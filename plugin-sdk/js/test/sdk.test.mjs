@@ -169,6 +169,17 @@ test("the SDK module exports only the author's API", () => {
     "Config", "ConfigDef", "ConfigError", "ConfigType", "DataError", "Logical", "Outcome",
     "PluginSpec", "Record", "Schema", "SchemaType", "SourceRecord", "Struct",
     "StructSchemaBuilder", "TaskError", "Typed", "decimalBytes", "exportPredicate", "exportSink",
-    "exportSource", "exportTransform", "log",
+    "exportSource", "exportTransform", "log", "metrics",
   ]);
+});
+
+test("metrics add to counters, set gauges and throw the host's message on a bad name", async () => {
+  const { metricValues } = await import("sluice:connect/metrics@0.1.0");
+  sdk.metrics.counterAdd("rows_masked");
+  sdk.metrics.counterAdd("rows_masked", 4);
+  sdk.metrics.gaugeSet("cache_entries", 2.5);
+  assert.deepEqual(metricValues.get("rows_masked"), { kind: "counter", value: 5n });
+  assert.deepEqual(metricValues.get("cache_entries"), { kind: "gauge", value: 2.5 });
+  assert.throws(() => sdk.metrics.counterAdd("Rows"), /^Error: invalid metric name "Rows"/);
+  assert.throws(() => sdk.metrics.gaugeSet("rows_masked", 1), /is a counter, not a gauge/);
 });

@@ -20,6 +20,7 @@ pub mod plugin_world {
             package sluice:sdk-bindings;
             world plugin-part {
                 import sluice:connect/host@0.1.0;
+                import sluice:connect/metrics@0.1.0;
                 export sluice:connect/plugin@0.1.0;
             }
         ",

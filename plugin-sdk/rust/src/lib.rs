@@ -100,6 +100,7 @@ pub mod java;
 pub mod json;
 mod key_value;
 pub mod log;
+pub mod metrics;
 mod packed;
 mod plan;
 mod plugin;

@@ -3,7 +3,7 @@
 //! source-task-metrics, connector=c, task=0><>source-record-poll-total` →
 //! `kafka_connect_source_task_source_record_poll_total{connector="c",task="0"}`), so
 //! dashboards and alerts built on a Strimzi-exported Kafka Connect work unchanged. The
-//! mapping, metric by metric, is in docs/metrics.md.
+//! mapping, metric by metric, is in docs/monitoring.md.
 //!
 //! Design decision: the exposition is written by the `prometheus-client` crate from a
 //! [`Collector`] that reads the worker's atomics and connector states at scrape time; nothing is
@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
@@ -25,7 +25,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use self::tasks::encode_tasks;
-use super::Routes;
+use super::{ApiError, Routes};
 use crate::metrics::Metrics;
 use crate::runtime::herder::{ConnectorStatus, Herder, State as RunState};
 
@@ -38,10 +38,16 @@ pub(super) fn routes(r: Routes) -> Routes {
     r.add("/metrics", &["GET"], get(metrics))
 }
 
-async fn metrics(State(herder): State<Arc<dyn Herder>>) -> impl IntoResponse {
+async fn metrics(State(herder): State<Arc<dyn Herder>>) -> Response {
+    if herder.metrics().is_some_and(|m| !m.enabled()) {
+        return ApiError::not_found(
+            "Metrics are disabled on this worker (metrics.enable=false in its worker config)",
+        )
+        .into_response();
+    }
     // Reading statuses takes the worker's locks only briefly; no plugin call, no I/O.
     let body = render(herder.as_ref());
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response()
 }
 
 /// The exposition of everything `herder` knows.
@@ -57,6 +63,7 @@ pub fn render(herder: &dyn Herder) -> String {
             (s.worker_id.is_none() || !s.tasks.is_empty()).then_some(s)
         })
         .collect();
+    let catalog = herder.plugin_catalog();
     let snapshot = Snapshot {
         metrics: herder.metrics(),
         statuses,
@@ -66,7 +73,12 @@ pub fn render(herder: &dyn Herder) -> String {
             .map(|n| {
                 let config = herder.connector_config(n).unwrap_or_default();
                 let class = crate::config::get(&config, "connector.class").unwrap_or_default();
-                (n.clone(), class.to_string())
+                let version = catalog
+                    .as_ref()
+                    .and_then(|c| c.find(class))
+                    .map(|p| p.spec().version.clone())
+                    .unwrap_or_default();
+                (n.clone(), class.to_string(), version)
             })
             .collect(),
     };
@@ -85,8 +97,8 @@ pub fn render(herder: &dyn Herder) -> String {
 struct Snapshot {
     metrics: Option<Arc<Metrics>>,
     statuses: Vec<ConnectorStatus>,
-    /// (connector, connector.class)
-    classes: Vec<(String, String)>,
+    /// (connector, connector.class, the plugin's version; empty when unknown)
+    classes: Vec<(String, String, String)>,
 }
 
 type Labels = Vec<(&'static str, String)>;
@@ -143,6 +155,7 @@ fn counter_family(
 impl Collector for Snapshot {
     fn encode(&self, mut enc: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         self.encode_worker(&mut enc)?;
+        self.encode_rebalance(&mut enc)?;
         self.encode_states(&mut enc)?;
         if let Some(m) = &self.metrics {
             encode_tasks(&mut enc, &m.tasks())?;
@@ -264,12 +277,76 @@ impl Snapshot {
         )
     }
 
-    /// `connector-metrics` (status, type, class) and each task's `status`.
     /// The connectors whose Connector instance runs on this worker.
     fn local_connectors(&self) -> impl Iterator<Item = &ConnectorStatus> {
         self.statuses.iter().filter(|s| s.worker_id.is_none())
     }
 
+    /// `connect-worker-rebalance-metrics`, distributed workers only (Strimzi publishes them
+    /// as `kafka_connect_worker_rebalance_<attribute>`, the two strings as labels).
+    fn encode_rebalance(&self, enc: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let Some(r) = self.metrics.as_ref().and_then(|m| m.rebalance.snapshot()) else {
+            return Ok(());
+        };
+        let none = Labels::new;
+        counter_family(
+            enc,
+            "kafka_connect_worker_rebalance_completed_rebalances",
+            "Rebalances this worker completed.",
+            &[(none(), r.completed)],
+        )?;
+        gauge_family(
+            enc,
+            "kafka_connect_worker_rebalance_epoch",
+            "The group generation of this worker's last completed rebalance (-1: none yet).",
+            &[(none(), f64::from(r.epoch))],
+        )?;
+        gauge_family(
+            enc,
+            "kafka_connect_worker_rebalance_rebalancing",
+            "1 while this worker rebalances, else 0.",
+            &[(none(), if r.since.is_some() { 1.0 } else { 0.0 })],
+        )?;
+        gauge_family(
+            enc,
+            "kafka_connect_worker_rebalance_connect_protocol",
+            "The group's Connect protocol (the connect_protocol label; value 1).",
+            &[(vec![("connect_protocol", r.protocol.clone())], 1.0)],
+        )?;
+        if let Some(leader) = &r.leader {
+            gauge_family(
+                enc,
+                "kafka_connect_worker_rebalance_leader_name",
+                "Member id of the group's leader (the leader_name label; value 1).",
+                &[(vec![("leader_name", leader.clone())], 1.0)],
+            )?;
+        }
+        // Kafka reports NaN and +Inf before the first rebalance completed; these appear with
+        // it instead.
+        if let Some(last) = r.last_completed {
+            gauge_family(
+                enc,
+                "kafka_connect_worker_rebalance_rebalance_avg_time_ms",
+                "Average time of this worker's rebalances (ms).",
+                &[(none(), r.time_ms_sum / r.completed.max(1) as f64)],
+            )?;
+            gauge_family(
+                enc,
+                "kafka_connect_worker_rebalance_rebalance_max_time_ms",
+                "Longest rebalance of this worker (ms).",
+                &[(none(), r.time_ms_max)],
+            )?;
+            gauge_family(
+                enc,
+                "kafka_connect_worker_rebalance_time_since_last_rebalance_ms",
+                "Time since this worker's last completed rebalance (ms).",
+                &[(none(), last.elapsed().as_secs_f64() * 1000.0)],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `connector-metrics` (status, type, class, version) and each task's `status`.
     fn encode_states(&self, enc: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let status: Vec<(Labels, f64)> = self
             .local_connectors()
@@ -307,11 +384,12 @@ impl Snapshot {
             "The connector's type (source or sink; value 1).",
             &types,
         )?;
+        let local = |n: &String| self.local_connectors().any(|s| &s.name == n);
         let classes: Vec<(Labels, f64)> = self
             .classes
             .iter()
-            .filter(|(n, class)| !class.is_empty() && self.local_connectors().any(|s| &s.name == n))
-            .map(|(n, class)| {
+            .filter(|(n, class, _)| !class.is_empty() && local(n))
+            .map(|(n, class, _)| {
                 (
                     vec![("connector", n.clone()), ("connector_class", class.clone())],
                     1.0,
@@ -323,6 +401,26 @@ impl Snapshot {
             "kafka_connect_connector_connector_class",
             "The connector's connector.class (value 1).",
             &classes,
+        )?;
+        let versions: Vec<(Labels, f64)> = self
+            .classes
+            .iter()
+            .filter(|(n, _, version)| !version.is_empty() && local(n))
+            .map(|(n, _, version)| {
+                (
+                    vec![
+                        ("connector", n.clone()),
+                        ("connector_version", version.clone()),
+                    ],
+                    1.0,
+                )
+            })
+            .collect();
+        gauge_family(
+            enc,
+            "kafka_connect_connector_connector_version",
+            "The version of the connector's plugin (value 1).",
+            &versions,
         )?;
         let tasks: Vec<(Labels, f64)> = self
             .statuses

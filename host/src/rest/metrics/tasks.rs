@@ -99,10 +99,13 @@ const TASK_GAUGES: &[TaskGauge] = &[
         "kafka_connect_source_task_source_record_active_count_max",
         "Most records produced and not yet acknowledged at once.",
         Applies::Source,
-        |t| {
-            t.source_record_active_max
-                .load(std::sync::atomic::Ordering::Relaxed) as f64
-        },
+        |t| t.source_record_active_seen.max() as f64,
+    ),
+    (
+        "kafka_connect_source_task_source_record_active_count_avg",
+        "Average of the records produced and not yet acknowledged, sampled once per batch.",
+        Applies::Source,
+        |t| t.source_record_active_seen.avg(),
     ),
     // sink-task-metrics
     (
@@ -134,6 +137,18 @@ const TASK_GAUGES: &[TaskGauge] = &[
         "Records read from Kafka whose put has not returned yet.",
         Applies::Sink,
         |t| t.sink_record_active.get() as f64,
+    ),
+    (
+        "kafka_connect_sink_task_sink_record_active_count_max",
+        "Most records read at once whose put had not returned.",
+        Applies::Sink,
+        |t| t.sink_record_active_seen.max() as f64,
+    ),
+    (
+        "kafka_connect_sink_task_sink_record_active_count_avg",
+        "Average of the records read whose put had not returned, sampled once per loop step.",
+        Applies::Sink,
+        |t| t.sink_record_active_seen.avg(),
     ),
     // task-error-metrics (Kafka's names: these are totals exported as gauges by Strimzi's rules)
     (
@@ -282,6 +297,53 @@ const TASK_RATES: &[TaskRate] = &[
     ),
 ];
 
+/// The metrics plugins define (`metrics` WIT import, KIP-877): one family per name, with a
+/// row per task defining it. A name one plugin uses as a counter and another as a gauge is
+/// published as what it is first seen as (by connector, then task); the other rows are left
+/// out rather than breaking the exposition.
+fn encode_plugin_defined(enc: &mut DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+    use crate::metrics::plugin::Value;
+    let mut tasks = crate::metrics::plugin::all();
+    tasks.sort_by(|a, b| (&a.connector, a.task).cmp(&(&b.connector, b.task)));
+    let mut families: std::collections::BTreeMap<String, Vec<(Labels, Value)>> = Default::default();
+    for t in &tasks {
+        for (name, value) in t.values() {
+            let labels = vec![
+                ("connector", t.connector.clone()),
+                ("task", t.task.to_string()),
+            ];
+            families.entry(name).or_default().push((labels, value));
+        }
+    }
+    for (name, rows) in families {
+        let full = format!("kafka_connect_plugins_{name}");
+        let help = "Defined by the task's plugin or transforms (the metrics WIT import).";
+        match rows[0].1 {
+            Value::Counter(_) => {
+                let rows: Vec<(Labels, u64)> = rows
+                    .into_iter()
+                    .filter_map(|(l, v)| match v {
+                        Value::Counter(n) => Some((l, n)),
+                        Value::Gauge(_) => None,
+                    })
+                    .collect();
+                counter_family(enc, &full, help, &rows)?;
+            }
+            Value::Gauge(_) => {
+                let rows: Vec<(Labels, f64)> = rows
+                    .into_iter()
+                    .filter_map(|(l, v)| match v {
+                        Value::Gauge(g) => Some((l, g)),
+                        Value::Counter(_) => None,
+                    })
+                    .collect();
+                gauge_family(enc, &full, help, &rows)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn task_labels(t: &TaskMetrics) -> Labels {
     vec![
         ("connector", t.connector.clone()),
@@ -325,6 +387,24 @@ pub(super) fn encode_tasks(
             .collect();
         gauge_family(enc, name, help, &rows)?;
     }
+    // connector-task-metrics' running-ratio and pause-ratio (a paused task is stopped here).
+    let running: Vec<(Labels, f64)> = tasks
+        .iter()
+        .map(|t| (task_labels(t), t.running_ratio(now)))
+        .collect();
+    gauge_family(
+        enc,
+        "kafka_connect_connector_task_running_ratio",
+        "Fraction (0..1) of the task's life it has spent running.",
+        &running,
+    )?;
+    let paused: Vec<(Labels, f64)> = tasks.iter().map(|t| (task_labels(t), 0.0)).collect();
+    gauge_family(
+        enc,
+        "kafka_connect_connector_task_pause_ratio",
+        "Fraction (0..1) of the task's life spent paused (always 0: pausing stops a task).",
+        &paused,
+    )?;
     // Sluice's own: time spent inside the plugin's calls, per call.
     let mut calls: Vec<(Labels, u64)> = Vec::new();
     let mut micros: Vec<(Labels, f64)> = Vec::new();
@@ -405,6 +485,7 @@ pub(super) fn encode_tasks(
         "Calls into the task's WebAssembly plugins (poll, put, transform apply).",
         &calls,
     )?;
+    encode_plugin_defined(enc)?;
     // A float counter: seconds.
     if !micros.is_empty() {
         let mut family = enc.encode_descriptor(

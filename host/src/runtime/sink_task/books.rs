@@ -10,6 +10,8 @@
 //! (after its `flush`, by default) is committed.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -19,6 +21,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::rebalance::SinkContext;
 use crate::backoff::WarnThrottle;
 use crate::kafka::fetch::Fetched;
+use crate::metrics::TaskMetrics;
 use crate::runtime::task::{SinkTask, TaskError, TopicPartitionOffset};
 
 /// The plugin, and the offsets it has been given but that are not committed yet.
@@ -27,6 +30,8 @@ pub(super) struct SinkShared {
     pub(super) task: Mutex<Box<dyn SinkTask>>,
     /// Held only briefly; never while waiting for `task` (see `commit_offsets`).
     pub(super) books: Mutex<Books>,
+    /// Counts each commit (Kafka's `offset-commit-*` metrics of the sink task).
+    pub(super) metrics: Arc<TaskMetrics>,
 }
 
 /// The consumer's side of the bookkeeping.
@@ -97,10 +102,19 @@ impl SinkShared {
     /// Runs on the consumer's thread (the loop, or the rebalance callback inside `poll`), the
     /// only thread that advances offsets, so the offsets read here cannot move until it
     /// returns; all of them belong to `put`s that returned, which `pre_commit` covers.
+    ///
+    /// Counted as Kafka Connect's `WorkerSinkTask` counts its commits: every call is one
+    /// attempt (`offset-commit-seq-no`); one with nothing new to commit completes at once
+    /// (Kafka's "no change since last commit" also records a success); a failed `pre_commit`
+    /// or consumer commit is a failure. Kafka's skips are answers to an asynchronous commit
+    /// that a newer one overtook; these commits are synchronous, so none is ever skipped.
     pub(super) fn commit_offsets(&self, consumer: &BaseConsumer<SinkContext>) {
+        let started = Instant::now();
+        self.metrics.sink_commit_started();
         let offered: Vec<TopicPartitionOffset> = {
             let books = self.books.lock();
             if books.uncommitted.is_empty() {
+                self.metrics.sink_commit_finished(Some(started.elapsed()));
                 return;
             }
             books
@@ -118,10 +132,12 @@ impl SinkShared {
         let answered = match answered {
             Ok(a) => a,
             Err(TaskError::Retriable(m)) => {
+                self.metrics.sink_commit_finished(None);
                 tracing::warn!("pre-commit failed (will retry at the next commit): {m}");
                 return;
             }
             Err(e) => {
+                self.metrics.sink_commit_finished(None);
                 self.books
                     .lock()
                     .failure
@@ -138,6 +154,7 @@ impl SinkShared {
             to_commit
         };
         if to_commit.is_empty() {
+            self.metrics.sink_commit_finished(Some(started.elapsed()));
             tracing::debug!(
                 partitions = offered.len(),
                 "the sink has nothing new to commit yet"
@@ -158,6 +175,8 @@ impl SinkShared {
             }
         }
         let committed = consumer.commit(&tpl, CommitMode::Sync);
+        self.metrics
+            .sink_commit_finished(committed.is_ok().then(|| started.elapsed()));
         let mut books = self.books.lock();
         match committed {
             Ok(()) => {

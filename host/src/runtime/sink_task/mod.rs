@@ -108,6 +108,7 @@ pub fn run(
     let shared = Arc::new(SinkShared {
         task: Mutex::new(task),
         books: Mutex::new(Books::new()),
+        metrics: metrics.clone(),
     });
     let consumer_config = kafka.consumer_config(&id.connector, id.task, &connector_config);
     let wake = Arc::new(Wake::default());
@@ -135,6 +136,7 @@ pub fn run(
         .subscribe(&refs)
         .map_err(|e| TaskFailure::Setup(format!("cannot subscribe to {subscription:?}: {e}")))?;
     mark_running();
+    metrics.mark_running();
 
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<ConnectRecord>>(MAX_IN_FLIGHT);
     let (done_tx, done_rx) = mpsc::sync_channel::<PutReport>(MAX_IN_FLIGHT);
@@ -169,7 +171,7 @@ pub fn run(
         while !control.stopping() {
             let failed = {
                 let mut books = shared.books.lock();
-                metrics.partition_count.set(books.assigned.len() as i64);
+                metrics.set_partition_count(books.assigned.len());
                 metrics.retain_lags(|tp| books.assigned.contains(tp));
                 books.failure.take()
             };

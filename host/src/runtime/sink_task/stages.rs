@@ -124,8 +124,10 @@ impl ConsumeStage<'_, '_> {
             self.active_topics.saw(msg.topic());
         }
         if !batch.is_empty() {
-            self.stages.metrics.sink_record_read.add(batch.len() as u64);
-            record_lag(self.consumer, &batch, &self.stages.metrics);
+            self.stages.metrics.sink_read(batch.len() as u64);
+            if self.stages.metrics.enabled() {
+                record_lag(self.consumer, &batch, &self.stages.metrics);
+            }
             let (records, record_idx) =
                 prepare(&batch, self.stages, self.control).map_err(Halt::Failed)?;
             self.stages
@@ -145,7 +147,7 @@ impl ConsumeStage<'_, '_> {
         // Batches whose put has returned, without waiting for the others.
         let finished = self.finish_down_to(0, false);
         let active: usize = self.in_flight.iter().map(|f| f.msgs.len()).sum();
-        self.stages.metrics.sink_record_active.set(active as i64);
+        self.stages.metrics.sink_active(active);
         finished
     }
 
@@ -279,7 +281,7 @@ fn prepare(
     }
     let apply_started = Instant::now();
     let applied = stages.chain.apply(converted);
-    stages.metrics.apply_calls.record(apply_started.elapsed());
+    stages.metrics.applied(apply_started.elapsed());
     let outcomes = applied.map_err(|e| e.to_string())?;
     let mut kept = Vec::with_capacity(outcomes.len());
     let mut kept_idx = Vec::with_capacity(outcomes.len());

@@ -28,6 +28,7 @@ pub fn worker(store: Option<ConfigStore>) -> Worker {
         plugin_path: Vec::new(),
         listeners: Vec::new(),
         task_shutdown_graceful_timeout: Duration::from_secs(5),
+        metrics_enabled: true,
         raw: cfg(&[
             ("config.providers", "env"),
             (

@@ -235,6 +235,7 @@ mod tests {
             plugin_path: Vec::new(),
             listeners: Vec::new(),
             task_shutdown_graceful_timeout: Duration::from_secs(5),
+            metrics_enabled: true,
             raw: Vec::new(),
         }
     }
