@@ -41,7 +41,7 @@ static MIMALLOC_LAZY_ARENAS: extern "C" fn() = {
     }
     lazy_arenas
 };
-use sluice::kafka::{EmbeddedBroker, KafkaSettings};
+use sluice::kafka::{EmbeddedBroker, KafkaSettings, SinkAssignment};
 use sluice::offsets::FileOffsetStore;
 use sluice::rest;
 use sluice::runtime::herder::Herder;
@@ -390,6 +390,9 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
         connectors.push((p.clone(), config::load_connector(p)?));
     }
 
+    // The only member of its sink groups: sink tasks assign their partitions themselves
+    // unless the worker asks for the group (see `kafka::SinkAssignment`).
+    let sink_assignment = SinkAssignment::standalone(&worker_config).map_err(anyhow::Error::msg)?;
     let mut embedded: Option<EmbeddedBroker> = None;
     let kafka = match &worker_config.bootstrap_servers {
         Some(b) => KafkaSettings::from_worker(&worker_config, b.clone()),
@@ -404,7 +407,8 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
             embedded = Some(broker);
             kafka
         }
-    };
+    }
+    .with_sink_assignment(sink_assignment);
 
     let store = Arc::new(FileOffsetStore::open(&worker_config.offset_storage_file)?);
     let registry =

@@ -290,6 +290,32 @@ impl Broker {
         }
     }
 
+    /// The offsets consumer group `group` committed for partitions `0..partitions` of
+    /// `topic` (`None`: nothing committed), read without joining the group.
+    pub fn committed_offsets(&self, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+        let consumer: BaseConsumer = self
+            .client_config()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("create consumer");
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let committed = consumer
+            .committed_offsets(tpl, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("committed offsets of {group}: {e}"));
+        (0..partitions)
+            .map(
+                |p| match committed.find_partition(topic, p).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => Some(o),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
     /// Reads `topic` until at least `expected` records arrived; panics after `timeout` saying
     /// how many did.
     pub fn consume_all(&self, topic: &str, expected: usize, timeout: Duration) -> Vec<Message> {

@@ -11,6 +11,7 @@
 pub mod embedded;
 pub mod fetch;
 pub mod group;
+pub mod sink_topics;
 pub mod topic_log;
 pub mod topics;
 pub mod watermarks;
@@ -41,6 +42,42 @@ pub enum KafkaError {
 /// librdkafka as they are.
 pub const STATIC_MEMBERSHIP_KEY: &str = "sink.static.membership";
 
+/// Standalone worker setting: how sink tasks get their partitions, `manual` (default) or
+/// `group` (see [`SinkAssignment`]). Distributed workers always use the group.
+pub const SINK_ASSIGNMENT_KEY: &str = "sink.partition.assignment";
+
+/// How a sink task gets its partitions.
+///
+/// Design decision: a standalone worker is the only member of its sink groups, so it does
+/// not need the group protocol to share partitions out: with `Manual` each task assigns its
+/// own share of the topics' partitions and commits to the connector's group outside any
+/// generation. A task restarted after a crash then resumes at once from the committed
+/// offsets, instead of waiting for the dead member's session to expire (and on tansu 0.6.0,
+/// whose coordinator never rebalances after evicting a member, instead of idling forever).
+/// Where several workers share a group (distributed mode), `Group` membership is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkAssignment {
+    /// Subscribe and let the group coordinator spread the partitions across members.
+    Group,
+    /// Each task assigns itself its share of the partitions and follows the topic metadata.
+    Manual,
+}
+
+impl SinkAssignment {
+    /// A standalone worker's choice: `sink.partition.assignment`, `manual` unless it says
+    /// `group`.
+    pub fn standalone(worker: &WorkerConfig) -> Result<Self, String> {
+        match get(&worker.raw, SINK_ASSIGNMENT_KEY).map(str::trim) {
+            None | Some("") => Ok(SinkAssignment::Manual),
+            Some(v) if v.eq_ignore_ascii_case("manual") => Ok(SinkAssignment::Manual),
+            Some(v) if v.eq_ignore_ascii_case("group") => Ok(SinkAssignment::Group),
+            Some(v) => Err(format!(
+                "Invalid value {v} for configuration {SINK_ASSIGNMENT_KEY}: String must be one of: manual, group"
+            )),
+        }
+    }
+}
+
 /// Everything a task needs to build its Kafka clients.
 #[derive(Debug, Clone)]
 pub struct KafkaSettings {
@@ -52,6 +89,9 @@ pub struct KafkaSettings {
     /// Worker `admin.*` keys (prefix removed), already checked against librdkafka.
     pub admin: Config,
     pub static_membership: bool,
+    /// How sink tasks get their partitions: the group's, unless a standalone worker says
+    /// otherwise ([`KafkaSettings::with_sink_assignment`]).
+    pub sink_assignment: SinkAssignment,
     /// Worker `topic.creation.enable` (default true).
     pub topic_creation_enable: bool,
     /// Set when the brokers are the embedded mock cluster, which creates topics this way.
@@ -72,9 +112,16 @@ impl KafkaSettings {
             consumer: passthrough(&worker.raw, "consumer.", "worker"),
             admin: passthrough(&worker.raw, "admin.", "worker"),
             static_membership,
+            sink_assignment: SinkAssignment::Group,
             topic_creation_enable,
             embedded: None,
         }
+    }
+
+    /// The same settings with sink tasks getting their partitions as `assignment` says.
+    pub fn with_sink_assignment(mut self, assignment: SinkAssignment) -> Self {
+        self.sink_assignment = assignment;
+        self
     }
 
     /// Settings with no pass-through keys (tests, embedded use).
@@ -85,6 +132,7 @@ impl KafkaSettings {
             consumer: Vec::new(),
             admin: Vec::new(),
             static_membership: false,
+            sink_assignment: SinkAssignment::Group,
             topic_creation_enable: true,
             embedded: None,
         }
@@ -167,7 +215,9 @@ impl KafkaSettings {
             // fetches again (default 1 s): a sink that drains its queue in milliseconds then
             // idles for most of each second. 10 ms keeps the next fetch right behind.
             .set("fetch.queue.backoff.ms", "10");
-        if self.static_membership {
+        // Static membership is a group member's identity; a task that assigns itself its
+        // partitions joins no group.
+        if self.static_membership && self.sink_assignment == SinkAssignment::Group {
             c.set("group.instance.id", format!("{group}-{task}"));
         }
         apply(&mut c, &self.consumer);

@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value as JsonValue};
 
 use super::{ConnectorOffset, SinkOffset};
 use crate::config::{get, Config};
+use crate::kafka::sink_topics::SinkTopics;
 use crate::kafka::KafkaSettings;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -87,35 +88,11 @@ fn partitions(
     consumer: &BaseConsumer,
     config: &Config,
 ) -> Result<Vec<(String, i32)>, GroupOffsetsError> {
+    let topics = SinkTopics::from_config(config)?;
     let metadata = consumer
         .fetch_metadata(None, TIMEOUT)
         .map_err(failed("read the topic metadata"))?;
-    let listed: Vec<String> = get(config, "topics")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect();
-    let regex = get(config, "topics.regex")
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .map(|r| regex::Regex::new(&format!("^(?:{r})$")))
-        .transpose()?;
-    let mut out = Vec::new();
-    for t in metadata.topics() {
-        let wanted = listed.iter().any(|l| l == t.name())
-            || regex.as_ref().is_some_and(|r| r.is_match(t.name()));
-        if wanted {
-            out.extend(
-                t.partitions()
-                    .iter()
-                    .map(|p| (t.name().to_string(), p.id())),
-            );
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(topics.partitions(&metadata))
 }
 
 /// The committed offsets of the sink's group, sorted by topic and partition.

@@ -3,7 +3,9 @@
 //!
 //! [`run`] wires the parts: `stages` (the consume and put stages and the batches between
 //! them), `convert` (a consumed message as a Connect record), `books` (the plugin and the
-//! uncommitted offsets; flush and commit) and `rebalance` (the consumer's context).
+//! uncommitted offsets; flush and commit), `rebalance` (the consumer's context: partitions
+//! taken and given up) and `assignment` (a standalone task's own share of the partitions,
+//! instead of the group's).
 //!
 //! Design decision: the plugin instance and the put-but-uncommitted offsets are shared with
 //! the consumer's rebalance callback, so on revocation the callback can commit (the sink's
@@ -11,6 +13,7 @@
 //! only after `put` returned, and only what `pre_commit` answers (by default, after `flush`
 //! succeeded) is committed.
 
+mod assignment;
 mod books;
 mod convert;
 mod rebalance;
@@ -23,6 +26,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
+use self::assignment::OwnAssignment;
 use self::books::{Books, SinkShared};
 use self::rebalance::{ReleaseQueuesFirst, SinkContext};
 use self::stages::{put_stage, ConsumeStage, Halt, PutReport, Stages, MAX_IN_FLIGHT};
@@ -37,7 +41,8 @@ use crate::backoff::WarnThrottle;
 use crate::config::Config;
 use crate::data::ConnectRecord;
 use crate::kafka::fetch::{FetchQueues, Wake};
-use crate::kafka::KafkaSettings;
+use crate::kafka::sink_topics::SinkTopics;
+use crate::kafka::{KafkaSettings, SinkAssignment};
 use crate::metrics::TaskMetrics;
 
 /// Most records handed to one `put`.
@@ -46,6 +51,9 @@ pub const MAX_BATCH: usize = 2000;
 /// Everything a sink task loop needs besides the plugin instance.
 pub struct SinkTaskSetup {
     pub id: TaskId,
+    /// How many tasks the connector runs (they split the partitions when each task assigns
+    /// its own).
+    pub tasks: u32,
     /// The connector's config (for `consumer.override.*`).
     pub connector_config: Config,
     pub topics: Vec<String>,
@@ -76,6 +84,7 @@ pub fn run(
 ) -> Result<(), TaskFailure> {
     let SinkTaskSetup {
         id,
+        tasks,
         connector_config,
         topics,
         topics_regex,
@@ -127,14 +136,32 @@ pub fn run(
     // happens before its context is dropped), also when unwinding.
     let owner = ReleaseQueuesFirst(consumer);
     let consumer = &owner.0;
-    let subscription: Vec<String> = match &topics_regex {
-        Some(re) => vec![subscription_pattern(re)],
-        None => topics.clone(),
+    // Standalone: the task assigns itself its partitions (see `assignment`); else the group's.
+    let mut own = match kafka.sink_assignment {
+        SinkAssignment::Manual => {
+            let selection =
+                SinkTopics::new(topics.clone(), topics_regex.as_deref()).map_err(|e| {
+                    TaskFailure::Setup(format!("topics.regex is not a valid regex: {e}"))
+                })?;
+            Some(OwnAssignment::new(
+                selection,
+                id.task,
+                tasks,
+                consumer_config.get("topic.metadata.refresh.interval.ms"),
+            ))
+        }
+        SinkAssignment::Group => {
+            let subscription: Vec<String> = match &topics_regex {
+                Some(re) => vec![subscription_pattern(re)],
+                None => topics.clone(),
+            };
+            let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+            consumer.subscribe(&refs).map_err(|e| {
+                TaskFailure::Setup(format!("cannot subscribe to {subscription:?}: {e}"))
+            })?;
+            None
+        }
     };
-    let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
-    consumer
-        .subscribe(&refs)
-        .map_err(|e| TaskFailure::Setup(format!("cannot subscribe to {subscription:?}: {e}")))?;
     mark_running();
     metrics.mark_running();
 
@@ -178,6 +205,9 @@ pub fn run(
             if let Some(f) = failed {
                 failure = Some(f);
                 break;
+            }
+            if let Some(own) = own.as_mut() {
+                own.refresh_if_due(consumer);
             }
             match stage.step() {
                 Ok(()) => {}

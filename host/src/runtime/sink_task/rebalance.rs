@@ -7,13 +7,15 @@
 //! `close` the partitions before they move to another task (waiting for a `put` in progress
 //! on the put thread).
 //! The rebalance itself is rust-rdkafka's, plus explicit start positions (see
-//! [`SinkContext::start_positions`]) and the fetch-queue split before each assign.
+//! [`SinkContext::start_positions`]) and the fetch-queue split before each assign. A task that
+//! assigns its partitions itself (`assignment`) takes and gives them up through the same
+//! [`SinkContext::take`] and [`SinkContext::give_up`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, RebalanceProtocol};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -84,6 +86,75 @@ impl ClientContext for SinkContext {
     }
 }
 
+impl SinkContext {
+    /// Takes over `tpl`'s partitions: their start positions, their own fetch queues (split
+    /// before the assign, so no message of theirs reaches the consumer queue), then the assign
+    /// (added to the current assignment when `incremental`, replacing it otherwise).
+    pub(super) fn take(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &mut TopicPartitionList,
+        incremental: bool,
+    ) {
+        self.start_positions(consumer, tpl);
+        {
+            let mut fetch = self.fetch.lock();
+            for e in tpl.elements() {
+                if !fetch.split(consumer, e.topic(), e.partition()) {
+                    tracing::debug!(
+                        "{}-{} is read through poll: its fetch queue could not be split",
+                        e.topic(),
+                        e.partition()
+                    );
+                }
+            }
+        }
+        let done = if incremental {
+            consumer.incremental_assign(tpl)
+        } else {
+            consumer.assign(tpl)
+        };
+        if let Err(e) = done {
+            tracing::warn!("changing the partition assignment failed: {e}");
+        }
+        let mut books = self.shared.books.lock();
+        for e in tpl.elements() {
+            books
+                .assigned
+                .insert((e.topic().to_string(), e.partition()));
+        }
+        tracing::info!(partitions = tpl.count(), "partitions assigned");
+    }
+
+    /// Gives `tpl`'s partitions up, in Kafka Connect's order: commit what the sink says is
+    /// durable, `close` them, then unassign them (only them when `incremental`, the whole
+    /// assignment otherwise) and release their fetch queues.
+    pub(super) fn give_up(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &TopicPartitionList,
+        incremental: bool,
+    ) {
+        self.shared.commit_offsets(consumer);
+        let revoked: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        self.shared.close_partitions(&revoked);
+        tracing::info!(partitions = tpl.count(), "partitions revoked");
+        unassign(consumer, tpl, incremental);
+        let mut fetch = self.fetch.lock();
+        if incremental {
+            for e in tpl.elements() {
+                fetch.release(e.topic(), e.partition());
+            }
+        } else {
+            fetch.release_all();
+        }
+    }
+}
+
 impl ConsumerContext for SinkContext {
     /// rust-rdkafka's own rebalance, with explicit start positions for assigned partitions.
     fn rebalance(
@@ -96,79 +167,32 @@ impl ConsumerContext for SinkContext {
             consumer.rebalance_protocol(),
             RebalanceProtocol::Cooperative
         );
-        if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-            self.start_positions(consumer, tpl);
-            // Before the assign, so no message of these partitions reaches the consumer queue.
-            let mut fetch = self.fetch.lock();
-            for e in tpl.elements() {
-                if !fetch.split(consumer, e.topic(), e.partition()) {
-                    tracing::debug!(
-                        "{}-{} is read through poll: its fetch queue could not be split",
-                        e.topic(),
-                        e.partition()
-                    );
-                }
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.take(consumer, tpl, cooperative)
             }
-        }
-        let tpl = &*tpl;
-        let rebalance = match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl),
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.give_up(consumer, tpl, cooperative)
+            }
             // As rust-rdkafka does: report it and drop the assignment.
-            _ => Rebalance::Error(KafkaError::Rebalance(err.into())),
-        };
-        self.pre_rebalance(consumer, &rebalance);
-        let done = match (&rebalance, cooperative) {
-            (Rebalance::Assign(_), true) => consumer.incremental_assign(tpl),
-            (Rebalance::Assign(_), false) => consumer.assign(tpl),
-            (_, true) => consumer.incremental_unassign(tpl),
-            (_, false) => consumer.unassign(),
-        };
-        if let Err(e) = done {
-            tracing::warn!("changing the partition assignment failed: {e}");
-        }
-        match (&rebalance, cooperative) {
-            (Rebalance::Assign(_), _) => {}
-            (Rebalance::Revoke(tpl), true) => {
-                let mut fetch = self.fetch.lock();
-                for e in tpl.elements() {
-                    fetch.release(e.topic(), e.partition());
-                }
+            _ => {
+                tracing::warn!("rebalance error: {}", KafkaError::Rebalance(err.into()));
+                unassign(consumer, tpl, cooperative);
+                self.fetch.lock().release_all();
             }
-            // An eager revocation or an error drops the whole assignment.
-            _ => self.fetch.lock().release_all(),
-        }
-        self.post_rebalance(consumer, &rebalance);
-    }
-
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(tpl) = rebalance {
-            // Kafka Connect's order: commit what the sink says is durable, then `close`.
-            self.shared.commit_offsets(consumer);
-            let revoked: Vec<(String, i32)> = tpl
-                .elements()
-                .iter()
-                .map(|e| (e.topic().to_string(), e.partition()))
-                .collect();
-            self.shared.close_partitions(&revoked);
-            tracing::info!(partitions = tpl.count(), "partitions revoked");
         }
     }
+}
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(tpl) => {
-                let mut books = self.shared.books.lock();
-                for e in tpl.elements() {
-                    books
-                        .assigned
-                        .insert((e.topic().to_string(), e.partition()));
-                }
-                tracing::info!(partitions = tpl.count(), "partitions assigned");
-            }
-            Rebalance::Error(e) => tracing::warn!("rebalance error: {e}"),
-            Rebalance::Revoke(_) => {}
-        }
+/// Drops `tpl`'s partitions from the assignment (`incremental`), or the whole assignment.
+fn unassign(consumer: &BaseConsumer<SinkContext>, tpl: &TopicPartitionList, incremental: bool) {
+    let done = if incremental {
+        consumer.incremental_unassign(tpl)
+    } else {
+        consumer.unassign()
+    };
+    if let Err(e) = done {
+        tracing::warn!("changing the partition assignment failed: {e}");
     }
 }
 

@@ -105,6 +105,7 @@ impl Worker {
         };
         let placement = self.placements.lock().get(&name).cloned();
         tracing::info!(connector = %name, tasks = task_configs.len(), kind = kind.rest_name(), here = ?placement, "starting connector");
+        let tasks = task_configs.len() as u32;
         for (i, task_config) in task_configs.into_iter().enumerate() {
             let id = TaskId {
                 connector: name.clone(),
@@ -174,6 +175,7 @@ impl Worker {
                                     })?;
                                 let setup = SinkTaskSetup {
                                     id: id.clone(),
+                                    tasks,
                                     connector_config: connector_config.clone(),
                                     topics: topics.clone(),
                                     topics_regex: topics_regex.clone(),
