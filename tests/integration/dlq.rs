@@ -14,7 +14,7 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 use sluice_tests::{
     count_lines, default_worker_props, read_to_string, unique, wait_until, Broker, TestDir, Worker,
 };
@@ -110,28 +110,21 @@ pub(crate) fn read_all(broker: &Broker, topic: &str, at_least: usize) -> Vec<Con
     }
 }
 
+/// The value of DLQ header `key`; panics when the header is repeated.
+pub(crate) fn header<'h>(headers: &'h [(String, String)], key: &str) -> Option<&'h str> {
+    let found: Vec<&str> = headers
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(found.len() <= 1, "header {key} repeated: {headers:?}");
+    found.first().copied()
+}
+
 /// The offset consumer group `group` has committed for partition 0 of `topic`, asked of the
 /// broker (OffsetFetch; the asking consumer does not join the group). `None`: nothing committed.
 pub(crate) fn committed_offset(broker: &Broker, group: &str, topic: &str) -> Option<i64> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.bootstrap())
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition(topic, 0);
-    let committed = consumer
-        .committed_offsets(tpl, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("cannot fetch the committed offsets of group {group}: {e}"));
-    let p = committed
-        .find_partition(topic, 0)
-        .unwrap_or_else(|| panic!("the broker answered without {topic}-0"));
-    match p.offset() {
-        Offset::Offset(o) => Some(o),
-        Offset::Invalid => None,
-        other => panic!("unexpected committed offset {other:?} for group {group}"),
-    }
+    broker.committed_offsets(group, topic, 1)[0]
 }
 
 fn connector(name: &str, out: &std::path::Path, topic: &str, extra: &str) -> String {
@@ -203,18 +196,7 @@ fn tolerance_all_sends_bad_records_to_the_dlq_with_context_headers() {
             bytes,
             "original bytes of offset {i}"
         );
-        let h = |k: &str| {
-            let found: Vec<&str> = headers
-                .iter()
-                .filter(|(hk, _)| hk == k)
-                .map(|(_, v)| v.as_str())
-                .collect();
-            assert!(
-                found.len() <= 1,
-                "header {k} repeated on offset {i}: {headers:?}"
-            );
-            found.first().copied()
-        };
+        let h = |k: &str| header(headers, k);
         assert_eq!(h("__connect.errors.topic"), Some(topic.as_str()));
         assert_eq!(h("__connect.errors.partition"), Some("0"));
         assert_eq!(h("__connect.errors.offset"), Some(i.to_string().as_str()));

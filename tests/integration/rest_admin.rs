@@ -132,6 +132,30 @@ fn log_levels_change_at_runtime() {
         (r.status, r.json()),
         (404, error("Logger nope not found.", 404))
     );
+
+    // Any name is a logger, as in log4j (the reference Kafka Connect 3.9 answered 200 for each
+    // of these): one that cannot be a tracing target is listed but names no code, and cannot
+    // smuggle a directive into the filter (`a,sluice=trace` leaves `sluice` at INFO).
+    for (path, name) in [
+        ("%C3%BCn%C3%AFcode", "ünïcode"),
+        ("%F0%9F%98%80", "\u{1F600}"),
+        ("a%2Csluice%3Dtrace", "a,sluice=trace"),
+        ("x%5Bspan%5D", "x[span]"),
+    ] {
+        let r = call(
+            &worker,
+            "PUT",
+            &format!("/admin/loggers/{path}"),
+            Some(&json!({"level": "ALL"})),
+        );
+        assert_eq!((r.status, r.json()), (200, json!([name])), "PUT {name:?}");
+        let one = worker.get(&format!("/admin/loggers/{path}")).json();
+        assert_eq!(one["level"], "ALL", "GET {name:?}");
+    }
+    assert_eq!(
+        worker.get("/admin/loggers").json()["sluice"]["level"],
+        "INFO"
+    );
 }
 
 #[test]

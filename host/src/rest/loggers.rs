@@ -13,6 +13,10 @@
 //! - Like Kafka's `PUT` (worker scope), setting a logger also sets every known descendant
 //!   (`sluice` also sets `sluice::runtime`) and answers with the changed names; `scope=cluster`
 //!   answers 204 (a standalone worker is its own cluster); any other scope is `worker`.
+//! - Like log4j, any logger name is accepted. A name that cannot be a `tracing` target (one
+//!   the directive parser refuses or reads as more than a target: `é…`, `a b`, `x[span]`,
+//!   `a,b=trace`) names no code that logs, so it is kept and listed but never reaches the
+//!   filter: a name cannot inject directives or make the filter unparsable.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -27,6 +31,7 @@ use axum::routing::get;
 use axum::Json;
 use parking_lot::Mutex;
 use serde_json::{json, Map, Value as JsonValue};
+use tracing_subscriber::filter::Directive;
 
 use super::body::{self, bad_request};
 use super::{ApiError, Routes};
@@ -116,13 +121,26 @@ fn kafka_level(level: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
+/// Whether `name` can be a `tracing` filter target: the directive `<name>=trace` reads back as
+/// exactly that target (no span, field or second directive hidden in the name).
+fn is_filter_target(name: &str) -> bool {
+    let directive = format!("{name}=trace");
+    !name.is_empty()
+        // The directive grammar's own characters (directive list, level, span, fields).
+        && !name.contains([',', '=', '[', ']', '{', '}'])
+        && !name.chars().any(|c| c.is_whitespace() || c.is_control())
+        && directive
+            .parse::<Directive>()
+            .is_ok_and(|d| d.to_string() == directive)
+}
+
 fn filter_string(s: &Loggers) -> String {
     let mut parts: Vec<String> = Vec::new();
     for (name, l) in &s.levels {
         let level = kafka_level(&l.level).map_or("info", |(_, t)| t);
         if name == "root" {
             parts.insert(0, level.to_string());
-        } else {
+        } else if is_filter_target(name) {
             parts.push(format!("{name}={level}"));
         }
     }
@@ -277,19 +295,37 @@ mod tests {
         assert!(is_descendant("sluice::runtime", "sluice"));
         assert!(is_descendant("org.apache.kafka", "org.apache"));
         assert!(!is_descendant("sluicex", "sluice"));
+        assert!(is_filter_target("sluice::runtime"));
+        assert!(is_filter_target("org.apache.kafka.connect"));
+        for name in [
+            "",
+            "a,sluice=trace",
+            "x[span]",
+            "x{f}",
+            "\u{80}",
+            "\u{1F600}x",
+            "a=b",
+        ] {
+            assert!(!is_filter_target(name), "{name:?}");
+        }
         let s = Loggers {
-            levels: [("root", "WARN"), ("sluice::runtime", "DEBUG"), ("x", "OFF")]
-                .into_iter()
-                .map(|(k, l)| {
-                    (
-                        k.to_string(),
-                        Level {
-                            level: l.into(),
-                            last_modified: None,
-                        },
-                    )
-                })
-                .collect(),
+            levels: [
+                ("root", "WARN"),
+                ("sluice::runtime", "DEBUG"),
+                ("x", "OFF"),
+                ("a,b=trace", "ALL"),
+            ]
+            .into_iter()
+            .map(|(k, l)| {
+                (
+                    k.to_string(),
+                    Level {
+                        level: l.into(),
+                        last_modified: None,
+                    },
+                )
+            })
+            .collect(),
             extra: vec!["sluice[span]=trace".into()],
             apply: None,
         };
