@@ -15,6 +15,7 @@ pub mod restart;
 pub mod retry;
 pub mod sink_task;
 pub mod source_task;
+pub mod stall;
 pub mod task;
 #[cfg(test)]
 pub(crate) mod test_doubles;

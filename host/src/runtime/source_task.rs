@@ -20,6 +20,7 @@ use super::connector::{Converters, Pipeline, TaskControl, TaskFailure};
 use super::errors::{ConvertFailure, ErrorReporter, Failure, Stage};
 use super::plugin::TaskId;
 use super::retry::RetryPolicy;
+use super::stall::AckWatch;
 use super::task::{SourceTask, TaskError};
 use super::transforms::{ChainOutcome, TransformChain};
 use crate::backoff::{Backoff, WarnThrottle};
@@ -274,6 +275,7 @@ pub fn run(
             .counting(metrics.retries.clone()),
         pipeline: &pipeline,
         queue_full: WarnThrottle::default(),
+        acks: AckWatch::default(),
         control: &control,
         metrics: &metrics,
     };
@@ -442,6 +444,8 @@ struct ProduceStage<'a> {
     retry: RetryPolicy,
     pipeline: &'a Pipeline,
     queue_full: WarnThrottle,
+    /// Reports a broker that stopped acknowledging (see `runtime::stall`).
+    acks: AckWatch,
     control: &'a TaskControl,
     metrics: &'a TaskMetrics,
 }
@@ -488,8 +492,11 @@ impl ProduceStage<'_> {
                 Err(mpsc::RecvTimeoutError::Disconnected) => return None,
             }
             self.producer.poll(Duration::ZERO);
-            if let Err(f) = drain(&self.producer, &mut self.tracker) {
-                return Some(f);
+            match drain(&self.producer, &mut self.tracker) {
+                Ok(acked) => {
+                    self.acks.observe(acked, self.tracker.pending());
+                }
+                Err(f) => return Some(f),
             }
             self.metrics.source_active(self.tracker.pending());
             if last_commit.elapsed() >= flush_interval {
@@ -609,9 +616,14 @@ impl ProduceStage<'_> {
                             );
                         }
                         self.producer.poll(Duration::from_millis(100));
-                        if let Err(f) = drain(&self.producer, &mut self.tracker) {
-                            self.tracker.withdraw(seq);
-                            return Err(Some(f));
+                        match drain(&self.producer, &mut self.tracker) {
+                            Ok(acked) => {
+                                self.acks.observe(acked, self.tracker.pending());
+                            }
+                            Err(f) => {
+                                self.tracker.withdraw(seq);
+                                return Err(Some(f));
+                            }
                         }
                         if self.control.stopping() {
                             self.tracker.withdraw(seq);
@@ -634,22 +646,27 @@ impl ProduceStage<'_> {
 }
 
 /// Applies delivery reports to the tracker; the first failed delivery is the task's failure.
+/// Returns how many records were acknowledged.
 fn drain(
     producer: &BaseProducer<DeliveryContext>,
     tracker: &mut OffsetTracker,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let reports = std::mem::take(&mut *producer.context().reports.lock());
     let mut first_error = None;
+    let mut acked = 0;
     for (seq, err) in reports {
         match err {
-            None => tracker.ack(seq),
+            None => {
+                tracker.ack(seq);
+                acked += 1;
+            }
             Some(e) => {
                 tracker.fail(seq);
                 first_error.get_or_insert(format!("a record could not be delivered to Kafka: {e}"));
             }
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(acked), Err)
 }
 
 /// Source positions committed to the offset store but not yet handed to the task's
