@@ -238,6 +238,10 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../plugin-sdk/js/sluice/log.js"),
             ),
             (
+                "src/sluice/metrics.js",
+                include_str!("../../../plugin-sdk/js/sluice/metrics.js"),
+            ),
+            (
                 "src/sluice/wire.js",
                 include_str!("../../../plugin-sdk/js/sluice/wire.js"),
             ),
