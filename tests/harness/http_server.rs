@@ -131,6 +131,7 @@ impl TestHttpServer {
                         let tls = tls.clone();
                         std::thread::spawn(move || {
                             let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+                            let _ = stream.set_nodelay(true);
                             match tls {
                                 None => serve(stream, &requests, &*handler),
                                 Some(config) => {
@@ -237,8 +238,13 @@ fn serve(stream: impl Read + Write, requests: &Mutex<Vec<Recorded>>, handler: &H
             head.push_str(&format!("{n}: {v}\r\n"));
         }
         head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        // One write per response: a head and a body in two small writes make a keep-alive
+        // client wait for Nagle and its delayed ACK (~40 ms a request), which made this
+        // server, not the client under test, the bottleneck of the HTTP sink benchmark.
+        let mut response = head.into_bytes();
+        response.extend_from_slice(&body);
         let writer = reader.get_mut();
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&body).is_err() {
+        if writer.write_all(&response).is_err() {
             return;
         }
         let _ = writer.flush();
