@@ -22,10 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use sluice_tests::{Recorded, TestHttpServer};
 
-use super::{
-    peak_rss_kib, publish, render_vs_baseline, sink_input, start, stop, wait_committed,
-    wait_running, Args, Labels, SinkInput, System, VsBaseline,
-};
+use super::{publish, render_vs_baseline, sink_input, time_sink, Args, Labels, SinkInput};
 
 const BATCH: usize = 500;
 const TOPIC: &str = "bench-http";
@@ -57,16 +54,15 @@ pub fn run(args: &Args) -> Result<()> {
         server.url("/sluice"),
         server.port()
     );
-    let started = Instant::now();
-    let (mut worker, rest) = start(System::Sluice, args, &broker, &dir, "http-sink", &connector)?;
-    let ready = wait_running(&mut worker, rest, "bench-http", &dir, started)?;
-    let done = wait_committed(&mut worker, rest, "bench-http", records, &dir, started)?;
-    let peak = peak_rss_kib(worker.id());
-    stop(worker);
-    eprintln!(
-        "bench: Sluice HTTP sink: {:.2} s",
-        (done - ready).as_secs_f64()
-    );
+    let m = time_sink(
+        args,
+        &broker,
+        &dir,
+        "bench-http",
+        &connector,
+        records,
+        baseline,
+    )?;
 
     let requests = server.requests();
     for path in ["/raw", "/sluice"] {
@@ -79,12 +75,6 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
     }
-    let m = VsBaseline {
-        baseline,
-        sluice: done - ready,
-        sluice_wall: done - started,
-        peak_rss_kib: peak,
-    };
     let labels = Labels {
         target: "into a local HTTP server",
         baseline: "raw HTTP/1.1 client, same bodies on one keep-alive connection (baseline)",

@@ -162,36 +162,15 @@ fn main() -> Result<()> {
     if args.metrics {
         warm_plugin_cache(&args, &broker, &work)?;
         let report = metrics::run(&args, &broker, &work, &input)?;
-        println!("{report}");
-        if let Some(out) = &args.out {
-            let existing = std::fs::read_to_string(out).unwrap_or_default();
-            let (begin, end) = ("<!-- bench:metrics -->", "<!-- /bench:metrics -->");
-            std::fs::write(out, update_section(&existing, begin, end, &report))
-                .with_context(|| format!("write {}", out.display()))?;
-            eprintln!("bench: wrote {}", out.display());
-        }
-        return Ok(());
+        return publish(&args, "metrics", "Metrics on and off", &report);
     }
-    let database_bench = if args.cdc {
-        Some((cdc::run(&args, &broker, &work)?, "cdc"))
-    } else if args.jdbc_sink {
-        Some((jdbc_sink::run(&args, &broker, &work)?, "jdbc-sink"))
-    } else {
-        None
-    };
-    if let Some((report, section)) = database_bench {
-        println!("{report}");
-        if let Some(out) = &args.out {
-            let existing = std::fs::read_to_string(out).unwrap_or_default();
-            let (begin, end) = (
-                format!("<!-- bench:{section} -->"),
-                format!("<!-- /bench:{section} -->"),
-            );
-            std::fs::write(out, update_section(&existing, &begin, &end, &report))
-                .with_context(|| format!("write {}", out.display()))?;
-            eprintln!("bench: wrote {}", out.display());
-        }
-        return Ok(());
+    if args.cdc {
+        let report = cdc::run(&args, &broker, &work)?;
+        return publish(&args, "cdc", "PostgreSQL change data capture", &report);
+    }
+    if args.jdbc_sink {
+        let report = jdbc_sink::run(&args, &broker, &work)?;
+        return publish(&args, "jdbc-sink", "JDBC sink", &report);
     }
     let mut results = Vec::new();
     let mut systems = vec![System::Sluice];
@@ -206,14 +185,7 @@ fn main() -> Result<()> {
     }
     let ceiling = consumer_ceiling(&broker, "bench-sluice", args.records)?;
     let report = render(&results, args.records, ceiling);
-    println!("{report}");
-    if let Some(out) = &args.out {
-        let existing = std::fs::read_to_string(out).unwrap_or_default();
-        std::fs::write(out, update_docs(&existing, &report))
-            .with_context(|| format!("write {}", out.display()))?;
-        eprintln!("bench: wrote {}", out.display());
-    }
-    Ok(())
+    publish(&args, "results", "Results", &report)
 }
 
 /// ~80-byte JSON lines, all distinct.
@@ -668,10 +640,40 @@ fn consumer_ceiling(broker: &Broker, topic: &str, records: usize) -> Result<Dura
     Ok(took)
 }
 
+/// Runs sink connector `name` (properties `connector`) alone in a Sluice worker in `dir` until
+/// it committed all `records` of its one-partition topic, timed from the connector and its task
+/// reporting RUNNING (see [`VsBaseline`]); `baseline` is the raw client's time for the same work.
+fn time_sink(
+    args: &Args,
+    broker: &Broker,
+    dir: &Path,
+    name: &str,
+    connector: &str,
+    records: usize,
+    baseline: Duration,
+) -> Result<VsBaseline> {
+    let started = Instant::now();
+    let (mut worker, rest) = start(System::Sluice, args, broker, dir, name, connector)?;
+    let ready = wait_running(&mut worker, rest, name, dir, started)?;
+    let done = wait_committed(&mut worker, rest, name, records, dir, started)?;
+    let peak = peak_rss_kib(worker.id());
+    stop(worker);
+    eprintln!(
+        "bench: Sluice {name}: {:.2} s",
+        (done - ready).as_secs_f64()
+    );
+    Ok(VsBaseline {
+        baseline,
+        sluice: done - ready,
+        sluice_wall: done - started,
+        peak_rss_kib: peak,
+    })
+}
+
 /// What a sink benchmark against a baseline of its own measured (`--s3`, `--http`).
 struct VsBaseline {
     baseline: Duration,
-    /// REST API up to the last record committed.
+    /// The connector and its task RUNNING up to the last record committed.
     sluice: Duration,
     /// Process start to the last record committed.
     sluice_wall: Duration,
@@ -766,14 +768,6 @@ fn command_output(program: &str, args: &[&str]) -> String {
         .unwrap_or_default()
 }
 
-const BEGIN: &str = "<!-- bench:results -->";
-const END: &str = "<!-- /bench:results -->";
-
-/// Puts the results between the markers in docs/benchmarks.md, keeping the method text around them.
-fn update_docs(existing: &str, table: &str) -> String {
-    update_section(existing, BEGIN, END, table)
-}
-
 /// Prints `table` and, with `--out`, puts it into its block of docs/benchmarks.md.
 fn publish(args: &Args, section: &str, title: &str, table: &str) -> Result<()> {
     println!("{table}");
@@ -787,31 +781,14 @@ fn publish(args: &Args, section: &str, title: &str, table: &str) -> Result<()> {
 }
 
 /// Puts `table` between the `<!-- bench:{section} -->` markers of docs/benchmarks.md, saying
-/// when and where it was measured (other blocks left alone); appends a `## {title}` section
-/// when the markers are missing. For the benchmarks against a baseline of their own (`--s3`,
-/// `--http`).
+/// when, where and by which command it was measured (other blocks left alone); appends a
+/// `## {title}` section when the markers are missing. `results` is the throughput block of a
+/// plain `cargo xtask bench`; every other section is that benchmark's flag.
 fn update_block(existing: &str, section: &str, title: &str, table: &str) -> String {
     let (begin, end) = (
         format!("<!-- bench:{section} -->"),
         format!("<!-- /bench:{section} -->"),
     );
-    let results = format!(
-        "{begin}\nMeasured {} ({} cores, {}) with `cargo xtask bench --{section}`.\n\n{table}{end}",
-        command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        command_output("nproc", &[]),
-        command_output("uname", &["-srm"]),
-    );
-    match (existing.find(&begin), existing.find(&end)) {
-        (Some(b), Some(e)) if b < e => {
-            format!("{}{results}{}", &existing[..b], &existing[e + end.len()..])
-        }
-        _ => format!("{existing}\n## {title}\n\n{results}\n"),
-    }
-}
-
-/// Puts `table` (with when and where it was measured) between `begin` and `end` in `existing`;
-/// appends a new section when the markers are missing.
-fn update_section(existing: &str, begin: &str, end: &str, table: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -820,18 +797,21 @@ fn update_section(existing: &str, begin: &str, end: &str, table: &str) -> String
                 .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
+    let flag = match section {
+        "results" => String::new(),
+        other => format!(" --{other}"),
+    };
     let results = format!(
-        "{begin}\nMeasured {} on {} ({} cores, {}) with `cargo xtask bench`.\n\n{table}{end}",
+        "{begin}\nMeasured {} on {cpu} ({} cores, {}) with `cargo xtask bench{flag}`.\n\n{table}{end}",
         command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
-        cpu,
         command_output("nproc", &[]),
         command_output("uname", &["-srm"]),
     );
-    match (existing.find(begin), existing.find(end)) {
+    match (existing.find(&begin), existing.find(&end)) {
         (Some(b), Some(e)) if b < e => {
             format!("{}{results}{}", &existing[..b], &existing[e + end.len()..])
         }
-        _ if existing.is_empty() => format!("# Benchmarks\n\n## Results\n\n{results}\n"),
-        _ => format!("{existing}\n{results}\n"),
+        _ if existing.is_empty() => format!("# Benchmarks\n\n## {title}\n\n{results}\n"),
+        _ => format!("{existing}\n## {title}\n\n{results}\n"),
     }
 }

@@ -16,15 +16,12 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use sluice_tests::{s3_python, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 
-use super::{
-    peak_rss_kib, publish, render_vs_baseline, sink_input, start, stop, wait_committed,
-    wait_running, Args, Labels, SinkInput, System, VsBaseline,
-};
+use super::{publish, render_vs_baseline, sink_input, time_sink, Args, Labels, SinkInput};
 
 const FLUSH_SIZE: usize = 10_000;
 const TOPIC: &str = "bench-s3";
@@ -60,16 +57,9 @@ pub fn run(args: &Args) -> Result<()> {
         s3.url(),
         s3.port()
     );
-    let started = Instant::now();
-    let (mut worker, rest) = start(System::Sluice, args, &broker, &dir, "s3-sink", &connector)?;
-    let ready = wait_running(&mut worker, rest, "bench-s3", &dir, started)?;
-    let done = wait_committed(&mut worker, rest, "bench-s3", records, &dir, started)?;
-    let peak = peak_rss_kib(worker.id());
-    stop(worker);
-    eprintln!(
-        "bench: Sluice S3 sink: {:.2} s",
-        (done - ready).as_secs_f64()
-    );
+    let m = time_sink(
+        args, &broker, &dir, "bench-s3", &connector, records, baseline,
+    )?;
 
     let raw = etags(&s3, "bench-raw")?;
     let sunk = etags(&s3, "bench-sluice")?;
@@ -81,12 +71,6 @@ pub fn run(args: &Args) -> Result<()> {
             records / FLUSH_SIZE
         );
     }
-    let m = VsBaseline {
-        baseline,
-        sluice: done - ready,
-        sluice_wall: done - started,
-        peak_rss_kib: peak,
-    };
     let labels = Labels {
         target: "into moto (S3 server)",
         baseline: "boto3 `put_object` of the same objects (raw upload rate, baseline)",
