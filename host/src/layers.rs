@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 2),
     ("convert", 3),
     ("kafka", 3),
+    ("listen", 3),
     ("offsets", 4),
     ("schema_registry", 4),
     ("runtime", 5),

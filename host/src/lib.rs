@@ -18,6 +18,7 @@ pub mod distributed;
 pub mod kafka;
 #[cfg(test)]
 mod layers;
+pub mod listen;
 pub mod metrics;
 pub mod offsets;
 pub mod rest;

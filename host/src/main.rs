@@ -699,7 +699,7 @@ async fn serve_registry(
             tracing::warn!("the embedded Schema Registry API is off: {e}");
             Ok(None)
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("schema.registry.listeners")),
     }
 }
 

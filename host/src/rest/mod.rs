@@ -29,21 +29,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 
-use crate::config::{parse_listener, ListenerError};
+use crate::listen::ServeError;
 use crate::runtime::herder::{Herder, HerderError};
-
-/// Why the REST server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RestError {
-    #[error(transparent)]
-    Listener(#[from] ListenerError),
-    #[error("cannot listen on {value:?}: {source}")]
-    Bind {
-        value: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// Serves the REST API on `listener` (e.g. "http://0.0.0.0:8083", "http://:8083",
 /// "http://localhost:0") until `shutdown` resolves. Returns the bound address (port 0 → real
@@ -52,27 +39,8 @@ pub async fn serve(
     listener: &str,
     herder: Arc<dyn Herder>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), RestError> {
-    let addr = parse_listener(listener)?;
-    let bind_err = |source| RestError::Bind {
-        value: listener.to_string(),
-        source,
-    };
-    let socket = tokio::net::TcpListener::bind((addr.host.as_str(), addr.port))
-        .await
-        .map_err(bind_err)?;
-    let local = socket.local_addr().map_err(bind_err)?;
-    let app = router(herder);
-    let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(socket, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("REST server on {local} stopped: {e}");
-        }
-    });
-    tracing::info!("REST API listening on http://{local}");
-    Ok((local, handle))
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ServeError> {
+    crate::listen::serve(listener, router(herder), "REST API", shutdown).await
 }
 
 /// The router under construction plus the table of every (method, path) it serves, so the

@@ -16,7 +16,6 @@ use axum::Router;
 use serde_json::{json, Value as Json};
 
 use super::{invalid_level, RegistryError, SchemaRegistry, Submitted, VersionSpec};
-use crate::config::parse_listener;
 
 const CONTENT_TYPE: &str = "application/vnd.schemaregistry.v1+json";
 
@@ -451,43 +450,11 @@ pub fn router(registry: Shared) -> Router {
         .with_state(registry)
 }
 
-/// Why the registry's listener could not be started.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("schema.registry.listeners: {0}")]
-    Listener(#[from] crate::config::ListenerError),
-    #[error("schema.registry.listeners: cannot bind {value}: {source}")]
-    Bind {
-        value: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
 /// Serves the registry on `listener` (`http://host:port`) until `shutdown` completes.
 pub async fn serve(
     listener: &str,
     registry: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ServeError> {
-    let addr = parse_listener(listener)?;
-    let bind_err = |source| ServeError::Bind {
-        value: listener.to_string(),
-        source,
-    };
-    let socket = tokio::net::TcpListener::bind((addr.host.as_str(), addr.port))
-        .await
-        .map_err(bind_err)?;
-    let local = socket.local_addr().map_err(bind_err)?;
-    let app = router(registry);
-    let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(socket, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!("schema registry on {local} stopped: {e}");
-        }
-    });
-    tracing::info!("Schema Registry API listening on http://{local}");
-    Ok((local, handle))
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), crate::listen::ServeError> {
+    crate::listen::serve(listener, router(registry), "Schema Registry API", shutdown).await
 }
