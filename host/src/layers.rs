@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("spec", 0),
     ("atomic_file", 0),
     ("backoff", 0),
+    ("url", 0),
     ("data", 1),
     ("metrics", 1),
     ("config", 2),

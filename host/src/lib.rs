@@ -25,4 +25,5 @@ pub mod rest;
 pub mod runtime;
 pub mod schema_registry;
 pub mod spec;
+pub mod url;
 pub mod wasm;

@@ -119,19 +119,6 @@ pub(super) fn check_and_put_name(
     }
 }
 
-/// Percent-encodes a path segment (for `Location` headers).
-pub(super) fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +155,6 @@ mod tests {
         let mut c = Vec::new();
         check_and_put_name("mine", &mut c).expect("added");
         assert_eq!(c, vec![("name".to_string(), "mine".to_string())]);
-        assert_eq!(encode_segment("a b/ü"), "a%20b%2F%C3%BC");
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn created_response(
 ) -> Result<Response, ApiError> {
     let info = connector_info(herder, name).ok_or_else(|| not_found(name))?;
     if status == StatusCode::CREATED {
-        let location = format!("/connectors/{}", body::encode_segment(name));
+        let location = format!("/connectors/{}", crate::url::encode_segment(name));
         Ok((status, [(header::LOCATION, location)], Json(info)).into_response())
     } else {
         Ok((status, Json(info)).into_response())

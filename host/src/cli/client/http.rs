@@ -5,7 +5,6 @@
 //! turns them into [`CliError::Api`] with Kafka's own message, and with `-o json` the API's
 //! error body is printed as it came, so scripts see exactly what the worker said.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -201,19 +200,6 @@ pub fn base_url(flag: Option<&str>, env: Option<&str>) -> Result<String, CliErro
     Ok(format!("http://{}", rest.trim_end_matches('/')))
 }
 
-/// Percent-encodes one path segment (a connector or plugin name may hold `/`, spaces, `?`).
-pub fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'$') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 fn pretty(body: &str) -> String {
     serde_json::from_str::<Json>(body)
         .ok()
@@ -247,17 +233,6 @@ mod tests {
         assert!(e.to_string().contains("only http:// is supported"), "{e}");
         let e = base_url(Some("http://"), None).expect_err("no host");
         assert!(e.to_string().contains("has no host"), "{e}");
-    }
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(encode_segment("my-src_1.x"), "my-src_1.x");
-        assert_eq!(encode_segment("a b/c?d"), "a%20b%2Fc%3Fd");
-        assert_eq!(
-            encode_segment("org.apache.kafka.connect.transforms.Cast$Value"),
-            "org.apache.kafka.connect.transforms.Cast$Value"
-        );
-        assert_eq!(encode_segment("é"), "%C3%A9");
     }
 
     #[test]

@@ -27,13 +27,14 @@ pub use self::args::{
     PluginsValidateArgs,
 };
 use self::http::Client;
-pub use self::http::{base_url, encode_segment, DEFAULT_URL};
+pub use self::http::{base_url, DEFAULT_URL};
 use self::render::summary;
 pub use self::render::{
     render_info, render_list, render_offsets, render_plugins, render_status, render_validation,
     table,
 };
 use crate::config::load_connector;
+pub use crate::url::encode_segment;
 
 /// Success.
 pub const EXIT_OK: u8 = 0;

@@ -6,6 +6,7 @@
 //! registry call happens once per schema, not once per record. The credentials are kept out of
 //! every error message (they are never formatted, and URLs are shown without their userinfo).
 
+use crate::url::encode_segment;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -215,7 +216,7 @@ impl RegistryClient {
     pub(crate) fn register(&self, subject: &str, schema: &str) -> Result<i32, CallError> {
         let answer = self.call(
             "POST",
-            &format!("/subjects/{}/versions", encode(subject)),
+            &format!("/subjects/{}/versions", encode_segment(subject)),
             Some(&json!({ "schema": schema })),
         )?;
         id_of(&answer)
@@ -225,7 +226,7 @@ impl RegistryClient {
     pub(crate) fn lookup(&self, subject: &str, schema: &str) -> Result<i32, CallError> {
         let answer = self.call(
             "POST",
-            &format!("/subjects/{}", encode(subject)),
+            &format!("/subjects/{}", encode_segment(subject)),
             Some(&json!({ "schema": schema })),
         )?;
         id_of(&answer)
@@ -235,7 +236,7 @@ impl RegistryClient {
     pub(crate) fn latest(&self, subject: &str) -> Result<(i32, String), CallError> {
         let answer = self.call(
             "GET",
-            &format!("/subjects/{}/versions/latest", encode(subject)),
+            &format!("/subjects/{}/versions/latest", encode_segment(subject)),
             None,
         )?;
         let schema = answer
@@ -268,19 +269,6 @@ fn id_of(answer: &Json) -> Result<i32, CallError> {
         .ok_or_else(|| CallError::Malformed(format!("the registry's answer has no id: {answer}")))
 }
 
-/// Percent-encodes a subject for a URL path segment.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +286,5 @@ mod tests {
             !e.contains("secret") && e.contains("schema.registry.url"),
             "{e}"
         );
-        assert_eq!(encode("a b/c-value"), "a%20b%2Fc-value");
     }
 }
