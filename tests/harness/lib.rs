@@ -47,7 +47,7 @@ pub use distributed::{distributed_props, log_tails, start_distributed_worker, Cl
 pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;
-pub use python::{avro_client, venv_python};
+pub use python::{avro_client, run_ok, venv_python};
 pub use reference::ReferenceConnect;
 pub use s3::{s3_python, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 pub use worker::{default_worker_props, Worker};

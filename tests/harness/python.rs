@@ -31,12 +31,12 @@ pub fn venv_python(venv: &str, tool: &str) -> PathBuf {
         return python;
     }
     if !bin.join("pip").is_file() {
-        run(
+        run_ok(
             Command::new("python3").args(["-m", "venv"]).arg(&venv),
             &format!("creating the venv {} (python3 -m venv)", venv.display()),
         );
     }
-    run(
+    run_ok(
         Command::new(bin.join("pip"))
             .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(&requirements),
@@ -48,7 +48,7 @@ pub fn venv_python(venv: &str, tool: &str) -> PathBuf {
 }
 
 /// Runs `cmd` to completion; panics with its output unless it succeeded.
-pub fn run(cmd: &mut Command, what: &str) -> String {
+pub fn run_ok(cmd: &mut Command, what: &str) -> String {
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
@@ -71,7 +71,7 @@ pub fn avro_client(args: &[&str]) -> String {
         .join("tools")
         .join("schema-registry-client")
         .join("avro_client.py");
-    run(
+    run_ok(
         Command::new(python).arg(script).args(args),
         &format!("avro_client.py {}", args.join(" ")),
     )

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sluice_tests::{
-    default_worker_props, read_to_string, unique, Broker, Metrics, TestDir, Worker,
+    default_worker_props, read_to_string, run_ok, unique, Broker, Metrics, TestDir, Worker,
 };
 
 use crate::{datagen, JSON_CONVERTER};
@@ -188,20 +188,6 @@ fn a_javascript_source_feeds_a_python_sink_through_a_python_transform() {
         })
         .collect();
     assert_eq!(lines, expected);
-}
-
-/// Runs `cmd`, panicking with its output when it fails.
-fn run_ok(cmd: &mut std::process::Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot start: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
