@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sluice_tests::{
-    mariadb, plugins, psql, read_to_string, wait_until, workspace_root, S3Server, TestDir, Worker,
+    mariadb, plugins, psql, read_to_string, try_psql, wait_until, workspace_root, S3Server,
+    TestDir, Worker,
 };
 
 const WAIT: Duration = Duration::from_secs(240);
@@ -68,35 +69,19 @@ struct SlotCleanup;
 
 impl Drop for SlotCleanup {
     fn drop(&mut self) {
-        let quiet = |sql: &str| {
-            let _ = std::process::Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "test",
-                    "-Atc",
-                    sql,
-                ])
-                .output();
-        };
+        let quiet = |sql: &str| try_psql(&["-c", sql]).unwrap_or_default();
         // The worker is gone by now; its walsender lets go of the slot within moments.
         for _ in 0..50 {
-            let active = std::process::Command::new("psql")
-                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-Atc",
-                    "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_example_slot' AND active"])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .unwrap_or_default();
+            let active = quiet(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'sluice_example_slot' AND active",
+            );
             if active == "0" {
                 break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        quiet("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_example_slot'");
-        quiet("DROP PUBLICATION IF EXISTS sluice_example_pub");
+        let _ = quiet("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'sluice_example_slot'");
+        let _ = quiet("DROP PUBLICATION IF EXISTS sluice_example_pub");
     }
 }
 

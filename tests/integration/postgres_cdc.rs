@@ -14,7 +14,9 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sluice_tests::{default_worker_props, psql, unique, Broker, Message, TestDir, Worker};
+use sluice_tests::{
+    default_worker_props, psql, try_psql, unique, Broker, Message, TestDir, Worker,
+};
 
 const CDC: &str = "io.debezium.connector.postgresql.PostgresConnector";
 const WAIT: Duration = Duration::from_secs(180);
@@ -92,22 +94,7 @@ impl Drop for Capture {
     /// Drops slot, publication and table, also when the test failed (so never panics: a
     /// leaked slot would hold WAL on the server for good).
     fn drop(&mut self) {
-        let quiet = |sql: &str| {
-            std::process::Command::new("psql")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-d",
-                    "test",
-                    "-Atc",
-                    sql,
-                ])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-                .unwrap_or_default()
-        };
+        let quiet = |sql: &str| try_psql(&["-c", sql]).unwrap_or_default();
         // The worker is gone by now (tests drop it first); its walsender lets go of the slot
         // within moments.
         for _ in 0..50 {
