@@ -300,6 +300,11 @@ fn s3_sink_reports_bad_credentials_unreachable_stores_and_ungranted_hosts() {
     );
 }
 
+/// `values[n]` for each `n` of `ns`, in that order.
+fn pick(values: &[Value], ns: &[usize]) -> Vec<Value> {
+    ns.iter().map(|&n| values[n].clone()).collect()
+}
+
 /// The objects of `bucket` as parsed JSON lines, checking each ends with a newline.
 fn json_lines(objects: &BTreeMap<String, String>) -> BTreeMap<String, Vec<Value>> {
     objects
@@ -430,14 +435,12 @@ fn s3_sink_uploads_large_objects_in_parts_and_names_field_and_time_partitions_li
     let name = |dirs: &str, start: i64| {
         format!("topics/{field_topic}/{dirs}/{field_topic}+0+{start:010}.json")
     };
-    let pick =
-        |ns: &[usize]| -> Vec<Value> { ns.iter().map(|&n| field_values[n].clone()).collect() };
     let expected = BTreeMap::from([
-        (name("region=eu/tier=1", 0), pick(&[0, 2])),
-        (name("region=us/tier=2", 1), pick(&[1])),
-        (name("region=eu/tier=2", 3), pick(&[3])),
-        (name("region=us/tier=2", 4), pick(&[4, 5, 7])),
-        (name("region=eu/tier=1", 6), pick(&[6])),
+        (name("region=eu/tier=1", 0), pick(&field_values, &[0, 2])),
+        (name("region=us/tier=2", 1), pick(&field_values, &[1])),
+        (name("region=eu/tier=2", 3), pick(&field_values, &[3])),
+        (name("region=us/tier=2", 4), pick(&field_values, &[4, 5, 7])),
+        (name("region=eu/tier=1", 6), pick(&field_values, &[6])),
     ]);
     assert_eq!(json_lines(&objects), expected);
 
@@ -448,14 +451,12 @@ fn s3_sink_uploads_large_objects_in_parts_and_names_field_and_time_partitions_li
             "topics/{time_topic}/year=2026/month=03/day={day}/hour={hour}/{time_topic}+0+{start:010}.json"
         )
     };
-    let pick =
-        |ns: &[usize]| -> Vec<Value> { ns.iter().map(|&n| time_values[n].clone()).collect() };
     let expected = BTreeMap::from([
-        (name("01", "15", 0), pick(&[0, 1])),
-        (name("01", "16", 2), pick(&[2])),
-        (name("02", "00", 3), pick(&[3])),
-        (name("01", "23", 4), pick(&[4])),
-        (name("01", "15", 5), pick(&[5])),
+        (name("01", "15", 0), pick(&time_values, &[0, 1])),
+        (name("01", "16", 2), pick(&time_values, &[2])),
+        (name("02", "00", 3), pick(&time_values, &[3])),
+        (name("01", "23", 4), pick(&time_values, &[4])),
+        (name("01", "15", 5), pick(&time_values, &[5])),
     ]);
     assert_eq!(json_lines(&objects), expected);
 }
