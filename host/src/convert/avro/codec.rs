@@ -237,51 +237,17 @@ pub(crate) fn read(input: &mut Input<'_>, reader: &Reader) -> Result<Value, Conv
             Value::String(s.clone())
         }
         ReadKind::Fixed(n) => Value::Bytes(input.take(*n)?.to_vec()),
-        ReadKind::Array(items) => {
-            let mut out = Vec::new();
-            loop {
-                let n = input.block()?;
-                if n == 0 {
-                    break;
-                }
-                out.reserve(n);
-                for _ in 0..n {
-                    out.push(read(input, items)?);
-                }
-            }
-            Value::Array(out)
-        }
-        ReadKind::Map(values) => {
-            let mut out = Vec::new();
-            loop {
-                let n = input.block()?;
-                if n == 0 {
-                    break;
-                }
-                out.reserve(n);
-                for _ in 0..n {
-                    let len = input.len()?;
-                    let k = std::str::from_utf8(input.take(len)?)
-                        .map_err(|e| err(format!("an Avro map key is not UTF-8: {e}")))?;
-                    out.push((Value::String(k.to_string()), read(input, values)?));
-                }
-            }
-            Value::Map(out)
-        }
-        ReadKind::Entries(keys, values) => {
-            let mut out = Vec::new();
-            loop {
-                let n = input.block()?;
-                if n == 0 {
-                    break;
-                }
-                for _ in 0..n {
-                    let k = read(input, keys)?;
-                    out.push((k, read(input, values)?));
-                }
-            }
-            Value::Map(out)
-        }
+        ReadKind::Array(items) => Value::Array(blocks(input, |input| read(input, items))?),
+        ReadKind::Map(values) => Value::Map(blocks(input, |input| {
+            let len = input.len()?;
+            let k = std::str::from_utf8(input.take(len)?)
+                .map_err(|e| err(format!("an Avro map key is not UTF-8: {e}")))?;
+            Ok((Value::String(k.to_string()), read(input, values)?))
+        })?),
+        ReadKind::Entries(keys, values) => Value::Map(blocks(input, |input| {
+            let k = read(input, keys)?;
+            Ok((k, read(input, values)?))
+        })?),
         ReadKind::Record(fields) => Value::Struct(
             fields
                 .iter()
@@ -297,4 +263,22 @@ pub(crate) fn read(input: &mut Input<'_>, reader: &Reader) -> Result<Value, Conv
             }
         }
     })
+}
+
+/// The items of an array or map: blocks of [`Input::block`] items until an empty block.
+fn blocks<T>(
+    input: &mut Input<'_>,
+    mut item: impl FnMut(&mut Input<'_>) -> Result<T, ConvertError>,
+) -> Result<Vec<T>, ConvertError> {
+    let mut out = Vec::new();
+    loop {
+        let n = input.block()?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.reserve(n);
+        for _ in 0..n {
+            out.push(item(input)?);
+        }
+    }
 }
