@@ -411,6 +411,43 @@ fn avro_converter_round_trips_through_the_registry() {
 }
 
 #[test]
+fn avro_converter_asks_the_registry_once_per_topic_and_schema() {
+    let addr = serve(SchemaRegistry::in_memory());
+    let api = Api::new(addr);
+    let c = avro(addr, false, &[]);
+    let (schema, value) = crate::convert::avro_every_type();
+    let first = c
+        .from_connect("orders", &Data::new(Some(schema.clone()), value.clone()))
+        .unwrap()
+        .unwrap();
+    // With the subject gone from the registry, only the converter's cache can frame the
+    // record: by the same `Arc`, or by an equal schema built anew.
+    assert_eq!(
+        api.call("DELETE", "/subjects/orders-value", None).0,
+        200,
+        "soft delete"
+    );
+    let same = c
+        .from_connect("orders", &Data::new(Some(schema.clone()), value.clone()))
+        .unwrap()
+        .unwrap();
+    let rebuilt = Arc::new((*schema).clone());
+    let equal = c
+        .from_connect("orders", &Data::new(Some(rebuilt), value.clone()))
+        .unwrap()
+        .unwrap();
+    assert_eq!((&same, &equal), (&first, &first));
+    assert_eq!(api.call("GET", "/subjects", None).1, json!([]));
+    // Another topic is another subject: registered.
+    c.from_connect("payments", &Data::new(Some(schema), value))
+        .unwrap();
+    assert_eq!(
+        api.call("GET", "/subjects", None).1,
+        json!(["payments-value"])
+    );
+}
+
+#[test]
 fn avro_converter_bad_input_is_a_record_error() {
     let addr = serve(SchemaRegistry::in_memory());
     let c = avro(addr, false, &[]);

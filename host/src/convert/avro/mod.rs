@@ -4,7 +4,7 @@
 //! any Confluent-compatible registry).
 //!
 //! Design decision: the registry is asked once per schema, never per record — written schemas
-//! are cached by the Connect schema (`Arc` identity first, then equality) with their id, read
+//! are cached by topic and Connect schema (`Arc` identity first, then equality) with their id, read
 //! schemas by id as a compiled decoding plan. Both caches live as long as the converter (one
 //! per connector), bounded by `schemas.cache.config`.
 
@@ -131,9 +131,10 @@ impl AvroConverterConfig {
     }
 }
 
-/// A written schema: its subject, the Connect schema, and the registry id it was framed with.
+/// A written schema: the topic and Connect schema it was written for (which determine its
+/// subject), and the registry id it was framed with.
 struct Written {
-    subject: String,
+    topic: String,
     schema: SchemaRef,
     id: i32,
 }
@@ -177,16 +178,17 @@ impl AvroConverter {
 
     /// The registry id to frame `schema` with (cached after the first record).
     fn schema_id(&self, topic: &str, schema: &SchemaRef) -> Result<i32, ConvertError> {
-        let subject = self.strategy().subject(topic, self.is_key, schema);
+        // Looked up by topic, not subject, so that a hit builds no subject string: the subject
+        // is a function of the topic and the schema.
         {
             let mut written = self.written.lock();
             let hit = written
                 .iter()
-                .rposition(|w| Arc::ptr_eq(&w.schema, schema) && w.subject == subject)
+                .rposition(|w| Arc::ptr_eq(&w.schema, schema) && w.topic == topic)
                 .or_else(|| {
                     written
                         .iter()
-                        .rposition(|w| w.subject == subject && *w.schema == **schema)
+                        .rposition(|w| w.topic == topic && *w.schema == **schema)
                 });
             if let Some(i) = hit {
                 let id = written[i].id;
@@ -200,6 +202,7 @@ impl AvroConverter {
                 return Ok(id);
             }
         }
+        let subject = self.strategy().subject(topic, self.is_key, schema);
         let avro = to_avro(schema)?.to_string();
         let failed = |e: CallError| {
             let make: fn(String) -> ConvertError = if e.is_transient() {
@@ -241,7 +244,7 @@ impl AvroConverter {
             written.remove(0);
         }
         written.push(Written {
-            subject,
+            topic: topic.to_string(),
             schema: schema.clone(),
             id,
         });
