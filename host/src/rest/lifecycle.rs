@@ -82,7 +82,7 @@ async fn stop(State(herder): Herd, Path(name): Path<String>) -> Result<StatusCod
 }
 
 /// A boolean query parameter as JAX-RS reads it: `true` (any case) is true, anything else false.
-fn flag(query: Option<&str>, key: &str) -> bool {
+pub(super) fn flag(query: Option<&str>, key: &str) -> bool {
     query
         .unwrap_or_default()
         .split('&')

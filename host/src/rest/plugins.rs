@@ -22,6 +22,7 @@ use serde_json::{json, Value as JsonValue};
 
 use super::body::{self, bad_request};
 use super::connectors::Herd;
+use super::lifecycle::flag;
 use super::{blocking, ApiError, Routes};
 use crate::config::secrets::{host_secret, HIDDEN};
 use crate::config::{
@@ -47,17 +48,15 @@ pub(super) fn routes(r: Routes) -> Routes {
 /// `GET /connector-plugins[?connectorsOnly=false]`: PluginInfo list, sorted by class.
 async fn list(State(herder): Herd, RawQuery(query): RawQuery) -> Json<JsonValue> {
     // Only an explicit `false` lists everything (JAX-RS `Boolean.valueOf`, default true).
-    let query = query.unwrap_or_default();
-    let param_is = |key: &str, value: &str| {
-        query
-            .split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .any(|(k, v)| k == key && v.eq_ignore_ascii_case(value))
-    };
-    let connectors_only = !param_is("connectorsOnly", "false");
+    let connectors_only = !query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .any(|(k, v)| k == "connectorsOnly" && v.eq_ignore_ascii_case("false"));
     // Sluice's extension, only on request (`capabilities=true`, as the dashboard asks):
     // Kafka Connect's clients and the differential test expect PluginInfo's exact fields.
-    let with_capabilities = param_is("capabilities", "true");
+    let with_capabilities = flag(query.as_deref(), "capabilities");
     // (class, type, version, capabilities)
     let mut entries: Vec<(String, &'static str, Option<String>, Vec<PluginCapability>)> =
         Vec::new();
