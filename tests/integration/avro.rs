@@ -14,6 +14,7 @@
 //! - The registry's state survives a worker restart (it lives in its topic).
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -55,6 +56,25 @@ fn start(dir: &TestDir, props: &str, port: u16, connectors: &[(&str, &str)]) -> 
         addr,
         url: format!("http://127.0.0.1:{port}"),
     }
+}
+
+/// A FileStreamSink of `topic` reading Avro values through the registry on `registry_port`,
+/// failed records to the DLQ `dlq`, then the `extra` lines.
+fn avro_file_sink(
+    name: &str,
+    out: &Path,
+    topic: &str,
+    registry_port: u16,
+    dlq: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "{}key.converter={STRING_CONVERTER}\nvalue.converter={AVRO_CONVERTER}\n\
+         value.converter.schema.registry.url=http://127.0.0.1:{registry_port}\n\
+         errors.tolerance=all\nerrors.deadletterqueue.topic.name={dlq}\n\
+         errors.deadletterqueue.topic.replication.factor=1\n{extra}",
+        file_sink(name, out, topic)
+    )
 }
 
 /// Java's `Date.toString()` in UTC (`Mon Jan 01 00:00:03 UTC 2024`), as FileStreamSink writes
@@ -136,13 +156,13 @@ fn python_avro_records_reach_a_sluice_sink_and_bad_ones_the_dlq() {
     let port = free_port();
     let name = unique("avro-sink");
     let out = dir.join("out.txt");
-    let sink = format!(
-        "{}key.converter={STRING_CONVERTER}\nvalue.converter={AVRO_CONVERTER}\n\
-         value.converter.schema.registry.url=http://127.0.0.1:{port}\n\
-         errors.tolerance=all\nerrors.deadletterqueue.topic.name={dlq}\n\
-         errors.deadletterqueue.topic.replication.factor=1\n\
-         errors.deadletterqueue.context.headers.enable=true\n",
-        file_sink(&name, &out, &topic)
+    let sink = avro_file_sink(
+        &name,
+        &out,
+        &topic,
+        port,
+        &dlq,
+        "errors.deadletterqueue.context.headers.enable=true\n",
     );
     let w = start(
         &dir,
@@ -414,13 +434,13 @@ fn an_unreachable_registry_fails_the_sink_task_and_loses_nothing() {
     let dead = free_port();
     let name = unique("avro-down-sink");
     let out = dir.join("out.txt");
-    let sink = format!(
-        "{}key.converter={STRING_CONVERTER}\nvalue.converter={AVRO_CONVERTER}\n\
-         value.converter.schema.registry.url=http://127.0.0.1:{dead}\n\
-         errors.tolerance=all\nerrors.deadletterqueue.topic.name={dlq}\n\
-         errors.deadletterqueue.topic.replication.factor=1\n\
-         errors.retry.timeout=2000\nerrors.retry.delay.max.ms=500\n",
-        file_sink(&name, &out, &topic)
+    let sink = avro_file_sink(
+        &name,
+        &out,
+        &topic,
+        dead,
+        &dlq,
+        "errors.retry.timeout=2000\nerrors.retry.delay.max.ms=500\n",
     );
     let worker = Worker::start(
         &dir,
