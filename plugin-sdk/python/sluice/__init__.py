@@ -65,13 +65,9 @@ class _Log:
     """Lines in the host log, tagged with the connector and task that wrote them."""
 
     def __init__(self) -> None:
-        self._host: Any = None
-        self._resolved = False
+        self._host: Any = _HOST_INTERFACES["host"]
 
     def _emit(self, level: str, message: str) -> None:
-        if not self._resolved:
-            self._resolved = True
-            self._host = _HOST_INTERFACES["host"]
         if self._host is not None:
             try:
                 self._host.log(getattr(self._host.LogLevel, level.upper()), str(message))
@@ -114,16 +110,9 @@ class _Metrics:
     """
 
     def __init__(self) -> None:
-        self._host: Any = None
-        self._resolved = False
+        self._host: Any = _HOST_INTERFACES["metrics"]
         #: name -> value, when there is no host.
         self.values: dict = {}
-
-    def _resolve(self) -> Any:
-        if not self._resolved:
-            self._resolved = True
-            self._host = _HOST_INTERFACES["metrics"]
-        return self._host
 
     def counter_add(self, name: str, delta: int = 1) -> None:
         self._call("counter_add", name, int(delta), int)
@@ -132,23 +121,24 @@ class _Metrics:
         self._call("gauge_set", name, float(value), float)
 
     def _call(self, function: str, name: str, value: Any, kind: type) -> None:
-        host = self._resolve()
-        if host is not None:
+        if self._host is not None:
             try:
-                getattr(host, function)(str(name), value)
+                getattr(self._host, function)(str(name), value)
                 return
             except NotImplementedError:
                 self._host = None  # generated bindings in plain CPython: no host
             except Exception as e:  # noqa: BLE001 - componentize-py raises Err(message)
                 raise MetricError(str(getattr(e, "value", e))) from None
+        import json
         import re
+        quoted = json.dumps(str(name), ensure_ascii=False)  # as the host quotes it
         if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(name)):
-            raise MetricError(f"invalid metric name {name!r}: use 1 to 64 characters a-z, 0-9 "
+            raise MetricError(f"invalid metric name {quoted}: use 1 to 64 characters a-z, 0-9 "
                               f"and _, starting with a letter")
         current = self.values.get(name)
         if current is not None and type(current) is not kind:
             have, want = ("counter", "gauge") if kind is float else ("gauge", "counter")
-            raise MetricError(f"metric {name!r} is a {have}, not a {want}")
+            raise MetricError(f"metric {quoted} is a {have}, not a {want}")
         self.values[name] = (current or 0) + value if kind is int else value
 
 
