@@ -45,6 +45,16 @@ impl CallError {
             CallError::Malformed(_) => false,
         }
     }
+
+    /// The converter's error for this failure, described by `message`: transient (retried,
+    /// never sent to the DLQ) when the call may succeed later, else the record's.
+    pub(crate) fn to_convert_error(&self, message: String) -> ConvertError {
+        if self.is_transient() {
+            ConvertError::transient(message)
+        } else {
+            ConvertError::new(message)
+        }
+    }
 }
 
 impl std::fmt::Display for CallError {

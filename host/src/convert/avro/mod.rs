@@ -205,12 +205,7 @@ impl AvroConverter {
         let subject = self.strategy().subject(topic, self.is_key, schema);
         let avro = to_avro(schema)?.to_string();
         let failed = |e: CallError| {
-            let make: fn(String) -> ConvertError = if e.is_transient() {
-                ConvertError::transient
-            } else {
-                ConvertError::new
-            };
-            make(format!(
+            e.to_convert_error(format!(
                 "Error {} Avro {} schema for subject {subject:?}: {e}",
                 if self.config.use_latest_version {
                     "retrieving the latest"
@@ -257,12 +252,7 @@ impl AvroConverter {
             return Ok(r.clone());
         }
         let (text, ty) = self.client.schema_by_id(id).map_err(|e| {
-            let make: fn(String) -> ConvertError = if e.is_transient() {
-                ConvertError::transient
-            } else {
-                ConvertError::new
-            };
-            make(format!(
+            e.to_convert_error(format!(
                 "Error retrieving Avro {} schema for id {id}: {e}",
                 self.what()
             ))
