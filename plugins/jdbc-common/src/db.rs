@@ -226,6 +226,15 @@ impl Db {
         }
     }
 
+    /// PostgreSQL only: runs `sql`, a `COPY … FROM STDIN`, with `data` in COPY's text format
+    /// (see [`sql_wire::pg::PgConnection::copy_in`]); returns the rows copied.
+    pub fn copy_in(&mut self, sql: &str, data: &[u8]) -> Result<u64, Error> {
+        match &mut self.conn {
+            Conn::Pg(c) => c.copy_in(sql, data),
+            Conn::My(_) => Err(Error::Unsupported("COPY on MySQL/MariaDB".into())),
+        }
+    }
+
     /// Runs a statement; returns the rows affected.
     pub fn execute(&mut self, sql: &str) -> Result<u64, Error> {
         Ok(self.query(sql)?.affected)

@@ -10,6 +10,7 @@ pub mod time;
 
 pub use connection::Connection;
 pub use db::{ColumnMeta, Db, DbType, Rows, TableId};
+pub use sql_wire::pg::push_copy_text;
 pub use sql_wire::{Dialect, Error as DbError};
 pub use time::Zone;
 

@@ -1,13 +1,20 @@
 //! Confluent's JDBC sink connector (`io.confluent.connect.jdbc.JdbcSinkConnector`) for
 //! PostgreSQL and MySQL/MariaDB, as a Sluice plugin.
 //!
-//! Design decision: every `put` is one transaction. Rows go out as multi-row statements of
-//! up to `batch.size`, each under a savepoint; when the server rejects a statement for a
-//! data reason (SQLSTATE classes 22/23: a constraint, a bad value), the statement is rolled
-//! back to its savepoint and its rows are written one by one, each under its own savepoint,
-//! so exactly the offending records are reported as failures (→ dead letter queue with
-//! `errors.tolerance=all`) and the rest of the batch commits. Connection errors roll the
+//! Design decision: every `put` is one transaction. Rows go out in chunks of up to
+//! `batch.size`, each under a savepoint; when the server rejects a chunk for a data reason
+//! (SQLSTATE classes 22/23: a constraint, a bad value), the chunk is rolled back to its
+//! savepoint and its rows are written one by one as SQL statements, each under its own
+//! savepoint, so exactly the offending records are reported as failures (→ dead letter queue
+//! with `errors.tolerance=all`) and the rest of the batch commits. Connection errors roll the
 //! whole transaction back and retry it (`max.retries`, `retry.backoff.ms`).
+//!
+//! A chunk is one multi-row statement, except for PostgreSQL inserts and upserts: those rows
+//! are `COPY`ed into a session-local staging table (`CREATE TEMP TABLE … ON COMMIT DELETE
+//! ROWS`, one per target table and column list) and moved by one `INSERT … SELECT … ON
+//! CONFLICT` statement. The server parses COPY's text rows far faster than a `VALUES` list of
+//! literals: 100 000 three-column upserts took 0.7–0.9 s that way against 1.1–1.3 s as
+//! 3 000-row `INSERT … VALUES … ON CONFLICT` statements (psql, same server, 2026-12-07).
 
 pub mod rows;
 pub mod settings;
@@ -33,6 +40,11 @@ pub struct JdbcSink {
     s: Settings,
     db: Option<Db>,
     tables: HashMap<String, TableInfo>,
+    /// PostgreSQL staging tables of this connection: (table, column list) → the quoted name.
+    /// Temporary tables live as long as the session, so a new connection starts it empty.
+    stages: HashMap<(String, Vec<String>), String>,
+    /// Chunks the server rejected and that were then written row by row.
+    chunks_row_by_row: u64,
 }
 
 enum WriteError {
@@ -61,6 +73,8 @@ impl Sink for JdbcSink {
             s,
             db: Some(db),
             tables: HashMap::new(),
+            stages: HashMap::new(),
+            chunks_row_by_row: 0,
         })
     }
 
@@ -118,6 +132,12 @@ struct ChunkKind {
 }
 
 impl JdbcSink {
+    /// How many chunks the server rejected (a constraint, a bad value) so that their rows
+    /// were written one by one: each costs a statement and two savepoints per row.
+    pub fn chunks_row_by_row(&self) -> u64 {
+        self.chunks_row_by_row
+    }
+
     fn try_put(&mut self, records: &[Record]) -> Result<Vec<RecordFailure>, WriteError> {
         if self.db.as_ref().is_none_or(Db::is_broken) {
             self.db = None;
@@ -127,12 +147,14 @@ impl JdbcSink {
                 Err(e) => return Err(WriteError::Fatal(self.s.conn.connect_error(&e))),
             };
             self.db = Some(db);
+            self.stages.clear();
         }
         let db = self.db.as_mut().expect("connected above");
         let mut failures = Vec::new();
+        let copy_ok = db.dialect == Dialect::Postgres && self.s.insert_mode != InsertMode::Update;
         let mut rows: Vec<(usize, Row)> = Vec::with_capacity(records.len());
         for (i, r) in records.iter().enumerate() {
-            match rows::row(db, &self.s, r) {
+            match rows::row(db, &self.s, r, copy_ok) {
                 Ok(row) => rows.push((i, row)),
                 Err(message) => failures.push(RecordFailure {
                     index: i as u32,
@@ -150,6 +172,14 @@ impl JdbcSink {
             }
         }
         let db = self.db.as_mut().expect("connected above");
+        // Staging tables first too: created outside the transaction, they outlive a rollback.
+        let mut previous: Option<&Row> = None;
+        for (_, row) in rows.iter().filter(|(_, r)| r.copy) {
+            if !previous.is_some_and(|p| same_columns(p, row)) {
+                ensure_stage(db, &self.tables, &mut self.stages, row)?;
+            }
+            previous = Some(row);
+        }
         db.execute("BEGIN")
             .map_err(|e| conn_or_fatal(e, || "starting a transaction".into()))?;
         let mut chunk: Vec<&(usize, Row)> = Vec::new();
@@ -165,7 +195,15 @@ impl JdbcSink {
             let key: Vec<String> = row.key.iter().map(|k| k.literal.clone()).collect();
             let repeats = !key.is_empty() && chunk_keys.contains(&key);
             if kind.as_ref() != Some(&this) || chunk.len() >= self.s.batch_size || repeats {
-                write_chunk(db, &self.s, &self.tables, &chunk, &mut failures)?;
+                self.chunks_row_by_row += u64::from(write_chunk(
+                    db,
+                    &self.s,
+                    &self.tables,
+                    &self.stages,
+                    records,
+                    &chunk,
+                    &mut failures,
+                )?);
                 chunk.clear();
                 chunk_keys.clear();
                 kind = Some(this);
@@ -173,7 +211,15 @@ impl JdbcSink {
             chunk_keys.insert(key);
             chunk.push(item);
         }
-        write_chunk(db, &self.s, &self.tables, &chunk, &mut failures)?;
+        self.chunks_row_by_row += u64::from(write_chunk(
+            db,
+            &self.s,
+            &self.tables,
+            &self.stages,
+            records,
+            &chunk,
+            &mut failures,
+        )?);
         db.execute("COMMIT")
             .map_err(|e| conn_or_fatal(e, || "committing".into()))?;
         failures.sort_by_key(|f| f.index);
@@ -319,8 +365,104 @@ fn ensure_table(
     Ok(())
 }
 
-/// The statements that write `rows` (one multi-row statement for inserts/upserts, one per
-/// row for updates and deletes).
+/// The `ON CONFLICT …` / `ON DUPLICATE KEY …` clause of an upsert of `first`'s columns
+/// (empty for other modes).
+fn upsert_clause(db: &Db, s: &Settings, first: &Row) -> String {
+    if s.insert_mode != InsertMode::Upsert {
+        return String::new();
+    }
+    let keys: Vec<String> = first.key.iter().map(|c| db.quote_ident(&c.name)).collect();
+    let cols: Vec<String> = first.cols.iter().map(|c| db.quote_ident(&c.name)).collect();
+    match db.dialect {
+        Dialect::Postgres if cols.is_empty() => {
+            format!(" ON CONFLICT ({}) DO NOTHING", keys.join(","))
+        }
+        Dialect::Postgres => format!(
+            " ON CONFLICT ({}) DO UPDATE SET {}",
+            keys.join(","),
+            cols.iter()
+                .map(|c| format!("{c}=EXCLUDED.{c}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Dialect::MySql => {
+            let update = if cols.is_empty() { &keys } else { &cols };
+            format!(
+                " ON DUPLICATE KEY UPDATE {}",
+                update
+                    .iter()
+                    .map(|c| format!("{c}=VALUES({c})"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        }
+    }
+}
+
+/// The quoted column list of `row` (key columns first), as statements name them.
+fn column_list(db: &Db, row: &Row) -> String {
+    row.key
+        .iter()
+        .chain(&row.cols)
+        .map(|c| db.quote_ident(&c.name))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether two rows go to the same table with the same columns (the same staging table).
+fn same_columns(a: &Row, b: &Row) -> bool {
+    a.table == b.table
+        && a.key.len() + a.cols.len() == b.key.len() + b.cols.len()
+        && a.key
+            .iter()
+            .chain(&a.cols)
+            .zip(b.key.iter().chain(&b.cols))
+            .all(|(x, y)| x.name == y.name)
+}
+
+/// The staging table key of a COPY row: its table and column names.
+fn stage_key(row: &Row) -> (String, Vec<String>) {
+    (
+        row.table.clone(),
+        row.key
+            .iter()
+            .chain(&row.cols)
+            .map(|c| c.name.clone())
+            .collect(),
+    )
+}
+
+/// Creates the staging table for `row`'s table and columns unless this session has it: the
+/// target's column types (`CREATE TABLE … AS SELECT … WITH NO DATA` copies types, not
+/// constraints, so the target's constraints judge each row), emptied at every commit.
+fn ensure_stage(
+    db: &mut Db,
+    tables: &HashMap<String, TableInfo>,
+    stages: &mut HashMap<(String, Vec<String>), String>,
+    row: &Row,
+) -> Result<(), WriteError> {
+    let key = stage_key(row);
+    if stages.contains_key(&key) {
+        return Ok(());
+    }
+    let name = db.quote_ident(&format!("sluice_stage_{}", stages.len() + 1));
+    let table = &tables.get(&row.table).expect("ensured before writing").id;
+    let ddl = format!(
+        "CREATE TEMP TABLE {name} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA",
+        column_list(db, row),
+        db.quote_table(table)
+    );
+    db.execute(&ddl).map_err(|e| {
+        conn_or_fatal(e, || {
+            format!("creating the staging table for {}", row.table)
+        })
+    })?;
+    stages.insert(key, name);
+    Ok(())
+}
+
+/// The statements that write `rows` as SQL (one multi-row statement for inserts/upserts, one
+/// per row for updates and deletes).
 fn statements(db: &Db, s: &Settings, table: &TableId, rows: &[&(usize, Row)]) -> Vec<String> {
     let Some((_, first)) = rows.first() else {
         return Vec::new();
@@ -353,71 +495,72 @@ fn statements(db: &Db, s: &Settings, table: &TableId, rows: &[&(usize, Row)]) ->
             })
             .collect();
     }
-    let names: Vec<String> = first
-        .key
-        .iter()
-        .chain(&first.cols)
-        .map(|c| db.quote_ident(&c.name))
-        .collect();
-    let values: Vec<String> = rows
-        .iter()
-        .map(|(_, r)| {
-            format!(
-                "({})",
-                r.key
-                    .iter()
-                    .chain(&r.cols)
-                    .map(|c| c.literal.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        })
-        .collect();
-    let mut sql = format!(
-        "INSERT INTO {t} ({}) VALUES {}",
-        names.join(","),
-        values.join(",")
-    );
-    if s.insert_mode == InsertMode::Upsert {
-        let keys: Vec<String> = first.key.iter().map(|c| db.quote_ident(&c.name)).collect();
-        let cols: Vec<String> = first.cols.iter().map(|c| db.quote_ident(&c.name)).collect();
-        match db.dialect {
-            Dialect::Postgres if cols.is_empty() => {
-                sql.push_str(&format!(" ON CONFLICT ({}) DO NOTHING", keys.join(",")))
-            }
-            Dialect::Postgres => sql.push_str(&format!(
-                " ON CONFLICT ({}) DO UPDATE SET {}",
-                keys.join(","),
-                cols.iter()
-                    .map(|c| format!("{c}=EXCLUDED.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )),
-            Dialect::MySql => {
-                let update = if cols.is_empty() { &keys } else { &cols };
-                sql.push_str(&format!(
-                    " ON DUPLICATE KEY UPDATE {}",
-                    update
-                        .iter()
-                        .map(|c| format!("{c}=VALUES({c})"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ));
-            }
+    let mut sql = format!("INSERT INTO {t} ({}) VALUES ", column_list(db, first));
+    for (i, (_, r)) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
         }
+        sql.push('(');
+        for (j, c) in r.key.iter().chain(&r.cols).enumerate() {
+            if j > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&c.literal);
+        }
+        sql.push(')');
     }
+    sql.push_str(&upsert_clause(db, s, first));
     vec![sql]
 }
 
+/// Writes COPY rows: `COPY` into their staging table, then one `INSERT … SELECT` (which also
+/// empties the staging table, for the next chunk of the same transaction).
+fn copy_rows(
+    db: &mut Db,
+    s: &Settings,
+    table: &TableId,
+    stage: &str,
+    rows: &[&(usize, Row)],
+) -> Result<(), DbError> {
+    let Some((_, first)) = rows.first() else {
+        return Ok(());
+    };
+    let columns = column_list(db, first);
+    let mut data = String::with_capacity(rows.len() * 64);
+    for (_, r) in rows {
+        for (j, c) in r.key.iter().chain(&r.cols).enumerate() {
+            if j > 0 {
+                data.push('\t');
+            }
+            data.push_str(&c.literal);
+        }
+        data.push('\n');
+    }
+    db.copy_in(
+        &format!("COPY {stage} ({columns}) FROM STDIN"),
+        data.as_bytes(),
+    )?;
+    db.execute(&format!(
+        "WITH staged AS (DELETE FROM {stage} RETURNING {columns}) INSERT INTO {} ({columns}) SELECT {columns} FROM staged{}",
+        db.quote_table(table),
+        upsert_clause(db, s, first)
+    ))?;
+    Ok(())
+}
+
+/// Writes one chunk; `true` if the server rejected it as a whole and its rows were written
+/// one by one.
 fn write_chunk(
     db: &mut Db,
     s: &Settings,
     tables: &HashMap<String, TableInfo>,
+    stages: &HashMap<(String, Vec<String>), String>,
+    records: &[Record],
     rows: &[&(usize, Row)],
     failures: &mut Vec<RecordFailure>,
-) -> Result<(), WriteError> {
+) -> Result<bool, WriteError> {
     let Some((_, first)) = rows.first() else {
-        return Ok(());
+        return Ok(false);
     };
     let table = &tables.get(&first.table).expect("ensured before writing").id;
     let savepoint = |db: &mut Db, sql: &str| -> Result<(), WriteError> {
@@ -426,25 +569,46 @@ fn write_chunk(
             .map_err(|e| conn_or_fatal(e, || format!("`{sql}`")))
     };
     savepoint(db, "SAVEPOINT sluice_chunk")?;
-    let mut chunk_error = None;
-    for sql in statements(db, s, table, rows) {
-        if let Err(e) = db.execute(&sql) {
-            chunk_error = Some(e);
-            break;
-        }
-    }
-    match chunk_error {
-        None => {
+    let written = if first.copy {
+        let stage = stages
+            .get(&stage_key(first))
+            .expect("staging tables are made first");
+        copy_rows(db, s, table, stage, rows)
+    } else {
+        statements(db, s, table, rows)
+            .iter()
+            .try_for_each(|sql| db.execute(sql).map(|_| ()))
+    };
+    match written {
+        Ok(()) => {
             savepoint(db, "RELEASE SAVEPOINT sluice_chunk")?;
-            return Ok(());
+            return Ok(false);
         }
-        Some(e) if !e.is_data_error() => {
+        Err(e) if !e.is_data_error() => {
             return Err(conn_or_fatal(e, || format!("writing to {}", first.table)));
         }
-        Some(_) => savepoint(db, "ROLLBACK TO SAVEPOINT sluice_chunk")?,
+        Err(e) => {
+            log::debug!(
+                "jdbc sink: {} rejected a chunk of {} rows ({e}); writing them one by one",
+                first.table,
+                rows.len()
+            );
+            savepoint(db, "ROLLBACK TO SAVEPOINT sluice_chunk")?
+        }
     }
-    // Row by row, to find exactly the records the server rejects.
+    // Row by row as SQL statements, to find exactly the records the server rejects.
     for item in rows {
+        let sql_row;
+        let item = if item.1.copy {
+            // The record made a row once, so it makes one again.
+            sql_row = (
+                item.0,
+                rows::row(db, s, &records[item.0], false).map_err(WriteError::Fatal)?,
+            );
+            &sql_row
+        } else {
+            *item
+        };
         savepoint(db, "SAVEPOINT sluice_row")?;
         let mut row_error = None;
         for sql in statements(db, s, table, &[item]) {
@@ -466,7 +630,7 @@ fn write_chunk(
         }
     }
     savepoint(db, "RELEASE SAVEPOINT sluice_chunk")?;
-    Ok(())
+    Ok(true)
 }
 
 sluice_plugin_sdk::export_sink!(JdbcSink);

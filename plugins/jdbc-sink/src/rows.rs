@@ -1,13 +1,14 @@
 //! Sink records → rows: which table, which primary-key columns and values (by `pk.mode`),
-//! which other columns, or a delete; each value as an SQL literal of the target dialect.
+//! which other columns, or a delete; each value as an SQL literal of the target dialect, or,
+//! for rows the sink sends to PostgreSQL with `COPY`, as a field of COPY's text format.
 
-use jdbc_common::{decimal, time, Db, Dialect, Zone};
+use jdbc_common::{decimal, push_copy_text, time, Db, Dialect, Zone};
 use sluice_plugin_sdk::{logical, Record, Schema, SchemaRef, SchemaType, Value};
 
 use crate::settings::{PkMode, Settings};
 
 /// A column of a row: name, the Connect schema it came with (for CREATE/ALTER) and its
-/// literal.
+/// literal (SQL, or COPY text when the row's `copy` is set).
 #[derive(Debug, Clone)]
 pub struct Col {
     pub name: String,
@@ -22,12 +23,15 @@ pub struct Row {
     pub key: Vec<Col>,
     pub cols: Vec<Col>,
     pub delete: bool,
+    /// The literals are COPY text fields (PostgreSQL inserts and upserts), not SQL.
+    pub copy: bool,
 }
 
 const KAFKA_PK: [&str; 3] = ["__connect_topic", "__connect_partition", "__connect_offset"];
 
-/// The row for `r`, or why it cannot be written (a per-record failure).
-pub fn row(db: &Db, s: &Settings, r: &Record) -> Result<Row, String> {
+/// The row for `r`, or why it cannot be written (a per-record failure). With `copy_ok` a row
+/// that is not a delete gets COPY text literals (see [`copy_field`]).
+pub fn row(db: &Db, s: &Settings, r: &Record, copy_ok: bool) -> Result<Row, String> {
     let table = s.table_name_format.replace("${topic}", &r.topic);
     let coords = || {
         format!(
@@ -55,8 +59,14 @@ pub fn row(db: &Db, s: &Settings, r: &Record) -> Result<Row, String> {
             coords()
         ));
     }
+    let copy = copy_ok && !tombstone;
     let lit = |schema: &Schema, v: &Value, name: &str| -> Result<String, String> {
-        literal(db, db.tz, schema, v).map_err(|e| format!("{}: field `{name}`: {e}", coords()))
+        if copy {
+            copy_field(db.tz, schema, v)
+        } else {
+            literal(db, db.tz, schema, v)
+        }
+        .map_err(|e| format!("{}: field `{name}`: {e}", coords()))
     };
     let mut key = Vec::new();
     match s.pk_mode {
@@ -71,7 +81,13 @@ pub fn row(db: &Db, s: &Settings, r: &Record) -> Result<Row, String> {
             key.push(Col {
                 name: names[0].into(),
                 schema: string,
-                literal: db.quote_string(&r.topic),
+                literal: if copy {
+                    let mut t = String::with_capacity(r.topic.len());
+                    push_copy_text(&mut t, &r.topic);
+                    t
+                } else {
+                    db.quote_string(&r.topic)
+                },
             });
             key.push(Col {
                 name: names[1].into(),
@@ -174,6 +190,7 @@ pub fn row(db: &Db, s: &Settings, r: &Record) -> Result<Row, String> {
         key,
         cols,
         delete: tombstone,
+        copy,
     })
 }
 
@@ -224,6 +241,72 @@ pub fn literal(db: &Db, tz: Zone, schema: &Schema, v: &Value) -> Result<String, 
             ))
         }
     })
+}
+
+/// A Connect value as a field of PostgreSQL's COPY text format: the same values as
+/// [`literal`] writes, unquoted, with `\N` for NULL and text escaped for COPY.
+pub fn copy_field(tz: Zone, schema: &Schema, v: &Value) -> Result<String, String> {
+    if v.is_null() {
+        return Ok("\\N".into());
+    }
+    match (schema.name.as_deref(), v) {
+        (Some(logical::DECIMAL), Value::Bytes(b)) => {
+            let scale: i32 = schema
+                .parameter(logical::DECIMAL_SCALE)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            return Ok(decimal::to_text(b, scale));
+        }
+        (Some(logical::DATE), Value::Int32(days)) => return Ok(time::format_date(*days as i64)),
+        (Some(logical::TIME), Value::Int32(ms)) => return Ok(time::format_time_millis(*ms as i64)),
+        (Some(logical::TIMESTAMP), Value::Int64(ms)) => {
+            return Ok(time::format_timestamp(*ms as i128 * 1_000_000, tz))
+        }
+        _ => {}
+    }
+    Ok(match v {
+        Value::Boolean(b) => if *b { "t" } else { "f" }.into(),
+        Value::Int8(n) => n.to_string(),
+        Value::Int16(n) => n.to_string(),
+        Value::Int32(n) => n.to_string(),
+        Value::Int64(n) => n.to_string(),
+        Value::Float32(f) => copy_float(*f as f64, f.to_string()),
+        Value::Float64(f) => copy_float(*f, f.to_string()),
+        Value::String(s) => {
+            let mut out = String::with_capacity(s.len());
+            push_copy_text(&mut out, s);
+            out
+        }
+        // bytea's hex input `\x…`, its backslash doubled for COPY.
+        Value::Bytes(b) => {
+            let mut out = String::with_capacity(b.len() * 2 + 3);
+            out.push_str("\\\\x");
+            for x in b {
+                use std::fmt::Write;
+                let _ = write!(out, "{x:02x}");
+            }
+            out
+        }
+        Value::Null => "\\N".into(),
+        Value::Array(_) | Value::Map(_) | Value::Struct(_) => {
+            return Err(format!(
+                "{:?} values have no column mapping in the JDBC sink",
+                schema.ty
+            ))
+        }
+    })
+}
+
+fn copy_float(f: f64, text: String) -> String {
+    if f.is_finite() {
+        text
+    } else if f.is_nan() {
+        "NaN".into()
+    } else if f > 0.0 {
+        "Infinity".into()
+    } else {
+        "-Infinity".into()
+    }
 }
 
 fn float(pg: bool, f: f64, text: &str) -> Result<String, String> {

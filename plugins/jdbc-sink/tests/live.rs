@@ -159,6 +159,7 @@ fn scenario(pg: bool) {
             rec(&t, 8, Some(("h", 1)), None),
         ])
         .unwrap();
+    assert_eq!(s.chunks_row_by_row(), 1);
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].index, 1);
     assert!(
@@ -182,4 +183,94 @@ fn postgres_upsert_delete_create_evolve_and_constraint() {
 #[test]
 fn mariadb_upsert_delete_create_evolve_and_constraint() {
     scenario(false);
+}
+
+/// Every column type, with text COPY must escape (tab, newline, backslash, quotes), bytes with
+/// a backslash and a zero byte, non-finite floats and NULLs: the upsert path (`COPY` into a
+/// staging table) must store exactly what the SQL-literal path (`insert.mode=update`) stores.
+#[test]
+fn postgres_copy_and_sql_literals_store_the_same_values() {
+    let vs = Schema::struct_builder()
+        .name("Value")
+        .field("s", Schema::string().optional())
+        .field("b", Schema::bytes().optional())
+        .field("flag", Schema::boolean())
+        .field("f64", Schema::float64())
+        .field("f32", Schema::float32())
+        .field("i8", Schema::int8())
+        .field("i16", Schema::int16())
+        .field("d", Schema::date())
+        .field("t", Schema::time())
+        .field("ts", Schema::timestamp())
+        .field("dec", Schema::decimal(2).optional())
+        .build_ref();
+    let texts = [
+        Some("tab\there"),
+        Some("line\nbreak\r\nand \\ back\\slash \\N"),
+        Some("it's \"quoted\" ünïcødé"),
+        None,
+    ];
+    let floats = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5];
+    let records = |topic: &str, dummy: bool| -> Vec<Record> {
+        (0..4)
+            .map(|i| {
+                let ks = key_schema();
+                let key =
+                    Value::Struct(Struct::from_values(ks.clone(), vec![Value::Int32(i)]).unwrap());
+                let iu = i as usize;
+                let values = vec![
+                    if dummy {
+                        Value::from("x")
+                    } else {
+                        texts[iu].map_or(Value::Null, Value::from)
+                    },
+                    if iu == 3 {
+                        Value::Null
+                    } else {
+                        Value::Bytes(vec![0, b'\\', b'\t', 0xff, i as u8])
+                    },
+                    Value::Boolean(iu.is_multiple_of(2)),
+                    Value::Float64(floats[iu]),
+                    Value::Float32(1.25 * i as f32),
+                    Value::Int8(-(i as i8)),
+                    Value::Int16(300 * i as i16),
+                    Value::Int32(19_000 + i),
+                    Value::Int32(3_600_000 * i + 123),
+                    Value::Int64(1_704_164_645_123 + i as i64),
+                    if iu == 3 {
+                        Value::Null
+                    } else {
+                        Value::decimal(-12_345 * i as i128)
+                    },
+                ];
+                Record::new(topic).with_key(Some(ks), key).with_value(
+                    Some(vs.clone()),
+                    Value::Struct(Struct::from_values(vs.clone(), values).unwrap()),
+                )
+            })
+            .collect()
+    };
+    let copied = table("live_copy");
+    let literal = table("live_literal");
+    let mut upsert = sink(true, &[]);
+    assert!(upsert.put(records(&copied, false)).unwrap().is_empty());
+    // The same rows through SQL literals: created with placeholders, then updated.
+    assert!(upsert.put(records(&literal, true)).unwrap().is_empty());
+    // Every value went through COPY: none made the server reject its chunk.
+    assert_eq!(upsert.chunks_row_by_row(), 0);
+    upsert.stop();
+    let mut update = sink(true, &[("insert.mode", "update")]);
+    assert!(update.put(records(&literal, false)).unwrap().is_empty());
+    update.stop();
+    let rows = |t: &str| query(true, &format!("SELECT * FROM {t} ORDER BY id"));
+    assert_eq!(rows(&copied), rows(&literal));
+    assert_eq!(
+        query(true, &format!("SELECT s FROM {copied} WHERE id = 1")),
+        "line\nbreak\r\nand \\ back\\slash \\N"
+    );
+    assert_eq!(
+        query(true, &format!("SELECT b, f64 FROM {copied} WHERE id = 0")),
+        "\\x005c09ff00|NaN"
+    );
+    query(true, &format!("DROP TABLE {copied}; DROP TABLE {literal}"));
 }

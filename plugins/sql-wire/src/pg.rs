@@ -342,6 +342,59 @@ impl PgConnection {
         }
     }
 
+    /// Runs `sql`, a `COPY … FROM STDIN`, feeding it `data` (in the COPY's format: for the
+    /// default text format one line per row, tab-separated, `\N` for NULL, backslash escapes);
+    /// returns the number of rows copied.
+    ///
+    /// The statement, the data and `CopyDone` go out in one write instead of waiting for
+    /// `CopyInResponse` first: a COPY the server rejects before reading data (no such table, a
+    /// syntax error) leaves it outside copy mode, where the protocol has it ignore
+    /// `CopyData`/`CopyDone`, so its error still comes back once and the connection stays
+    /// usable. A row the server rejects (a bad value) ends the COPY with its error.
+    pub fn copy_in(&mut self, sql: &str, data: &[u8]) -> Result<u64> {
+        frontend::query(sql, &mut self.write_buf).map_err(proto)?;
+        // CopyData messages of at most 64 KiB: the server reads each one whole before
+        // parsing it, so smaller messages let it start sooner.
+        for piece in data.chunks(64 * 1024) {
+            frontend::CopyData::new(piece)
+                .map_err(proto)?
+                .write(&mut self.write_buf);
+        }
+        frontend::copy_done(&mut self.write_buf);
+        self.flush()?;
+        let mut copied = 0;
+        let mut error = None;
+        loop {
+            match self.read_message()? {
+                Message::CopyInResponse(_) => {}
+                Message::CommandComplete(body) => {
+                    let tag = body.tag().map_err(proto)?;
+                    copied = tag
+                        .rsplit(' ')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
+                }
+                Message::ErrorResponse(body) => error = Some(db_error(&body)),
+                Message::ReadyForQuery(body) => {
+                    self.tx_status = tx_status(body.status());
+                    return match error {
+                        Some(e) => Err(Error::from(e)),
+                        None => Ok(copied),
+                    };
+                }
+                Message::NoticeResponse(_)
+                | Message::ParameterStatus(_)
+                | Message::NotificationResponse(_) => {}
+                Message::CopyOutResponse(_) => {
+                    self.broken = true;
+                    return Err(Error::Unsupported("COPY TO STDOUT through copy_in".into()));
+                }
+                other => return Err(unexpected("COPY FROM STDIN", &other)),
+            }
+        }
+    }
+
     /// Runs a statement that returns no rows (or whose rows do not matter); returns the number
     /// of rows affected.
     pub fn execute(&mut self, sql: &str, params: &[Option<&str>]) -> Result<u64> {
@@ -651,6 +704,23 @@ pub fn db_error(body: &backend::ErrorResponseBody) -> DbError {
     e
 }
 
+/// Appends `s` as a field of COPY's text format: backslash, tab, newline and carriage return
+/// escaped, everything else as is.
+pub fn push_copy_text(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\r",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+}
+
 /// Quotes an identifier (`"my ""table"""`).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -684,6 +754,13 @@ mod tests {
             .numeric_precision_scale(),
             None
         );
+    }
+
+    #[test]
+    fn copy_text_escapes() {
+        let mut out = String::new();
+        push_copy_text(&mut out, "a\tb\\c\nd\re'f");
+        assert_eq!(out, "a\\tb\\\\c\\nd\\re'f");
     }
 
     #[test]
