@@ -123,14 +123,6 @@ fn conn_or_fatal(e: DbError, what: impl FnOnce() -> String) -> WriteError {
     }
 }
 
-/// Statements of one kind for one table, sharing their column list.
-#[derive(PartialEq, Eq, Clone)]
-struct ChunkKind {
-    table: String,
-    delete: bool,
-    columns: Vec<String>,
-}
-
 impl JdbcSink {
     /// How many chunks the server rejected (a constraint, a bad value) so that their rows
     /// were written one by one: each costs a statement and two savepoints per row.
@@ -163,9 +155,9 @@ impl JdbcSink {
             }
         }
         // Tables first (DDL outside the data transaction).
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for (_, row) in &rows {
-            if seen.insert(row.table.clone()) || !self.tables.contains_key(&row.table) {
+            if seen.insert(row.table.as_str()) || !self.tables.contains_key(&row.table) {
                 let fields =
                     fields_of(rows.iter().map(|(_, r)| r).filter(|r| r.table == row.table));
                 ensure_table(db, &self.s, &mut self.tables, &row.table, &fields)?;
@@ -183,18 +175,18 @@ impl JdbcSink {
         db.execute("BEGIN")
             .map_err(|e| conn_or_fatal(e, || "starting a transaction".into()))?;
         let mut chunk: Vec<&(usize, Row)> = Vec::new();
-        let mut chunk_keys: HashSet<Vec<String>> = HashSet::new();
-        let mut kind: Option<ChunkKind> = None;
+        // Hashes of the chunk's keys: a key repeated in a chunk starts the next one (the last
+        // value wins); a hash collision only starts a chunk early. No allocation per row.
+        let mut chunk_keys: HashSet<u64> = HashSet::new();
         for item in &rows {
             let row = &item.1;
-            let this = ChunkKind {
-                table: row.table.clone(),
-                delete: row.delete,
-                columns: row.cols.iter().map(|c| c.name.clone()).collect(),
-            };
-            let key: Vec<String> = row.key.iter().map(|k| k.literal.clone()).collect();
-            let repeats = !key.is_empty() && chunk_keys.contains(&key);
-            if kind.as_ref() != Some(&this) || chunk.len() >= self.s.batch_size || repeats {
+            let key = (!row.key.is_empty()).then(|| key_hash(row));
+            let repeats = key.is_some_and(|k| chunk_keys.contains(&k));
+            // A chunk is one table, one column list, inserts or deletes.
+            let same_kind = chunk
+                .last()
+                .is_some_and(|(_, p)| p.delete == row.delete && same_columns(p, row));
+            if !same_kind || chunk.len() >= self.s.batch_size || repeats {
                 self.chunks_row_by_row += u64::from(write_chunk(
                     db,
                     &self.s,
@@ -206,9 +198,10 @@ impl JdbcSink {
                 )?);
                 chunk.clear();
                 chunk_keys.clear();
-                kind = Some(this);
             }
-            chunk_keys.insert(key);
+            if let Some(k) = key {
+                chunk_keys.insert(k);
+            }
             chunk.push(item);
         }
         self.chunks_row_by_row += u64::from(write_chunk(
@@ -407,6 +400,16 @@ fn column_list(db: &Db, row: &Row) -> String {
         .map(|c| db.quote_ident(&c.name))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A hash of a row's key values.
+fn key_hash(row: &Row) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for k in &row.key {
+        k.literal.hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Whether two rows go to the same table with the same columns (the same staging table).
