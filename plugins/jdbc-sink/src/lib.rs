@@ -175,6 +175,20 @@ impl JdbcSink {
         db.execute("BEGIN")
             .map_err(|e| conn_or_fatal(e, || "starting a transaction".into()))?;
         let mut chunk: Vec<&(usize, Row)> = Vec::new();
+        let mut row_by_row = 0;
+        let mut flush = |chunk: &[&(usize, Row)]| -> Result<(), WriteError> {
+            let retried = write_chunk(
+                db,
+                &self.s,
+                &self.tables,
+                &self.stages,
+                records,
+                chunk,
+                &mut failures,
+            )?;
+            row_by_row += u64::from(retried);
+            Ok(())
+        };
         // Hashes of the chunk's keys: a key repeated in a chunk starts the next one (the last
         // value wins); a hash collision only starts a chunk early. No allocation per row.
         let mut chunk_keys: HashSet<u64> = HashSet::new();
@@ -187,15 +201,7 @@ impl JdbcSink {
                 .last()
                 .is_some_and(|(_, p)| p.delete == row.delete && same_columns(p, row));
             if !same_kind || chunk.len() >= self.s.batch_size || repeats {
-                self.chunks_row_by_row += u64::from(write_chunk(
-                    db,
-                    &self.s,
-                    &self.tables,
-                    &self.stages,
-                    records,
-                    &chunk,
-                    &mut failures,
-                )?);
+                flush(&chunk)?;
                 chunk.clear();
                 chunk_keys.clear();
             }
@@ -204,15 +210,8 @@ impl JdbcSink {
             }
             chunk.push(item);
         }
-        self.chunks_row_by_row += u64::from(write_chunk(
-            db,
-            &self.s,
-            &self.tables,
-            &self.stages,
-            records,
-            &chunk,
-            &mut failures,
-        )?);
+        flush(&chunk)?;
+        self.chunks_row_by_row += row_by_row;
         db.execute("COMMIT")
             .map_err(|e| conn_or_fatal(e, || "committing".into()))?;
         failures.sort_by_key(|f| f.index);

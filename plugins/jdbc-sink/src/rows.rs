@@ -194,30 +194,34 @@ pub fn row(db: &Db, s: &Settings, r: &Record, copy_ok: bool) -> Result<Row, Stri
     })
 }
 
+/// The text of a Decimal, Date, Time or Timestamp value, and whether SQL quotes it (all but
+/// decimals); `None` for other values.
+fn logical_text(tz: Zone, schema: &Schema, v: &Value) -> Option<(String, bool)> {
+    Some(match (schema.name.as_deref(), v) {
+        (Some(logical::DECIMAL), Value::Bytes(b)) => {
+            let scale: i32 = schema
+                .parameter(logical::DECIMAL_SCALE)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            (decimal::to_text(b, scale), false)
+        }
+        (Some(logical::DATE), Value::Int32(days)) => (time::format_date(*days as i64), true),
+        (Some(logical::TIME), Value::Int32(ms)) => (time::format_time_millis(*ms as i64), true),
+        (Some(logical::TIMESTAMP), Value::Int64(ms)) => {
+            (time::format_timestamp(*ms as i128 * 1_000_000, tz), true)
+        }
+        _ => return None,
+    })
+}
+
 /// An SQL literal for a Connect value.
 pub fn literal(db: &Db, tz: Zone, schema: &Schema, v: &Value) -> Result<String, String> {
     if v.is_null() {
         return Ok("NULL".into());
     }
     let pg = db.dialect == Dialect::Postgres;
-    match (schema.name.as_deref(), v) {
-        (Some(logical::DECIMAL), Value::Bytes(b)) => {
-            let scale: i32 = schema
-                .parameter(logical::DECIMAL_SCALE)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            return Ok(decimal::to_text(b, scale));
-        }
-        (Some(logical::DATE), Value::Int32(days)) => {
-            return Ok(db.quote_string(&time::format_date(*days as i64)))
-        }
-        (Some(logical::TIME), Value::Int32(ms)) => {
-            return Ok(db.quote_string(&time::format_time_millis(*ms as i64)))
-        }
-        (Some(logical::TIMESTAMP), Value::Int64(ms)) => {
-            return Ok(db.quote_string(&time::format_timestamp(*ms as i128 * 1_000_000, tz)))
-        }
-        _ => {}
+    if let Some((text, quoted)) = logical_text(tz, schema, v) {
+        return Ok(if quoted { db.quote_string(&text) } else { text });
     }
     Ok(match v {
         Value::Boolean(b) => match (pg, b) {
@@ -249,20 +253,8 @@ pub fn copy_field(tz: Zone, schema: &Schema, v: &Value) -> Result<String, String
     if v.is_null() {
         return Ok("\\N".into());
     }
-    match (schema.name.as_deref(), v) {
-        (Some(logical::DECIMAL), Value::Bytes(b)) => {
-            let scale: i32 = schema
-                .parameter(logical::DECIMAL_SCALE)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            return Ok(decimal::to_text(b, scale));
-        }
-        (Some(logical::DATE), Value::Int32(days)) => return Ok(time::format_date(*days as i64)),
-        (Some(logical::TIME), Value::Int32(ms)) => return Ok(time::format_time_millis(*ms as i64)),
-        (Some(logical::TIMESTAMP), Value::Int64(ms)) => {
-            return Ok(time::format_timestamp(*ms as i128 * 1_000_000, tz))
-        }
-        _ => {}
+    if let Some((text, _)) = logical_text(tz, schema, v) {
+        return Ok(text);
     }
     Ok(match v {
         Value::Boolean(b) => if *b { "t" } else { "f" }.into(),
