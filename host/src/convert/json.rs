@@ -16,9 +16,9 @@
 //! - A lone `\uD800`-style surrogate escape reads as U+FFFD.
 
 pub(crate) mod number;
-mod parser;
-mod read;
-mod write;
+pub(crate) mod parser;
+pub(crate) mod read;
+pub(crate) mod write;
 
 #[cfg(test)]
 mod fixtures_test;
@@ -138,12 +138,14 @@ impl JsonConverter {
         WriteOptions {
             decimal_numeric: self.config.decimal_format == DecimalFormat::Numeric,
             replace_null_with_default: self.config.replace_null_with_default,
+            entry_objects: false,
         }
     }
 
     fn read_options(&self) -> ReadOptions {
         ReadOptions {
             replace_null_with_default: self.config.replace_null_with_default,
+            entry_objects: false,
         }
     }
 

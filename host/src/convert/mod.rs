@@ -1,6 +1,6 @@
 //! Converters: Kafka bytes <-> Connect data, byte-compatible with Kafka Connect's
 //! `JsonConverter`, `StringConverter`, `ByteArrayConverter` and `SimpleHeaderConverter`, and
-//! Confluent's `AvroConverter` (Schema Registry wire format).
+//! Confluent's `AvroConverter` and `JsonSchemaConverter` (Schema Registry wire format).
 //!
 //! Converters live in the host (as in Kafka Connect), so plugins only ever see structured
 //! data. Kafka's class names are the config values.
@@ -64,16 +64,20 @@ pub trait HeaderConverter: Send + Sync {
 
 mod avro;
 mod bytearray;
+mod framed;
 mod header;
 mod json;
+mod json_schema;
 mod string;
 
 #[cfg(test)]
 pub(crate) use avro::tests::every_type as avro_every_type;
 pub use avro::{to_avro, AvroConverter, AvroConverterConfig, SubjectNameStrategy};
 pub use bytearray::ByteArrayConverter;
+pub use framed::{FramedConverter, RegistryConverterConfig};
 pub use header::SimpleHeaderConverter;
 pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
+pub use json_schema::JsonSchemaConverter;
 pub use string::StringConverter;
 
 const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -81,6 +85,7 @@ const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
 const BYTE_ARRAY: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
 const SIMPLE_HEADER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
+const JSON_SCHEMA: &str = "io.confluent.connect.json.JsonSchemaConverter";
 
 /// Which converter a class name denotes: Kafka's FQCN, the simple class name, or the simple
 /// name without its `Converter` suffix (Kafka's plugin aliases).
@@ -91,6 +96,7 @@ enum Kind {
     ByteArray,
     SimpleHeader,
     Avro,
+    JsonSchema,
 }
 
 fn kind(class: &str) -> Option<Kind> {
@@ -107,6 +113,7 @@ fn kind(class: &str) -> Option<Kind> {
             Some(Kind::SimpleHeader)
         }
         "AvroConverter" | "Avro" if packaged_ok(AVRO) => Some(Kind::Avro),
+        "JsonSchemaConverter" | "JsonSchema" if packaged_ok(JSON_SCHEMA) => Some(Kind::JsonSchema),
         _ => None,
     }
 }
@@ -128,6 +135,9 @@ pub fn converter(
         // `is_key` picks the subject (`<topic>-key` or `<topic>-value`).
         Some(Kind::Avro) => Ok(Arc::new(
             AvroConverter::from_props(&config.props, is_key).map_err(with_class)?,
+        )),
+        Some(Kind::JsonSchema) => Ok(Arc::new(
+            JsonSchemaConverter::from_props(&config.props, is_key).map_err(with_class)?,
         )),
         Some(Kind::SimpleHeader) | None => Err(ConvertError::new(format!(
             "converter class '{}' is not available; accepted: {} (or their simple names)",
@@ -151,7 +161,7 @@ pub fn header_converter(
             StringConverter::from_props(&config.props).map_err(with_class)?,
         )),
         Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
-        Some(Kind::Avro) | None => Err(ConvertError::new(format!(
+        Some(Kind::Avro | Kind::JsonSchema) | None => Err(ConvertError::new(format!(
             "header converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
             header_converter_classes().join(", ")
@@ -161,7 +171,7 @@ pub fn header_converter(
 
 /// Class names accepted for key/value converters (for error messages and REST plugin listing).
 pub fn converter_classes() -> &'static [&'static str] {
-    &[JSON, STRING, BYTE_ARRAY, AVRO]
+    &[JSON, STRING, BYTE_ARRAY, AVRO, JSON_SCHEMA]
 }
 
 /// Class names accepted for header converters: `SimpleHeaderConverter` plus the key/value

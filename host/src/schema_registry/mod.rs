@@ -1,6 +1,6 @@
 //! The embedded Schema Registry: Confluent's REST API (subjects, versions, ids,
 //! compatibility, config, mode, soft and hard deletes, its error codes) served by the worker on
-//! its own listener (`schema.registry.listeners`), for Avro schemas.
+//! its own listener (`schema.registry.listeners`), for Avro and JSON Schema schemas.
 //!
 //! Design decision: every change is a record in the compacted `_schemas` topic, in the
 //! registry's own format ([`records`]), and the in-memory view is only ever changed by
@@ -247,18 +247,32 @@ pub struct SchemaRegistry {
     log: Option<Mutex<TopicLog>>,
 }
 
-/// A schema in the registry's stored form: Avro JSON without insignificant whitespace.
-fn normalized(submitted: &Submitted) -> Result<String, RegistryError> {
-    if !submitted.schema_type.eq_ignore_ascii_case("AVRO") {
-        return Err(error(
-            422,
-            42201,
-            format!(
-                "Invalid schema type {}: this registry supports AVRO schemas only",
-                submitted.schema_type
-            ),
-        ));
-    }
+/// The schema types this registry stores (`GET /schemas/types`).
+pub const SCHEMA_TYPES: &[&str] = &["AVRO", "JSON"];
+
+/// A submitted schema type in its canonical (upper-case) form, or 42201.
+fn schema_type(submitted: &Submitted) -> Result<&'static str, RegistryError> {
+    let ty = submitted.schema_type.trim();
+    SCHEMA_TYPES
+        .iter()
+        .find(|t| t.eq_ignore_ascii_case(ty))
+        .copied()
+        .ok_or_else(|| {
+            error(
+                422,
+                42201,
+                format!(
+                    "Invalid schema type {ty}: this registry supports {}",
+                    SCHEMA_TYPES.join(", ")
+                ),
+            )
+        })
+}
+
+/// A schema in the registry's stored form, with its type: Avro and JSON Schema as JSON
+/// without insignificant whitespace.
+fn normalized(submitted: &Submitted) -> Result<(String, &'static str), RegistryError> {
+    let ty = schema_type(submitted)?;
     let json: Json = serde_json::from_str(&submitted.schema).map_err(|e| {
         error(
             422,
@@ -269,7 +283,17 @@ fn normalized(submitted: &Submitted) -> Result<String, RegistryError> {
             ),
         )
     })?;
-    Ok(json.to_string())
+    if ty == "JSON" && !matches!(json, Json::Object(_) | Json::Bool(_)) {
+        return Err(error(
+            422,
+            42201,
+            format!(
+                "Invalid schema {}, details: a JSON Schema is an object or a boolean",
+                submitted.schema
+            ),
+        ));
+    }
+    Ok((json.to_string(), ty))
 }
 
 impl SchemaRegistry {
@@ -451,7 +475,7 @@ impl SchemaRegistry {
         submitted: &Submitted,
         deleted: bool,
     ) -> Result<Registered, RegistryError> {
-        let text = normalized(submitted)?;
+        let (text, ty) = normalized(submitted)?;
         self.read(|s| {
             let versions = s
                 .versions(subject, deleted)
@@ -459,7 +483,9 @@ impl SchemaRegistry {
             versions
                 .iter()
                 .rev()
-                .find(|(_, v)| v.schema == text && v.references == submitted.references)
+                .find(|(_, v)| {
+                    v.schema == text && v.schema_type == ty && v.references == submitted.references
+                })
                 .map(|(n, v)| State::registered(subject, *n, v))
                 .ok_or_else(schema_not_found)
         })
@@ -475,30 +501,54 @@ impl SchemaRegistry {
             .map_err(|e| error(422, 42201, format!("Invalid schema {schema}, details: {e}")))
     }
 
-    /// Compatibility problems of `text` against the subject's live versions (all, or only the
-    /// ones the level needs) — empty when compatible.
+    /// Compatibility problems of a new schema (`text` of type `ty`) against the subject's live
+    /// versions (all, or only the ones the level needs) — empty when compatible.
+    ///
+    /// Avro is checked by the rules; a JSON Schema is compatible with earlier versions only
+    /// under `NONE` (the rules of JSON Schema compatibility are not implemented, and a
+    /// registry must not accept what it cannot check); a change of schema type never is.
     fn problems(
         s: &State,
         subject: &str,
         level: Level,
-        new: &apache_avro::Schema,
+        (text, ty, references): (&str, &str, &[Json]),
         against: Option<i32>,
     ) -> Result<Vec<String>, RegistryError> {
         let Some(versions) = s.versions(subject, false) else {
             return Ok(Vec::new());
         };
-        let existing = versions
+        let existing: Vec<&SchemaValue> = versions
             .iter()
             .filter(|(n, _)| against.is_none_or(|a| a == *n))
-            .map(|(_, v)| Self::parse(s, &v.schema, &v.references))
+            .map(|(_, v)| *v)
+            .collect();
+        if level == Level::None || existing.is_empty() {
+            return Ok(Vec::new());
+        }
+        if let Some(other) = existing.iter().find(|v| v.schema_type != ty) {
+            return Ok(vec![format!(
+                "the new schema is of type {ty}, an earlier one of type {}",
+                other.schema_type
+            )]);
+        }
+        if ty != "AVRO" {
+            return Ok(vec![format!(
+                "this registry does not check the compatibility of {ty} schemas (level {}); set the subject's compatibility to NONE (PUT /config/{subject}) to register new versions",
+                level.name()
+            )]);
+        }
+        let new = Self::parse(s, text, references)?;
+        let existing = existing
+            .iter()
+            .map(|v| Self::parse(s, &v.schema, &v.references))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(level.check(new, &existing))
+        Ok(level.check(&new, &existing))
     }
 
     /// `POST /subjects/{subject}/versions`: the id of the schema, registered as the subject's
     /// next version unless it already is one.
     pub fn register(&self, subject: &str, submitted: &Submitted) -> Result<i32, RegistryError> {
-        let text = normalized(submitted)?;
+        let (text, ty) = normalized(submitted)?;
         self.write(|s| {
             if s.mode(Some(subject)) == "READONLY" {
                 return Err(error(
@@ -507,16 +557,20 @@ impl SchemaRegistry {
                     format!("Subject {subject} is in read-only mode"),
                 ));
             }
-            let new = Self::parse(s, &text, &submitted.references)?;
+            if ty == "AVRO" {
+                // Refuse an invalid Avro schema even where no check needs it parsed.
+                Self::parse(s, &text, &submitted.references)?;
+            }
+            let same = |v: &SchemaValue| {
+                v.schema == text && v.schema_type == ty && v.references == submitted.references
+            };
             if let Some(versions) = s.versions(subject, false) {
-                if let Some((_, v)) = versions
-                    .iter()
-                    .find(|(_, v)| v.schema == text && v.references == submitted.references)
-                {
+                if let Some((_, v)) = versions.iter().find(|(_, v)| same(v)) {
                     return Ok((Vec::new(), v.id));
                 }
             }
-            let problems = Self::problems(s, subject, s.level(subject), &new, None)?;
+            let new = (text.as_str(), ty, submitted.references.as_slice());
+            let problems = Self::problems(s, subject, s.level(subject), new, None)?;
             if !problems.is_empty() {
                 return Err(error(
                     409,
@@ -531,7 +585,7 @@ impl SchemaRegistry {
                 .subjects
                 .values()
                 .flat_map(|vs| vs.values())
-                .find(|v| v.schema == text && v.references == submitted.references)
+                .find(|v| same(v))
                 .map(|v| v.id);
             let id = reuse.unwrap_or(s.max_id + 1);
             let version = s
@@ -545,7 +599,7 @@ impl SchemaRegistry {
                 version,
                 value: Some(SchemaValue {
                     id,
-                    schema_type: "AVRO".into(),
+                    schema_type: ty.into(),
                     references: submitted.references.clone(),
                     schema: text.clone(),
                     deleted: false,
@@ -563,9 +617,11 @@ impl SchemaRegistry {
         version: Option<VersionSpec>,
         submitted: &Submitted,
     ) -> Result<Vec<String>, RegistryError> {
-        let text = normalized(submitted)?;
+        let (text, ty) = normalized(submitted)?;
         self.read(|s| {
-            let new = Self::parse(s, &text, &submitted.references)?;
+            if ty == "AVRO" {
+                Self::parse(s, &text, &submitted.references)?;
+            }
             let level = s.level(subject);
             let against = match version {
                 None => None,
@@ -585,7 +641,8 @@ impl SchemaRegistry {
                     })?)
                 }
             };
-            Self::problems(s, subject, level, &new, against)
+            let new = (text.as_str(), ty, submitted.references.as_slice());
+            Self::problems(s, subject, level, new, against)
         })
     }
 

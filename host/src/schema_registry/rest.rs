@@ -117,7 +117,7 @@ async fn root() -> Response {
 }
 
 async fn schema_types() -> Response {
-    reply(StatusCode::OK, json!(["AVRO"]))
+    reply(StatusCode::OK, json!(super::SCHEMA_TYPES))
 }
 
 async fn subjects(State(r): State<Shared>, params: Params) -> Response {

@@ -548,3 +548,109 @@ fn basic_auth_credentials_never_show() {
         "{e}"
     );
 }
+
+fn json_schema(addr: SocketAddr, extra: &[(&str, &str)]) -> crate::convert::JsonSchemaConverter {
+    let mut props: crate::config::Config =
+        vec![("schema.registry.url".into(), format!("http://{addr}"))];
+    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    crate::convert::JsonSchemaConverter::from_props(&props, false).unwrap()
+}
+
+#[test]
+fn json_schema_converter_round_trips_through_the_registry() {
+    let addr = serve(SchemaRegistry::in_memory());
+    let api = Api::new(addr);
+    let writer = json_schema(addr, &[]);
+    let schema = Schema::structure(vec![
+        Field {
+            name: "id".into(),
+            schema: Schema::new(SchemaType::Int64).into_ref(),
+        },
+        Field {
+            name: "note".into(),
+            schema: Schema::new(SchemaType::String).optional().into_ref(),
+        },
+    ])
+    .with_name("Row")
+    .into_ref();
+    let value = Value::Struct(vec![Value::Int64(1), Value::from("n")]);
+    let data = Data::new(Some(schema.clone()), value.clone());
+    let bytes = writer.from_connect("rows", &data).unwrap().unwrap();
+    assert_eq!(&bytes[..5], &[0, 0, 0, 0, 1], "magic byte and id");
+    assert_eq!(&bytes[5..], br#"{"id":1,"note":"n"}"#);
+    let (status, registered) = api.call("GET", "/subjects/rows-value/versions/1", None);
+    assert_eq!((status, &registered["schemaType"]), (200, &json!("JSON")));
+    assert_eq!(
+        api.call("GET", "/schemas/ids/1", None).1["schemaType"],
+        "JSON"
+    );
+    // Another converter reads it through the registry; the second record costs no call.
+    let reader = json_schema(addr, &[]);
+    let back = reader.to_connect("rows", Some(&bytes)).unwrap();
+    assert_eq!(
+        (back.schema.as_deref(), &back.value),
+        (Some(&*schema), &value)
+    );
+    let again = writer.from_connect("rows", &data).unwrap().unwrap();
+    assert_eq!(again, bytes);
+    // The same text registered as Avro is another schema with another id.
+    let text = registered["schema"].as_str().unwrap().to_string();
+    let r = api.call(
+        "POST",
+        "/subjects/other/versions",
+        Some(json!({"schema": text})),
+    );
+    assert_eq!(code(&r), (422, 42201), "not an Avro schema: {r:?}");
+
+    // Evolution: under BACKWARD a changed JSON Schema is refused (its rules are not
+    // implemented), under NONE it is registered.
+    let v2 = json!({"type": "object", "properties": {"id": {"type": "integer"}}}).to_string();
+    let body = json!({"schema": v2, "schemaType": "JSON"});
+    let r = api.call("POST", "/subjects/rows-value/versions", Some(body.clone()));
+    assert_eq!(code(&r), (409, 409), "{r:?}");
+    assert!(r.1["message"].as_str().unwrap().contains("NONE"), "{r:?}");
+    let r = api.call(
+        "POST",
+        "/compatibility/subjects/rows-value/versions/latest",
+        Some(body.clone()),
+    );
+    assert_eq!(r.1["is_compatible"], false, "{r:?}");
+    api.call(
+        "PUT",
+        "/config/rows-value",
+        Some(json!({"compatibility": "NONE"})),
+    );
+    let r = api.call("POST", "/subjects/rows-value/versions", Some(body));
+    assert_eq!(r, (200, json!({"id": 2})));
+    assert_eq!(
+        api.call("GET", "/schemas/types", None).1,
+        json!(["AVRO", "JSON"])
+    );
+
+    // Bad input: per-record errors, never a panic.
+    let e = reader
+        .to_connect("rows", Some(&[1, 0, 0, 0, 1]))
+        .unwrap_err();
+    assert!(e.0.contains("Unknown magic byte 1"), "{e}");
+    let e = reader
+        .to_connect("rows", Some(&[0, 0, 0, 0, 99, b'{']))
+        .unwrap_err();
+    assert!(e.0.contains("id 99") && e.0.contains("40403"), "{e}");
+    let e = reader
+        .to_connect("rows", Some(&bytes[..bytes.len() - 2]))
+        .unwrap_err();
+    assert!(e.0.contains("truncated") && !e.is_transient(), "{e}");
+    // An Avro id read by the JSON Schema converter is refused, not misread.
+    let avro_id = avro(addr, false, &[])
+        .from_connect(
+            "a",
+            &Data::new(
+                Some(Schema::new(SchemaType::Int32).into_ref()),
+                Value::Int32(1),
+            ),
+        )
+        .unwrap()
+        .unwrap();
+    let e = reader.to_connect("a", Some(&avro_id)).unwrap_err();
+    assert!(e.0.contains("AVRO schema, not JSON"), "{e}");
+}

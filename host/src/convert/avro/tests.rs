@@ -310,11 +310,11 @@ fn config_keys_are_checked() {
     assert!(AvroConverterConfig::from_props(&props(&[("use.latest.version", "maybe")])).is_err());
     let (schema, _) = every_type();
     assert_eq!(
-        SubjectNameStrategy::TopicRecordName.subject("t", false, &schema),
+        SubjectNameStrategy::TopicRecordName.subject("t", false, || record_name(&schema)),
         "t-com.example.Every"
     );
     assert_eq!(
-        SubjectNameStrategy::TopicName.subject("t", true, &schema),
+        SubjectNameStrategy::TopicName.subject("t", true, || record_name(&schema)),
         "t-key"
     );
 }

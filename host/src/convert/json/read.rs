@@ -19,6 +19,8 @@ use crate::data::{logical, Field, Schema, SchemaType, Value};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadOptions {
     pub replace_null_with_default: bool,
+    /// Maps as Confluent's `JsonSchemaData` writes them (see `WriteOptions::entry_objects`).
+    pub entry_objects: bool,
 }
 
 fn err<T>(msg: impl Into<String>) -> Result<T, ConvertError> {
@@ -270,7 +272,8 @@ fn null_for_mismatch(schema: &Schema, node: &Node<'_>) -> Result<Value, ConvertE
 fn read_map(schema: &Schema, node: &Node<'_>, opts: ReadOptions) -> Result<Value, ConvertError> {
     let key_schema = schema.keys.as_deref();
     let value_schema = schema.values.as_deref();
-    if key_schema.is_none_or(|k| k.ty == SchemaType::String) {
+    if key_schema.is_none_or(|k| k.ty == SchemaType::String && !(opts.entry_objects && k.optional))
+    {
         let Node::Object(entries) = node else {
             return err(format!(
                 "Maps with string fields should be encoded as JSON objects, but found {}",
@@ -294,6 +297,29 @@ fn read_map(schema: &Schema, node: &Node<'_>, opts: ReadOptions) -> Result<Value
     };
     let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
     for entry in entries {
+        if opts.entry_objects {
+            let (Some(k), Some(v), Node::Object(fields)) =
+                (entry.get("key"), entry.get("value"), entry)
+            else {
+                return err(format!(
+                    "Found invalid map entry instead of a {{\"key\",\"value\"}} object: {}",
+                    entry.type_name()
+                ));
+            };
+            if fields.len() != 2 {
+                return err(format!(
+                    "Found invalid map entry, expected length 2 but found :{}",
+                    fields.len()
+                ));
+            }
+            let k = value_from_json(key_schema, Some(k), opts)?;
+            let v = value_from_json(value_schema, Some(v), opts)?;
+            match out.iter_mut().find(|(ek, _)| *ek == k) {
+                Some(slot) => slot.1 = v,
+                None => out.push((k, v)),
+            }
+            continue;
+        }
         let Node::Array(pair) = entry else {
             return err(format!(
                 "Found invalid map entry instead of array tuple: {}",

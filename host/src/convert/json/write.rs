@@ -15,6 +15,9 @@ use crate::data::{logical, Schema, SchemaType, Value};
 pub(crate) struct WriteOptions {
     pub decimal_numeric: bool,
     pub replace_null_with_default: bool,
+    /// Confluent's `JsonSchemaData` form of maps: object mode only for required STRING keys,
+    /// other maps as `[{"key":k,"value":v},…]` (JsonConverter: `[[k,v],…]`).
+    pub entry_objects: bool,
 }
 
 /// Connect's `Schema.Type` enum name, as Kafka prints it in messages.
@@ -242,7 +245,9 @@ pub(crate) fn write_value(
         (SchemaType::Map, Value::Map(entries)) => {
             let key_schema = child(schema, schema.keys.as_deref(), "keys")?;
             let value_schema = child(schema, schema.values.as_deref(), "values")?;
-            if key_schema.ty == SchemaType::String {
+            let object_mode =
+                key_schema.ty == SchemaType::String && !(opts.entry_objects && key_schema.optional);
+            if object_mode {
                 out.push(b'{');
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if i > 0 {
@@ -252,6 +257,19 @@ pub(crate) fn write_value(
                     write_value(out, Some(value_schema), v, opts)?;
                 }
                 out.push(b'}');
+            } else if opts.entry_objects {
+                out.push(b'[');
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(b"{\"key\":");
+                    write_value(out, Some(key_schema), k, opts)?;
+                    out.extend_from_slice(b",\"value\":");
+                    write_value(out, Some(value_schema), v, opts)?;
+                    out.push(b'}');
+                }
+                out.push(b']');
             } else {
                 write_pairs(out, Some(key_schema), Some(value_schema), entries, opts)?;
             }

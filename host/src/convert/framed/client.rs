@@ -223,21 +223,31 @@ impl RegistryClient {
     }
 
     /// `POST /subjects/{subject}/versions`: the schema's id, registering it if new.
-    pub(crate) fn register(&self, subject: &str, schema: &str) -> Result<i32, CallError> {
+    pub(crate) fn register(
+        &self,
+        subject: &str,
+        schema: &str,
+        schema_type: &str,
+    ) -> Result<i32, CallError> {
         let answer = self.call(
             "POST",
             &format!("/subjects/{}/versions", encode_segment(subject)),
-            Some(&json!({ "schema": schema })),
+            Some(&submitted(schema, schema_type)),
         )?;
         id_of(&answer)
     }
 
     /// `POST /subjects/{subject}`: the id of a schema already registered under the subject.
-    pub(crate) fn lookup(&self, subject: &str, schema: &str) -> Result<i32, CallError> {
+    pub(crate) fn lookup(
+        &self,
+        subject: &str,
+        schema: &str,
+        schema_type: &str,
+    ) -> Result<i32, CallError> {
         let answer = self.call(
             "POST",
             &format!("/subjects/{}", encode_segment(subject)),
-            Some(&json!({ "schema": schema })),
+            Some(&submitted(schema, schema_type)),
         )?;
         id_of(&answer)
     }
@@ -268,6 +278,15 @@ impl RegistryClient {
             .and_then(Json::as_str)
             .unwrap_or("AVRO");
         Ok((schema.to_string(), ty.to_string()))
+    }
+}
+
+/// A registration or lookup body; `schemaType` is left out for Avro, as Confluent's clients do.
+fn submitted(schema: &str, schema_type: &str) -> Json {
+    if schema_type == "AVRO" {
+        json!({ "schema": schema })
+    } else {
+        json!({ "schema": schema, "schemaType": schema_type })
     }
 }
 
