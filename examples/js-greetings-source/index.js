@@ -59,4 +59,4 @@ export class Greetings {
   }
 }
 
-export const { plugin, sourceConnector } = exportSource(Greetings);
+export const { plugin, sourceConnector, packedSource } = exportSource(Greetings);

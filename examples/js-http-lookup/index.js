@@ -59,4 +59,4 @@ export class HttpLookup {
   }
 }
 
-export const { plugin, transforms } = exportTransform(HttpLookup);
+export const { plugin, transforms, packedTransforms } = exportTransform(HttpLookup);

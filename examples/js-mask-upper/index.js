@@ -79,4 +79,4 @@ export class MaskUpper {
   }
 }
 
-export const { plugin, transforms } = exportTransform(MaskUpper);
+export const { plugin, transforms, packedTransforms } = exportTransform(MaskUpper);

@@ -1,6 +1,6 @@
 //! Plugins in other languages, end to end on the real broker: the same transform
 //! (mask-upper) written in Rust, JavaScript and Python, and a JavaScript source feeding a
-//! Python sink. The example components are built from source by `cargo xtask examples`
+//! Python and a JavaScript sink. The example components are built from source by `cargo xtask examples`
 //! (which installs componentize-js and componentize-py under target/ when missing).
 //!
 //! Two tests only, each one worker: the JS and Python components are 12-19 MB and take a
@@ -144,38 +144,53 @@ fn the_same_transform_in_rust_javascript_and_python_gives_the_same_records() {
 }
 
 #[test]
-fn a_javascript_source_feeds_a_python_sink_through_a_python_transform() {
+fn a_javascript_source_feeds_python_and_javascript_sinks_through_a_python_transform() {
     const COUNT: usize = 5;
     let broker = Broker::shared();
     let dir = TestDir::new("polyglot-source-sink");
     let topic = unique("greetings");
     broker.create_topic(&topic, 1);
     let out_file = dir.join("greetings.jsonl");
+    let js_out_file = dir.join("greetings-js.jsonl");
     let source = format!(
         "name={}\nconnector.class=js-greetings-source\ntopic={topic}\ncount={COUNT}\nmessage=hello\n\
          value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n",
         unique("js-source")
     );
-    let sink = format!(
-        "name={}\nconnector.class=python-jsonl-sink\ntopics={topic}\nfile={}\n\
-         value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n\
-         transforms=shout\ntransforms.shout.type=python-mask-upper\n\
-         transforms.shout.upper.fields=message\n",
-        unique("py-sink"),
-        out_file.display()
-    );
+    // The same sink in Python and in JavaScript (packed batches, file access through
+    // wasi:filesystem), each behind the Python transform.
+    let sink = |class: &str, file: &Path| {
+        format!(
+            "name={}\nconnector.class={class}\ntopics={topic}\nfile={}\n\
+             value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n\
+             transforms=shout\ntransforms.shout.type=python-mask-upper\n\
+             transforms.shout.upper.fields=message\n",
+            unique(class),
+            file.display()
+        )
+    };
+    let py_sink = sink("python-jsonl-sink", &out_file);
+    let js_sink = sink("js-jsonl-sink", &js_out_file);
     let worker = Worker::start(
         &dir,
         &worker_props(broker, &dir),
-        &[("source.properties", &source), ("sink.properties", &sink)],
+        &[
+            ("source.properties", &source),
+            ("sink.properties", &py_sink),
+            ("js-sink.properties", &js_sink),
+        ],
     );
     worker.wait_for_lines(&out_file, COUNT, Duration::from_secs(240));
+    worker.wait_for_lines(&js_out_file, COUNT, Duration::from_secs(240));
     // Let a wrong extra record show up before comparing.
     std::thread::sleep(Duration::from_secs(2));
-    let lines: Vec<Value> = read_to_string(&out_file)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let parse = |file: &Path| -> Vec<Value> {
+        read_to_string(file)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    };
+    let lines = parse(&out_file);
     let expected: Vec<Value> = (0..COUNT)
         .map(|i| {
             serde_json::json!({
@@ -187,7 +202,8 @@ fn a_javascript_source_feeds_a_python_sink_through_a_python_transform() {
             })
         })
         .collect();
-    assert_eq!(lines, expected);
+    assert_eq!(lines, expected, "python-jsonl-sink");
+    assert_eq!(parse(&js_out_file), expected, "js-jsonl-sink");
 }
 
 #[test]

@@ -334,6 +334,7 @@ pub fn test_all() -> Result<()> {
             "./test/support/register.mjs",
             "--test",
             "test/sdk.test.mjs",
+            "test/packed.test.mjs",
         ])
         .current_dir(&js))?;
     test_python_sdk(&root)?;

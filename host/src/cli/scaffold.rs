@@ -246,6 +246,14 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../plugin-sdk/js/sluice/wire.js"),
             ),
             (
+                "src/sluice/packed/batch.js",
+                include_str!("../../../plugin-sdk/js/sluice/packed/batch.js"),
+            ),
+            (
+                "src/sluice/packed/codec.js",
+                include_str!("../../../plugin-sdk/js/sluice/packed/codec.js"),
+            ),
+            (
                 "test/support/register.mjs",
                 include_str!("../../../plugin-sdk/js/test/support/register.mjs"),
             ),
@@ -472,7 +480,13 @@ mod tests {
         }
         // The copied JavaScript SDK is complete: every module it imports was written.
         let src = dir.path().join("10/mask-email/src");
-        for f in ["sluice.js", "sluice/exports.js", "sluice/wire.js"] {
+        for f in [
+            "sluice.js",
+            "sluice/exports.js",
+            "sluice/wire.js",
+            "sluice/packed/batch.js",
+            "sluice/packed/codec.js",
+        ] {
             let text = std::fs::read_to_string(src.join(f)).unwrap();
             let base = src.join(f);
             let base = base.parent().unwrap();
@@ -484,7 +498,7 @@ mod tests {
             }
         }
         let js = std::fs::read_to_string(dir.path().join("10/mask-email/package.json")).unwrap();
-        assert!(js.contains("--world-name transform"), "{js}");
+        assert!(js.contains("--world-name transform-packed"), "{js}");
         let py = std::fs::read_to_string(dir.path().join("22/mask-email/app.py")).unwrap();
         assert!(py.contains("class MaskEmail(Source)"), "{py}");
         let cargo = std::fs::read_to_string(dir.path().join("01/mask-email/Cargo.toml")).unwrap();

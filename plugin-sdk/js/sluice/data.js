@@ -116,6 +116,28 @@ export class StructSchemaBuilder {
   build() { return this.schema; }
 }
 
+// Per struct schema: its field names' indices, built on the first lookup rather than searching
+// the fields on every get/put (plugins run interpreted: a search per access adds up). Rebuilt
+// when the schema's field list was replaced or grew since.
+const fieldIndexes = new WeakMap();
+
+/** A struct schema's field indices by name (a Map). Internal (not in sluice.js). */
+export function fieldNames(schema) {
+  let cached = fieldIndexes.get(schema);
+  if (cached === undefined || cached.fields !== schema.fields || cached.size !== schema.fields.length) {
+    const names = new Map();
+    schema.fields.forEach((f, i) => names.set(f.name, i));
+    cached = { fields: schema.fields, size: schema.fields.length, names };
+    fieldIndexes.set(schema, cached);
+  }
+  return cached.names;
+}
+
+/** The index of a struct schema's field `name`, or undefined. Internal (not in sluice.js). */
+export function fieldIndex(schema, name) {
+  return fieldNames(schema).get(name);
+}
+
 /** A problem building or decoding Connect data. */
 export class DataError extends Error {
   constructor(message) {
@@ -144,12 +166,20 @@ export class Typed {
 /** A struct value: a struct schema plus one value per field, addressed by name. */
 export class Struct {
   constructor(schema, values) {
-    if (!(schema instanceof Schema) || schema.type !== SchemaType.STRUCT) {
+    if (!(schema instanceof Schema) || schema.type !== "struct") {
       throw new DataError(`a Struct needs a struct schema, got ${describeSchema(schema)}`);
     }
     this.schema = schema;
     if (values === undefined) {
-      this.values = schema.fields.map((f) => (f.schema.defaultValue === undefined ? null : f.schema.defaultValue));
+      // A loop, not fields.map(…): sources build a Struct per record, and in the component's
+      // interpreter a callback per field costs more than the rest of the constructor.
+      const fields = schema.fields;
+      const defaults = new Array(fields.length);
+      for (let i = 0; i < fields.length; i++) {
+        const d = fields[i].schema.defaultValue;
+        defaults[i] = d === undefined ? null : d;
+      }
+      this.values = defaults;
     } else {
       if (values.length !== schema.fields.length) {
         throw new DataError(
@@ -162,18 +192,18 @@ export class Struct {
   /** A field's value; throws a DataError naming the known fields if there is no such field. */
   get(name) { return this.values[this.#index(name)]; }
   /** Whether the schema has this field. */
-  has(name) { return this.schema.field(name) !== undefined; }
+  has(name) { return fieldIndex(this.schema, name) !== undefined; }
   /** Sets a field; chains: `s.put("a", 1).put("b", "x")`. */
   put(name, value) { this.values[this.#index(name)] = value; return this; }
   /** [name, value] pairs in schema order. */
   entries() { return this.schema.fields.map((f, i) => [f.name, this.values[i]]); }
   #index(name) {
-    const f = this.schema.field(name);
-    if (f === undefined) {
+    const i = fieldIndex(this.schema, name);
+    if (i === undefined) {
       const known = this.schema.fields.map((x) => x.name).join(", ");
       throw new DataError(`struct has no field "${name}"; its fields are: ${known}`);
     }
-    return f.index;
+    return i;
   }
 }
 

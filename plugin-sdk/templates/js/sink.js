@@ -35,4 +35,4 @@ export class Plugin {
   }
 }
 
-export const { plugin, sinkConnector } = exportSink(Plugin);
+export const { plugin, sinkConnector, packedSink } = exportSink(Plugin);

@@ -30,4 +30,4 @@ export class Plugin {
   }
 }
 
-export const { plugin, sourceConnector } = exportSource(Plugin);
+export const { plugin, sourceConnector, packedSource } = exportSource(Plugin);

@@ -28,4 +28,4 @@ export class Plugin {
   }
 }
 
-export const { plugin, transforms } = exportTransform(Plugin);
+export const { plugin, transforms, packedTransforms } = exportTransform(Plugin);
