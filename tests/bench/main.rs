@@ -25,6 +25,7 @@ mod cdc;
 mod http;
 mod jdbc_sink;
 mod metrics;
+mod polyglot;
 mod s3;
 mod startup;
 
@@ -50,6 +51,11 @@ struct Args {
     http: bool,
     /// `--metrics`: the file pipelines with metrics on and off (`metrics.enable`), alternated.
     metrics: bool,
+    /// `--polyglot`: plugins in Rust, JavaScript and Python (transform, sink, source).
+    polyglot: bool,
+    /// `--set LABEL=DIR` (repeatable): more sets of example components the polyglot
+    /// benchmark measures in the same run.
+    sets: Vec<(String, PathBuf)>,
     /// Lines added to a Sluice worker's properties (the metrics benchmark's switch).
     sluice_worker_extra: String,
     /// Appended to the topic, connector and directory names of a throughput run, so several
@@ -70,10 +76,13 @@ fn parse_args() -> Result<Args> {
         s3: false,
         http: false,
         metrics: false,
+        polyglot: false,
+        sets: Vec::new(),
         sluice_worker_extra: String::new(),
         run_tag: String::new(),
     };
     let mut records_given = false;
+    let mut runs_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -88,20 +97,36 @@ fn parse_args() -> Result<Args> {
             "--s3" => args.s3 = true,
             "--http" => args.http = true,
             "--metrics" => args.metrics = true,
+            "--polyglot" => args.polyglot = true,
+            "--set" => {
+                let v = value()?;
+                let (label, dir) = v
+                    .split_once('=')
+                    .with_context(|| format!("--set takes LABEL=DIR, got {v}"))?;
+                args.sets
+                    .push((label.to_string(), std::path::absolute(dir)?));
+            }
             "--startup" => args.startup = true,
             "--cdc" => args.cdc = true,
             "--jdbc-sink" => args.jdbc_sink = true,
             "--runs" => {
+                runs_given = true;
                 args.runs = value()?.parse().context("--runs takes a number")?;
                 if args.runs == 0 {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics, --polyglot [--set LABEL=DIR]…"),
         }
     }
     if (args.s3 || args.http) && !records_given {
         args.records = 200_000;
+    }
+    if args.polyglot && !records_given {
+        args.records = 20_000;
+    }
+    if args.polyglot && !runs_given {
+        args.runs = 3;
     }
     Ok(args)
 }
@@ -159,6 +184,15 @@ fn main() -> Result<()> {
     );
 
     let broker = Broker::start();
+    if args.polyglot {
+        let report = polyglot::run(&args, &broker, &work)?;
+        return publish(
+            &args,
+            "polyglot",
+            "Plugins in other languages: the polyglot benchmark",
+            &report,
+        );
+    }
     if args.metrics {
         warm_plugin_cache(&args, &broker, &work)?;
         let report = metrics::run(&args, &broker, &work, &input)?;

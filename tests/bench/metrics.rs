@@ -84,7 +84,7 @@ fn render(pairs: &[Pair], records: usize) -> String {
     s
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(super) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => f64::NAN,

@@ -8,7 +8,10 @@
 //! PostgreSQL, which it prepares with `cargo xtask test`'s database setup), `--jdbc-sink` the JDBC sink's upserts
 //! into PostgreSQL against a plain psql baseline, `--s3` the S3 sink into moto against boto3's raw
 //! upload rate to the same server; `--metrics` Sluice's file pipelines with metrics on and off
-//! (`metrics.enable`), alternated; other flags are passed to `sluice-bench`.
+//! (`metrics.enable`), alternated; `--polyglot` the example plugins in Rust, JavaScript and
+//! Python (transform cost per record, sink and source records/s; it builds the examples first,
+//! and `--set LABEL=DIR` adds another set of example components to the same run); other flags
+//! are passed to `sluice-bench`.
 
 use anyhow::Result;
 
@@ -22,6 +25,10 @@ pub fn run_bench(args: &[String]) -> Result<()> {
         crate::databases::prepare()?;
     }
     plugins::build_all()?;
+    let polyglot = args.iter().any(|a| a == "--polyglot");
+    if polyglot {
+        crate::examples::build_all()?;
+    }
     run(cargo().args(["build", "--release", "-p", "sluice", "--bin", "sluice"]))?;
 
     // `--s3` compares the S3 sink with the raw upload rate of the same server, not with
@@ -29,7 +36,7 @@ pub fn run_bench(args: &[String]) -> Result<()> {
     // `--metrics` compares Sluice with metrics on and off.
     let skip_reference = args
         .iter()
-        .any(|a| a == "--sluice-only" || a == "--s3" || a == "--metrics");
+        .any(|a| a == "--sluice-only" || a == "--s3" || a == "--metrics" || a == "--polyglot");
     if !skip_reference {
         ensure_reference_connect()?;
     }
