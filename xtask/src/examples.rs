@@ -307,6 +307,13 @@ fn build_python(toolchain: &PyToolchain, dir: &Path, name: &str, dest: &Path) ->
     } else {
         world.to_string()
     };
+    // The `*-packed` worlds add the kind's packed interface, which the SDK then serves
+    // (docs/packed-batches.md); predicates have none.
+    let world = if world == "predicate" {
+        world
+    } else {
+        format!("{world}-packed")
+    };
     let out = format!("{name}.wasm");
     run(Command::new(&toolchain.componentize_py)
         .args(["--wit-path", "../../wit", "--world", &world, "componentize"])

@@ -326,6 +326,22 @@ fn files(lang: Lang, kind: Kind) -> Vec<(&'static str, &'static str)> {
                 include_str!("../../../plugin-sdk/python/sluice/_exports.py"),
             ),
             (
+                "sdk/sluice/_packed.py",
+                include_str!("../../../plugin-sdk/python/sluice/_packed.py"),
+            ),
+            (
+                "sdk/packed_transforms.py",
+                include_str!("../../../plugin-sdk/python/packed_transforms.py"),
+            ),
+            (
+                "sdk/packed_sink.py",
+                include_str!("../../../plugin-sdk/python/packed_sink.py"),
+            ),
+            (
+                "sdk/packed_source.py",
+                include_str!("../../../plugin-sdk/python/packed_source.py"),
+            ),
+            (
                 "sdk/transforms.py",
                 include_str!("../../../plugin-sdk/python/transforms.py"),
             ),

@@ -107,36 +107,83 @@ class _Metrics:
     gauge, never both; a task may define at most 64 names. A broken rule raises
     :class:`MetricError` with the host's message. Without a host (plain CPython, the SDK's
     tests) the same rules are checked and the values kept in :attr:`values`.
+
+    Counting per record is cheap: inside a batch call (``apply``, ``put``, ``poll``,
+    ``test``) the first update of a name goes to the host, which checks it, and later ones
+    are added up in the plugin and sent once when the call returns (one host call per name
+    and batch, not per record). A gauge set several times in a batch sends its last value.
     """
+
+    #: Most distinct names a task may define, as the host.
+    MAX_NAMES = 64
 
     def __init__(self) -> None:
         self._host: Any = _HOST_INTERFACES["metrics"]
         #: name -> value, when there is no host.
         self.values: dict = {}
+        #: Names the host accepted, with their kind (int: counter, float: gauge).
+        self._accepted: dict = {}
+        #: Updates of accepted names not yet sent: name -> counter delta or gauge value.
+        self._pending: dict = {}
+        self._in_batch = False
 
     def counter_add(self, name: str, delta: int = 1) -> None:
-        self._call("counter_add", name, int(delta), int)
+        delta = int(delta)
+        if delta < 0:
+            raise MetricError(f"counter {name!r}: delta {delta} is negative; counters only grow")
+        if self._in_batch and self._accepted.get(name) is int:
+            pending = self._pending
+            pending[name] = pending.get(name, 0) + delta
+            return
+        self._call("counter_add", name, delta, int)
 
     def gauge_set(self, name: str, value: float) -> None:
-        self._call("gauge_set", name, float(value), float)
+        value = float(value)
+        if self._in_batch and self._accepted.get(name) is float:
+            self._pending[name] = value
+            return
+        self._call("gauge_set", name, value, float)
+
+    def _begin_batch(self) -> None:
+        self._in_batch = self._host is not None
+
+    def _end_batch(self) -> None:
+        """Sends what the batch call added up (called by the SDK when the call returns)."""
+        self._in_batch = False
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        for name, value in pending.items():
+            function = "counter_add" if self._accepted[name] is int else "gauge_set"
+            try:
+                getattr(self._host, function)(name, value)
+            except Exception as e:  # noqa: BLE001 - the host accepted this name before
+                log.warn(f"metric {name!r}: the host refused an update it accepted before: "
+                         f"{getattr(e, 'value', e)}")
 
     def _call(self, function: str, name: str, value: Any, kind: type) -> None:
         if self._host is not None:
             try:
                 getattr(self._host, function)(str(name), value)
+                self._accepted[name] = kind
                 return
             except NotImplementedError:
                 self._host = None  # generated bindings in plain CPython: no host
+                self._in_batch = False
             except Exception as e:  # noqa: BLE001 - componentize-py raises Err(message)
                 raise MetricError(str(getattr(e, "value", e))) from None
         import json
         import re
         quoted = json.dumps(str(name), ensure_ascii=False)  # as the host quotes it
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(name)):
-            raise MetricError(f"invalid metric name {quoted}: use 1 to 64 characters a-z, 0-9 "
-                              f"and _, starting with a letter")
         current = self.values.get(name)
-        if current is not None and type(current) is not kind:
+        if current is None:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", str(name)):
+                raise MetricError(f"invalid metric name {quoted}: use 1 to 64 characters a-z, "
+                                  f"0-9 and _, starting with a letter")
+            if len(self.values) >= self.MAX_NAMES:
+                raise MetricError(f"this task already defines {self.MAX_NAMES} metrics, the "
+                                  f"most it may; {quoted} is one too many")
+        elif type(current) is not kind:
             have, want = ("counter", "gauge") if kind is float else ("gauge", "counter")
             raise MetricError(f"metric {quoted} is a {have}, not a {want}")
         self.values[name] = (current or 0) + value if kind is int else value
@@ -238,26 +285,33 @@ class _NotInAComponent:
     """Stands in for an export class outside a component (unit tests)."""
 
 
+def _export(kind: str, cls: type, caller_globals: dict) -> Any:
+    exports = _exports_module()
+    if exports is None:
+        return (_NotInAComponent, _NotInAComponent)
+    pair = getattr(exports, kind)(cls)
+    # A `*-packed` world also exports the packed interface of the kind, whose class
+    # componentize-py looks up in the app module: put it there, next to the returned pair.
+    caller_globals.update(exports.packed_exports(kind))
+    return pair
+
+
 def export_transform(cls: type) -> Any:
     """Registers ``cls`` as this component's transform; returns the ``(Plugin, Transforms)``
     classes componentize-py looks for in the app module."""
-    exports = _exports_module()
-    return exports.transform(cls) if exports else (_NotInAComponent, _NotInAComponent)
+    return _export("transform", cls, sys._getframe(1).f_globals)
 
 
 def export_sink(cls: type) -> Any:
     """Returns ``(Plugin, SinkConnector)`` for the app module."""
-    exports = _exports_module()
-    return exports.sink(cls) if exports else (_NotInAComponent, _NotInAComponent)
+    return _export("sink", cls, sys._getframe(1).f_globals)
 
 
 def export_source(cls: type) -> Any:
     """Returns ``(Plugin, SourceConnector)`` for the app module."""
-    exports = _exports_module()
-    return exports.source(cls) if exports else (_NotInAComponent, _NotInAComponent)
+    return _export("source", cls, sys._getframe(1).f_globals)
 
 
 def export_predicate(cls: type) -> Any:
     """Returns ``(Plugin, Predicates)`` for the app module."""
-    exports = _exports_module()
-    return exports.predicate(cls) if exports else (_NotInAComponent, _NotInAComponent)
+    return _export("predicate", cls, sys._getframe(1).f_globals)

@@ -23,8 +23,19 @@ except ImportError:
     from wit_world.imports import types as wit
 
 from . import (Config, ConfigError, ConfigProblem, DataError, Drop, Fail, Keep, PluginSpec,
-               RecordFailure, TaskError, TopicPartitionOffset)
-from . import _wire
+               RecordFailure, TaskError, TopicPartitionOffset, metrics)
+from . import _packed, _wire
+
+
+def _packed_interface(name: str) -> bool:
+    """Whether the world this component is built for exports the packed interface ``name``
+    (the ``*-packed`` worlds of wit/worlds.wit do)."""
+    try:
+        import importlib
+        importlib.import_module(f"wit_world.exports.{name}")
+    except ImportError:
+        return False
+    return True
 
 #: The plugin class this component exports (one plugin per component).
 _registered: Optional[type] = None
@@ -106,6 +117,18 @@ def _task_configs(cls: type, entries: List[Tuple[str, str]], max_tasks: int) -> 
     return [list(c.entries) if isinstance(c, Config) else list(c) for c in out]
 
 
+def packed_exports(kind: str) -> dict:
+    """The classes componentize-py looks up in the app module for the packed interfaces the
+    world exports (none for a plain world): the SDK puts them there, so the app module's
+    export line stays ``Plugin, Transforms = export_transform(...)``."""
+    name = {"transform": "packed_transforms", "sink": "packed_sink",
+            "source": "packed_source"}.get(kind)
+    if name is None or not _packed_interface(name):
+        return {}
+    class_name = "".join(part.capitalize() for part in name.split("_"))
+    return {class_name: type(class_name, (), {})}
+
+
 def transform(cls: type) -> Tuple[type, type]:
     plugin = _plugin_class(cls, "transform")
 
@@ -158,6 +181,13 @@ class Transformer:
             raise Err(str(e))
 
     def apply(self, batch: Any) -> Any:
+        metrics._begin_batch()
+        try:
+            return self._apply(batch)
+        finally:
+            metrics._end_batch()
+
+    def _apply(self, batch: Any) -> Any:
         from wit_world.exports import transforms as wit_transforms
         lowerer = _wire.Lowerer()
         outcomes = []
@@ -197,20 +227,26 @@ class SinkTask:
             raise task_error(e)
 
     def put(self, batch: Any) -> List[Any]:
+        return self._put(_wire.lift_batch(batch))
+
+    def _put(self, lifted_batch: List[Any]) -> List[Any]:
         failures = []
         records = []
         positions = []
-        for i, lifted in enumerate(_wire.lift_batch(batch)):
+        for i, lifted in enumerate(lifted_batch):
             if isinstance(lifted, DataError):
                 failures.append(wit.RecordFailure(i, str(lifted)))
             else:
                 records.append(lifted)
                 positions.append(i)
         if records:
+            metrics._begin_batch()
             try:
                 reported: List[RecordFailure] = self._instance.put(records) or []
             except Exception as e:  # noqa: BLE001
                 raise task_error(e)
+            finally:
+                metrics._end_batch()
             for f in reported:
                 if not 0 <= f.index < len(positions):
                     raise task_error(TaskError.fatal(
@@ -241,11 +277,17 @@ class SourceTask:
         except Exception as e:  # noqa: BLE001
             raise task_error(e)
 
-    def poll(self, max_records: int) -> Any:
+    def _poll(self, max_records: int) -> List[Any]:
+        metrics._begin_batch()
         try:
-            records = self._instance.poll(max_records) or []
+            return self._instance.poll(max_records) or []
         except Exception as e:  # noqa: BLE001
             raise task_error(e)
+        finally:
+            metrics._end_batch()
+
+    def poll(self, max_records: int) -> Any:
+        records = self._poll(max_records)
         lowerer = _wire.Lowerer()
         try:
             lowered = [lowerer.source_record(r) for r in records]
@@ -269,6 +311,13 @@ class Tester:
             raise Err(str(e))
 
     def test(self, batch: Any) -> List[Any]:
+        metrics._begin_batch()
+        try:
+            return self._test(batch)
+        finally:
+            metrics._end_batch()
+
+    def _test(self, batch: Any) -> List[Any]:
         answers: List[Any] = []
         for lifted in _wire.lift_batch(batch):
             if isinstance(lifted, DataError):
@@ -284,3 +333,58 @@ class Tester:
             else:
                 answers.append(Ok(holds))
         return answers
+
+
+# The packed interfaces (docs/packed-batches.md): the same tasks, each batch one byte string.
+
+class PackedTransformer(Transformer):
+    def apply(self, records: bytes) -> bytes:  # type: ignore[override]
+        metrics._begin_batch()
+        try:
+            batch = _packed.Batch(records)
+            out = _packed.Encoder(batch)
+            apply = self._instance.apply
+            for record in batch.records:
+                if isinstance(record, DataError):  # this record cannot be read
+                    out.fail(str(record))
+                    continue
+                try:
+                    outcome = apply(record)
+                except Exception as e:  # noqa: BLE001 - fails this record only (DataException)
+                    out.fail(f"{type(e).__name__}: {e}")
+                    continue
+                if isinstance(outcome, Keep):
+                    try:
+                        out.keep(outcome.record)
+                    except DataError as e:
+                        out.fail(str(e))
+                elif isinstance(outcome, Drop):
+                    out.drop()
+                elif isinstance(outcome, Fail):
+                    out.fail(outcome.message)
+                else:
+                    out.fail(f"plugin bug: apply() returned {outcome!r}; return Outcome.keep/drop/fail")
+            return out.finish()
+        finally:
+            metrics._end_batch()
+
+
+class PackedSinkTask(SinkTask):
+    def put(self, records: bytes) -> List[Any]:  # type: ignore[override]
+        try:
+            batch = _packed.Batch(records)
+        except DataError as e:
+            raise task_error(TaskError.fatal(f"the host sent a batch that cannot be read: {e}"))
+        return self._put(batch.records)
+
+
+class PackedSourceTask(SourceTask):
+    def poll(self, max_records: int) -> bytes:  # type: ignore[override]
+        records = self._poll(max_records)
+        out = _packed.Encoder()
+        try:
+            for r in records:
+                out.source_record(r)
+        except DataError as e:
+            raise task_error(TaskError.fatal(f"poll() returned a record that cannot be sent: {e}"))
+        return out.finish()

@@ -21,6 +21,8 @@ except ImportError:
 
 from . import (DataError, Header, Record, Schema, SchemaType, SourcePosition, SourceRecord,
                Struct, Typed)
+# The checks and messages both encodings share.
+from ._packed import check_number, hashable as _hashable, infer as _infer, mismatch as _mismatch
 
 MAX_DEPTH = 512
 
@@ -47,11 +49,11 @@ _TS_TO_WIT = {
 }
 _TS_FROM_WIT = {v: k for k, v in _TS_TO_WIT.items()}
 
-_INT_RANGES = {
-    SchemaType.INT8: (-(1 << 7), (1 << 7) - 1, wit.ValueNode_Int8),
-    SchemaType.INT16: (-(1 << 15), (1 << 15) - 1, wit.ValueNode_Int16),
-    SchemaType.INT32: (-(1 << 31), (1 << 31) - 1, wit.ValueNode_Int32),
-    SchemaType.INT64: (-(1 << 63), (1 << 63) - 1, wit.ValueNode_Int64),
+_INT_NODES = {
+    SchemaType.INT8: wit.ValueNode_Int8,
+    SchemaType.INT16: wit.ValueNode_Int16,
+    SchemaType.INT32: wit.ValueNode_Int32,
+    SchemaType.INT64: wit.ValueNode_Int64,
 }
 
 _SCHEMALESS_NUMBER = {
@@ -123,15 +125,6 @@ def lift_value(nodes: List[Any], index: int, schema: Optional[Schema], depth: in
     raise DataError(f"unknown value node {t.__name__}")
 
 
-def _hashable(key: Any) -> Any:
-    # Connect allows any map key; Python dict keys must be hashable.
-    if isinstance(key, list):
-        return tuple(_hashable(k) for k in key)
-    if isinstance(key, (dict, Struct)):
-        raise DataError("map keys that are maps or structs are not supported by the Python SDK")
-    return key
-
-
 def lift_batch(batch: Any) -> List[Any]:
     """One entry per record: a Record, or a DataError for a record that cannot be decoded."""
     lifted: Dict[int, Schema] = {}
@@ -180,40 +173,13 @@ def lift_positions(committed: List[Any]) -> List[SourcePosition]:
 
 # Lowering (SDK -> WIT) ------------------------------------------------------------------
 
-def _mismatch(value: Any, t: str) -> DataError:
-    return DataError(f"a {t} schema needs a {t} value, got {type(value).__name__}: {str(value)[:60]}")
-
-
 def _number(t: str, value: Any) -> Any:
-    if t in (SchemaType.FLOAT32, SchemaType.FLOAT64):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _mismatch(value, t)
-        cls = wit.ValueNode_Float32 if t == SchemaType.FLOAT32 else wit.ValueNode_Float64
-        return cls(float(value))
-    lo, hi, cls = _INT_RANGES[t]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _mismatch(value, t)
-    if not lo <= value <= hi:
-        raise DataError(f"{value} does not fit in {t}")
-    return cls(value)
-
-
-def _infer(value: Any) -> str:
-    if isinstance(value, bool):
-        return SchemaType.BOOLEAN
-    if isinstance(value, int):
-        return SchemaType.INT64
-    if isinstance(value, float):
-        return SchemaType.FLOAT64
-    if isinstance(value, str):
-        return SchemaType.STRING
-    if isinstance(value, (bytes, bytearray)):
-        return SchemaType.BYTES
-    if isinstance(value, (list, tuple)):
-        return SchemaType.ARRAY
-    if isinstance(value, dict):
-        return SchemaType.MAP
-    raise DataError(f"cannot send a {type(value).__name__} as Connect data")
+    v = check_number(t, value)
+    if t == SchemaType.FLOAT32:
+        return wit.ValueNode_Float32(v)
+    if t == SchemaType.FLOAT64:
+        return wit.ValueNode_Float64(v)
+    return _INT_NODES[t](v)
 
 
 def lower_value(value: Any, schema: Optional[Schema], nodes: List[Any], depth: int = 0) -> int:

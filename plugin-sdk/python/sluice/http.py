@@ -7,8 +7,9 @@
     if response.status >= 300:
         raise ValueError(f"HTTP {response.status}: {response.text()}")
 
-Build the component for the HTTP variant of its world — ``--world transform-http`` (or
-``sink-http``, ``source-http``): those import ``wasi:http``, so componentize-py generates the
+Build the component for the HTTP variant of its world — ``--world transform-http-packed`` (or
+``sink-http-packed``, ``source-http-packed``; without ``-packed`` the host hands batches over
+as WIT records, slower): those import ``wasi:http``, so componentize-py generates the
 bindings this module uses (``cargo xtask examples`` picks it when ``app.py`` uses
 ``sluice.http``).
 
@@ -124,7 +125,8 @@ def request(method: str, url: str, headers: Union[None, Mapping[str, str],
     bounds the whole request in any case."""
     if outgoing_handler is None:
         raise HttpError("sluice.http needs the component to be built for a world that imports "
-                        "wasi:http (transform-http, sink-http or source-http)")
+                        "wasi:http (transform-http-packed, sink-http-packed or "
+                        "source-http-packed)")
     https, authority, path = _split_url(url)
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     method = method.upper()

@@ -3,4 +3,4 @@
 # requirements.txt must be installed: see README.md).
 set -eu
 cd "$(dirname "$0")"
-componentize-py --wit-path wit --world {{world}} componentize --python-path . --python-path sdk app --output {{name}}.wasm
+componentize-py --wit-path wit --world {{world}}-packed componentize --python-path . --python-path sdk app --output {{name}}.wasm

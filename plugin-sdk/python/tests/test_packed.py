@@ -1,0 +1,229 @@
+"""Unit tests of the packed batch codec (``sluice._packed``) in plain CPython: what a batch
+decodes to, that untouched bytes go back unchanged, and that edited fields are re-encoded
+with the structured path's checks. The host's side of the same bytes is tested in Rust
+(plugin-sdk/packed) and end to end by tests/integration/polyglot.rs."""
+
+import unittest
+
+from sluice import DataError, Header, Record, Schema, Struct, Typed
+from sluice import _packed as P
+
+USER = (Schema.struct().name("users")
+        .field("id", Schema.int64())
+        .field("name", Schema.string())
+        .field("email", Schema.string().as_optional())
+        .field("region", Schema.string())
+        .build())
+KEY = Schema.string()
+
+
+def user(i, headers=()):
+    return Record(topic="users", key=f"user-{i}", key_schema=KEY,
+                  value=Struct(USER, [i, f"User {i}", f"u{i}@example.com", "eu-west"]),
+                  value_schema=USER, partition=0, offset=i, timestamp=1_700_000_000_000 + i,
+                  timestamp_type="create-time", headers=list(headers))
+
+
+def batch_bytes(records):
+    enc = P.Encoder()
+    for r in records:
+        enc.append(r)
+    return enc.finish()
+
+
+def outcomes(payload):
+    """A transform output as [("keep", Record) | ("drop",) | ("fail", message)], and the
+    raw bytes of each kept record."""
+    version = payload[0]
+    assert version == P.VERSION
+    count, p = P._uvar(payload, 1)
+    nschemas, p = P._uvar(payload, p)
+    table_start = p
+    _, p = P._table(payload, p, nschemas)
+    table = payload[table_start:p]
+    out, raw = [], []
+    for _ in range(count):
+        tag = payload[p]
+        if tag == 0:
+            end = P._record_end(payload, p + 1)
+            raw.append(payload[p + 1:end])
+            head = bytearray((P.VERSION,))
+            P._put_uvar(head, 1)
+            P._put_uvar(head, nschemas)
+            out.append(("keep", P.Batch(bytes(head) + table + raw[-1]).records[0]))
+            p = end
+        elif tag == 1:
+            out.append(("drop",))
+            p += 1
+        else:
+            message, p = P._str(payload, p + 1)
+            out.append(("fail", message))
+    assert p == len(payload)
+    return out, raw
+
+
+def record_bytes(payload):
+    """The bytes of each record of a plain batch."""
+    count, p = P._uvar(payload, 1)
+    nschemas, p = P._uvar(payload, p)
+    _, p = P._table(payload, p, nschemas)
+    raw = []
+    for _ in range(count):
+        end = P._record_end(payload, p)
+        raw.append(payload[p:end])
+        p = end
+    return raw
+
+
+class DecodeTest(unittest.TestCase):
+    def test_records_read_as_the_structured_path_gives_them(self):
+        r = user(3, [Header("trace", Schema.int32(), 7)])
+        got = P.Batch(batch_bytes([r])).records[0]
+        self.assertEqual((got.topic, got.key, got.partition, got.offset, got.timestamp,
+                          got.timestamp_type), ("users", "user-3", 0, 3, 1_700_000_000_003,
+                                                "create-time"))
+        self.assertIsInstance(got.value, Struct)
+        self.assertEqual(got.value.items(), [("id", 3), ("name", "User 3"),
+                                             ("email", "u3@example.com"), ("region", "eu-west")])
+        self.assertEqual([f for f, _ in got.value_schema.fields], ["id", "name", "email", "region"])
+        self.assertTrue(got.value_schema.fields[2][1].optional)
+        self.assertEqual((got.headers[0].key, got.headers[0].value, got.headers[0].schema.type),
+                         ("trace", 7, "int32"))
+
+    def test_every_value_type_round_trips(self):
+        inner = Schema.struct().name("inner").field("x", Schema.int8()).build()
+        schema = (Schema.struct()
+                  .field("b", Schema.boolean()).field("i16", Schema.int16())
+                  .field("i32", Schema.int32()).field("f32", Schema.float32())
+                  .field("f64", Schema.float64()).field("bytes", Schema.bytes())
+                  .field("dec", Schema.decimal(2)).field("arr", Schema.array(Schema.string()))
+                  .field("map", Schema.map(Schema.string(), Schema.int64()))
+                  .field("inner", inner).field("none", Schema.string().as_optional())
+                  .field("text", Schema.string())
+                  .build())
+        value = Struct(schema, [True, -300, 1 << 30, 1.5, -2.25, b"\x00\xff", b"\x01\x00",
+                                ["a", "b"], {"k": -(1 << 63)}, Struct(inner, [-128]), None,
+                                "ü" * 200])
+        schemaless = {"n": [1, 2.5, None, True, b"zz", Typed("int32", 7), Typed("int8", -1),
+                            Typed("float32", 0.5)], (1, 2): "tuple key"}
+        got = P.Batch(batch_bytes([Record(topic="t", value=value, value_schema=schema),
+                                   Record(topic="t", value=schemaless)])).records
+        items = got[0].value.items()
+        self.assertEqual(items[9][1].items(), [("x", -128)])  # a struct of the decoded schema
+        self.assertEqual(items[:9] + items[10:], value.items()[:9] + value.items()[10:])
+        self.assertEqual(got[1].value, schemaless)
+        self.assertEqual(got[0].value_schema.fields[6][1].parameter("scale"), "2")
+
+    def test_schema_defaults_and_one_schema_object_per_distinct_schema(self):
+        with_default = (Schema.struct().name("d").field("a", Schema.int32().with_default(5))
+                        .build().with_default(None))
+        s = Schema.string().with_default("x").with_doc("doc")
+        payload = batch_bytes([Record(topic="t", key="k", key_schema=s,
+                                      value=Struct(with_default, [1]), value_schema=with_default)])
+        first, second = P.Batch(payload).records[0], P.Batch(payload).records[0]
+        self.assertEqual(first.key_schema.default, "x")
+        self.assertEqual(first.key_schema.doc, "doc")
+        self.assertEqual(first.value_schema.fields[0][1].default, 5)
+        self.assertIs(first.value_schema, second.value_schema)
+
+    def test_a_struct_without_a_struct_schema_fails_that_record_only(self):
+        good = user(1)
+        payload = bytearray(batch_bytes([user(0), good]))
+        # Point the first record's value at the key's string schema (index 0 + 1).
+        raw = record_bytes(bytes(payload))[0]
+        at = payload.index(raw)
+        value_at = at + raw.index(b"\x0c\x04")  # struct tag, 4 fields
+        self.assertEqual(payload[value_at - 1], 2)  # schema index: the struct's (1) + 1
+        payload[value_at - 1] = 1
+        records = P.Batch(bytes(payload)).records
+        self.assertIsInstance(records[0], DataError)
+        self.assertIn("a struct value needs a struct schema", str(records[0]))
+        self.assertEqual(records[1].value["id"], 1)
+
+    def test_malformed_payloads_fail_the_call(self):
+        payload = batch_bytes([user(0)])
+        for bad, why in [(payload[:-3], "cut short|past the end"), (payload + b"\x00", "after the last"),
+                         (b"\x02" + payload[1:], "version")]:
+            with self.assertRaisesRegex(P.MalformedPayload, why):
+                P.Batch(bad)
+
+
+class TransformOutputTest(unittest.TestCase):
+    def test_untouched_records_go_back_as_their_input_bytes(self):
+        payload = batch_bytes([user(i, [Header("h", None, "v")] if i == 1 else []) for i in range(3)])
+        batch = P.Batch(payload)
+        out = P.Encoder(batch)
+        for r in batch.records:
+            r.value["name"]  # reading a field does not make it dirty
+            out.keep(r)
+        got, raw = outcomes(out.finish())
+        self.assertEqual(raw, record_bytes(payload))
+        self.assertEqual([o[1].value["id"] for o in got], [0, 1, 2])
+
+    def test_written_fields_are_encoded_and_the_others_copied(self):
+        batch = P.Batch(batch_bytes([user(0), user(1)]))
+        out = P.Encoder(batch)
+        for r in batch.records:
+            r.value["email"] = "****"
+            r.value["name"] = r.value["name"].upper()
+            r.offset = 99
+            out.keep(r)
+        out.drop()
+        out.fail("nope")
+        got, _ = outcomes(out.finish())
+        self.assertEqual([(o[1].value.items(), o[1].offset) for o in got[:2]], [
+            ([("id", 0), ("name", "USER 0"), ("email", "****"), ("region", "eu-west")], 99),
+            ([("id", 1), ("name", "USER 1"), ("email", "****"), ("region", "eu-west")], 99)])
+        self.assertEqual(got[2:], [("drop",), ("fail", "nope")])
+
+    def test_new_records_and_schemas_are_encoded(self):
+        batch = P.Batch(batch_bytes([user(0)]))
+        extra = Schema.struct().name("out").field("upper", Schema.string()).build()
+        out = P.Encoder(batch)
+        r = batch.records[0]
+        out.keep(Record(topic="other", key=r.key, key_schema=r.key_schema,
+                        value=Struct(extra, [r.value["name"].upper()]), value_schema=extra))
+        got, _ = outcomes(out.finish())
+        kept = got[0][1]
+        self.assertEqual((kept.topic, kept.key, kept.value.items(), kept.value_schema.name),
+                         ("other", "user-0", [("upper", "USER 0")], "out"))
+
+    def test_a_value_that_does_not_fit_its_schema_is_refused_with_the_structured_message(self):
+        batch = P.Batch(batch_bytes([user(0)]))
+        r = batch.records[0]
+        r.value["id"] = "seven"
+        out = P.Encoder(batch)
+        with self.assertRaisesRegex(DataError, "^a int64 schema needs a int64 value, got str: seven$"):
+            out.keep(r)
+        r.value["id"] = 1 << 63
+        with self.assertRaisesRegex(DataError, "does not fit in int64"):
+            out.keep(r)
+        out.fail("x")
+        got, _ = outcomes(out.finish())
+        self.assertEqual(got, [("fail", "x")])  # nothing of the refused records was written
+
+    def test_a_struct_handed_out_whole_is_encoded_from_its_values(self):
+        batch = P.Batch(batch_bytes([user(0)]))
+        r = batch.records[0]
+        r.value.values[1] = "changed through values"
+        out = P.Encoder(batch)
+        out.keep(r)
+        got, _ = outcomes(out.finish())
+        self.assertEqual(got[0][1].value["name"], "changed through values")
+
+
+class SourceBatchTest(unittest.TestCase):
+    def test_offset_maps_are_checked(self):
+        from sluice import SourceRecord
+        out = P.Encoder()
+        out.source_record(SourceRecord({"file": "a"}, {"line": 3, "done": False, "x": None,
+                                                       "f": 1.5}, user(0)))
+        with self.assertRaisesRegex(DataError, "must be a primitive, got list"):
+            out.source_record(SourceRecord({"file": ["a"]}, {}, user(1)))
+        payload = out.finish()
+        count, _ = P._uvar(payload, 1)
+        self.assertEqual(count, 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
