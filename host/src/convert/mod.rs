@@ -1,6 +1,7 @@
 //! Converters: Kafka bytes <-> Connect data, byte-compatible with Kafka Connect's
 //! `JsonConverter`, `StringConverter`, `ByteArrayConverter` and `SimpleHeaderConverter`, and
-//! Confluent's `AvroConverter` and `JsonSchemaConverter` (Schema Registry wire format).
+//! Confluent's `AvroConverter`, `JsonSchemaConverter` and `ProtobufConverter` (Schema Registry
+//! wire format).
 //!
 //! Converters live in the host (as in Kafka Connect), so plugins only ever see structured
 //! data. Kafka's class names are the config values.
@@ -68,6 +69,7 @@ mod framed;
 mod header;
 mod json;
 mod json_schema;
+mod protobuf;
 mod string;
 
 #[cfg(test)]
@@ -78,6 +80,8 @@ pub use framed::{FramedConverter, RegistryConverterConfig};
 pub use header::SimpleHeaderConverter;
 pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
 pub use json_schema::JsonSchemaConverter;
+pub(crate) use protobuf::proto_file;
+pub use protobuf::ProtobufConverter;
 pub use string::StringConverter;
 
 const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -86,6 +90,7 @@ const BYTE_ARRAY: &str = "org.apache.kafka.connect.converters.ByteArrayConverter
 const SIMPLE_HEADER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
 const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
 const JSON_SCHEMA: &str = "io.confluent.connect.json.JsonSchemaConverter";
+const PROTOBUF: &str = "io.confluent.connect.protobuf.ProtobufConverter";
 
 /// Which converter a class name denotes: Kafka's FQCN, the simple class name, or the simple
 /// name without its `Converter` suffix (Kafka's plugin aliases).
@@ -97,6 +102,7 @@ enum Kind {
     SimpleHeader,
     Avro,
     JsonSchema,
+    Protobuf,
 }
 
 fn kind(class: &str) -> Option<Kind> {
@@ -114,6 +120,7 @@ fn kind(class: &str) -> Option<Kind> {
         }
         "AvroConverter" | "Avro" if packaged_ok(AVRO) => Some(Kind::Avro),
         "JsonSchemaConverter" | "JsonSchema" if packaged_ok(JSON_SCHEMA) => Some(Kind::JsonSchema),
+        "ProtobufConverter" | "Protobuf" if packaged_ok(PROTOBUF) => Some(Kind::Protobuf),
         _ => None,
     }
 }
@@ -139,6 +146,9 @@ pub fn converter(
         Some(Kind::JsonSchema) => Ok(Arc::new(
             JsonSchemaConverter::from_props(&config.props, is_key).map_err(with_class)?,
         )),
+        Some(Kind::Protobuf) => Ok(Arc::new(
+            ProtobufConverter::from_props(&config.props, is_key).map_err(with_class)?,
+        )),
         Some(Kind::SimpleHeader) | None => Err(ConvertError::new(format!(
             "converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
@@ -161,17 +171,19 @@ pub fn header_converter(
             StringConverter::from_props(&config.props).map_err(with_class)?,
         )),
         Some(Kind::ByteArray) => Ok(Arc::new(ByteArrayConverter)),
-        Some(Kind::Avro | Kind::JsonSchema) | None => Err(ConvertError::new(format!(
+        Some(Kind::Avro | Kind::JsonSchema | Kind::Protobuf) | None => {
+            Err(ConvertError::new(format!(
             "header converter class '{}' is not available; accepted: {} (or their simple names)",
             config.class,
             header_converter_classes().join(", ")
-        ))),
+        )))
+        }
     }
 }
 
 /// Class names accepted for key/value converters (for error messages and REST plugin listing).
 pub fn converter_classes() -> &'static [&'static str] {
-    &[JSON, STRING, BYTE_ARRAY, AVRO, JSON_SCHEMA]
+    &[JSON, STRING, BYTE_ARRAY, AVRO, JSON_SCHEMA, PROTOBUF]
 }
 
 /// Class names accepted for header converters: `SimpleHeaderConverter` plus the key/value
@@ -239,17 +251,26 @@ mod tests {
     #[test]
     fn unknown_class_lists_accepted_ones() {
         let e = converter(
-            &cc("io.confluent.connect.protobuf.ProtobufConverter", &[]),
+            &cc("io.confluent.connect.thrift.ThriftConverter", &[]),
             false,
         )
         .map(|_| ())
         .expect_err("unknown");
         assert!(
-            e.0.contains("io.confluent.connect.protobuf.ProtobufConverter")
+            e.0.contains("ThriftConverter")
                 && e.0.contains(JSON)
-                && e.0.contains(AVRO),
+                && e.0.contains(AVRO)
+                && e.0.contains(PROTOBUF),
             "{e}"
         );
+        assert!(converter(
+            &cc(
+                "ProtobufConverter",
+                &[("schema.registry.url", "http://h:1")]
+            ),
+            false
+        )
+        .is_ok());
         // AvroConverter needs its registry.
         let e = converter(&cc(AVRO, &[]), false)
             .map(|_| ())

@@ -1,6 +1,6 @@
 //! The embedded Schema Registry: Confluent's REST API (subjects, versions, ids,
 //! compatibility, config, mode, soft and hard deletes, its error codes) served by the worker on
-//! its own listener (`schema.registry.listeners`), for Avro and JSON Schema schemas.
+//! its own listener (`schema.registry.listeners`), for Avro, JSON Schema and Protobuf schemas.
 //!
 //! Design decision: every change is a record in the compacted `_schemas` topic, in the
 //! registry's own format ([`records`]), and the in-memory view is only ever changed by
@@ -214,6 +214,23 @@ impl State {
         }
     }
 
+    /// Compiles a Protobuf schema with its references (imported by their `name`).
+    fn compile_protobuf(
+        &self,
+        text: &str,
+        references: &[Json],
+    ) -> Result<prost_reflect::FileDescriptor, RegistryError> {
+        let names = references.iter().map(|r| {
+            r.get("name")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_string()
+        });
+        let refs: Vec<(String, String)> = names.zip(self.reference_schemas(references)?).collect();
+        crate::convert::proto_file::compile(text, &refs)
+            .map_err(|e| error(422, 42201, format!("Invalid schema {text}, details: {e}")))
+    }
+
     /// The schema texts of a schema's references (`{"name","subject","version"}`).
     fn reference_schemas(&self, references: &[Json]) -> Result<Vec<String>, RegistryError> {
         references
@@ -248,7 +265,7 @@ pub struct SchemaRegistry {
 }
 
 /// The schema types this registry stores (`GET /schemas/types`).
-pub const SCHEMA_TYPES: &[&str] = &["AVRO", "JSON"];
+pub const SCHEMA_TYPES: &[&str] = &["AVRO", "JSON", "PROTOBUF"];
 
 /// A submitted schema type in its canonical (upper-case) form, or 42201.
 fn schema_type(submitted: &Submitted) -> Result<&'static str, RegistryError> {
@@ -270,9 +287,14 @@ fn schema_type(submitted: &Submitted) -> Result<&'static str, RegistryError> {
 }
 
 /// A schema in the registry's stored form, with its type: Avro and JSON Schema as JSON
-/// without insignificant whitespace.
-fn normalized(submitted: &Submitted) -> Result<(String, &'static str), RegistryError> {
+/// without insignificant whitespace, Protobuf (sent as `.proto` text or as a base64
+/// `FileDescriptorProto`) as canonical `.proto` text.
+fn normalized(s: &State, submitted: &Submitted) -> Result<(String, &'static str), RegistryError> {
     let ty = schema_type(submitted)?;
+    if ty == "PROTOBUF" {
+        let file = s.compile_protobuf(&submitted.schema, &submitted.references)?;
+        return Ok((crate::convert::proto_file::print(&file), ty));
+    }
     let json: Json = serde_json::from_str(&submitted.schema).map_err(|e| {
         error(
             422,
@@ -436,6 +458,21 @@ impl SchemaRegistry {
         })
     }
 
+    /// `reg` in the form `?format=` asks for: `serialized` gives a Protobuf schema as a base64
+    /// `FileDescriptorProto` (what Confluent's clients parse); other formats and types are
+    /// answered as stored.
+    pub fn formatted(
+        &self,
+        mut reg: Registered,
+        format: Option<&str>,
+    ) -> Result<Registered, RegistryError> {
+        if reg.schema_type == "PROTOBUF" && format == Some("serialized") {
+            let file = self.read(|s| s.compile_protobuf(&reg.schema, &reg.references))?;
+            reg.schema = crate::convert::proto_file::serialized(&file);
+        }
+        Ok(reg)
+    }
+
     /// `GET /schemas/ids/{id}`: any version holding the id, even a soft-deleted one.
     pub fn schema_by_id(&self, id: i32) -> Result<Registered, RegistryError> {
         self.read(|s| {
@@ -475,8 +512,8 @@ impl SchemaRegistry {
         submitted: &Submitted,
         deleted: bool,
     ) -> Result<Registered, RegistryError> {
-        let (text, ty) = normalized(submitted)?;
         self.read(|s| {
+            let (text, ty) = normalized(s, submitted)?;
             let versions = s
                 .versions(subject, deleted)
                 .ok_or_else(|| subject_not_found(subject))?;
@@ -548,8 +585,8 @@ impl SchemaRegistry {
     /// `POST /subjects/{subject}/versions`: the id of the schema, registered as the subject's
     /// next version unless it already is one.
     pub fn register(&self, subject: &str, submitted: &Submitted) -> Result<i32, RegistryError> {
-        let (text, ty) = normalized(submitted)?;
         self.write(|s| {
+            let (text, ty) = normalized(s, submitted)?;
             if s.mode(Some(subject)) == "READONLY" {
                 return Err(error(
                     422,
@@ -617,8 +654,8 @@ impl SchemaRegistry {
         version: Option<VersionSpec>,
         submitted: &Submitted,
     ) -> Result<Vec<String>, RegistryError> {
-        let (text, ty) = normalized(submitted)?;
         self.read(|s| {
+            let (text, ty) = normalized(s, submitted)?;
             if ty == "AVRO" {
                 Self::parse(s, &text, &submitted.references)?;
             }

@@ -172,9 +172,11 @@ async fn version(
     params: Params,
 ) -> Response {
     let deleted = flag(&params, "deleted");
+    let format = params.get("format").cloned();
     blocking(move || {
         let v = VersionSpec::parse(&version)?;
-        Ok(registered_json(&r.version(&subject, v, deleted)?))
+        let reg = r.version(&subject, v, deleted)?;
+        Ok(registered_json(&r.formatted(reg, format.as_deref())?))
     })
     .await
 }
@@ -227,9 +229,11 @@ fn schema_id(raw: &str) -> Result<i32, RegistryError> {
     })
 }
 
-async fn schema_by_id(State(r): State<Shared>, Path(id): Path<String>) -> Response {
+async fn schema_by_id(State(r): State<Shared>, Path(id): Path<String>, params: Params) -> Response {
+    let format = params.get("format").cloned();
     blocking(move || {
         let reg = r.schema_by_id(schema_id(&id)?)?;
+        let reg = r.formatted(reg, format.as_deref())?;
         let mut o = serde_json::Map::new();
         if reg.schema_type != "AVRO" {
             o.insert("schemaType".into(), json!(reg.schema_type));

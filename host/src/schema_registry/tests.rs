@@ -624,7 +624,7 @@ fn json_schema_converter_round_trips_through_the_registry() {
     assert_eq!(r, (200, json!({"id": 2})));
     assert_eq!(
         api.call("GET", "/schemas/types", None).1,
-        json!(["AVRO", "JSON"])
+        json!(["AVRO", "JSON", "PROTOBUF"])
     );
 
     // Bad input: per-record errors, never a panic.
@@ -653,4 +653,78 @@ fn json_schema_converter_round_trips_through_the_registry() {
         .unwrap();
     let e = reader.to_connect("a", Some(&avro_id)).unwrap_err();
     assert!(e.0.contains("AVRO schema, not JSON"), "{e}");
+}
+
+#[test]
+fn protobuf_converter_round_trips_through_the_registry() {
+    let addr = serve(SchemaRegistry::in_memory());
+    let api = Api::new(addr);
+    let props: crate::config::Config =
+        vec![("schema.registry.url".into(), format!("http://{addr}"))];
+    let writer = crate::convert::ProtobufConverter::from_props(&props, false).unwrap();
+    let schema = Schema::structure(vec![
+        Field {
+            name: "id".into(),
+            schema: Schema::new(SchemaType::Int64).into_ref(),
+        },
+        Field {
+            name: "at".into(),
+            schema: Schema::timestamp().into_ref(),
+        },
+    ])
+    .with_name("shop.Row")
+    .into_ref();
+    let value = Value::Struct(vec![Value::Int64(300), Value::Int64(1_000)]);
+    let bytes = writer
+        .from_connect("rows", &Data::new(Some(schema.clone()), value.clone()))
+        .unwrap()
+        .unwrap();
+    // Magic byte, id 1, the message-index shortcut 0, then id = 300 and at = {seconds: 1}.
+    assert_eq!(
+        bytes,
+        [0, 0, 0, 0, 1, 0, 0x08, 0xac, 0x02, 0x12, 0x02, 0x08, 0x01]
+    );
+    let (status, stored) = api.call("GET", "/subjects/rows-value/versions/latest", None);
+    assert_eq!((status, &stored["schemaType"]), (200, &json!("PROTOBUF")));
+    let text = stored["schema"].as_str().unwrap().to_string();
+    assert!(
+        text.contains("package shop;") && text.contains("message Row {"),
+        "{text}"
+    );
+    // Confluent's clients ask for the schema as a base64 FileDescriptorProto.
+    let serialized = api.call("GET", "/schemas/ids/1?format=serialized", None).1;
+    let b64 = serialized["schema"].as_str().unwrap().to_string();
+    assert!(!b64.contains(' ') && b64 != text, "{b64}");
+    let serialized_version = api.call(
+        "GET",
+        "/subjects/rows-value/versions/1?format=serialized",
+        None,
+    );
+    assert_eq!(serialized_version.1["schema"], json!(b64));
+    // ...and register schemas in that form: the same schema, the same id.
+    let r = api.call(
+        "POST",
+        "/subjects/rows-value/versions",
+        Some(json!({"schema": b64, "schemaType": "PROTOBUF"})),
+    );
+    assert_eq!(r, (200, json!({"id": 1})));
+    let reader = crate::convert::ProtobufConverter::from_props(&props, false).unwrap();
+    let back = reader.to_connect("rows", Some(&bytes)).unwrap();
+    assert_eq!(back.value, value);
+    assert_eq!(back.schema.as_ref().unwrap().name.as_deref(), Some("Row"));
+    // Bad input is a record error.
+    let e = reader
+        .to_connect("rows", Some(&bytes[..bytes.len() - 1]))
+        .unwrap_err();
+    assert!(e.0.contains("truncated") && !e.is_transient(), "{e}");
+    let e = reader
+        .to_connect("rows", Some(&[0, 0, 0, 0, 7, 0]))
+        .unwrap_err();
+    assert!(e.0.contains("id 7") && e.0.contains("40403"), "{e}");
+    let bad = api.call(
+        "POST",
+        "/subjects/x/versions",
+        Some(json!({"schema": "syntax = \"proto3\"; message A { B b = 1; }", "schemaType": "PROTOBUF"})),
+    );
+    assert_eq!(code(&bad), (422, 42201), "{bad:?}");
 }
