@@ -19,8 +19,9 @@
 //! - [`Metrics`]: a worker's `GET /metrics`, parsed by a Prometheus text-format parser.
 //! - [`S3Server`]: a real S3-compatible server (moto, from PyPI into a venv under the target
 //!   directory) with boto3 to create buckets and read objects back, for the S3 sink.
-//! - [`avro_client`]: Confluent's Python client (confluent-kafka, from PyPI into a venv under
-//!   the target directory) with its Schema Registry client and Avro serializers.
+//! - [`avro_client`], [`json_schema_client`], [`protobuf_client`] ([`registry_client`]):
+//!   Confluent's Python client (confluent-kafka, from PyPI into a venv under the target
+//!   directory) with its Schema Registry client and Avro / JSON Schema / Protobuf serializers.
 //! - [`TestDir`] and [`unique`]: a fresh namespace per test (files, topic and connector names),
 //!   so tests share one broker and still run in parallel.
 //!
@@ -47,7 +48,9 @@ pub use distributed::{distributed_props, log_tails, start_distributed_worker, Cl
 pub use http::{http_get, http_request, HttpResponse};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;
-pub use python::{avro_client, run_ok, venv_python};
+pub use python::{
+    avro_client, json_schema_client, protobuf_client, registry_client, run_ok, venv_python,
+};
 pub use reference::ReferenceConnect;
 pub use s3::{s3_python, S3Server, S3_ACCESS_KEY, S3_SECRET_KEY};
 pub use worker::{default_worker_props, Worker};

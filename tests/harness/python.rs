@@ -62,17 +62,33 @@ pub fn run_ok(cmd: &mut Command, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `tools/schema-registry-client/avro_client.py` run with the venv that has Confluent's Python
-/// client (confluent-kafka with its Schema Registry and Avro extras); returns its stdout.
-pub fn avro_client(args: &[&str]) -> String {
+/// `tools/schema-registry-client/<script>` run with the venv that has Confluent's Python client
+/// (confluent-kafka with its Schema Registry, Avro, JSON Schema and Protobuf extras); returns
+/// its stdout.
+pub fn registry_client(script: &str, args: &[&str]) -> String {
     static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let python = PYTHON.get_or_init(|| venv_python("avro-toolchain", "schema-registry-client"));
-    let script: &Path = &workspace_root()
+    let path: &Path = &workspace_root()
         .join("tools")
         .join("schema-registry-client")
-        .join("avro_client.py");
+        .join(script);
     run_ok(
-        Command::new(python).arg(script).args(args),
-        &format!("avro_client.py {}", args.join(" ")),
+        Command::new(python).arg(path).args(args),
+        &format!("{script} {}", args.join(" ")),
     )
+}
+
+/// `tools/schema-registry-client/avro_client.py` (see [`registry_client`]).
+pub fn avro_client(args: &[&str]) -> String {
+    registry_client("avro_client.py", args)
+}
+
+/// `tools/schema-registry-client/json_schema_client.py` (see [`registry_client`]).
+pub fn json_schema_client(args: &[&str]) -> String {
+    registry_client("json_schema_client.py", args)
+}
+
+/// `tools/schema-registry-client/protobuf_client.py` (see [`registry_client`]).
+pub fn protobuf_client(args: &[&str]) -> String {
+    registry_client("protobuf_client.py", args)
 }

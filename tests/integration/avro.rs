@@ -29,20 +29,25 @@ use crate::{file_sink, JSON_CONVERTER, STRING_CONVERTER};
 const AVRO_CONVERTER: &str = "io.confluent.connect.avro.AvroConverter";
 
 /// A worker with the embedded registry on a free port, its state in a topic of its own.
-struct RegistryWorker {
-    worker: Worker,
-    addr: SocketAddr,
-    url: String,
+pub(crate) struct RegistryWorker {
+    pub(crate) worker: Worker,
+    pub(crate) addr: SocketAddr,
+    pub(crate) url: String,
 }
 
-fn registry_props(broker: &Broker, dir: &TestDir, port: u16, topic: &str) -> String {
+pub(crate) fn registry_props(broker: &Broker, dir: &TestDir, port: u16, topic: &str) -> String {
     format!(
         "{}schema.registry.listeners=http://127.0.0.1:{port}\nschema.registry.topic={topic}\n",
         default_worker_props(Some(broker), dir.path())
     )
 }
 
-fn start(dir: &TestDir, props: &str, port: u16, connectors: &[(&str, &str)]) -> RegistryWorker {
+pub(crate) fn start(
+    dir: &TestDir,
+    props: &str,
+    port: u16,
+    connectors: &[(&str, &str)],
+) -> RegistryWorker {
     let worker = Worker::start(dir, props, connectors);
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
     wait_until(
@@ -80,7 +85,7 @@ fn avro_file_sink(
 /// Java's `Date.toString()` in UTC (`Mon Jan 01 00:00:03 UTC 2024`), as FileStreamSink writes
 /// Connect's Date, Time and Timestamp values. Written again here rather than taken from the
 /// plugin SDK's `java` module: the expected lines must not come from the code under test.
-fn java_date(ms: i64) -> String {
+pub(crate) fn java_date(ms: i64) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

@@ -27,6 +27,7 @@ mod jdbc_sink_crash;
 mod jdbc_source;
 mod jdbc_tls_and_zones;
 mod json_logs;
+mod json_schema;
 mod lifecycle;
 mod metrics;
 mod plugin_failures;
