@@ -22,17 +22,8 @@ pub fn assign(
     snapshot: &ConfigSnapshot,
     members: &[(String, WorkerMetadata)],
 ) -> Vec<(String, Assignment)> {
-    let base = Assignment {
-        version,
-        error: NO_ERROR,
-        leader: leader.to_string(),
-        leader_url: leader_url.to_string(),
-        config_offset: snapshot.offset,
-        ..Assignment::default()
-    };
-    let mut ids: Vec<&String> = members.iter().map(|(id, _)| id).collect();
-    ids.sort();
-    ids.dedup();
+    let base = base_assignment(version, leader, leader_url, snapshot);
+    let ids = member_ids(members);
     let max_offset = members.iter().map(|(_, m)| m.config_offset).max();
     if max_offset.is_some_and(|m| m > snapshot.offset) {
         return ids
@@ -73,6 +64,31 @@ pub fn assign(
         }
     }
     out.into_iter().map(|(id, a)| (id.clone(), a)).collect()
+}
+
+/// An assignment from `leader` at the snapshot's offset, with nothing in it yet.
+pub(super) fn base_assignment(
+    version: i16,
+    leader: &str,
+    leader_url: &str,
+    snapshot: &ConfigSnapshot,
+) -> Assignment {
+    Assignment {
+        version,
+        error: NO_ERROR,
+        leader: leader.to_string(),
+        leader_url: leader_url.to_string(),
+        config_offset: snapshot.offset,
+        ..Assignment::default()
+    }
+}
+
+/// The members' ids, sorted, each once.
+pub(super) fn member_ids(members: &[(String, WorkerMetadata)]) -> Vec<&String> {
+    let mut ids: Vec<&String> = members.iter().map(|(id, _)| id).collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 #[cfg(test)]

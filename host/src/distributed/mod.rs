@@ -15,6 +15,7 @@
 pub mod assignor;
 pub mod cluster;
 pub mod config_state;
+pub mod cooperative;
 pub mod heartbeat;
 pub mod herder;
 pub mod member;

@@ -523,6 +523,11 @@ impl Metrics {
         self.tasks.lock().retain(|(c, _), _| c != connector);
     }
 
+    /// Forgets one task that stopped while its connector's other tasks run on.
+    pub fn remove_task(&self, connector: &str, task: u32) {
+        self.tasks.lock().remove(&(connector.to_string(), task));
+    }
+
     /// Every registered task's metrics, by connector then task id.
     pub fn tasks(&self) -> Vec<Arc<TaskMetrics>> {
         self.tasks.lock().values().cloned().collect()

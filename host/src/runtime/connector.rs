@@ -100,6 +100,67 @@ impl TaskControl {
     }
 }
 
+/// Starts task `n` of a running connector with the plan, converters and task configs the
+/// connector started with (see `Worker::task_spawner`).
+pub struct TaskSpawner {
+    tasks: u32,
+    #[allow(clippy::type_complexity)]
+    spawn: Box<dyn Fn(&mut ConnectorRuntime, u32) -> Result<(), SpawnError> + Send + Sync>,
+}
+
+impl TaskSpawner {
+    pub fn new(
+        tasks: u32,
+        spawn: impl Fn(&mut ConnectorRuntime, u32) -> Result<(), SpawnError> + Send + Sync + 'static,
+    ) -> Self {
+        TaskSpawner {
+            tasks,
+            spawn: Box::new(spawn),
+        }
+    }
+
+    /// How many task configs the connector generated.
+    pub fn tasks(&self) -> u32 {
+        self.tasks
+    }
+
+    pub fn spawn(&self, runtime: &mut ConnectorRuntime, task: u32) -> Result<(), SpawnError> {
+        (self.spawn)(runtime, task)
+    }
+}
+
+/// Tasks asked to stop and taken out of their connector ([`ConnectorRuntime::detach_tasks`]).
+pub struct StoppingTasks(Vec<TaskHandle>);
+
+impl StoppingTasks {
+    /// Waits until they ended or `deadline` passed; returns the ids still running then (left
+    /// to finish on their own).
+    pub fn join(mut self, deadline: Instant) -> Vec<u32> {
+        join_threads(&mut self.0, deadline)
+    }
+}
+
+/// Waits until every task thread ended or `deadline` passed; returns the ids of the tasks
+/// still running then (their handles are kept: the threads finish on their own).
+fn join_threads(tasks: &mut [TaskHandle], deadline: Instant) -> Vec<u32> {
+    let mut stuck = Vec::new();
+    for t in tasks {
+        let Some(handle) = t.thread.take() else {
+            continue;
+        };
+        while !handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if handle.is_finished() {
+            let _ = handle.join();
+        } else {
+            stuck.push(t.id);
+            t.thread = Some(handle);
+        }
+    }
+    stuck
+}
+
 struct TaskHandle {
     id: u32,
     status: Arc<Mutex<TaskStatus>>,
@@ -116,6 +177,8 @@ pub struct ConnectorRuntime {
     state: State,
     trace: Option<String>,
     tasks: Vec<TaskHandle>,
+    /// Starts one more of its tasks (set once the connector started).
+    spawner: Option<Arc<TaskSpawner>>,
     /// Secret values cut out of task failure traces before they are logged or stored (a
     /// plugin's error may quote its config).
     secrets: Arc<Secrets>,
@@ -130,6 +193,7 @@ impl ConnectorRuntime {
             state: State::Unassigned,
             trace: None,
             tasks: Vec::new(),
+            spawner: None,
             secrets: Arc::default(),
         }
     }
@@ -279,6 +343,33 @@ impl ConnectorRuntime {
         Ok(())
     }
 
+    pub fn set_spawner(&mut self, spawner: TaskSpawner) {
+        self.spawner = Some(Arc::new(spawner));
+    }
+
+    /// How to start more of its tasks (`None` before it started).
+    pub fn spawner(&self) -> Option<Arc<TaskSpawner>> {
+        self.spawner.clone()
+    }
+
+    /// The ids of the tasks running (or failed) here.
+    pub fn task_ids(&self) -> Vec<u32> {
+        self.tasks.iter().map(|t| t.id).collect()
+    }
+
+    /// Asks only the tasks `ids` to stop (the others keep running) and takes them out of
+    /// this connector; join them with [`StoppingTasks::join`] (without holding locks).
+    pub fn detach_tasks(&mut self, ids: &[u32]) -> StoppingTasks {
+        let (stopping, keep): (Vec<TaskHandle>, Vec<TaskHandle>) = std::mem::take(&mut self.tasks)
+            .into_iter()
+            .partition(|t| ids.contains(&t.id));
+        self.tasks = keep;
+        for t in &stopping {
+            t.stop.store(true, Ordering::Relaxed);
+        }
+        StoppingTasks(stopping)
+    }
+
     /// The connector runs (distributed mode: also when none of its tasks runs here).
     pub fn mark_running(&mut self) {
         if self.state != State::Failed {
@@ -307,21 +398,7 @@ impl ConnectorRuntime {
     /// Waits until every task thread ended or `deadline` passed; returns the ids of the tasks
     /// still running then (their threads are left to finish on their own).
     pub fn join(&mut self, deadline: Instant) -> Vec<u32> {
-        let mut stuck = Vec::new();
-        for t in &mut self.tasks {
-            let Some(handle) = t.thread.take() else {
-                continue;
-            };
-            while !handle.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if handle.is_finished() {
-                let _ = handle.join();
-            } else {
-                stuck.push(t.id);
-                t.thread = Some(handle);
-            }
-        }
+        let stuck = join_threads(&mut self.tasks, deadline);
         self.state = State::Unassigned;
         stuck
     }

@@ -96,6 +96,55 @@ impl Worker {
         };
     }
 
+    /// Distributed mode: moves a running connector to `placement` in place — stops the tasks
+    /// no longer placed here and starts the newly placed ones while the others run on, so an
+    /// incremental cooperative rebalance stops only what moves. Returns false, changing
+    /// nothing, when that is not possible (the connector does not run here, or a task is
+    /// placed that it did not generate): the caller then restarts it with the new placement.
+    /// The connector instance moving here or away changes only what this worker reports and
+    /// publishes for it (its status and task configs follow the assignment), not its tasks.
+    pub fn change_placement(&self, name: &str, placement: &Placement) -> bool {
+        let _ops = self.config_state.ops.lock();
+        let Some(old) = self.placements.lock().get(name).cloned() else {
+            return false;
+        };
+        let stopping = {
+            let mut connectors = self.connectors.lock();
+            let Some(runtime) = connectors.get_mut(name) else {
+                return false;
+            };
+            let Some(spawner) = runtime.spawner() else {
+                return false;
+            };
+            if placement.tasks.iter().any(|t| *t >= spawner.tasks()) {
+                return false;
+            }
+            let removed: Vec<u32> = old.tasks.difference(&placement.tasks).copied().collect();
+            let stopping = runtime.detach_tasks(&removed);
+            for task in placement.tasks.difference(&old.tasks) {
+                if let Err(e) = spawner.spawn(runtime, *task) {
+                    tracing::error!(connector = name, task, "cannot start an assigned task: {e}");
+                }
+            }
+            if placement.connector {
+                runtime.mark_running();
+            }
+            stopping
+        };
+        self.placements
+            .lock()
+            .insert(name.to_string(), placement.clone());
+        let stuck = stopping.join(Instant::now() + self.join_budget());
+        for task in old.tasks.difference(&placement.tasks) {
+            self.metrics.remove_task(name, *task);
+        }
+        if !stuck.is_empty() {
+            tracing::warn!(connector = name, ?stuck, "tasks did not stop in time");
+        }
+        tracing::info!(connector = name, from = ?old, to = ?placement, "placement changed in place");
+        true
+    }
+
     /// Replaces the converter factory (before connectors start).
     pub fn with_converter_factory(mut self, factory: Arc<dyn ConverterFactory>) -> Self {
         self.converter_factory = factory;

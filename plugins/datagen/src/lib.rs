@@ -6,6 +6,11 @@
 //! resumes right after the last committed record and a consumer can verify that it saw
 //! every `seq` exactly once. Timestamps derive from `i`, never from the clock; only the
 //! optional `rate` limit reads the (monotonic) clock.
+//!
+//! With `tasks.max` = n > 1 the connector runs n tasks: task k produces the records
+//! `i ≡ k (mod n)` (k, k+n, k+2n, …) with source partition `{"datagen": <topic>, "task": k}`,
+//! so together they produce exactly the records one task would, and each resumes on its own.
+//! One task keeps the partition without `task`, so its stored offsets stay valid.
 
 pub mod generate;
 
@@ -25,6 +30,10 @@ const BATCH_SIZE: &str = "batch.size";
 const SEED: &str = "seed";
 const PARTITION_FIELD: &str = "datagen";
 const OFFSET_FIELD: &str = "seq";
+const TASK_FIELD: &str = "task";
+/// Internal task-config keys: this task's index and the number of tasks.
+const TASK_INDEX: &str = "datagen.task.index";
+const TASK_COUNT: &str = "datagen.task.count";
 
 /// One datagen task.
 pub struct Datagen {
@@ -32,6 +41,9 @@ pub struct Datagen {
     generator: Generator,
     /// Next record index.
     next: u64,
+    /// This task's index and the number of tasks (records `index`, `index + tasks`, …).
+    index: u64,
+    tasks: u64,
     /// Total records to produce; `None` = unlimited.
     count: Option<u64>,
     /// Records per second; `None` = as fast as possible.
@@ -162,21 +174,42 @@ impl Source for Datagen {
         settings(config).err().unwrap_or_default()
     }
 
+    fn task_configs(config: &Config, max_tasks: u32) -> Result<Vec<Config>, String> {
+        if max_tasks <= 1 {
+            return Ok(vec![config.clone()]);
+        }
+        Ok((0..max_tasks)
+            .map(|k| {
+                let mut c = config.clone();
+                c.set(TASK_INDEX, k.to_string());
+                c.set(TASK_COUNT, max_tasks.to_string());
+                c
+            })
+            .collect())
+    }
+
     fn open(config: Config, committed: Vec<SourcePosition>) -> Result<Self, TaskError> {
         let s = settings(&config).map_err(|problems| TaskError::invalid_config(&problems))?;
+        let number = |key: &str| config.get(key).and_then(|v| v.parse::<u64>().ok());
+        let tasks = number(TASK_COUNT).unwrap_or(1).max(1);
+        let index = number(TASK_INDEX).unwrap_or(0).min(tasks - 1);
+        let task = (tasks > 1).then_some(index as i64);
         let next = committed
             .iter()
             .filter(|p| p.partition.get_str(PARTITION_FIELD) == Some(&s.topic))
+            .filter(|p| p.partition.get_i64(TASK_FIELD) == task)
             .filter_map(|p| p.offset.get_i64(OFFSET_FIELD))
             .max()
-            .map_or(0, |seq| (seq as u64).saturating_add(1));
-        if next > 0 {
-            log::info!("datagen: resuming {} after seq {}", s.topic, next - 1);
+            .map_or(index, |seq| (seq as u64).saturating_add(tasks));
+        if next > index {
+            log::info!("datagen: resuming {} after seq {}", s.topic, next - tasks);
         }
         Ok(Datagen {
             topic: s.topic,
             generator: Generator::new(s.quickstart, s.seed),
             next,
+            index,
+            tasks,
             count: s.count,
             rate: s.rate,
             batch_size: s.batch_size,
@@ -186,9 +219,10 @@ impl Source for Datagen {
     }
 
     fn poll(&mut self, max_records: u32) -> Result<Vec<SourceRecord>, TaskError> {
+        // `n` counts this task's records: every `tasks`-th index from `next` on.
         let mut n = self.batch_size.min(u64::from(max_records.max(1)));
         if let Some(count) = self.count {
-            n = n.min(count.saturating_sub(self.next));
+            n = n.min(count.saturating_sub(self.next).div_ceil(self.tasks));
             if n == 0 {
                 if !self.announced_done {
                     log::info!("datagen: produced all {count} records to {}", self.topic);
@@ -201,13 +235,14 @@ impl Source for Datagen {
             let (start, first) = *self
                 .started
                 .get_or_insert_with(|| (Instant::now(), self.next));
-            let allowed = first + (start.elapsed().as_secs_f64() * rate) as u64 + 1;
-            n = n.min(allowed.saturating_sub(self.next));
+            let allowed = (start.elapsed().as_secs_f64() * rate) as u64 + 1;
+            let produced = (self.next - first) / self.tasks;
+            n = n.min(allowed.saturating_sub(produced));
         }
-        let records = (self.next..self.next + n)
-            .map(|i| self.source_record(i))
+        let records = (0..n)
+            .map(|j| self.source_record(self.next + j * self.tasks))
             .collect();
-        self.next += n;
+        self.next += n * self.tasks;
         Ok(records)
     }
 }
@@ -215,8 +250,12 @@ impl Source for Datagen {
 impl Datagen {
     fn source_record(&self, i: u64) -> SourceRecord {
         let g = self.generator.record(i);
+        let mut partition = OffsetMap::new().with(PARTITION_FIELD, self.topic.as_str());
+        if self.tasks > 1 {
+            partition = partition.with(TASK_FIELD, self.index as i64);
+        }
         SourceRecord::new(
-            OffsetMap::new().with(PARTITION_FIELD, self.topic.as_str()),
+            partition,
             OffsetMap::new().with(OFFSET_FIELD, i as i64),
             Record::new(self.topic.as_str())
                 .with_key(Some(self.generator.key_schema.clone()), g.key)
@@ -255,6 +294,41 @@ mod tests {
         assert_eq!(seqs(&task.poll(100).unwrap()), vec![2, 3]);
         assert_eq!(seqs(&task.poll(1).unwrap()), vec![4]);
         assert!(task.poll(100).unwrap().is_empty());
+    }
+
+    /// Two tasks split the records by index parity, each in its own source partition, and
+    /// each resumes from its own committed offset.
+    #[test]
+    fn tasks_split_the_sequence_and_resume_apart() {
+        let c = config(&[("topic", "t"), ("count", "7"), ("batch.size", "10")]);
+        let configs = Datagen::task_configs(&c, 2).unwrap();
+        assert_eq!(configs.len(), 2);
+        assert_eq!(Datagen::task_configs(&c, 1).unwrap(), vec![c.clone()]);
+        let mut t0 = Datagen::open(configs[0].clone(), vec![]).unwrap();
+        let mut t1 = Datagen::open(configs[1].clone(), vec![]).unwrap();
+        let r0 = t0.poll(100).unwrap();
+        assert_eq!(seqs(&r0), vec![0, 2, 4, 6]);
+        assert_eq!(seqs(&t1.poll(100).unwrap()), vec![1, 3, 5]);
+        assert!(t0.poll(100).unwrap().is_empty() && t1.poll(100).unwrap().is_empty());
+        assert_eq!(r0[0].source_partition.get_i64(TASK_FIELD), Some(0));
+        // Task 1 committed seq 3, task 0 nothing: each resumes on its own.
+        let committed = vec![
+            SourcePosition {
+                partition: OffsetMap::new()
+                    .with(PARTITION_FIELD, "t")
+                    .with(TASK_FIELD, 1i64),
+                offset: OffsetMap::new().with(OFFSET_FIELD, 3i64),
+            },
+            // A single task's offset is not either task's.
+            SourcePosition {
+                partition: OffsetMap::new().with(PARTITION_FIELD, "t"),
+                offset: OffsetMap::new().with(OFFSET_FIELD, 5i64),
+            },
+        ];
+        let mut t0 = Datagen::open(configs[0].clone(), committed.clone()).unwrap();
+        let mut t1 = Datagen::open(configs[1].clone(), committed).unwrap();
+        assert_eq!(seqs(&t0.poll(100).unwrap()), vec![0, 2, 4, 6]);
+        assert_eq!(seqs(&t1.poll(100).unwrap()), vec![5]);
     }
 
     #[test]

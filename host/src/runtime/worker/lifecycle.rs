@@ -292,6 +292,51 @@ mod tests {
         w2.stop_all();
     }
 
+    /// Distributed mode: a placement change starts and stops only the tasks that move; the
+    /// task that stays keeps its thread (no second start is counted).
+    #[test]
+    fn a_placement_change_starts_and_stops_only_the_tasks_that_move() {
+        use crate::runtime::Placement;
+        let w = worker(None);
+        let placed = |connector: bool, tasks: &[u32]| Placement {
+            connector,
+            tasks: tasks.iter().copied().collect(),
+        };
+        w.set_placement("a", Some(placed(true, &[0])));
+        w.create_connector(idle("a"), TargetState::Started).unwrap();
+        let task_ids = || {
+            w.connectors.lock()["a"]
+                .status()
+                .tasks
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(task_ids(), [0]);
+        let wait = |what: &dyn Fn() -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !what() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        };
+        wait(&|| w.connectors.lock()["a"].status().tasks[0].state == State::Running);
+        let starts = || w.metrics.worker.task_startup_attempts.get();
+        let before = starts();
+        // Task 1 moves here and the connector instance away: task 0 runs on.
+        assert!(w.change_placement("a", &placed(false, &[0, 1])));
+        assert_eq!(task_ids(), [0, 1]);
+        // Task 0 moves away: only it stops.
+        assert!(w.change_placement("a", &placed(false, &[1])));
+        assert_eq!(task_ids(), [1]);
+        wait(&|| starts() > before);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(starts(), before + 1, "only task 1 started");
+        // A task the connector did not generate cannot be placed in place.
+        assert!(!w.change_placement("a", &placed(false, &[1, 2])));
+        assert!(!w.change_placement("unknown", &placed(true, &[0])));
+        w.stop_all();
+    }
+
     #[test]
     fn invalid_configs_and_unknown_names_are_refused() {
         let w = worker(None);

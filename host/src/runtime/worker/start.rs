@@ -5,11 +5,15 @@
 //! configs generated), and the tasks then run that plan, never the config text; a connector
 //! that fails to start is reported with the precise problem and never affects the others.
 
+use std::sync::Arc;
+
 use super::{ConverterError, Worker};
 use crate::config::secrets::Secrets;
-use crate::config::{compile, describe_problems};
-use crate::runtime::connector::{ConnectorRuntime, Pipeline, SpawnError, TaskFailure};
-use crate::runtime::plugin::TaskId;
+use crate::config::{compile, describe_problems, ConnectorPlan};
+use crate::runtime::connector::{
+    ConnectorRuntime, Converters, Pipeline, SpawnError, TaskFailure, TaskSpawner,
+};
+use crate::runtime::plugin::{Plugin, TaskId};
 use crate::runtime::sink_task::{self, SinkTaskSetup};
 use crate::runtime::source_task::{self, SourceTaskSetup};
 use crate::spec::{Config, PluginKind};
@@ -105,103 +109,119 @@ impl Worker {
         };
         let placement = self.placements.lock().get(&name).cloned();
         tracing::info!(connector = %name, tasks = task_configs.len(), kind = kind.rest_name(), here = ?placement, "starting connector");
-        let tasks = task_configs.len() as u32;
-        for (i, task_config) in task_configs.into_iter().enumerate() {
-            let id = TaskId {
-                connector: name.clone(),
-                task: i as u32,
-            };
+        let spawner = self.task_spawner(&plan, &converters, &pipeline, task_configs);
+        for task in 0..spawner.tasks() {
             // Distributed mode: the other tasks run on other workers.
-            if placement
-                .as_ref()
-                .is_some_and(|p| !p.tasks.contains(&id.task))
-            {
+            if placement.as_ref().is_some_and(|p| !p.tasks.contains(&task)) {
                 continue;
             }
-            let plugin = plan.plugin.clone();
-            let converters = converters.clone();
-            let kafka = self.kafka.clone();
-            let connector_config = plan.raw.clone();
-            let flush_interval = self.config.offset_flush_interval;
-            let pipeline = pipeline.clone();
-            let metrics = self.metrics.clone();
-            let task_metrics = self.metrics.register_task(&name, id.task, kind);
-            let spawned = match kind {
-                PluginKind::Source => {
-                    let store = self.store.clone();
-                    let shutdown_timeout = self.config.task_shutdown_graceful_timeout;
-                    // Called again for each automatic restart: everything is cloned per run.
-                    runtime.spawn_task(
-                        id.task,
-                        plan.restart.clone(),
-                        move |control, mark_running| {
-                            metrics.task_startup(mark_running, |mark_running| {
-                                let committed = store.positions(&id.connector);
-                                let task = plugin
-                                    .open_source(&id, &task_config, committed)
-                                    .map_err(|error| TaskFailure::Open {
-                                        kind: PluginKind::Source,
-                                        error,
-                                    })?;
-                                let setup = SourceTaskSetup {
-                                    id: id.clone(),
-                                    connector_config: connector_config.clone(),
-                                    converters: converters.clone(),
-                                    kafka: kafka.clone(),
-                                    store: store.clone(),
-                                    flush_interval,
-                                    shutdown_timeout,
-                                    pipeline: pipeline.clone(),
-                                    metrics: task_metrics.clone(),
-                                };
-                                source_task::run(setup, task, control, mark_running)
-                            })
-                        },
-                    )
-                }
-                _ => {
-                    let (topics, topics_regex) = (plan.topics.clone(), plan.topics_regex.clone());
-                    runtime.spawn_task(
-                        id.task,
-                        plan.restart.clone(),
-                        move |control, mark_running| {
-                            metrics.task_startup(mark_running, |mark_running| {
-                                let task =
-                                    plugin.open_sink(&id, &task_config).map_err(|error| {
-                                        TaskFailure::Open {
-                                            kind: PluginKind::Sink,
-                                            error,
-                                        }
-                                    })?;
-                                let setup = SinkTaskSetup {
-                                    id: id.clone(),
-                                    tasks,
-                                    connector_config: connector_config.clone(),
-                                    topics: topics.clone(),
-                                    topics_regex: topics_regex.clone(),
-                                    converters: converters.clone(),
-                                    kafka: kafka.clone(),
-                                    flush_interval,
-                                    pipeline: pipeline.clone(),
-                                    metrics: task_metrics.clone(),
-                                };
-                                sink_task::run(setup, task, control, mark_running)
-                            })
-                        },
-                    )
-                }
-            };
-            if let Err(e) = spawned {
+            if let Err(e) = spawner.spawn(&mut runtime, task) {
                 runtime.signal_stop();
                 return Err(StartError::Spawn(e));
             }
         }
+        runtime.set_spawner(spawner);
         if placement.is_some_and(|p| p.connector) {
             // The connector runs here even when none of its tasks does.
             runtime.mark_running();
         }
         self.connectors.lock().insert(name.clone(), runtime);
         Ok(name)
+    }
+
+    /// How each task of a connector starts: its plan, converters and task configs, kept with
+    /// the running connector so distributed mode can start one more of its tasks here later
+    /// without restarting the ones already running ([`Worker::change_placement`]).
+    fn task_spawner(
+        &self,
+        plan: &ConnectorPlan<Arc<dyn Plugin>>,
+        converters: &Converters,
+        pipeline: &Pipeline,
+        task_configs: Vec<Config>,
+    ) -> TaskSpawner {
+        let name = plan.name.clone();
+        let kind = plan.kind();
+        let tasks = task_configs.len() as u32;
+        let plugin = plan.plugin.clone();
+        let converters = converters.clone();
+        let kafka = self.kafka.clone();
+        let connector_config = plan.raw.clone();
+        let flush_interval = self.config.offset_flush_interval;
+        let shutdown_timeout = self.config.task_shutdown_graceful_timeout;
+        let pipeline = pipeline.clone();
+        let metrics = self.metrics.clone();
+        let store = self.store.clone();
+        let restart = plan.restart.clone();
+        let (topics, topics_regex) = (plan.topics.clone(), plan.topics_regex.clone());
+        TaskSpawner::new(tasks, move |runtime: &mut ConnectorRuntime, task: u32| {
+            let id = TaskId {
+                connector: name.clone(),
+                task,
+            };
+            let task_config = task_configs.get(task as usize).cloned().unwrap_or_default();
+            let plugin = plugin.clone();
+            let converters = converters.clone();
+            let kafka = kafka.clone();
+            let connector_config = connector_config.clone();
+            let pipeline = pipeline.clone();
+            let metrics = metrics.clone();
+            let task_metrics = metrics.register_task(&name, task, kind);
+            match kind {
+                PluginKind::Source => {
+                    let store = store.clone();
+                    // Called again for each automatic restart: everything is cloned per run.
+                    runtime.spawn_task(task, restart.clone(), move |control, mark_running| {
+                        metrics.task_startup(mark_running, |mark_running| {
+                            let committed = store.positions(&id.connector);
+                            let task = plugin.open_source(&id, &task_config, committed).map_err(
+                                |error| TaskFailure::Open {
+                                    kind: PluginKind::Source,
+                                    error,
+                                },
+                            )?;
+                            let setup = SourceTaskSetup {
+                                id: id.clone(),
+                                connector_config: connector_config.clone(),
+                                converters: converters.clone(),
+                                kafka: kafka.clone(),
+                                store: store.clone(),
+                                flush_interval,
+                                shutdown_timeout,
+                                pipeline: pipeline.clone(),
+                                metrics: task_metrics.clone(),
+                            };
+                            source_task::run(setup, task, control, mark_running)
+                        })
+                    })
+                }
+                _ => {
+                    let (topics, topics_regex) = (topics.clone(), topics_regex.clone());
+                    runtime.spawn_task(task, restart.clone(), move |control, mark_running| {
+                        metrics.task_startup(mark_running, |mark_running| {
+                            let task = plugin.open_sink(&id, &task_config).map_err(|error| {
+                                TaskFailure::Open {
+                                    kind: PluginKind::Sink,
+                                    error,
+                                }
+                            })?;
+                            let setup = SinkTaskSetup {
+                                id: id.clone(),
+                                tasks,
+                                connector_config: connector_config.clone(),
+                                topics: topics.clone(),
+                                topics_regex: topics_regex.clone(),
+                                converters: converters.clone(),
+                                kafka: kafka.clone(),
+                                flush_interval,
+                                pipeline: pipeline.clone(),
+                                metrics: task_metrics.clone(),
+                            };
+                            sink_task::run(setup, task, control, mark_running)
+                        })
+                    })
+                }
+            }
+        })
     }
 }
 
