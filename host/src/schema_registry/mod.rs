@@ -59,6 +59,15 @@ fn schema_not_found() -> RegistryError {
 fn id_not_found(id: i32) -> RegistryError {
     error(404, 40403, format!("Schema {id} not found"))
 }
+/// The first (subject, version) holding schema `id`, soft-deleted ones included: Confluent's
+/// `GET /schemas/ids/{id}` answers for them too.
+fn find_id(s: &State, id: i32) -> Option<Registered> {
+    s.subjects
+        .iter()
+        .flat_map(|(subj, vs)| vs.iter().map(move |(n, v)| (subj, n, v)))
+        .find(|(_, _, v)| v.id == id)
+        .map(|(subj, n, v)| State::registered(subj, *n, v))
+}
 pub(crate) fn invalid_version(v: &str) -> RegistryError {
     error(
         422,
@@ -475,14 +484,13 @@ impl SchemaRegistry {
 
     /// `GET /schemas/ids/{id}`: any version holding the id, even a soft-deleted one.
     pub fn schema_by_id(&self, id: i32) -> Result<Registered, RegistryError> {
-        self.read(|s| {
-            s.subjects
-                .iter()
-                .flat_map(|(subj, vs)| vs.iter().map(move |(n, v)| (subj, n, v)))
-                .find(|(_, _, v)| v.id == id)
-                .map(|(subj, n, v)| State::registered(subj, *n, v))
-                .ok_or_else(|| id_not_found(id))
-        })
+        // An id, once assigned, names the same schema for good, so an id this worker already
+        // knows needs no catch-up read of `_schemas` (a broker round trip per lookup): every
+        // converter cache miss in the cluster lands here.
+        if let Some(found) = find_id(&self.state.read(), id) {
+            return Ok(found);
+        }
+        self.read(|s| find_id(s, id).ok_or_else(|| id_not_found(id)))
     }
 
     /// `GET /schemas/ids/{id}/versions`: (subject, version) pairs holding the id.

@@ -304,8 +304,12 @@ impl<F: Format> FramedConverter<F> {
                 .map_err(|e| ConvertError::new(format!("schema id {id}: {}", e.0)))?,
         );
         let mut read = self.read.write();
+        // Full: drop one entry, not all of them. Clearing would make every id in use a miss
+        // again at once, a burst of registry lookups on the hot path.
         if read.len() >= self.config.cache_size {
-            read.clear();
+            if let Some(old) = read.keys().next().copied() {
+                read.remove(&old);
+            }
         }
         read.insert(id, reader.clone());
         Ok(reader)
