@@ -60,7 +60,7 @@ pub(super) fn load_one(
     drop(bytes);
 
     let pre = wasm.linker.instantiate_pre(&component).map_err(|e| {
-        format!("imports something the host does not provide (plugins may import sluice:connect/host, sluice:connect/metrics and WASI 0.2): {e:#}")
+        format!("imports something the host does not provide (plugins may import sluice:connect/host, sluice:connect/metrics, sluice:connect/reporter, WASI 0.2 and wasi:http/outgoing-handler): {e:#}")
     })?;
     let plugin = wit_plugin::GuestIndices::new(&pre).map_err(|_| {
         format!(
