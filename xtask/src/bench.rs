@@ -33,10 +33,15 @@ pub fn run_bench(args: &[String]) -> Result<()> {
 
     // `--s3` compares the S3 sink with the raw upload rate of the same server, not with
     // Kafka Connect.
-    // `--metrics` compares Sluice with metrics on and off.
-    let skip_reference = args
-        .iter()
-        .any(|a| a == "--sluice-only" || a == "--s3" || a == "--metrics" || a == "--polyglot");
+    // `--metrics` compares Sluice with metrics on and off; `--polyglot` the plugin languages.
+    // `--http` compares the HTTP sink with a raw client, and `--jdbc-sink` with psql's COPY:
+    // the reference ships neither sink.
+    let skip_reference = args.iter().any(|a| {
+        matches!(
+            a.as_str(),
+            "--sluice-only" | "--s3" | "--metrics" | "--polyglot" | "--http" | "--jdbc-sink"
+        )
+    });
     if !skip_reference {
         ensure_reference_connect()?;
     }
