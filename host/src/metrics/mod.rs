@@ -329,6 +329,13 @@ impl TaskMetrics {
         }
     }
 
+    /// Records a sink task hands to `put` (after converters and SMTs).
+    pub fn sink_sent(&self, records: u64) {
+        if self.enabled {
+            self.sink_record_send.add(records);
+        }
+    }
+
     /// Partitions assigned to a sink task.
     pub fn set_partition_count(&self, n: usize) {
         if self.enabled {
@@ -431,6 +438,9 @@ impl TaskMetrics {
 
     /// One record failed a stage (converter, SMT, `put`).
     pub fn record_error(&self) {
+        if !self.enabled {
+            return;
+        }
         self.record_errors.inc();
         self.record_failures.inc();
         let now = SystemTime::now()

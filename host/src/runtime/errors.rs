@@ -220,7 +220,8 @@ impl ErrorReporter {
         let at = original
             .map(|o| format!("{}-{}@{}", o.topic, o.partition, o.offset))
             .unwrap_or_else(|| "(a source record)".into());
-        let metrics = self.metrics.as_deref();
+        // `metrics.enable=false`: nothing is counted, the error counters included.
+        let metrics = self.metrics.as_deref().filter(|m| m.enabled());
         if let Some(m) = metrics {
             m.record_error();
         }
@@ -357,11 +358,9 @@ impl ErrorReporter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn tolerance_none_fails_with_the_stage_class_and_position() {
-        let metrics = TaskMetrics::detached(crate::spec::PluginKind::Sink);
-        let mut r = ErrorReporter::new(
-            ErrorSettings::default(),
+    fn reporter(settings: ErrorSettings, metrics: &Arc<TaskMetrics>) -> ErrorReporter {
+        ErrorReporter::new(
+            settings,
             TaskId {
                 connector: "c".into(),
                 task: 0,
@@ -370,26 +369,35 @@ mod tests {
             &Vec::new(),
         )
         .unwrap()
-        .with_metrics(metrics.clone());
-        let o = OriginalRecord {
-            topic: "t".into(),
-            partition: 0,
-            offset: 7,
-            timestamp: None,
-            key: None,
-            value: Some(b"{bad".to_vec()),
-            headers: Vec::new(),
-        };
+        .with_metrics(metrics.clone())
+    }
+
+    fn bad_json() -> (Failure, OriginalRecord) {
+        (
+            Failure {
+                stage: Stage::ValueConverter,
+                class: "org.apache.kafka.connect.json.JsonConverter".into(),
+                message: "bad json".into(),
+            },
+            OriginalRecord {
+                topic: "t".into(),
+                partition: 0,
+                offset: 7,
+                timestamp: None,
+                key: None,
+                value: Some(b"{bad".to_vec()),
+                headers: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn tolerance_none_fails_with_the_stage_class_and_position() {
+        let metrics = TaskMetrics::detached(crate::spec::PluginKind::Sink);
+        let mut r = reporter(ErrorSettings::default(), &metrics);
+        let (failure, o) = bad_json();
         let err = r
-            .report(
-                &Failure {
-                    stage: Stage::ValueConverter,
-                    class: "org.apache.kafka.connect.json.JsonConverter".into(),
-                    message: "bad json".into(),
-                },
-                Some(&o),
-                &AtomicBool::new(false),
-            )
+            .report(&failure, Some(&o), &AtomicBool::new(false))
             .unwrap_err();
         assert_eq!(err.to_string(), "Tolerance exceeded in error handler: stage VALUE_CONVERTER with class org.apache.kafka.connect.json.JsonConverter failed for record t-0@7: bad json");
         // Counted as an error, not as skipped (the task fails).
@@ -402,6 +410,40 @@ mod tests {
                 .last_error_timestamp
                 .load(std::sync::atomic::Ordering::Relaxed)
                 > 0
+        );
+    }
+
+    /// `metrics.enable=false` turns the error counters off too, not only the throughput ones.
+    #[test]
+    fn disabled_metrics_count_no_error_skip_or_log() {
+        let metrics = crate::metrics::Metrics::new(false).register_task(
+            "c",
+            0,
+            crate::spec::PluginKind::Sink,
+        );
+        let settings = ErrorSettings {
+            tolerance: Tolerance::All,
+            log_enable: true,
+            ..ErrorSettings::default()
+        };
+        let mut r = reporter(settings, &metrics);
+        let (failure, o) = bad_json();
+        r.report(&failure, Some(&o), &AtomicBool::new(false))
+            .unwrap();
+        assert_eq!(
+            (
+                metrics.record_errors.get(),
+                metrics.record_failures.get(),
+                metrics.records_skipped.get(),
+                metrics.errors_logged.get(),
+            ),
+            (0, 0, 0, 0)
+        );
+        assert_eq!(
+            metrics
+                .last_error_timestamp
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
         );
     }
 }

@@ -122,6 +122,19 @@ async fn disabled_metrics_answer_404_and_count_nothing() {
     task.source_written(5);
     assert_eq!(task.source_record_poll.get(), 0);
     assert_eq!(task.source_record_write.get(), 0);
+    let sink = metrics.register_task("snk", 0, PluginKind::Sink);
+    sink.sink_read(5);
+    sink.sink_sent(5);
+    sink.record_error();
+    assert_eq!(
+        (
+            sink.sink_record_read.get(),
+            sink.sink_record_send.get(),
+            sink.record_errors.get(),
+            sink.record_failures.get()
+        ),
+        (0, 0, 0, 0)
+    );
     let (addr, _stop, _h) =
         crate::rest::test_herder::start_with(Arc::new(MetricsHerder(metrics))).await;
     let (status, _head, body) = send(addr, "GET", "/metrics", b"").await;

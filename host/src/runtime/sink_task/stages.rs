@@ -130,10 +130,7 @@ impl ConsumeStage<'_, '_> {
             }
             let (records, record_idx) =
                 prepare(&batch, self.stages, self.control).map_err(Halt::Failed)?;
-            self.stages
-                .metrics
-                .sink_record_send
-                .add(records.len() as u64);
+            self.stages.metrics.sink_sent(records.len() as u64);
             // At most MAX_IN_FLIGHT batches between here and the put stage: wait for the
             // oldest when full, so a slow sink slows consumption instead of piling up.
             self.finish_down_to(MAX_IN_FLIGHT - 1, true)?;
