@@ -19,6 +19,11 @@
 //!
 //! On a non-wasm target (unit tests of plugin logic) there is no host: the name is checked
 //! the same way and the value is kept nowhere.
+//!
+//! Counting per record is cheap: the first `counter_add` of a name goes to the host (which
+//! checks it and answers any error), later ones add up inside the plugin and reach the host
+//! once, when the batch call (`apply`, `poll`, `put`, …) returns. A plugin never pays a
+//! WASM-to-host call per record for its counters.
 
 use std::fmt;
 
@@ -38,8 +43,22 @@ impl std::error::Error for MetricError {}
 pub fn counter_add(name: &str, delta: u64) -> Result<(), MetricError> {
     #[cfg(target_arch = "wasm32")]
     {
+        let pending = PENDING.with_borrow_mut(|p| match p.iter_mut().find(|(n, _)| n == name) {
+            Some((_, d)) => {
+                *d = d.saturating_add(delta);
+                true
+            }
+            None => false,
+        });
+        if pending {
+            return Ok(());
+        }
+        // A name's first use: the host checks it (rules, counter or gauge, the 64-name
+        // limit) and only an accepted counter is accumulated from here on.
         crate::bindings::plugin_world::sluice::connect::metrics::counter_add(name, delta)
-            .map_err(MetricError)
+            .map_err(MetricError)?;
+        PENDING.with_borrow_mut(|p| p.push((name.to_owned(), 0)));
+        Ok(())
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -59,6 +78,33 @@ pub fn gauge_set(name: &str, value: f64) -> Result<(), MetricError> {
     {
         let _ = value;
         check_name(name)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+thread_local! {
+    /// Counters the host accepted, with the increments it has not been sent yet. At most 64
+    /// entries (the host's limit per task), so a linear search beats hashing.
+    static PENDING: std::cell::RefCell<Vec<(String, u64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Sends the accumulated counter increments when dropped: the SDK holds one over each call
+/// the host makes into the plugin, so the counts are published once per batch.
+pub(crate) struct FlushOnReturn;
+
+impl Drop for FlushOnReturn {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        PENDING.with_borrow_mut(|p| {
+            for (name, delta) in p.iter_mut().filter(|(_, d)| *d > 0) {
+                // The host accepted this counter on its first use, so it cannot refuse it now.
+                let _ = crate::bindings::plugin_world::sluice::connect::metrics::counter_add(
+                    name, *delta,
+                );
+                *delta = 0;
+            }
+        });
     }
 }
 

@@ -79,6 +79,7 @@ impl<T: Predicate> export::GuestTester for TesterExport<T> {
     }
 
     fn test(&self, batch: wit::Batch) -> Vec<Result<bool, String>> {
+        let _counts = crate::metrics::FlushOnReturn;
         let mut predicate = self.0.borrow_mut();
         wire::lift_batch(batch)
             .into_iter()

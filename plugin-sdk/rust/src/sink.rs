@@ -271,14 +271,17 @@ impl<T: Sink, M: PackedRecords<T>> export::GuestSinkTask for SinkTaskExport<T, M
     }
 
     fn put(&self, batch: wit::Batch) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        let _counts = crate::metrics::FlushOnReturn;
         self.put_lifted(wire::lift_batch(batch))
     }
 
     fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
+        let _counts = crate::metrics::FlushOnReturn;
         self.flush_offsets(offsets)
     }
 
     fn stop(&self) {
+        let _counts = crate::metrics::FlushOnReturn;
         self.task.borrow_mut().stop();
     }
 }
@@ -391,14 +394,17 @@ impl<T: Sink, M: PackedRecords<T>> packed_export::GuestPackedSinkTask for SinkTa
     }
 
     fn put(&self, records: Vec<u8>) -> Result<Vec<wit::RecordFailure>, wit::TaskError> {
+        let _counts = crate::metrics::FlushOnReturn;
         M::put(self, &records)
     }
 
     fn flush(&self, offsets: Vec<wit::TopicPartitionOffset>) -> Result<(), wit::TaskError> {
+        let _counts = crate::metrics::FlushOnReturn;
         self.flush_offsets(offsets)
     }
 
     fn stop(&self) {
+        let _counts = crate::metrics::FlushOnReturn;
         self.task.borrow_mut().stop();
     }
 }

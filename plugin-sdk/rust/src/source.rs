@@ -129,6 +129,7 @@ impl<T: Source> export::GuestSourceTask for SourceTaskExport<T> {
     }
 
     fn poll(&self, max_records: u32) -> Result<wit::SourceBatch, wit::TaskError> {
+        let _counts = crate::metrics::FlushOnReturn;
         let records = self
             .0
             .borrow_mut()
@@ -138,6 +139,7 @@ impl<T: Source> export::GuestSourceTask for SourceTaskExport<T> {
     }
 
     fn stop(&self) {
+        let _counts = crate::metrics::FlushOnReturn;
         self.0.borrow_mut().stop();
     }
 }
@@ -161,6 +163,7 @@ impl<T: Source> packed_export::GuestPackedSourceTask for SourceTaskExport<T> {
     }
 
     fn poll(&self, max_records: u32) -> Result<Vec<u8>, wit::TaskError> {
+        let _counts = crate::metrics::FlushOnReturn;
         let records = self
             .0
             .borrow_mut()
@@ -172,6 +175,7 @@ impl<T: Source> packed_export::GuestPackedSourceTask for SourceTaskExport<T> {
     }
 
     fn stop(&self) {
+        let _counts = crate::metrics::FlushOnReturn;
         self.0.borrow_mut().stop();
     }
 }

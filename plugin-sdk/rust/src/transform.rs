@@ -114,6 +114,7 @@ impl<T: Transform, P: PlanSource<T>> export::GuestTransformer for TransformerExp
     }
 
     fn apply(&self, batch: wit::Batch) -> export::TransformOutput {
+        let _counts = crate::metrics::FlushOnReturn;
         let mut transform = self.transform.borrow_mut();
         let mut lowerer = wire::Lowerer::new();
         let outcomes = wire::lift_batch(batch)
@@ -152,6 +153,7 @@ impl<T: Transform, P: PlanSource<T>> packed_export::GuestPackedTransformer
     }
 
     fn apply(&self, records: Vec<u8>) -> Vec<u8> {
+        let _counts = crate::metrics::FlushOnReturn;
         let mut transform = self.transform.borrow_mut();
         let mut plans = self.plans.borrow_mut();
         match packed::apply_transform::<T, P>(&mut transform, &records, &mut plans) {
