@@ -16,7 +16,7 @@ const WAIT: Duration = Duration::from_secs(120);
 
 #[test]
 fn sink_tasks_max_spreads_partitions_across_tasks() {
-    const PER_PARTITION: usize = 300;
+    const PER_PARTITION: usize = 20_000;
     let broker = Broker::shared();
     let dir = TestDir::new("sink-tasks");
     let topic = unique("sink-tasks");
@@ -46,18 +46,17 @@ fn sink_tasks_max_spreads_partitions_across_tasks() {
         );
     }
 
-    // One partition after the other: the two tasks append to the same file, and the file
-    // sink appends at the end it last saw (a positional write), so two batches written at the
-    // same moment by two tasks overwrite each other (seen here: 300 of 600 lines). Kafka's
-    // FileStreamSink appends through O_APPEND. Until the file sink appends atomically, this
-    // test keeps the two tasks' writes apart; it is about the partition split.
+    // Both partitions at once: the two tasks append to the same file at the same moments.
+    // With positional writes at the end each task last saw, their batches overwrote each
+    // other (seen here: 300 of 600 lines); with `tasks.max` > 1 the file sink appends
+    // atomically, as Kafka's FileStreamSink does through O_APPEND.
     let mut expected = Vec::new();
     for p in 0..2 {
-        let values: Vec<String> = (0..PER_PARTITION).map(|i| format!("p{p}-{i:04}")).collect();
+        let values: Vec<String> = (0..PER_PARTITION).map(|i| format!("p{p}-{i:05}")).collect();
         broker.produce_to(&topic, p, &values);
         expected.extend(values);
-        worker.wait_for_lines(&out_file, expected.len(), Duration::from_secs(120));
     }
+    worker.wait_for_lines(&out_file, expected.len(), Duration::from_secs(120));
     expected.sort();
     std::thread::sleep(Duration::from_secs(2));
     let mut got: Vec<String> = read_to_string(&out_file)

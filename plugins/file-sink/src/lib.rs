@@ -12,7 +12,13 @@
 //! WASI `descriptor.write`, through rustix's safe wrapper), not through the file's append
 //! stream: a stream write is handed to the host's thread pool and waited for, in chunks,
 //! while a positional write is one call that the host performs on the calling thread.
-//! Appending this way assumes no other writer appends to the same file at the same moment.
+//! Appending this way assumes no other writer appends to the same file at the same moment,
+//! which holds for a connector with one task. With `tasks.max` above 1 every task appends to
+//! the same file (Kafka's FileStreamSink gives each task the same config), so each writes
+//! through the append stream instead (WASI's O_APPEND): the host appends each write
+//! atomically at the current end, whoever wrote last. The batch goes out in line-aligned
+//! writes of at most [`SHARED_WRITE`] bytes, so two tasks' lines never interleave mid-line
+//! (a single line longer than that is the exception).
 //!
 //! Sluice hands the task its batches as borrowed records ([`BorrowedSink`]), so a string
 //! value is written straight from the host's batch; other hosts call `put`.
@@ -29,12 +35,18 @@ use sluice_plugin_sdk::{
 
 const FILE: &str = "file";
 
+/// Largest write in shared mode: WASI's `blocking-write-and-flush` takes at most 4096 bytes,
+/// so a larger write could be split where another task's write lands in between.
+const SHARED_WRITE: usize = 4096;
+
 /// One FileStreamSink task.
 pub struct FileSink {
     file_name: String,
     file: File,
     /// One batch's lines; kept between batches so its capacity is reused.
     buf: Vec<u8>,
+    /// Other tasks of the connector append to the same file (`tasks.max` > 1).
+    shared: bool,
 }
 
 impl FileSink {
@@ -49,7 +61,13 @@ impl FileSink {
             .iter()
             .try_for_each(|r| render(&mut self.buf, r).and_then(|()| self.buf.write_all(b"\n")))
             // Visible to readers now (one write per batch); durable at `flush`.
-            .and_then(|()| append(&self.file, &self.buf));
+            .and_then(|()| {
+                if self.shared {
+                    append_shared(&self.file, &self.buf)
+                } else {
+                    append(&self.file, &self.buf)
+                }
+            });
         written.map_err(|e| TaskError::retriable(format!("writing to {}: {e}", self.file_name)))?;
         Ok(Vec::new())
     }
@@ -65,6 +83,29 @@ fn append(file: &File, mut bytes: &[u8]) -> io::Result<()> {
         }
         bytes = &bytes[n..];
         at += n as u64;
+    }
+    Ok(())
+}
+
+/// Writes all of `bytes` through the file's append stream, in writes that end at a line's end
+/// and hold at most [`SHARED_WRITE`] bytes (or one longer line).
+fn append_shared(mut file: &File, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let limit = bytes.len().min(SHARED_WRITE);
+        let end = if limit == bytes.len() {
+            limit
+        } else {
+            match bytes[..limit].iter().rposition(|b| *b == b'\n') {
+                Some(nl) => nl + 1,
+                // One line longer than a write: up to its end.
+                None => bytes
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |nl| nl + 1),
+            }
+        };
+        file.write_all(&bytes[..end])?;
+        bytes = &bytes[end..];
     }
     Ok(())
 }
@@ -116,11 +157,23 @@ impl Sink for FileSink {
                     "couldn't find or create file '{file_name}' for FileStreamSinkTask: {e}"
                 ))
             })?;
-        log::info!("file-sink: appending to {file_name}");
+        let shared = config
+            .get("tasks.max")
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .is_some_and(|n| n > 1);
+        log::info!(
+            "file-sink: appending to {file_name}{}",
+            if shared {
+                " (shared with the connector's other tasks: atomic appends)"
+            } else {
+                ""
+            }
+        );
         Ok(FileSink {
             file_name,
             file,
             buf: Vec::new(),
+            shared,
         })
     }
 
@@ -187,6 +240,54 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "existing\nhello\nnull\n7\nmore\n"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two tasks with `tasks.max=2` append batches to one file at the same time: every line
+    /// arrives whole, once, the long ones included. (Natively the race of positional writes
+    /// is rarely hit; `tests/integration/sink_tasks.rs` shows it through the WASI host.)
+    #[test]
+    fn tasks_sharing_a_file_append_whole_lines() {
+        let dir = std::env::temp_dir().join(format!("sluice-file-sink-s-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.txt");
+        let writers: Vec<_> = (0..2)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut sink = FileSink::open(Config::new(vec![
+                        (FILE.into(), path.to_str().unwrap().into()),
+                        ("tasks.max".into(), "2".into()),
+                    ]))
+                    .unwrap();
+                    assert!(sink.shared);
+                    for b in 0..50 {
+                        // A batch of several writes' worth, and one line longer than a write.
+                        let mut batch: Vec<Record> = (0..200)
+                            .map(|i| Record::new("t").with_value(None, format!("t{t}-b{b}-{i:04}")))
+                            .collect();
+                        let long = format!("t{t}-b{b}-long-{}", "x".repeat(SHARED_WRITE));
+                        batch.push(Record::new("t").with_value(None, long));
+                        sink.put(batch).unwrap();
+                    }
+                })
+            })
+            .collect();
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut got: Vec<&str> = text.lines().collect();
+        got.sort_unstable();
+        let mut want: Vec<String> = (0..2)
+            .flat_map(|t| {
+                (0..50).flat_map(move |b| {
+                    (0..200)
+                        .map(move |i| format!("t{t}-b{b}-{i:04}"))
+                        .chain([format!("t{t}-b{b}-long-{}", "x".repeat(SHARED_WRITE))])
+                })
+            })
+            .collect();
+        want.sort_unstable();
+        assert_eq!(got, want);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
