@@ -29,6 +29,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("rest", 6),
     ("distributed", 6),
     ("cli", 7),
+    ("fuzzing", 7),
 ];
 
 fn layer(module: &str) -> Option<u8> {

@@ -15,6 +15,8 @@ pub mod config;
 pub mod convert;
 pub mod data;
 pub mod distributed;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod kafka;
 #[cfg(test)]
 mod layers;

@@ -15,7 +15,8 @@
 //!   logins, `wal_level=logical`, TLS with a test certificate); `test`, `bench` and
 //!   `postgres-cdc` do it too.
 //! - `bench`      the benchmarks (release builds), Sluice against the reference Kafka Connect.
-//! - `fuzz [SECONDS]` the packed decoder's fuzz target (nightly toolchain, default 300 s).
+//! - `fuzz [SECONDS] [TARGET…]` the fuzz targets of every untrusted-input parser (nightly
+//!   toolchain, default 300 s each; see fuzz.rs).
 //!
 //! `target/` here is `CARGO_TARGET_DIR` when set (relative to the repository root), as for the
 //! test harness.

@@ -27,15 +27,22 @@ pub fn read_properties(path: &Path) -> Result<Config, ConfigError> {
 pub(super) fn read_properties_with_lines(
     path: &Path,
 ) -> Result<(Config, Vec<(String, usize)>), ConfigError> {
-    let bytes = read(path)?;
-    let encoding = if std::str::from_utf8(&bytes).is_ok() {
+    parse_properties(path, &read(path)?)
+}
+
+/// The `.properties` text `bytes` of the file `path` (named in errors).
+fn parse_properties(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Config, Vec<(String, usize)>), ConfigError> {
+    let encoding = if std::str::from_utf8(bytes).is_ok() {
         encoding_rs::UTF_8
     } else {
         encoding_rs::WINDOWS_1252
     };
     let mut config: Config = Vec::new();
     let mut lines = Vec::new();
-    for line in java_properties::PropertiesIter::new_with_encoding(bytes.as_slice(), encoding) {
+    for line in java_properties::PropertiesIter::new_with_encoding(bytes, encoding) {
         let line = line.map_err(|e| {
             // The crate's Display appends "(line_number = N)"; we put the line in front.
             #[allow(deprecated)]
@@ -60,14 +67,20 @@ pub(super) fn read_properties_with_lines(
 /// `{"name":…,"connector.class":…}` form. Returns the raw config (with `name` injected from the
 /// JSON `name` if the config lacks it). Errors name the file and line (and column for JSON).
 pub fn load_connector(path: &Path) -> Result<Config, ConfigError> {
+    parse_connector(path, &read(path)?)
+}
+
+/// [`load_connector`] of a file's content `bytes`; `path` picks the format by its extension
+/// and is named in errors.
+pub fn parse_connector(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
     let is_json = path
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
     if is_json {
-        read_json_connector(path)
+        parse_json_connector(path, bytes)
     } else {
-        read_properties(path)
+        parse_properties(path, bytes).map(|(config, _)| config)
     }
 }
 
@@ -78,9 +91,8 @@ fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
     })
 }
 
-fn read_json_connector(path: &Path) -> Result<Config, ConfigError> {
-    let bytes = read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
+fn parse_json_connector(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+    let text = String::from_utf8_lossy(bytes);
     let syntax = |line: usize, column: Option<usize>, message: String| ConfigError::Syntax {
         path: path.to_path_buf(),
         line,

@@ -80,7 +80,7 @@ pub use distributed::{
     distributed_from_config, load_distributed, ConnectProtocol, DistributedConfig, InternalTopic,
 };
 pub use error_handling::{ErrorSettings, Tolerance};
-pub use files::{load_connector, read_properties};
+pub use files::{load_connector, parse_connector, read_properties};
 pub use framework::{alias_groups, framework_def, framework_defs, AliasGroup, FrameworkDef};
 pub use listener::{parse_listener, ListenerAddr, ListenerError};
 pub use plan::{ConnectorPlan, ConverterConfigs, TooManyTasks};

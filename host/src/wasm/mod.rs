@@ -46,6 +46,7 @@ use std::path::PathBuf;
 pub use engine::Limits;
 pub use inspect::{inspect, Capability, InspectError, Inspection};
 pub use limits::{MEMORY_KEY, OUTPUT_KEY, RESERVED_PREFIX, TIMEOUT_KEY};
+pub(crate) use network::Proto;
 pub use network::{
     HttpLimits, NetworkPolicy, HTTP_MAX_CONCURRENT_KEY, HTTP_REQUEST_MAX_KEY,
     HTTP_RESPONSE_MAX_KEY, HTTP_TIMEOUT_KEY, HTTP_TLS_INSECURE_KEY, NETWORK_KEY, NETWORK_UDP_KEY,

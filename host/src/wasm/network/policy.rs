@@ -26,7 +26,7 @@ pub(crate) enum Proto {
 }
 
 impl Proto {
-    pub(super) fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Proto::Tcp => NETWORK_KEY,
             Proto::Udp => NETWORK_UDP_KEY,
@@ -164,7 +164,7 @@ impl NetworkPolicy {
     }
 
     /// Indices of the host-name entries `name` matches.
-    pub(super) fn name_matches(&self, name: &str) -> Vec<usize> {
+    pub(crate) fn name_matches(&self, name: &str) -> Vec<usize> {
         self.patterns
             .iter()
             .enumerate()
