@@ -35,6 +35,7 @@ mod poison_records;
 mod polyglot;
 mod postgres_cdc;
 mod prometheus;
+mod protobuf;
 mod quickstart;
 mod rest_admin;
 mod rest_api;
