@@ -119,6 +119,9 @@ enum Command {
     /// Manages the connectors of a running worker through its REST API (see docs/cli.md).
     /// Exit codes: 0 ok, 1 API error, 2 usage, 3 cannot reach the worker.
     Connectors(sluice::cli::client::ConnectorsArgs),
+    /// Reads a password from standard input (one line) and prints its bcrypt hash for a
+    /// REST password file (`rest.auth.basic.file`, lines `name:hash[:read-only]`).
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -140,6 +143,44 @@ enum PluginsCommand {
     /// Validates a connector config file against a running worker's plugin
     /// (PUT /connector-plugins/CLASS/config/validate); exits 1 when the config has errors.
     Validate(sluice::cli::client::PluginsValidateArgs),
+}
+
+/// The REST API's TLS, authentication, CORS and admin listeners (already checked with the
+/// worker config; built again here, where they are used).
+fn rest_security(
+    worker: &sluice::config::WorkerConfig,
+) -> anyhow::Result<sluice::config::rest_security::RestSecurity> {
+    let (security, problems) =
+        sluice::config::rest_security::rest_security(&worker.raw, &worker.listeners);
+    match problems.into_iter().next() {
+        None => Ok(security),
+        Some((_, message)) => Err(anyhow::anyhow!(message)),
+    }
+}
+
+/// `sluice hash-password`: the password comes from stdin, never from an argument (which
+/// `ps` and shell histories would show).
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("sluice hash-password: cannot read the password from stdin: {e}");
+        return ExitCode::from(1);
+    }
+    let password = line.trim_end_matches(['\n', '\r']);
+    if password.is_empty() {
+        eprintln!("sluice hash-password: the password on stdin is empty");
+        return ExitCode::from(2);
+    }
+    match sluice::rest::auth::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sluice hash-password: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -168,6 +209,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::HashPassword => hash_password(),
         Command::Distributed { worker } => match distributed(&worker) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -416,11 +458,7 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
             .context("starting the schema registry")?;
     let plugins = load_plugins(&worker_config)?;
 
-    let listener = worker_config
-        .listeners
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "http://:8083".to_string());
+    let security = rest_security(&worker_config)?;
     // Connectors created or changed through REST (and their target states) survive restarts.
     let config_store = sluice::runtime::config_store::ConfigStore::for_worker(&worker_config);
     let worker = Arc::new(
@@ -437,10 +475,11 @@ fn standalone(worker_path: &Path, connector_paths: &[PathBuf]) -> Result<()> {
     rt.block_on(async move {
         let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
         let herder: Arc<dyn Herder> = worker.clone();
-        let (addr, rest_task) = rest::serve(&listener, herder, async move {
-            let _ = rest_stopped.await;
-        })
-        .await?;
+        let (addr, rest_task) =
+            rest::serve_secured(&worker_config.listeners, &security, herder, async move {
+                let _ = rest_stopped.await;
+            })
+            .await?;
         let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
         let registry_task = serve_registry(registry, async move {
             let _ = registry_stopped.await;
@@ -576,12 +615,7 @@ fn distributed(worker_path: &Path) -> Result<()> {
         open(&config.config_topic.name, "configs-rest")?,
     ));
 
-    let listener = config
-        .worker
-        .listeners
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "http://:8083".to_string());
+    let security = rest_security(&config.worker)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("sluice-async")
@@ -590,9 +624,14 @@ fn distributed(worker_path: &Path) -> Result<()> {
         .context("cannot start the async runtime")?;
     let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
     let rest_herder: Arc<dyn Herder> = herder.clone();
-    let (addr, rest_task) = rt.block_on(rest::serve(&listener, rest_herder, async move {
-        let _ = rest_stopped.await;
-    }))?;
+    let (addr, rest_task) = rt.block_on(rest::serve_secured(
+        &config.worker.listeners,
+        &security,
+        rest_herder,
+        async move {
+            let _ = rest_stopped.await;
+        },
+    ))?;
     let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
     let registry_task = rt.block_on(serve_registry(registry, async move {
         let _ = registry_stopped.await;

@@ -13,9 +13,19 @@ use std::time::Duration;
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
+    /// The status line and headers, as received.
+    pub head: String,
 }
 
 impl HttpResponse {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
     /// The body parsed as JSON; panics with the body when it is not JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| {
@@ -67,6 +77,127 @@ pub fn http_request(
     parse_response(&raw).map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))
 }
 
+/// `METHOD path` with extra request headers (e.g. `Authorization`) and an optional JSON body,
+/// over `stream` (plain TCP or TLS): the request is written, the answer read to the end.
+pub fn http_exchange(
+    mut stream: impl Read + Write,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json_body: Option<&str>,
+) -> std::io::Result<HttpResponse> {
+    let body = json_body.unwrap_or_default();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nAccept: application/json\r\n");
+    if json_body.is_some() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    stream.write_all(request.as_bytes())?;
+    stream.flush()?;
+    let mut raw = Vec::new();
+    match stream.read_to_end(&mut raw) {
+        Ok(_) => {}
+        // rustls reports a peer that closes without close_notify (hyper does) as an error
+        // after the whole answer has arrived.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => return Err(e),
+    }
+    parse_response(&raw).map_err(|m| std::io::Error::new(std::io::ErrorKind::InvalidData, m))
+}
+
+/// [`http_exchange`] over a new plain TCP connection to `addr`.
+pub fn http_request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json_body: Option<&str>,
+) -> std::io::Result<HttpResponse> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
+    http_exchange(stream, &addr.to_string(), method, path, headers, json_body)
+}
+
+/// An HTTPS client for tests: trusts the given PEM CA certificates and presents a client
+/// certificate when given one (rustls, as the host uses).
+pub struct TlsClient {
+    config: std::sync::Arc<rustls::ClientConfig>,
+}
+
+impl TlsClient {
+    /// `ca`: PEM file of trusted CAs; `client`: (certificate PEM, key PEM) files.
+    pub fn new(
+        ca: &std::path::Path,
+        client: Option<(&std::path::Path, &std::path::Path)>,
+    ) -> TlsClient {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = |p: &std::path::Path| -> Vec<CertificateDer<'static>> {
+            CertificateDer::pem_file_iter(p)
+                .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|e| panic!("PEM in {}: {e}", p.display()))
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        for c in certs(ca) {
+            roots.add(c).expect("a usable CA certificate");
+        }
+        #[allow(deprecated)] // as the host: ring lacks post-quantum key exchange only
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("rustls protocol versions")
+            .with_root_certificates(roots);
+        let config = match client {
+            None => builder.with_no_client_auth(),
+            Some((cert, key)) => {
+                let key = PrivateKeyDer::from_pem_file(key)
+                    .unwrap_or_else(|e| panic!("key {}: {e}", key.display()));
+                builder
+                    .with_client_auth_cert(certs(cert), key)
+                    .expect("client certificate and key")
+            }
+        };
+        TlsClient {
+            config: std::sync::Arc::new(config),
+        }
+    }
+
+    /// `METHOD path` over TLS to `addr` (certificate name `localhost`). A refused handshake is
+    /// an I/O error.
+    pub fn request(
+        &self,
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        json_body: Option<&str>,
+    ) -> std::io::Result<HttpResponse> {
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("server name");
+        let conn = rustls::ClientConnection::new(self.config.clone(), name)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+        tcp.set_read_timeout(Some(Duration::from_secs(120)))?;
+        let stream = rustls::StreamOwned::new(conn, tcp);
+        http_exchange(
+            stream,
+            &format!("localhost:{}", addr.port()),
+            method,
+            path,
+            headers,
+            json_body,
+        )
+    }
+}
+
 fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
     let split = raw
         .windows(4)
@@ -92,6 +223,7 @@ fn parse_response(raw: &[u8]) -> Result<HttpResponse, String> {
     Ok(HttpResponse {
         status,
         body: String::from_utf8_lossy(&body).into_owned(),
+        head,
     })
 }
 

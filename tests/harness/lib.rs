@@ -45,7 +45,7 @@ pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
 pub use databases::{mariadb, psql, try_psql, unique_table, MARIADB_URL, PG_URL};
 pub use distributed::{distributed_props, log_tails, start_distributed_worker, Cluster};
-pub use http::{http_get, http_request, HttpResponse};
+pub use http::{http_exchange, http_get, http_request, http_request_with, HttpResponse, TlsClient};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;
 pub use python::{

@@ -67,10 +67,21 @@ impl Worker {
     /// Like [`Worker::start`] without waiting for REST (for workers expected to exit, or to wait
     /// for a broker that is not up yet).
     pub fn spawn(dir: &TestDir, worker_props: &str, connectors: &[(&str, &str)]) -> Worker {
+        Worker::spawn_with_scheme(dir, worker_props, connectors, "http")
+    }
+
+    /// Like [`Worker::spawn`] with a `listeners=<scheme>://127.0.0.1:<port>` line (`https` for
+    /// the TLS tests, whose worker properties carry the `listeners.https.ssl.*` keys).
+    pub fn spawn_with_scheme(
+        dir: &TestDir,
+        worker_props: &str,
+        connectors: &[(&str, &str)],
+        scheme: &str,
+    ) -> Worker {
         let port = crate::free_port();
         let worker_file = dir.write(
             "worker.properties",
-            format!("{worker_props}\nlisteners=http://127.0.0.1:{port}\n"),
+            format!("{worker_props}\nlisteners={scheme}://127.0.0.1:{port}\n"),
         );
         let mut args = vec![worker_file];
         for (name, contents) in connectors {
@@ -128,12 +139,19 @@ impl Worker {
 
     /// Waits until `GET /` answers 200; panics (with the log) if the worker exits first.
     pub fn wait_rest_ready(&mut self, timeout: Duration) {
+        let rest = self.rest;
+        self.wait_ready_with(timeout, || {
+            http_get(rest, "/").is_ok_and(|r| r.status == 200)
+        });
+    }
+
+    /// Waits until `probe` says the REST API is up (e.g. a `GET /` over TLS); panics (with the
+    /// log) if the worker exits first or `timeout` passes.
+    pub fn wait_ready_with(&mut self, timeout: Duration, probe: impl Fn() -> bool) {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Ok(r) = http_get(self.rest, "/") {
-                if r.status == 200 {
-                    return;
-                }
+            if probe() {
+                return;
             }
             if let Some(status) = self.try_exit() {
                 panic!(

@@ -109,6 +109,20 @@ pub fn distributed_from_config(raw: Config) -> Result<DistributedConfig, Vec<Con
     let (worker, mut problems) = common_worker(raw, Mode::Distributed);
     let raw = &worker.raw;
 
+    // Workers forward requests to the leader at `http://<worker id>/` (rest/forward.rs).
+    for l in &worker.listeners {
+        if super::parse_listener(l).is_ok_and(|a| a.tls) {
+            problems.push((
+                "listeners",
+                format!(
+                    "listeners: {l:?}: https:// listeners are supported in standalone mode only \
+                     for now (distributed workers forward requests to each other over plain \
+                     HTTP); use http:// behind a TLS-terminating proxy"
+                ),
+            ));
+        }
+    }
+
     let bootstrap_servers = match &worker.bootstrap_servers {
         Some(b) => b.clone(),
         None => {

@@ -1,9 +1,9 @@
-//! The worker's `listeners` entries (`http://host:port`), parsed before the REST server binds
-//! them, so a bad one is reported with the other worker config problems.
+//! The worker's `listeners` entries (`http://host:port`, `https://host:port`), parsed before
+//! the REST server binds them, so a bad one is reported with the other worker config problems.
 
 const ACCEPTED_FORM: &str =
-    "expected http://<host>:<port>, e.g. http://0.0.0.0:8083 or http://:8083 (empty host = all \
-     interfaces, port 0 = any free port)";
+    "expected http://<host>:<port> or https://<host>:<port>, e.g. http://0.0.0.0:8083 or \
+     https://:8443 (empty host = all interfaces, port 0 = any free port)";
 
 /// Why a `listeners` entry is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,9 +20,12 @@ pub struct ListenerAddr {
     /// is stored here as `0.0.0.0`.
     pub host: String,
     pub port: u16,
+    /// `https://`: TLS with the `listeners.https.ssl.*` settings.
+    pub tls: bool,
 }
 
-/// Parses one `listeners` entry (`http://host:port`). Pure: no name resolution.
+/// Parses one `listeners` entry (`http://host:port` or `https://host:port`). Pure: no name
+/// resolution.
 pub fn parse_listener(value: &str) -> Result<ListenerAddr, ListenerError> {
     let err = |message: &str| ListenerError {
         value: value.to_string(),
@@ -32,11 +35,8 @@ pub fn parse_listener(value: &str) -> Result<ListenerAddr, ListenerError> {
     let (scheme, rest) = trimmed
         .split_once("://")
         .ok_or_else(|| err("missing the http:// scheme"))?;
-    if scheme.eq_ignore_ascii_case("https") {
-        // TODO(next): TLS listeners (`listeners.https.*`).
-        return Err(err("HTTPS listeners are not supported yet"));
-    }
-    if !scheme.eq_ignore_ascii_case("http") {
+    let tls = scheme.eq_ignore_ascii_case("https");
+    if !tls && !scheme.eq_ignore_ascii_case("http") {
         return Err(err(&format!("unsupported scheme {scheme:?}")));
     }
     let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -63,7 +63,7 @@ pub fn parse_listener(value: &str) -> Result<ListenerAddr, ListenerError> {
     } else {
         host.to_string()
     };
-    Ok(ListenerAddr { host, port })
+    Ok(ListenerAddr { host, port, tls })
 }
 
 #[cfg(test)]
@@ -72,24 +72,39 @@ mod tests {
 
     #[test]
     fn listener_forms() {
-        let p = |s| parse_listener(s).map(|a| (a.host, a.port));
+        let p = |s| parse_listener(s).map(|a| (a.host, a.port, a.tls));
         assert_eq!(
             p("http://0.0.0.0:8083").ok(),
-            Some(("0.0.0.0".into(), 8083))
+            Some(("0.0.0.0".into(), 8083, false))
         );
-        assert_eq!(p("http://:8083").ok(), Some(("0.0.0.0".into(), 8083)));
-        assert_eq!(p("HTTP://localhost:0").ok(), Some(("localhost".into(), 0)));
-        assert_eq!(p("http://[::1]:9000/").ok(), Some(("::1".into(), 9000)));
+        assert_eq!(
+            p("http://:8083").ok(),
+            Some(("0.0.0.0".into(), 8083, false))
+        );
+        assert_eq!(
+            p("HTTP://localhost:0").ok(),
+            Some(("localhost".into(), 0, false))
+        );
+        assert_eq!(
+            p("http://[::1]:9000/").ok(),
+            Some(("::1".into(), 9000, false))
+        );
+        assert_eq!(
+            p("https://:8443").ok(),
+            Some(("0.0.0.0".into(), 8443, true))
+        );
         for bad in [
             "localhost:8083",
             "http://host",
             "http://h:99999",
-            "https://h:1",
             "ftp://h:1",
         ] {
             let e = parse_listener(bad).expect_err("must fail").to_string();
             assert!(e.contains(bad), "{e}");
-            assert!(e.contains("expected http://<host>:<port>"), "{e}");
+            assert!(
+                e.contains("expected http://<host>:<port> or https://<host>:<port>"),
+                "{e}"
+            );
         }
     }
 }

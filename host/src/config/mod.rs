@@ -67,6 +67,7 @@ mod framework;
 mod listener;
 mod plan;
 pub mod providers;
+pub mod rest_security;
 pub mod restart;
 pub mod secrets;
 #[cfg(test)]

@@ -176,14 +176,26 @@ pub(super) fn common_worker(
         }
     }
 
+    // TLS, authentication, CORS and admin listeners of the REST API (files are read here, so
+    // a bad certificate or password file stops the worker with the other problems).
+    problems.extend(super::rest_security::rest_security(&raw, &listeners).1);
+
     // The embedded Schema Registry's keys (read where it starts, in `schema_registry`).
     if let Some(v) = get(&raw, "schema.registry.listeners") {
         for l in list(v) {
-            if let Err(e) = super::parse_listener(&l) {
-                problems.push((
+            match super::parse_listener(&l) {
+                Err(e) => problems.push((
                     "schema.registry.listeners",
                     format!("schema.registry.listeners: {e}"),
-                ));
+                )),
+                Ok(a) if a.tls => problems.push((
+                    "schema.registry.listeners",
+                    format!(
+                        "schema.registry.listeners: {l:?}: the embedded Schema Registry serves \
+                         plain http:// only (TLS is for the REST API's listeners)"
+                    ),
+                )),
+                Ok(_) => {}
             }
         }
     }

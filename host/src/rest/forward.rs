@@ -65,6 +65,13 @@ pub(super) async fn route_request(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/json")
         .to_string();
+    // With basic authentication on, the worker that answers checks the client's credentials
+    // too (Kafka's RestClient forwards the Authorization header the same way).
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = match axum::body::to_bytes(request.into_body(), body::MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(_) => {
@@ -86,7 +93,16 @@ pub(super) async fn route_request(
     kept.push(&flag);
     let url = format!("{}{}?{}", base.trim_end_matches('/'), path, kept.join("&"));
     tracing::debug!(%method, %url, "forwarding the request");
-    let relayed = blocking(move || send(&method, &url, &content_type, &bytes)).await;
+    let relayed = blocking(move || {
+        send(
+            &method,
+            &url,
+            &content_type,
+            authorization.as_deref(),
+            &bytes,
+        )
+    })
+    .await;
     match relayed {
         Ok(Ok(response)) => response,
         Ok(Err(e)) | Err(e) => e.into_response(),
@@ -102,7 +118,13 @@ fn forward_flag(query: &str) -> Option<bool> {
         .map(|(_, v)| v.eq_ignore_ascii_case("true"))
 }
 
-fn send(method: &str, url: &str, content_type: &str, body: &[u8]) -> Result<Response, ApiError> {
+fn send(
+    method: &str,
+    url: &str,
+    content_type: &str,
+    authorization: Option<&str>,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         // The other worker's 4xx/5xx are answers to relay.
         .http_status_as_error(false)
@@ -118,18 +140,28 @@ fn send(method: &str, url: &str, content_type: &str, body: &[u8]) -> Result<Resp
         )
     };
     let result = match method {
-        "GET" => agent.get(url).header("Accept", "application/json").call(),
-        "DELETE" => agent
-            .delete(url)
-            .header("Accept", "application/json")
-            .call(),
+        "GET" | "DELETE" => {
+            let mut request = if method == "GET" {
+                agent.get(url)
+            } else {
+                agent.delete(url)
+            }
+            .header("Accept", "application/json");
+            if let Some(a) = authorization {
+                request = request.header("Authorization", a);
+            }
+            request.call()
+        }
         m => {
-            let request = match m {
+            let mut request = match m {
                 "POST" => agent.post(url),
                 "PUT" => agent.put(url),
                 _ => agent.patch(url),
             }
             .header("Accept", "application/json");
+            if let Some(a) = authorization {
+                request = request.header("Authorization", a);
+            }
             if body.is_empty() {
                 request.send_empty()
             } else {

@@ -6,8 +6,10 @@
 //! The design decision to know: handlers only read from the [`Herder`] trait, so the whole API
 //! is testable with a fake herder and a real socket, without a broker or plugins.
 
+pub mod auth;
 mod body;
 mod connectors;
+mod cors;
 mod forward;
 mod lifecycle;
 pub mod loggers;
@@ -29,18 +31,134 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 
+use crate::config::rest_security::RestSecurity;
 use crate::listen::ServeError;
 use crate::runtime::herder::{Herder, HerderError};
 
 /// Serves the REST API on `listener` (e.g. "http://0.0.0.0:8083", "http://:8083",
-/// "http://localhost:0") until `shutdown` resolves. Returns the bound address (port 0 → real
-/// port) once listening.
+/// "http://localhost:0") until `shutdown` resolves, without TLS, authentication or CORS.
+/// Returns the bound address (port 0 → real port) once listening.
 pub async fn serve(
     listener: &str,
     herder: Arc<dyn Herder>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ServeError> {
-    crate::listen::serve(listener, router(herder), "REST API", shutdown).await
+    crate::listen::serve(listener, router(herder), "REST API", None, shutdown).await
+}
+
+/// Which routes a listener serves: `admin.listeners` moves `/admin/*` to listeners of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// `listeners` when `admin.listeners` is set: everything but `/admin/*`.
+    NoAdmin,
+    /// `admin.listeners`: `/admin/*` only.
+    AdminOnly,
+}
+
+fn is_admin_path(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+async fn filter_scope(
+    axum::extract::State(scope): axum::extract::State<Scope>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let admin = is_admin_path(request.uri().path());
+    let served = match scope {
+        Scope::All => true,
+        Scope::NoAdmin => !admin,
+        Scope::AdminOnly => admin,
+    };
+    if served {
+        next.run(request).await
+    } else {
+        ApiError::new(StatusCode::NOT_FOUND, "HTTP 404 Not Found").into_response()
+    }
+}
+
+/// The API's routes behind the configured controls, outermost first: CORS (preflights are
+/// answered before authentication: browsers send them without credentials), basic
+/// authentication, then the listener's scope.
+pub fn secured_router(
+    herder: Arc<dyn Herder>,
+    scope: Scope,
+    basic_auth: Option<Arc<auth::BasicAuth>>,
+    cors: Option<Arc<cors::Cors>>,
+) -> Router {
+    let mut app = router(herder);
+    if scope != Scope::All {
+        app = app.layer(axum::middleware::from_fn_with_state(scope, filter_scope));
+    }
+    if let Some(a) = basic_auth {
+        app = app.layer(axum::middleware::from_fn_with_state(a, auth::require));
+    }
+    if let Some(c) = cors {
+        app = app.layer(axum::middleware::from_fn_with_state(c, cors::handle));
+    }
+    app
+}
+
+/// Serves the REST API on every entry of `listeners` (and `/admin/*` on `admin.listeners` when
+/// set) with `security`'s TLS, authentication and CORS, until `shutdown` resolves. Returns
+/// the first listener's bound address (the worker's identity) and a task that ends when every
+/// server has stopped.
+pub async fn serve_secured(
+    listeners: &[String],
+    security: &RestSecurity,
+    herder: Arc<dyn Herder>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), ServeError> {
+    let basic_auth = match &security.basic_auth_file {
+        Some(path) => Some(Arc::new(
+            auth::BasicAuth::new(path.clone()).map_err(ServeError::Security)?,
+        )),
+        None => None,
+    };
+    let cors = security.cors.as_ref().map(|c| Arc::new(cors::Cors::new(c)));
+    let (main_scope, admin) = match &security.admin_listeners {
+        None => (Scope::All, Vec::new()),
+        Some(admin) => (Scope::NoAdmin, admin.clone()),
+    };
+    // One shutdown signal, many servers.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let mut first = None;
+    let mut tasks = Vec::new();
+    let plan = listeners
+        .iter()
+        .map(|l| (l, main_scope, security.tls.clone(), "REST API"))
+        .chain(admin.iter().map(|l| {
+            (
+                l,
+                Scope::AdminOnly,
+                security.admin_tls.clone(),
+                "REST admin API",
+            )
+        }));
+    for (listener, scope, tls, what) in plan {
+        let app = secured_router(herder.clone(), scope, basic_auth.clone(), cors.clone());
+        let mut stopped = stopped.clone();
+        let (addr, task) = crate::listen::serve(listener, app, what, tls, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await?;
+        first.get_or_insert(addr);
+        tasks.push(task);
+    }
+    let addr = first.ok_or(ServeError::Security(
+        "listeners: no REST listener configured".to_string(),
+    ))?;
+    let all = tokio::spawn(async move {
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+    Ok((addr, all))
 }
 
 /// The router under construction plus the table of every (method, path) it serves, so the

@@ -265,6 +265,7 @@ pub fn run(
             store,
             connector: id.connector.clone(),
             throttle: WarnThrottle::default(),
+            failed_file_flushes: 0,
             unflushed: Vec::new(),
             notices: notices.clone(),
             metrics: metrics.clone(),
@@ -323,7 +324,10 @@ pub fn run(
     if let Err(f) = drain(&producer, &mut tracker) {
         failure.get_or_insert(f);
     }
-    committer.commit(&mut tracker);
+    // Stopping anyway: a failed last flush was logged, the offsets stay staged in the store.
+    if let Err(trace) = committer.commit(&mut tracker) {
+        failure.get_or_insert(trace);
+    }
     match failure {
         Some(f) => Err(TaskFailure::Run(f)),
         None => Ok(()),
@@ -500,7 +504,9 @@ impl ProduceStage<'_> {
             }
             self.metrics.source_active(self.tracker.pending());
             if last_commit.elapsed() >= flush_interval {
-                self.committer.commit(&mut self.tracker);
+                if let Err(trace) = self.committer.commit(&mut self.tracker) {
+                    return Some(trace);
+                }
                 last_commit = Instant::now();
             }
         }
@@ -695,10 +701,16 @@ fn newest(positions: &mut Vec<SourcePosition>, partition: OffsetMap, offset: Off
     }
 }
 
+/// Consecutive failed writes of the offsets *file* after which the task fails (see
+/// [`Committer::commit`]).
+const MAX_FAILED_FILE_FLUSHES: u32 = 3;
+
 struct Committer {
     store: Arc<dyn SourceOffsetStore>,
     connector: String,
     throttle: WarnThrottle,
+    /// Consecutive flushes that failed writing the local offsets file.
+    failed_file_flushes: u32,
     /// Staged but not yet durably flushed: told to the task once a flush succeeds.
     unflushed: Vec<SourcePosition>,
     notices: CommitNotices,
@@ -706,10 +718,17 @@ struct Committer {
 }
 
 impl Committer {
-    fn commit(&mut self, tracker: &mut OffsetTracker) {
+    /// Stages what the broker acknowledged and flushes the store. A failed flush keeps the
+    /// offsets staged for the next commit; `Err(trace)` (the task fails) once the local
+    /// offsets file could not be written [`MAX_FAILED_FILE_FLUSHES`] times in a row: a task
+    /// that goes on producing records whose positions cannot be recorded makes every one of
+    /// them a duplicate after the next restart, so it stops instead (with the file as it was
+    /// last written) until the disk is fixed and the task restarted. An offsets topic that
+    /// cannot be written (the broker is down) is waited out: the producer stalls with it.
+    fn commit(&mut self, tracker: &mut OffsetTracker) -> Result<(), String> {
         let offsets = tracker.take_committable();
         if offsets.is_empty() && self.unflushed.is_empty() {
-            return;
+            return Ok(());
         }
         for (partition, offset) in &offsets {
             newest(&mut self.unflushed, partition.clone(), offset.clone());
@@ -723,16 +742,41 @@ impl Committer {
         self.metrics
             .offset_commit(flushed.is_ok().then(|| started.elapsed()));
         match flushed {
-            Ok(()) => self.notices.add(
-                std::mem::take(&mut self.unflushed)
-                    .into_iter()
-                    .map(|p| (p.partition, p.offset))
-                    .collect(),
-            ),
+            Ok(()) => {
+                self.failed_file_flushes = 0;
+                self.notices.add(
+                    std::mem::take(&mut self.unflushed)
+                        .into_iter()
+                        .map(|p| (p.partition, p.offset))
+                        .collect(),
+                );
+                Ok(())
+            }
+            Err(e @ crate::offsets::OffsetError::Io { .. }) => {
+                self.failed_file_flushes += 1;
+                if self.failed_file_flushes >= MAX_FAILED_FILE_FLUSHES {
+                    return Err(format!(
+                        "cannot write source offsets: {e} ({} attempts in a row failed). The \
+                         task stops so that it does not produce records whose positions cannot \
+                         be recorded; the offsets file keeps the positions last written. Fix \
+                         the file's directory (permissions, free space), then restart the task \
+                         (POST /connectors/{}/tasks/<id>/restart): it resumes from the \
+                         positions the broker acknowledged.",
+                        self.failed_file_flushes, self.connector
+                    ));
+                }
+                tracing::warn!(
+                    attempt = self.failed_file_flushes,
+                    "cannot write source offsets (the task fails after {MAX_FAILED_FILE_FLUSHES} \
+                     failed attempts in a row): {e}"
+                );
+                Ok(())
+            }
             Err(e) => {
                 if let Some(n) = self.throttle.allow() {
                     tracing::warn!(suppressed = n, "cannot write source offsets: {e}");
                 }
+                Ok(())
             }
         }
     }
@@ -758,6 +802,7 @@ mod tests {
             store: store.clone(),
             connector: "c".into(),
             throttle: WarnThrottle::default(),
+            failed_file_flushes: 0,
             unflushed: Vec::new(),
             notices: notices.clone(),
             metrics: TaskMetrics::detached(crate::spec::PluginKind::Source),
@@ -770,7 +815,7 @@ mod tests {
         let s3 = tracker.submit(&b, map("lsn", json!(7)));
         tracker.ack(s1);
         tracker.ack(s3);
-        committer.commit(&mut tracker);
+        committer.commit(&mut tracker).expect("commit");
         // Partition a still has s2 in flight (the tracker commits whole runs): only b.
         assert_eq!(
             notices.take(),
@@ -785,10 +830,10 @@ mod tests {
             "told only what the store holds"
         );
         // Nothing new committed: nothing new told.
-        committer.commit(&mut tracker);
+        committer.commit(&mut tracker).expect("commit");
         assert!(notices.take().is_empty());
         tracker.ack(s2);
-        committer.commit(&mut tracker);
+        committer.commit(&mut tracker).expect("commit");
         assert_eq!(
             notices.take(),
             vec![SourcePosition {

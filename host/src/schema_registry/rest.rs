@@ -460,5 +460,14 @@ pub async fn serve(
     registry: Shared,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), crate::listen::ServeError> {
-    crate::listen::serve(listener, router(registry), "Schema Registry API", shutdown).await
+    // TLS for the Schema Registry is not implemented; `https://` is refused with the worker
+    // config (`schema.registry.listeners`).
+    crate::listen::serve(
+        listener,
+        router(registry),
+        "Schema Registry API",
+        None,
+        shutdown,
+    )
+    .await
 }

@@ -17,6 +17,23 @@ pub struct ClientOptions {
     /// Output format: readable tables, or the API's JSON for scripts.
     #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// User name for the worker's basic authentication [env: SLUICE_USER]. The password comes
+    /// from SLUICE_PASSWORD or --password-file, never from the command line.
+    #[arg(long, global = true, value_name = "USER")]
+    pub user: Option<String>,
+    /// A file whose first line is the password [env: SLUICE_PASSWORD_FILE].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// PEM file of the CA certificates that sign an https:// worker's certificate
+    /// [env: SLUICE_CACERT; default: the Mozilla roots built in].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// PEM client certificate (chain) for a worker that requires mutual TLS [env: SLUICE_CERT].
+    #[arg(long, global = true, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key of --cert [env: SLUICE_KEY].
+    #[arg(long, global = true, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
 }
 
 /// `-o` values.

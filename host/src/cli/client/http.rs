@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use base64::Engine;
 use serde_json::Value as Json;
 
 use super::args::{ClientOptions, Output};
@@ -24,6 +25,8 @@ pub(super) struct Client {
     base: String,
     output: Output,
     agent: ureq::Agent,
+    /// `Basic …`, when credentials were given.
+    authorization: Option<String>,
 }
 
 /// An HTTP answer.
@@ -64,22 +67,134 @@ impl Reply {
     }
 }
 
+/// An option from its flag, else its environment variable (blank counts as unset).
+fn flag_or_env<T: Clone + From<String>>(flag: &Option<T>, env: &str) -> Option<T> {
+    flag.clone().or_else(|| {
+        std::env::var(env)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(T::from)
+    })
+}
+
+/// The `Authorization` header for `--user` / `SLUICE_USER`, with the password from
+/// `SLUICE_PASSWORD` or `--password-file` / `SLUICE_PASSWORD_FILE`. Errors never include the
+/// password.
+fn authorization(options: &ClientOptions) -> Result<Option<String>, CliError> {
+    let Some(user) = flag_or_env(&options.user, "SLUICE_USER") else {
+        return Ok(None);
+    };
+    let password = match flag_or_env(&options.password_file, "SLUICE_PASSWORD_FILE") {
+        Some(file) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot read the password file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            text.lines().next().unwrap_or_default().to_string()
+        }
+        None => std::env::var("SLUICE_PASSWORD").map_err(|_| {
+            CliError::Usage(format!(
+                "--user {user} needs a password: set SLUICE_PASSWORD or --password-file FILE"
+            ))
+        })?,
+    };
+    if user.contains(':') {
+        return Err(CliError::Usage(format!(
+            "the user name {user:?} contains ':', which basic authentication cannot carry"
+        )));
+    }
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Ok(Some(format!("Basic {token}")))
+}
+
+fn read_pem(file: &std::path::Path, what: &str) -> Result<Vec<u8>, CliError> {
+    std::fs::read(file)
+        .map_err(|e| CliError::Usage(format!("cannot read the {what} {}: {e}", file.display())))
+}
+
+/// The certificates in PEM text (other blocks skipped).
+fn certificates(pem: &[u8]) -> Vec<ureq::tls::Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// TLS settings for an `https://` worker: `--cacert`, `--cert` and `--key` (or their
+/// environment variables). `None`: ureq's default (the Mozilla roots, no client certificate).
+fn tls_config(options: &ClientOptions) -> Result<Option<ureq::tls::TlsConfig>, CliError> {
+    use ureq::tls::{ClientCert, PrivateKey, RootCerts};
+    let cacert = flag_or_env(&options.cacert, "SLUICE_CACERT");
+    let cert = flag_or_env(&options.cert, "SLUICE_CERT");
+    let key = flag_or_env(&options.key, "SLUICE_KEY");
+    if cacert.is_none() && cert.is_none() && key.is_none() {
+        return Ok(None);
+    }
+    let mut builder = ureq::tls::TlsConfig::builder();
+    if let Some(file) = cacert {
+        let pem = read_pem(&file, "CA certificate file (--cacert)")?;
+        let roots = certificates(&pem);
+        if roots.is_empty() {
+            return Err(CliError::Usage(format!(
+                "--cacert {}: no -----BEGIN CERTIFICATE----- block found (expected PEM CA                  certificates)",
+                file.display()
+            )));
+        }
+        builder = builder.root_certs(RootCerts::new_with_certs(&roots));
+    }
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            let pem = read_pem(&cert, "client certificate (--cert)")?;
+            let chain = certificates(&pem);
+            if chain.is_empty() {
+                return Err(CliError::Usage(format!(
+                    "--cert {}: no -----BEGIN CERTIFICATE----- block found",
+                    cert.display()
+                )));
+            }
+            let key_pem = read_pem(&key, "client key (--key)")?;
+            let key = PrivateKey::from_pem(&key_pem).map_err(|e| {
+                CliError::Usage(format!(
+                    "--key {}: no usable private key ({e}); expected an unencrypted PEM key",
+                    key.display()
+                ))
+            })?;
+            builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(CliError::Usage(
+                "a client certificate needs both --cert and --key (or SLUICE_CERT and SLUICE_KEY)"
+                    .to_string(),
+            ))
+        }
+    }
+    Ok(Some(builder.build()))
+}
+
 impl Client {
     pub(super) fn new(options: &ClientOptions) -> Result<Client, CliError> {
         let env = std::env::var("SLUICE_URL").ok();
         let base = base_url(options.url.as_deref(), env.as_deref())?;
-        let agent = ureq::Agent::config_builder()
+        let authorization = authorization(options)?;
+        let mut config = ureq::Agent::config_builder()
             // 4xx/5xx are answers to print, not transport errors.
             .http_status_as_error(false)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(REQUEST_TIMEOUT))
-            .user_agent(concat!("sluice-cli/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+            .user_agent(concat!("sluice-cli/", env!("CARGO_PKG_VERSION")));
+        if let Some(tls) = tls_config(options)? {
+            config = config.tls_config(tls);
+        }
         Ok(Client {
             base,
             output: options.output,
-            agent,
+            agent: config.build().into(),
+            authorization,
         })
     }
 
@@ -90,24 +205,30 @@ impl Client {
         body: Option<&Json>,
     ) -> Result<Reply, CliError> {
         let url = format!("{}{path}", self.base);
+        let auth = self.authorization.as_deref();
         let result = match (method, body) {
-            ("GET", _) => self
-                .agent
-                .get(&url)
-                .header("Accept", "application/json")
-                .call(),
-            ("DELETE", _) => self
-                .agent
-                .delete(&url)
-                .header("Accept", "application/json")
-                .call(),
+            ("GET" | "DELETE", _) => {
+                let mut request = if method == "GET" {
+                    self.agent.get(&url)
+                } else {
+                    self.agent.delete(&url)
+                }
+                .header("Accept", "application/json");
+                if let Some(a) = auth {
+                    request = request.header("Authorization", a);
+                }
+                request.call()
+            }
             (m, body) => {
-                let request = match m {
+                let mut request = match m {
                     "POST" => self.agent.post(&url),
                     "PUT" => self.agent.put(&url),
                     _ => self.agent.patch(&url),
                 }
                 .header("Accept", "application/json");
+                if let Some(a) = auth {
+                    request = request.header("Authorization", a);
+                }
                 match body {
                     Some(b) => request
                         .content_type("application/json")
@@ -187,9 +308,10 @@ pub fn base_url(flag: Option<&str>, env: Option<&str>) -> Result<String, CliErro
         format!("http://{raw}")
     };
     let (scheme, rest) = with_scheme.split_once("://").unwrap_or(("http", raw));
-    if !scheme.eq_ignore_ascii_case("http") {
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
         return Err(CliError::Usage(format!(
-            "unsupported URL scheme in {raw:?}: only http:// is supported (this client has no TLS); use e.g. {DEFAULT_URL}"
+            "unsupported URL scheme in {raw:?}: expected http:// or https://, e.g. {DEFAULT_URL}"
         )));
     }
     if rest.is_empty() || rest.starts_with('/') {
@@ -197,7 +319,19 @@ pub fn base_url(flag: Option<&str>, env: Option<&str>) -> Result<String, CliErro
             "the worker URL {raw:?} has no host; expected e.g. {DEFAULT_URL}"
         )));
     }
-    Ok(format!("http://{}", rest.trim_end_matches('/')))
+    if rest
+        .split('/')
+        .next()
+        .is_some_and(|authority| authority.contains('@'))
+    {
+        // Credentials in the URL would show in `ps`, shell histories and error messages.
+        return Err(CliError::Usage(
+            "the worker URL contains credentials (user@ or user:password@); use --user with \
+             SLUICE_PASSWORD or --password-file instead"
+                .to_string(),
+        ));
+    }
+    Ok(format!("{scheme}://{}", rest.trim_end_matches('/')))
 }
 
 fn pretty(body: &str) -> String {
@@ -228,9 +362,19 @@ mod tests {
             "http://gw/connect"
         );
         assert_eq!(base_url(None, Some("  ")).expect("blank env"), DEFAULT_URL);
-        let e = base_url(Some("https://w:8443"), None).expect_err("no TLS");
+        assert_eq!(
+            base_url(Some("HTTPS://w:8443/"), None).expect("https"),
+            "https://w:8443"
+        );
+        let e = base_url(Some("ftp://w:8443"), None).expect_err("not HTTP");
         assert_eq!(e.exit_code(), EXIT_USAGE);
-        assert!(e.to_string().contains("only http:// is supported"), "{e}");
+        assert!(
+            e.to_string().contains("expected http:// or https://"),
+            "{e}"
+        );
+        let e = base_url(Some("https://bob:hunter2@w:1"), None).expect_err("credentials");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("--user"), "{e}");
         let e = base_url(Some("http://"), None).expect_err("no host");
         assert!(e.to_string().contains("has no host"), "{e}");
     }

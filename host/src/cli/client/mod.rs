@@ -10,9 +10,10 @@
 //! - `-o json` prints exactly the body of the one request the command made (pretty-printed),
 //!   also for API errors (Kafka's `{"error_code","message"}`); an empty body prints nothing.
 //!   Tables are for people and may change; the JSON is the API's and does not.
-//! - Blocking HTTP (`ureq`, plain `http://` only): the CLI is not on the data path, and a TLS
-//!   stack would double the binary's dependency tree for a tool that usually talks to
-//!   localhost.
+//! - Blocking HTTP (`ureq`, with the rustls the host already links for `https://` workers,
+//!   `--cacert` and mutual TLS): the CLI is not on the data path. Basic credentials come from
+//!   `--user` plus `SLUICE_PASSWORD` or a password file, never from an argument that `ps`
+//!   would show, and appear in no message.
 mod args;
 mod http;
 mod render;
