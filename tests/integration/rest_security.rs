@@ -494,7 +494,7 @@ fn https_with_mutual_tls_and_the_cli() {
         "--key",
         client_key.to_str().expect("UTF-8 path"),
     ];
-    let run = |extra: &[&str], env: &[(&str, &str)]| {
+    let mut run = |extra: &[&str], env: &[(&str, &str)]| {
         let mut args = vec!["connectors", "--url", &url];
         args.extend_from_slice(&tls_args);
         args.extend_from_slice(extra);
