@@ -509,7 +509,7 @@ fn https_with_mutual_tls_and_the_cli() {
     assert_eq!(code, 0, "stdout: {stdout}\nstderr: {stderr}");
     assert_eq!(
         serde_json::from_str::<Value>(&stdout).expect("JSON"),
-        json!([]),
+        json!({}),
         "{stdout}"
     );
     // The password from a file, and SLUICE_USER.
@@ -567,7 +567,7 @@ fn bad_security_settings_stop_the_worker_with_precise_messages() {
     let dir = TestDir::new("rest-bad-security");
     let users = dir.write(
         "users.txt",
-        format!("ok:{}\nbob:{VIEWER_PASSWORD}\n", hash("x")),
+        format!("ok:{}\nbob:{VIEWER_PASSWORD}\n", hash(NEWBIE_PASSWORD)),
     );
     let props = format!(
         "{}listeners.https.ssl.keystore.location={}\n\
