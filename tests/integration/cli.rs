@@ -467,8 +467,8 @@ fn cli_exit_codes_for_usage_errors_and_an_unreachable_worker() {
             "unrecognized subcommand 'bogus'",
         ),
         (
-            vec!["connectors", "--url", "https://x:1", "list"],
-            "only http:// is supported",
+            vec!["connectors", "--url", "ftp://x:1", "list"],
+            "expected http:// or https://",
         ),
         (
             vec![
