@@ -65,6 +65,7 @@ mod error_handling;
 mod files;
 mod framework;
 mod listener;
+pub mod password_file;
 mod plan;
 pub mod providers;
 pub mod rest_security;
@@ -72,6 +73,7 @@ pub mod restart;
 pub mod secrets;
 #[cfg(test)]
 pub(crate) mod test_plugins;
+pub mod tls;
 mod types;
 mod worker;
 

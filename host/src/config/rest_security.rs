@@ -207,7 +207,7 @@ pub fn rest_security(
         None | Some("") => None,
         Some(v) => {
             let path = PathBuf::from(v);
-            if let Err(e) = crate::rest::auth::PasswordFile::load(&path) {
+            if let Err(e) = super::password_file::PasswordFile::load(&path) {
                 problems.push((BASIC_AUTH_FILE, format!("{BASIC_AUTH_FILE}={v}: {e}")));
             }
             Some(path)
@@ -280,7 +280,7 @@ fn load_tls(
     let ok = found.is_empty();
     problems.append(&mut found);
     // The files are checked even when other keys are wrong: every problem at once.
-    match settings.map(|s| crate::listen::tls::server_config(&s)) {
+    match settings.map(|s| super::tls::server_config(&s)) {
         Some(Ok(config)) if ok => Some(config),
         Some(Err(e)) => {
             problems.push(e);

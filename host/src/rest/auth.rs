@@ -16,7 +16,7 @@
 //!   and hash, never the password itself) so a client making many requests pays it once, and
 //!   a changed hash in the file invalidates it. Checks run on a blocking thread.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,122 +29,10 @@ use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
+pub use crate::config::password_file::{hash_password, PasswordFile, Role};
 
 /// Remembered successful checks before the memory is cleared (bounds its size).
 const MAX_REMEMBERED: usize = 4096;
-
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    ReadWrite,
-    /// `GET` and `HEAD` only.
-    ReadOnly,
-}
-
-#[derive(Debug, Clone)]
-struct User {
-    /// The bcrypt hash.
-    hash: String,
-    role: Role,
-}
-
-/// A parsed password file.
-#[derive(Debug, Clone, Default)]
-pub struct PasswordFile {
-    users: HashMap<String, User>,
-}
-
-impl PasswordFile {
-    /// Reads and parses `path`; the error names the line and what is accepted (never a hash).
-    pub fn load(path: &Path) -> Result<PasswordFile, String> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| format!("cannot read the file: {e}"))?;
-        PasswordFile::parse(&text)
-    }
-
-    pub fn parse(text: &str) -> Result<PasswordFile, String> {
-        let mut users = HashMap::new();
-        for (n, line) in text.lines().enumerate() {
-            let line_no = n + 1;
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let mut parts = line.split(':');
-            let name = parts.next().unwrap_or_default().trim();
-            let hash = parts.next().map(str::trim);
-            let role = parts.next().map(str::trim);
-            if parts.next().is_some() {
-                return Err(format!(
-                    "line {line_no}: too many ':' fields; expected name:hash or name:hash:role"
-                ));
-            }
-            if name.is_empty() {
-                return Err(format!(
-                    "line {line_no}: empty user name; expected name:hash[:role]"
-                ));
-            }
-            let Some(hash) = hash.filter(|h| !h.is_empty()) else {
-                return Err(format!(
-                    "line {line_no}: user {name:?} has no password hash; expected name:hash[:role]"
-                ));
-            };
-            if !is_bcrypt(hash) {
-                return Err(format!(
-                    "line {line_no}: the password hash of user {name:?} is not a bcrypt hash \
-                     ($2b$<cost>$<53 characters>, also $2a$ and $2y$); make one with `sluice \
-                     hash-password` or `htpasswd -nB {name}`"
-                ));
-            }
-            let role = match role {
-                None | Some("") | Some("read-write") => Role::ReadWrite,
-                Some("read-only") => Role::ReadOnly,
-                Some(other) => {
-                    return Err(format!(
-                        "line {line_no}: user {name:?} has the unknown role {other:?}; accepted: \
-                         read-write (the default), read-only"
-                    ))
-                }
-            };
-            if users
-                .insert(
-                    name.to_string(),
-                    User {
-                        hash: hash.to_string(),
-                        role,
-                    },
-                )
-                .is_some()
-            {
-                return Err(format!("line {line_no}: user {name:?} is listed twice"));
-            }
-        }
-        Ok(PasswordFile { users })
-    }
-
-    pub fn len(&self) -> usize {
-        self.users.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
-    }
-}
-
-/// Whether `hash` is a bcrypt hash bcrypt can check.
-fn is_bcrypt(hash: &str) -> bool {
-    ["$2a$", "$2b$", "$2x$", "$2y$"]
-        .iter()
-        .any(|p| hash.starts_with(p))
-        && hash.parse::<bcrypt::HashParts>().is_ok()
-}
-
-/// A bcrypt hash (cost 12, a fresh random salt) of `password` (`sluice hash-password`).
-/// bcrypt reads at most 72 bytes of a password; a longer one is refused rather than cut.
-pub fn hash_password(password: &str) -> Result<String, String> {
-    bcrypt::non_truncating_hash(password, bcrypt::DEFAULT_COST)
-        .map_err(|e| format!("cannot hash the password: {e}"))
-}
 
 /// What identifies a version of the file on disk.
 type Stamp = (std::time::SystemTime, u64, u64);
@@ -337,6 +225,7 @@ pub(super) async fn require(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::password_file::is_bcrypt;
 
     #[test]
     fn password_file_lines_and_errors() {
