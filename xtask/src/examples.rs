@@ -224,9 +224,7 @@ fn ensure_js_toolchain(root: &Path) -> Result<()> {
     // `npm install` over the copied lock installs exactly the locked versions. Not `npm ci`:
     // npm leaves the other platforms' optional binaries of nested packages out of the lock it
     // writes and `npm ci` then refuses it as "out of sync".
-    run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir))?;
+    npm_install(&dir)?;
     if !cli.is_file() {
         bail!("npm install succeeded but {} is missing", cli.display());
     }
@@ -243,11 +241,51 @@ fn build_js(dir: &Path, name: &str, dest: &Path) -> Result<()> {
         std::fs::remove_dir_all(&sdk_copy)
             .with_context(|| format!("removing {}", sdk_copy.display()))?;
     }
-    run(Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(dir))?;
+    npm_install(dir)?;
     run(Command::new("npm").args(["run", "build"]).current_dir(dir))?;
     copy(&dir.join(format!("{name}.wasm")), dest)
+}
+
+/// `npm install` in `dir`, tried twice. A CI run once saw npm exit 1 printing nothing but the
+/// path of its debug log, on a lock that installs cleanly a minute later: a registry hiccup is
+/// not a broken build, so one retry; a second failure shows the end of npm's own log, the only
+/// place the cause is written.
+fn npm_install(dir: &Path) -> Result<()> {
+    let install = || {
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(dir))
+    };
+    let Err(first) = install() else {
+        return Ok(());
+    };
+    eprintln!("xtask: {first:#}; trying once more in 5 s");
+    print_npm_log_tail();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    install().inspect_err(|_| print_npm_log_tail())
+}
+
+/// The last lines of the newest file in npm's log folder (`~/.npm/_logs`), to stderr.
+fn print_npm_log_tail() {
+    let Some(home) = std::env::var_os("HOME") else {
+        return;
+    };
+    let logs = Path::new(&home).join(".npm").join("_logs");
+    let newest = std::fs::read_dir(&logs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .max();
+    if let Some((_, path)) = newest {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let lines: Vec<&str> = text.lines().collect();
+            eprintln!("xtask: the end of {}:", path.display());
+            for line in &lines[lines.len().saturating_sub(25)..] {
+                eprintln!("  {line}");
+            }
+        }
+    }
 }
 
 struct PyToolchain {
