@@ -21,6 +21,8 @@ use std::net::SocketAddr;
 
 use sluice_tests::{free_port, http_get, Broker};
 
+mod alternate;
+mod avro;
 mod cdc;
 mod http;
 mod jdbc_sink;
@@ -53,11 +55,17 @@ struct Args {
     metrics: bool,
     /// `--polyglot`: plugins in Rust, JavaScript and Python (transform, sink, source).
     polyglot: bool,
+    /// `--avro`: the file pipelines with the AvroConverter and the embedded Schema Registry
+    /// against the same with JsonConverter and inline schemas, alternated.
+    avro: bool,
     /// `--set LABEL=DIR` (repeatable): more sets of example components the polyglot
     /// benchmark measures in the same run.
     sets: Vec<(String, PathBuf)>,
     /// Lines added to a Sluice worker's properties (the metrics benchmark's switch).
     sluice_worker_extra: String,
+    /// Lines added to both connectors of a throughput run (the converter benchmark's switch:
+    /// a connector's own `value.converter` overrides the worker's).
+    connector_extra: String,
     /// Appended to the topic, connector and directory names of a throughput run, so several
     /// runs share one broker without reading each other's records or committed offsets.
     run_tag: String,
@@ -77,8 +85,10 @@ fn parse_args() -> Result<Args> {
         http: false,
         metrics: false,
         polyglot: false,
+        avro: false,
         sets: Vec::new(),
         sluice_worker_extra: String::new(),
+        connector_extra: String::new(),
         run_tag: String::new(),
     };
     let mut records_given = false;
@@ -98,6 +108,7 @@ fn parse_args() -> Result<Args> {
             "--http" => args.http = true,
             "--metrics" => args.metrics = true,
             "--polyglot" => args.polyglot = true,
+            "--avro" => args.avro = true,
             "--set" => {
                 let v = value()?;
                 let (label, dir) = v
@@ -116,7 +127,7 @@ fn parse_args() -> Result<Args> {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics, --polyglot [--set LABEL=DIR]…"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics, --polyglot [--set LABEL=DIR]…, --avro"),
         }
     }
     if (args.s3 || args.http) && !records_given {
@@ -125,7 +136,7 @@ fn parse_args() -> Result<Args> {
     if args.polyglot && !records_given {
         args.records = 20_000;
     }
-    if args.polyglot && !runs_given {
+    if (args.polyglot || args.avro) && !runs_given {
         args.runs = 3;
     }
     Ok(args)
@@ -198,6 +209,11 @@ fn main() -> Result<()> {
         let report = metrics::run(&args, &broker, &work, &input)?;
         return publish(&args, "metrics", "Metrics on and off", &report);
     }
+    if args.avro {
+        warm_plugin_cache(&args, &broker, &work)?;
+        let report = avro::run(&args, &broker, &work, &input)?;
+        return publish(&args, "avro", "Avro against JSON with schemas", &report);
+    }
     if args.cdc {
         let report = cdc::run(&args, &broker, &work)?;
         return publish(&args, "cdc", "PostgreSQL change data capture", &report);
@@ -256,8 +272,9 @@ fn run_system(
 
     let source = format!(
         "name={tag}-source\nconnector.class=org.apache.kafka.connect.file.FileStreamSourceConnector\n\
-         tasks.max=1\nfile={}\ntopic={topic}\nbatch.size=2000\n",
-        input.display()
+         tasks.max=1\nfile={}\ntopic={topic}\nbatch.size=2000\n{}",
+        input.display(),
+        args.connector_extra
     );
     let started = Instant::now();
     let (mut worker, rest) = start(system, args, broker, &dir, "source", &source)?;
@@ -284,8 +301,9 @@ fn run_system(
     let output = dir.join("output.jsonl");
     let sink = format!(
         "name={tag}-sink\nconnector.class=org.apache.kafka.connect.file.FileStreamSinkConnector\n\
-         tasks.max=1\nfile={}\ntopics={topic}\n",
-        output.display()
+         tasks.max=1\nfile={}\ntopics={topic}\n{}",
+        output.display(),
+        args.connector_extra
     );
     let started = Instant::now();
     let (mut worker, rest) = start(system, args, broker, &dir, "sink", &sink)?;

@@ -9,38 +9,19 @@ use std::path::Path;
 use anyhow::Result;
 use sluice_tests::Broker;
 
-use super::{rate, run_system, Args, System, SystemResult};
-
-struct Pair {
-    on: SystemResult,
-    off: SystemResult,
-    on_first: bool,
-}
+use super::alternate::{run_pairs, spread, Pair, Variant};
+use super::Args;
 
 pub fn run(args: &Args, broker: &Broker, work: &Path, input: &Path) -> Result<String> {
-    let mut pairs = Vec::new();
-    for i in 0..args.runs {
-        let on_first = i % 2 == 0;
-        let mut results: Vec<(bool, SystemResult)> = Vec::new();
-        for on in [on_first, !on_first] {
-            let mut a = args.clone();
-            a.run_tag = format!("-{i}-{}", if on { "on" } else { "off" });
-            if !on {
-                a.sluice_worker_extra = "metrics.enable=false\n".into();
-            }
-            let r = run_system(System::Sluice, &a, broker, work, input)?;
-            eprintln!(
-                "bench: pair {i} metrics {}: {:.0} / {:.0} records/s",
-                if on { "on" } else { "off" },
-                rate(args.records, r.source.active),
-                rate(args.records, r.sink.active)
-            );
-            results.push((on, r));
-        }
-        let (a, b) = (results.remove(0), results.remove(0));
-        let (on, off) = if a.0 { (a.1, b.1) } else { (b.1, a.1) };
-        pairs.push(Pair { on, off, on_first });
-    }
+    let on = Variant {
+        tag: "on",
+        configure: &|_| {},
+    };
+    let off = Variant {
+        tag: "off",
+        configure: &|a| a.sluice_worker_extra = "metrics.enable=false\n".into(),
+    };
+    let pairs = run_pairs(args, broker, work, input, [&on, &off])?;
     Ok(render(&pairs, args.records))
 }
 
@@ -53,29 +34,17 @@ fn render(pairs: &[Pair], records: usize) -> String {
     let mut source_ratios = Vec::new();
     let mut sink_ratios = Vec::new();
     for (i, p) in pairs.iter().enumerate() {
-        let (on_src, on_snk) = (
-            rate(records, p.on.source.active),
-            rate(records, p.on.sink.active),
-        );
-        let (off_src, off_snk) = (
-            rate(records, p.off.source.active),
-            rate(records, p.off.sink.active),
-        );
+        let [(on_src, on_snk), (off_src, off_snk)] = p.rates(records);
         source_ratios.push(on_src / off_src);
         sink_ratios.push(on_snk / off_snk);
         s.push_str(&format!(
             "| {} | {} | {on_src:.0} / {on_snk:.0} | {off_src:.0} / {off_snk:.0} | {:.3} / {:.3} |\n",
             i + 1,
-            if p.on_first { "on" } else { "off" },
+            if p.a_first { "on" } else { "off" },
             on_src / off_src,
             on_snk / off_snk,
         ));
     }
-    let spread = |v: &[f64]| {
-        let min = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = v.iter().copied().fold(0.0, f64::max);
-        format!("{:.3} (range {min:.3}–{max:.3})", median(v.to_vec()))
-    };
     s.push_str(&format!(
         "\nMedian ratio on / off: file → Kafka {}, Kafka → file {}.\n",
         spread(&source_ratios),
