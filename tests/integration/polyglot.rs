@@ -1,7 +1,8 @@
 //! Plugins in other languages, end to end on the real broker: the same transform
-//! (mask-upper) written in Rust, JavaScript and Python, and a JavaScript source feeding a
-//! Python and a JavaScript sink. The example components are built from source by `cargo xtask examples`
-//! (which installs componentize-js and componentize-py under target/ when missing).
+//! (mask-upper) written in Rust, JavaScript and Python, the same source (greetings) in
+//! JavaScript and Python, and the JavaScript one feeding a Python and a JavaScript sink. The
+//! example components are built from source by `cargo xtask examples` (which installs
+//! componentize-js and componentize-py under target/ when missing).
 //!
 //! Two tests only, each one worker: the JS and Python components are 12-19 MB and take a
 //! while to compile on 2 cores; the workers share the harness's plugin cache, so each
@@ -17,7 +18,7 @@ use sluice_tests::{
     default_worker_props, read_to_string, run_ok, unique, Broker, Metrics, TestDir, Worker,
 };
 
-use crate::{datagen, JSON_CONVERTER};
+use crate::{datagen, JSON_CONVERTER, STRING_CONVERTER};
 
 /// The repository this test binary was compiled from.
 fn repo_root() -> &'static Path {
@@ -143,20 +144,30 @@ fn the_same_transform_in_rust_javascript_and_python_gives_the_same_records() {
     }
 }
 
+/// The JavaScript and Python greetings sources write the same records (keys, and values with
+/// their inline schemas, byte for byte); the JavaScript one feeds a Python and a JavaScript
+/// sink behind a Python transform.
 #[test]
-fn a_javascript_source_feeds_python_and_javascript_sinks_through_a_python_transform() {
+fn js_and_python_sources_write_the_same_records_that_python_and_js_sinks_read() {
     const COUNT: usize = 5;
     let broker = Broker::shared();
     let dir = TestDir::new("polyglot-source-sink");
     let topic = unique("greetings");
+    let py_topic = unique("greetings-py");
     broker.create_topic(&topic, 1);
+    broker.create_topic(&py_topic, 1);
     let out_file = dir.join("greetings.jsonl");
     let js_out_file = dir.join("greetings-js.jsonl");
-    let source = format!(
-        "name={}\nconnector.class=js-greetings-source\ntopic={topic}\ncount={COUNT}\nmessage=hello\n\
-         value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n",
-        unique("js-source")
-    );
+    let source = |class: &str, topic: &str| {
+        format!(
+            "name={}\nconnector.class={class}\ntopic={topic}\ncount={COUNT}\nmessage=hello\n\
+             key.converter={STRING_CONVERTER}\n\
+             value.converter={JSON_CONVERTER}\nvalue.converter.schemas.enable=true\n",
+            unique(class)
+        )
+    };
+    let js_source = source("js-greetings-source", &topic);
+    let py_source = source("python-greetings-source", &py_topic);
     // The same sink in Python and in JavaScript (packed batches, file access through
     // wasi:filesystem), each behind the Python transform.
     let sink = |class: &str, file: &Path| {
@@ -175,7 +186,8 @@ fn a_javascript_source_feeds_python_and_javascript_sinks_through_a_python_transf
         &dir,
         &worker_props(broker, &dir),
         &[
-            ("source.properties", &source),
+            ("source.properties", &js_source),
+            ("py-source.properties", &py_source),
             ("sink.properties", &py_sink),
             ("js-sink.properties", &js_sink),
         ],
@@ -204,6 +216,33 @@ fn a_javascript_source_feeds_python_and_javascript_sinks_through_a_python_transf
         .collect();
     assert_eq!(lines, expected, "python-jsonl-sink");
     assert_eq!(parse(&js_out_file), expected, "js-jsonl-sink");
+
+    let written = |topic: &str| -> Vec<(String, String)> {
+        broker
+            .consume_all(topic, COUNT, Duration::from_secs(240))
+            .iter()
+            .map(|m| {
+                let key = String::from_utf8(m.key.clone().unwrap_or_default()).expect("UTF-8 key");
+                (key, m.value_str().to_string())
+            })
+            .collect()
+    };
+    let js = written(&topic);
+    assert_eq!(js.len(), COUNT);
+    assert_eq!(
+        js[1],
+        (
+            "greeting-1".to_string(),
+            r#"{"schema":{"type":"struct","fields":[{"type":"int64","optional":false,"field":"seq"},{"type":"string","optional":false,"field":"message"}],"optional":false,"name":"example.Greeting"},"payload":{"seq":1,"message":"hello #1"}}"#
+                .to_string()
+        ),
+        "js-greetings-source's second record"
+    );
+    assert_eq!(
+        written(&py_topic),
+        js,
+        "python-greetings-source against js-greetings-source"
+    );
 }
 
 #[test]
