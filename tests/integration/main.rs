@@ -47,6 +47,7 @@ mod rest_secrets;
 mod rest_security;
 mod s3_sink;
 mod sandbox;
+mod schema_registry;
 mod shutdown;
 mod sink_tasks;
 mod smt_fixtures;

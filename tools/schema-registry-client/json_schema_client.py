@@ -8,15 +8,14 @@ is an exception (non-zero exit, traceback on stderr).
   registry REGISTRY SUBJECT                -- the registry calls a producer's tooling makes
 """
 
-import datetime
 import json
 import sys
 
-from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+import common
 
 # A JSON Schema as users write it, with the `connect.type` annotations Confluent's converter
 # reads for the types plain JSON Schema cannot say (int32, float32, a map).
@@ -61,53 +60,20 @@ def payment(i):
 
 
 def produce(registry, bootstrap, topic, count):
-    client = SchemaRegistryClient({"url": registry})
-    serializer = JSONSerializer(json.dumps(PAYMENT), client)
-    keys = StringSerializer("utf_8")
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
-    failures = []
-    for i in range(count):
-        ctx = SerializationContext(topic, MessageField.VALUE)
-        producer.produce(
-            topic,
-            key=keys("p%d" % i),
-            value=serializer(payment(i), ctx),
-            on_delivery=lambda err, _msg: err and failures.append(str(err)),
-        )
-        producer.poll(0)
-    left = producer.flush(60)
-    if left or failures:
-        raise SystemExit("not delivered: %d left, failures %s" % (left, failures))
-    print(json.dumps({"produced": count}))
+    serializer = JSONSerializer(json.dumps(PAYMENT), SchemaRegistryClient({"url": registry}))
+    common.produce(bootstrap, topic, count, lambda i, ctx: serializer(payment(i), ctx))
 
 
 def consume(registry, bootstrap, topic, count):
-    client = SchemaRegistryClient({"url": registry})
     # No reader schema: each record is decoded with (and validated against) its writer's
     # schema, fetched from the registry by the id in its framing.
-    deserializer = JSONDeserializer(None, schema_registry_client=client)
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": "json-schema-client-%s" % topic,
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })
-    consumer.subscribe([topic])
-    seen = 0
-    deadline = datetime.datetime.now() + datetime.timedelta(seconds=120)
-    while seen < count:
-        if datetime.datetime.now() > deadline:
-            raise SystemExit("only %d of %d records within 120 s" % (seen, count))
-        msg = consumer.poll(1.0)
-        if msg is None:
-            continue
-        if msg.error():
-            raise SystemExit("consumer error: %s" % msg.error())
-        key = deserializer(msg.key(), SerializationContext(topic, MessageField.KEY))
-        value = deserializer(msg.value(), SerializationContext(topic, MessageField.VALUE))
-        print(json.dumps({"key": key, "value": value}, ensure_ascii=False))
-        seen += 1
-    consumer.close()
+    deserializer = JSONDeserializer(None, schema_registry_client=SchemaRegistryClient({"url": registry}))
+
+    def decode(msg):
+        return {"key": deserializer(msg.key(), common.context(topic, "key")),
+                "value": deserializer(msg.value(), common.context(topic, "value"))}
+
+    common.consume(bootstrap, "json-schema-client-%s" % topic, topic, count, decode)
 
 
 def registry_calls(registry, subject):
@@ -137,17 +103,5 @@ def registry_calls(registry, subject):
     print(json.dumps(out))
 
 
-def main(argv):
-    command = argv[1]
-    if command == "produce":
-        produce(argv[2], argv[3], argv[4], int(argv[5]))
-    elif command == "consume":
-        consume(argv[2], argv[3], argv[4], int(argv[5]))
-    elif command == "registry":
-        registry_calls(argv[2], argv[3])
-    else:
-        raise SystemExit("unknown command %r" % command)
-
-
 if __name__ == "__main__":
-    main(sys.argv)
+    common.main(sys.argv, produce=produce, consume=consume, registry=registry_calls)

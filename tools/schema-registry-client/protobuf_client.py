@@ -12,24 +12,21 @@ would describe it, and the classes are made from descriptors at run time.
 """
 
 import base64
-import datetime
 import decimal
-import json
 import sys
 
 from google.protobuf import descriptor_pb2, descriptor_pool, timestamp_pb2
 from google.protobuf.message_factory import GetMessageClass
 from google.type import date_pb2, timeofday_pb2  # noqa: F401 (registers the files)
 
-from confluent_kafka import Consumer, Producer
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.confluent import meta_pb2  # noqa: F401
 from confluent_kafka.schema_registry.confluent.type import decimal_pb2  # noqa: F401
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext, StringSerializer
+
+import common
 
 F = descriptor_pb2.FieldDescriptorProto
-UTC = datetime.timezone.utc
 
 
 def payment_class():
@@ -87,25 +84,10 @@ def payment(cls, i):
 
 
 def produce(registry, bootstrap, topic, count):
-    client = SchemaRegistryClient({"url": registry})
     cls = payment_class()
-    serializer = ProtobufSerializer(cls, client, {"use.deprecated.format": False})
-    keys = StringSerializer("utf_8")
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
-    failures = []
-    for i in range(count):
-        ctx = SerializationContext(topic, MessageField.VALUE)
-        producer.produce(
-            topic,
-            key=keys("p%d" % i),
-            value=serializer(payment(cls, i), ctx),
-            on_delivery=lambda err, _msg: err and failures.append(str(err)),
-        )
-        producer.poll(0)
-    left = producer.flush(60)
-    if left or failures:
-        raise SystemExit("not delivered: %d left, failures %s" % (left, failures))
-    print(json.dumps({"produced": count}))
+    serializer = ProtobufSerializer(cls, SchemaRegistryClient({"url": registry}),
+                                    {"use.deprecated.format": False})
+    common.produce(bootstrap, topic, count, lambda i, ctx: serializer(payment(cls, i), ctx))
 
 
 def plain(msg):
@@ -143,24 +125,10 @@ def scalar(f, v):
 
 def consume(registry, bootstrap, topic, count):
     client = SchemaRegistryClient({"url": registry})
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": "protobuf-client-%s" % topic,
-        "auto.offset.reset": "earliest",
-        "enable.auto.commit": False,
-    })
-    consumer.subscribe([topic])
     deserializer = None
-    seen = 0
-    deadline = datetime.datetime.now() + datetime.timedelta(seconds=120)
-    while seen < count:
-        if datetime.datetime.now() > deadline:
-            raise SystemExit("only %d of %d records within 120 s" % (seen, count))
-        msg = consumer.poll(1.0)
-        if msg is None:
-            continue
-        if msg.error():
-            raise SystemExit("consumer error: %s" % msg.error())
+
+    def decode(msg):
+        nonlocal deserializer
         if deserializer is None:
             # The message class of the writer's schema, from the registry's serialized form.
             schema_id = int.from_bytes(msg.value()[1:5], "big")
@@ -172,21 +140,11 @@ def consume(registry, bootstrap, topic, count):
             cls = GetMessageClass(pool.FindFileByName(fd.name).message_types_by_name[
                 fd.message_type[0].name])
             deserializer = ProtobufDeserializer(cls, {"use.deprecated.format": False}, client)
-        value = deserializer(msg.value(), SerializationContext(topic, MessageField.VALUE))
-        print(json.dumps({"key": msg.key().decode(), "value": plain(value)}, ensure_ascii=False))
-        seen += 1
-    consumer.close()
+        value = deserializer(msg.value(), common.context(topic, "value"))
+        return {"key": msg.key().decode(), "value": plain(value)}
 
-
-def main(argv):
-    command = argv[1]
-    if command == "produce":
-        produce(argv[2], argv[3], argv[4], int(argv[5]))
-    elif command == "consume":
-        consume(argv[2], argv[3], argv[4], int(argv[5]))
-    else:
-        raise SystemExit("unknown command %r" % command)
+    common.consume(bootstrap, "protobuf-client-%s" % topic, topic, count, decode)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    common.main(sys.argv, produce=produce, consume=consume)
