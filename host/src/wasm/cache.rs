@@ -3,9 +3,12 @@
 //! Design decision: an entry is named `<sha256 of the .wasm>-<hash of the engine's
 //! precompile compatibility hash>.cwasm`, so a changed plugin file or a different wasmtime
 //! build/config can never pick up a stale artifact; the plugin's spec is stored next to it
-//! (`….spec.json`) so a warm start needs no instantiation. Files are written atomically
-//! (temp file + rename). Only files we wrote are deserialized (read into memory, not mmapped),
-//! and an entry that fails to load is deleted and rebuilt, never trusted.
+//! (`….spec.json`) with the component's imports and the host contract that checked it
+//! ([`host_contract`]), so a warm start neither instantiates nor deserializes anything: the
+//! registry serves the spec and the artifact is deserialized when a connector first needs it.
+//! Files are written atomically (temp file + rename). Only files we wrote are deserialized
+//! (read into memory, not mmapped), and an entry that fails to load is deleted and rebuilt,
+//! never trusted.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -26,6 +29,12 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    /// Whether `wasm` (a plugin file's bytes) is the content this entry was made for.
+    pub fn is_for(&self, wasm: &[u8], engine: &Engine) -> bool {
+        let dir = self.cwasm.parent().unwrap_or(Path::new("."));
+        Entry::new(dir, wasm, engine).cwasm == self.cwasm
+    }
+
     pub fn new(cache_dir: &Path, wasm: &[u8], engine: &Engine) -> Entry {
         let file_hash = hex(&Sha256::digest(wasm));
         let mut hasher = Sha256Hasher(Sha256::new());
@@ -63,38 +72,61 @@ pub(crate) fn component(
     wasm: &[u8],
     source: &Path,
 ) -> Result<(Component, bool), String> {
-    if let Ok(artifact) = std::fs::read(&entry.cwasm) {
-        // We read the artifact into memory instead of `Component::deserialize_file`: that
-        // one mmaps the file, and anything truncating or rewriting it in place later (a
-        // user cleaning the cache, another tool) would crash the worker with SIGBUS.
-        //
-        // SAFETY: the file is one we wrote with `precompile_component` under a name that
-        // includes the engine's compatibility hash; if it was damaged, wasmtime's header and
-        // ELF checks reject it and we rebuild below.
-        match unsafe { Component::deserialize(engine, &artifact) } {
-            Ok(component) => return Ok((component, true)),
-            Err(e) => {
-                tracing::warn!(
-                    plugin = %source.display(),
-                    cache = %entry.cwasm.display(),
-                    "discarding unusable precompiled plugin, recompiling: {e:#}"
-                );
-                let _ = std::fs::remove_file(&entry.cwasm);
-                let _ = std::fs::remove_file(&entry.spec);
-            }
+    if let Some(component) = deserialize(engine, entry, source) {
+        return Ok((component, true));
+    }
+    compile(engine, entry, wasm).map(|(component, _)| (component, false))
+}
+
+/// The component from the cached artifact, or `None` when there is none or it is unusable
+/// (then it is deleted, with its spec, so it gets rebuilt). `source` names the plugin file
+/// in messages.
+pub(crate) fn deserialize(engine: &Engine, entry: &Entry, source: &Path) -> Option<Component> {
+    let artifact = std::fs::read(&entry.cwasm).ok()?;
+    // We read the artifact into memory instead of `Component::deserialize_file`: that
+    // one mmaps the file, and anything truncating or rewriting it in place later (a
+    // user cleaning the cache, another tool) would crash the worker with SIGBUS.
+    //
+    // SAFETY: the file is one we wrote with `precompile_component` under a name that
+    // includes the engine's compatibility hash; if it was damaged, wasmtime's header and
+    // ELF checks reject it and the caller rebuilds it.
+    match unsafe { Component::deserialize(engine, &artifact) } {
+        Ok(component) => Some(component),
+        Err(e) => {
+            tracing::warn!(
+                plugin = %source.display(),
+                cache = %entry.cwasm.display(),
+                "discarding unusable precompiled plugin, recompiling: {e:#}"
+            );
+            let _ = std::fs::remove_file(&entry.cwasm);
+            let _ = std::fs::remove_file(&entry.spec);
+            None
         }
     }
+}
+
+/// Compiles `wasm` and stores the artifact; also returns whether it was stored (when not,
+/// the component cannot be deserialized again later and must be kept if it is needed).
+pub(crate) fn compile(
+    engine: &Engine,
+    entry: &Entry,
+    wasm: &[u8],
+) -> Result<(Component, bool), String> {
     let artifact = engine
         .precompile_component(wasm)
         .map_err(|e| format!("does not compile: {e:#}"))?;
-    if let Err(e) = write_atomic(&entry.cwasm, &artifact) {
-        // Not fatal: the plugin works, it is just compiled again next start.
-        tracing::warn!(cache = %entry.cwasm.display(), "cannot write precompiled plugin to the cache: {e}");
-    }
+    let stored = match write_atomic(&entry.cwasm, &artifact) {
+        Ok(()) => true,
+        Err(e) => {
+            // Not fatal: the plugin works, it is just compiled again next start.
+            tracing::warn!(cache = %entry.cwasm.display(), "cannot write precompiled plugin to the cache: {e}");
+            false
+        }
+    };
     // SAFETY: `artifact` was produced by `precompile_component` of this very engine just now.
     let component = unsafe { Component::deserialize(engine, &artifact) }
         .map_err(|e| format!("does not load: {e:#}"))?;
-    Ok((component, false))
+    Ok((component, stored))
 }
 
 /// Writes `bytes` to `path` via a temporary file in the same directory and a rename.
@@ -115,14 +147,55 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// The contract a cached check was made against: this host's version and its WIT files. A
+/// spec file written by another host is still a valid spec, but the component is checked
+/// again (linked against this host's imports) before it is trusted without deserializing it.
+pub(crate) fn host_contract() -> &'static str {
+    static CONTRACT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CONTRACT.get_or_init(|| {
+        let mut wit = Sha256::new();
+        wit.update(include_str!("../../../wit/connect.wit"));
+        wit.update(include_str!("../../../wit/worlds.wit"));
+        format!(
+            "sluice {} wit {}",
+            env!("CARGO_PKG_VERSION"),
+            hex(&wit.finalize()[..8])
+        )
+    })
+}
+
+/// What a scan needs to offer a plugin without deserializing its component: the spec and
+/// the component's imports, recorded when this host's contract last checked it.
+pub(crate) struct Checked {
+    pub spec: PluginSpec,
+    pub imports: Vec<String>,
+}
+
 /// The cached spec, if present and readable (a damaged one is deleted and re-read).
 pub(crate) fn read_spec(entry: &Entry) -> Option<PluginSpec> {
+    read_file(entry).map(|(spec, _)| spec)
+}
+
+/// The cached spec and imports, if this host's contract checked the component.
+pub(crate) fn read_checked(entry: &Entry) -> Option<Checked> {
+    match read_file(entry)? {
+        (spec, Some(check)) if check.contract == host_contract() => Some(Checked {
+            spec,
+            imports: check.imports,
+        }),
+        _ => None,
+    }
+}
+
+fn read_file(entry: &Entry) -> Option<(PluginSpec, Option<CheckFile>)> {
     let text = std::fs::read(&entry.spec).ok()?;
     match serde_json::from_slice::<SpecFile>(&text)
         .map_err(|e| e.to_string())
-        .and_then(PluginSpec::try_from)
-    {
-        Ok(spec) => Some(spec),
+        .and_then(|mut file| {
+            let check = file.checked.take();
+            PluginSpec::try_from(file).map(|spec| (spec, check))
+        }) {
+        Ok(read) => Some(read),
         Err(e) => {
             tracing::warn!(cache = %entry.spec.display(), "discarding unreadable cached plugin spec: {e}");
             let _ = std::fs::remove_file(&entry.spec);
@@ -131,13 +204,23 @@ pub(crate) fn read_spec(entry: &Entry) -> Option<PluginSpec> {
     }
 }
 
-pub(crate) fn write_spec(entry: &Entry, spec: &PluginSpec) {
-    let file = SpecFile::from(spec);
+/// Stores the spec of a component that passed this host's checks, with its imports.
+/// Returns whether it was stored.
+pub(crate) fn write_spec(entry: &Entry, spec: &PluginSpec, imports: &[String]) -> bool {
+    let mut file = SpecFile::from(spec);
+    file.checked = Some(CheckFile {
+        contract: host_contract().to_owned(),
+        imports: imports.to_vec(),
+    });
     let result = serde_json::to_vec_pretty(&file)
         .map_err(std::io::Error::other)
         .and_then(|b| write_atomic(&entry.spec, &b));
-    if let Err(e) = result {
-        tracing::warn!(cache = %entry.spec.display(), "cannot write plugin spec to the cache: {e}");
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(cache = %entry.spec.display(), "cannot write plugin spec to the cache: {e}");
+            false
+        }
     }
 }
 
@@ -151,6 +234,18 @@ struct SpecFile {
     kind: String,
     description: String,
     config: Vec<DefFile>,
+    /// Absent in files written before the registry loaded components lazily: such a
+    /// component is checked (deserialized) once more and the file rewritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checked: Option<CheckFile>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckFile {
+    /// [`host_contract`] of the host that checked the component.
+    contract: String,
+    /// The component's imports, in its order (capabilities, the reporter).
+    imports: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -229,6 +324,7 @@ impl From<&PluginSpec> for SpecFile {
                     file_access: d.file_access.map(|a| name_of(&ACCESSES, a)),
                 })
                 .collect(),
+            checked: None,
         }
     }
 }

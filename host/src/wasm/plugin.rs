@@ -1,21 +1,26 @@
 //! A loaded component as a runtime [`Plugin`]: validates configs and opens task instances.
 //!
-//! Design decision: the component is linked once (`InstancePre`), and every call that needs
+//! Design decisions: a plugin is offered from its spec alone; its compiled component is
+//! deserialized from the cache and linked (`InstancePre`) when the first call needs the guest,
+//! then shared by every later call of that plugin (see [`WasmPlugin::linked`]), so plugins no
+//! connector uses cost no memory for code. Every call that needs
 //! the guest — `validate`, `task_configs`, each task, each transform/predicate — gets a
 //! fresh `Store` whose WASI sandbox is derived from *that call's* config (see `wasi.rs`),
 //! and whose limits are the worker's defaults overridden by that config's reserved `wasm.*`
 //! keys (see `limits.rs`), which are stripped before the plugin sees the config.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use wasmtime::component::InstancePre;
 
 use super::bindings::{
     packed_sink, packed_source, packed_transforms, plugin as wit_plugin, predicates, sink_commit,
     sink_connector, source_commit, source_connector, transform_plans, transforms, types as wit,
-    REPORTER_INTERFACE,
 };
-use super::engine::{HostState, Limits, Owner};
+use super::cache::Entry;
+use super::engine::{HostState, Limits, Owner, WasmEngine};
 use super::instance::PluginInstance;
 use super::limits;
 use super::sink::WasmSinkTask;
@@ -49,10 +54,26 @@ pub(crate) enum PackedIndices {
     Transform(packed_transforms::GuestIndices),
 }
 
-#[derive(Clone)]
+/// A plugin offered by the registry: what the scan learnt (spec, capabilities), and the
+/// compiled component once something needed it.
 pub(crate) struct WasmPlugin {
     pub path: PathBuf,
     pub spec: PluginSpec,
+    pub limits: Limits,
+    /// What it imports, grouped (see `inspect`), with the keys that grant each.
+    pub capabilities: Vec<crate::runtime::plugin::PluginCapability>,
+    /// Whether it imports `reporter` (a sink reporting per-record outcomes).
+    pub imports_reporter: bool,
+    pub wasm: &'static WasmEngine,
+    /// Its cache entry: the compiled artifact is deserialized from there on first use.
+    pub artifact: Entry,
+    /// The linked component, once a call needed it; then shared by all later calls.
+    pub linked: Mutex<Option<Arc<Linked>>>,
+}
+
+/// A component deserialized and linked against the host, with its export indices resolved.
+#[derive(Clone)]
+pub(crate) struct Linked {
     pub pre: InstancePre<HostState>,
     pub plugin: wit_plugin::GuestIndices,
     pub kind: KindIndices,
@@ -65,9 +86,6 @@ pub(crate) struct WasmPlugin {
     /// A packed sink's `sink-commit` (Kafka Connect's `SinkTask.preCommit`/`close`), when
     /// exported.
     pub sink_commit: Option<sink_commit::GuestIndices>,
-    pub limits: Limits,
-    /// What it imports, grouped (see `inspect`), with the keys that grant each.
-    pub capabilities: Vec<crate::runtime::plugin::PluginCapability>,
 }
 
 pub(crate) fn task_error(e: wit::TaskError) -> TaskError {
@@ -78,11 +96,44 @@ pub(crate) fn task_error(e: wit::TaskError) -> TaskError {
 }
 
 impl WasmPlugin {
+    /// The linked component: deserialized from the cache on the first call that needs the
+    /// guest (concurrent first calls wait for one load), then kept and shared. A plugin whose
+    /// artifact was damaged since the scan is recompiled from its file here.
+    pub(crate) fn linked(&self) -> Result<Arc<Linked>, TaskError> {
+        let mut slot = self.linked.lock();
+        if let Some(linked) = &*slot {
+            return Ok(linked.clone());
+        }
+        let linked = super::load::link_artifact(self.wasm, &self.path, &self.artifact, &self.spec)
+            .map_err(|e| {
+                TaskError::Fatal(format!(
+                    "plugin `{}` ({}) cannot be loaded: {e}",
+                    self.spec.name,
+                    self.path.display()
+                ))
+            })?;
+        tracing::debug!(
+            plugin = self.spec.name.as_str(),
+            file = %self.path.display(),
+            "deserialized the plugin's compiled component (first use)"
+        );
+        let linked = Arc::new(linked);
+        *slot = Some(linked.clone());
+        Ok(linked)
+    }
+
+    /// Whether the component is deserialized (tests: loading stays lazy).
+    #[cfg(test)]
+    pub(crate) fn is_linked(&self) -> bool {
+        self.linked.lock().is_some()
+    }
+
     /// A fresh instance whose sandbox is what `config` grants and whose limits its `wasm.*`
     /// keys set; returns the config to hand the plugin (path-valued keys made absolute,
     /// `wasm.*` keys removed).
     fn instantiate(
         &self,
+        linked: &Linked,
         config: &Config,
         owner: Owner,
         missing: Missing,
@@ -100,21 +151,14 @@ impl WasmPlugin {
         let (config, grants) = wasi::grants(&self.spec, &config, &cwd).map_err(TaskError::Fatal)?;
         let ctx =
             wasi::context(&grants, &limits.network, &owner, missing).map_err(TaskError::Fatal)?;
-        let instance = PluginInstance::new(&self.pre, ctx, &limits, owner)?;
+        let instance = PluginInstance::new(&linked.pre, ctx, &limits, owner)?;
         Ok((instance, config))
     }
 
     /// The task's Connect Reporter: when the component imports `reporter` and the config
     /// sets `reporter.bootstrap.servers`.
     fn reporter(&self, id: &TaskId, config: &Config) -> Result<Option<ConnectReporter>, TaskError> {
-        let engine = self.pre.engine();
-        let imports_reporter = self
-            .pre
-            .component()
-            .component_type()
-            .imports(engine)
-            .any(|(name, _)| name == REPORTER_INTERFACE);
-        if !imports_reporter {
+        if !self.imports_reporter {
             return Ok(None);
         }
         let fatal = |e: reporter::Error| TaskError::Fatal(format!("reporter: {e}"));
@@ -136,6 +180,14 @@ impl WasmPlugin {
             connector: id.connector.clone(),
             task: id.task.to_string(),
         }
+    }
+
+    fn no_task_configs(&self) -> TaskError {
+        TaskError::Fatal(format!(
+            "plugin `{}` is a {} plugin: only source and sink connectors have task configs",
+            self.spec.name,
+            kind_name(self.spec.kind)
+        ))
     }
 
     fn wrong_kind(&self, wanted: PluginKind) -> TaskError {
@@ -164,9 +216,14 @@ impl Plugin for WasmPlugin {
             Ok(_) => (Vec::new(), config.clone()),
             Err(p) => (p, limits::split(config).0),
         };
-        let (mut inst, config) =
-            self.instantiate(&config, self.host_owner("validate"), Missing::Lenient)?;
-        let guest = inst.with(|store, i| self.plugin.load(store, i))?;
+        let linked = self.linked()?;
+        let (mut inst, config) = self.instantiate(
+            &linked,
+            &config,
+            self.host_owner("validate"),
+            Missing::Lenient,
+        )?;
+        let guest = inst.with(|store, i| linked.plugin.load(store, i))?;
         let problems = inst.call_as("validate", |store, _| guest.call_validate(store, &config))?;
         Ok(limit_problems
             .into_iter()
@@ -176,9 +233,17 @@ impl Plugin for WasmPlugin {
 
     fn task_configs(&self, config: &Config, max_tasks: u32) -> Result<Vec<Config>, TaskError> {
         let reserved = limits::split(config).1;
-        let (mut inst, config) =
-            self.instantiate(config, self.host_owner("task-configs"), Missing::Lenient)?;
-        let result = match &self.kind {
+        if !matches!(self.spec.kind, PluginKind::Source | PluginKind::Sink) {
+            return Err(self.no_task_configs());
+        }
+        let linked = self.linked()?;
+        let (mut inst, config) = self.instantiate(
+            &linked,
+            config,
+            self.host_owner("task-configs"),
+            Missing::Lenient,
+        )?;
+        let result = match &linked.kind {
             KindIndices::Source(idx) => {
                 let guest = inst.with(|store, i| idx.load(store, i))?;
                 inst.call_as("task-configs", |store, _| {
@@ -192,11 +257,7 @@ impl Plugin for WasmPlugin {
                 })?
             }
             KindIndices::Transform(_) | KindIndices::Predicate(_) => {
-                return Err(TaskError::Fatal(format!(
-                    "plugin `{}` is a {} plugin: only source and sink connectors have task configs",
-                    self.spec.name,
-                    kind_name(self.spec.kind)
-                )))
+                return Err(self.no_task_configs())
             }
         };
         let mut tasks = result.map_err(TaskError::Fatal)?;
@@ -215,16 +276,21 @@ impl Plugin for WasmPlugin {
         config: &Config,
         committed: Vec<SourcePosition>,
     ) -> Result<Box<dyn SourceTask>, TaskError> {
-        let KindIndices::Source(idx) = &self.kind else {
+        if self.spec.kind != PluginKind::Source {
+            return Err(self.wrong_kind(PluginKind::Source));
+        }
+        let linked = self.linked()?;
+        let KindIndices::Source(idx) = &linked.kind else {
             return Err(self.wrong_kind(PluginKind::Source));
         };
         let committed = lower::positions(committed).map_err(TaskError::Fatal)?;
-        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
-        let commit = match &self.source_commit {
+        let (mut inst, config) =
+            self.instantiate(&linked, config, Self::task_owner(id), Missing::Strict)?;
+        let commit = match &linked.source_commit {
             Some(c) => Some(inst.with(|store, i| c.load(store, i))?),
             None => None,
         };
-        if let Some(PackedIndices::Source(p)) = &self.packed {
+        if let Some(PackedIndices::Source(p)) = &linked.packed {
             let guest = inst.with(|store, i| p.load(store, i))?;
             let task = inst
                 .call_as("open", |store, _| {
@@ -249,14 +315,19 @@ impl Plugin for WasmPlugin {
     }
 
     fn open_sink(&self, id: &TaskId, config: &Config) -> Result<Box<dyn SinkTask>, TaskError> {
-        let KindIndices::Sink(idx) = &self.kind else {
+        if self.spec.kind != PluginKind::Sink {
+            return Err(self.wrong_kind(PluginKind::Sink));
+        }
+        let linked = self.linked()?;
+        let KindIndices::Sink(idx) = &linked.kind else {
             return Err(self.wrong_kind(PluginKind::Sink));
         };
         let reporter = self.reporter(id, config)?;
-        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
-        if let Some(PackedIndices::Sink(p)) = &self.packed {
+        let (mut inst, config) =
+            self.instantiate(&linked, config, Self::task_owner(id), Missing::Strict)?;
+        if let Some(PackedIndices::Sink(p)) = &linked.packed {
             let guest = inst.with(|store, i| p.load(store, i))?;
-            let commit = match &self.sink_commit {
+            let commit = match &linked.sink_commit {
                 Some(c) => Some(inst.with(|store, i| c.load(store, i))?),
                 None => None,
             };
@@ -288,11 +359,16 @@ impl Plugin for WasmPlugin {
         class: &str,
         config: &Config,
     ) -> Result<Box<dyn Transform>, TaskError> {
-        let KindIndices::Transform(idx) = &self.kind else {
+        if self.spec.kind != PluginKind::Transform {
+            return Err(self.wrong_kind(PluginKind::Transform));
+        }
+        let linked = self.linked()?;
+        let KindIndices::Transform(idx) = &linked.kind else {
             return Err(self.wrong_kind(PluginKind::Transform));
         };
-        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
-        if let Some(PackedIndices::Transform(p)) = &self.packed {
+        let (mut inst, config) =
+            self.instantiate(&linked, config, Self::task_owner(id), Missing::Strict)?;
+        if let Some(PackedIndices::Transform(p)) = &linked.packed {
             let guest = inst.with(|store, i| p.load(store, i))?;
             let t = inst
                 .call(|store, _| {
@@ -301,7 +377,7 @@ impl Plugin for WasmPlugin {
                         .call_create(store, class, &config)
                 })?
                 .map_err(TaskError::Fatal)?;
-            let plans = match &self.plans {
+            let plans = match &linked.plans {
                 Some(p) => Some(inst.with(|store, i| p.load(store, i))?),
                 None => None,
             };
@@ -333,10 +409,15 @@ impl Plugin for WasmPlugin {
         class: &str,
         config: &Config,
     ) -> Result<Box<dyn Predicate>, TaskError> {
-        let KindIndices::Predicate(idx) = &self.kind else {
+        if self.spec.kind != PluginKind::Predicate {
+            return Err(self.wrong_kind(PluginKind::Predicate));
+        }
+        let linked = self.linked()?;
+        let KindIndices::Predicate(idx) = &linked.kind else {
             return Err(self.wrong_kind(PluginKind::Predicate));
         };
-        let (mut inst, config) = self.instantiate(config, Self::task_owner(id), Missing::Strict)?;
+        let (mut inst, config) =
+            self.instantiate(&linked, config, Self::task_owner(id), Missing::Strict)?;
         let guest = inst.with(|store, i| idx.load(store, i))?;
         let t = inst
             .call(|store, _| guest.tester().call_create(store, class, &config))?

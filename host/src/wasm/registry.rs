@@ -12,15 +12,22 @@
 //!   directory walk. Lookups read an immutable snapshot that each scan replaces whole, so a
 //!   scan never blocks them. Tasks hold the `Arc` of the plugin they were opened with: a
 //!   replaced or removed file never disturbs them (the compiled component lives in memory;
-//!   the artifact is read, not mmapped), and connectors pick up a replacement when they are
-//!   next started. A replacement that fails to load leaves the previous version in service.
+//!   the artifact is read, not mmapped, and named after the content, so a plugin first used
+//!   after its file was replaced still loads the version it was scanned as), and connectors
+//!   pick up a replacement when they are next started. A replacement that fails to load leaves the previous version in service.
 //!   Every outcome is logged once per version of a file, not once per scan.
 //! - **When.** [`WasmPlugins::watch`] rescans on a background thread (every 2 s by default,
 //!   worker key `plugin.rescan.interval.ms`, 0 = off), and [`PluginCatalog::rescan`] lets a
 //!   create or validate naming an unknown class rescan at once. Scans do file I/O and may
 //!   compile, so they never run on an async thread; concurrent scans are serialised.
-//! - Files are loaded in parallel (one thread per core): on a warm start that is reading
-//!   the artifact and deserializing it, on a cold one Cranelift compilation.
+//! - **Lazy components.** A scan keeps each plugin's spec and capabilities, not its
+//!   component: on a warm start (artifact and checked spec in the cache) it only reads and
+//!   hashes each file; the component is deserialized when a connector, task, transform or
+//!   validation first needs the guest, then shared (`WasmPlugin::linked`). So an idle worker
+//!   holds no plugin code, and a CDC worker only the code of the plugins it runs.
+//! - Files are scanned in parallel (one thread per core): on a warm start that is reading
+//!   and hashing each file, on a cold one Cranelift compilation and the checks (the compiled
+//!   component is then dropped; only the cache keeps it).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -429,31 +436,57 @@ impl WasmPlugins {
     fn find_altered(
         &self,
         class: &str,
-        alter: impl FnOnce(&mut WasmPlugin),
+        alter: impl FnOnce(&mut super::plugin::Linked),
     ) -> Option<Arc<dyn Plugin>> {
+        let p = self.find_wasm(class)?;
+        let linked = p.linked().ok()?;
+        let mut linked = super::plugin::Linked::clone(&linked);
+        alter(&mut linked);
+        Some(Arc::new(WasmPlugin {
+            path: p.path.clone(),
+            spec: p.spec.clone(),
+            limits: p.limits.clone(),
+            capabilities: p.capabilities.clone(),
+            imports_reporter: p.imports_reporter,
+            wasm: p.wasm,
+            artifact: p.artifact.clone(),
+            linked: Mutex::new(Some(Arc::new(linked))),
+        }))
+    }
+
+    /// The names of the plugins whose component is deserialized, in catalog order.
+    pub(crate) fn resident(&self) -> Vec<String> {
         let snapshot = self.current.read().clone();
-        let p = snapshot.plugins.iter().find(|p| p.spec.answers_to(class))?;
-        let mut plugin = WasmPlugin::clone(p);
-        alter(&mut plugin);
-        Some(Arc::new(plugin))
+        snapshot
+            .plugins
+            .iter()
+            .filter(|p| p.is_linked())
+            .map(|p| p.spec.name.clone())
+            .collect()
+    }
+
+    /// The plugin answering to `class`, as the registry holds it.
+    pub(crate) fn find_wasm(&self, class: &str) -> Option<Arc<WasmPlugin>> {
+        let snapshot = self.current.read().clone();
+        snapshot
+            .plugins
+            .iter()
+            .find(|p| p.spec.answers_to(class))
+            .cloned()
     }
 
     /// Whether the plugin answering to `class` exports `transform-plans`.
     pub(crate) fn has_plans(&self, class: &str) -> bool {
-        let snapshot = self.current.read().clone();
-        snapshot
-            .plugins
-            .iter()
-            .any(|p| p.spec.answers_to(class) && p.plans.is_some())
+        self.find_wasm(class)
+            .and_then(|p| p.linked().ok())
+            .is_some_and(|l| l.plans.is_some())
     }
 
     /// Whether the plugin answering to `class` exports its kind's packed interface.
     pub(crate) fn has_packed(&self, class: &str) -> bool {
-        let snapshot = self.current.read().clone();
-        snapshot
-            .plugins
-            .iter()
-            .any(|p| p.spec.answers_to(class) && p.packed.is_some())
+        self.find_wasm(class)
+            .and_then(|p| p.linked().ok())
+            .is_some_and(|l| l.packed.is_some())
     }
 }
 

@@ -1,5 +1,7 @@
 //! Loading `plugin.path`: built-in plugins, rejected files, duplicates, the cache, rescans.
 
+use std::sync::Arc;
+
 use super::*;
 use crate::runtime::plugin::PluginCatalog;
 use crate::spec::PluginKind;
@@ -248,17 +250,29 @@ fn the_second_load_uses_the_cache_and_a_corrupt_artifact_is_rebuilt() {
     );
     reads_a_line(&warm);
 
-    // Corrupt: detected, deleted, rebuilt.
-    std::fs::write(&cwasm[0], b"\x7fELF garbage garbage garbage").expect("corrupt");
+    // Corrupt: the scan does not deserialize the artifact, so it offers the plugin from its
+    // cached spec and leaves the artifact alone; the first use detects the damage, deletes
+    // the artifact and rebuilds it from the plugin file.
+    let garbage = b"\x7fELF garbage garbage garbage";
+    std::fs::write(&cwasm[0], garbage).expect("corrupt");
     let rebuilt = WasmPlugins::load(std::slice::from_ref(&file), cache.path())
         .expect("load after corruption");
     assert!(rebuilt.rejected().is_empty(), "{:?}", rebuilt.rejected());
+    assert!(
+        std::fs::read(&cwasm[0]).expect("read artifact") == garbage,
+        "the scan does not deserialize (nor rebuild) the artifact"
+    );
+    reads_a_line(&rebuilt);
     let rewritten = std::fs::read(&cwasm[0]).expect("read artifact");
     assert!(
         rewritten.starts_with(b"\x7fELF") && rewritten.len() == artifact.len(),
         "artifact rebuilt"
     );
-    reads_a_line(&rebuilt);
+    assert_eq!(
+        entries(".spec.json").len(),
+        1,
+        "the spec is cached again with the rebuilt artifact"
+    );
 
     // A damaged cached spec is re-read from the component.
     std::fs::write(&entries(".spec.json")[0], b"{not json").expect("corrupt spec");
@@ -268,6 +282,66 @@ fn the_second_load_uses_the_cache_and_a_corrupt_artifact_is_rebuilt() {
         respec.find("FileStreamSource").expect("file source").spec(),
         first.find("FileStreamSource").expect("file source").spec()
     );
+}
+
+#[test]
+fn components_are_deserialized_on_first_use_only_and_then_shared() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["datagen", "file-source", "file-sink"] {
+        std::fs::copy(
+            built(&plugin_dir(), name),
+            dir.path().join(format!("{name}.wasm")),
+        )
+        .expect("copy");
+    }
+    let paths = [dir.path().to_path_buf()];
+
+    // Cold: every file is compiled and checked, but no component stays in memory.
+    let (cold, cache) = load(&paths);
+    assert!(cold.rejected().is_empty(), "{:?}", cold.rejected());
+    assert_eq!(cold.plugins().len(), 3);
+    assert_eq!(cold.resident(), Vec::<String>::new(), "cold scan");
+    drop(cold);
+
+    // Warm: specs and capabilities (what `GET /connector-plugins` lists) come from the cache.
+    let warm = WasmPlugins::load(&paths, cache.path()).expect("warm load");
+    assert!(warm.rejected().is_empty(), "{:?}", warm.rejected());
+    for p in warm.plugins() {
+        assert!(!p.spec().name.is_empty());
+        let _ = p.capabilities();
+    }
+    let sink = warm.find("FileStreamSink").expect("file sink");
+    assert!(
+        sink.capabilities().iter().any(|c| c.name == "filesystem"),
+        "capabilities from the cached imports: {:?}",
+        sink.capabilities()
+    );
+    assert_eq!(warm.resident(), Vec::<String>::new(), "warm scan");
+
+    // Validating a config needs the guest: that plugin, and only it, is deserialized.
+    let datagen = warm.find("datagen").expect("datagen");
+    let problems = datagen.validate(&datagen_config()).expect("validate");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(warm.resident(), ["datagen"]);
+    let linked = warm
+        .find_wasm("datagen")
+        .expect("datagen")
+        .linked()
+        .expect("linked");
+
+    // A task of it shares the same component.
+    let mut task = datagen
+        .open_source(&id(0), &datagen_config(), vec![])
+        .expect("open");
+    assert_eq!(poll(task.as_mut(), 5).expect("poll").len(), 5);
+    task.stop();
+    let again = warm
+        .find_wasm("datagen")
+        .expect("datagen")
+        .linked()
+        .expect("linked");
+    assert!(Arc::ptr_eq(&linked, &again), "deserialized once, shared");
+    assert_eq!(warm.resident(), ["datagen"]);
 }
 
 #[test]
