@@ -25,7 +25,7 @@ use sluice_tests::{
 
 use crate::FILE_SOURCE;
 
-const TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Writes a connector into the config topic the way a Kafka Connect leader does: its config,
 /// its target state, one task config and the commit.
@@ -58,12 +58,12 @@ fn write_connector(broker: &Broker, topic: &str, name: &str, config: serde_json:
         .unwrap_or_else(|e| panic!("flush to {topic}: {e}"));
 }
 
-fn lines_of(messages: &[Message]) -> Vec<String> {
+pub(crate) fn lines_of(messages: &[Message]) -> Vec<String> {
     messages.iter().map(|m| m.value_str().to_string()).collect()
 }
 
 /// Every expected line exactly once, in any order.
-fn assert_each_once(seen: &[String], expected: &[String]) {
+pub(crate) fn assert_each_once(seen: &[String], expected: &[String]) {
     let mut seen_sorted = seen.to_vec();
     seen_sorted.sort();
     let mut expected_sorted = expected.to_vec();
@@ -87,7 +87,7 @@ fn file_source_config(input: &std::path::Path, topic: &str) -> serde_json::Value
 /// Creates the FileStreamSource connectors `<prefix>-0`, `<prefix>-1`…, one per worker and
 /// each created through that worker, reading `in-<prefix>-<c>.txt` into `topic`, whose first
 /// `lines` lines `c<c>-line<n>` are written before; returns the input files and those lines.
-fn create_file_sources(
+pub(crate) fn create_file_sources(
     workers: &[Worker],
     dir: &TestDir,
     prefix: &str,
@@ -114,7 +114,7 @@ fn create_file_sources(
 }
 
 /// Appends lines `c<c>-line<n>` for `n` in `range` to the `c`-th input; returns them.
-fn append_lines(inputs: &[PathBuf], range: std::ops::Range<usize>) -> Vec<String> {
+pub(crate) fn append_lines(inputs: &[PathBuf], range: std::ops::Range<usize>) -> Vec<String> {
     let mut appended = Vec::new();
     for (c, input) in inputs.iter().enumerate() {
         let more: Vec<String> = range.clone().map(|n| format!("c{c}-line{n}")).collect();
@@ -474,7 +474,7 @@ const REBALANCE_409: [&str; 3] = [
 
 /// A write through `worker`, repeated while the cluster answers 409 because it rebalances
 /// (what a Kafka Connect client does); every 409 must be one of Kafka's rebalance answers.
-fn write(worker: &Worker, method: &str, path: &str, body: Option<&str>) -> HttpResponse {
+pub(crate) fn write(worker: &Worker, method: &str, path: &str, body: Option<&str>) -> HttpResponse {
     sluice_tests::wait_until(
         &format!("{method} {path} accepted by {}", worker.rest),
         TIMEOUT,
@@ -497,7 +497,7 @@ fn write(worker: &Worker, method: &str, path: &str, body: Option<&str>) -> HttpR
 }
 
 /// Waits until `check` holds for the answer of `GET path` on every worker.
-fn on_every_worker(
+pub(crate) fn on_every_worker(
     workers: &[Worker],
     path: &str,
     what: &str,
@@ -805,8 +805,10 @@ fn a_killed_workers_connector_resumes_on_another_from_its_last_flushed_offset() 
 /// A rolling restart of all three workers (each stopped with SIGTERM and started again before
 /// the next one goes): the connectors run again after each step, every line arrives exactly
 /// once (a clean stop flushes the offsets), and the group settles after a bounded number of
-/// rebalances per step — with eager rebalancing each step costs one rebalance for the leave
-/// and one for the join, so a storm (workers rejoining over and over) would exceed the bound.
+/// rebalances per step — a storm (workers rejoining over and over) would exceed the bound.
+/// Incremental cooperative rebalancing (the default protocol) with
+/// `scheduled.rebalance.max.delay.ms=0`: a departed worker's work moves at once;
+/// `distributed_cooperative` tests the delay.
 #[test]
 fn a_rolling_restart_keeps_every_connector_running_and_loses_no_line() {
     let mut cluster = Cluster::start("distroll", 3);
@@ -858,8 +860,8 @@ fn a_rolling_restart_keeps_every_connector_running_and_loses_no_line() {
 
     // Rebalances each worker took part in: 3 steps × (leave + join), plus the start-up
     // joins and the rebalances the 3 creations caused. Measured 1 to 12 on an idle machine and
-    // 17 under a full suite's load (a rejoin that misses a round costs one more); a storm — a
-    // rebalance loop — would be far above 30.
+    // 17 under a full suite's load with eager rebalancing, 1 to 9 with incremental
+    // cooperative rebalancing (2026-12-07); a storm — a rebalance loop — would be far above 30.
     let rebalances = |log: &str| {
         log.lines()
             .filter(|l| l.contains("rebalance complete"))

@@ -14,6 +14,7 @@ mod crash_recovery;
 mod dashboard;
 mod disk_trouble;
 mod distributed;
+mod distributed_cooperative;
 mod dlq;
 mod elasticsearch_sink;
 mod example_postgres_cdc;

@@ -39,7 +39,7 @@ pub struct Work {
 }
 
 impl Work {
-    fn of(a: &Assignment) -> Work {
+    pub fn of(a: &Assignment) -> Work {
         Work {
             connectors: a.connectors.iter().cloned().collect(),
             tasks: a.tasks.iter().cloned().collect(),
@@ -50,12 +50,12 @@ impl Work {
         self.connectors.is_empty() && self.tasks.is_empty()
     }
 
-    fn extend(&mut self, other: &Work) {
+    pub fn extend(&mut self, other: &Work) {
         self.connectors.extend(other.connectors.iter().cloned());
         self.tasks.extend(other.tasks.iter().cloned());
     }
 
-    fn without(&self, other: &Work) -> Work {
+    pub fn without(&self, other: &Work) -> Work {
         Work {
             connectors: self
                 .connectors
@@ -120,11 +120,11 @@ pub struct MemberAssignment {
 }
 
 /// The leader's memory between rounds (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CooperativeAssignor {
-    /// Everything assigned when the last round this leader ran ended (revocations removed);
+    /// Each member's work when the last round this leader ran ended (revocations removed);
     /// `None` when it did not run the last round.
-    previous: Option<Work>,
+    previous: Option<BTreeMap<String, Work>>,
     held: Option<Held>,
     /// When the delay announced in the last assignment this worker received is up (ms), so
     /// a worker that becomes leader keeps the deadline instead of starting a new delay.
@@ -224,13 +224,16 @@ impl CooperativeAssignor {
                 .filter(|id| empty.contains(id))
         };
         // Lost: run by nobody now, still configured, and assigned by this leader last round
-        // or last seen on a worker that left (or came back empty).
+        // to a member that is gone, or last seen on a worker that left (or came back empty).
+        // Work a member still present does not report (it has not received or reported its
+        // assignment yet) is not lost: it is assigned again at once.
         let unowned = configured.without(&active);
-        let mut lost = self
-            .previous
-            .take()
-            .map(|p| p.within(&unowned))
-            .unwrap_or_default();
+        let mut lost = Work::default();
+        for (id, w) in self.previous.take().unwrap_or_default() {
+            if !ids.iter().any(|m| **m == id) {
+                lost.extend(&w.within(&unowned));
+            }
+        }
         let departed = |url: Option<&String>| {
             url.is_some_and(|u| !by_url.contains_key(u.as_str())) || returned(url).is_some()
         };
@@ -300,11 +303,12 @@ impl CooperativeAssignor {
             }
         }
 
-        let mut after = Work::default();
-        for w in complete.values() {
-            after.extend(w);
-        }
-        self.previous = Some(after);
+        self.previous = Some(
+            complete
+                .iter()
+                .map(|(id, w)| ((*id).clone(), w.clone()))
+                .collect(),
+        );
         ids.into_iter()
             .map(|id| {
                 let new = complete[id].without(&current[id]);

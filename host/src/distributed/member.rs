@@ -2,13 +2,23 @@
 //! the leader assign, run what was assigned on the local runtime, heartbeat, and start over
 //! when the coordinator rebalances.
 //!
-//! Design decisions for this first slice (docs/distributed.md lists what comes next):
-//! - **Eager rebalancing.** The worker offers the configured sub-protocol and every older
-//!   one, as Kafka Connect does (so it can join a group a Kafka Connect cluster left, whose
-//!   coordinator still remembers `sessioned`), with each one's payload format; but whichever
-//!   is chosen, every rebalance stops what it runs and takes a fresh, complete assignment (no
-//!   revocations). So mixing Sluice and Kafka Connect workers in one group is not supported
-//!   yet: a Java worker on `compatible`/`sessioned` reads assignments incrementally.
+//! Design decisions (docs/distributed.md, *Group protocol*):
+//! - **The chosen sub-protocol decides how a rebalance goes.** The worker offers the
+//!   configured sub-protocol and every older one, as Kafka Connect does (so it can join a
+//!   group a Kafka Connect cluster left, whose coordinator still remembers `sessioned`).
+//!   With `default` (eager) every rebalance stops what it runs and takes a fresh, complete
+//!   assignment. With `compatible`/`sessioned` (KIP-415) the worker reports what it runs in
+//!   its JoinGroup metadata, keeps running it through rebalances, and applies an assignment
+//!   as a change: it stops only the revoked connectors and tasks and starts the new ones
+//!   (tasks move in place, [`Worker::change_placement`]). The leader assigns with
+//!   [`CooperativeAssignor`], which holds a departed worker's work for
+//!   `scheduled.rebalance.max.delay.ms`; the leader rejoins when that delay is up.
+//! - **Metadata the coordinator holds must be what the member runs** (tansu 0.6 answers a
+//!   JoinGroup at once with the metadata each member sent last, docs/distributed.md *Test
+//!   brokers*). So a worker whose work changed in a rebalance rejoins — after a grace of one
+//!   heartbeat interval, so the other members fetch their assignments of that generation
+//!   first — and a leader that sees a member report other work than it assigned in the last
+//!   round it led waits (bounded) for that member to rejoin before it assigns anything.
 //! - **The local runtime is the standalone [`Worker`](crate::runtime::Worker)**, driven through
 //!   its [`Herder`] trait: a connector with an assigned part here (the connector itself
 //!   and/or some of its tasks, a [`Placement`]) is created there with its config and target
@@ -38,9 +48,10 @@ use std::time::{Duration, Instant};
 use super::assignor::assign;
 use super::cluster::{read_config, SharedView};
 use super::config_state::RestartRequest;
+use super::cooperative::{CooperativeAssignor, LastSeen, Work};
 use super::heartbeat::HeartbeatThread;
 use super::protocol::{
-    decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment,
+    decode_assignment, decode_metadata, encode_assignment, encode_metadata, Assignment, TaskId,
     WorkerMetadata, CONFIG_MISMATCH,
 };
 use super::records::{self, ConfigRecord};
@@ -82,6 +93,16 @@ pub struct Member {
     /// [`Member::rejoined_the_same_generation`]).
     completed: Option<(String, i32)>,
     rebalances: u64,
+    /// The leader's incremental cooperative assignor, with its memory between rounds.
+    assignor: CooperativeAssignor,
+    /// Leader: each member's complete work after the last round this worker led.
+    last_round: Option<BTreeMap<String, Work>>,
+    /// Leader: since when it waits for members whose metadata predates its last round.
+    stale_since: Option<Instant>,
+    /// Whether the last assignment was incremental (KIP-415): a rebalance keeps running work.
+    incremental: bool,
+    /// The clock of the assignor's deadlines.
+    epoch: Instant,
 }
 
 impl Member {
@@ -94,12 +115,13 @@ impl Member {
         view: SharedView,
         local: Arc<Worker>,
     ) -> Result<Self, MemberError> {
-        if config.connect_protocol != ConnectProtocol::Eager {
-            tracing::warn!(
-                "connect.protocol={}: the group protocol's payloads follow it, but this version rebalances eagerly (every rebalance stops and reassigns everything); incremental cooperative rebalancing is not implemented yet, and mixing Sluice and Kafka Connect workers in one group is not supported yet",
-                config.connect_protocol.wire_name()
-            );
-        }
+        tracing::info!(
+            connect_protocol = config.connect_protocol.wire_name(),
+            incremental = config.connect_protocol != ConnectProtocol::Eager,
+            scheduled_rebalance_max_delay_ms =
+                config.scheduled_rebalance_max_delay.as_millis() as u64,
+            "group protocol"
+        );
         let group = GroupMember::connect(GroupSettings {
             bootstrap_servers: config.bootstrap_servers.clone(),
             group_id: config.group_id.clone(),
@@ -122,6 +144,11 @@ impl Member {
             restarts_from: None,
             completed: None,
             rebalances: 0,
+            assignor: CooperativeAssignor::default(),
+            last_round: None,
+            stale_since: None,
+            incremental: false,
+            epoch: Instant::now(),
         })
     }
 
@@ -141,6 +168,8 @@ impl Member {
             HeartbeatThread::start(self.group.heartbeater(), self.config.heartbeat_interval)
                 .map_err(|e| MemberError::Thread(e.to_string()))?;
         let metrics = self.local.metrics();
+        // Set when SyncGroup is asked again for the same round: the config topic was just read.
+        let mut retrying = false;
         while !stop.load(Ordering::Relaxed) {
             // Rejoining: no leader to forward writes to until the new assignment.
             self.view.write().leader_url = None;
@@ -148,15 +177,22 @@ impl Member {
                 m.rebalance
                     .started(&protocol_metric_name(self.config.connect_protocol));
             }
-            self.read_config(stop)?;
+            if !std::mem::take(&mut retrying) {
+                self.read_config(stop)?;
+            }
+            // KIP-415: what this worker runs (the eager metadata has no room for it).
+            let running = Work::of(&self.assignment);
             let metadata = WorkerMetadata {
                 url: self.url.clone(),
                 config_offset: self.view.read().snapshot.offset,
-                assignment: None,
+                assignment: (!running.is_empty()).then(|| Assignment {
+                    revoked_connectors: Vec::new(),
+                    revoked_tasks: Vec::new(),
+                    ..self.assignment.clone()
+                }),
             };
             // Kafka Connect's offer: the configured sub-protocol and every older one, each
-            // with its metadata version. The payloads follow the chosen one's format; the
-            // semantics stay eager (see the module docs).
+            // with its metadata version; the coordinator picks one all members offer.
             let protocols: Vec<(String, Vec<u8>)> = self
                 .config
                 .connect_protocol
@@ -214,6 +250,10 @@ impl Member {
                 .version();
             let mut owners = BTreeMap::new();
             let mut assigned_from: Option<BTreeMap<String, usize>> = None;
+            // Leader, incremental: the assignor as it was before this round (restored when
+            // the round does not complete) and every member's work after it.
+            let mut saved_assignor: Option<CooperativeAssignor> = None;
+            let mut round: Option<BTreeMap<String, Work>> = None;
             let assignments = if joined.is_leader() {
                 let mut members = Vec::new();
                 for (id, bytes) in &joined.members {
@@ -226,32 +266,77 @@ impl Member {
                 }
                 let snapshot = self.view.read().snapshot.clone();
                 assigned_from = Some(task_counts(&snapshot));
-                let computed = assign(version, &joined.member_id, &self.url, &snapshot, &members);
-                // Who runs what, for routing restarts to the worker running the connector.
-                for (id, a) in &computed {
-                    if let Some((_, m)) = members.iter().find(|(m, _)| m == id) {
-                        for c in &a.connectors {
-                            owners.insert(c.clone(), m.url.clone());
+                if version >= 1 {
+                    if self.wait_for_stale_members(&joined.member_id, &members) {
+                        std::thread::sleep(Duration::from_millis(200));
+                        continue;
+                    }
+                    saved_assignor = Some(self.assignor.clone());
+                    let now_ms = self.now_ms();
+                    let computed = self.assignor.assign(
+                        version,
+                        &joined.member_id,
+                        &self.url,
+                        &snapshot,
+                        &members,
+                        &self.last_seen(),
+                        now_ms,
+                        u64::try_from(self.config.scheduled_rebalance_max_delay.as_millis())
+                            .unwrap_or(u64::MAX),
+                    );
+                    for a in &computed {
+                        if let Some((_, m)) = members.iter().find(|(id, _)| *id == a.member) {
+                            for c in &a.complete.connectors {
+                                owners.insert(c.clone(), m.url.clone());
+                            }
                         }
                     }
+                    round = Some(
+                        computed
+                            .iter()
+                            .map(|a| (a.member.clone(), a.complete.clone()))
+                            .collect(),
+                    );
+                    computed
+                        .into_iter()
+                        .map(|a| (a.member, encode_assignment(version, &a.assignment)))
+                        .collect()
+                } else {
+                    let computed =
+                        assign(version, &joined.member_id, &self.url, &snapshot, &members);
+                    // Who runs what, for routing restarts to the worker running the connector.
+                    for (id, a) in &computed {
+                        if let Some((_, m)) = members.iter().find(|(m, _)| m == id) {
+                            for c in &a.connectors {
+                                owners.insert(c.clone(), m.url.clone());
+                            }
+                        }
+                    }
+                    computed
+                        .into_iter()
+                        .map(|(id, a)| (id, encode_assignment(version, &a)))
+                        .collect()
                 }
-                computed
-                    .into_iter()
-                    .map(|(id, a)| (id, encode_assignment(version, &a)))
-                    .collect()
             } else {
                 Vec::new()
             };
             let bytes = match self.group.sync(&assignments) {
                 Ok(b) => b,
-                Err(e) if e.needs_rejoin() || is_transient(&e) => {
-                    // On tansu, also the answer while the leader has not sent its assignment
-                    // yet: wait a little instead of asking again at once.
-                    tracing::info!("rebalance restarted during SyncGroup: {e}");
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
+                Err(e) => {
+                    // The round did not happen: the assignor forgets it.
+                    if let Some(saved) = saved_assignor {
+                        self.assignor = saved;
+                    }
+                    if e.needs_rejoin() || is_transient(&e) {
+                        // On tansu, also the answer while the leader has not sent its
+                        // assignment yet: wait a little instead of asking again at once.
+                        tracing::info!("rebalance restarted during SyncGroup: {e}");
+                        std::thread::sleep(Duration::from_millis(100));
+                        retrying = true;
+                        continue;
+                    }
+                    return Err(e.into());
                 }
-                Err(e) => return Err(e.into()),
             };
             let assignment = match decode_assignment(&bytes) {
                 Ok(a) => a,
@@ -267,6 +352,40 @@ impl Member {
                 );
                 continue;
             }
+            // Another member led this round: the assignor's memory of its own is stale.
+            if joined.is_leader() {
+                self.last_round = round;
+            } else {
+                self.last_round = None;
+                self.assignor.forget();
+            }
+            // KIP-415: the assignment names what to start and what to stop; the rest of
+            // what runs here keeps running. Eager: it is everything this worker runs.
+            let incremental = version >= 1 && assignment.version >= 1;
+            let revoked = Work {
+                connectors: assignment.revoked_connectors.iter().cloned().collect(),
+                tasks: assignment.revoked_tasks.iter().cloned().collect(),
+            };
+            let added = Work::of(&assignment);
+            let (assignment, changed) = if incremental {
+                self.assignor.heard(assignment.delay_ms, self.now_ms());
+                let mut complete = Work::of(&self.assignment).without(&revoked);
+                complete.extend(&added);
+                let changed = !revoked.is_empty() || !added.is_empty();
+                (
+                    Assignment {
+                        connectors: complete.connectors.into_iter().collect(),
+                        tasks: complete.tasks.into_iter().collect(),
+                        revoked_connectors: Vec::new(),
+                        revoked_tasks: Vec::new(),
+                        ..assignment
+                    },
+                    changed,
+                )
+            } else {
+                (assignment, false)
+            };
+            self.incremental = incremental;
             // Read at least as far as the leader did before running anything.
             let deadline = Instant::now() + self.config.worker_sync_timeout;
             while self.view.read().snapshot.offset < assignment.config_offset
@@ -281,8 +400,12 @@ impl Member {
                 leader_url = %assignment.leader_url,
                 is_leader = joined.is_leader(),
                 members = joined.members.len(),
+                protocol = %joined.protocol,
                 connectors = ?assignment.connectors,
                 tasks = assignment.tasks.len(),
+                started = %describe(&added),
+                revoked = %describe(&revoked),
+                delay_ms = assignment.delay_ms,
                 rebalances = self.rebalances,
                 "rebalance complete: assignment received"
             );
@@ -326,12 +449,116 @@ impl Member {
                     &protocol_metric_name(protocol),
                 );
             }
-            if self.run_until_rebalance(&heartbeat, joined.is_leader(), stop)? {
-                // Eager: everything stops before the group rebalances.
-                self.stop_all();
+            // A worker whose work changed rejoins (after revocations Kafka Connect's rule; for
+            // new work so the coordinator holds metadata saying what runs here, see the
+            // module docs), after a grace that lets the other members fetch this generation's
+            // assignments. The leader rejoins when held work's delay is up.
+            let rejoin_at = if changed {
+                tracing::info!(
+                    revoked = %describe(&revoked),
+                    started = %describe(&added),
+                    "this worker's connectors and tasks changed: rejoining so that the group sees what runs here"
+                );
+                Some(Instant::now() + self.config.heartbeat_interval + Duration::from_millis(500))
+            } else if incremental && joined.is_leader() && self.assignment.delay_ms > 0 {
+                Some(
+                    Instant::now()
+                        + Duration::from_millis(
+                            u64::try_from(self.assignment.delay_ms).unwrap_or(0),
+                        ),
+                )
+            } else {
+                None
+            };
+            if self.run_until_rebalance(&heartbeat, joined.is_leader(), rejoin_at, stop)? {
+                if self.incremental {
+                    // It kept reading the config topic while it ran: rejoin at once.
+                    retrying = true;
+                } else {
+                    // Eager: everything stops before the group rebalances.
+                    self.stop_all();
+                    self.assignment = Assignment::default();
+                }
             }
         }
         Ok(())
+    }
+
+    /// Milliseconds on the assignor's clock.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Leader, incremental: whether to wait for members whose metadata says they run other
+    /// work than this leader assigned them in its last round — the coordinator answered
+    /// before they rejoined with what they run now (tansu 0.6 answers a JoinGroup at once).
+    /// Assigning from that would hand work that runs to a second worker. The wait is
+    /// bounded: a member that never received the last round's assignment keeps reporting
+    /// the work it had, which is then the truth.
+    fn wait_for_stale_members(&mut self, me: &str, members: &[(String, WorkerMetadata)]) -> bool {
+        let Some(last) = &self.last_round else {
+            return false;
+        };
+        let stale: Vec<&String> = members
+            .iter()
+            .filter(|(id, m)| {
+                id != me
+                    && last.get(id).is_some_and(|w| {
+                        *w != m.assignment.as_ref().map(Work::of).unwrap_or_default()
+                    })
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if stale.is_empty() {
+            self.stale_since = None;
+            return false;
+        }
+        // Kafka's join barrier waits up to the rebalance timeout for every member to rejoin.
+        let bound = self.config.rebalance_timeout;
+        let since = *self.stale_since.get_or_insert_with(Instant::now);
+        if since.elapsed() < bound {
+            tracing::info!(
+                members = ?stale,
+                "members' metadata predates the last assignment (they have not rejoined since): waiting for them before assigning"
+            );
+            return true;
+        }
+        tracing::warn!(
+            members = ?stale,
+            waited_ms = since.elapsed().as_millis() as u64,
+            "members still report other work than they were assigned last: assigning from what they report"
+        );
+        self.stale_since = None;
+        false
+    }
+
+    /// Who the status topic last named for each connector and task (their URLs, as members
+    /// advertise them).
+    fn last_seen(&self) -> LastSeen {
+        let view = self.view.read();
+        let url = |id: &str| format!("http://{id}/");
+        LastSeen {
+            connectors: view
+                .connector_status
+                .iter()
+                .filter(|(_, s)| !s.worker_id.is_empty())
+                .map(|(n, s)| (n.clone(), url(&s.worker_id)))
+                .collect(),
+            tasks: view
+                .task_status
+                .iter()
+                .filter(|(_, s)| !s.worker_id.is_empty())
+                .map(|((c, t), s)| {
+                    (
+                        TaskId {
+                            connector: c.clone(),
+                            task: i32::try_from(*t).unwrap_or(i32::MAX),
+                        },
+                        url(&s.worker_id),
+                    )
+                })
+                .collect(),
+        }
     }
 
     /// True when a rejoin came back with the generation of this member's last completed
@@ -344,12 +571,13 @@ impl Member {
     }
 
     /// Runs the assignment (applying config changes in place) until the heartbeat thread
-    /// reports that the group rebalances, or the leader sees connectors added or removed
-    /// (`Ok(true)`), or `stop` is set (`Ok(false)`).
+    /// reports that the group rebalances, or the leader sees connectors added or removed, or
+    /// `rejoin_at` passed (`Ok(true)`), or `stop` is set (`Ok(false)`).
     fn run_until_rebalance(
         &mut self,
         heartbeat: &HeartbeatThread,
         leader: bool,
+        rejoin_at: Option<Instant>,
         stop: &AtomicBool,
     ) -> Result<bool, MemberError> {
         let generation = self.group.generation();
@@ -358,6 +586,12 @@ impl Member {
                 return Ok(false);
             }
             if heartbeat.rebalance_needed(generation) {
+                return Ok(true);
+            }
+            if rejoin_at.is_some_and(|t| Instant::now() >= t) {
+                if leader && self.assignor.holding() {
+                    tracing::info!("scheduled.rebalance.max.delay.ms is up for a departed worker's connectors and tasks: rebalancing");
+                }
                 return Ok(true);
             }
             if let Err(e) = self.read_config(stop) {
@@ -481,15 +715,34 @@ impl Member {
         let stale: Vec<String> = self
             .running
             .iter()
-            .filter(|(name, (config, _, here))| {
-                wanted
-                    .get(*name)
-                    .is_none_or(|(c, _, h)| c != config || h != here)
-            })
+            .filter(|(name, (config, _, _))| wanted.get(*name).is_none_or(|(c, _, _)| c != config))
             .map(|(name, _)| name.clone())
             .collect();
         for name in stale {
             self.stop_one(&name);
+        }
+        // A connector whose part here changed moves in place: only the tasks that move start
+        // or stop (when that is not possible it restarts with its new part).
+        let moved: Vec<(String, Placement)> = self
+            .running
+            .iter()
+            .filter_map(|(name, (_, _, here))| {
+                let (_, _, h) = wanted.get(name)?;
+                (h != here).then(|| (name.clone(), h.clone()))
+            })
+            .collect();
+        for (name, here) in moved {
+            let was_connector = self.running.get(&name).is_some_and(|(_, _, h)| h.connector);
+            if self.local.change_placement(&name, &here) {
+                if here.connector && !was_connector {
+                    tracing::info!(connector = %name, tasks = ?here.tasks, "assigned connector started (its tasks here keep running)");
+                }
+                if let Some(entry) = self.running.get_mut(&name) {
+                    entry.2 = here;
+                }
+            } else {
+                self.stop_one(&name);
+            }
         }
         for (name, (config, target, here)) in wanted {
             match self.running.get(&name) {
@@ -574,6 +827,20 @@ impl Member {
             self.stop_one(&name);
         }
     }
+}
+
+/// `c1, c2-0, c2-1` for a log line.
+fn describe(w: &Work) -> String {
+    w.connectors
+        .iter()
+        .cloned()
+        .chain(
+            w.tasks
+                .iter()
+                .map(|t| format!("{}-{}", t.connector, t.task)),
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Each connector of the snapshot with its number of committed task configs.
