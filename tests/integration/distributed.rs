@@ -882,3 +882,71 @@ fn a_rolling_restart_keeps_every_connector_running_and_loses_no_line() {
 
     cluster.stop();
 }
+
+/// A worker whose broker stops answering (SIGSTOP: connections stay open and time out, like a
+/// hung or partitioned broker) for longer than the session timeout: it says so in its log
+/// while the broker is away, and once the broker is back it rejoins the group and its
+/// connector runs again — lines written during the outage arrive, none is lost.
+#[test]
+fn a_worker_rides_out_a_broker_outage_and_runs_its_connector_again() {
+    let cluster = Cluster::start("distoutage", 1);
+    let worker = &cluster.workers[0];
+    let input = cluster.dir.join("in.txt");
+    std::fs::write(&input, "one\ntwo\nthree\n").expect("write input");
+    let body =
+        json!({"name": "outage", "config": file_source_config(&input, &cluster.topic)}).to_string();
+    let created = write(worker, "POST", "/connectors", Some(&body));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let mut reader = cluster.broker.reader(&cluster.topic);
+    reader.read_until(3, TIMEOUT);
+    worker.wait_for_state("outage", "RUNNING", TIMEOUT);
+    let mark = worker.log_text().len();
+
+    cluster.broker.pause();
+    let mut text = std::fs::read_to_string(&input).expect("read input");
+    text.push_str("four\nfive\n");
+    std::fs::write(&input, text).expect("append input");
+    // Longer than the 6 s session timeout: the coordinator drops the member.
+    std::thread::sleep(Duration::from_secs(15));
+    let during = worker
+        .log_text()
+        .get(mark..)
+        .unwrap_or_default()
+        .to_string();
+    cluster.broker.resume();
+    for l in during
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .take(8)
+    {
+        eprintln!("during the outage: {l}");
+    }
+    assert!(
+        during.contains("heartbeat failed") || during.contains("failed, retrying"),
+        "no word of the unreachable broker in the log:\n{during}"
+    );
+
+    let all = reader.read_while(TIMEOUT, |m| {
+        let seen = lines_of(m);
+        !["four", "five"].iter().all(|l| seen.iter().any(|s| s == l))
+    });
+    let seen = lines_of(all);
+    for line in ["one", "two", "three", "four", "five"] {
+        assert!(seen.iter().any(|s| s == line), "{line} missing: {seen:?}");
+    }
+    worker.wait_for_state("outage", "RUNNING", TIMEOUT);
+    sluice_tests::wait_until(
+        "a rebalance completed after the outage",
+        TIMEOUT,
+        || {
+            worker
+                .log_text()
+                .get(mark..)
+                .unwrap_or_default()
+                .contains("rebalance complete")
+                .then_some(())
+        },
+        || worker.log_tail(30),
+    );
+    cluster.stop();
+}
