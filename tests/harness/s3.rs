@@ -132,6 +132,34 @@ impl S3Server {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("boto3 printed no JSON ({e}): {out}"))
     }
 
+    /// Every object of `bucket` read as an Avro Object Container File with fastavro (PyPI):
+    /// key → `{"schema": <writer schema>, "codec": <avro.codec>, "records": [...]}`. Logical
+    /// types come back as fastavro converts them, printed as text: Decimals as their decimal
+    /// string, dates and timestamps in ISO 8601; bytes as hex.
+    pub fn avro_objects(&self, bucket: &str) -> BTreeMap<String, serde_json::Value> {
+        let out = self.boto3(
+            "import io, datetime, decimal, fastavro\n\
+             def text(v):\n\
+             \x20   if isinstance(v, (datetime.date, datetime.datetime, datetime.time)):\n\
+             \x20       return v.isoformat()\n\
+             \x20   if isinstance(v, bytes):\n\
+             \x20       return v.hex()\n\
+             \x20   return str(v)\n\
+             out = {}\n\
+             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket):\n\
+             \x20   for o in page.get('Contents', []):\n\
+             \x20       body = s3.get_object(Bucket=bucket, Key=o['Key'])['Body'].read()\n\
+             \x20       r = fastavro.reader(io.BytesIO(body))\n\
+             \x20       out[o['Key']] = {'schema': json.loads(r.metadata['avro.schema']), \
+             'codec': r.codec, 'records': list(r)}\n\
+             print(json.dumps(out, default=text))",
+            bucket,
+            "read Avro objects with fastavro",
+        );
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("fastavro printed no JSON ({e}): {out}"))
+    }
+
     /// The ETag of `bucket`/`key` (quotes removed), read with boto3: S3 gives an object
     /// written by a multipart upload of N parts an ETag ending in `-N`.
     pub fn etag(&self, bucket: &str, key: &str) -> String {

@@ -460,3 +460,239 @@ fn s3_sink_uploads_large_objects_in_parts_and_names_field_and_time_partitions_li
     ]);
     assert_eq!(json_lines(&objects), expected);
 }
+
+/// A JsonConverter envelope (`schemas.enable=true`) of a `shop.Order` struct; `version` 2 adds
+/// an optional `note` field.
+fn order_envelope(n: i64, version: i32) -> String {
+    let mut fields = vec![
+        json!({"field": "id", "type": "int64", "optional": false}),
+        json!({"field": "name", "type": "string", "optional": false}),
+        json!({"field": "qty", "type": "int16", "optional": false}),
+        json!({"field": "price", "type": "bytes", "optional": false,
+               "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
+               "parameters": {"scale": "2"}}),
+        json!({"field": "day", "type": "int32", "optional": true,
+               "name": "org.apache.kafka.connect.data.Date", "version": 1}),
+        json!({"field": "ts", "type": "int64", "optional": false,
+               "name": "org.apache.kafka.connect.data.Timestamp", "version": 1}),
+        json!({"field": "tags", "type": "array", "optional": false,
+               "items": {"type": "string", "optional": false}}),
+        json!({"field": "attrs", "type": "map", "optional": false,
+               "keys": {"type": "string", "optional": false},
+               "values": {"type": "int32", "optional": false}}),
+    ];
+    // price = n + 0.25: the unscaled value 100n + 25, big-endian two's complement, base64.
+    let unscaled = (100 * n + 25) as u16;
+    let price = base64_of(&unscaled.to_be_bytes());
+    let mut payload = json!({
+        "id": n, "name": format!("order-{n}"), "qty": n * 2, "price": price,
+        "day": if n % 2 == 0 { json!(n) } else { Value::Null },
+        "ts": 1_772_360_100_000i64 + n * 1000,
+        "tags": [format!("t{n}"), "x"], "attrs": {"n": n},
+    });
+    if version == 2 {
+        fields.push(json!({"field": "note", "type": "string", "optional": true}));
+        payload["note"] = json!(format!("note-{n}"));
+    }
+    json!({
+        "schema": {"type": "struct", "name": "shop.Order", "version": version,
+                   "optional": false, "fields": fields},
+        "payload": payload,
+    })
+    .to_string()
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The record fastavro reads back for `order_envelope(n, version)`.
+fn order_read_back(n: i64, version: i32) -> Value {
+    let mut v = json!({
+        "id": n, "name": format!("order-{n}"), "qty": n * 2,
+        "price": format!("{}.25", n),
+        "day": if n % 2 == 0 { json!(format!("1970-01-{:02}", n + 1)) } else { Value::Null },
+        "ts": format!("2026-03-01T10:{:02}:{:02}+00:00", 15 + n / 60, n % 60),
+        "tags": [format!("t{n}"), "x"], "attrs": {"n": n},
+    });
+    if version == 2 {
+        v["note"] = json!(format!("note-{n}"));
+    }
+    v
+}
+
+#[test]
+fn s3_sink_writes_avro_container_files_rotates_on_schema_changes_and_refuses_schemaless_records() {
+    let broker = Broker::shared();
+    let s3 = S3Server::start();
+    let topic = unique("s3-avro");
+    broker.create_topic(&topic, 1);
+    let dlq = unique("s3-avro-dlq");
+    // Offsets 0-4: schema version 1; 5: version 2 (a new schema completes the open file);
+    // 6: no schema (refused, to the DLQ); 7-8: version 2.
+    let mut values: Vec<String> = (0..5).map(|n| order_envelope(n, 1)).collect();
+    values.push(order_envelope(5, 2));
+    values.push(r#"{"schema":null,"payload":{"id":6}}"#.to_string());
+    values.extend((7..9).map(|n| order_envelope(n, 2)));
+    broker.produce_to(&topic, 0, &values);
+
+    let mut connectors = Vec::new();
+    let mut buckets = Vec::new();
+    for codec in ["deflate", "snappy", "null"] {
+        let bucket = unique(&format!("sluice-avro-{codec}"));
+        s3.create_bucket(&bucket);
+        let name = unique(&format!("s3-avro-{codec}"));
+        let dlq_keys = if codec == "deflate" {
+            format!(
+                "errors.deadletterqueue.topic.name={dlq}\n\
+                 errors.deadletterqueue.topic.replication.factor=1\n\
+                 errors.deadletterqueue.context.headers.enable=true\n"
+            )
+        } else {
+            String::new()
+        };
+        let config = format!(
+            "name={name}\nconnector.class={S3_SINK}\ntasks.max=1\ntopics={topic}\n\
+             s3.bucket.name={bucket}\ns3.region=us-east-1\nstore.url={url}\n\
+             aws.access.key.id={S3_ACCESS_KEY}\naws.secret.access.key={S3_SECRET_KEY}\n\
+             format.class=io.confluent.connect.s3.format.avro.AvroFormat\navro.codec={codec}\n\
+             flush.size=3\ns3.retry.backoff.ms=20\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\n\
+             value.converter.schemas.enable=true\n\
+             errors.tolerance=all\n{dlq_keys}wasm.network.allow=127.0.0.1:{port}\n",
+            url = s3.url(),
+            port = s3.port()
+        );
+        connectors.push((format!("{codec}.properties"), config));
+        buckets.push((codec, bucket, name));
+    }
+    let dir = TestDir::new("s3-sink-avro");
+    let files: Vec<(&str, &str)> = connectors
+        .iter()
+        .map(|(f, c)| (f.as_str(), c.as_str()))
+        .collect();
+    let worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &files,
+    );
+
+    let key = |start: i64| format!("topics/{topic}/partition=0/{topic}+0+{start:010}.avro");
+    let expected_records = BTreeMap::from([
+        (
+            key(0),
+            (0..3).map(|n| order_read_back(n, 1)).collect::<Vec<_>>(),
+        ),
+        (key(3), (3..5).map(|n| order_read_back(n, 1)).collect()),
+        (
+            key(5),
+            [5, 7, 8].iter().map(|&n| order_read_back(n, 2)).collect(),
+        ),
+    ]);
+    for (codec, bucket, name) in &buckets {
+        wait_objects_avro(&s3, bucket, 3, &worker);
+        let objects = s3.avro_objects(bucket);
+        let got: BTreeMap<String, Vec<Value>> = objects
+            .iter()
+            .map(|(k, o)| {
+                (
+                    k.clone(),
+                    o["records"].as_array().cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected_records, "{codec}");
+        for (k, o) in &objects {
+            assert_eq!(o["codec"], *codec, "{k}");
+            let schema = &o["schema"];
+            assert_eq!(schema["type"], "record", "{k}: {schema}");
+            assert_eq!(schema["name"], "Order", "{k}: {schema}");
+            assert_eq!(schema["namespace"], "shop", "{k}: {schema}");
+            assert_eq!(schema["connect.name"], "shop.Order", "{k}: {schema}");
+            let fields: BTreeMap<String, Value> = schema["fields"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{k}: {schema}"))
+                .iter()
+                .map(|f| {
+                    (
+                        f["name"].as_str().unwrap_or_default().to_string(),
+                        f["type"].clone(),
+                    )
+                })
+                .collect();
+            assert_eq!(fields["id"], json!({"type": "long"}), "{k}");
+            assert_eq!(
+                fields["qty"],
+                json!({"type": "int", "connect.type": "int16"}),
+                "{k}"
+            );
+            assert_eq!(
+                fields["price"],
+                json!({"type": "bytes", "scale": 2, "precision": 64, "connect.version": 1,
+                       "connect.parameters": {"scale": "2"},
+                       "connect.name": "org.apache.kafka.connect.data.Decimal",
+                       "logicalType": "decimal"}),
+                "{k}"
+            );
+            assert_eq!(fields["day"][0], "null", "{k}");
+            assert_eq!(fields["day"][1]["logicalType"], "date", "{k}");
+            assert_eq!(fields["ts"]["logicalType"], "timestamp-millis", "{k}");
+            assert_eq!(fields["attrs"]["type"], "map", "{k}");
+            let version2 = k == &key(5);
+            assert_eq!(fields.contains_key("note"), version2, "{k}");
+            assert_eq!(
+                schema["connect.version"],
+                if version2 { 2 } else { 1 },
+                "{k}"
+            );
+        }
+        // Every record but the refused one is in a completed object: all committed.
+        wait_committed(&worker, name, &BTreeMap::from([(0, 9)]));
+    }
+
+    // The schemaless record went to the DLQ with the reason.
+    let dead = broker.consume_all(&dlq, 1, WAIT);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].value_str(), values[6]);
+    let reason = dead[0]
+        .header_str("__connect.errors.exception.message")
+        .unwrap_or_default();
+    assert!(
+        reason.contains("AvroFormat needs records with a value schema")
+            && reason.contains("offset 6"),
+        "{reason}; headers {:?}",
+        dead[0].headers
+    );
+}
+
+fn wait_objects_avro(s3: &S3Server, bucket: &str, n: usize, worker: &Worker) {
+    wait_until(
+        &format!("{n} objects in s3://{bucket}"),
+        WAIT,
+        || (s3.avro_objects(bucket).len() >= n).then_some(()),
+        || {
+            format!(
+                "{:?}; log tail:\n{}",
+                s3.avro_objects(bucket).keys().collect::<Vec<_>>(),
+                worker.log_tail(30)
+            )
+        },
+    );
+}

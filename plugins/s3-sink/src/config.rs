@@ -5,7 +5,8 @@ use chrono_tz::Tz;
 use sluice_plugin_sdk::json::JsonOptions;
 use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance};
 
-use crate::format::{unescape, Format, BYTE_ARRAY_FORMAT, JSON_FORMAT};
+use crate::avro::Codec;
+use crate::format::{unescape, Format, AVRO_FORMAT, BYTE_ARRAY_FORMAT, JSON_FORMAT};
 use crate::partitioner::{Extractor, Partitioner, TimeBased};
 use crate::path_format::PathFormat;
 use crate::sigv4::Credentials;
@@ -34,6 +35,7 @@ pub const FORMAT: &str = "format.class";
 pub const BYTEARRAY_EXTENSION: &str = "format.bytearray.extension";
 pub const BYTEARRAY_SEPARATOR: &str = "format.bytearray.separator";
 pub const DECIMAL_FORMAT: &str = "json.decimal.format";
+pub const AVRO_CODEC: &str = "avro.codec";
 pub const PART_SIZE: &str = "s3.part.size";
 pub const PART_RETRIES: &str = "s3.part.retries";
 pub const RETRY_BACKOFF: &str = "s3.retry.backoff.ms";
@@ -74,10 +76,11 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::string(TIMEZONE).importance(Importance::Medium).doc("TimeBasedPartitioner and rotate.schedule.interval.ms: an IANA time zone, e.g. UTC or America/Los_Angeles."),
         ConfigDef::string(EXTRACTOR).default("Wallclock").recommended(["Wallclock", "Record", "RecordField"]).importance(Importance::Medium).doc("TimeBasedPartitioner: where a record's time comes from."),
         ConfigDef::string(TIMESTAMP_FIELD).default("timestamp").importance(Importance::Medium).doc("timestamp.extractor=RecordField: the value field holding the time (epoch ms, Timestamp or ISO 8601)."),
-        ConfigDef::class(FORMAT).required().recommended([JSON_FORMAT, BYTE_ARRAY_FORMAT]).importance(Importance::High).doc("How records are written: JSON lines or raw bytes."),
+        ConfigDef::class(FORMAT).required().recommended([JSON_FORMAT, BYTE_ARRAY_FORMAT, AVRO_FORMAT]).importance(Importance::High).doc("How records are written: JSON lines, raw bytes, or Avro container files (records need a value schema)."),
         ConfigDef::string(BYTEARRAY_EXTENSION).default(".bin").importance(Importance::Low).doc("ByteArrayFormat: the object name extension."),
         ConfigDef::string(BYTEARRAY_SEPARATOR).importance(Importance::Low).doc("ByteArrayFormat: written after each record (Java escapes such as \\n; default a newline)."),
         ConfigDef::string(DECIMAL_FORMAT).default("BASE64").recommended(["BASE64", "NUMERIC"]).importance(Importance::Low).doc("JsonFormat: Decimals inside structs as base64 strings or numbers."),
+        ConfigDef::string(AVRO_CODEC).default("null").recommended(["null", "deflate", "snappy"]).importance(Importance::Low).doc("AvroFormat: the compression codec of the container files' blocks."),
         ConfigDef::int(PART_SIZE).default("8388608").importance(Importance::High).doc("Bytes per part of a multipart upload (at least 5 MiB); smaller objects are sent with one PUT. Sluice's default is 8 MiB (Confluent's 25 MiB): a part is one HTTP request, and the sandbox caps request bodies at wasm.http.request.max.bytes (16 MiB unless raised)."),
         ConfigDef::int(PART_RETRIES).default("3").importance(Importance::Medium).doc("Retries of a request that failed with a network error, 5xx or 429."),
         ConfigDef::long(RETRY_BACKOFF).default("200").importance(Importance::Low).doc("First backoff between retries in ms, doubled each time."),
@@ -86,7 +89,7 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::string(FILE_DELIM).default("+").importance(Importance::Low).doc("Delimiter between topic, partition and offset in object names."),
         ConfigDef::string(NULL_VALUES).default("fail").recommended(["fail", "ignore"]).importance(Importance::Low).doc("Records with a null value: fail them (DLQ with errors.tolerance=all) or skip them."),
         ConfigDef::class(STORAGE_CLASS).default("io.confluent.connect.s3.storage.S3Storage").importance(Importance::Low).doc("Accepted for compatibility: S3Storage is the only storage."),
-        ConfigDef::string(SCHEMA_COMPATIBILITY).default("NONE").recommended(["NONE"]).importance(Importance::Low).doc("Only NONE: files are not rotated on schema changes."),
+        ConfigDef::string(SCHEMA_COMPATIBILITY).default("NONE").recommended(["NONE"]).importance(Importance::Low).doc("Only NONE: a record whose value schema differs from the previous record's completes the partition's open files (as Confluent's NONE)."),
         ConfigDef::string(COMPRESSION).default("none").recommended(["none"]).importance(Importance::Low).doc("Only none (gzip is not implemented yet)."),
     ]
 }
@@ -221,8 +224,15 @@ pub fn compile(config: &Config) -> Result<S3Config, Vec<ConfigProblem>> {
                 .get(BYTEARRAY_SEPARATOR)
                 .map_or_else(|| b"\n".to_vec(), unescape),
         }),
+        Some(AVRO_FORMAT) => match Codec::parse(config.get(AVRO_CODEC).unwrap_or("null")) {
+            Ok(codec) => Some(Format::Avro(codec)),
+            Err(e) => {
+                p.add(AVRO_CODEC, e);
+                None
+            }
+        },
         Some(other) => {
-            p.add(FORMAT, format!("'{other}' is not available in Sluice yet; use {JSON_FORMAT} or {BYTE_ARRAY_FORMAT} (Avro and Parquet need the schema'd formats)"));
+            p.add(FORMAT, format!("'{other}' is not available in Sluice yet; use {JSON_FORMAT}, {BYTE_ARRAY_FORMAT} or {AVRO_FORMAT} (Parquet is not implemented)"));
             None
         }
         None => {
@@ -255,7 +265,7 @@ pub fn compile(config: &Config) -> Result<S3Config, Vec<ConfigProblem>> {
     }
     if let Some(v) = config.get(SCHEMA_COMPATIBILITY).map(str::trim) {
         if !v.eq_ignore_ascii_case("NONE") {
-            p.add(SCHEMA_COMPATIBILITY, format!("'{v}' is not implemented in Sluice; only NONE (files are not rotated on schema changes)"));
+            p.add(SCHEMA_COMPATIBILITY, format!("'{v}' is not implemented in Sluice; only NONE (a schema change completes the open files)"));
         }
     }
     if let Some(v) = config.get(COMPRESSION).map(str::trim) {
@@ -477,7 +487,10 @@ mod tests {
     fn every_problem_is_reported_at_once_and_secrets_are_not_echoed() {
         let problems = compile(&config(&[
             (FLUSH_SIZE, "0"),
-            (FORMAT, "io.confluent.connect.s3.format.avro.AvroFormat"),
+            (
+                FORMAT,
+                "io.confluent.connect.s3.format.parquet.ParquetFormat",
+            ),
             (
                 PARTITIONER,
                 "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",

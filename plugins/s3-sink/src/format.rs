@@ -8,12 +8,18 @@
 //! - `io.confluent.connect.s3.format.bytearray.ByteArrayFormat` (`format.bytearray.extension`,
 //!   `.bin`): the value's bytes as they are, each followed by `format.bytearray.separator`
 //!   (a newline by default); values must be bytes (ByteArrayConverter).
+//! - `io.confluent.connect.s3.format.avro.AvroFormat` (`.avro`): an Avro Object Container
+//!   File per object ([`crate::avro`]); `write` gives the record's Avro datum, the writer
+//!   frames it into blocks. Records need a value schema.
 
 use sluice_plugin_sdk::json::{write_json, JsonOptions};
 use sluice_plugin_sdk::{java, logical, Record, Value};
 
+use crate::avro::{datum, Codec};
+
 pub const JSON_FORMAT: &str = "io.confluent.connect.s3.format.json.JsonFormat";
 pub const BYTE_ARRAY_FORMAT: &str = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat";
+pub const AVRO_FORMAT: &str = "io.confluent.connect.s3.format.avro.AvroFormat";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Format {
@@ -22,6 +28,8 @@ pub enum Format {
         extension: String,
         separator: Vec<u8>,
     },
+    /// `avro.codec`.
+    Avro(Codec),
 }
 
 impl Format {
@@ -29,10 +37,12 @@ impl Format {
         match self {
             Format::Json(_) => ".json",
             Format::ByteArray { extension, .. } => extension,
+            Format::Avro(_) => ".avro",
         }
     }
 
-    /// Appends `record`'s value (non-null: null values are handled before) to `out`.
+    /// Appends `record`'s value (non-null: null values are handled before) to `out`: a line,
+    /// raw bytes, or (Avro) the value's datum, which the writer puts into a block.
     pub fn write(&self, out: &mut Vec<u8>, record: &Record) -> Result<(), String> {
         let start = out.len();
         let written = match self {
@@ -46,6 +56,18 @@ impl Format {
                 other => Err(format!(
                     "ByteArrayFormat needs bytes values (ByteArrayConverter), got {}",
                     other.java_class_name(record.value_schema.as_deref())
+                )),
+            },
+            Format::Avro(_) => match record.value_schema.as_deref() {
+                Some(schema) => datum::write(out, schema, &record.value)
+                    .map_err(|e| format!("AvroFormat: the value does not fit its schema: {e}")),
+                None => Err(format!(
+                    "AvroFormat needs records with a value schema (e.g. JsonConverter with \
+                     schemas.enable=true, or AvroConverter); the record from topic '{}', \
+                     partition {} and offset {} has none",
+                    record.topic,
+                    record.partition.unwrap_or(-1),
+                    record.offset.unwrap_or(-1)
                 )),
             },
         };

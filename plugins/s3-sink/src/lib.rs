@@ -12,10 +12,11 @@
 //! Confluent's.
 //!
 //! The parts: [`config`] (keys and their checks), [`partitioner`] and [`path_format`]
-//! (directories), [`format`] (JSON lines, raw bytes), [`writer`] (one Kafka partition's files
+//! (directories), [`format`] (JSON lines, raw bytes, Avro with [`avro`]), [`writer`] (one Kafka partition's files
 //! and rotations), [`store`] (the S3 client: SigV4 in [`sigv4`], retries, multipart uploads)
 //! over [`transport`] (HTTP), and [`task`] (the sink task).
 
+pub mod avro;
 pub mod config;
 pub mod format;
 pub mod partitioner;

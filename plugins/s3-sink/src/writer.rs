@@ -6,7 +6,9 @@
 //! when a file reaches `flush.size` records, when `rotate.interval.ms` of record time has
 //! passed since the first record of the files (TimeBased partitioners only; a record for
 //! another encoded partition also rotates then), or at the wall-clock times
-//! `rotate.schedule.interval.ms` sets (aligned to the day in `timezone`).
+//! `rotate.schedule.interval.ms` sets (aligned to the day in `timezone`), and when a record's
+//! value schema differs from the previous record's (Confluent's `schema.compatibility=NONE`,
+//! so an Avro file has one writer schema).
 //!
 //! Design decisions:
 //! - Exactly-once objects: a file is named after its first offset and holds a run of
@@ -19,9 +21,13 @@
 //! - Memory: a file's bytes are held until `s3.part.size` accumulate, then sent as one part of
 //!   a multipart upload; a file that never reaches a part is sent with a single PUT.
 
-use chrono_tz::Tz;
-use sluice_plugin_sdk::Record;
+use std::sync::Arc;
 
+use chrono_tz::Tz;
+use sluice_plugin_sdk::{Record, SchemaRef};
+
+use crate::avro::schema::avro_schema_text;
+use crate::avro::ContainerFile;
 use crate::format::Format;
 use crate::partitioner::Partitioner;
 use crate::path_format::bucket_start;
@@ -73,6 +79,8 @@ struct OpenFile {
     buf: Vec<u8>,
     /// The multipart upload, once the file outgrew one part: its id and the parts sent.
     upload: Option<(String, Vec<(u32, String)>)>,
+    /// AvroFormat: the container file's open block (header and closed blocks are in `buf`).
+    avro: Option<ContainerFile>,
 }
 
 /// The files of one Kafka partition.
@@ -81,6 +89,8 @@ pub struct PartitionWriter {
     partition: i32,
     files: Vec<OpenFile>,
     current_encoded: Option<String>,
+    /// The value schema of the last record written to the open files.
+    current_schema: Option<SchemaRef>,
     record_count: u64,
     base_timestamp: Option<i64>,
     /// Offset of the last record written to an open file.
@@ -102,6 +112,7 @@ impl PartitionWriter {
             partition,
             files: Vec::new(),
             current_encoded: None,
+            current_schema: None,
             record_count: 0,
             base_timestamp: None,
             current_offset: -1,
@@ -174,6 +185,13 @@ impl PartitionWriter {
         if let Err(e) = settings.format.write(&mut self.scratch, record) {
             return Ok(self.fail(offset, e));
         }
+        if self.record_count > 0
+            && !same_schema(self.current_schema.as_ref(), record.value_schema.as_ref())
+        {
+            // Confluent's TopicPartitionWriter with schema.compatibility=NONE: a new schema
+            // completes every open file of the partition.
+            self.commit_files(store)?;
+        }
         if self.rotate_on_time(settings, &encoded, timestamp, now_ms) {
             self.schedule_next_rotation(settings, now_ms);
             self.commit_files(store)?;
@@ -185,18 +203,37 @@ impl PartitionWriter {
             Some(i) => i,
             None => {
                 let key = self.key(settings, &encoded, offset);
+                let mut buf = Vec::new();
+                let avro = match (&settings.format, record.value_schema.as_deref()) {
+                    (Format::Avro(codec), Some(schema)) => match avro_schema_text(schema) {
+                        Ok(text) => Some(ContainerFile::start(&mut buf, &key, &text, *codec)),
+                        Err(e) => {
+                            return Ok(self.fail(offset, format!("AvroFormat: {e}")));
+                        }
+                    },
+                    _ => None,
+                };
                 self.files.push(OpenFile {
                     encoded: encoded.clone(),
                     key,
-                    buf: Vec::new(),
+                    buf,
                     upload: None,
+                    avro,
                 });
                 self.files.len() - 1
             }
         };
         let file = &mut self.files[index];
-        file.buf.extend_from_slice(&self.scratch);
+        match &mut file.avro {
+            Some(container) => container
+                .append(&mut file.buf, &self.scratch)
+                .map_err(StoreError::Fatal)?,
+            None => file.buf.extend_from_slice(&self.scratch),
+        }
         self.current_encoded = Some(encoded);
+        if !same_schema(self.current_schema.as_ref(), record.value_schema.as_ref()) {
+            self.current_schema = record.value_schema.clone();
+        }
         self.current_offset = offset;
         self.next_offset = Some(offset + 1);
         self.record_count += 1;
@@ -315,6 +352,7 @@ impl PartitionWriter {
         self.record_count = 0;
         self.base_timestamp = None;
         self.current_encoded = None;
+        self.current_schema = None;
         Ok(())
     }
 }
@@ -333,7 +371,22 @@ fn upload_part(file: &mut OpenFile, store: &mut dyn Store) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Schemas equal as Connect compares them (the same `Arc` first: records of one batch share
+/// it); no schema equals no schema.
+fn same_schema(a: Option<&SchemaRef>, b: Option<&SchemaRef>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        _ => false,
+    }
+}
+
 fn complete(file: &mut OpenFile, store: &mut dyn Store) -> Result<(), StoreError> {
+    if let Some(container) = &mut file.avro {
+        container
+            .close_block(&mut file.buf)
+            .map_err(StoreError::Fatal)?;
+    }
     match &file.upload {
         None => store.put_object(&file.key, &file.buf),
         Some(_) => {

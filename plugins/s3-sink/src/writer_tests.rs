@@ -551,3 +551,77 @@ fn failures_of_a_failed_put_are_reported_by_its_retry() {
     );
     assert_eq!(h.store.objects().values().next().unwrap(), "1\n2\n");
 }
+
+fn with_schema(offset: i64, schema: &sluice_plugin_sdk::SchemaRef, id: i64) -> Record {
+    let mut s = Struct::new(schema.clone()).unwrap();
+    s.put("id", id).unwrap();
+    let mut r = Record::new("t")
+        .with_partition(0)
+        .with_value(Some(schema.clone()), Value::Struct(s));
+    r.offset = Some(offset);
+    r
+}
+
+#[test]
+fn avro_files_rotate_on_schema_changes_refuse_schemaless_records_and_replay_identically() {
+    let h = Harness::new();
+    let mut s = settings(3);
+    s.format = Format::Avro(crate::avro::Codec::Deflate);
+    let v1 = Schema::struct_builder()
+        .name("shop.Order")
+        .field("id", Schema::int64())
+        .build_ref();
+    let v2 = Schema::struct_builder()
+        .name("shop.Order")
+        .version(2)
+        .field("id", Schema::int64())
+        .build_ref();
+    // An equal schema in another Arc is the same schema.
+    let v1_copy = std::sync::Arc::new((*v1).clone());
+    let mut records = vec![
+        with_schema(0, &v1, 0),
+        with_schema(1, &v1_copy, 1),
+        with_schema(2, &v2, 2),
+    ];
+    records.push(rec("t", 0, 3, Value::from("no schema")));
+    records.push(with_schema(4, &v2, 4));
+    records.push(with_schema(5, &v2, 5));
+    let mut task = h.task(s.clone());
+    let failures = task.put(&records).unwrap();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].index, 3);
+    assert!(
+        failures[0]
+            .message
+            .contains("AvroFormat needs records with a value schema")
+            && failures[0].message.contains("offset 3"),
+        "{}",
+        failures[0].message
+    );
+    let objects = h.store.0.borrow().objects.clone();
+    let keys: Vec<&String> = objects.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "topics/t/partition=0/t+0+0000000000.avro",
+            "topics/t/partition=0/t+0+0000000002.avro"
+        ],
+        "v1 records 0-1, then v2 records 2, 4, 5 (flush.size counts written records)"
+    );
+    for (key, body) in &objects {
+        assert!(body.starts_with(b"Obj\x01"), "{key}");
+        let text = String::from_utf8_lossy(body);
+        assert!(text.contains("deflate"), "{key}");
+    }
+    assert!(String::from_utf8_lossy(&objects[keys[1]]).contains("\"connect.version\":2"));
+    assert_eq!(
+        task.pre_commit(&offered("t", 0, 6)).unwrap(),
+        offered("t", 0, 6)
+    );
+
+    // A replay (a new task after a crash) writes byte-identical objects.
+    let h2 = Harness::new();
+    let mut replay = h2.task(s);
+    replay.put(&records).unwrap();
+    assert_eq!(h2.store.0.borrow().objects, objects);
+}
