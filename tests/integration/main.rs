@@ -23,6 +23,7 @@ mod file_pipeline;
 mod harness;
 mod http_examples;
 mod http_sink;
+mod http_sink_crash;
 mod jdbc_bad_input;
 mod jdbc_sink;
 mod jdbc_sink_crash;
