@@ -6,7 +6,8 @@
 //! panic); contained attacks (reading files, opening a socket outside `wasm.network.allow`,
 //! flooding stdout) get nothing and cost the host a bounded log, while an allow-listed
 //! connection does arrive. In every case the healthy connector delivers every one of its
-//! records. Also `sluice plugins inspect`.
+//! records. A batch whose strings alias the same guest bytes (`test-alias-source`) is refused
+//! at the host's lift budget, before it is copied. Also `sluice plugins inspect`.
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
@@ -406,4 +407,65 @@ fn read_line(stream: TcpStream) -> String {
         .read_line(&mut line)
         .expect("read from the plugin's connection");
     line.trim_end().to_string()
+}
+
+/// A source on the structured interface whose batch's strings all point at the same guest
+/// bytes (`test-alias-source`): the plugin holds 1 MiB, the lifted batch would be `records`
+/// MiB. The host stops copying at its lift budget (twice `wasm.output.max.bytes`, at least
+/// 16 MiB) and fails the task with a message naming the limit, before allocating the batch;
+/// the healthy connector next to it delivers everything.
+#[test]
+fn aliased_strings_cannot_amplify_a_batch_past_the_lift_budget() {
+    let dir = TestDir::new("sandbox-alias");
+    let broker = Broker::shared();
+    let alias = |extra: &str| {
+        let name = unique("alias");
+        broker.create_topic(&name, 1);
+        let config = format!(
+            "name={name}\nconnector.class=test-alias-source\ntasks.max=1\ntopic={name}\n\
+             value.converter={STRING_CONVERTER}\nalias.bytes=1048576\n{extra}"
+        );
+        (name, config)
+    };
+    // 100 MiB lifted from a plugin limited to 16 MiB of memory and 1 MiB of output: before
+    // the bound, the host copied all of it and only then refused it by its estimated size.
+    let (small, small_cfg) =
+        alias("alias.records=100\nwasm.memory.max.bytes=16777216\nwasm.output.max.bytes=1048576\n");
+    // 200 MiB under the default limits (64 MiB of output: a 128 MiB budget).
+    let (default, default_cfg) = alias("alias.records=200\n");
+
+    let healthy_topic = unique("healthy");
+    broker.create_topic(&healthy_topic, 1);
+    let healthy = datagen(&unique("healthy"), &healthy_topic, HEALTHY, 300);
+
+    let worker = Worker::start(
+        &dir,
+        &props_with_test_plugins(&dir),
+        &[
+            ("healthy.properties", &healthy),
+            ("small.properties", &small_cfg),
+            ("default.properties", &default_cfg),
+        ],
+    );
+    for (name, expected) in [
+        (
+            &small,
+            "plugin exceeded wasm.output.max.bytes=1048576 in poll: the data it passed to the \
+             host would take more than 16777216 bytes once copied out of the plugin",
+        ),
+        (
+            &default,
+            "plugin exceeded wasm.output.max.bytes=67108864 in poll: the data it passed to the \
+             host would take more than 134217728 bytes once copied out of the plugin",
+        ),
+    ] {
+        let trace = failed_trace(&worker, name);
+        assert!(
+            trace.contains(expected),
+            "{name}: the FAILED trace should say {expected:?}: {trace}"
+        );
+        let got = broker.reader(name).read_for(Duration::from_secs(2));
+        assert_eq!(got, 0, "records from a refused batch reached {name}");
+    }
+    assert_healthy_complete(&healthy_topic);
 }

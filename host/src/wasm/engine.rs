@@ -57,7 +57,21 @@ impl Limits {
         let ticks = self.call_timeout.as_millis() / EPOCH_TICK.as_millis().max(1);
         u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
     }
+
+    /// How many bytes the host may allocate when it copies (lifts) what the plugin passes it
+    /// in one call: a call's result, or the arguments of one import call. wasmtime counts
+    /// every string/list byte and list element it copies ("hostcall fuel"), so a list of N
+    /// strings all pointing at the same guest bytes costs N times their length — the
+    /// amplification a guest-memory bound alone would miss. Twice `wasm.output.max.bytes`
+    /// (the lifted form is larger than the estimate the output cap checks), at least
+    /// [`MIN_LIFT_BYTES`] so a small output cap does not starve log lines and HTTP writes.
+    pub(crate) fn lift_bytes(&self) -> usize {
+        self.output_bytes.saturating_mul(2).max(MIN_LIFT_BYTES)
+    }
 }
+
+/// The floor of [`Limits::lift_bytes`].
+pub(crate) const MIN_LIFT_BYTES: usize = 16 << 20;
 
 /// Who a store belongs to; tags logs and guest output.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use wasmtime::component::{Instance, InstancePre};
 use wasmtime::{Store, WasmBacktrace};
 
 use super::engine::{HostState, Limits, Owner};
-use super::limits::{MEMORY_KEY, TIMEOUT_KEY};
+use super::limits::{MEMORY_KEY, OUTPUT_KEY, TIMEOUT_KEY};
 use super::wasi::{Sandbox, StderrTail};
 use crate::runtime::task::TaskError;
 
@@ -42,6 +42,8 @@ impl PluginInstance {
             HostState::new(wasi, log, network, limits, owner),
         );
         store.limiter(|state| &mut state.limiter);
+        // Bounds what the host copies out of the guest per call, aliasing included.
+        store.set_hostcall_fuel(limits.lift_bytes());
         if super::engine::fuel_metering() {
             // Metered but never exhausted: only the cost of counting is measured.
             store
@@ -147,7 +149,27 @@ fn breach(
             limits.timeout_ms()
         ));
     }
+    if is_lift_budget_exhausted(e) {
+        return Some(format!(
+            "plugin exceeded {OUTPUT_KEY}={} in {what}: the data it passed to the host would \
+             take more than {} bytes once copied out of the plugin (the lift budget: twice \
+             {OUTPUT_KEY}, at least {} bytes; strings or lists pointing at the same plugin \
+             memory count once per reference); nothing of it was kept",
+            limits.output_bytes,
+            limits.lift_bytes(),
+            super::engine::MIN_LIFT_BYTES
+        ));
+    }
     None
+}
+
+/// wasmtime's "hostcall fuel" ran out while lifting: its error type is private, so it is
+/// recognised by its message (wasmtime is pinned; `tests/integration/sandbox.rs` checks the message end to end).
+fn is_lift_budget_exhausted(e: &wasmtime::Error) -> bool {
+    e.chain().any(|c| {
+        c.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 fn with_breach(breach: Option<String>, details: String) -> String {
