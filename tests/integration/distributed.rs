@@ -860,7 +860,7 @@ fn a_rolling_restart_keeps_every_connector_running_and_loses_no_line() {
 
     // Rebalances each worker took part in: 3 steps × (leave + join), plus the start-up
     // joins and the rebalances the 3 creations caused. Measured 1 to 12 on an idle machine and
-    // 17 under a full suite's load with eager rebalancing, 1 to 9 with incremental
+    // 17 under a full suite's load with eager rebalancing, 1 to 13 with incremental
     // cooperative rebalancing (2026-12-07); a storm — a rebalance loop — would be far above 30.
     let rebalances = |log: &str| {
         log.lines()
