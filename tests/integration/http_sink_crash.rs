@@ -1,6 +1,7 @@
 //! The HTTP sink across a crash: the standalone worker is SIGKILLed while the sink is in the
-//! middle of a topic (one record per request, the server answering each after a short pause),
-//! then restarted on the same offsets. The documented guarantee (docs/connectors/http-sink.md)
+//! middle of a stream (records produced one at a time, one record per request, the server
+//! answering each after a short pause, offsets committed every 200 ms), then restarted on the
+//! same offsets. The documented guarantee (docs/connectors/http-sink.md)
 //! is at least once: every record arrives, and the only records sent twice are those at or
 //! after the consumer offset committed when the worker died, each at most twice.
 
@@ -26,8 +27,17 @@ fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_on
     let name = unique("http-crash");
     let topic = name.clone();
     broker.create_topic(&topic, 1);
-    let values: Vec<String> = (0..RECORDS).map(|n| format!("r{n}")).collect();
-    broker.produce(&topic, &values);
+    // Produced one at a time, so the sink gets small batches and commits between them (a
+    // topic produced up front would be one put of every record, nothing committed mid-way).
+    let producer = {
+        let topic = topic.clone();
+        std::thread::spawn(move || {
+            for n in 0..RECORDS {
+                broker.produce(&topic, &[format!("r{n}")]);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        })
+    };
     let config = format!(
         "name={name}\nconnector.class={CLASS}\ntasks.max=1\ntopics={topic}\n\
          http.api.url={url}\nvalue.converter={STRING_CONVERTER}\nbatch.max.size=1\n\
@@ -38,17 +48,21 @@ fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_on
         port = server.port()
     );
     let dir = TestDir::new("http-sink-crash");
-    // Frequent commits, so the committed offset at the kill is somewhere inside the topic.
+    // Frequent commits. Seen so far: nothing committed by the kill all the same (committed
+    // offset 0 after ~150 requests), so every record sent before it is sent again; within the
+    // at-least-once guarantee asserted here, but more than docs/reliability.md's duplicate
+    // bound (about one flush interval of records) suggests. Not asserted until understood.
     let props = format!(
         "{}offset.flush.interval.ms=200\n",
         default_worker_props(Some(broker), dir.path())
     );
     let mut worker = Worker::start(&dir, &props, &[("http.properties", &config)]);
-    server.wait_for_requests(RECORDS / 3, WAIT);
+    server.wait_for_requests(RECORDS / 2, WAIT);
     worker.sigkill();
     // A request already on the wire when the worker died is recorded too.
     std::thread::sleep(Duration::from_millis(500));
     let before_kill = server.requests().len();
+    // What the dead worker had committed (its consumer group, read from the broker).
     let committed = broker
         .committed_offsets(&format!("connect-{name}"), &topic, 1)
         .first()
@@ -57,7 +71,7 @@ fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_on
         .unwrap_or(0);
     assert!(
         before_kill < RECORDS,
-        "the kill must land mid-topic: {before_kill} of {RECORDS} already sent"
+        "the kill must land mid-stream: {before_kill} of {RECORDS} already sent"
     );
     assert!(
         committed as usize <= before_kill,
@@ -65,6 +79,7 @@ fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_on
     );
 
     let worker = Worker::start(&dir, &props, &[("http.properties", &config)]);
+    producer.join().expect("the producer thread");
     // Everything arrives: wait for each distinct record.
     sluice_tests::wait_until(
         &format!("all {RECORDS} records at the server"),
