@@ -339,6 +339,10 @@ class Tester:
 
 class PackedTransformer(Transformer):
     def apply(self, records: bytes) -> bytes:  # type: ignore[override]
+        with _packed.gc_paused():
+            return self._apply_packed(records)
+
+    def _apply_packed(self, records: bytes) -> bytes:
         metrics._begin_batch()
         try:
             batch = _packed.Batch(records)
@@ -371,20 +375,22 @@ class PackedTransformer(Transformer):
 
 class PackedSinkTask(SinkTask):
     def put(self, records: bytes) -> List[Any]:  # type: ignore[override]
-        try:
-            batch = _packed.Batch(records)
-        except DataError as e:
-            raise task_error(TaskError.fatal(f"the host sent a batch that cannot be read: {e}"))
-        return self._put(batch.records)
+        with _packed.gc_paused():
+            try:
+                batch = _packed.Batch(records)
+            except DataError as e:
+                raise task_error(TaskError.fatal(f"the host sent a batch that cannot be read: {e}"))
+            return self._put(batch.records)
 
 
 class PackedSourceTask(SourceTask):
     def poll(self, max_records: int) -> bytes:  # type: ignore[override]
-        records = self._poll(max_records)
-        out = _packed.Encoder()
-        try:
-            for r in records:
-                out.source_record(r)
-        except DataError as e:
-            raise task_error(TaskError.fatal(f"poll() returned a record that cannot be sent: {e}"))
-        return out.finish()
+        with _packed.gc_paused():
+            records = self._poll(max_records)
+            out = _packed.Encoder()
+            try:
+                for r in records:
+                    out.source_record(r)
+            except DataError as e:
+                raise task_error(TaskError.fatal(f"poll() returned a record that cannot be sent: {e}"))
+            return out.finish()

@@ -16,6 +16,7 @@ bytes), not once per record or batch.
 
 from __future__ import annotations
 
+import gc
 import re
 import struct as _struct
 from typing import Any, Dict, List, Optional, Tuple
@@ -49,10 +50,33 @@ _INT_RANGES = {
 #: are still its encoding.
 _IMMUTABLE = frozenset((type(None), bool, int, float, str, bytes, Typed))
 
+_STRING = SchemaType.STRING
 _F32 = _struct.Struct("<f")
 _F64 = _struct.Struct("<d")
 _UNREAD = object()
 _new = object.__new__
+
+
+class gc_paused:
+    """``with gc_paused():`` runs a batch call with CPython's cyclic garbage collector off.
+
+    Decoding a batch makes several container objects per record (the record, its dict, the
+    spans, a struct's field lists), and every 700 of them start a collection that walks all
+    young objects, the batch's live records included: in plain CPython 3.11 that was half of
+    the decoding time (plugin-sdk/python/bench/bench_packed.py). The records are freed by
+    reference counting when the call returns; cycles made during the call wait at most until
+    the collector's next run after it. Nested uses leave the collector as the outer one found it.
+    """
+
+    __slots__ = ("_was_enabled",)
+
+    def __enter__(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._was_enabled:
+            gc.enable()
 
 
 class MalformedPayload(DataError):
@@ -257,10 +281,13 @@ def _struct_at(buf: bytes, p: int, schema: Optional[Schema], depth: int) -> Tupl
         p += 1
     else:
         n, p = _uvar(buf, p)
-    if schema is None or schema.type != SchemaType.STRUCT:
-        raise DataError(f"a struct value needs a struct schema, got {schema!r}")
-    if n != len(schema.fields):
-        raise DataError(f"struct value has {n} fields, its schema {len(schema.fields)}")
+    info = _STRUCT_INFO.get(id(schema))
+    if info is None:
+        if schema is None or schema.type != SchemaType.STRUCT:
+            raise DataError(f"a struct value needs a struct schema, got {schema!r}")
+        info = (len(schema.fields), _field_names(schema))
+    if n != info[0]:
+        raise DataError(f"struct value has {n} fields, its schema {info[0]}")
     offs = [p]
     append = offs.append
     for _ in range(n):
@@ -289,8 +316,7 @@ def _struct_at(buf: bytes, p: int, schema: Optional[Schema], depth: int) -> Tupl
     s._buf = buf
     s._offs = offs
     s._vals = [_UNREAD] * n
-    names = _FIELD_NAMES.get(id(schema))
-    s._names = names if names is not None else _field_names(schema)
+    s._names = info[1]
     s._dirty = 0
     s._exposed = False
     return s, p
@@ -305,6 +331,9 @@ _SCHEMAS: Dict[bytes, Schema] = {}
 _SCHEMA_CACHE_SIZE = 1024
 #: Field name -> index, by id of a Schema in _SCHEMAS (those are kept alive by the cache).
 _FIELD_NAMES: Dict[int, Dict[str, int]] = {}
+#: (field count, field name -> index) of the struct schemas in _SCHEMAS, by id, so that a
+#: struct value of a cached schema is checked with one lookup.
+_STRUCT_INFO: Dict[int, Tuple[int, Dict[str, int]]] = {}
 
 
 def _schema(buf: bytes, p: int, depth: int = 0) -> Tuple[Schema, int]:
@@ -368,9 +397,12 @@ def _table(buf: bytes, p: int, n: int) -> Tuple[List[Schema], int]:
             if len(_SCHEMAS) >= _SCHEMA_CACHE_SIZE:
                 _SCHEMAS.clear()
                 _FIELD_NAMES.clear()
+                _STRUCT_INFO.clear()
             s, _ = _schema(buf, start)
             _SCHEMAS[key] = s
-            _FIELD_NAMES[id(s)] = _field_names(s)
+            names = _FIELD_NAMES[id(s)] = _field_names(s)
+            if s.type == SchemaType.STRUCT:
+                _STRUCT_INFO[id(s)] = (len(s.fields), names)
         schemas.append(s)
     return schemas, p
 
@@ -605,6 +637,7 @@ class Batch:
         new = object.__new__
         head = _HEAD_VARINTS.match
         data = self._data
+        struct_at = _struct_at
         for _ in range(count):
             start = p
             try:
@@ -623,9 +656,19 @@ class Batch:
                 p = m.end()
                 ts_type = _TIMESTAMP_TYPES[buf[p]]
                 head_end = p = p + 1
-                key_schema, key, p = data(p)
+                # Inline the common cases: a schemaless null key, a struct value.
+                if buf[p] == 0 and buf[p + 1] == T_NULL:
+                    key_schema = key = None
+                    p += 2
+                else:
+                    key_schema, key, p = data(p)
                 value_at = p
-                value_schema, value, p = data(p)
+                i = buf[p]
+                if 0 < i <= nschemas and i < 0x80 and buf[p + 1] == T_STRUCT:
+                    value_schema = schemas[i - 1]
+                    value, p = struct_at(buf, p + 2, value_schema, 0)
+                else:
+                    value_schema, value, p = data(p)
                 headers_at = p
                 if buf[p] == 0:
                     headers: List[Header] = []
@@ -828,24 +871,42 @@ def _put_packed_struct(out: bytearray, s: PackedStruct, depth: int) -> None:
     if s._clean():
         out += buf[offs[0]:offs[-1]]
         return
+    _put_fields(out, s, depth)
+
+
+def _put_fields(out: bytearray, s: PackedStruct, depth: int) -> None:
+    """The fields of a PackedStruct that was not exposed: unchanged ones as their input bytes
+    (runs of them in one copy), the others encoded."""
+    buf, offs = s._buf, s._offs
     dirty = s._dirty
     fields = s.schema.fields
-    for i, v in enumerate(s._vals):
+    copy_from = -1  # start of the run of unchanged fields not yet copied
+    i = 0
+    for v in s._vals:
         if v is _UNREAD or (not dirty >> i & 1 and (type(v) is not PackedStruct or v._clean())):
-            out += buf[offs[i]:offs[i + 1]]
+            if copy_from < 0:
+                copy_from = offs[i]
+            i += 1
             continue
-        if type(v) is str and fields[i][1].type == SchemaType.STRING:
+        if copy_from >= 0:
+            out += buf[copy_from:offs[i]]
+            copy_from = -1
+        if type(v) is str and fields[i][1].type == _STRING:
             # The common edit, inline: a short string into a string field.
             try:
-                b = v.encode("utf-8")
+                b = v.encode()
             except UnicodeEncodeError as e:
                 raise DataError(f"string is not valid Unicode text: {e}") from None
             if len(b) < 0x80:
                 out.append(T_STRING)
                 out.append(len(b))
                 out += b
+                i += 1
                 continue
         _put_value(out, v, fields[i][1], depth + 1)
+        i += 1
+    if copy_from >= 0:
+        out += buf[copy_from:offs[i]]
 
 
 def _put_schema(out: bytearray, s: Schema, depth: int = 0) -> None:
@@ -937,26 +998,36 @@ class Encoder:
             src = None  # read from another batch: its schema indexes mean nothing here
         if src is not None:
             buf = src[0]
-            topic = d["topic"]
-            if topic is src[3] and d["timestamp_type"] is src[4] and _head_clean(d):
-                out += buf[src[1]:src[2]]
+            key = d["key"]
+            key_clean = key is src[5] and d["key_schema"] is src[6] and type(key) in _IMMUTABLE
+            if d["topic"] is src[3] and d["timestamp_type"] is src[4] and (
+                    "_head" not in d and "partition" not in d and "offset" not in d
+                    and "timestamp" not in d or _head_clean(d)):
+                if key_clean:  # head and key in one copy
+                    out += buf[src[1]:src[7]]
+                else:
+                    out += buf[src[1]:src[2]]
+                    self._data(out, d["key_schema"], key)
             else:
                 self._head(out, r)
-            key = d["key"]
-            if key is src[5] and d["key_schema"] is src[6] and type(key) in _IMMUTABLE:
-                out += buf[src[2]:src[7]]
-            else:
-                self._data(out, d["key_schema"], key)
+                if key_clean:
+                    out += buf[src[2]:src[7]]
+                else:
+                    self._data(out, d["key_schema"], key)
             value = d["value"]
             if value is src[8] and d["value_schema"] is src[9]:
                 if type(value) is PackedStruct:
-                    if value._clean():
-                        out += buf[src[7]:src[10]]
-                    else:
-                        # The schema index as read, then the struct field by field.
+                    if value._exposed:
+                        # The schema index as read, then the struct from its values.
                         _, at = _uvar(buf, src[7])
                         out += buf[src[7]:at]
                         _put_packed_struct(out, value, 0)
+                    elif value._clean():
+                        out += buf[src[7]:src[10]]
+                    else:
+                        # The schema index, tag and field count as read, then the fields.
+                        out += buf[src[7]:value._offs[0]]
+                        _put_fields(out, value, 0)
                 elif type(value) in _IMMUTABLE:
                     out += buf[src[7]:src[10]]
                 else:

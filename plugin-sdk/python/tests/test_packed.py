@@ -176,6 +176,28 @@ class TransformOutputTest(unittest.TestCase):
             ([("id", 1), ("name", "USER 1"), ("email", "****"), ("region", "eu-west")], 99)])
         self.assertEqual(got[2:], [("drop",), ("fail", "nope")])
 
+    def test_a_changed_key_topic_or_head_is_encoded_and_the_rest_copied(self):
+        batch = P.Batch(batch_bytes([user(0), user(1), user(2), user(3)]))
+        out = P.Encoder(batch)
+        a, b, c, d = batch.records
+        a.key = "new-key"          # head copied, key encoded
+        b.topic = "renamed"        # head encoded, key copied
+        c.partition, c.key = 5, "k2"  # both encoded
+        d.value["id"] = 42         # head and key copied, one struct field encoded
+        for r in batch.records:
+            out.keep(r)
+        got, raw = outcomes(out.finish())
+        self.assertEqual([(r.topic, r.key, r.partition, r.offset, r.timestamp, r.value.items())
+                          for _, r in got], [
+            ("users", "new-key", 0, 0, 1_700_000_000_000, user(0).value.items()),
+            ("renamed", "user-1", 0, 1, 1_700_000_000_001, user(1).value.items()),
+            ("users", "k2", 5, 2, 1_700_000_000_002, user(2).value.items()),
+            ("users", "user-3", 0, 3, 1_700_000_000_003,
+             [("id", 42)] + user(3).value.items()[1:])])
+        fresh = user(3)
+        fresh.value["id"] = 42
+        self.assertEqual(raw[3], record_bytes(batch_bytes([fresh]))[0])
+
     def test_new_records_and_schemas_are_encoded(self):
         batch = P.Batch(batch_bytes([user(0)]))
         extra = Schema.struct().name("out").field("upper", Schema.string()).build()
@@ -210,6 +232,28 @@ class TransformOutputTest(unittest.TestCase):
         out.keep(r)
         got, _ = outcomes(out.finish())
         self.assertEqual(got[0][1].value["name"], "changed through values")
+
+
+class GcPausedTest(unittest.TestCase):
+    def test_the_collector_is_off_inside_and_as_found_after(self):
+        import gc
+        was = gc.isenabled()
+        try:
+            gc.enable()
+            with self.assertRaises(ValueError):
+                with P.gc_paused():
+                    self.assertFalse(gc.isenabled())
+                    with P.gc_paused():  # nested: the outer one turns it back on
+                        pass
+                    self.assertFalse(gc.isenabled())
+                    raise ValueError("a failing batch call")
+            self.assertTrue(gc.isenabled())
+            gc.disable()
+            with P.gc_paused():
+                pass
+            self.assertFalse(gc.isenabled())
+        finally:
+            (gc.enable if was else gc.disable)()
 
 
 class SourceBatchTest(unittest.TestCase):
