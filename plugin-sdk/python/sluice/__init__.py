@@ -128,6 +128,11 @@ class _Metrics:
         self._in_batch = False
 
     def counter_add(self, name: str, delta: int = 1) -> None:
+        if self._in_batch and type(delta) is int and delta >= 0 and self._accepted.get(name) is int:
+            # The usual per-record call, in a batch, of a name the host accepted: add it up.
+            pending = self._pending
+            pending[name] = pending.get(name, 0) + delta
+            return
         delta = int(delta)
         if delta < 0:
             raise MetricError(f"counter {name!r}: delta {delta} is negative; counters only grow")
