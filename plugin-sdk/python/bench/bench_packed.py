@@ -36,6 +36,8 @@ parser.add_argument("--sdk", default=os.path.dirname(HERE), help="the SDK direct
 parser.add_argument("--records", type=int, default=20_000)
 parser.add_argument("--batch", type=int, default=500)
 parser.add_argument("--passes", type=int, default=7)
+parser.add_argument("--no-gc-pause", action="store_true",
+                    help="leave the cyclic GC on even if the SDK pauses it (to see what that gains)")
 args = parser.parse_args()
 
 sys.path.insert(0, os.path.abspath(args.sdk))
@@ -87,7 +89,7 @@ apply = transform.apply
 
 
 #: The SDK's policy for a batch call (sluice._exports): the cyclic GC paused, when it has one.
-paused = getattr(P, "gc_paused", None)
+paused = None if args.no_gc_pause else getattr(P, "gc_paused", None)
 
 
 class NoPause:
