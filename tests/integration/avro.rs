@@ -11,7 +11,8 @@
 //!   `_schemas` topic holds Confluent's record format.
 //! - Python's registry calls (register, get by id, latest version, lookup, compatibility,
 //!   config, delete) succeed, and schema evolution is accepted or refused as the rules say.
-//! - The registry's state survives a worker restart (it lives in its topic).
+//! - The registry's state survives a worker restart (it lives in its topic), and two workers
+//!   sharing the topic see each other's registrations.
 
 use std::time::Duration;
 
@@ -25,7 +26,7 @@ use crate::dlq::committed_offset;
 use crate::schema_registry::{
     assert_same_order, decoded, java_date, orders_twice,
     python_records_reach_a_sink_and_bad_ones_the_dlq, registry_file_sink, registry_props, start,
-    start_with_props, SinkCase,
+    start_with_props, RegistryWorker, SinkCase,
 };
 
 const AVRO_CONVERTER: &str = "io.confluent.connect.avro.AvroConverter";
@@ -190,6 +191,79 @@ fn registry_state_survives_a_worker_restart() {
     assert!(id > id1 + 1, "id {id} after {id1}..{}", id1 + 2);
     let r = http_get(w.addr, &format!("/schemas/ids/{id}")).expect("GET");
     assert_eq!(r.json()["schema"], "\"string\"");
+}
+
+/// Two workers sharing one registry topic. A worker does not wait to read its own writes back
+/// (they follow what it had read, so it counts them as read: `TopicLog::send_applied`), but it
+/// must still read every other worker's: a registration right after the worker's own, with
+/// the other's in between, gets a new id, and both workers answer every id the same.
+#[test]
+fn two_workers_sharing_a_registry_topic_see_each_others_registrations() {
+    let broker = Broker::shared();
+    let topic = unique("schemas");
+    let (dir_a, dir_b) = (
+        TestDir::new("avro-registry-share-a"),
+        TestDir::new("avro-registry-share-b"),
+    );
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = start_with_props(
+        &dir_a,
+        &registry_props(broker, &dir_a, port_a, &topic),
+        port_a,
+        &[],
+    );
+    let b = start_with_props(
+        &dir_b,
+        &registry_props(broker, &dir_b, port_b, &topic),
+        port_b,
+        &[],
+    );
+    let schema = |name: &str| {
+        json!({"type": "record", "name": name, "fields": [{"name": "f", "type": "string"}]})
+            .to_string()
+    };
+    let register = |w: &RegistryWorker, subject: &str, name: &str| -> i64 {
+        let r = sluice_tests::http_request(
+            w.addr,
+            "POST",
+            &format!("/subjects/{subject}/versions"),
+            Some(&json!({ "schema": schema(name) }).to_string()),
+        )
+        .expect("POST");
+        assert_eq!(r.status, 200, "registering {name}: {}", r.body);
+        r.json()["id"].as_i64().expect("an id")
+    };
+    let steps = [
+        (&a, "share-1", "A1"),
+        (&a, "share-2", "A2"), // right after its own write
+        (&b, "share-3", "B1"), // after the other worker's two
+        (&a, "share-4", "A3"), // B's record between its own last one and this
+        (&a, "share-5", "A4"),
+        (&b, "share-6", "B2"),
+    ];
+    let ids: Vec<(i64, &str)> = steps
+        .iter()
+        .map(|(w, subject, name)| (register(w, subject, name), *name))
+        .collect();
+    let mut distinct: Vec<i64> = ids.iter().map(|(id, _)| *id).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), ids.len(), "ids given twice: {ids:?}");
+    for w in [&a, &b] {
+        for (id, name) in &ids {
+            let r = http_get(w.addr, &format!("/schemas/ids/{id}")).expect("GET");
+            assert_eq!(r.status, 200, "{}: id {id}: {}", w.url, r.body);
+            let got: Value = serde_json::from_str(r.json()["schema"].as_str().expect("schema"))
+                .expect("schema JSON");
+            assert_eq!(got["name"], *name, "{}: id {id}", w.url);
+        }
+        let r = http_get(w.addr, "/subjects").expect("GET");
+        let mut subjects: Vec<String> =
+            serde_json::from_str(&r.body).expect("a JSON list of subjects");
+        subjects.sort();
+        let expected: Vec<&str> = steps.iter().map(|(_, s, _)| *s).collect();
+        assert_eq!(subjects, expected, "{}", w.url);
+    }
 }
 
 /// A registry outage is not the records' fault: the sink retries per `errors.retry.*`, then

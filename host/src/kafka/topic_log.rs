@@ -69,10 +69,12 @@ pub struct LogRecord {
     pub value: Option<Vec<u8>>,
 }
 
-/// Counts delivery failures of [`TopicLog::send`]s.
+/// What the broker acknowledged of [`TopicLog::send`]s: the first failure, and where each
+/// delivered record landed (partition, offset).
 #[derive(Default)]
 struct Deliveries {
     failed: parking_lot::Mutex<Option<String>>,
+    landed: parking_lot::Mutex<Vec<(i32, i64)>>,
 }
 
 struct DeliveryContext(Arc<Deliveries>);
@@ -82,8 +84,9 @@ impl ClientContext for DeliveryContext {}
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((e, _)) = result {
-            *self.0.failed.lock() = Some(e.to_string());
+        match result {
+            Ok(m) => self.0.landed.lock().push((m.partition(), m.offset())),
+            Err((e, _)) => *self.0.failed.lock() = Some(e.to_string()),
         }
     }
 }
@@ -95,6 +98,11 @@ pub struct TopicLog {
     producer: ThreadedProducer<DeliveryContext>,
     deliveries: Arc<Deliveries>,
     partitions: Vec<i32>,
+    /// Per partition, the offset below which the caller holds every record: read through
+    /// [`TopicLog::read_to_end`], or written with [`TopicLog::send_applied`] right after them.
+    /// Ahead of the consumer's position only by the caller's own writes, which a read then
+    /// neither waits for nor hands out again.
+    applied: parking_lot::Mutex<std::collections::HashMap<i32, i64>>,
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -170,6 +178,7 @@ impl TopicLog {
             producer,
             deliveries,
             partitions,
+            applied: Default::default(),
         })
     }
 
@@ -206,6 +215,12 @@ impl TopicLog {
                 }
             }
         }
+        // The caller's own acknowledged writes count as read (see `send_applied`).
+        let applied = self.applied.lock().clone();
+        for (p, at) in &applied {
+            let pos = positions.entry(*p).or_insert(0);
+            *pos = (*pos).max(*at);
+        }
         // Once past the listed end, the consumer has fetched the partition's newest batch, and
         // the high watermark of that fetch response (librdkafka caches it) is the true end as
         // of the call (see the module docs: tansu's ListOffsets under-reports).
@@ -228,7 +243,12 @@ impl TopicLog {
                     tracing::warn!(topic = %self.topic, "reading internal topic: {e}");
                 }
                 Some(Ok(m)) => {
-                    positions.insert(m.partition(), m.offset() + 1);
+                    let at = positions.entry(m.partition()).or_insert(0);
+                    *at = (*at).max(m.offset() + 1);
+                    if applied.get(&m.partition()).is_some_and(|a| m.offset() < *a) {
+                        // One of the caller's own writes, which it applied when it wrote it.
+                        continue;
+                    }
                     each(LogRecord {
                         partition: m.partition(),
                         offset: m.offset(),
@@ -236,6 +256,12 @@ impl TopicLog {
                         value: m.payload().map(<[u8]>::to_vec),
                     });
                 }
+            }
+        }
+        let mut kept = self.applied.lock();
+        for (p, at) in positions {
+            if kept.contains_key(&p) {
+                kept.insert(p, at);
             }
         }
         Ok(())
@@ -247,9 +273,56 @@ impl TopicLog {
             .unwrap_or(0)
     }
 
+    /// Like [`TopicLog::send`], for a caller that applies `records` to its own state itself,
+    /// right after a [`TopicLog::read_to_end`] (the schema registry does). When they landed
+    /// directly after everything the caller has read, the next `read_to_end` counts them as
+    /// read: it does not wait for the consumer to fetch them back, nor hand them out again.
+    /// That wait was one fetch round trip per write (about 0.5 s on tansu, which holds a
+    /// fetch for its full wait even when records arrive), paid by every registration that
+    /// follows another. Records of other writers in between are still waited for and handed
+    /// out: the shortcut applies only when the own records follow the read ones without a gap.
+    pub fn send_applied(&self, records: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), LogError> {
+        let mut read = self.applied.lock().clone();
+        if let Ok(current) = self.consumer.position() {
+            for e in current.elements() {
+                if let Offset::Offset(o) = e.offset() {
+                    let at = read.entry(e.partition()).or_insert(0);
+                    *at = (*at).max(o);
+                }
+            }
+        }
+        let landed = self.send_landed(records)?;
+        let mut by_partition: std::collections::BTreeMap<i32, Vec<i64>> = Default::default();
+        for (p, o) in landed {
+            by_partition.entry(p).or_default().push(o);
+        }
+        let mut applied = self.applied.lock();
+        for (p, mut offsets) in by_partition {
+            offsets.sort_unstable();
+            let from = read.get(&p).copied().unwrap_or(0);
+            let contiguous = offsets
+                .iter()
+                .enumerate()
+                .all(|(i, o)| *o == from + i as i64);
+            if contiguous {
+                applied.insert(p, from + offsets.len() as i64);
+            }
+        }
+        Ok(())
+    }
+
     /// Writes records (a `None` value is a tombstone) and waits until the broker acknowledged
     /// all of them.
     pub fn send(&self, records: &[(Vec<u8>, Option<Vec<u8>>)]) -> Result<(), LogError> {
+        self.send_landed(records).map(drop)
+    }
+
+    /// [`TopicLog::send`], returning where the records landed (partition, offset).
+    fn send_landed(
+        &self,
+        records: &[(Vec<u8>, Option<Vec<u8>>)],
+    ) -> Result<Vec<(i32, i64)>, LogError> {
+        self.deliveries.landed.lock().clear();
         for (key, value) in records {
             let mut record: BaseRecord<'_, [u8], [u8]> =
                 BaseRecord::to(&self.topic).key(key.as_slice());
@@ -288,7 +361,7 @@ impl TopicLog {
                 message: format!("a record was not delivered: {e}"),
             });
         }
-        Ok(())
+        Ok(std::mem::take(&mut *self.deliveries.landed.lock()))
     }
 }
 

@@ -402,10 +402,12 @@ impl SchemaRegistry {
                 if !records.is_empty() {
                     let encoded: Vec<(Vec<u8>, Option<Vec<u8>>)> =
                         records.iter().map(Record::encode).collect();
-                    log.send(&encoded).map_err(store_error)?;
+                    log.send_applied(&encoded).map_err(store_error)?;
                     // Acknowledged: applied now, so this worker's next answer has them even
-                    // when the broker's high watermark lags behind its acks (tansu's can).
-                    // Reading them back later applies them again, which changes nothing.
+                    // when the broker's high watermark lags behind its acks (tansu's can), and
+                    // without waiting to read them back (`send_applied`). Should they be read
+                    // back after all (another worker wrote in between), applying them again
+                    // changes nothing.
                     let mut state = self.state.write();
                     for r in records {
                         state.apply(r);
