@@ -19,25 +19,16 @@ const RECORDS: usize = 300;
 #[test]
 fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_ones() {
     let broker = Broker::shared();
-    // 15 ms per answer: 300 requests take seconds, so the kill lands mid-topic.
+    // 10 ms per answer, records 25 ms apart: the sink keeps up, so its batches are small and
+    // offsets are committed between them; 300 records take over 7 s, so the kill lands
+    // mid-stream.
     let server = TestHttpServer::start(|_, _| {
-        std::thread::sleep(Duration::from_millis(15));
+        std::thread::sleep(Duration::from_millis(10));
         Reply::status(200, "ok")
     });
     let name = unique("http-crash");
     let topic = name.clone();
     broker.create_topic(&topic, 1);
-    // Produced one at a time, so the sink gets small batches and commits between them (a
-    // topic produced up front would be one put of every record, nothing committed mid-way).
-    let producer = {
-        let topic = topic.clone();
-        std::thread::spawn(move || {
-            for n in 0..RECORDS {
-                broker.produce(&topic, &[format!("r{n}")]);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
     let config = format!(
         "name={name}\nconnector.class={CLASS}\ntasks.max=1\ntopics={topic}\n\
          http.api.url={url}\nvalue.converter={STRING_CONVERTER}\nbatch.max.size=1\n\
@@ -48,15 +39,26 @@ fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_on
         port = server.port()
     );
     let dir = TestDir::new("http-sink-crash");
-    // Frequent commits. Seen so far: nothing committed by the kill all the same (committed
-    // offset 0 after ~150 requests), so every record sent before it is sent again; within the
-    // at-least-once guarantee asserted here, but more than docs/reliability.md's duplicate
-    // bound (about one flush interval of records) suggests. Not asserted until understood.
+    // Frequent commits, so the offset committed at the kill is inside the stream.
     let props = format!(
         "{}offset.flush.interval.ms=200\n",
         default_worker_props(Some(broker), dir.path())
     );
+    // The first record before the worker starts; the rest one at a time once it arrived
+    // (records produced while the worker starts would make one large first put, inside which
+    // nothing can be committed).
+    broker.produce(&topic, &["r0".to_string()]);
     let mut worker = Worker::start(&dir, &props, &[("http.properties", &config)]);
+    server.wait_for_requests(1, WAIT);
+    let producer = {
+        let topic = topic.clone();
+        std::thread::spawn(move || {
+            for n in 1..RECORDS {
+                broker.produce(&topic, &[format!("r{n}")]);
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        })
+    };
     server.wait_for_requests(RECORDS / 2, WAIT);
     worker.sigkill();
     // A request already on the wire when the worker died is recorded too.
@@ -72,6 +74,10 @@ fn http_sink_after_sigkill_delivers_every_record_and_repeats_only_uncommitted_on
     assert!(
         before_kill < RECORDS,
         "the kill must land mid-stream: {before_kill} of {RECORDS} already sent"
+    );
+    assert!(
+        committed > 0,
+        "nothing committed after {before_kill} requests (offset.flush.interval.ms=200)"
     );
     assert!(
         committed as usize <= before_kill,
