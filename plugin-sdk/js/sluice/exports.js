@@ -231,9 +231,14 @@ function writeOutcome(out, output) {
   switch (out?.kind) {
     case "keep": {
       const mark = w.len;
-      w.u8(0);
+      if (mark === w.buf.length) w.reserve(1);
+      w.buf[w.len++] = 0;
       try {
-        output.record(out.record);
+        // PackedOutput.record's test inline: the input's own records (the usual case) are
+        // written from their bytes.
+        const rec = out.record;
+        if (rec._batch === output.input && rec._batch !== undefined) output.packedRecord(rec);
+        else output.record(rec);
       } catch (e) {
         w.len = mark;
         w.u8(2);

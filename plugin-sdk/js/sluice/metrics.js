@@ -22,10 +22,13 @@ import { counterAdd, gaugeSet } from "sluice:connect/metrics@0.1.0";
  */
 export const metrics = Object.freeze({
   counterAdd(name, delta = 1) {
-    const counter = pending.get(name);
+    // The same name as the last call (a plugin counting one thing per record) skips the Map.
+    const counter = name === lastName ? lastCounter : pending.get(name);
     // `>>> 0` keeps integers in [0, 2^32) as they are: then the sum stays exact, since it is
     // flushed long before it reaches 2^53.
     if (counter !== undefined && typeof delta === "number" && delta >>> 0 === delta) {
+      lastName = name;
+      lastCounter = counter;
       counter.sum += delta;
       if (counter.sum > 2 ** 52) flushMetrics();
       return;
@@ -42,6 +45,9 @@ export const metrics = Object.freeze({
 // Counter increments not yet handed to the host, by name; a name is here once the host took
 // it. Each entry is a `{ sum }` holder, so adding to it is a property update, not a Map set.
 const pending = new Map();
+// The name of the last counterAdd that found its counter in `pending`, and that counter.
+let lastName;
+let lastCounter;
 
 /**
  * Hands the counter increments added up since the last flush to the host. Internal: the
@@ -58,6 +64,7 @@ export function flushMetrics() {
       counterAdd(name, BigInt(sum));
     } catch {
       pending.delete(name);
+      if (name === lastName) lastName = undefined;
     }
   }
 }

@@ -90,6 +90,24 @@ test("a packed batch reads back as the records it was written from", () => {
   assert.throws(() => back[0].value.get("nope"), /no field "nope"; its fields are: id, name, email, tags/);
 });
 
+test("a packed struct's has, get and put agree field by field, whatever came before", () => {
+  const batch = new PackedBatch(pack([userRecord(1, "ada")]), new Map());
+  const s = batch.record().value;
+  // has() of a missing field, then get/put of it: still the error, not the last field's value.
+  assert.equal(s.has("name"), true);
+  assert.equal(s.has("nope"), false);
+  assert.throws(() => s.get("nope"), /no field "nope"/);
+  assert.throws(() => s.put("nope", "x"), /no field "nope"/);
+  assert.equal(s.get("name"), "ada");
+  assert.equal(s.has("email"), true);
+  assert.equal(s.get("name"), "ada");
+  s.put("email", "****");
+  assert.equal(s.get("email"), "****");
+  assert.equal(s.get("name"), "ada");
+  assert.equal(s.get("id"), 1n);
+  assert.deepEqual(s.get("tags"), ["a", "ü"]);
+});
+
 class MaskName {
   static spec() { return new PluginSpec("mask", "0.1.0"); }
   apply(r) {

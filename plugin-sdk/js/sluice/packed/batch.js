@@ -111,15 +111,22 @@ export class PackedBatch {
   record() {
     const b = this.bytes;
     const start = this.next;
-    let p = bytesEnd(b, start);
+    // The common cases (one-byte lengths and counts, short varints, string and struct
+    // values) are inline: this runs once per record, and each call costs as much as a
+    // handful of the byte reads here.
+    let p = start;
+    let n = b[p];
+    p = n < 0x80 ? p + 1 + n : bytesEnd(b, p);
     for (let i = 0; i < 3; i++) {
       const flag = b[p++];
-      if (flag === 1) p = varintEnd(b, p);
+      if (flag === 1) while (b[p++] >= 0x80);
       else if (flag !== 0) throw new DataError(`packed batch: option flag ${flag} at byte ${p - 1}`);
     }
     p += 1;
     const keyAt = p;
-    p = valueEnd(b, varintEnd(b, p), 0);
+    while (b[p++] >= 0x80);
+    if (b[p] === 0 /* NULL */) p += 1;
+    else p = valueEnd(b, p, 0);
     const valueAt = p;
     // The value: when it is a struct (the usual case), where each field starts, which a
     // transform reading it needs next and would otherwise have to scan again.
@@ -131,28 +138,42 @@ export class PackedBatch {
       p = r.p;
     }
     if (b[p] === 12 /* STRUCT */ && b[p + 1] < 0x80 && this.names[ref - 1]) {
-      const n = b[p + 1];
+      n = b[p + 1];
       // n + 1 starts, then room for the n decoded values (one array instead of two).
       starts = new Array(2 * n + 1);
       p += 2;
       for (let i = 0; i < n; i++) {
         starts[i] = p;
-        p = valueEnd(b, p, 1);
+        const tag = b[p];
+        if (tag === 8 /* STRING */ && b[p + 1] < 0x80) {
+          p += 2 + b[p + 1];
+        } else if (tag === 5 /* INT64 */ || tag === 4 /* INT32 */) {
+          p += 1;
+          while (b[p++] >= 0x80);
+        } else if (tag === 0 /* NULL */) {
+          p += 1;
+        } else {
+          p = valueEnd(b, p, 1);
+        }
       }
       starts[n] = p;
     } else {
       p = valueEnd(b, p, 0);
     }
     const headersAt = p;
-    let n = b[p];
-    if (n < 0x80) {
+    n = b[p];
+    if (n === 0) {
       p += 1;
     } else {
-      const r = new Reader(b, p);
-      n = r.uvar();
-      p = r.p;
+      if (n < 0x80) {
+        p += 1;
+      } else {
+        const r = new Reader(b, p);
+        n = r.uvar();
+        p = r.p;
+      }
+      for (let i = 0; i < n; i++) p = valueEnd(b, varintEnd(b, bytesEnd(b, p)), 0);
     }
-    for (let i = 0; i < n; i++) p = valueEnd(b, varintEnd(b, bytesEnd(b, p)), 0);
     if (!(p <= b.length)) throw new DataError(`packed batch: record at byte ${start} is cut short`);
     this.next = p;
     return new PackedRecord(this, start, keyAt, valueAt, headersAt, p, starts);
@@ -376,6 +397,9 @@ export function PackedStruct(schema, names, bytes, tagAt, starts) {
   this._n = schema.fields.length;
   // undefined while no field changed, then an array with true at each changed field.
   this._changed = undefined;
+  // The last name looked up by has/get/put, and its index (undefined: no such field).
+  this._lastName = undefined;
+  this._lastIndex = undefined;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -414,25 +438,56 @@ function noField(s, name) {
 
 PackedStruct.prototype = Object.create(Struct.prototype, {
   constructor: { value: PackedStruct, writable: true, configurable: true },
+  // `has`, `get` and `put` of one field usually follow each other: the last name looked up
+  // and its index are kept, which saves a Map lookup (a native call) for each of the others.
   get: {
     value(name) {
-      const i = this._names.get(name);
-      if (i === undefined) throw noField(this, name);
-      const v = this._starts[this._n + 1 + i];
-      return v !== undefined ? v : field(this, i);
+      let i;
+      if (name === this._lastName) {
+        i = this._lastIndex;
+      } else {
+        i = this._names.get(name);
+        if (i === undefined) throw noField(this, name);
+        this._lastName = name;
+        this._lastIndex = i;
+      }
+      const starts = this._starts;
+      const v = starts[this._n + 1 + i];
+      if (v !== undefined) return v;
+      const b = this._bytes;
+      const p = starts[i];
+      const n = b[p + 1];
+      if (b[p] === 8 /* STRING */ && n < 0x80) {
+        // The common case, inline: a short string.
+        return (starts[this._n + 1 + i] = decoder.decode(b.subarray(p + 2, p + 2 + n)));
+      }
+      return field(this, i);
     },
     writable: true,
     configurable: true,
   },
   has: {
-    value(name) { return this._names.has(name); },
+    value(name) {
+      const i = this._names.get(name);
+      if (i === undefined) return false;
+      this._lastName = name;
+      this._lastIndex = i;
+      return true;
+    },
     writable: true,
     configurable: true,
   },
   put: {
     value(name, value) {
-      const i = this._names.get(name);
-      if (i === undefined) throw noField(this, name);
+      let i;
+      if (name === this._lastName) {
+        i = this._lastIndex;
+      } else {
+        i = this._names.get(name);
+        if (i === undefined) throw noField(this, name);
+        this._lastName = name;
+        this._lastIndex = i;
+      }
       this._starts[this._n + 1 + i] = value;
       (this._changed ?? (this._changed = new Array(this._n)))[i] = true;
       return this;

@@ -337,6 +337,15 @@ export class Writer {
   copy(bytes, from, to) {
     const n = to - from;
     if (this.len + n > this.buf.length) this.reserve(n);
+    if (n <= 8) {
+      // A few bytes (the end of a record, a short field between changed ones) cost less as a
+      // loop than as a subarray plus `set`.
+      const buf = this.buf;
+      let at = this.len;
+      for (let i = from; i < to; i++) buf[at++] = bytes[i];
+      this.len = at;
+      return;
+    }
     this.buf.set(bytes.subarray(from, to), this.len);
     this.len += n;
   }

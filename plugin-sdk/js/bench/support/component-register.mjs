@@ -1,0 +1,3 @@
+import { register } from "node:module";
+
+register("./component-hooks.mjs", import.meta.url);
