@@ -197,8 +197,14 @@ impl TopicLog {
         let started = Instant::now();
         let mut ends = Vec::with_capacity(self.partitions.len());
         for p in &self.partitions {
+            // Asked over the producer's connection, not the consumer's: the consumer keeps a
+            // fetch outstanding (long poll) on its connection, and a broker answers requests
+            // on one connection in order, so a ListOffsets sent behind that fetch waited for
+            // it — up to `fetch.wait.max.ms`, ~0.5 s on tansu, for every read to the end,
+            // idle or not.
             let (_, high) = self
-                .consumer
+                .producer
+                .client()
                 .fetch_watermarks(&self.topic, *p, REQUEST_TIMEOUT)
                 .map_err(|e| LogError::Broker {
                     topic: self.topic.clone(),
