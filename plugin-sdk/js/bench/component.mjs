@@ -15,6 +15,7 @@ import { cpSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { usersBatches } from "./support/users-batches.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const root = resolve(here, "../../..");
@@ -30,7 +31,6 @@ for (let i = 0; i < args.length; i++) {
 }
 if (sdks.length === 0) sdks.push(resolve(here, ".."));
 const BATCH = 500;
-const REGIONS = ["eu-west", "us-east", "ap-south", "sa-east"];
 
 function run(cmd, argv, cwd) {
   const r = spawnSync(cmd, argv, { cwd, stdio: ["ignore", "ignore", "inherit"] });
@@ -52,29 +52,7 @@ async function build(sdk, i) {
 }
 
 // The batches, packed by this directory's SDK (plain Node).
-const { Record, Schema, Struct } = await import(pathToFileURL(join(here, "..", "sluice.js")).href);
-const { PackedOutput } = await import(pathToFileURL(join(here, "..", "sluice", "packed", "batch.js")).href);
-const users = Schema.struct().name("users")
-  .field("id", Schema.int64())
-  .field("name", Schema.string())
-  .field("email", Schema.string().asOptional())
-  .field("region", Schema.string().asOptional())
-  .build();
-const input = [];
-for (let from = 0; from < records; from += BATCH) {
-  const w = new PackedOutput();
-  for (let i = from; i < from + BATCH; i++) {
-    const id = String(i).padStart(6, "0");
-    w.record(new Record("users", {
-      partition: 0,
-      timestamp: 1_700_000_000_000 + i,
-      valueSchema: users,
-      value: new Struct(users, [BigInt(i), `user_${id}`, `user_${id}@example.com`, REGIONS[i % 4]]),
-    }));
-    w.count += 1;
-  }
-  input.push(w.finish().slice());
-}
+const input = await usersBatches(resolve(here, ".."), records, BATCH);
 
 const variants = [];
 for (let i = 0; i < sdks.length; i++) variants.push(await build(sdks[i], i));

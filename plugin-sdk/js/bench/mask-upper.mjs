@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { usersBatches } from "./support/users-batches.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const example = resolve(here, "../../../examples/js-mask-upper/index.js");
@@ -31,7 +32,6 @@ for (let i = 0; i < args.length; i++) {
 }
 if (sdks.length === 0) sdks.push(resolve(here, ".."));
 const BATCH = 500;
-const REGIONS = ["eu-west", "us-east", "ap-south", "sa-east"];
 
 const tmp = mkdtempSync(join(tmpdir(), "sluice-js-bench-"));
 const source = readFileSync(example, "utf8");
@@ -45,35 +45,8 @@ async function load(sdk, i) {
   return { sdk, sdkModule, plugin };
 }
 
-/** The benchmark's batches, packed by the first SDK's own writer. */
-async function batches(sdk) {
-  const { Record, Schema, Struct } = await import(pathToFileURL(join(sdk, "sluice.js")).href);
-  const { PackedOutput } = await import(pathToFileURL(join(sdk, "sluice/packed/batch.js")).href);
-  const users = Schema.struct().name("users")
-    .field("id", Schema.int64())
-    .field("name", Schema.string())
-    .field("email", Schema.string().asOptional())
-    .field("region", Schema.string().asOptional())
-    .build();
-  const out = [];
-  for (let from = 0; from < records; from += BATCH) {
-    const w = new PackedOutput();
-    for (let i = from; i < Math.min(from + BATCH, records); i++) {
-      const id = String(i).padStart(6, "0");
-      w.record(new Record("users", {
-        partition: 0,
-        timestamp: 1_700_000_000_000 + i,
-        valueSchema: users,
-        value: new Struct(users, [BigInt(i), `user_${id}`, `user_${id}@example.com`, REGIONS[i % 4]]),
-      }));
-      w.count += 1;
-    }
-    out.push(w.finish().slice());
-  }
-  return out;
-}
-
-const input = await batches(sdks[0]);
+// The benchmark's batches, packed by the first SDK's own writer.
+const input = await usersBatches(sdks[0], records, BATCH);
 const variants = [];
 for (let i = 0; i < sdks.length; i++) variants.push(await load(sdks[i], i));
 const entries = [
