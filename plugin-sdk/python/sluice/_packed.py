@@ -276,18 +276,27 @@ def _value(buf: bytes, p: int, schema: Optional[Schema], depth: int = 0) -> Tupl
 
 def _struct_at(buf: bytes, p: int, schema: Optional[Schema], depth: int) -> Tuple["PackedStruct", int]:
     """A struct value whose tag was just read: the spans of its fields, none decoded yet."""
+    scan = _SCANNERS.get(id(schema))
+    if scan is not None:
+        s = scan(buf, p, depth)
+        return s, s._offs[-1]
+    return _struct_generic(buf, p, schema, depth)
+
+
+def _struct_generic(buf: bytes, p: int, schema: Optional[Schema], depth: int) -> Tuple["PackedStruct", int]:
+    """:func:`_struct_at` for any schema, walking the fields by their tags. The scanners
+    made by :func:`_scanner` give the same result faster, and call this on anything unusual
+    (so that errors are the same too)."""
     n = buf[p]
     if n < 0x80:
         p += 1
     else:
         n, p = _uvar(buf, p)
-    info = _STRUCT_INFO.get(id(schema))
-    if info is None:
-        if schema is None or schema.type != SchemaType.STRUCT:
-            raise DataError(f"a struct value needs a struct schema, got {schema!r}")
-        info = (len(schema.fields), _field_names(schema))
-    if n != info[0]:
-        raise DataError(f"struct value has {n} fields, its schema {info[0]}")
+    if schema is None or schema.type != SchemaType.STRUCT:
+        raise DataError(f"a struct value needs a struct schema, got {schema!r}")
+    nfields = len(schema.fields)
+    if n != nfields:
+        raise DataError(f"struct value has {n} fields, its schema {nfields}")
     offs = [p]
     append = offs.append
     for _ in range(n):
@@ -310,16 +319,100 @@ def _struct_at(buf: bytes, p: int, schema: Optional[Schema], depth: int) -> Tupl
         append(p)
     if p > len(buf):
         raise MalformedPayload("a struct value runs past the end")
-    # PackedStruct.__init__, inline: one per struct record.
+    names = _FIELD_NAMES.get(id(schema))
+    # PackedStruct.__init__, inline. (The scanners do the same; keep them in step.)
     s = _new(PackedStruct)
     s.schema = schema
     s._buf = buf
     s._offs = offs
     s._vals = [_UNREAD] * n
-    s._names = info[1]
+    s._names = names if names is not None else _field_names(schema)
     s._dirty = 0
     s._exposed = False
+    s._write = _WRITERS.get(id(schema), _put_fields)
     return s, p
+
+
+#: The tag a field of each Connect type is written with, and how the scanner steps over it.
+_SCAN_TAGS = {
+    SchemaType.STRING: (T_STRING, "sized"), SchemaType.BYTES: (T_BYTES, "sized"),
+    SchemaType.INT64: (T_INT64, "varint"), SchemaType.INT32: (T_INT32, "varint"),
+    SchemaType.INT16: (T_INT16, "varint"), SchemaType.INT8: (T_INT8, 2),
+    SchemaType.BOOLEAN: (T_BOOL, 2), SchemaType.FLOAT32: (T_F32, 5),
+    SchemaType.FLOAT64: (T_F64, 9),
+}
+
+
+def _scanner(schema: Schema, names: Dict[str, int], writer: Any) -> Any:
+    """A function scanning struct values of ``schema`` as :func:`_struct_generic` does,
+    specialised to its fields: one straight run of steps, each expecting its field's tag
+    (made once per distinct schema, kept with it in the schema cache).
+
+    Only the common shape is handled here: a field whose tag is not the one its schema
+    writes is stepped over by :func:`_skip`, as in the generic walk, and a field count that
+    differs, a value running past the end or a malformed one hand the whole struct to
+    :func:`_struct_generic`, so the result (or the error) is the same as without scanners.
+    ``scan(buf, p, depth)`` returns the :class:`PackedStruct` alone: its end is its last
+    offset.
+    """
+    n = len(schema.fields)
+    if n >= 0x80:
+        return None
+    lines = ["def scan(buf, p, depth):",
+             "    start = p",
+             "    try:",
+             f"        if buf[p] != {n}:",
+             "            return _struct_generic(buf, p, SCHEMA, depth)[0]",
+             "        p += 1",
+             "        o0 = p"]
+    for i, (_, fs) in enumerate(schema.fields):
+        tag, step = _SCAN_TAGS.get(fs.type, (None, None))
+        if tag is None:  # arrays, maps, nested structs
+            lines.append("        p = _skip(buf, p, depth + 1)")
+        else:
+            lines.append("        t = buf[p]")
+            if step == "sized":
+                lines += [f"        if t == {tag}:",
+                          "            n = buf[p + 1]",
+                          "            if n < 0x80:",
+                          "                p += 2 + n",
+                          "            else:",
+                          "                n, p = _uvar(buf, p + 1)",
+                          "                p += n"]
+            elif step == "varint":
+                lines += [f"        if t == {tag}:",
+                          "            p += 1",
+                          "            while buf[p] >= 0x80:",
+                          "                p += 1",
+                          "            p += 1"]
+            else:
+                lines += [f"        if t == {tag}:",
+                          f"            p += {step}"]
+            if fs.optional:
+                lines += [f"        elif t == {T_NULL}:",
+                          "            p += 1"]
+            lines += ["        else:",
+                      "            p = _skip(buf, p, depth + 1)"]
+        lines.append(f"        o{i + 1} = p")
+    lines += ["        if p > len(buf):",
+              "            return _struct_generic(buf, start, SCHEMA, depth)[0]",
+              "    except (IndexError, MalformedPayload):",
+              "        return _struct_generic(buf, start, SCHEMA, depth)[0]",
+              "    s = _new(PackedStruct)",
+              "    s.schema = SCHEMA",
+              "    s._buf = buf",
+              f"    s._offs = [{', '.join(f'o{i}' for i in range(n + 1))}]",
+              f"    s._vals = [{', '.join(['_UNREAD'] * n)}]",
+              "    s._names = NAMES",
+              "    s._dirty = 0",
+              "    s._exposed = False",
+              "    s._write = WRITER",
+              "    return s"]
+    scope = {"SCHEMA": schema, "NAMES": names, "WRITER": writer, "_struct_generic": _struct_generic,
+             "_skip": _skip, "_uvar": _uvar, "_new": _new, "PackedStruct": PackedStruct,
+             "_UNREAD": _UNREAD, "MalformedPayload": MalformedPayload}
+    exec(compile("\n".join(lines), f"<sluice packed scanner for {schema.name or 'struct'}>", "exec"), scope)
+    return scope["scan"]
 
 
 def _field_names(schema: Schema) -> Dict[str, int]:
@@ -331,9 +424,11 @@ _SCHEMAS: Dict[bytes, Schema] = {}
 _SCHEMA_CACHE_SIZE = 1024
 #: Field name -> index, by id of a Schema in _SCHEMAS (those are kept alive by the cache).
 _FIELD_NAMES: Dict[int, Dict[str, int]] = {}
-#: (field count, field name -> index) of the struct schemas in _SCHEMAS, by id, so that a
-#: struct value of a cached schema is checked with one lookup.
-_STRUCT_INFO: Dict[int, Tuple[int, Dict[str, int]]] = {}
+#: The scanner (:func:`_scanner`) of each struct schema in _SCHEMAS, nested ones included, by
+#: id, so that a struct value of a cached schema is read by one call.
+_SCANNERS: Dict[int, Any] = {}
+#: The field writer (:func:`_writer`) of each of those struct schemas, by id.
+_WRITERS: Dict[int, Any] = {}
 
 
 def _schema(buf: bytes, p: int, depth: int = 0) -> Tuple[Schema, int]:
@@ -397,14 +492,31 @@ def _table(buf: bytes, p: int, n: int) -> Tuple[List[Schema], int]:
             if len(_SCHEMAS) >= _SCHEMA_CACHE_SIZE:
                 _SCHEMAS.clear()
                 _FIELD_NAMES.clear()
-                _STRUCT_INFO.clear()
+                _SCANNERS.clear()
+                _WRITERS.clear()
             s, _ = _schema(buf, start)
             _SCHEMAS[key] = s
-            names = _FIELD_NAMES[id(s)] = _field_names(s)
-            if s.type == SchemaType.STRUCT:
-                _STRUCT_INFO[id(s)] = (len(s.fields), names)
+            _register(s)
         schemas.append(s)
     return schemas, p
+
+
+def _register(s: Schema, depth: int = 0) -> None:
+    """Field names and scanners of ``s`` and the struct schemas inside it (all kept alive
+    by the cache entry of ``s``, so their ids stay theirs)."""
+    if depth > MAX_DEPTH or id(s) in _FIELD_NAMES:
+        return
+    names = _FIELD_NAMES[id(s)] = _field_names(s)
+    if s.type == SchemaType.STRUCT:
+        writer = _WRITERS[id(s)] = _writer(s)
+        scan = _scanner(s, names, writer)
+        if scan is not None:
+            _SCANNERS[id(s)] = scan
+    for sub in (s.items, s.keys, s.values):
+        if sub is not None:
+            _register(sub, depth + 1)
+    for _, fs in s.fields:
+        _register(fs, depth + 1)
 
 
 def _schema_skip(buf: bytes, p: int, depth: int = 0) -> Tuple[None, int]:
@@ -446,7 +558,7 @@ class PackedStruct(Struct):
     """A struct value read from a packed batch: a field is decoded when first read, and every
     field not written is copied back as its input bytes. Behaves as :class:`Struct`."""
 
-    __slots__ = ("_buf", "_offs", "_vals", "_names", "_dirty", "_exposed")
+    __slots__ = ("_buf", "_offs", "_vals", "_names", "_dirty", "_exposed", "_write")
 
     def __init__(self, schema: Schema, buf: bytes, offs: List[int]):
         # Struct.__init__ is skipped on purpose: it would fill ``values``. (_struct_at builds
@@ -461,6 +573,8 @@ class PackedStruct(Struct):
         self._dirty = 0
         #: ``values`` was handed out: any field may have changed.
         self._exposed = False
+        #: Writes the fields when some changed: _put_fields, or its specialised version.
+        self._write = _WRITERS.get(id(schema), _put_fields)
 
     def _read(self, i: int) -> Any:
         buf = self._buf
@@ -495,9 +609,10 @@ class PackedStruct(Struct):
         self._exposed = True
 
     def get(self, name: str) -> Any:
-        i = self._names.get(name)
-        if i is None:
-            raise self._missing(name)
+        try:
+            i = self._names[name]
+        except KeyError:
+            raise self._missing(name) from None
         v = self._vals[i]
         if v is not _UNREAD:
             return v
@@ -511,9 +626,10 @@ class PackedStruct(Struct):
     __getitem__ = get
 
     def put(self, name: str, value: Any) -> "Struct":
-        i = self._names.get(name)
-        if i is None:
-            raise self._missing(name)
+        try:
+            i = self._names[name]
+        except KeyError:
+            raise self._missing(name) from None
         self._vals[i] = value
         self._dirty |= 1 << i
         return self
@@ -599,6 +715,23 @@ def _record_end(buf: bytes, p: int) -> int:
 _HEAD_VARINTS = re.compile(rb"(?:\x00|\x01[\x80-\xff]{0,9}[\x00-\x7f]){3}", re.DOTALL)
 
 
+#: How many keys Batch puts in a PackedRecord's ``__dict__`` (see Encoder.record).
+_RECORD_KEYS = 8
+
+
+#: ``match`` of the bytes of a topic (with its length) followed by a head, by those bytes.
+_TOPIC_HEADS: Dict[bytes, Any] = {}
+
+
+def _topic_head(topic: bytes) -> Any:
+    m = _TOPIC_HEADS.get(topic)
+    if m is None:
+        if len(_TOPIC_HEADS) >= _SCHEMA_CACHE_SIZE:
+            _TOPIC_HEADS.clear()
+        m = _TOPIC_HEADS[topic] = re.compile(re.escape(topic) + _HEAD_VARINTS.pattern, re.DOTALL).match
+    return m
+
+
 def _head_clean(d: Dict[str, Any]) -> bool:
     """Whether a PackedRecord's partition, offset and timestamp are still as read."""
     h = d.get("_head")
@@ -636,23 +769,33 @@ class Batch:
         topics: Dict[bytes, str] = {}
         new = object.__new__
         head = _HEAD_VARINTS.match
+        same = same_topic = None
         data = self._data
         struct_at = _struct_at
+        scanners = [_SCANNERS.get(id(s)) for s in schemas]
         for _ in range(count):
             start = p
             try:
-                n = buf[p]
-                if n < 0x80:
-                    p += 1
+                # The previous record's topic again (the usual case): one match for the
+                # topic and the head.
+                m = same(buf, p) if same is not None else None
+                if m is not None:
+                    topic = same_topic
                 else:
-                    n, p = _uvar(buf, p)
-                tb = buf[p:p + n]
-                topic = topics.get(tb)
-                if topic is None:
-                    topic = topics[tb] = tb.decode("utf-8")
-                m = head(buf, p + n)
-                if m is None:
-                    raise MalformedPayload(f"record at byte {start}: malformed partition, offset or timestamp")
+                    n = buf[p]
+                    if n < 0x80:
+                        p += 1
+                    else:
+                        n, p = _uvar(buf, p)
+                    tb = buf[p:p + n]
+                    topic = topics.get(tb)
+                    if topic is None:
+                        topic = topics[tb] = tb.decode("utf-8")
+                    m = head(buf, p + n)
+                    if m is None:
+                        raise MalformedPayload(f"record at byte {start}: malformed partition, offset or timestamp")
+                    same = _topic_head(buf[start:p + n])
+                    same_topic = topic
                 p = m.end()
                 ts_type = _TIMESTAMP_TYPES[buf[p]]
                 head_end = p = p + 1
@@ -666,7 +809,12 @@ class Batch:
                 i = buf[p]
                 if 0 < i <= nschemas and i < 0x80 and buf[p + 1] == T_STRUCT:
                     value_schema = schemas[i - 1]
-                    value, p = struct_at(buf, p + 2, value_schema, 0)
+                    scan = scanners[i - 1]
+                    if scan is not None:
+                        value = scan(buf, p + 2, 0)
+                        p = value._offs[-1]
+                    else:
+                        value, p = struct_at(buf, p + 2, value_schema, 0)
                 else:
                     value_schema, value, p = data(p)
                 headers_at = p
@@ -871,16 +1019,19 @@ def _put_packed_struct(out: bytearray, s: PackedStruct, depth: int) -> None:
     if s._clean():
         out += buf[offs[0]:offs[-1]]
         return
-    _put_fields(out, s, depth)
+    s._write(out, s, depth)
 
 
-def _put_fields(out: bytearray, s: PackedStruct, depth: int) -> None:
+def _put_fields(out: bytearray, s: PackedStruct, depth: int, copy_from: int = -1,
+                end: int = -1) -> None:
     """The fields of a PackedStruct that was not exposed: unchanged ones as their input bytes
-    (runs of them in one copy), the others encoded."""
+    (runs of them in one copy), the others encoded. ``copy_from``: where input bytes not yet
+    copied start, before the fields (-1: none); ``end``: how far after the fields the input
+    bytes are to be copied too (-1: the end of the struct)."""
     buf, offs = s._buf, s._offs
     dirty = s._dirty
     fields = s.schema.fields
-    copy_from = -1  # start of the run of unchanged fields not yet copied
+    # copy_from: the start of the run of unchanged bytes not yet copied
     i = 0
     for v in s._vals:
         if v is _UNREAD or (not dirty >> i & 1 and (type(v) is not PackedStruct or v._clean())):
@@ -905,8 +1056,60 @@ def _put_fields(out: bytearray, s: PackedStruct, depth: int) -> None:
                 continue
         _put_value(out, v, fields[i][1], depth + 1)
         i += 1
-    if copy_from >= 0:
-        out += buf[copy_from:offs[i]]
+    if copy_from < 0:
+        copy_from = offs[i]
+    if end < 0:
+        end = offs[i]
+    if copy_from < end:
+        out += buf[copy_from:end]
+
+
+def _writer(schema: Schema) -> Any:
+    """:func:`_put_fields` specialised to ``schema``'s fields (made once per distinct schema,
+    as the scanners are): the loop unrolled, each field's schema known, the same bytes."""
+    n = len(schema.fields)
+    lines = ["def put_fields(out, s, depth, c=-1, end=-1):",
+             "    buf = s._buf",
+             "    offs = s._offs",
+             "    dirty = s._dirty"]
+    if n:
+        lines.append(f"    {', '.join(f'v{i}' for i in range(n))}, = s._vals")
+    for i, (_, fs) in enumerate(schema.fields):
+        v = f"v{i}"
+        lines += [f"    if {v} is _UNREAD or (not dirty & {1 << i} and (type({v}) is not PackedStruct or {v}._clean())):",
+                  "        if c < 0:",
+                  f"            c = offs[{i}]",
+                  "    else:",
+                  "        if c >= 0:",
+                  f"            out += buf[c:offs[{i}]]",
+                  "            c = -1"]
+        if fs.type == SchemaType.STRING:
+            lines += [f"        if type({v}) is str:",
+                      "            try:",
+                      f"                b = {v}.encode()",
+                      "            except UnicodeEncodeError as e:",
+                      '                raise DataError(f"string is not valid Unicode text: {e}") from None',
+                      f"            out.append({T_STRING})",
+                      "            if len(b) < 0x80:",
+                      "                out.append(len(b))",
+                      "            else:",
+                      "                _put_uvar(out, len(b))",
+                      "            out += b",
+                      "        else:",
+                      f"            _put_value(out, {v}, F{i}, depth + 1)"]
+        else:
+            lines.append(f"        _put_value(out, {v}, F{i}, depth + 1)")
+    lines += ["    if c < 0:",
+              f"        c = offs[{n}]",
+              "    if end < 0:",
+              f"        end = offs[{n}]",
+              "    if c < end:",
+              "        out += buf[c:end]"]
+    scope = {f"F{i}": fs for i, (_, fs) in enumerate(schema.fields)}
+    scope.update(_UNREAD=_UNREAD, PackedStruct=PackedStruct, DataError=DataError,
+                 _put_uvar=_put_uvar, _put_value=_put_value)
+    exec(compile("\n".join(lines), f"<sluice packed writer for {schema.name or 'struct'}>", "exec"), scope)
+    return scope["put_fields"]
 
 
 def _put_schema(out: bytearray, s: Schema, depth: int = 0) -> None:
@@ -956,6 +1159,8 @@ class Encoder:
         self._index: Dict[int, int] = {}
         self._keep: List[Schema] = []  # keeps interned schemas alive so ids stay unique
         self._nschemas = 0
+        #: The input batch's bytes: a record read from them can be copied from them.
+        self._buf = batch.buf if batch is not None else None
         if batch is not None:
             for i, s in enumerate(batch.schemas):
                 self._index.setdefault(id(s), i)
@@ -994,15 +1199,30 @@ class Encoder:
         if d is None or not isinstance(r, Record):
             raise DataError(f"expected a Record, got {type(r).__name__}")
         src = d.get("_src")
-        if src is not None and (self._batch is None or src[0] is not self._batch.buf):
+        if src is not None and src[0] is not self._buf:
             src = None  # read from another batch: its schema indexes mean nothing here
         if src is not None:
             buf = src[0]
+            value = d["value"]
+            # The usual transform's record: head, key and (no) headers as read, a struct value
+            # whose fields are copied or written, all in as few copies as possible.
+            if (type(value) is PackedStruct and value is src[8] and not value._exposed
+                    and d["key"] is src[5] and type(src[5]) in _IMMUTABLE
+                    and d["key_schema"] is src[6] and d["value_schema"] is src[9]
+                    and d["headers"] is src[12] and not src[12] and d["topic"] is src[3]
+                    and d["timestamp_type"] is src[4] and len(d) == _RECORD_KEYS):
+                if value._dirty or not value._clean():
+                    value._write(out, value, 0, src[1], src[11])
+                else:
+                    out += buf[src[1]:src[11]]
+                return
             key = d["key"]
             key_clean = key is src[5] and d["key_schema"] is src[6] and type(key) in _IMMUTABLE
+            # A dict with only the keys Batch gave it has no partition, offset or timestamp
+            # set or read (they are added when they are).
             if d["topic"] is src[3] and d["timestamp_type"] is src[4] and (
-                    "_head" not in d and "partition" not in d and "offset" not in d
-                    and "timestamp" not in d or _head_clean(d)):
+                    len(d) == _RECORD_KEYS or "_head" not in d and "partition" not in d
+                    and "offset" not in d and "timestamp" not in d or _head_clean(d)):
                 if key_clean:  # head and key in one copy
                     out += buf[src[1]:src[7]]
                 else:
@@ -1014,7 +1234,6 @@ class Encoder:
                     out += buf[src[2]:src[7]]
                 else:
                     self._data(out, d["key_schema"], key)
-            value = d["value"]
             if value is src[8] and d["value_schema"] is src[9]:
                 if type(value) is PackedStruct:
                     if value._exposed:
@@ -1022,12 +1241,12 @@ class Encoder:
                         _, at = _uvar(buf, src[7])
                         out += buf[src[7]:at]
                         _put_packed_struct(out, value, 0)
-                    elif value._clean():
+                    elif not value._dirty and value._clean():
                         out += buf[src[7]:src[10]]
                     else:
                         # The schema index, tag and field count as read, then the fields.
                         out += buf[src[7]:value._offs[0]]
-                        _put_fields(out, value, 0)
+                        value._write(out, value, 0)
                 elif type(value) in _IMMUTABLE:
                     out += buf[src[7]:src[10]]
                 else:

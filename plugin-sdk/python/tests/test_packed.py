@@ -269,5 +269,213 @@ class SourceBatchTest(unittest.TestCase):
         self.assertEqual(count, 1)
 
 
+
+def every_type_schema():
+    """A struct schema with a field of every Connect type, logical types, optional fields
+    (null and not), a nested struct with its own optional and nested fields, an array of
+    structs and a map."""
+    leaf = (Schema.struct().name("leaf").field("n", Schema.int16())
+            .field("s", Schema.string().as_optional()).build())
+    inner = (Schema.struct().name("inner").field("x", Schema.int8())
+             .field("leaf", leaf).field("opt", Schema.int64().as_optional()).build())
+    return (Schema.struct().name("every")
+            .field("i8", Schema.int8()).field("i16", Schema.int16())
+            .field("i32", Schema.int32()).field("i64", Schema.int64())
+            .field("f32", Schema.float32()).field("f64", Schema.float64())
+            .field("b", Schema.boolean()).field("s", Schema.string())
+            .field("long", Schema.string()).field("bytes", Schema.bytes())
+            .field("dec", Schema.decimal(2)).field("date", Schema.date())
+            .field("time", Schema.time()).field("ts", Schema.timestamp())
+            .field("arr", Schema.array(Schema.string()))
+            .field("structs", Schema.array(inner))
+            .field("map", Schema.map(Schema.string(), Schema.int64()))
+            .field("inner", inner)
+            .field("o_s", Schema.string().as_optional()).field("o_i64", Schema.int64().as_optional())
+            .field("o_i32", Schema.int32().as_optional()).field("o_i8", Schema.int8().as_optional())
+            .field("o_b", Schema.boolean().as_optional()).field("o_f32", Schema.float32().as_optional())
+            .field("o_f64", Schema.float64().as_optional()).field("o_bytes", Schema.bytes().as_optional())
+            .field("o_inner", inner)
+            .field("o_arr", Schema.array(Schema.int32()).as_optional())
+            .build())
+
+
+def every_type_values(schema, i, nulls):
+    inner = schema.field("inner")[1]
+    leaf = inner.field("leaf")[1]
+    def mk_inner(k):
+        return Struct(inner, [k - 100, Struct(leaf, [k * 7, None if k % 2 else f"leaf {k}"]),
+                              None if k % 3 else -(1 << 40) - k])
+    opt = (None,) * 10 if nulls else (
+        f"o{i}", (1 << 62) + i, -(1 << 31), -5, False, 0.25, -1e300, b"\x00" * 200,
+        mk_inner(i + 1), [i, -i])
+    return [-128 + i % 256, -(1 << 15) + i, (1 << 31) - 1 - i, -(1 << 63) + i, 1.5 + i,
+            -2.25e-300 * (i + 1), i % 2 == 0, f"user_{i:06} ü", "ü" * (100 + i), bytes(range(i % 256)),
+            b"\x01\x00", 19000 + i, 3_600_000 + i, 1_700_000_000_000 + i,
+            [f"a{i}", "", "b" * 130], [mk_inner(i), mk_inner(i + 2)], {"k": -(1 << 63), f"k{i}": i},
+            mk_inner(i)] + list(opt)
+
+
+class ScannerTest(unittest.TestCase):
+    """The scanners and writers specialised per schema (_packed._scanner / _writer) give what
+    the generic walk (_struct_generic / _put_fields) gives, field by field."""
+
+    def setUp(self):
+        self.schema = every_type_schema()
+        self.records = [Record(topic="t", value=Struct(self.schema, every_type_values(self.schema, i, i % 2 == 1)),
+                               value_schema=self.schema) for i in range(6)]
+        self.payload = batch_bytes(self.records)
+
+    def generic_batch(self):
+        """The same batch read with no scanners (so every struct goes through the generic walk)."""
+        saved = dict(P._SCANNERS)
+        P._SCANNERS.clear()
+        try:
+            batch = P.Batch(self.payload)
+        finally:
+            P._SCANNERS.update(saved)
+        return batch
+
+    def assert_same_struct(self, a, b, path):
+        self.assertIs(type(a), P.PackedStruct, path)
+        self.assertIs(type(b), P.PackedStruct, path)
+        self.assertEqual(a._offs, b._offs, path)
+        self.assertEqual(a._names, b._names, path)
+        for (name, _), x, y in zip(a.schema.fields, a._all(), b._all()):
+            if type(x) is P.PackedStruct:
+                self.assert_same_struct(x, y, f"{path}.{name}")
+            elif isinstance(x, list):
+                self.assertEqual(len(x), len(y), f"{path}.{name}")
+                for k, (u, v) in enumerate(zip(x, y)):
+                    if type(u) is P.PackedStruct:
+                        self.assert_same_struct(u, v, f"{path}.{name}[{k}]")
+                    else:
+                        self.assertEqual(u, v, f"{path}.{name}[{k}]")
+            else:
+                self.assertEqual(x, y, f"{path}.{name}")
+
+    def test_the_schemas_have_scanners_and_writers_nested_ones_included(self):
+        batch = P.Batch(self.payload)
+        s = batch.records[0].value.schema
+        self.assertIn(id(s), P._SCANNERS)
+        inner = s.field("inner")[1]
+        self.assertIn(id(inner), P._SCANNERS)
+        self.assertIs(batch.records[0].value.get("inner")._write, P._WRITERS[id(inner)])
+
+    def test_scanned_structs_read_as_the_generic_walk_reads_them(self):
+        P.Batch(self.payload)  # the scanners made
+        # On well-formed structs the scanners never hand over to the generic walk.
+        scanners = list(P._SCANNERS.values())
+
+        def refuse(*args):
+            raise AssertionError("a scanner fell back to the generic walk")
+
+        for scan in scanners:
+            scan.__globals__["_struct_generic"] = refuse
+        try:
+            fast = P.Batch(self.payload).records
+        finally:
+            for scan in scanners:
+                scan.__globals__["_struct_generic"] = P._struct_generic
+        slow = self.generic_batch().records
+        self.assertEqual(len(fast), len(slow))
+        for i, (a, b) in enumerate(zip(fast, slow)):
+            self.assert_same_struct(a.value, b.value, f"record {i}")
+            # And both give the values written.
+            expected = self.records[i].value.values
+            got = a.value.values
+            self.assertEqual(len(got), len(expected))
+            for name, x, y in zip([n for n, _ in self.schema.fields], got, expected):
+                if isinstance(y, Struct) or (isinstance(y, list) and y and isinstance(y[0], Struct)):
+                    continue  # compared above against the generic walk
+                if name in ("f32", "o_f32") and y is not None:
+                    self.assertAlmostEqual(x, y, places=5, msg=name)
+                else:
+                    self.assertEqual(x, y, name)
+
+    def test_the_specialised_writer_writes_what_the_generic_one_writes(self):
+        def edited(batch, write):
+            out = bytearray()
+            for r in batch.records:
+                s = r.value
+                # Change every other field (strings, numbers, nulls, nested values), leave the rest.
+                for k, (name, fs) in enumerate(s.schema.fields):
+                    if k % 2 == 0:
+                        v = s.get(name)
+                        s.put(name, v.upper() if isinstance(v, str) else v)
+                s.put("s", "x" * (k * 10))  # long and short strings
+                s.put("o_s", None)
+                if write is None:
+                    s._write(out, s, 0)
+                else:
+                    write(out, s, 0)
+            return bytes(out)
+
+        fast = edited(P.Batch(self.payload), None)
+        slow = edited(P.Batch(self.payload), P._put_fields)
+        self.assertEqual(fast, slow)
+        # Untouched structs are copied whole, by either.
+        batch = P.Batch(self.payload)
+        for r in batch.records:
+            out_fast, out_slow = bytearray(), bytearray()
+            r.value._write(out_fast, r.value, 0)
+            P._put_fields(out_slow, r.value, 0)
+            self.assertEqual(out_fast, out_slow)
+            self.assertEqual(bytes(out_fast), self.payload[r.value._offs[0]:r.value._offs[-1]])
+
+    def test_the_whole_transform_output_is_the_same(self):
+        def run(payload):
+            batch = P.Batch(payload)
+            enc = P.Encoder(batch)
+            for r in batch.records:
+                r.value.put("s", r.value.get("s").upper())
+                r.value.put("o_i32", 7)
+                enc.keep(r)
+            return enc.finish()
+
+        fast = run(self.payload)
+        saved = dict(P._SCANNERS), dict(P._WRITERS)
+        P._SCANNERS.clear()
+        P._WRITERS.clear()
+        try:
+            slow = run(self.payload)
+        finally:
+            P._SCANNERS.update(saved[0])
+            P._WRITERS.update(saved[1])
+        self.assertEqual(fast, slow)
+
+    def test_a_record_dict_has_the_keys_the_encoder_counts_on(self):
+        # Encoder.record takes a dict of _RECORD_KEYS keys for a record whose partition,
+        # offset and timestamp were neither read nor set.
+        r = P.Batch(batch_bytes([user(1)])).records[0]
+        self.assertEqual(len(r.__dict__), P._RECORD_KEYS)
+        r.partition
+        self.assertGreater(len(r.__dict__), P._RECORD_KEYS)
+
+    def test_unusual_structs_fall_back_to_the_generic_walk_with_its_result_or_error(self):
+        schema = Schema.struct().name("u2").field("a", Schema.string()).field("b", Schema.int64()).build()
+        P.Batch(batch_bytes([Record(topic="t", value=Struct(schema, ["x", 1]), value_schema=schema)]))
+        cached = next(s for s in P._SCHEMAS.values() if s.name == "u2")
+        scan = P._SCANNERS[id(cached)]
+        cases = {
+            # A null where the schema says int64 (a tag the schema does not write).
+            "null field": bytes([2, P.T_STRING, 1]) + b"x" + bytes([P.T_NULL]),
+            # A string with a two-byte length.
+            "long string": bytes([2, P.T_STRING, 0x81, 0x01]) + b"y" * 129 + bytes([P.T_INT64, 0x81, 0x01]),
+            "wrong count": bytes([3, P.T_STRING, 1]) + b"x" + bytes([P.T_INT64, 2, P.T_NULL]),
+            "cut short": bytes([2, P.T_STRING, 5]) + b"x",
+            "varint cut short": bytes([2, P.T_STRING, 1]) + b"x" + bytes([P.T_INT64, 0x81]),
+        }
+        for name, body in cases.items():
+            def outcome(f):
+                try:
+                    s = f()
+                    return ("ok", s._offs)
+                except Exception as e:  # noqa: BLE001
+                    return (type(e).__name__, str(e))
+            fast = outcome(lambda: scan(body, 0, 0))
+            slow = outcome(lambda: P._struct_generic(body, 0, cached, 0)[0])
+            self.assertEqual(fast, slow, name)
+
+
 if __name__ == "__main__":
     unittest.main()
