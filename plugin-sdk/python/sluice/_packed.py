@@ -411,7 +411,8 @@ def _scanner(schema: Schema, names: Dict[str, int], writer: Any) -> Any:
     scope = {"SCHEMA": schema, "NAMES": names, "WRITER": writer, "_struct_generic": _struct_generic,
              "_skip": _skip, "_uvar": _uvar, "_new": _new, "PackedStruct": PackedStruct,
              "_UNREAD": _UNREAD, "MalformedPayload": MalformedPayload}
-    exec(compile("\n".join(lines), f"<sluice packed scanner for {schema.name or 'struct'}>", "exec"), scope)
+    name = f"<sluice packed scanner for {schema.name or 'struct'}>"
+    exec(compile("\n".join(lines), name, "exec"), scope)
     return scope["scan"]
 
 
@@ -1076,7 +1077,9 @@ def _writer(schema: Schema) -> Any:
         lines.append(f"    {', '.join(f'v{i}' for i in range(n))}, = s._vals")
     for i, (_, fs) in enumerate(schema.fields):
         v = f"v{i}"
-        lines += [f"    if {v} is _UNREAD or (not dirty & {1 << i} and (type({v}) is not PackedStruct or {v}._clean())):",
+        unchanged = (f"{v} is _UNREAD or (not dirty & {1 << i}"
+                     f" and (type({v}) is not PackedStruct or {v}._clean()))")
+        lines += [f"    if {unchanged}:",
                   "        if c < 0:",
                   f"            c = offs[{i}]",
                   "    else:",
@@ -1108,7 +1111,8 @@ def _writer(schema: Schema) -> Any:
     scope = {f"F{i}": fs for i, (_, fs) in enumerate(schema.fields)}
     scope.update(_UNREAD=_UNREAD, PackedStruct=PackedStruct, DataError=DataError,
                  _put_uvar=_put_uvar, _put_value=_put_value)
-    exec(compile("\n".join(lines), f"<sluice packed writer for {schema.name or 'struct'}>", "exec"), scope)
+    name = f"<sluice packed writer for {schema.name or 'struct'}>"
+    exec(compile("\n".join(lines), name, "exec"), scope)
     return scope["put_fields"]
 
 

@@ -321,8 +321,10 @@ class ScannerTest(unittest.TestCase):
 
     def setUp(self):
         self.schema = every_type_schema()
-        self.records = [Record(topic="t", value=Struct(self.schema, every_type_values(self.schema, i, i % 2 == 1)),
-                               value_schema=self.schema) for i in range(6)]
+        self.records = [
+            Record(topic="t", value_schema=self.schema,
+                   value=Struct(self.schema, every_type_values(self.schema, i, i % 2 == 1)))
+            for i in range(6)]
         self.payload = batch_bytes(self.records)
 
     def generic_batch(self):
