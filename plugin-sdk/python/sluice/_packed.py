@@ -659,14 +659,29 @@ class PackedStruct(Struct):
         return True
 
 
+def _set_head(name: str) -> Any:
+    def set_(self: "PackedRecord", v: Any) -> None:
+        self.__dict__[name] = v
+        self._hd = True
+    return set_
+
+
 class PackedRecord(Record):
     """A record read from a packed batch. ``partition``, ``offset`` and ``timestamp`` are
     decoded when first read; what the plugin leaves as read is written back as its input
-    bytes (``_src``: the batch's bytes, the record's spans and what they were read as)."""
+    bytes (``_src``: the batch's bytes, the record's spans and what they were read as).
+
+    The other attributes are slots, set by Batch without a ``__dict__`` per record (the
+    instance's ``__dict__`` holds only partition, offset and timestamp once read or set, and
+    what a plugin adds). ``_hd`` is None until then."""
+
+    __slots__ = ("topic", "key", "value", "key_schema", "value_schema", "timestamp_type",
+                 "headers", "_src", "_hd")
 
     def _head(self) -> None:
         d = self.__dict__
-        src = d["_src"]
+        src = self._src
+        self._hd = True
         buf = src[0]
         p = src[1]
         n, p = _uvar(buf, p)
@@ -686,11 +701,11 @@ class PackedRecord(Record):
         return d[name]
 
     partition = property(lambda self: self._get("partition"),  # type: ignore[assignment]
-                         lambda self, v: self.__dict__.__setitem__("partition", v))
+                         _set_head("partition"))
     offset = property(lambda self: self._get("offset"),  # type: ignore[assignment]
-                      lambda self, v: self.__dict__.__setitem__("offset", v))
+                      _set_head("offset"))
     timestamp = property(lambda self: self._get("timestamp"),  # type: ignore[assignment]
-                         lambda self, v: self.__dict__.__setitem__("timestamp", v))
+                         _set_head("timestamp"))
 
 
 def _record_end(buf: bytes, p: int) -> int:
@@ -714,10 +729,6 @@ def _record_end(buf: bytes, p: int) -> int:
 #: The three ``opt<svar>`` of a record head (partition, offset, timestamp): skipped in one
 #: call, decoded only when the plugin reads them.
 _HEAD_VARINTS = re.compile(rb"(?:\x00|\x01[\x80-\xff]{0,9}[\x00-\x7f]){3}", re.DOTALL)
-
-
-#: How many keys Batch puts in a PackedRecord's ``__dict__`` (see Encoder.record).
-_RECORD_KEYS = 8
 
 
 #: ``match`` of the bytes of a topic (with its length) followed by a head, by those bytes.
@@ -840,14 +851,18 @@ class Batch:
                 p = _record_end(buf, start)
                 continue
             r = new(PackedRecord)
-            r.__dict__ = {
-                "topic": topic, "key": key, "value": value, "key_schema": key_schema,
-                "value_schema": value_schema, "timestamp_type": ts_type, "headers": headers,
-                # What the record was read as, and where: see Encoder.record.
-                "_src": (buf, start, head_end, topic, ts_type, key, key_schema, value_at,
-                         value, value_schema, headers_at, p, headers,
-                         tuple((h, h.key, h.schema, h.value) for h in headers) if headers else ()),
-            }
+            r.topic = topic
+            r.key = key
+            r.value = value
+            r.key_schema = key_schema
+            r.value_schema = value_schema
+            r.timestamp_type = ts_type
+            r.headers = headers
+            # What the record was read as, and where: see Encoder.record.
+            r._src = (buf, start, head_end, topic, ts_type, key, key_schema, value_at,
+                      value, value_schema, headers_at, p, headers,
+                      tuple((h, h.key, h.schema, h.value) for h in headers) if headers else ())
+            r._hd = None
             records.append(r)
         if p != len(buf):
             raise MalformedPayload(f"{len(buf) - p} bytes after the last record")
@@ -1199,46 +1214,43 @@ class Encoder:
         """Appends ``r``. A :class:`PackedRecord` of this encoder's batch copies the bytes of
         what still holds the very objects it was read as (head, key, value, headers)."""
         out = self.out
-        d = getattr(r, "__dict__", None)
-        if d is None or not isinstance(r, Record):
+        if not isinstance(r, Record):
             raise DataError(f"expected a Record, got {type(r).__name__}")
-        src = d.get("_src")
+        src = getattr(r, "_src", None)
         if src is not None and src[0] is not self._buf:
             src = None  # read from another batch: its schema indexes mean nothing here
         if src is not None:
             buf = src[0]
-            value = d["value"]
+            value = r.value
+            # Partition, offset and timestamp neither read nor set, or still as read.
+            head_clean = r._hd is None or _head_clean(r.__dict__)
             # The usual transform's record: head, key and (no) headers as read, a struct value
             # whose fields are copied or written, all in as few copies as possible.
             if (type(value) is PackedStruct and value is src[8] and not value._exposed
-                    and d["key"] is src[5] and type(src[5]) in _IMMUTABLE
-                    and d["key_schema"] is src[6] and d["value_schema"] is src[9]
-                    and d["headers"] is src[12] and not src[12] and d["topic"] is src[3]
-                    and d["timestamp_type"] is src[4] and len(d) == _RECORD_KEYS):
+                    and r.key is src[5] and type(src[5]) in _IMMUTABLE
+                    and r.key_schema is src[6] and r.value_schema is src[9]
+                    and r.headers is src[12] and not src[12] and r.topic is src[3]
+                    and r.timestamp_type is src[4] and head_clean):
                 if value._dirty or not value._clean():
                     value._write(out, value, 0, src[1], src[11])
                 else:
                     out += buf[src[1]:src[11]]
                 return
-            key = d["key"]
-            key_clean = key is src[5] and d["key_schema"] is src[6] and type(key) in _IMMUTABLE
-            # A dict with only the keys Batch gave it has no partition, offset or timestamp
-            # set or read (they are added when they are).
-            if d["topic"] is src[3] and d["timestamp_type"] is src[4] and (
-                    len(d) == _RECORD_KEYS or "_head" not in d and "partition" not in d
-                    and "offset" not in d and "timestamp" not in d or _head_clean(d)):
+            key = r.key
+            key_clean = key is src[5] and r.key_schema is src[6] and type(key) in _IMMUTABLE
+            if r.topic is src[3] and r.timestamp_type is src[4] and head_clean:
                 if key_clean:  # head and key in one copy
                     out += buf[src[1]:src[7]]
                 else:
                     out += buf[src[1]:src[2]]
-                    self._data(out, d["key_schema"], key)
+                    self._data(out, r.key_schema, key)
             else:
                 self._head(out, r)
                 if key_clean:
                     out += buf[src[2]:src[7]]
                 else:
-                    self._data(out, d["key_schema"], key)
-            if value is src[8] and d["value_schema"] is src[9]:
+                    self._data(out, r.key_schema, key)
+            if value is src[8] and r.value_schema is src[9]:
                 if type(value) is PackedStruct:
                     if value._exposed:
                         # The schema index as read, then the struct from its values.
@@ -1254,10 +1266,10 @@ class Encoder:
                 elif type(value) in _IMMUTABLE:
                     out += buf[src[7]:src[10]]
                 else:
-                    self._data(out, d["value_schema"], value)
+                    self._data(out, r.value_schema, value)
             else:
-                self._data(out, d["value_schema"], value)
-            headers = d["headers"]
+                self._data(out, r.value_schema, value)
+            headers = r.headers
             if not headers:
                 out.append(0)
                 return

@@ -445,13 +445,20 @@ class ScannerTest(unittest.TestCase):
             P._WRITERS.update(saved[1])
         self.assertEqual(fast, slow)
 
-    def test_a_record_dict_has_the_keys_the_encoder_counts_on(self):
-        # Encoder.record takes a dict of _RECORD_KEYS keys for a record whose partition,
-        # offset and timestamp were neither read nor set.
-        r = P.Batch(batch_bytes([user(1)])).records[0]
-        self.assertEqual(len(r.__dict__), P._RECORD_KEYS)
-        r.partition
-        self.assertGreater(len(r.__dict__), P._RECORD_KEYS)
+    def test_a_record_knows_whether_its_head_was_read_or_set(self):
+        # Encoder.record copies the head of a record whose _hd is None.
+        batch = P.Batch(batch_bytes([user(1), user(2), user(3)]))
+        a, b, c = batch.records
+        self.assertIsNone(a._hd)
+        self.assertEqual(b.partition, 0)
+        c.timestamp = 5
+        self.assertTrue(b._hd)
+        self.assertTrue(c._hd)
+        enc = P.Encoder(batch)
+        for r in batch.records:
+            enc.keep(r)
+        got, _ = outcomes(enc.finish())
+        self.assertEqual([r.timestamp for _, r in got], [1_700_000_000_001, 1_700_000_000_002, 5])
 
     def test_unusual_structs_fall_back_to_the_generic_walk_with_its_result_or_error(self):
         schema = Schema.struct().name("u2").field("a", Schema.string()).field("b", Schema.int64()).build()
