@@ -6,7 +6,10 @@ use sluice_plugin_sdk::json::JsonOptions;
 use sluice_plugin_sdk::{Config, ConfigDef, ConfigProblem, Importance};
 
 use crate::avro::Codec;
-use crate::format::{unescape, Format, AVRO_FORMAT, BYTE_ARRAY_FORMAT, JSON_FORMAT};
+use crate::format::{
+    unescape, Format, AVRO_FORMAT, BYTE_ARRAY_FORMAT, JSON_FORMAT, PARQUET_FORMAT,
+};
+use crate::parquet_file::ParquetCodec;
 use crate::partitioner::{Extractor, Partitioner, TimeBased};
 use crate::path_format::PathFormat;
 use crate::sigv4::Credentials;
@@ -36,6 +39,7 @@ pub const BYTEARRAY_EXTENSION: &str = "format.bytearray.extension";
 pub const BYTEARRAY_SEPARATOR: &str = "format.bytearray.separator";
 pub const DECIMAL_FORMAT: &str = "json.decimal.format";
 pub const AVRO_CODEC: &str = "avro.codec";
+pub const PARQUET_CODEC: &str = "parquet.codec";
 pub const PART_SIZE: &str = "s3.part.size";
 pub const PART_RETRIES: &str = "s3.part.retries";
 pub const RETRY_BACKOFF: &str = "s3.retry.backoff.ms";
@@ -76,11 +80,12 @@ pub fn defs() -> Vec<ConfigDef> {
         ConfigDef::string(TIMEZONE).importance(Importance::Medium).doc("TimeBasedPartitioner and rotate.schedule.interval.ms: an IANA time zone, e.g. UTC or America/Los_Angeles."),
         ConfigDef::string(EXTRACTOR).default("Wallclock").recommended(["Wallclock", "Record", "RecordField"]).importance(Importance::Medium).doc("TimeBasedPartitioner: where a record's time comes from."),
         ConfigDef::string(TIMESTAMP_FIELD).default("timestamp").importance(Importance::Medium).doc("timestamp.extractor=RecordField: the value field holding the time (epoch ms, Timestamp or ISO 8601)."),
-        ConfigDef::class(FORMAT).required().recommended([JSON_FORMAT, BYTE_ARRAY_FORMAT, AVRO_FORMAT]).importance(Importance::High).doc("How records are written: JSON lines, raw bytes, or Avro container files (records need a value schema)."),
+        ConfigDef::class(FORMAT).required().recommended([JSON_FORMAT, BYTE_ARRAY_FORMAT, AVRO_FORMAT, PARQUET_FORMAT]).importance(Importance::High).doc("How records are written: JSON lines, raw bytes, Avro container files (records need a value schema) or Parquet files (records need a Struct value schema)."),
         ConfigDef::string(BYTEARRAY_EXTENSION).default(".bin").importance(Importance::Low).doc("ByteArrayFormat: the object name extension."),
         ConfigDef::string(BYTEARRAY_SEPARATOR).importance(Importance::Low).doc("ByteArrayFormat: written after each record (Java escapes such as \\n; default a newline)."),
         ConfigDef::string(DECIMAL_FORMAT).default("BASE64").recommended(["BASE64", "NUMERIC"]).importance(Importance::Low).doc("JsonFormat: Decimals inside structs as base64 strings or numbers."),
         ConfigDef::string(AVRO_CODEC).default("null").recommended(["null", "deflate", "snappy"]).importance(Importance::Low).doc("AvroFormat: the compression codec of the container files' blocks."),
+        ConfigDef::string(PARQUET_CODEC).default("snappy").recommended(["none", "snappy", "gzip"]).importance(Importance::Low).doc("ParquetFormat: the compression codec of the files' pages (none, snappy or gzip; lz4, zstd and brotli are not implemented). Object names end in .snappy.parquet, .gz.parquet or .parquet, as Confluent's."),
         ConfigDef::int(PART_SIZE).default("8388608").importance(Importance::High).doc("Bytes per part of a multipart upload (at least 5 MiB); smaller objects are sent with one PUT. Sluice's default is 8 MiB (Confluent's 25 MiB): a part is one HTTP request, and the sandbox caps request bodies at wasm.http.request.max.bytes (16 MiB unless raised)."),
         ConfigDef::int(PART_RETRIES).default("3").importance(Importance::Medium).doc("Retries of a request that failed with a network error, 5xx or 429."),
         ConfigDef::long(RETRY_BACKOFF).default("200").importance(Importance::Low).doc("First backoff between retries in ms, doubled each time."),
@@ -231,8 +236,17 @@ pub fn compile(config: &Config) -> Result<S3Config, Vec<ConfigProblem>> {
                 None
             }
         },
+        Some(PARQUET_FORMAT) => {
+            match ParquetCodec::parse(config.get(PARQUET_CODEC).unwrap_or("snappy")) {
+                Ok(codec) => Some(Format::Parquet(codec)),
+                Err(e) => {
+                    p.add(PARQUET_CODEC, e);
+                    None
+                }
+            }
+        }
         Some(other) => {
-            p.add(FORMAT, format!("'{other}' is not available in Sluice yet; use {JSON_FORMAT}, {BYTE_ARRAY_FORMAT} or {AVRO_FORMAT} (Parquet is not implemented)"));
+            p.add(FORMAT, format!("'{other}' is not available in Sluice; use {JSON_FORMAT}, {BYTE_ARRAY_FORMAT}, {AVRO_FORMAT} or {PARQUET_FORMAT}"));
             None
         }
         None => {
@@ -484,13 +498,41 @@ mod tests {
     }
 
     #[test]
+    fn parquet_format_takes_confluents_codec_names_and_refuses_the_others_precisely() {
+        let with = |codec: Option<&str>| {
+            let mut pairs = BASE.to_vec();
+            pairs.push((FORMAT, PARQUET_FORMAT));
+            if let Some(c) = codec {
+                pairs.push((PARQUET_CODEC, c));
+            }
+            compile(&config(&pairs))
+        };
+        let format = |codec| match with(codec) {
+            Ok(c) => c.settings.format,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(format(None), Format::Parquet(ParquetCodec::Snappy));
+        assert_eq!(
+            format(Some("none")),
+            Format::Parquet(ParquetCodec::Uncompressed)
+        );
+        assert_eq!(format(Some("GZIP")), Format::Parquet(ParquetCodec::Gzip));
+        assert_eq!(format(None).extension(), ".snappy.parquet");
+        let problems = with(Some("zstd")).err().unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, PARQUET_CODEC);
+        assert!(
+            problems[0].message.contains("'zstd' is not available")
+                && problems[0].message.contains("use none, snappy or gzip"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported_at_once_and_secrets_are_not_echoed() {
         let problems = compile(&config(&[
             (FLUSH_SIZE, "0"),
-            (
-                FORMAT,
-                "io.confluent.connect.s3.format.parquet.ParquetFormat",
-            ),
+            (FORMAT, "io.confluent.connect.s3.format.orc.OrcFormat"),
             (
                 PARTITIONER,
                 "io.confluent.connect.storage.partitioner.TimeBasedPartitioner",

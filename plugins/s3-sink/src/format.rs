@@ -11,15 +11,22 @@
 //! - `io.confluent.connect.s3.format.avro.AvroFormat` (`.avro`): an Avro Object Container
 //!   File per object ([`crate::avro`]); `write` gives the record's Avro datum, the writer
 //!   frames it into blocks. Records need a value schema.
+//! - `io.confluent.connect.s3.format.parquet.ParquetFormat` (`.parquet`, `.snappy.parquet`,
+//!   `.gz.parquet` after `parquet.codec`): a Parquet file per object ([`crate::parquet_file`]).
+//!   `write` only checks the record (a Struct value schema, a value that fits it, by encoding
+//!   its Avro datum); the writer shreds the value into the file's columns. Records need a
+//!   Struct value schema.
 
 use sluice_plugin_sdk::json::{write_json, JsonOptions};
-use sluice_plugin_sdk::{java, logical, Record, Value};
+use sluice_plugin_sdk::{java, logical, Record, SchemaType, Value};
 
 use crate::avro::{datum, Codec};
+use crate::parquet_file::ParquetCodec;
 
 pub const JSON_FORMAT: &str = "io.confluent.connect.s3.format.json.JsonFormat";
 pub const BYTE_ARRAY_FORMAT: &str = "io.confluent.connect.s3.format.bytearray.ByteArrayFormat";
 pub const AVRO_FORMAT: &str = "io.confluent.connect.s3.format.avro.AvroFormat";
+pub const PARQUET_FORMAT: &str = "io.confluent.connect.s3.format.parquet.ParquetFormat";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Format {
@@ -30,6 +37,8 @@ pub enum Format {
     },
     /// `avro.codec`.
     Avro(Codec),
+    /// `parquet.codec`.
+    Parquet(ParquetCodec),
 }
 
 impl Format {
@@ -38,11 +47,13 @@ impl Format {
             Format::Json(_) => ".json",
             Format::ByteArray { extension, .. } => extension,
             Format::Avro(_) => ".avro",
+            Format::Parquet(codec) => codec.extension(),
         }
     }
 
     /// Appends `record`'s value (non-null: null values are handled before) to `out`: a line,
-    /// raw bytes, or (Avro) the value's datum, which the writer puts into a block.
+    /// raw bytes, or (Avro) the value's datum, which the writer puts into a block. Parquet:
+    /// the checked value's Avro datum, which the writer does not use (it shreds the value).
     pub fn write(&self, out: &mut Vec<u8>, record: &Record) -> Result<(), String> {
         let start = out.len();
         let written = match self {
@@ -61,14 +72,23 @@ impl Format {
             Format::Avro(_) => match record.value_schema.as_deref() {
                 Some(schema) => datum::write(out, schema, &record.value)
                     .map_err(|e| format!("AvroFormat: the value does not fit its schema: {e}")),
-                None => Err(format!(
-                    "AvroFormat needs records with a value schema (e.g. JsonConverter with \
-                     schemas.enable=true, or AvroConverter); the record from topic '{}', \
-                     partition {} and offset {} has none",
+                None => Err(no_schema("AvroFormat", record)),
+            },
+            Format::Parquet(_) => match record.value_schema.as_deref() {
+                Some(schema) if schema.ty == SchemaType::Struct => {
+                    datum::write(out, schema, &record.value).map_err(|e| {
+                        format!("ParquetFormat: the value does not fit its schema: {e}")
+                    })
+                }
+                Some(schema) => Err(format!(
+                    "ParquetFormat needs Struct values (a Parquet file holds records); the \
+                     record from topic '{}', partition {} and offset {} has a {:?} value schema",
                     record.topic,
                     record.partition.unwrap_or(-1),
-                    record.offset.unwrap_or(-1)
+                    record.offset.unwrap_or(-1),
+                    schema.ty
                 )),
+                None => Err(no_schema("ParquetFormat", record)),
             },
         };
         if written.is_err() {
@@ -76,6 +96,17 @@ impl Format {
         }
         written
     }
+}
+
+fn no_schema(format: &str, record: &Record) -> String {
+    format!(
+        "{format} needs records with a value schema (e.g. JsonConverter with \
+         schemas.enable=true, or AvroConverter); the record from topic '{}', partition {} and \
+         offset {} has none",
+        record.topic,
+        record.partition.unwrap_or(-1),
+        record.offset.unwrap_or(-1)
+    )
 }
 
 fn write_json_line(out: &mut Vec<u8>, record: &Record, opts: JsonOptions) -> Result<(), String> {

@@ -12,13 +12,15 @@
 //! Confluent's.
 //!
 //! The parts: [`config`] (keys and their checks), [`partitioner`] and [`path_format`]
-//! (directories), [`format`] (JSON lines, raw bytes, Avro with [`avro`]), [`writer`] (one Kafka partition's files
+//! (directories), [`format`] (JSON lines, raw bytes, Avro with [`avro`], Parquet with
+//! [`parquet_file`]), [`writer`] (one Kafka partition's files
 //! and rotations), [`store`] (the S3 client: SigV4 in [`sigv4`], retries, multipart uploads)
 //! over [`transport`] (HTTP), and [`task`] (the sink task).
 
 pub mod avro;
 pub mod config;
 pub mod format;
+pub mod parquet_file;
 pub mod partitioner;
 pub mod path_format;
 pub mod sigv4;

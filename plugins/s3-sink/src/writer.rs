@@ -8,7 +8,7 @@
 //! another encoded partition also rotates then), or at the wall-clock times
 //! `rotate.schedule.interval.ms` sets (aligned to the day in `timezone`), and when a record's
 //! value schema differs from the previous record's (Confluent's `schema.compatibility=NONE`,
-//! so an Avro file has one writer schema).
+//! so an Avro or Parquet file has one writer schema).
 //!
 //! Design decisions:
 //! - Exactly-once objects: a file is named after its first offset and holds a run of
@@ -29,6 +29,7 @@ use sluice_plugin_sdk::{Record, SchemaRef};
 use crate::avro::schema::avro_schema_text;
 use crate::avro::ContainerFile;
 use crate::format::Format;
+use crate::parquet_file::ParquetFile;
 use crate::partitioner::Partitioner;
 use crate::path_format::bucket_start;
 use crate::store::{Store, StoreError};
@@ -81,6 +82,9 @@ struct OpenFile {
     upload: Option<(String, Vec<(u32, String)>)>,
     /// AvroFormat: the container file's open block (header and closed blocks are in `buf`).
     avro: Option<ContainerFile>,
+    /// ParquetFormat: the file's open row group (magic bytes and closed row groups are in
+    /// `buf`).
+    parquet: Option<Box<ParquetFile>>,
 }
 
 /// The files of one Kafka partition.
@@ -213,22 +217,41 @@ impl PartitionWriter {
                     },
                     _ => None,
                 };
+                let parquet = match (&settings.format, record.value_schema.as_deref()) {
+                    (Format::Parquet(codec), Some(schema)) => {
+                        match ParquetFile::start(&mut buf, schema, *codec) {
+                            Ok(file) => Some(Box::new(file)),
+                            Err(e) => {
+                                return Ok(self.fail(offset, format!("ParquetFormat: {e}")));
+                            }
+                        }
+                    }
+                    _ => None,
+                };
                 self.files.push(OpenFile {
                     encoded: encoded.clone(),
                     key,
                     buf,
                     upload: None,
                     avro,
+                    parquet,
                 });
                 self.files.len() - 1
             }
         };
         let file = &mut self.files[index];
-        match &mut file.avro {
-            Some(container) => container
+        match (
+            &mut file.avro,
+            &mut file.parquet,
+            record.value_schema.as_deref(),
+        ) {
+            (Some(container), _, _) => container
                 .append(&mut file.buf, &self.scratch)
                 .map_err(StoreError::Fatal)?,
-            None => file.buf.extend_from_slice(&self.scratch),
+            (None, Some(parquet), Some(schema)) => parquet
+                .append(&mut file.buf, schema, &record.value)
+                .map_err(StoreError::Fatal)?,
+            _ => file.buf.extend_from_slice(&self.scratch),
         }
         self.current_encoded = Some(encoded);
         if !same_schema(self.current_schema.as_ref(), record.value_schema.as_ref()) {
@@ -386,6 +409,9 @@ fn complete(file: &mut OpenFile, store: &mut dyn Store) -> Result<(), StoreError
         container
             .close_block(&mut file.buf)
             .map_err(StoreError::Fatal)?;
+    }
+    if let Some(parquet) = &mut file.parquet {
+        parquet.finish(&mut file.buf).map_err(StoreError::Fatal)?;
     }
     match &file.upload {
         None => store.put_object(&file.key, &file.buf),

@@ -625,3 +625,81 @@ fn avro_files_rotate_on_schema_changes_refuse_schemaless_records_and_replay_iden
     replay.put(&records).unwrap();
     assert_eq!(h2.store.0.borrow().objects, objects);
 }
+
+#[test]
+fn parquet_files_rotate_on_schema_changes_refuse_records_without_struct_schemas_and_replay_identically(
+) {
+    let h = Harness::new();
+    let mut s = settings(3);
+    s.format = Format::Parquet(crate::parquet_file::ParquetCodec::Snappy);
+    let v1 = Schema::struct_builder()
+        .name("shop.Order")
+        .field("id", Schema::int64())
+        .build_ref();
+    let v2 = Schema::struct_builder()
+        .name("shop.Order")
+        .version(2)
+        .field("id", Schema::int64())
+        .build_ref();
+    let mut records = vec![
+        with_schema(0, &v1, 0),
+        with_schema(1, &v1, 1),
+        with_schema(2, &v2, 2),
+    ];
+    records.push(rec("t", 0, 3, Value::from("no schema")));
+    let mut not_a_struct = rec("t", 0, 4, Value::Int64(4));
+    not_a_struct.value_schema = Some(Schema::int64().into_ref());
+    records.push(not_a_struct);
+    records.push(with_schema(5, &v2, 5));
+    records.push(with_schema(6, &v2, 6));
+    let mut task = h.task(s.clone());
+    let failures = task.put(&records).unwrap();
+    let messages: Vec<(u32, &str)> = failures
+        .iter()
+        .map(|f| (f.index, f.message.as_str()))
+        .collect();
+    assert_eq!(failures.len(), 2, "{messages:?}");
+    assert_eq!((failures[0].index, failures[1].index), (3, 4));
+    assert!(
+        failures[0]
+            .message
+            .contains("ParquetFormat needs records with a value schema")
+            && failures[0].message.contains("offset 3"),
+        "{}",
+        failures[0].message
+    );
+    assert!(
+        failures[1]
+            .message
+            .contains("ParquetFormat needs Struct values")
+            && failures[1].message.contains("offset 4")
+            && failures[1].message.contains("Int64"),
+        "{}",
+        failures[1].message
+    );
+    let objects = h.store.0.borrow().objects.clone();
+    let keys: Vec<&String> = objects.keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "topics/t/partition=0/t+0+0000000000.snappy.parquet",
+            "topics/t/partition=0/t+0+0000000002.snappy.parquet"
+        ]
+    );
+    for (key, body) in &objects {
+        assert!(
+            body.starts_with(b"PAR1") && body.ends_with(b"PAR1"),
+            "{key}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&objects[keys[1]]).contains("\"connect.version\":2"));
+    assert_eq!(
+        task.pre_commit(&offered("t", 0, 7)).unwrap(),
+        offered("t", 0, 7)
+    );
+
+    let h2 = Harness::new();
+    let mut replay = h2.task(s);
+    replay.put(&records).unwrap();
+    assert_eq!(h2.store.0.borrow().objects, objects);
+}
