@@ -508,11 +508,29 @@ fn avro_converter_lookup_only_and_latest_version() {
         Some(Schema::new(SchemaType::String).into_ref()),
         Value::from("s"),
     );
-    assert!(latest
-        .from_connect("t", &other)
-        .unwrap_err()
-        .0
-        .contains("use.latest.version"));
+    // The latest (a long) cannot read the record's string: refused, as Confluent refuses it
+    // (latest.compatibility.strict=true), and unwritable without the check too.
+    let e = latest.from_connect("t", &other).unwrap_err();
+    assert!(
+        e.0.contains("use.latest.version")
+            && e.0.contains("not backward compatible")
+            && e.0.contains("latest.compatibility.strict=false"),
+        "{e}"
+    );
+    assert!(!e.is_transient());
+    let lenient = avro(
+        addr,
+        false,
+        &[
+            ("use.latest.version", "true"),
+            ("latest.compatibility.strict", "false"),
+        ],
+    );
+    let e = lenient.from_connect("t", &other).unwrap_err();
+    assert!(
+        e.0.contains("cannot be written as the latest schema's long"),
+        "{e}"
+    );
     // No registry at all: a clear error naming the URL.
     let gone = avro("127.0.0.1:9".parse().unwrap(), false, &[]);
     let e = gone.from_connect("t", &data).unwrap_err();
@@ -521,6 +539,99 @@ fn avro_converter_lookup_only_and_latest_version() {
         "{e}"
     );
     assert!(e.is_transient(), "an outage is retried, not a record error");
+}
+
+/// `use.latest.version=true`: records of an older schema are framed with the subject's latest
+/// id and written in the latest schema (its defaults for the fields they lack), readable by any
+/// consumer of the latest schema; `latest.compatibility.strict` refuses a latest schema that
+/// cannot read the record's, and `false` skips that check.
+#[test]
+fn avro_converter_use_latest_version_writes_in_the_latest_schema() {
+    let addr = serve(SchemaRegistry::in_memory());
+    let api = Api::new(addr);
+    let v1 = Schema::structure(vec![Field {
+        name: "id".into(),
+        schema: Schema::new(SchemaType::Int64).into_ref(),
+    }])
+    .with_name("a.R")
+    .into_ref();
+    let record_of = |id: i64| Data::new(Some(v1.clone()), Value::Struct(vec![Value::Int64(id)]));
+    let plain = avro(addr, false, &[]);
+    plain.from_connect("t", &record_of(1)).unwrap();
+    // v2, registered by another producer: an optional field more.
+    let v2 = record(
+        r#"{"name":"id","type":"long"},{"name":"email","type":["null","string"],"default":null}"#,
+    );
+    let r = api.call(
+        "POST",
+        "/subjects/t-value/versions",
+        Some(json!({"schema": v2})),
+    );
+    assert_eq!(r.0, 200, "{r:?}");
+    let id2 = r.1["id"].as_i64().unwrap() as i32;
+    let latest = avro(
+        addr,
+        false,
+        &[
+            ("use.latest.version", "true"),
+            ("auto.register.schemas", "false"),
+        ],
+    );
+    for n in [42, 43] {
+        let bytes = latest.from_connect("t", &record_of(n)).unwrap().unwrap();
+        assert_eq!(&bytes[1..5], &id2.to_be_bytes());
+        let back = plain.to_connect("t", Some(&bytes)).unwrap();
+        assert_eq!(
+            back.value,
+            Value::Struct(vec![Value::Int64(n), Value::Null])
+        );
+        assert_eq!(back.schema.unwrap().fields[1].name, "email");
+    }
+    // No new version was registered.
+    assert_eq!(
+        api.call("GET", "/subjects/t-value/versions", None).1,
+        json!([1, 2])
+    );
+
+    // v3 narrows id to an int (compatibility NONE lets it in): the latest cannot read v1's
+    // long, so strict refuses; without the check, values that fit are written.
+    api.call(
+        "PUT",
+        "/config/t-value",
+        Some(json!({"compatibility": "NONE"})),
+    );
+    let v3 = record(r#"{"name":"id","type":"int"}"#);
+    let r = api.call(
+        "POST",
+        "/subjects/t-value/versions",
+        Some(json!({"schema": v3})),
+    );
+    let id3 = r.1["id"].as_i64().unwrap() as i32;
+    let strict = avro(addr, false, &[("use.latest.version", "true")]);
+    let e = strict.from_connect("t", &record_of(5)).unwrap_err();
+    assert!(
+        e.0.contains("not backward compatible") && e.0.contains("\"t-value\""),
+        "{e}"
+    );
+    let lenient = avro(
+        addr,
+        false,
+        &[
+            ("use.latest.version", "true"),
+            ("latest.compatibility.strict", "false"),
+        ],
+    );
+    let bytes = lenient.from_connect("t", &record_of(5)).unwrap().unwrap();
+    assert_eq!(&bytes[1..5], &id3.to_be_bytes());
+    assert_eq!(
+        plain.to_connect("t", Some(&bytes)).unwrap().value,
+        Value::Struct(vec![Value::Int32(5)])
+    );
+    // A value that does not fit: a per-record error, the next record still written.
+    let e = lenient.from_connect("t", &record_of(1 << 40)).unwrap_err();
+    assert!(!e.is_transient());
+    assert!(e.0.contains("\"id\"") && e.0.contains("int32"), "{e}");
+    assert!(lenient.from_connect("t", &record_of(6)).is_ok());
 }
 
 #[test]
@@ -622,6 +733,25 @@ fn json_schema_converter_round_trips_through_the_registry() {
     );
     let r = api.call("POST", "/subjects/rows-value/versions", Some(body));
     assert_eq!(r, (200, json!({"id": 2})));
+    // use.latest.version with a latest schema other than the record's: refused while
+    // latest.compatibility.strict (no JSON Schema rules to check it with); without the check,
+    // the record's JSON framed with the latest id.
+    let latest = json_schema(addr, &[("use.latest.version", "true")]);
+    let e = latest.from_connect("rows", &data).unwrap_err();
+    assert!(
+        e.0.contains("use.latest.version") && e.0.contains("latest.compatibility.strict=false"),
+        "{e}"
+    );
+    let lenient = json_schema(
+        addr,
+        &[
+            ("use.latest.version", "true"),
+            ("latest.compatibility.strict", "false"),
+        ],
+    );
+    let framed = lenient.from_connect("rows", &data).unwrap().unwrap();
+    assert_eq!(&framed[..5], &[0, 0, 0, 0, 2]);
+    assert_eq!(&framed[5..], &bytes[5..]);
     assert_eq!(
         api.call("GET", "/schemas/types", None).1,
         json!(["AVRO", "JSON", "PROTOBUF"])

@@ -5,13 +5,13 @@
 use crate::convert::{value_kind, ConvertError};
 use crate::data::{Schema, SchemaType, Value};
 
-use super::schema::{ReadKind, Reader};
+use super::schema::{enum_symbols, ReadKind, Reader};
 
 fn err(message: impl Into<String>) -> ConvertError {
     ConvertError::new(message.into())
 }
 
-fn write_long(out: &mut Vec<u8>, v: i64) {
+pub(super) fn write_long(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
@@ -20,13 +20,28 @@ fn write_long(out: &mut Vec<u8>, v: i64) {
     out.push(z as u8);
 }
 
-fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
+pub(super) fn write_bytes(out: &mut Vec<u8>, b: &[u8]) {
     write_long(out, b.len() as i64);
     out.extend_from_slice(b);
 }
 
-/// Writes `value` as Avro binary of the Avro form of `schema`.
+/// Writes `value` as Avro binary of the Avro form of `schema` (default options).
+#[cfg(test)]
 pub(crate) fn write(out: &mut Vec<u8>, schema: &Schema, value: &Value) -> Result<(), ConvertError> {
+    write_with(out, schema, value, false)
+}
+
+/// Writes `value` as Avro binary of the Avro form of `schema`; `enhanced` is
+/// `enhanced.avro.schema.support` (strings with enum parameters are Avro enums).
+pub(crate) fn write_with(
+    out: &mut Vec<u8>,
+    schema: &Schema,
+    value: &Value,
+    enhanced: bool,
+) -> Result<(), ConvertError> {
+    let write = |out: &mut Vec<u8>, schema: &Schema, value: &Value| {
+        write_with(out, schema, value, enhanced)
+    };
     let value = match value {
         Value::Null => match &schema.default {
             Some(d) if !d.is_null() => d,
@@ -69,7 +84,20 @@ pub(crate) fn write(out: &mut Vec<u8>, schema: &Schema, value: &Value) -> Result
         (SchemaType::Int64, Value::Int64(i)) => write_long(out, *i),
         (SchemaType::Float32, Value::Float32(f)) => out.extend_from_slice(&f.to_le_bytes()),
         (SchemaType::Float64, Value::Float64(f)) => out.extend_from_slice(&f.to_le_bytes()),
-        (SchemaType::String, Value::String(s)) => write_bytes(out, s.as_bytes()),
+        (SchemaType::String, Value::String(s)) => match enum_symbols(schema).filter(|_| enhanced) {
+            Some(mut symbols) => {
+                let i = symbols.position(|sym| sym == s).ok_or_else(|| {
+                    err(format!(
+                        "{s:?} is not a symbol of the Avro enum {}",
+                        schema
+                            .parameter(super::schema::ENUM_PARAM)
+                            .unwrap_or_default()
+                    ))
+                })?;
+                write_long(out, i as i64);
+            }
+            None => write_bytes(out, s.as_bytes()),
+        },
         (SchemaType::Bytes, Value::Bytes(b)) => write_bytes(out, b),
         (SchemaType::Array, Value::Array(items)) => {
             let item_schema = schema.items.as_deref().ok_or_else(mismatch)?;

@@ -8,16 +8,18 @@
 //! [`FramedConverter`]'s, so the registry is asked once per schema, never per record.
 
 mod codec;
+mod latest;
 pub(crate) mod schema;
 
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::convert::framed::{flag, Format, FramedConverter};
+use crate::convert::framed::{flag, Format, FramedConverter, Rewrite};
 use crate::convert::ConvertError;
 use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
-use schema::Reader;
+use crate::schema_registry::compat;
+use schema::{AvroOptions, Reader};
 
 pub use crate::convert::framed::{
     RegistryConverterConfig as AvroConverterConfig, SubjectNameStrategy,
@@ -41,8 +43,10 @@ fn record_name(schema: &Schema) -> String {
     }
 }
 
-/// The Avro format of [`AvroConverter`].
-pub(crate) struct Avro;
+/// The Avro format of [`AvroConverter`], with its `AvroData` settings.
+pub(crate) struct Avro {
+    options: AvroOptions,
+}
 
 impl Format for Avro {
     type Reader = Arc<Reader>;
@@ -54,16 +58,52 @@ impl Format for Avro {
         "AVRO"
     }
     fn record_name(&self, schema: &Schema) -> String {
-        record_name(schema)
+        // With enhanced support an enum's Avro schema is the named enum.
+        match schema.parameter(schema::ENUM_PARAM) {
+            Some(full) if self.options.enhanced && schema.ty == SchemaType::String => full.into(),
+            _ => record_name(schema),
+        }
     }
     fn schema_text(&self, schema: &Schema) -> Result<String, ConvertError> {
-        Ok(to_avro(schema)?.to_string())
+        Ok(schema::to_avro_with(schema, self.options)?.to_string())
     }
     fn compile(&self, text: &str) -> Result<Arc<Reader>, ConvertError> {
-        schema::reader(text)
+        schema::reader_with(text, self.options.meta)
     }
     fn write(&self, out: &mut Vec<u8>, schema: &Schema, value: &Value) -> Result<(), ConvertError> {
-        codec::write(out, schema, value)
+        codec::write_with(out, schema, value, self.options.enhanced)
+    }
+    fn rewrite(
+        &self,
+        schema: &Schema,
+        text: &str,
+        latest: &str,
+        strict: bool,
+    ) -> Result<Rewrite, ConvertError> {
+        if strict {
+            // As Confluent's lookupLatestVersion: the latest schema must be able to read data
+            // written with the record's (`isBackwardCompatible`).
+            let parse = |t: &str, what: &str| {
+                compat::parse(t, &[])
+                    .map_err(|e| ConvertError::new(format!("the {what} is not valid Avro: {e}")))
+            };
+            let problems = compat::Level::Backward.check(
+                &parse(latest, "latest schema")?,
+                &[parse(text, "record's schema")?],
+            );
+            if !problems.is_empty() {
+                return Err(ConvertError::new(format!(
+                    "the latest schema is not backward compatible with the record's schema ({}); \
+                     set latest.compatibility.strict=false to skip this check",
+                    problems.join("; ")
+                )));
+            }
+        }
+        let target = schema::reader_with(latest, self.options.meta)?;
+        let plan = latest::plan(schema, &target)?;
+        Ok(Arc::new(move |out: &mut Vec<u8>, value: &Value| {
+            latest::write(out, &plan, value)
+        }))
     }
     fn read(
         &self,
@@ -81,9 +121,11 @@ pub type AvroConverter = FramedConverter<Avro>;
 
 impl AvroConverter {
     pub fn from_props(props: &Config, is_key: bool) -> Result<Self, ConvertError> {
-        // Accepted for compatibility; Sluice always keeps enum symbols as parameters.
-        flag(props, "enhanced.avro.schema.support", false)?;
-        FramedConverter::with_format(Avro, props, is_key)
+        let options = AvroOptions {
+            meta: flag(props, "connect.meta.data", true)?,
+            enhanced: flag(props, "enhanced.avro.schema.support", false)?,
+        };
+        FramedConverter::with_format(Avro { options }, props, is_key)
     }
 }
 

@@ -1,9 +1,11 @@
-//! Connect schemas <-> Avro schemas, as Confluent's `AvroData` maps them (with
-//! `connect.meta.data=true`, its default): `connect.name`/`connect.version`/`connect.doc`/
-//! `connect.parameters`/`connect.default` properties, `connect.type` for int8/int16, Decimal as
-//! `bytes` + `decimal` logical type, Date/Time/Timestamp as `date`/`time-millis`/
-//! `timestamp-millis`, optional schemas as a union with `null`, maps with non-string keys as
-//! arrays of `io.confluent.connect.avro.MapEntry` records.
+//! Connect schemas <-> Avro schemas, as Confluent's `AvroData` maps them: with
+//! `connect.meta.data=true` (its default) `connect.name`/`connect.version`/`connect.doc`/
+//! `connect.parameters`/`connect.default` properties and `connect.type` for int8/int16, none
+//! of them with `connect.meta.data=false`; always Decimal as `bytes` + `decimal` logical type,
+//! Date/Time/Timestamp as `date`/`time-millis`/`timestamp-millis`, optional schemas as a union
+//! with `null`, maps with non-string keys as arrays of `io.confluent.connect.avro.MapEntry`
+//! records; with `enhanced.avro.schema.support=true`, strings carrying Avro enum parameters as
+//! Avro enums again.
 //!
 //! Design decision: an Avro schema read from the registry is compiled once into a [`Reader`]
 //! — the decoding plan, each node carrying the Connect schema it produces — so decoding a record
@@ -22,7 +24,9 @@ use crate::data::{logical, Field, Schema, SchemaRef, SchemaType, Value};
 pub(crate) const NAMESPACE: &str = "io.confluent.connect.avro";
 const DEFAULT_RECORD: &str = "ConnectDefault";
 const MAP_ENTRY: &str = "MapEntry";
-const ENUM_PARAM: &str = "io.confluent.connect.avro.Enum";
+pub(crate) const ENUM_PARAM: &str = "io.confluent.connect.avro.Enum";
+const ENUM_DOC_PARAM: &str = "io.confluent.connect.avro.enum.doc.";
+const ENUM_DEFAULT_PARAM: &str = "io.confluent.connect.avro.enum.default.";
 const FIXED_SIZE_PARAM: &str = "connect.fixed.size";
 /// Decimal's precision parameter (Confluent's `connect.decimal.precision`).
 pub(crate) const DECIMAL_PRECISION: &str = "connect.decimal.precision";
@@ -33,13 +37,54 @@ fn err(message: impl Into<String>) -> ConvertError {
     ConvertError::new(message.into())
 }
 
+/// The `AvroData` settings that change the mapping (Confluent's `AvroDataConfig`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AvroOptions {
+    /// `connect.meta.data` (default `true`): write the `connect.*` properties, and read
+    /// `connect.doc`/`connect.parameters` and record docs back.
+    pub meta: bool,
+    /// `enhanced.avro.schema.support` (default `false`): a STRING schema with the
+    /// `io.confluent.connect.avro.Enum` parameters is written as the Avro enum it was read from.
+    pub enhanced: bool,
+}
+
+impl Default for AvroOptions {
+    fn default() -> Self {
+        AvroOptions {
+            meta: true,
+            enhanced: false,
+        }
+    }
+}
+
+/// The symbols of a STRING schema read from an Avro enum (its `io.confluent.connect.avro.Enum.*`
+/// parameters, in order), if it has them.
+pub(crate) fn enum_symbols(schema: &Schema) -> Option<impl Iterator<Item = &str>> {
+    schema.parameter(ENUM_PARAM)?;
+    Some(
+        schema
+            .parameters
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(ENUM_PARAM)?.strip_prefix('.')),
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // Connect -> Avro
 // ---------------------------------------------------------------------------------------------
 
-/// The Avro schema (JSON) of a Connect schema, as `AvroData.fromConnectSchema`.
+/// The Avro schema (JSON) of a Connect schema, as `AvroData.fromConnectSchema` with its
+/// default settings.
 pub fn to_avro(schema: &Schema) -> Result<Json, ConvertError> {
-    let mut names = Names::default();
+    to_avro_with(schema, AvroOptions::default())
+}
+
+/// The Avro schema (JSON) of a Connect schema, as `AvroData.fromConnectSchema` with `options`.
+pub fn to_avro_with(schema: &Schema, options: AvroOptions) -> Result<Json, ConvertError> {
+    let mut names = Names {
+        options,
+        ..Names::default()
+    };
     names.avro_of(schema)
 }
 
@@ -47,6 +92,7 @@ pub fn to_avro(schema: &Schema) -> Result<Json, ConvertError> {
 /// generated names.
 #[derive(Default)]
 struct Names {
+    options: AvroOptions,
     defined: HashMap<String, ()>,
     records: u32,
     entries: u32,
@@ -79,12 +125,14 @@ impl Names {
         match schema.ty {
             SchemaType::Int8 | SchemaType::Int16 => {
                 node.insert("type".into(), json!("int"));
-                let t = if schema.ty == SchemaType::Int8 {
-                    "int8"
-                } else {
-                    "int16"
-                };
-                node.insert("connect.type".into(), json!(t));
+                if self.options.meta {
+                    let t = if schema.ty == SchemaType::Int8 {
+                        "int8"
+                    } else {
+                        "int16"
+                    };
+                    node.insert("connect.type".into(), json!(t));
+                }
             }
             SchemaType::Int32 => {
                 node.insert("type".into(), json!("int"));
@@ -101,9 +149,36 @@ impl Names {
             SchemaType::Boolean => {
                 node.insert("type".into(), json!("boolean"));
             }
-            SchemaType::String => {
-                node.insert("type".into(), json!("string"));
-            }
+            SchemaType::String => match enum_symbols(schema).filter(|_| self.options.enhanced) {
+                // AvroData (enhanced support): the enum's full name from the parameter, its
+                // doc and default symbol from the parameters named after the schema's simple
+                // name.
+                Some(symbols) => {
+                    let full = schema.parameter(ENUM_PARAM).unwrap_or_default().to_string();
+                    if self.defined.contains_key(&full) {
+                        return Ok(json!(full));
+                    }
+                    self.defined.insert(full.clone(), ());
+                    let (ns, simple) = split_name(&full);
+                    node.insert("type".into(), json!("enum"));
+                    node.insert("name".into(), json!(simple));
+                    if !ns.is_empty() {
+                        node.insert("namespace".into(), json!(ns));
+                    }
+                    let own = schema.name.as_deref().map(|n| split_name(n).1);
+                    let own = own.unwrap_or(DEFAULT_RECORD);
+                    if let Some(doc) = schema.parameter(&format!("{ENUM_DOC_PARAM}{own}")) {
+                        node.insert("doc".into(), json!(doc));
+                    }
+                    node.insert("symbols".into(), json!(symbols.collect::<Vec<_>>()));
+                    if let Some(d) = schema.parameter(&format!("{ENUM_DEFAULT_PARAM}{own}")) {
+                        node.insert("default".into(), json!(d));
+                    }
+                }
+                None => {
+                    node.insert("type".into(), json!("string"));
+                }
+            },
             SchemaType::Bytes => {
                 node.insert("type".into(), json!("bytes"));
                 if schema.is_logical(logical::DECIMAL) {
@@ -173,7 +248,7 @@ impl Names {
                 if !ns.is_empty() {
                     node.insert("namespace".into(), json!(ns));
                 }
-                if let Some(doc) = &schema.doc {
+                if let Some(doc) = schema.doc.as_ref().filter(|_| self.options.meta) {
                     node.insert("doc".into(), json!(doc));
                 }
                 let mut fields = Vec::with_capacity(schema.fields.len());
@@ -190,7 +265,26 @@ impl Names {
                 node.insert("fields".into(), Json::Array(fields));
             }
         }
-        // Connect's metadata, as AvroData adds it (connect.meta.data=true).
+        // Connect's metadata, as AvroData adds it with connect.meta.data=true (and not at all
+        // with false: the record names, logical types and Decimal's scale/precision stay).
+        if self.options.meta {
+            self.meta(schema, &mut node)?;
+        }
+        let logical_type = match schema.name.as_deref() {
+            Some(logical::DECIMAL) if schema.ty == SchemaType::Bytes => Some("decimal"),
+            Some(logical::DATE) if schema.ty == SchemaType::Int32 => Some("date"),
+            Some(logical::TIME) if schema.ty == SchemaType::Int32 => Some("time-millis"),
+            Some(logical::TIMESTAMP) if schema.ty == SchemaType::Int64 => Some("timestamp-millis"),
+            _ => None,
+        };
+        if let Some(l) = logical_type {
+            node.insert("logicalType".into(), json!(l));
+        }
+        Ok(Json::Object(node))
+    }
+
+    /// The `connect.*` properties of `schema` (`connect.meta.data=true`).
+    fn meta(&self, schema: &Schema, node: &mut Map<String, Json>) -> Result<(), ConvertError> {
         if let Some(doc) = &schema.doc {
             node.insert("connect.doc".into(), json!(doc));
         }
@@ -213,17 +307,7 @@ impl Names {
         if let Some(name) = &schema.name {
             node.insert("connect.name".into(), json!(name));
         }
-        let logical_type = match schema.name.as_deref() {
-            Some(logical::DECIMAL) if schema.ty == SchemaType::Bytes => Some("decimal"),
-            Some(logical::DATE) if schema.ty == SchemaType::Int32 => Some("date"),
-            Some(logical::TIME) if schema.ty == SchemaType::Int32 => Some("time-millis"),
-            Some(logical::TIMESTAMP) if schema.ty == SchemaType::Int64 => Some("timestamp-millis"),
-            _ => None,
-        };
-        if let Some(l) = logical_type {
-            node.insert("logicalType".into(), json!(l));
-        }
-        Ok(Json::Object(node))
+        Ok(())
     }
 }
 
@@ -367,13 +451,25 @@ pub(crate) enum ReadKind {
 
 /// Compiles an Avro schema (JSON text, as the registry returns it) into a decoding plan.
 pub(crate) fn reader(avro: &str) -> Result<Arc<Reader>, ConvertError> {
-    let json: Json = serde_json::from_str(avro)
-        .map_err(|e| err(format!("the registry's Avro schema is not JSON: {e}")))?;
-    Parser::default().node(&json, "")
+    reader_with(avro, true)
 }
 
-#[derive(Default)]
+/// [`reader`] with `connect.meta.data` = `meta`: when false, as `AvroData.toConnectSchema`,
+/// `connect.doc`, `connect.parameters` and record docs are not read back (`connect.name`,
+/// `connect.version`, `connect.default` and `connect.type` are, as AvroData does).
+pub(crate) fn reader_with(avro: &str, meta: bool) -> Result<Arc<Reader>, ConvertError> {
+    let json: Json = serde_json::from_str(avro)
+        .map_err(|e| err(format!("the registry's Avro schema is not JSON: {e}")))?;
+    Parser {
+        meta,
+        named: HashMap::new(),
+    }
+    .node(&json, "")
+}
+
 struct Parser {
+    /// `connect.meta.data`.
+    meta: bool,
     /// Named types by full name; `None` while the type is being defined (recursion).
     named: HashMap<String, Option<Arc<Reader>>>,
 }
@@ -411,7 +507,7 @@ impl Parser {
                         let keys = Schema::new(SchemaType::String).into_ref();
                         let schema = Schema::map(keys, values.schema.clone());
                         Ok(Arc::new(Reader {
-                            schema: with_meta(schema, o)?.into_ref(),
+                            schema: self.with_meta(schema, o)?.into_ref(),
                             kind: ReadKind::Map(values),
                         }))
                     }
@@ -467,7 +563,7 @@ impl Parser {
                 };
             }
         };
-        let mut schema = with_meta(Schema::new(ty), props)?;
+        let mut schema = self.with_meta(Schema::new(ty), props)?;
         match (t, logical_type) {
             ("bytes", Some("decimal")) => {
                 let scale = props.get("scale").and_then(Json::as_i64).unwrap_or(0);
@@ -553,14 +649,14 @@ impl Parser {
                     items.schema.fields[1].schema.clone(),
                 );
                 return Ok(Arc::new(Reader {
-                    schema: with_meta(schema, props)?.into_ref(),
+                    schema: self.with_meta(schema, props)?.into_ref(),
                     kind: ReadKind::Entries(fields[0].clone(), fields[1].clone()),
                 }));
             }
         }
         let schema = Schema::array(items.schema.clone());
         Ok(Arc::new(Reader {
-            schema: with_meta(schema, props)?.into_ref(),
+            schema: self.with_meta(schema, props)?.into_ref(),
             kind: ReadKind::Array(items),
         }))
     }
@@ -618,12 +714,12 @@ impl Parser {
             });
             readers.push(r);
         }
-        let mut schema = with_meta(Schema::structure(fields), o)?;
+        let mut schema = self.with_meta(Schema::structure(fields), o)?;
         let generated = full.starts_with(&format!("{NAMESPACE}.{DEFAULT_RECORD}"));
         if schema.name.is_none() && !generated {
             schema.name = Some(full.clone());
         }
-        if let Some(doc) = o.get("doc").and_then(Json::as_str) {
+        if let Some(doc) = o.get("doc").and_then(Json::as_str).filter(|_| self.meta) {
             schema.doc.get_or_insert_with(|| doc.to_string());
         }
         let reader = Arc::new(Reader {
@@ -648,7 +744,7 @@ impl Parser {
             .map(|s| s.as_str().map(str::to_string))
             .collect::<Option<_>>()
             .ok_or_else(|| err(format!("a symbol of the Avro enum {full} is not a string")))?;
-        let mut schema = with_meta(Schema::new(SchemaType::String), o)?;
+        let mut schema = self.with_meta(Schema::new(SchemaType::String), o)?;
         if schema.parameters.is_empty() {
             schema.parameters.push((ENUM_PARAM.into(), full.clone()));
             for s in &symbols {
@@ -672,7 +768,7 @@ impl Parser {
             .get("size")
             .and_then(Json::as_u64)
             .ok_or_else(|| err(format!("the Avro fixed {full} has no \"size\"")))?;
-        let mut schema = with_meta(Schema::new(SchemaType::Bytes), o)?;
+        let mut schema = self.with_meta(Schema::new(SchemaType::Bytes), o)?;
         if schema.parameter(FIXED_SIZE_PARAM).is_none() {
             schema
                 .parameters
@@ -688,6 +784,12 @@ impl Parser {
     }
 }
 
+impl Parser {
+    fn with_meta(&self, schema: Schema, props: &Map<String, Json>) -> Result<Schema, ConvertError> {
+        with_meta(self.meta, schema, props)
+    }
+}
+
 fn logical_name(schema: &mut Schema, name: &str) {
     schema.name = Some(name.into());
     schema.version.get_or_insert(1);
@@ -695,14 +797,22 @@ fn logical_name(schema: &mut Schema, name: &str) {
 
 /// Applies `connect.version`, `connect.doc`, `connect.parameters`, `connect.name` and
 /// `connect.default` from an Avro node's properties.
-fn with_meta(mut schema: Schema, props: &Map<String, Json>) -> Result<Schema, ConvertError> {
+fn with_meta(
+    meta: bool,
+    mut schema: Schema,
+    props: &Map<String, Json>,
+) -> Result<Schema, ConvertError> {
     if let Some(v) = props.get("connect.version").and_then(Json::as_i64) {
         schema.version = i32::try_from(v).ok();
     }
-    if let Some(d) = props.get("connect.doc").and_then(Json::as_str) {
+    if let Some(d) = props
+        .get("connect.doc")
+        .and_then(Json::as_str)
+        .filter(|_| meta)
+    {
         schema.doc = Some(d.to_string());
     }
-    if let Some(Json::Object(params)) = props.get("connect.parameters") {
+    if let Some(Json::Object(params)) = props.get("connect.parameters").filter(|_| meta) {
         schema.parameters = params
             .iter()
             .map(|(k, v)| {

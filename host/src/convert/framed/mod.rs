@@ -10,6 +10,12 @@
 //! schema (`Arc` identity first, then equality) with their id, read schemas by id as the
 //! format's compiled decoding plan. Both caches live as long as the converter (one per
 //! connector), bounded by `schemas.cache.config`.
+//!
+//! With `use.latest.version`, a written schema's cache entry also holds the format's
+//! [`Rewrite`] plan when the subject's latest schema is not the record's own (or the error
+//! saying why the record cannot be written in it): made once per topic and record schema, so the
+//! latest version is looked up, checked (`latest.compatibility.strict`) and resolved once, as
+//! Confluent's serializers cache it (their `latest.cache.ttl.sec` defaults to never expiring).
 
 pub(crate) mod client;
 
@@ -21,7 +27,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::config::{get, Config};
 use crate::convert::json::parse_bool;
 use crate::convert::{ConvertError, Converter};
-use crate::data::{Data, Schema, SchemaRef};
+use crate::data::{Data, Schema, SchemaRef, Value};
 
 use client::{CallError, RegistryClient};
 
@@ -78,6 +84,9 @@ impl SubjectNameStrategy {
 pub struct RegistryConverterConfig {
     pub auto_register_schemas: bool,
     pub use_latest_version: bool,
+    /// `latest.compatibility.strict`: with `use.latest.version`, the latest schema must be
+    /// backward compatible with the record's.
+    pub latest_compatibility_strict: bool,
     pub key_subject_name_strategy: SubjectNameStrategy,
     pub value_subject_name_strategy: SubjectNameStrategy,
     /// `schemas.cache.config`: how many schemas each cache keeps.
@@ -104,19 +113,23 @@ impl RegistryConverterConfig {
                 ))
             })?,
         };
-        // Accepted for compatibility; Sluice always behaves as these defaults (Connect
-        // metadata written, the latest version compared strictly).
+        // The Avro converter reads it (AvroData's); checked to be a boolean for every format.
         flag(props, "connect.meta.data", true)?;
-        flag(props, "latest.compatibility.strict", true)?;
         Ok(RegistryConverterConfig {
             auto_register_schemas: flag(props, "auto.register.schemas", true)?,
             use_latest_version: flag(props, "use.latest.version", false)?,
+            latest_compatibility_strict: flag(props, "latest.compatibility.strict", true)?,
             key_subject_name_strategy: strategy("key.subject.name.strategy")?,
             value_subject_name_strategy: strategy("value.subject.name.strategy")?,
             cache_size,
         })
     }
 }
+
+/// Writes a record's value in a registry schema other than its own (`use.latest.version`):
+/// the payload after magic byte and id.
+pub(crate) type Rewrite =
+    Arc<dyn Fn(&mut Vec<u8>, &Value) -> Result<(), ConvertError> + Send + Sync>;
 
 /// One schema'd format: how Connect schemas and values map to it. The converter around it
 /// does the framing and the registry calls.
@@ -146,6 +159,23 @@ pub(crate) trait Format: Send + Sync + 'static {
         schema: &Schema,
         value: &crate::data::Value,
     ) -> Result<(), ConvertError>;
+    /// `use.latest.version` when the subject's latest schema (`latest`, its registry text) is
+    /// not the record's own (`schema`, registered as `text`): a plan writing the record's values
+    /// in the latest schema, after checking, when `strict` (`latest.compatibility.strict`), that
+    /// the latest schema can read data written with the record's. Formats without one refuse.
+    fn rewrite(
+        &self,
+        _schema: &Schema,
+        _text: &str,
+        _latest: &str,
+        _strict: bool,
+    ) -> Result<Rewrite, ConvertError> {
+        Err(ConvertError::new(format!(
+            "the latest schema is not the record's schema, and Sluice's {} converter writes \
+             records with their own schema only",
+            self.name()
+        )))
+    }
     /// Decodes a payload (after magic byte and id): the value and its Connect schema.
     fn read(
         &self,
@@ -155,11 +185,12 @@ pub(crate) trait Format: Send + Sync + 'static {
 }
 
 /// A written schema: the topic and Connect schema it was written for (which determine its
-/// subject), and the registry id it was framed with.
+/// subject), and how records of it are written: the registry id they are framed with, and with
+/// `use.latest.version` the plan writing them in the latest schema, or why they cannot be.
 struct Written {
     topic: String,
     schema: SchemaRef,
-    id: i32,
+    outcome: Result<(i32, Option<Rewrite>), ConvertError>,
 }
 
 /// A schema'd converter: one per connector, shared by its tasks. Named through its aliases
@@ -208,8 +239,13 @@ impl<F: Format> FramedConverter<F> {
         }
     }
 
-    /// The registry id to frame `schema` with (cached after the first record).
-    fn schema_id(&self, topic: &str, schema: &SchemaRef) -> Result<i32, ConvertError> {
+    /// The registry id to frame `schema` with, and the plan writing its values when that is
+    /// not the record's own schema (cached after the first record).
+    fn schema_id(
+        &self,
+        topic: &str,
+        schema: &SchemaRef,
+    ) -> Result<(i32, Option<Rewrite>), ConvertError> {
         // Looked up by topic, not subject, so that a hit builds no subject string: the subject
         // is a function of the topic and the schema.
         {
@@ -223,7 +259,7 @@ impl<F: Format> FramedConverter<F> {
                         .rposition(|w| w.topic == topic && *w.schema == **schema)
                 });
             if let Some(i) = hit {
-                let id = written[i].id;
+                let outcome = written[i].outcome.clone();
                 if i + 1 != written.len() {
                     let w = written.remove(i);
                     written.push(Written {
@@ -231,7 +267,7 @@ impl<F: Format> FramedConverter<F> {
                         ..w
                     });
                 }
-                return Ok(id);
+                return outcome;
             }
         }
         let subject = self
@@ -253,20 +289,40 @@ impl<F: Format> FramedConverter<F> {
                 self.what()
             ))
         };
-        let id = if self.config.use_latest_version {
+        let outcome = if self.config.use_latest_version {
             let (id, latest) = self.client.latest(&subject).map_err(failed)?;
-            // The payload is written with the record's own schema, so the latest version
-            // must be that schema.
-            if !self.format.same_text(&latest, &text) {
-                return Err(ConvertError::new(format!(
-                    "use.latest.version: the latest schema of subject {subject:?} (id {id}) is not the record's schema; Sluice writes records with their own schema only"
-                )));
+            if self.format.same_text(&latest, &text) {
+                Ok((id, None))
+            } else {
+                // Cached, failure too: the record's schema and the latest are what they are
+                // until the task restarts, so each record is not another registry call.
+                self.format
+                    .rewrite(
+                        schema,
+                        &text,
+                        &latest,
+                        self.config.latest_compatibility_strict,
+                    )
+                    .map(|rewrite| (id, Some(rewrite)))
+                    .map_err(|e| {
+                        ConvertError::new(format!(
+                            "use.latest.version: cannot write the {} in the latest schema of \
+                             subject {subject:?} (id {id}): {}",
+                            self.what(),
+                            e.0
+                        ))
+                    })
             }
-            id
         } else if self.config.auto_register_schemas {
-            self.client.register(&subject, &text, ty).map_err(failed)?
+            Ok((
+                self.client.register(&subject, &text, ty).map_err(failed)?,
+                None,
+            ))
         } else {
-            self.client.lookup(&subject, &text, ty).map_err(failed)?
+            Ok((
+                self.client.lookup(&subject, &text, ty).map_err(failed)?,
+                None,
+            ))
         };
         let mut written = self.written.lock();
         if written.len() >= self.config.cache_size {
@@ -275,9 +331,9 @@ impl<F: Format> FramedConverter<F> {
         written.push(Written {
             topic: topic.to_string(),
             schema: schema.clone(),
-            id,
+            outcome: outcome.clone(),
         });
-        Ok(id)
+        outcome
     }
 
     /// The decoding plan of schema `id` (cached after the first record).
@@ -327,11 +383,20 @@ impl<F: Format> FramedConverter<F> {
                 self.format.name()
             )));
         };
-        let id = self.schema_id(topic, schema)?;
+        let (id, rewrite) = self.schema_id(topic, schema)?;
         let mut out = Vec::with_capacity(64);
         out.push(MAGIC);
         out.extend_from_slice(&id.to_be_bytes());
-        self.format.write(&mut out, schema, &data.value)?;
+        match rewrite {
+            None => self.format.write(&mut out, schema, &data.value)?,
+            Some(rewrite) => rewrite(&mut out, &data.value).map_err(|e| {
+                ConvertError::new(format!(
+                    "use.latest.version: writing the {} in the latest schema (id {id}): {}",
+                    self.what(),
+                    e.0
+                ))
+            })?,
+        }
         Ok(Some(out))
     }
 

@@ -92,6 +92,29 @@ impl Format for JsonSchema {
     fn write(&self, out: &mut Vec<u8>, schema: &Schema, value: &Value) -> Result<(), ConvertError> {
         write_value(out, Some(schema), value, self.opts.write)
     }
+    /// `use.latest.version` with `latest.compatibility.strict=false`: the record's JSON as
+    /// its own schema writes it, framed with the latest id, as Confluent's converter does (its
+    /// serializer validates against the latest schema only with `json.fail.invalid.schema`).
+    /// With the check on, refused: JSON Schema compatibility rules are not implemented.
+    fn rewrite(
+        &self,
+        schema: &Schema,
+        _text: &str,
+        _latest: &str,
+        strict: bool,
+    ) -> Result<crate::convert::framed::Rewrite, ConvertError> {
+        if strict {
+            return Err(ConvertError::new(
+                "Sluice cannot check JSON Schema compatibility (latest.compatibility.strict=true); \
+                 set latest.compatibility.strict=false to write the record's JSON with the latest id",
+            ));
+        }
+        let schema = schema.clone();
+        let opts = self.opts.write;
+        Ok(std::sync::Arc::new(
+            move |out: &mut Vec<u8>, value: &Value| write_value(out, Some(&schema), value, opts),
+        ))
+    }
     fn read(&self, schema: &SchemaRef, payload: &[u8]) -> Result<(SchemaRef, Value), ConvertError> {
         let doc = parser::parse(payload).map_err(|e| {
             ConvertError::new(format!(
