@@ -24,6 +24,7 @@ use sluice_tests::{free_port, http_get, Broker};
 mod alternate;
 mod avro;
 mod cdc;
+mod distributed;
 mod http;
 mod jdbc_sink;
 mod metrics;
@@ -58,6 +59,12 @@ struct Args {
     /// `--avro`: the file pipelines with the AvroConverter and the embedded Schema Registry
     /// against the same with JsonConverter and inline schemas, alternated.
     avro: bool,
+    /// `--distributed`: distributed mode, Sluice against the reference (failover, memory per
+    /// worker, scale-out over 1 to 3 workers).
+    distributed: bool,
+    /// `--failover-timeout SECS`: how long the distributed benchmark waits for a killed
+    /// worker's connectors and tasks to run elsewhere before it records that they did not.
+    failover_timeout: Duration,
     /// `--set LABEL=DIR` (repeatable): more sets of example components the polyglot
     /// benchmark measures in the same run.
     sets: Vec<(String, PathBuf)>,
@@ -86,6 +93,8 @@ fn parse_args() -> Result<Args> {
         metrics: false,
         polyglot: false,
         avro: false,
+        distributed: false,
+        failover_timeout: Duration::from_secs(120),
         sets: Vec::new(),
         sluice_worker_extra: String::new(),
         connector_extra: String::new(),
@@ -109,6 +118,14 @@ fn parse_args() -> Result<Args> {
             "--metrics" => args.metrics = true,
             "--polyglot" => args.polyglot = true,
             "--avro" => args.avro = true,
+            "--distributed" => args.distributed = true,
+            "--failover-timeout" => {
+                args.failover_timeout = Duration::from_secs(
+                    value()?
+                        .parse()
+                        .context("--failover-timeout takes a number of seconds")?,
+                );
+            }
             "--set" => {
                 let v = value()?;
                 let (label, dir) = v
@@ -127,7 +144,7 @@ fn parse_args() -> Result<Args> {
                     bail!("--runs must be at least 1");
                 }
             }
-            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics, --polyglot [--set LABEL=DIR]…, --avro"),
+            other => bail!("unknown argument {other}; expected --sluice PATH, --reference DIR, --out FILE, --records N, --startup, --runs N, --cdc, --jdbc-sink, --s3, --http, --metrics, --polyglot [--set LABEL=DIR]…, --avro, --distributed [--failover-timeout SECS]"),
         }
     }
     if (args.s3 || args.http) && !records_given {
@@ -136,7 +153,10 @@ fn parse_args() -> Result<Args> {
     if args.polyglot && !records_given {
         args.records = 20_000;
     }
-    if (args.polyglot || args.avro) && !runs_given {
+    if args.distributed && !records_given {
+        args.records = 300_000;
+    }
+    if (args.polyglot || args.avro || args.distributed) && !runs_given {
         args.runs = 3;
     }
     Ok(args)
@@ -181,6 +201,10 @@ fn main() -> Result<()> {
     }
     if args.http {
         return http::run(&args);
+    }
+    if args.distributed {
+        let report = distributed::run(&args)?;
+        return publish(&args, "distributed", "Distributed mode", &report);
     }
     let work = sluice_tests::target_dir().join("bench");
     let _ = std::fs::remove_dir_all(&work);
@@ -639,11 +663,21 @@ fn stop(mut worker: Child) {
 
 /// VmHWM (peak resident set) of a live process, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmHWM:")
+}
+
+/// VmRSS (resident set now) of a live process, in KiB.
+fn vm_rss_kib(pid: u32) -> u64 {
+    proc_status_kib(pid, "VmRSS:")
+}
+
+/// The `key` line (e.g. `VmHWM:`) of /proc/PID/status, in KiB; 0 when unreadable.
+fn proc_status_kib(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.split_whitespace().next())
                 .and_then(|n| n.parse().ok())
         })

@@ -10,7 +10,9 @@
 //! - [`ReferenceConnect`]: the reference Apache Kafka Connect, installed by
 //!   `tools/reference-connect/setup.sh`, for tests that compare Sluice with it.
 //! - [`Cluster`]: a broker and N `sluice distributed` workers of one group, for the
-//!   distributed-mode tests.
+//!   distributed-mode tests, and what they and the distributed benchmark share: the group's
+//!   worker keys ([`distributed_keys`]), where each connector and task runs ([`placement`],
+//!   [`settled_placement`]) and writes retried through rebalances ([`write_retrying`]).
 //! - [`Worker`]: a `sluice standalone` process with its config files in a test directory, its
 //!   output in a log file (whose tail is printed when the test fails), REST helpers and signals.
 //! - [`TestHttpServer`]: a real HTTP/1.1 server on loopback that records every request and
@@ -44,7 +46,11 @@ mod worker;
 pub use artifacts::{plugins, sluice_bin, target_dir, workspace_root, Plugins};
 pub use broker::{Broker, Message, TopicReader};
 pub use databases::{mariadb, psql, try_psql, unique_table, MARIADB_URL, PG_URL};
-pub use distributed::{distributed_props, log_tails, start_distributed_worker, Cluster};
+pub use distributed::{
+    distributed_keys, distributed_props, log_tails, placement, settled_placement,
+    start_distributed_worker, start_distributed_worker_with, try_settled_placement, write_retrying,
+    Cluster,
+};
 pub use http::{http_exchange, http_get, http_request, http_request_with, HttpResponse, TlsClient};
 pub use http_server::{Recorded, Reply, TestHttpServer};
 pub use metrics::Metrics;

@@ -87,8 +87,9 @@ impl ReferenceConnect {
     }
 
     fn launch(dir: &TestDir, mode: &str, props: &str, port: u16, home: &Path) -> ReferenceConnect {
-        let worker_file = dir.write(&format!("reference-{mode}.properties"), props);
-        let log = dir.join(&format!("reference-{mode}.log"));
+        // Named by port: several workers of a cluster share one directory.
+        let worker_file = dir.write(&format!("reference-{mode}-{port}.properties"), props);
+        let log = dir.join(&format!("reference-{mode}-{port}.log"));
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
         let child = Command::new("bash")
@@ -132,6 +133,17 @@ impl ReferenceConnect {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The process id: the JVM's (`run.sh` `exec`s java).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the JVM with SIGKILL (a crash: nothing is flushed) and reaps it.
+    pub fn sigkill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// `GET path`, panicking on connection errors.

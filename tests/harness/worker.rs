@@ -99,6 +99,18 @@ impl Worker {
 
     /// Runs `sluice MODE ARGS…` (`standalone` or `distributed`), as [`Worker::launch`] does.
     pub fn launch_mode(mode: &str, cwd: &Path, args: &[PathBuf], rest: SocketAddr) -> Worker {
+        Worker::launch_program(sluice_bin(), mode, cwd, args, rest)
+    }
+
+    /// Like [`Worker::launch_mode`] with the `sluice` binary `program` (the benchmark runs its
+    /// release build).
+    pub fn launch_program(
+        program: &Path,
+        mode: &str,
+        cwd: &Path,
+        args: &[PathBuf],
+        rest: SocketAddr,
+    ) -> Worker {
         let log_dir = if cwd.starts_with(crate::artifacts::target_dir()) {
             cwd.to_path_buf()
         } else {
@@ -110,7 +122,7 @@ impl Worker {
             .expect("some free log name");
         let out = File::create(&log).unwrap_or_else(|e| panic!("create {}: {e}", log.display()));
         let err = out.try_clone().expect("clone log handle");
-        let child = Command::new(sluice_bin())
+        let child = Command::new(program)
             .arg(mode)
             .args(args)
             .current_dir(cwd)
@@ -120,7 +132,7 @@ impl Worker {
             .stdout(out)
             .stderr(err)
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", sluice_bin().display()));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         Worker {
             child: Some(child),
             rest,

@@ -465,35 +465,12 @@ fn a_connectors_tasks_run_on_different_workers_and_all_deliver() {
     cluster.stop();
 }
 
-/// Kafka Connect's two 409 messages for a write that no worker can take right now.
-const REBALANCE_409: [&str; 3] = [
-    "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)",
-    "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.",
-    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
-];
-
 /// A write through `worker`, repeated while the cluster answers 409 because it rebalances
-/// (what a Kafka Connect client does); every 409 must be one of Kafka's rebalance answers.
+/// (see [`sluice_tests::write_retrying`]).
 pub(crate) fn write(worker: &Worker, method: &str, path: &str, body: Option<&str>) -> HttpResponse {
-    sluice_tests::wait_until(
-        &format!("{method} {path} accepted by {}", worker.rest),
-        TIMEOUT,
-        || {
-            let r = http_request(worker.rest, method, path, body)
-                .unwrap_or_else(|e| panic!("{method} {path} to {}: {e}", worker.rest));
-            if r.status != 409 {
-                return Some(r);
-            }
-            let message = r.json()["message"].as_str().unwrap_or_default().to_string();
-            if REBALANCE_409.contains(&message.as_str()) {
-                std::thread::sleep(Duration::from_millis(200));
-                None
-            } else {
-                Some(r)
-            }
-        },
-        || worker.log_tail(10),
-    )
+    sluice_tests::write_retrying(worker.rest, method, path, body, TIMEOUT, || {
+        worker.log_tail(10)
+    })
 }
 
 /// Waits until `check` holds for the answer of `GET path` on every worker.

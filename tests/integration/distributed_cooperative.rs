@@ -43,36 +43,6 @@ fn datagen_config(topic: &str) -> serde_json::Value {
     })
 }
 
-/// Where each connector (`<name>`) and task (`<name>-<n>`) runs by `worker`'s status API; `None`
-/// until each of `names` and its `tasks` tasks is RUNNING.
-fn placement(worker: &Worker, names: &[String], tasks: usize) -> Option<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for name in names {
-        let s = worker.status(name)?;
-        if s["connector"]["state"] != "RUNNING" {
-            return None;
-        }
-        out.insert(
-            name.clone(),
-            s["connector"]["worker_id"].as_str()?.to_string(),
-        );
-        let list = s["tasks"].as_array()?;
-        if list.len() != tasks {
-            return None;
-        }
-        for t in list {
-            if t["state"] != "RUNNING" {
-                return None;
-            }
-            out.insert(
-                format!("{name}-{}", t["id"]),
-                t["worker_id"].as_str()?.to_string(),
-            );
-        }
-    }
-    Some(out)
-}
-
 /// Waits until every worker of `workers` reports the same placement, everything RUNNING on
 /// one of `workers`, and it stayed so over three reads a second apart (the group settled).
 fn settled_placement(
@@ -80,30 +50,10 @@ fn settled_placement(
     names: &[String],
     tasks: usize,
 ) -> BTreeMap<String, String> {
-    let ids: BTreeSet<String> = workers.iter().map(|w| w.rest.to_string()).collect();
-    let mut last: Option<BTreeMap<String, String>> = None;
-    let mut same = 0;
-    wait_until(
-        "the same placement on every worker, all RUNNING, unchanged for three reads",
-        Duration::from_secs(240),
-        || {
-            let seen: Vec<Option<BTreeMap<String, String>>> =
-                workers.iter().map(|w| placement(w, names, tasks)).collect();
-            let now = seen[0]
-                .clone()
-                .filter(|p| seen.iter().all(|s| s.as_ref() == Some(p)))
-                .filter(|p| p.values().all(|id| ids.contains(id)));
-            if now.is_some() && now == last {
-                same += 1;
-            } else {
-                same = 0;
-            }
-            last = now.clone();
-            std::thread::sleep(Duration::from_secs(1));
-            (same >= 3).then(|| now.expect("placement"))
-        },
-        || log_tails(workers, 15),
-    )
+    let rests: Vec<_> = workers.iter().map(|w| w.rest).collect();
+    sluice_tests::settled_placement(&rests, names, tasks, Duration::from_secs(240), || {
+        log_tails(workers, 15)
+    })
 }
 
 /// Log lines of `log` after byte `from` that say a task or a connector stopped here.

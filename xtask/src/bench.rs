@@ -91,6 +91,13 @@ const MODES: &[Mode] = &[
         databases: false,
         examples: false,
     },
+    Mode {
+        flag: Some("--distributed"),
+        what: "distributed mode against the reference's: failover after kill -9, memory per worker, scale-out over 1-3 workers",
+        reference: true,
+        databases: false,
+        examples: false,
+    },
 ];
 
 /// The mode `args` ask for: the one mode flag among them, or the throughput benchmark.
@@ -171,11 +178,18 @@ mod tests {
         let m = mode_of(&args(&["--cdc"])).unwrap();
         assert!(m.reference && m.databases);
         assert!(mode_of(&args(&["--polyglot"])).unwrap().examples);
+        let m = mode_of(&args(&["--distributed", "--runs", "1"])).unwrap();
+        assert_eq!((m.flag, m.reference), (Some("--distributed"), true));
+        assert!(!m.databases && !m.examples);
     }
 
     #[test]
     fn two_modes_at_once_are_refused() {
         let e = mode_of(&args(&["--s3", "--avro"])).unwrap_err().to_string();
         assert!(e.contains("--s3 --avro") && e.contains("--metrics"), "{e}");
+        let e = mode_of(&args(&["--distributed", "--startup"]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--startup --distributed"), "{e}");
     }
 }
