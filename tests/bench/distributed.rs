@@ -420,15 +420,19 @@ fn scale_out(
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    let on = placement(nodes[0].rest(), &[name.clone()], PARTITIONS as usize)
-        .map(|p| {
-            p.iter()
-                .filter(|(k, _)| **k != name)
-                .map(|(_, w)| w.clone())
-                .collect::<BTreeSet<_>>()
-                .len()
-        })
-        .unwrap_or(0);
+    let on = placement(
+        nodes[0].rest(),
+        std::slice::from_ref(&name),
+        PARTITIONS as usize,
+    )
+    .map(|p| {
+        p.iter()
+            .filter(|(k, _)| **k != name)
+            .map(|(_, w)| w.clone())
+            .collect::<BTreeSet<_>>()
+            .len()
+    })
+    .unwrap_or(0);
     Ok((took, on))
 }
 

@@ -10,12 +10,12 @@
 //! logs (which tasks stopped, what the leader decided). Waits are generous deadlines for
 //! convergence, never timings.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::json;
 use sluice_tests::{
-    assert_all_seqs, log_tails, seqs, start_distributed_worker, unique, wait_until, Cluster, Worker,
+    assert_all_seqs, log_tails, seqs, start_distributed_worker, unique, Cluster, Worker,
 };
 
 use crate::distributed::{
