@@ -29,12 +29,22 @@ const WAIT: Duration = Duration::from_secs(180);
 /// retry); later ones get an item per operation, an error item for documents with
 /// `"bad":true`.
 fn fake_elasticsearch() -> TestHttpServer {
+    fake_elasticsearch_with(true, Duration::ZERO)
+}
+
+/// The fake above; `refuse_first_two` off answers every bulk request with its items, and each
+/// bulk answer waits `pause` (a slow cluster, for the crash test in `sink_crash.rs`).
+pub(crate) fn fake_elasticsearch_with(refuse_first_two: bool, pause: Duration) -> TestHttpServer {
     let indexes: Arc<Mutex<HashSet<String>>> = Arc::default();
     let bulks: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     TestHttpServer::start(move |req: &Recorded, _| {
         let index = req.path.trim_start_matches('/').to_string();
         match (req.method.as_str(), req.path.as_str()) {
-            ("POST", "/_bulk") => bulk(req, &mut bulks.lock().expect("bulk counts")),
+            ("POST", "/_bulk") => {
+                std::thread::sleep(pause);
+                let mut counts = bulks.lock().expect("bulk counts");
+                bulk(req, refuse_first_two.then_some(&mut *counts))
+            }
             ("HEAD", _) if indexes.lock().expect("indexes").contains(&index) => {
                 Reply::status(200, "")
             }
@@ -51,7 +61,8 @@ fn fake_elasticsearch() -> TestHttpServer {
     })
 }
 
-fn bulk(req: &Recorded, counts: &mut HashMap<String, usize>) -> Reply {
+/// Answers a bulk request; with `counts`, each index's first two are refused (429, 503).
+fn bulk(req: &Recorded, counts: Option<&mut HashMap<String, usize>>) -> Reply {
     let lines: Vec<Value> = req
         .body_str()
         .lines()
@@ -62,17 +73,19 @@ fn bulk(req: &Recorded, counts: &mut HashMap<String, usize>) -> Reply {
         .and_then(|a| a.as_object()?.values().next()?["_index"].as_str())
         .unwrap_or_default()
         .to_string();
-    let n = counts.entry(first_index).or_insert(0);
-    *n += 1;
-    match *n {
-        1 => {
-            return Reply::status(
-                429,
-                r#"{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"},"status":429}"#,
-            )
+    if let Some(counts) = counts {
+        let n = counts.entry(first_index).or_insert(0);
+        *n += 1;
+        match *n {
+            1 => {
+                return Reply::status(
+                    429,
+                    r#"{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"},"status":429}"#,
+                )
+            }
+            2 => return Reply::status(503, r#"{"error":"unavailable","status":503}"#),
+            _ => {}
         }
-        2 => return Reply::status(503, r#"{"error":"unavailable","status":503}"#),
-        _ => {}
     }
     let mut items = Vec::new();
     let mut it = lines.iter();
@@ -100,7 +113,7 @@ fn bulk(req: &Recorded, counts: &mut HashMap<String, usize>) -> Reply {
     )
 }
 
-fn es_sink(name: &str, topic: &str, port: u16, extra: &str) -> String {
+pub(crate) fn es_sink(name: &str, topic: &str, port: u16, extra: &str) -> String {
     format!(
         "name={name}\nconnector.class={ES_SINK}\ntasks.max=1\ntopics={topic}\n\
          connection.url=http://127.0.0.1:{port}\nwasm.network.allow=127.0.0.1:{port}\n\
