@@ -1,8 +1,9 @@
 //! A real S3-compatible server for the S3 sink's tests and benchmark: moto in server mode
 //! (`python -m moto.server`) on a free loopback port, and boto3 (an ordinary S3 client) to
-//! create buckets and read objects back.
+//! create buckets and read objects back (fastavro and pyarrow to read Avro and Parquet objects
+//! with readers Sluice did not write).
 //!
-//! Both come from PyPI, pinned in `tools/s3-server/requirements.txt`, installed into a venv at
+//! They come from PyPI, pinned in `tools/s3-server/requirements.txt`, installed into a venv at
 //! `<target>/s3-toolchain/` the first time a test needs them and again only when that file
 //! changes (a marker records what was installed), so nothing outside the repository's target
 //! directory is used and a fresh clone needs only `python3` with `venv` on PATH.
@@ -158,6 +159,40 @@ impl S3Server {
         );
         serde_json::from_str(&out)
             .unwrap_or_else(|e| panic!("fastavro printed no JSON ({e}): {out}"))
+    }
+
+    /// Every object of `bucket` read as a Parquet file with pyarrow (PyPI): key →
+    /// `{"columns": {<name>: <Arrow type>}, "codec": <compression of the first column chunk>,
+    /// "row_groups": n, "avro_schema": <parquet.avro.schema>, "rows": [...]}`. Rows as pyarrow
+    /// gives them (`to_pylist`, maps as dicts), printed like [`S3Server::avro_objects`]'s:
+    /// Decimals as their decimal string, dates and timestamps in ISO 8601, bytes as hex.
+    pub fn parquet_objects(&self, bucket: &str) -> BTreeMap<String, serde_json::Value> {
+        let out = self.boto3(
+            "import io, datetime, decimal, pyarrow.parquet as pq\n\
+             def text(v):\n\
+             \x20   if isinstance(v, (datetime.date, datetime.datetime, datetime.time)):\n\
+             \x20       return v.isoformat()\n\
+             \x20   if isinstance(v, bytes):\n\
+             \x20       return v.hex()\n\
+             \x20   return str(v)\n\
+             out = {}\n\
+             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket):\n\
+             \x20   for o in page.get('Contents', []):\n\
+             \x20       body = s3.get_object(Bucket=bucket, Key=o['Key'])['Body'].read()\n\
+             \x20       f = pq.ParquetFile(io.BytesIO(body))\n\
+             \x20       meta = f.metadata\n\
+             \x20       out[o['Key']] = {\n\
+             \x20           'columns': {fl.name: str(fl.type) for fl in f.schema_arrow},\n\
+             \x20           'codec': meta.row_group(0).column(0).compression,\n\
+             \x20           'row_groups': meta.num_row_groups,\n\
+             \x20           'avro_schema': json.loads(meta.metadata[b'parquet.avro.schema']),\n\
+             \x20           'rows': f.read().to_pylist(maps_as_pydicts='strict')}\n\
+             print(json.dumps(out, default=text))",
+            bucket,
+            "read Parquet objects with pyarrow",
+        );
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("pyarrow printed no JSON ({e}): {out}"))
     }
 
     /// The ETag of `bucket`/`key` (quotes removed), read with boto3: S3 gives an object

@@ -461,8 +461,9 @@ fn s3_sink_uploads_large_objects_in_parts_and_names_field_and_time_partitions_li
     assert_eq!(json_lines(&objects), expected);
 }
 
-/// A JsonConverter envelope (`schemas.enable=true`) of a `shop.Order` struct; `version` 2 adds
-/// an optional `note` field.
+/// A JsonConverter envelope (`schemas.enable=true`) of a `shop.Order` struct (Decimal, Date,
+/// Timestamp, an array, a map and an optional nested struct); `version` 2 adds an optional
+/// `note` field.
 fn order_envelope(n: i64, version: i32) -> String {
     let mut fields = vec![
         json!({"field": "id", "type": "int64", "optional": false}),
@@ -480,6 +481,11 @@ fn order_envelope(n: i64, version: i32) -> String {
         json!({"field": "attrs", "type": "map", "optional": false,
                "keys": {"type": "string", "optional": false},
                "values": {"type": "int32", "optional": false}}),
+        json!({"field": "customer", "type": "struct", "optional": true, "name": "shop.Customer",
+        "fields": [
+            {"field": "name", "type": "string", "optional": false},
+            {"field": "vip", "type": "boolean", "optional": true},
+        ]}),
     ];
     // price = n + 0.25: the unscaled value 100n + 25, big-endian two's complement, base64.
     let unscaled = (100 * n + 25) as u16;
@@ -488,7 +494,7 @@ fn order_envelope(n: i64, version: i32) -> String {
         "id": n, "name": format!("order-{n}"), "qty": n * 2, "price": price,
         "day": if n % 2 == 0 { json!(n) } else { Value::Null },
         "ts": 1_772_360_100_000i64 + n * 1000,
-        "tags": [format!("t{n}"), "x"], "attrs": {"n": n},
+        "tags": [format!("t{n}"), "x"], "attrs": {"n": n}, "customer": customer(n),
     });
     if version == 2 {
         fields.push(json!({"field": "note", "type": "string", "optional": true}));
@@ -500,6 +506,38 @@ fn order_envelope(n: i64, version: i32) -> String {
         "payload": payload,
     })
     .to_string()
+}
+
+/// An S3 sink connector file for records with schemas (JsonConverter envelopes), written with
+/// `format` (its keys): `flush.size=3`, failed records tolerated (`extra` may add a DLQ).
+fn schema_sink(
+    name: &str,
+    topic: &str,
+    bucket: &str,
+    s3: &S3Server,
+    format: &str,
+    extra: &str,
+) -> String {
+    format!(
+        "name={name}\nconnector.class={S3_SINK}\ntasks.max=1\ntopics={topic}\n\
+         s3.bucket.name={bucket}\ns3.region=us-east-1\nstore.url={url}\n\
+         aws.access.key.id={S3_ACCESS_KEY}\naws.secret.access.key={S3_SECRET_KEY}\n\
+         {format}flush.size=3\ns3.retry.backoff.ms=20\n\
+         value.converter=org.apache.kafka.connect.json.JsonConverter\n\
+         value.converter.schemas.enable=true\n\
+         errors.tolerance=all\n{extra}wasm.network.allow=127.0.0.1:{port}\n",
+        url = s3.url(),
+        port = s3.port()
+    )
+}
+
+/// Dead letter queue keys for topic `dlq`, with the error headers.
+fn dlq_keys(dlq: &str) -> String {
+    format!(
+        "errors.deadletterqueue.topic.name={dlq}\n\
+         errors.deadletterqueue.topic.replication.factor=1\n\
+         errors.deadletterqueue.context.headers.enable=true\n"
+    )
 }
 
 fn base64_of(bytes: &[u8]) -> String {
@@ -523,14 +561,25 @@ fn base64_of(bytes: &[u8]) -> String {
     out
 }
 
-/// The record fastavro reads back for `order_envelope(n, version)`.
+/// The optional `customer` struct of order `n` (the same in the payload and read back):
+/// absent for every third order, `vip` absent for odd ones.
+fn customer(n: i64) -> Value {
+    match n % 3 {
+        0 => Value::Null,
+        _ => {
+            json!({"name": format!("c{n}"), "vip": if n % 2 == 0 { json!(n % 4 == 0) } else { Value::Null }})
+        }
+    }
+}
+
+/// The record fastavro (and pyarrow) reads back for `order_envelope(n, version)`.
 fn order_read_back(n: i64, version: i32) -> Value {
     let mut v = json!({
         "id": n, "name": format!("order-{n}"), "qty": n * 2,
         "price": format!("{}.25", n),
         "day": if n % 2 == 0 { json!(format!("1970-01-{:02}", n + 1)) } else { Value::Null },
         "ts": format!("2026-03-01T10:{:02}:{:02}+00:00", 15 + n / 60, n % 60),
-        "tags": [format!("t{n}"), "x"], "attrs": {"n": n},
+        "tags": [format!("t{n}"), "x"], "attrs": {"n": n}, "customer": customer(n),
     });
     if version == 2 {
         v["note"] = json!(format!("note-{n}"));
@@ -560,26 +609,14 @@ fn s3_sink_writes_avro_container_files_rotates_on_schema_changes_and_refuses_sch
         s3.create_bucket(&bucket);
         let name = unique(&format!("s3-avro-{codec}"));
         let dlq_keys = if codec == "deflate" {
-            format!(
-                "errors.deadletterqueue.topic.name={dlq}\n\
-                 errors.deadletterqueue.topic.replication.factor=1\n\
-                 errors.deadletterqueue.context.headers.enable=true\n"
-            )
+            dlq_keys(&dlq)
         } else {
             String::new()
         };
-        let config = format!(
-            "name={name}\nconnector.class={S3_SINK}\ntasks.max=1\ntopics={topic}\n\
-             s3.bucket.name={bucket}\ns3.region=us-east-1\nstore.url={url}\n\
-             aws.access.key.id={S3_ACCESS_KEY}\naws.secret.access.key={S3_SECRET_KEY}\n\
-             format.class=io.confluent.connect.s3.format.avro.AvroFormat\navro.codec={codec}\n\
-             flush.size=3\ns3.retry.backoff.ms=20\n\
-             value.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             value.converter.schemas.enable=true\n\
-             errors.tolerance=all\n{dlq_keys}wasm.network.allow=127.0.0.1:{port}\n",
-            url = s3.url(),
-            port = s3.port()
+        let format = format!(
+            "format.class=io.confluent.connect.s3.format.avro.AvroFormat\navro.codec={codec}\n"
         );
+        let config = schema_sink(&name, &topic, &bucket, &s3, &format, &dlq_keys);
         connectors.push((format!("{codec}.properties"), config));
         buckets.push((codec, bucket, name));
     }
@@ -607,7 +644,7 @@ fn s3_sink_writes_avro_container_files_rotates_on_schema_changes_and_refuses_sch
         ),
     ]);
     for (codec, bucket, name) in &buckets {
-        wait_objects_avro(&s3, bucket, 3, &worker);
+        wait_read_objects(bucket, 3, &worker, || s3.avro_objects(bucket));
         let objects = s3.avro_objects(bucket);
         let got: BTreeMap<String, Vec<Value>> = objects
             .iter()
@@ -682,17 +719,151 @@ fn s3_sink_writes_avro_container_files_rotates_on_schema_changes_and_refuses_sch
     );
 }
 
-fn wait_objects_avro(s3: &S3Server, bucket: &str, n: usize, worker: &Worker) {
+/// Waits until `read` (a reader of `bucket`'s objects) sees at least `n` objects.
+fn wait_read_objects(
+    bucket: &str,
+    n: usize,
+    worker: &Worker,
+    read: impl Fn() -> BTreeMap<String, Value>,
+) {
     wait_until(
         &format!("{n} objects in s3://{bucket}"),
         WAIT,
-        || (s3.avro_objects(bucket).len() >= n).then_some(()),
+        || (read().len() >= n).then_some(()),
         || {
             format!(
                 "{:?}; log tail:\n{}",
-                s3.avro_objects(bucket).keys().collect::<Vec<_>>(),
+                read().keys().collect::<Vec<_>>(),
                 worker.log_tail(30)
             )
         },
+    );
+}
+
+#[test]
+fn s3_sink_writes_parquet_files_named_as_confluents_rotates_on_schema_changes_and_refuses_records_without_struct_schemas(
+) {
+    let broker = Broker::shared();
+    let s3 = S3Server::start();
+    let topic = unique("s3-parquet");
+    broker.create_topic(&topic, 1);
+    let dlq = unique("s3-parquet-dlq");
+    // Offsets 0-4: schema version 1; 5: version 2 (a new schema completes the open file);
+    // 6: no schema, 9: an int64 schema (both refused, to the DLQ); 7-8: version 2.
+    let mut values: Vec<String> = (0..5).map(|n| order_envelope(n, 1)).collect();
+    values.push(order_envelope(5, 2));
+    values.push(r#"{"schema":null,"payload":{"id":6}}"#.to_string());
+    values.extend((7..9).map(|n| order_envelope(n, 2)));
+    values.push(r#"{"schema":{"type":"int64","optional":false},"payload":9}"#.to_string());
+    broker.produce_to(&topic, 0, &values);
+
+    // (parquet.codec, object name extension, the codec pyarrow reports)
+    let codecs = [
+        ("snappy", ".snappy.parquet", "SNAPPY"),
+        ("none", ".parquet", "UNCOMPRESSED"),
+        ("gzip", ".gz.parquet", "GZIP"),
+    ];
+    let mut connectors = Vec::new();
+    let mut sinks = Vec::new();
+    for (i, (codec, extension, reported)) in codecs.iter().enumerate() {
+        let bucket = unique(&format!("sluice-parquet-{codec}"));
+        s3.create_bucket(&bucket);
+        let name = unique(&format!("s3-parquet-{codec}"));
+        let format = format!(
+            "format.class=io.confluent.connect.s3.format.parquet.ParquetFormat\n\
+             parquet.codec={codec}\n"
+        );
+        let extra = if i == 0 {
+            dlq_keys(&dlq)
+        } else {
+            String::new()
+        };
+        connectors.push((
+            format!("{codec}.properties"),
+            schema_sink(&name, &topic, &bucket, &s3, &format, &extra),
+        ));
+        sinks.push((*extension, *reported, bucket, name));
+    }
+    let dir = TestDir::new("s3-sink-parquet");
+    let files: Vec<(&str, &str)> = connectors
+        .iter()
+        .map(|(f, c)| (f.as_str(), c.as_str()))
+        .collect();
+    let worker = Worker::start(
+        &dir,
+        &default_worker_props(Some(broker), dir.path()),
+        &files,
+    );
+
+    for (extension, reported, bucket, name) in &sinks {
+        let key =
+            |start: i64| format!("topics/{topic}/partition=0/{topic}+0+{start:010}{extension}");
+        let expected_rows = BTreeMap::from([
+            (
+                key(0),
+                (0..3).map(|n| order_read_back(n, 1)).collect::<Vec<_>>(),
+            ),
+            (key(3), (3..5).map(|n| order_read_back(n, 1)).collect()),
+            (
+                key(5),
+                [5, 7, 8].iter().map(|&n| order_read_back(n, 2)).collect(),
+            ),
+        ]);
+        wait_read_objects(bucket, 3, &worker, || s3.parquet_objects(bucket));
+        let objects = s3.parquet_objects(bucket);
+        let rows: BTreeMap<String, Vec<Value>> = objects
+            .iter()
+            .map(|(k, o)| (k.clone(), o["rows"].as_array().cloned().unwrap_or_default()))
+            .collect();
+        assert_eq!(rows, expected_rows, "{extension}");
+        for (k, o) in &objects {
+            assert_eq!(o["codec"], *reported, "{k}");
+            assert_eq!(o["row_groups"], 1, "{k}");
+            let columns = &o["columns"];
+            for (column, arrow_type) in [
+                ("id", "int64"),
+                ("name", "string"),
+                ("qty", "int32"),
+                ("price", "decimal256(64, 2)"),
+                ("day", "date32[day]"),
+                ("ts", "timestamp[ms, tz=UTC]"),
+                ("customer", "struct<name: string not null, vip: bool>"),
+            ] {
+                assert_eq!(columns[column], arrow_type, "{k}: {column} in {columns}");
+            }
+            let version2 = k == &key(5);
+            assert_eq!(columns.get("note").is_some(), version2, "{k}: {columns}");
+            // parquet-avro's footer entry: the Avro schema of AvroFormat's mapping.
+            let avro = &o["avro_schema"];
+            assert_eq!(avro["name"], "Order", "{k}: {avro}");
+            assert_eq!(
+                avro["connect.version"],
+                if version2 { 2 } else { 1 },
+                "{k}: {avro}"
+            );
+        }
+        // Every record but the refused ones is in a completed object: all committed.
+        wait_committed(&worker, name, &BTreeMap::from([(0, 10)]));
+    }
+
+    let dead = broker.consume_all(&dlq, 2, WAIT);
+    assert_eq!(dead.len(), 2);
+    let reason = |i: usize| {
+        dead[i]
+            .header_str("__connect.errors.exception.message")
+            .unwrap_or_default()
+    };
+    assert_eq!(dead[0].value_str(), values[6]);
+    assert!(
+        reason(0).contains("ParquetFormat needs records with a value schema")
+            && reason(0).contains("offset 6"),
+        "{}",
+        reason(0)
+    );
+    assert_eq!(dead[1].value_str(), values[9]);
+    assert!(
+        reason(1).contains("ParquetFormat needs Struct values") && reason(1).contains("offset 9"),
+        "{}",
+        reason(1)
     );
 }
