@@ -571,25 +571,109 @@ fn load_plugins(worker_config: &WorkerConfig) -> Result<Arc<wasm::WasmPlugins>> 
 /// Threads: the REST API on a small async runtime, the group member (joins, runs what is
 /// assigned, heartbeats) and the status publisher (status topic) on threads of their own —
 /// all three blocking on the network in ways an async thread must not.
+///
+/// Order: everything checkable without the broker first (the worker file, TLS, plugins: a
+/// mistake there is a start-up error), then the REST API, then the internal topics — retried
+/// while the broker does not answer (`distributed::starting`) — then the group.
 fn distributed(worker_path: &Path) -> Result<()> {
     use sluice::distributed::cluster::SharedView;
     use sluice::distributed::herder::DistributedHerder;
     use sluice::distributed::member::Member;
+    use sluice::distributed::starting::{prepare_internal_topics, StartingHerder};
     use sluice::distributed::status::StatusPublisher;
-    use sluice::kafka::topic_log::{ensure_internal_topic, TopicLog};
+    use sluice::kafka::topic_log::TopicLog;
     use sluice::offsets::{SourceOffsetStore, TopicOffsetStore};
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let config = config::load_distributed(worker_path)?;
     let kafka = KafkaSettings::from_worker(&config.worker, config.bootstrap_servers.clone());
-    for topic in [
-        &config.config_topic,
-        &config.offset_topic,
-        &config.status_topic,
-    ] {
-        ensure_internal_topic(&kafka, topic)
-            .with_context(|| format!("preparing the internal topic of {}", topic.key))?;
+    let security = rest_security(&config.worker)?;
+    let plugins = load_plugins(&config.worker)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sluice-async")
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // One listener for SIGINT/SIGTERM from here on: a signal while the worker waits for its
+    // broker, or while it opens its topics, is not lost.
+    let (signalled_tx, mut signalled) = tokio::sync::watch::channel::<Option<&'static str>>(None);
+    rt.spawn(async move {
+        match wait_for_signal().await {
+            Ok(s) => {
+                let _ = signalled_tx.send(Some(s));
+            }
+            Err(e) => tracing::warn!("cannot listen for signals: {e}"),
+        }
+    });
+    let starting = Arc::new(StartingHerder::new(plugins.clone()));
+    let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
+    let rest_herder: Arc<dyn Herder> = starting.clone();
+    let (addr, rest_task) = rt.block_on(rest::serve_secured(
+        &config.worker.listeners,
+        &security,
+        rest_herder,
+        async move {
+            let _ = rest_stopped.await;
+        },
+    ))?;
+    // The worker id is the advertised address, as in Kafka Connect; other workers forward
+    // writes to the leader's `http://<worker id>/`.
+    let worker_id = advertised_worker_id(&config.worker, addr);
+    starting.set_worker_id(&worker_id);
+
+    // The internal topics, on a thread of its own so a signal still stops the worker while
+    // it waits for an unreachable broker (the thread is left behind: it holds nothing).
+    let waiting_stop = Arc::new(AtomicBool::new(false));
+    let (prepared_tx, prepared_rx) = tokio::sync::oneshot::channel();
+    {
+        let (kafka, config, starting, stop) = (
+            kafka.clone(),
+            config.clone(),
+            starting.clone(),
+            waiting_stop.clone(),
+        );
+        std::thread::Builder::new()
+            .name("sluice-start".into())
+            .spawn(move || {
+                let topics = [
+                    &config.config_topic,
+                    &config.offset_topic,
+                    &config.status_topic,
+                ];
+                let _ = prepared_tx.send(prepare_internal_topics(&kafka, &topics, &starting, &stop));
+            })
+            .context("cannot start the start-up thread")?;
     }
+    let prepared = rt.block_on(async {
+        tokio::select! {
+            signal = first_signal(&mut signalled) => {
+                tracing::info!("received {signal}: shutting down before the worker reached its Kafka cluster");
+                anyhow::Ok(false)
+            }
+            prepared = prepared_rx => {
+                let prepared = prepared.map_err(|_| anyhow::anyhow!("the start-up thread panicked"))?;
+                anyhow::Ok(prepared.context("preparing the internal topics")?)
+            }
+        }
+    });
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            waiting_stop.store(true, Ordering::Relaxed);
+            let _ = stop_rest.send(());
+            let _ = rt.block_on(rest_task);
+            return Err(e);
+        }
+    };
+    if !prepared {
+        waiting_stop.store(true, Ordering::Relaxed);
+        let _ = stop_rest.send(());
+        let _ = rt.block_on(rest_task);
+        tracing::info!("stopped");
+        return Ok(());
+    }
+
     let client_id = format!("sluice-{}", config.group_id);
     let open = |topic: &str, role: &str| {
         TopicLog::open(&kafka, topic, &format!("{client_id}-{role}"))
@@ -601,7 +685,6 @@ fn distributed(worker_path: &Path) -> Result<()> {
     )?)?);
     let registry = sluice::schema_registry::for_worker(&config.worker.raw, &kafka, false)
         .context("starting the schema registry")?;
-    let plugins = load_plugins(&config.worker)?;
     let worker = Arc::new(Worker::new(
         config.worker.clone(),
         kafka.clone(),
@@ -614,31 +697,10 @@ fn distributed(worker_path: &Path) -> Result<()> {
         view.clone(),
         open(&config.config_topic.name, "configs-rest")?,
     ));
-
-    let security = rest_security(&config.worker)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("sluice-async")
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
-    let rest_herder: Arc<dyn Herder> = herder.clone();
-    let (addr, rest_task) = rt.block_on(rest::serve_secured(
-        &config.worker.listeners,
-        &security,
-        rest_herder,
-        async move {
-            let _ = rest_stopped.await;
-        },
-    ))?;
     let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
     let registry_task = rt.block_on(serve_registry(registry, async move {
         let _ = registry_stopped.await;
     }))?;
-    // The worker id is the advertised address, as in Kafka Connect; other workers forward
-    // writes to the leader's `http://<worker id>/`.
-    let worker_id = advertised_worker_id(&config.worker, addr);
     let url = format!("http://{worker_id}/");
     worker.set_worker_id(worker_id.clone());
     worker.discover_cluster_id();
@@ -659,6 +721,7 @@ fn distributed(worker_path: &Path) -> Result<()> {
         view,
         local,
     );
+    starting.started(herder.clone());
     tracing::info!(%worker_id, group = %config.group_id, "distributed worker started");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -677,8 +740,7 @@ fn distributed(worker_path: &Path) -> Result<()> {
     let membership = &member_thread;
     let stopped_early = rt.block_on(async {
         tokio::select! {
-            signal = wait_for_signal() => {
-                let signal = signal?;
+            signal = first_signal(&mut signalled) => {
                 tracing::info!("received {signal}: leaving the group and shutting down (send it again to exit immediately)");
                 tokio::spawn(async {
                     if let Ok(s) = wait_for_signal().await {
@@ -769,6 +831,17 @@ fn hostname() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
         .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// The signal the listener of [`distributed`] saw (waits for it; forever when no listener
+/// could be set up).
+async fn first_signal(
+    signalled: &mut tokio::sync::watch::Receiver<Option<&'static str>>,
+) -> &'static str {
+    match signalled.wait_for(Option::is_some).await {
+        Ok(s) => (*s).unwrap_or("a signal"),
+        Err(_) => std::future::pending().await,
+    }
 }
 
 async fn wait_for_signal() -> Result<&'static str> {

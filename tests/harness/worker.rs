@@ -149,11 +149,14 @@ impl Worker {
             .expect("worker process present")
     }
 
-    /// Waits until `GET /` answers 200; panics (with the log) if the worker exits first.
+    /// Waits until `GET /` answers 200 and `GET /connectors` anything but 503 (a distributed
+    /// worker answers 503 there until it reached its Kafka cluster); panics (with the log) if
+    /// the worker exits first.
     pub fn wait_rest_ready(&mut self, timeout: Duration) {
         let rest = self.rest;
         self.wait_ready_with(timeout, || {
             http_get(rest, "/").is_ok_and(|r| r.status == 200)
+                && http_get(rest, "/connectors").is_ok_and(|r| r.status != 503)
         });
     }
 

@@ -927,3 +927,117 @@ fn a_worker_rides_out_a_broker_outage_and_runs_its_connector_again() {
     );
     cluster.stop();
 }
+
+/// A worker started while its broker is frozen (SIGSTOP: the port accepts connections, nothing
+/// answers) starts anyway: its REST API answers (`GET /` 200, `GET /health` and everything
+/// under `/connectors` 503 saying what it waits for), its log names the broker and the
+/// internal topic it waits for, and it keeps trying. Once the broker answers (SIGCONT) it
+/// creates its internal topics, joins the group and runs a connector that delivers.
+#[test]
+fn a_worker_started_while_the_broker_is_frozen_waits_for_it_then_runs_a_connector() {
+    let broker = Broker::start();
+    let dir = TestDir::new("distlate");
+    let group = unique("distlate");
+    let props = sluice_tests::distributed_props(&broker, dir.path(), &group);
+    let topic = unique("distlate-lines");
+    broker.create_topic(&topic, 1);
+    broker.pause();
+    let mut worker = start_distributed_worker(&dir, "w1", &props);
+    let rest = worker.rest;
+    worker.wait_ready_with(TIMEOUT, || {
+        http_request(rest, "GET", "/", None).is_ok_and(|r| r.status == 200)
+    });
+    let waiting = format!(
+        "waiting for the Kafka broker at {} to create or check the internal topic {group}-configs",
+        broker.bootstrap()
+    );
+    sluice_tests::wait_until(
+        "the worker says which broker and topic it waits for",
+        TIMEOUT,
+        || worker.log_text().contains(&waiting).then_some(()),
+        || worker.log_tail(20),
+    );
+    let connectors = worker.get("/connectors");
+    assert_eq!(connectors.status, 503, "{}", connectors.body);
+    assert!(
+        connectors.body.contains(&waiting),
+        "the 503 says what the worker waits for: {}",
+        connectors.body
+    );
+    let health = worker.get("/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.json()["status"], "starting", "{}", health.body);
+    // Still waiting, not exited, after several retries.
+    std::thread::sleep(Duration::from_secs(12));
+    assert!(
+        worker.try_exit().is_none(),
+        "the worker must wait for the broker; log:\n{}",
+        worker.log_tail(30)
+    );
+    eprintln!(
+        "while the broker was frozen: {}",
+        worker
+            .log_text()
+            .lines()
+            .find(|l| l.contains(&waiting))
+            .unwrap_or_default()
+    );
+
+    broker.resume();
+    let resumed = std::time::Instant::now();
+    worker.wait_rest_ready(TIMEOUT);
+    let input = dir.join("in.txt");
+    std::fs::write(&input, "one\ntwo\nthree\n").expect("write input");
+    let body = json!({"name": "late", "config": file_source_config(&input, &topic)}).to_string();
+    let created = write(&worker, "POST", "/connectors", Some(&body));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let mut reader = broker.reader(&topic);
+    reader.read_until(3, TIMEOUT);
+    assert_eq!(lines_of(&reader.messages), ["one", "two", "three"]);
+    worker.wait_for_state("late", "RUNNING", TIMEOUT);
+    eprintln!(
+        "joined and delivered {:?} after the broker came back",
+        resumed.elapsed()
+    );
+    assert!(
+        worker
+            .log_text()
+            .contains("the Kafka broker answers: internal topics ready"),
+        "{}",
+        worker.log_tail(30)
+    );
+    worker.sigterm();
+    assert!(worker.wait_exit(TIMEOUT).success(), "{}", worker.log_tail(20));
+}
+
+/// A worker file the broker need not be asked about fails at once, without waiting for a
+/// broker: here a `bootstrap.servers` nobody listens on and an invalid `connect.protocol`.
+#[test]
+fn a_bad_distributed_worker_file_fails_at_once_even_without_a_broker() {
+    let dir = TestDir::new("distbadfast");
+    let props = format!(
+        "{}bootstrap.servers=127.0.0.1:{}\ngroup.id=g\nconfig.storage.topic=c\n\
+         offset.storage.topic=o\nstatus.storage.topic=s\nconnect.protocol=fast\n",
+        default_worker_props(None, dir.path()),
+        sluice_tests::free_port()
+    );
+    let file = dir.write("worker.properties", props);
+    let started = std::time::Instant::now();
+    let out = Command::new(sluice_bin())
+        .arg("distributed")
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .expect("run sluice");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("connect.protocol"),
+        "the error names the key: {stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}: {stderr}",
+        started.elapsed()
+    );
+}

@@ -2,7 +2,8 @@
 //! Connect's group sub-protocol payloads ([`protocol`]), the records of its config and status
 //! topics ([`records`]) and the cluster configuration they add up to ([`config_state`]).
 //! The group [`member`] runs what the leader assigns; the shared [`cluster`] view feeds the
-//! REST API's [`herder`] on every worker; [`status`] writes and reads the status topic.
+//! REST API's [`herder`] on every worker; [`status`] writes and reads the status topic;
+//! [`starting`] answers REST and retries the internal topics while the broker is away at start.
 //! Membership itself is `kafka::group`, the internal topics' reading and writing
 //! `kafka::topic_log`, source offsets `offsets::TopicOffsetStore`.
 //!
@@ -21,4 +22,5 @@ pub mod herder;
 pub mod member;
 pub mod protocol;
 pub mod records;
+pub mod starting;
 pub mod status;

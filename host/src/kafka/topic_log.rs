@@ -44,6 +44,10 @@ pub enum LogError {
     },
     #[error("topic {topic}: {message}")]
     Broker { topic: String, message: String },
+    /// The broker did not answer (down, unreachable or frozen): worth retrying, unlike
+    /// [`LogError::Broker`]'s refusals.
+    #[error("topic {topic}: {message}")]
+    Unreachable { topic: String, message: String },
     #[error("topic {topic} ({key}) must be compacted: it has cleanup.policy={policy}. Kafka Connect refuses such a topic too: records of deleted connectors and old offsets would be lost when segments expire. Set cleanup.policy=compact on it, or name another topic")]
     NotCompacted {
         topic: String,
@@ -371,9 +375,26 @@ impl TopicLog {
     }
 }
 
+/// Error codes of a CreateTopics answer that mean "not now" rather than "no".
+fn transient(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::BrokerNotAvailable
+            | RDKafkaErrorCode::LeaderNotAvailable
+            | RDKafkaErrorCode::NotController
+            | RDKafkaErrorCode::NetworkException
+            | RDKafkaErrorCode::AllBrokersDown
+            | RDKafkaErrorCode::BrokerTransportFailure
+            | RDKafkaErrorCode::Transport
+    )
+}
+
 /// Creates `topic` compacted when missing (with its configured partitions, replication factor
 /// and extra configs); an existing one must be compacted, and a config topic must have one
-/// partition. Returns whether it was created.
+/// partition. Returns whether it was created. A broker that does not answer is
+/// [`LogError::Unreachable`] (retry); every other error is final.
 pub fn ensure_internal_topic(
     kafka: &KafkaSettings,
     topic: &InternalTopic,
@@ -394,10 +415,14 @@ pub fn ensure_internal_topic(
         .enable_time()
         .build()
         .map_err(|e| err(format!("cannot build the admin runtime: {e}")))?;
+    let unreachable = |message: String| LogError::Unreachable {
+        topic: topic.name.clone(),
+        message,
+    };
     let metadata = admin
         .inner()
         .fetch_metadata(Some(&topic.name), REQUEST_TIMEOUT)
-        .map_err(|e| err(format!("metadata request failed: {e}")))?;
+        .map_err(|e| unreachable(format!("metadata request failed: {e}")))?;
     let existing = metadata
         .topics()
         .iter()
@@ -428,12 +453,15 @@ pub fn ensure_internal_topic(
             }
             let results = runtime
                 .block_on(admin.create_topics([&new_topic], &opts))
-                .map_err(|e| err(format!("CreateTopics request failed: {e}")))?;
+                .map_err(|e| unreachable(format!("CreateTopics request failed: {e}")))?;
             let mut created = true;
             for r in results {
                 match r {
                     Ok(_) => {}
                     Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => created = false,
+                    Err((_, code)) if transient(code) => {
+                        return Err(unreachable(format!("CreateTopics answered {code}")))
+                    }
                     Err((_, code)) => {
                         return Err(err(format!(
                             "cannot create it ({} partitions, replication factor {rf}, \

@@ -48,6 +48,9 @@ pub(super) async fn route_request(
         Route::Conflict(message) => {
             return ApiError::new(StatusCode::CONFLICT, message).into_response()
         }
+        Route::Unavailable(message) => {
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response()
+        }
         Route::Forward(base) => base,
     };
     let query = request.uri().query().unwrap_or_default().to_string();

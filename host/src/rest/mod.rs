@@ -258,6 +258,7 @@ impl From<HerderError> for ApiError {
             HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HerderError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
             HerderError::Conflict(_) => StatusCode::CONFLICT,
+            HerderError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.to_string())
     }

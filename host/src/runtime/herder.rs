@@ -192,6 +192,8 @@ pub enum Route {
     Forward(String),
     /// Answered 409 with this message (a rebalance is under way, no leader is known).
     Conflict(String),
+    /// Answered 503 with this message (the worker is still starting: no cluster state yet).
+    Unavailable(String),
 }
 
 /// What an operator asked a connector to do (Kafka's target state, stored apart from the
@@ -250,6 +252,10 @@ pub enum HerderError {
     /// leader); Kafka Connect's message.
     #[error("{0}")]
     Conflict(String),
+    /// 503: the worker cannot answer yet (a distributed worker still waiting for its Kafka
+    /// cluster); the message says what it waits for.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// A sink offsets payload Kafka would refuse: a bad request, with Kafka's message.
