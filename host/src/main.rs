@@ -641,7 +641,8 @@ fn distributed(worker_path: &Path) -> Result<()> {
                     &config.offset_topic,
                     &config.status_topic,
                 ];
-                let _ = prepared_tx.send(prepare_internal_topics(&kafka, &topics, &starting, &stop));
+                let _ =
+                    prepared_tx.send(prepare_internal_topics(&kafka, &topics, &starting, &stop));
             })
             .context("cannot start the start-up thread")?;
     }

@@ -1007,7 +1007,11 @@ fn a_worker_started_while_the_broker_is_frozen_waits_for_it_then_runs_a_connecto
         worker.log_tail(30)
     );
     worker.sigterm();
-    assert!(worker.wait_exit(TIMEOUT).success(), "{}", worker.log_tail(20));
+    assert!(
+        worker.wait_exit(TIMEOUT).success(),
+        "{}",
+        worker.log_tail(20)
+    );
 }
 
 /// A worker file the broker need not be asked about fails at once, without waiting for a

@@ -387,7 +387,6 @@ fn transient(code: RDKafkaErrorCode) -> bool {
             | RDKafkaErrorCode::NetworkException
             | RDKafkaErrorCode::AllBrokersDown
             | RDKafkaErrorCode::BrokerTransportFailure
-            | RDKafkaErrorCode::Transport
     )
 }
 
