@@ -1026,8 +1026,10 @@ fn a_bad_distributed_worker_file_fails_at_once_even_without_a_broker() {
         sluice_tests::free_port()
     );
     let file = dir.write("worker.properties", props);
+    // Built (on first use) before the clock starts.
+    let bin = sluice_bin();
     let started = std::time::Instant::now();
-    let out = Command::new(sluice_bin())
+    let out = Command::new(bin)
         .arg("distributed")
         .arg(&file)
         .current_dir(dir.path())
