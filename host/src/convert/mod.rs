@@ -63,7 +63,7 @@ pub trait HeaderConverter: Send + Sync {
     ) -> Result<Data, ConvertError>;
 }
 
-mod avro;
+pub(crate) mod avro;
 mod bytearray;
 mod framed;
 mod header;

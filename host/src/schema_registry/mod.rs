@@ -11,7 +11,7 @@
 //! registering *different* new schemas at the same instant could pick the same id (Confluent
 //! elects a leader for writes; this registry does not) — see docs/converters.md.
 
-pub mod compat;
+pub(crate) use crate::convert::avro::compat;
 pub mod records;
 pub mod rest;
 

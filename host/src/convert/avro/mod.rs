@@ -8,6 +8,9 @@
 //! [`FramedConverter`]'s, so the registry is asked once per schema, never per record.
 
 mod codec;
+/// Avro schema compatibility: the registry's `/compatibility` checks and the converter's
+/// `latest.compatibility.strict` check share it, so it lives below both.
+pub mod compat;
 mod latest;
 pub(crate) mod schema;
 
@@ -18,7 +21,6 @@ use crate::convert::framed::{flag, Format, FramedConverter, Rewrite};
 use crate::convert::ConvertError;
 use crate::data::{Schema, SchemaRef, SchemaType, Value};
 
-use crate::schema_registry::compat;
 use schema::{AvroOptions, Reader};
 
 pub use crate::convert::framed::{
