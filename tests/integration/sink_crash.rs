@@ -141,7 +141,13 @@ fn crash_mid_stream(
             &format!("{n} records at the server"),
             WAIT,
             || (all().len() >= n).then_some(()),
-            || format!("{} received; log tail:\n{}", all().len(), worker.log_tail(30)),
+            || {
+                format!(
+                    "{} received; log tail:\n{}",
+                    all().len(),
+                    worker.log_tail(30)
+                )
+            },
         )
     };
     arrived(1, &worker);
@@ -189,7 +195,13 @@ fn crash_mid_stream(
             let seen: std::collections::BTreeSet<usize> = all().iter().map(|(n, _)| *n).collect();
             (seen.len() >= RECORDS).then_some(())
         },
-        || format!("{} received; log tail:\n{}", all().len(), worker.log_tail(30)),
+        || {
+            format!(
+                "{} received; log tail:\n{}",
+                all().len(),
+                worker.log_tail(30)
+            )
+        },
     );
     let sent = all();
     let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
@@ -209,7 +221,10 @@ fn crash_mid_stream(
             "record {n} sent {c} times: once before the crash and once after at most"
         );
         if (n as i64) < committed {
-            assert_eq!(c, 1, "record {n} is before the committed offset {committed}");
+            assert_eq!(
+                c, 1,
+                "record {n} is before the committed offset {committed}"
+            );
         }
     }
     // The repeats are among the records sent before the kill (offsets 0..before_kill, in
