@@ -449,7 +449,9 @@ pub(crate) enum ReadKind {
     },
 }
 
-/// Compiles an Avro schema (JSON text, as the registry returns it) into a decoding plan.
+/// Compiles an Avro schema (JSON text, as the registry returns it) into a decoding plan, with
+/// `connect.meta.data=true` (the converters call [`reader_with`]; the tests use this).
+#[cfg(test)]
 pub(crate) fn reader(avro: &str) -> Result<Arc<Reader>, ConvertError> {
     reader_with(avro, true)
 }
