@@ -281,23 +281,7 @@ fn failover(system: System, args: &Args) -> Result<Option<Failover>> {
             },
         })
         .to_string();
-        let through = nodes[c % nodes.len()].rest();
-        let created = write_retrying(
-            through,
-            "POST",
-            "/connectors",
-            Some(&body),
-            SETUP_TIMEOUT,
-            || tails(&nodes, 10),
-        );
-        if created.status != 201 {
-            bail!(
-                "{}: POST /connectors answered {}: {}",
-                system.label(),
-                created.status,
-                created.body
-            );
-        }
+        create_connector(system, &nodes, nodes[c % nodes.len()].rest(), &body)?;
     }
     let rests: Vec<SocketAddr> = nodes.iter().map(Node::rest).collect();
     let Some(before) = try_settled_placement(&rests, &names, 1, SETUP_TIMEOUT) else {
@@ -386,22 +370,7 @@ fn scale_out(
         },
     })
     .to_string();
-    let created = write_retrying(
-        nodes[0].rest(),
-        "POST",
-        "/connectors",
-        Some(&body),
-        SETUP_TIMEOUT,
-        || tails(&nodes, 10),
-    );
-    if created.status != 201 {
-        bail!(
-            "{}: POST /connectors answered {}: {}",
-            system.label(),
-            created.status,
-            created.body
-        );
-    }
+    create_connector(system, &nodes, nodes[0].rest(), &body)?;
     let started = Instant::now();
     let group = format!("connect-{name}");
     let per_partition = (records / PARTITIONS as usize) as i64;
@@ -434,6 +403,27 @@ fn scale_out(
     })
     .unwrap_or(0);
     Ok((took, on))
+}
+
+/// Creates a connector through the worker at `through` (retrying the 409s of a rebalance).
+fn create_connector(system: System, nodes: &[Node], through: SocketAddr, body: &str) -> Result<()> {
+    let created = write_retrying(
+        through,
+        "POST",
+        "/connectors",
+        Some(body),
+        SETUP_TIMEOUT,
+        || tails(nodes, 10),
+    );
+    if created.status != 201 {
+        bail!(
+            "{}: POST /connectors answered {}: {}",
+            system.label(),
+            created.status,
+            created.body
+        );
+    }
+    Ok(())
 }
 
 fn secs(d: Duration) -> String {
